@@ -1,0 +1,141 @@
+import Foundation
+
+/// Elementwise functions of one operand.
+package enum UnaryOp: String, Sendable, CaseIterable {
+  case abs, neg, sign, floor, ceil, round, trunc
+  case exp, expm1, log, log1p, log2, sqrt, rsqrt, sin, cos, tan, tanh
+  case sigmoid, relu, gelu, silu, erf, reciprocal
+  case logicalNot, isnan, isfinite, bitwiseNot
+
+  /// Functions defined only on floating values: integer inputs are promoted to float32.
+  var promotesIntegersToFloat: Bool {
+    switch self {
+    case .exp, .expm1, .log, .log1p, .log2, .sqrt, .rsqrt, .sin, .cos, .tan, .tanh,
+      .sigmoid, .gelu, .silu, .erf, .reciprocal:
+      true
+    default: false
+    }
+  }
+
+  /// Functions whose result is bool.
+  var producesBool: Bool { self == .logicalNot || self == .isnan || self == .isfinite }
+}
+
+/// Elementwise functions of two operands.
+package enum BinaryOp: String, Sendable, CaseIterable {
+  case add, sub, mul, div, remainder, pow, maximum, minimum, floorDivide
+  case eq, ne, lt, le, gt, ge
+  case logicalAnd, logicalOr, logicalXor
+  case bitwiseAnd, bitwiseOr, bitwiseXor
+
+  /// Comparisons and logical ops produce bool.
+  var producesBool: Bool {
+    switch self {
+    case .eq, .ne, .lt, .le, .gt, .ge, .logicalAnd, .logicalOr, .logicalXor: true
+    default: false
+    }
+  }
+}
+
+/// Reductions over a set of dimensions.
+package enum ReduceOp: String, Sendable {
+  case sum, prod, amax, amin, all, any
+}
+
+/// Reductions along one dimension that also return the position of the winner.
+package enum ArgReduceOp: String, Sendable {
+  case max, min
+}
+
+/// Running reductions along one dimension.
+package enum ScanOp: String, Sendable {
+  case cumsum, cumprod
+}
+
+/// The primitives a device implements; every public op is composed from them.
+///
+/// Operands arrive on the backend's device, already broadcast to the output's shape and
+/// converted to the op's compute type; only the strides vary. The CPU backend is the
+/// reference implementation.
+package protocol Backend: Sendable {
+  /// Allocates storage on this device.
+  var allocator: any StorageAllocator { get }
+  /// Copies `src` into `dst` (same shape), converting the element type.
+  func copy(_ src: Tensor, into dst: Tensor)
+  /// Writes `value` into every element of `dst`.
+  func fill(_ dst: Tensor, with value: Scalar)
+  /// `out = op(x)`; `x` has the compute type, `out` that or bool.
+  func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor)
+  /// `out = op(a, b)`; `a` and `b` share the compute type, `out` has it or bool.
+  func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into out: Tensor)
+  /// `out = condition ? a : b`.
+  func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor, into out: Tensor)
+  /// Reduces `x` over `dims` into `out`, which has `x`'s rank with those dims of size 1.
+  func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor)
+  /// Max or min along `dim` with the index of the first winner (NaN wins, as in PyTorch).
+  func argReduce(_ op: ArgReduceOp, _ x: Tensor, dim: Int, values: Tensor, indices: Tensor)
+  /// A running sum or product along `dim`.
+  func scan(_ op: ScanOp, _ x: Tensor, dim: Int, into out: Tensor)
+  /// Batched matrix product of 3-d operands: `out[b] = a[b] @ b[b]`.
+  func matmul(_ a: Tensor, _ b: Tensor, into out: Tensor)
+  /// `out[i] = src[offsets[i]]`, where an offset counts elements from `src`'s first element
+  /// through its strides (int64 offsets; `out` is shaped like `offsets`).
+  func take(_ src: Tensor, offsets: Tensor, into out: Tensor)
+  /// `dst[offsets[i]] = values[i]` (or `+=` with `accumulate`), offsets as in `take`.
+  func put(_ dst: Tensor, offsets: Tensor, values: Tensor, accumulate: Bool)
+  /// The indices of the nonzero elements, as an int64 tensor of shape `[n, x.dim]`.
+  func nonzero(_ x: Tensor) -> Tensor
+}
+
+/// Finds the backend of a device; device backends other than the CPU register here.
+package enum BackendRegistry {
+  private static let lock = NSLock()
+  nonisolated(unsafe) private static var factories: [String: @Sendable (Device) throws -> any Backend] = [:]
+  nonisolated(unsafe) private static var cache: [Device: any Backend] = [:]
+
+  /// Installs the factory for a device kind (`"cuda"`).
+  package static func register(kind: String, _ factory: @escaping @Sendable (Device) throws -> any Backend) {
+    lock.withLock { factories[kind] = factory }
+  }
+
+  /// The backend of `device`, or the error that says why it cannot be had.
+  package static func backend(for device: Device) throws -> any Backend {
+    if case .cpu = device { return CPUBackend.shared }
+    return try lock.withLock {
+      if let cached = cache[device] { return cached }
+      guard let factory = factories["cuda"] else { throw DeviceError.backendMissing(device) }
+      let made = try factory(device)
+      cache[device] = made
+      return made
+    }
+  }
+}
+
+/// Why a device cannot be used.
+public enum DeviceError: Error, CustomStringConvertible, Sendable {
+  /// The package was built without the device's backend.
+  case backendMissing(Device)
+  /// The device's runtime reported an error.
+  case runtime(String)
+
+  /// A message that says what to do.
+  public var description: String {
+    switch self {
+    case .backendMissing(let device):
+      "Cannot use device '\(device)': the package was built without the CUDA trait. Build with `swift build --traits CUDA` (and import CUDABackend) to enable it."
+    case .runtime(let message): message
+    }
+  }
+}
+
+extension Tensor {
+  /// The backend of `device`; stops with the reason when the device cannot be used (tensors
+  /// only exist on devices whose backend loaded, so this fails only at creation).
+  package static func backend(for device: Device) -> any Backend {
+    do {
+      return try BackendRegistry.backend(for: device)
+    } catch {
+      preconditionFailure("\(error)")
+    }
+  }
+}

@@ -1,0 +1,251 @@
+import Foundation
+
+extension CPUBackend {
+  func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
+    switch x.dtype {
+    case .float32: unaryFloat(op, x, out, Float.self)
+    case .float64: unaryFloat(op, x, out, Double.self)
+    case .float16: unaryFloat(op, x, out, Float16.self)
+    case .bfloat16: unaryFloat(op, x, out, BFloat16.self)
+    case .int64: unaryInt(op, x, out, Int64.self)
+    case .int32: unaryInt(op, x, out, Int32.self)
+    case .int16: unaryInt(op, x, out, Int16.self)
+    case .int8: unaryInt(op, x, out, Int8.self)
+    case .uint8: unaryInt(op, x, out, UInt8.self)
+    case .bool: unaryBool(op, x, out)
+    }
+  }
+
+  private func unaryFloat<T: FloatElement>(_ op: UnaryOp, _ x: Tensor, _ out: Tensor, _: T.Type) {
+    typealias M = T.Math
+    switch op {
+    case .abs: map(x, out) { (v: T) in T(math: Swift.abs(v.math)) }
+    case .neg: map(x, out) { (v: T) in T(math: -v.math) }
+    case .sign:
+      map(x, out) { (v: T) in
+        let m = v.math
+        return T(math: m > 0 ? 1 : (m < 0 ? -1 : (m.isNaN ? m : 0)))
+      }
+    case .floor: map(x, out) { (v: T) in T(math: v.math.rounded(.down)) }
+    case .ceil: map(x, out) { (v: T) in T(math: v.math.rounded(.up)) }
+    case .round: map(x, out) { (v: T) in T(math: M.rint(v.math)) }
+    case .trunc: map(x, out) { (v: T) in T(math: v.math.rounded(.towardZero)) }
+    case .exp: map(x, out) { (v: T) in T(math: M.exp(v.math)) }
+    case .expm1: map(x, out) { (v: T) in T(math: M.expm1(v.math)) }
+    case .log: map(x, out) { (v: T) in T(math: M.log(v.math)) }
+    case .log1p: map(x, out) { (v: T) in T(math: M.log1p(v.math)) }
+    case .log2: map(x, out) { (v: T) in T(math: M.log2(v.math)) }
+    case .sqrt: map(x, out) { (v: T) in T(math: v.math.squareRoot()) }
+    case .rsqrt: map(x, out) { (v: T) in T(math: 1 / v.math.squareRoot()) }
+    case .sin: map(x, out) { (v: T) in T(math: M.sin(v.math)) }
+    case .cos: map(x, out) { (v: T) in T(math: M.cos(v.math)) }
+    case .tan: map(x, out) { (v: T) in T(math: M.tan(v.math)) }
+    case .tanh: map(x, out) { (v: T) in T(math: M.tanh(v.math)) }
+    case .sigmoid: map(x, out) { (v: T) in T(math: 1 / (1 + M.exp(-v.math))) }
+    case .relu: map(x, out) { (v: T) in T(math: v.math > 0 || v.math.isNaN ? v.math : 0) }
+    case .gelu:
+      map(x, out) { (v: T) in
+        let m = v.math
+        return T(math: m * 0.5 * (1 + M.erf(m * M(0.7071067811865476))))
+      }
+    case .silu: map(x, out) { (v: T) in T(math: v.math / (1 + M.exp(-v.math))) }
+    case .erf: map(x, out) { (v: T) in T(math: M.erf(v.math)) }
+    case .reciprocal: map(x, out) { (v: T) in T(math: 1 / v.math) }
+    case .logicalNot: map(x, out) { (v: T) in v.math == 0 }
+    case .isnan: map(x, out) { (v: T) in v.math.isNaN }
+    case .isfinite: map(x, out) { (v: T) in v.math.isFinite }
+    case .bitwiseNot:
+      preconditionFailure("bitwise_not: not supported for floating-point dtype \(T.dtype); use an integer or bool tensor")
+    }
+  }
+
+  private func unaryInt<T: IntElement>(_ op: UnaryOp, _ x: Tensor, _ out: Tensor, _: T.Type) {
+    switch op {
+    case .abs: map(x, out) { (v: T) in v < 0 ? 0 &- v : v }
+    case .neg: map(x, out) { (v: T) in 0 &- v }
+    case .sign: map(x, out) { (v: T) -> T in v > 0 ? 1 : (v < 0 ? 0 &- 1 : 0) }
+    case .floor, .ceil, .round, .trunc: map(x, out) { (v: T) in v }
+    case .relu: map(x, out) { (v: T) in v > 0 ? v : 0 }
+    case .logicalNot: map(x, out) { (v: T) in v == 0 }
+    case .isnan: map(x, out) { (_: T) in false }
+    case .isfinite: map(x, out) { (_: T) in true }
+    case .bitwiseNot: map(x, out) { (v: T) in ~v }
+    default: preconditionFailure("\(op.rawValue): integer inputs must be converted to float first")
+    }
+  }
+
+  private func unaryBool(_ op: UnaryOp, _ x: Tensor, _ out: Tensor) {
+    switch op {
+    case .abs, .floor, .ceil, .round, .trunc, .sign, .relu: map(x, out) { (v: Bool) in v }
+    case .logicalNot, .bitwiseNot: map(x, out) { (v: Bool) in !v }
+    case .isnan: map(x, out) { (_: Bool) in false }
+    case .isfinite: map(x, out) { (_: Bool) in true }
+    default: preconditionFailure("\(op.rawValue): not supported for bool tensors")
+    }
+  }
+
+  func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    switch a.dtype {
+    case .float32: binaryFloat(op, a, b, out, Float.self)
+    case .float64: binaryFloat(op, a, b, out, Double.self)
+    case .float16: binaryFloat(op, a, b, out, Float16.self)
+    case .bfloat16: binaryFloat(op, a, b, out, BFloat16.self)
+    case .int64: binaryInt(op, a, b, out, Int64.self)
+    case .int32: binaryInt(op, a, b, out, Int32.self)
+    case .int16: binaryInt(op, a, b, out, Int16.self)
+    case .int8: binaryInt(op, a, b, out, Int8.self)
+    case .uint8: binaryInt(op, a, b, out, UInt8.self)
+    case .bool: binaryBool(op, a, b, out)
+    }
+  }
+
+  private func binaryFloat<T: FloatElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+    typealias M = T.Math
+    switch op {
+    case .add: zipMap(a, b, out) { (x: T, y: T) in T(math: x.math + y.math) }
+    case .sub: zipMap(a, b, out) { (x: T, y: T) in T(math: x.math - y.math) }
+    case .mul: zipMap(a, b, out) { (x: T, y: T) in T(math: x.math * y.math) }
+    case .div: zipMap(a, b, out) { (x: T, y: T) in T(math: x.math / y.math) }
+    case .remainder:
+      zipMap(a, b, out) { (x: T, y: T) in
+        var r = M.fmod(x.math, y.math)
+        if r != 0 && (r < 0) != (y.math < 0) { r += y.math }
+        return T(math: r)
+      }
+    case .floorDivide:
+      zipMap(a, b, out) { (x: T, y: T) in T(math: floorDivide(x.math, y.math)) }
+    case .pow: zipMap(a, b, out) { (x: T, y: T) in T(math: M.pow(x.math, y.math)) }
+    case .maximum:
+      zipMap(a, b, out) { (x: T, y: T) in
+        x.math.isNaN || y.math.isNaN ? T(math: .nan) : (x.math >= y.math ? x : y)
+      }
+    case .minimum:
+      zipMap(a, b, out) { (x: T, y: T) in
+        x.math.isNaN || y.math.isNaN ? T(math: .nan) : (x.math <= y.math ? x : y)
+      }
+    case .eq: zipMap(a, b, out) { (x: T, y: T) in x.math == y.math }
+    case .ne: zipMap(a, b, out) { (x: T, y: T) in x.math != y.math }
+    case .lt: zipMap(a, b, out) { (x: T, y: T) in x.math < y.math }
+    case .le: zipMap(a, b, out) { (x: T, y: T) in x.math <= y.math }
+    case .gt: zipMap(a, b, out) { (x: T, y: T) in x.math > y.math }
+    case .ge: zipMap(a, b, out) { (x: T, y: T) in x.math >= y.math }
+    case .logicalAnd: zipMap(a, b, out) { (x: T, y: T) in x.math != 0 && y.math != 0 }
+    case .logicalOr: zipMap(a, b, out) { (x: T, y: T) in x.math != 0 || y.math != 0 }
+    case .logicalXor: zipMap(a, b, out) { (x: T, y: T) in (x.math != 0) != (y.math != 0) }
+    case .bitwiseAnd, .bitwiseOr, .bitwiseXor:
+      preconditionFailure("\(op.rawValue): not supported for floating-point dtype \(T.dtype)")
+    }
+  }
+
+  private func binaryInt<T: IntElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+    switch op {
+    case .add: zipMap(a, b, out) { (x: T, y: T) in x &+ y }
+    case .sub: zipMap(a, b, out) { (x: T, y: T) in x &- y }
+    case .mul: zipMap(a, b, out) { (x: T, y: T) in x &* y }
+    case .div: preconditionFailure("div: integer inputs must be converted to float first")
+    case .remainder:
+      zipMap(a, b, out) { (x: T, y: T) in
+        precondition(y != 0, "ZeroDivisionError: remainder of an integer tensor by zero")
+        var r = x.remainderReportingOverflow(dividingBy: y).partialValue
+        if r != 0 && (r < 0) != (y < 0) { r = r &+ y }
+        return r
+      }
+    case .floorDivide:
+      zipMap(a, b, out) { (x: T, y: T) in
+        precondition(y != 0, "ZeroDivisionError: floor division of an integer tensor by zero")
+        let (q, r) = (x.dividedReportingOverflow(by: y).partialValue, x.remainderReportingOverflow(dividingBy: y).partialValue)
+        return r != 0 && (r < 0) != (y < 0) ? q &- 1 : q
+      }
+    case .pow: zipMap(a, b, out) { (x: T, y: T) in integerPower(x, y) }
+    case .maximum: zipMap(a, b, out) { (x: T, y: T) in Swift.max(x, y) }
+    case .minimum: zipMap(a, b, out) { (x: T, y: T) in Swift.min(x, y) }
+    case .eq: zipMap(a, b, out) { (x: T, y: T) in x == y }
+    case .ne: zipMap(a, b, out) { (x: T, y: T) in x != y }
+    case .lt: zipMap(a, b, out) { (x: T, y: T) in x < y }
+    case .le: zipMap(a, b, out) { (x: T, y: T) in x <= y }
+    case .gt: zipMap(a, b, out) { (x: T, y: T) in x > y }
+    case .ge: zipMap(a, b, out) { (x: T, y: T) in x >= y }
+    case .logicalAnd: zipMap(a, b, out) { (x: T, y: T) in x != 0 && y != 0 }
+    case .logicalOr: zipMap(a, b, out) { (x: T, y: T) in x != 0 || y != 0 }
+    case .logicalXor: zipMap(a, b, out) { (x: T, y: T) in (x != 0) != (y != 0) }
+    case .bitwiseAnd: zipMap(a, b, out) { (x: T, y: T) in x & y }
+    case .bitwiseOr: zipMap(a, b, out) { (x: T, y: T) in x | y }
+    case .bitwiseXor: zipMap(a, b, out) { (x: T, y: T) in x ^ y }
+    }
+  }
+
+  private func binaryBool(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) {
+    switch op {
+    case .add, .maximum, .logicalOr, .bitwiseOr: zipMap(a, b, out) { (x: Bool, y: Bool) in x || y }
+    case .mul, .minimum, .logicalAnd, .bitwiseAnd: zipMap(a, b, out) { (x: Bool, y: Bool) in x && y }
+    case .eq: zipMap(a, b, out) { (x: Bool, y: Bool) in x == y }
+    case .ne, .logicalXor, .bitwiseXor: zipMap(a, b, out) { (x: Bool, y: Bool) in x != y }
+    case .lt: zipMap(a, b, out) { (x: Bool, y: Bool) in !x && y }
+    case .le: zipMap(a, b, out) { (x: Bool, y: Bool) in !x || y }
+    case .gt: zipMap(a, b, out) { (x: Bool, y: Bool) in x && !y }
+    case .ge: zipMap(a, b, out) { (x: Bool, y: Bool) in x || !y }
+    case .pow: zipMap(a, b, out) { (x: Bool, y: Bool) in x || !y }
+    case .sub, .div, .remainder, .floorDivide:
+      preconditionFailure("\(op.rawValue): bool inputs must be converted to a numeric type first")
+    }
+  }
+
+  func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    switch a.dtype {
+    case .float32: selectTyped(condition, a, b, out, Float.self)
+    case .float64: selectTyped(condition, a, b, out, Double.self)
+    case .float16: selectTyped(condition, a, b, out, Float16.self)
+    case .bfloat16: selectTyped(condition, a, b, out, BFloat16.self)
+    case .int64: selectTyped(condition, a, b, out, Int64.self)
+    case .int32: selectTyped(condition, a, b, out, Int32.self)
+    case .int16: selectTyped(condition, a, b, out, Int16.self)
+    case .int8: selectTyped(condition, a, b, out, Int8.self)
+    case .uint8: selectTyped(condition, a, b, out, UInt8.self)
+    case .bool: selectTyped(condition, a, b, out, Bool.self)
+    }
+  }
+
+  private func selectTyped<T: KernelElement>(_ c: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+    let cp = c.storage.data.assumingMemoryBound(to: Bool.self)
+    let ap = a.storage.data.assumingMemoryBound(to: T.self)
+    let bp = b.storage.data.assumingMemoryBound(to: T.self)
+    let op = out.storage.data.assumingMemoryBound(to: T.self)
+    StridedLoop(shape: out.shape, layouts: [out.layout, c.layout, a.layout, b.layout]).forEachRow { offs, n, st in
+      for k in 0..<n {
+        op[offs[0] + k * st[0]] = cp[offs[1] + k * st[1]] ? ap[offs[2] + k * st[2]] : bp[offs[3] + k * st[3]]
+      }
+    }
+  }
+}
+
+/// Python's floor division for floating values (PyTorch's `div_floor`).
+@inline(__always)
+func floorDivide<M: MathFloat>(_ a: M, _ b: M) -> M {
+  if b == 0 { return a / b }
+  let mod = M.fmod(a, b)
+  var div = (a - mod) / b
+  if mod != 0 && (b < 0) != (mod < 0) { div -= 1 }
+  if div == 0 { return (a / b).sign == .minus ? -0.0 : 0 }
+  let floorDiv = div.rounded(.down)
+  return div - floorDiv > 0.5 ? floorDiv + 1 : floorDiv
+}
+
+/// Integer power by squaring; negative exponents give 0 except for bases 1 and -1
+/// (PyTorch's rule for integer tensors).
+@inline(__always)
+func integerPower<T: FixedWidthInteger>(_ base: T, _ exponent: T) -> T {
+  if exponent < 0 {
+    if base == 1 { return 1 }
+    if T.isSigned && base == 0 &- 1 { return exponent & 1 == 0 ? 1 : base }
+    return 0
+  }
+  var result: T = 1
+  var b = base
+  var e = exponent
+  while e > 0 {
+    if e & 1 == 1 { result = result &* b }
+    b = b &* b
+    e >>= 1
+  }
+  return result
+}

@@ -1,0 +1,270 @@
+import Foundation
+
+/// An accumulator for one output element of a reduction.
+protocol Accumulator {
+  associatedtype Element: KernelElement
+  init()
+  mutating func add(_ x: Element)
+  var result: Element { get }
+}
+
+struct FloatSum<T: FloatElement>: Accumulator {
+  var total: Double = 0
+  mutating func add(_ x: T) { total += x.elementDouble }
+  var result: T { T(elementFrom: total) }
+}
+
+struct FloatProduct<T: FloatElement>: Accumulator {
+  var total: Double = 1
+  mutating func add(_ x: T) { total *= x.elementDouble }
+  var result: T { T(elementFrom: total) }
+}
+
+struct IntSum<T: IntElement>: Accumulator {
+  var total: T = 0
+  mutating func add(_ x: T) { total = total &+ x }
+  var result: T { total }
+}
+
+struct IntProduct<T: IntElement>: Accumulator {
+  var total: T = 1
+  mutating func add(_ x: T) { total = total &* x }
+  var result: T { total }
+}
+
+/// Max (or min, with `Min`) that propagates NaN.
+struct Extreme<T: KernelElement & Comparable, Direction: ExtremeDirection>: Accumulator {
+  var best: T? = nil
+  var sawNaN = false
+  mutating func add(_ x: T) {
+    if x != x {
+      if !sawNaN { best = x }
+      sawNaN = true
+      return
+    }
+    if sawNaN { return }
+    if let b = best {
+      if Direction.isMax ? x > b : x < b { best = x }
+    } else {
+      best = x
+    }
+  }
+  var result: T {
+    guard let best else { preconditionFailure("reduction over an empty dimension has no identity") }
+    return best
+  }
+}
+
+protocol ExtremeDirection { static var isMax: Bool { get } }
+enum MaxDirection: ExtremeDirection { static var isMax: Bool { true } }
+enum MinDirection: ExtremeDirection { static var isMax: Bool { false } }
+
+struct AllTrue: Accumulator {
+  var value = true
+  mutating func add(_ x: Bool) { value = value && x }
+  var result: Bool { value }
+}
+
+struct AnyTrue: Accumulator {
+  var value = false
+  mutating func add(_ x: Bool) { value = value || x }
+  var result: Bool { value }
+}
+
+extension Bool: @retroactive Comparable {
+  public static func < (a: Bool, b: Bool) -> Bool { !a && b }
+}
+
+extension CPUBackend {
+  func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
+    switch op {
+    case .all: reduceLoop(x, dims, out, AllTrue.self)
+    case .any: reduceLoop(x, dims, out, AnyTrue.self)
+    case .sum:
+      switch x.dtype {
+      case .float32: reduceLoop(x, dims, out, FloatSum<Float>.self)
+      case .float64: reduceLoop(x, dims, out, FloatSum<Double>.self)
+      case .float16: reduceLoop(x, dims, out, FloatSum<Float16>.self)
+      case .bfloat16: reduceLoop(x, dims, out, FloatSum<BFloat16>.self)
+      case .int64: reduceLoop(x, dims, out, IntSum<Int64>.self)
+      default: preconditionFailure("sum kernel: convert \(x.dtype) to int64 first")
+      }
+    case .prod:
+      switch x.dtype {
+      case .float32: reduceLoop(x, dims, out, FloatProduct<Float>.self)
+      case .float64: reduceLoop(x, dims, out, FloatProduct<Double>.self)
+      case .float16: reduceLoop(x, dims, out, FloatProduct<Float16>.self)
+      case .bfloat16: reduceLoop(x, dims, out, FloatProduct<BFloat16>.self)
+      case .int64: reduceLoop(x, dims, out, IntProduct<Int64>.self)
+      default: preconditionFailure("prod kernel: convert \(x.dtype) to int64 first")
+      }
+    case .amax: extremeLoop(x, dims, out, MaxDirection.self)
+    case .amin: extremeLoop(x, dims, out, MinDirection.self)
+    }
+  }
+
+  private func extremeLoop<D: ExtremeDirection>(_ x: Tensor, _ dims: [Int], _ out: Tensor, _: D.Type) {
+    switch x.dtype {
+    case .float32: reduceLoop(x, dims, out, Extreme<Float, D>.self)
+    case .float64: reduceLoop(x, dims, out, Extreme<Double, D>.self)
+    case .float16: reduceLoop(x, dims, out, Extreme<Float16, D>.self)
+    case .bfloat16: reduceLoop(x, dims, out, Extreme<BFloat16, D>.self)
+    case .int64: reduceLoop(x, dims, out, Extreme<Int64, D>.self)
+    case .int32: reduceLoop(x, dims, out, Extreme<Int32, D>.self)
+    case .int16: reduceLoop(x, dims, out, Extreme<Int16, D>.self)
+    case .int8: reduceLoop(x, dims, out, Extreme<Int8, D>.self)
+    case .uint8: reduceLoop(x, dims, out, Extreme<UInt8, D>.self)
+    case .bool: reduceLoop(x, dims, out, Extreme<Bool, D>.self)
+    }
+  }
+
+  /// Splits `x` into the kept dimensions (one output element each, run in parallel) and
+  /// the reduced ones (walked row by row for each output element).
+  private func reduceLoop<A: Accumulator>(_ x: Tensor, _ dims: [Int], _ out: Tensor, _: A.Type) {
+    let reduced = Set(dims)
+    var keptShape: [Int] = []
+    var keptX: [Int] = []
+    var keptOut: [Int] = []
+    var reducedShape: [Int] = []
+    var reducedX: [Int] = []
+    for d in 0..<x.dim {
+      if reduced.contains(d) {
+        reducedShape.append(x.shape[d])
+        reducedX.append(x.layout.strides[d])
+      } else {
+        keptShape.append(x.shape[d])
+        keptX.append(x.layout.strides[d])
+        keptOut.append(out.layout.strides[d])
+      }
+    }
+    // The rows of the reduced sub-space, relative to an output element's first input.
+    var rows: [Int] = []
+    var rowLength = 0
+    var rowStride = 0
+    StridedLoop(shape: reducedShape, layouts: [Layout(shape: reducedShape, strides: reducedX)])
+      .forEachRow(parallel: false) { offs, n, st in
+        rows.append(offs[0])
+        rowLength = n
+        rowStride = st[0]
+      }
+    if reducedShape.reduce(1, *) == 0 { rows = [] }
+    let xp = x.storage.data.assumingMemoryBound(to: A.Element.self)
+    let op = out.storage.data.assumingMemoryBound(to: A.Element.self)
+    let outer = StridedLoop(
+      shape: keptShape,
+      layouts: [Layout(shape: keptShape, strides: keptOut, offset: out.storageOffset),
+                Layout(shape: keptShape, strides: keptX, offset: x.storageOffset)])
+    rows.withUnsafeBufferPointer { rowOffsets in
+      outer.forEachRow(parallel: rowOffsets.count * rowLength * outer.count >= StridedLoop.parallelThreshold) {
+        offs, n, st in
+        for k in 0..<n {
+          var acc = A()
+          let base = xp + offs[1] + k * st[1]
+          for r in rowOffsets {
+            let row = base + r
+            if rowStride == 1 {
+              for i in 0..<rowLength { acc.add(row[i]) }
+            } else {
+              for i in 0..<rowLength { acc.add(row[i * rowStride]) }
+            }
+          }
+          op[offs[0] + k * st[0]] = acc.result
+        }
+      }
+    }
+  }
+
+  func argReduce(_ op: ArgReduceOp, _ x: Tensor, dim: Int, values: Tensor, indices: Tensor) {
+    switch x.dtype {
+    case .float32: argLoop(op, x, dim, values, indices, Float.self)
+    case .float64: argLoop(op, x, dim, values, indices, Double.self)
+    case .float16: argLoop(op, x, dim, values, indices, Float16.self)
+    case .bfloat16: argLoop(op, x, dim, values, indices, BFloat16.self)
+    case .int64: argLoop(op, x, dim, values, indices, Int64.self)
+    case .int32: argLoop(op, x, dim, values, indices, Int32.self)
+    case .int16: argLoop(op, x, dim, values, indices, Int16.self)
+    case .int8: argLoop(op, x, dim, values, indices, Int8.self)
+    case .uint8: argLoop(op, x, dim, values, indices, UInt8.self)
+    case .bool: argLoop(op, x, dim, values, indices, Bool.self)
+    }
+  }
+
+  private func argLoop<T: KernelElement & Comparable>(
+    _ op: ArgReduceOp, _ x: Tensor, _ dim: Int, _ values: Tensor, _ indices: Tensor, _: T.Type
+  ) {
+    let n = x.shape[dim]
+    let s = x.layout.strides[dim]
+    let isMax = op == .max
+    let xp = x.storage.data.assumingMemoryBound(to: T.self)
+    let vp = values.storage.data.assumingMemoryBound(to: T.self)
+    let ip = indices.storage.data.assumingMemoryBound(to: Int64.self)
+    var shape = x.shape
+    shape[dim] = 1
+    StridedLoop(shape: shape, layouts: [values.layout, indices.layout, x.layout]).forEachRow(parallel: false) {
+      offs, count, st in
+      for k in 0..<count {
+        let row = xp + offs[2] + k * st[2]
+        var best = row[0]
+        var bestIndex = 0
+        if best == best {
+          for i in 1..<max(n, 1) {
+            let v = row[i * s]
+            if v != v {
+              best = v
+              bestIndex = i
+              break
+            }
+            if isMax ? v > best : v < best {
+              best = v
+              bestIndex = i
+            }
+          }
+        }
+        vp[offs[0] + k * st[0]] = best
+        ip[offs[1] + k * st[1]] = Int64(bestIndex)
+      }
+    }
+  }
+
+  func scan(_ op: ScanOp, _ x: Tensor, dim: Int, into out: Tensor) {
+    switch x.dtype {
+    case .float32: scanLoop(op, x, dim, out, Float.self)
+    case .float64: scanLoop(op, x, dim, out, Double.self)
+    case .float16: scanLoop(op, x, dim, out, Float16.self)
+    case .bfloat16: scanLoop(op, x, dim, out, BFloat16.self)
+    case .int64: scanLoop(op, x, dim, out, Int64.self)
+    default: preconditionFailure("\(op.rawValue) kernel: convert \(x.dtype) to int64 first")
+    }
+  }
+
+  private func scanLoop<T: KernelElement>(_ op: ScanOp, _ x: Tensor, _ dim: Int, _ out: Tensor, _: T.Type) {
+    let n = x.shape[dim]
+    if n == 0 { return }
+    let sx = x.layout.strides[dim]
+    let so = out.layout.strides[dim]
+    let xp = x.storage.data.assumingMemoryBound(to: T.self)
+    let op2 = out.storage.data.assumingMemoryBound(to: T.self)
+    var shape = x.shape
+    shape[dim] = 1
+    let isSum = op == .cumsum
+    StridedLoop(shape: shape, layouts: [out.layout, x.layout]).forEachRow(parallel: false) { offs, count, st in
+      for k in 0..<count {
+        let src = xp + offs[1] + k * st[1]
+        let dst = op2 + offs[0] + k * st[0]
+        if T.isFloatingPointElement {
+          var acc: Double = isSum ? 0 : 1
+          for i in 0..<n {
+            acc = isSum ? acc + src[i * sx].elementDouble : acc * src[i * sx].elementDouble
+            dst[i * so] = T(elementFrom: acc)
+          }
+        } else {
+          var acc: Int64 = isSum ? 0 : 1
+          for i in 0..<n {
+            acc = isSum ? acc &+ src[i * sx].elementInt64 : acc &* src[i * sx].elementInt64
+            dst[i * so] = T(elementFrom: acc)
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import Foundation
+
+/// Host memory, 64-byte aligned (room for AVX-512 loads).
+struct CPUAllocator: StorageAllocator {
+  var device: Device { .cpu }
+  func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+  }
+  func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) { pointer.deallocate() }
+  func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
+    to.copyMemory(from: from, byteCount: byteCount)
+  }
+}
+
+/// The reference backend: every primitive as a strided loop over host memory.
+struct CPUBackend: Backend {
+  static let shared = CPUBackend()
+  let allocator: any StorageAllocator = CPUAllocator()
+
+  func copy(_ src: Tensor, into dst: Tensor) {
+    switch src.dtype {
+    case .float32: convert(src, dst, Float.self)
+    case .float64: convert(src, dst, Double.self)
+    case .float16: convert(src, dst, Float16.self)
+    case .bfloat16: convert(src, dst, BFloat16.self)
+    case .int64: convert(src, dst, Int64.self)
+    case .int32: convert(src, dst, Int32.self)
+    case .int16: convert(src, dst, Int16.self)
+    case .int8: convert(src, dst, Int8.self)
+    case .uint8: convert(src, dst, UInt8.self)
+    case .bool: convert(src, dst, Bool.self)
+    }
+  }
+
+  private func convert<S: KernelElement>(_ src: Tensor, _ dst: Tensor, _: S.Type) {
+    if src.dtype == dst.dtype, src.isContiguous, dst.isContiguous {
+      let bytes = src.numel * src.dtype.itemSize
+      (dst.storage.data + dst.storageOffset * dst.dtype.itemSize).copyMemory(
+        from: src.storage.data + src.storageOffset * src.dtype.itemSize, byteCount: bytes)
+      return
+    }
+    switch dst.dtype {
+    case .float32: map(src, dst) { (v: S) in Float.converting(v) }
+    case .float64: map(src, dst) { (v: S) in Double.converting(v) }
+    case .float16: map(src, dst) { (v: S) in Float16.converting(v) }
+    case .bfloat16: map(src, dst) { (v: S) in BFloat16.converting(v) }
+    case .int64: map(src, dst) { (v: S) in Int64.converting(v) }
+    case .int32: map(src, dst) { (v: S) in Int32.converting(v) }
+    case .int16: map(src, dst) { (v: S) in Int16.converting(v) }
+    case .int8: map(src, dst) { (v: S) in Int8.converting(v) }
+    case .uint8: map(src, dst) { (v: S) in UInt8.converting(v) }
+    case .bool: map(src, dst) { (v: S) in Bool.converting(v) }
+    }
+  }
+
+  func fill(_ dst: Tensor, with value: Scalar) {
+    switch dst.dtype {
+    case .float32: fillTyped(dst, Float.self, value)
+    case .float64: fillTyped(dst, Double.self, value)
+    case .float16: fillTyped(dst, Float16.self, value)
+    case .bfloat16: fillTyped(dst, BFloat16.self, value)
+    case .int64: fillTyped(dst, Int64.self, value)
+    case .int32: fillTyped(dst, Int32.self, value)
+    case .int16: fillTyped(dst, Int16.self, value)
+    case .int8: fillTyped(dst, Int8.self, value)
+    case .uint8: fillTyped(dst, UInt8.self, value)
+    case .bool: fillTyped(dst, Bool.self, value)
+    }
+  }
+
+  private func fillTyped<T: KernelElement>(_ dst: Tensor, _: T.Type, _ value: Scalar) {
+    let v: T =
+      switch value {
+      case .double(let d): T(elementFrom: d)
+      default: T(elementFrom: value.int64Value)
+      }
+    let p = dst.storage.data.assumingMemoryBound(to: T.self)
+    StridedLoop(shape: dst.shape, layouts: [dst.layout]).forEachRow { offs, n, st in
+      let o = p + offs[0]
+      let s = st[0]
+      for k in 0..<n { o[k * s] = v }
+    }
+  }
+
+  func nonzero(_ x: Tensor) -> Tensor {
+    precondition(x.dtype == .bool, "nonzero kernel expects bool input")
+    let p = x.storage.data.assumingMemoryBound(to: Bool.self)
+    var coords: [Int64] = []
+    let rank = x.dim
+    var index = [Int](repeating: 0, count: rank)
+    let total = x.numel
+    var found = 0
+    for _ in 0..<total {
+      if p[x.layout.storageIndex(index)] {
+        coords.append(contentsOf: index.map { Int64($0) })
+        found += 1
+      }
+      var d = rank - 1
+      while d >= 0 {
+        index[d] += 1
+        if index[d] < x.shape[d] { break }
+        index[d] = 0
+        d -= 1
+      }
+    }
+    let out = Tensor(uninitializedShape: [found, rank], dtype: .int64, device: .cpu)
+    coords.withUnsafeBytes { raw in
+      if raw.count > 0 { out.storage.data.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
+    }
+    return out
+  }
+}
+
+/// `out[i] = f(x[i])` over any strides.
+@inline(__always)
+func map<A: KernelElement, R: KernelElement>(_ x: Tensor, _ out: Tensor, _ f: (A) -> R) {
+  let xp = x.storage.data.assumingMemoryBound(to: A.self)
+  let op = out.storage.data.assumingMemoryBound(to: R.self)
+  StridedLoop(shape: out.shape, layouts: [out.layout, x.layout]).forEachRow { offs, n, st in
+    let o = op + offs[0]
+    let i = xp + offs[1]
+    let so = st[0]
+    let si = st[1]
+    if so == 1 && si == 1 {
+      for k in 0..<n { o[k] = f(i[k]) }
+    } else {
+      for k in 0..<n { o[k * so] = f(i[k * si]) }
+    }
+  }
+}
+
+/// `out[i] = f(a[i], b[i])` over any strides, with fast paths for contiguous and
+/// scalar-broadcast operands.
+@inline(__always)
+func zipMap<A: KernelElement, B: KernelElement, R: KernelElement>(
+  _ a: Tensor, _ b: Tensor, _ out: Tensor, _ f: (A, B) -> R
+) {
+  let ap = a.storage.data.assumingMemoryBound(to: A.self)
+  let bp = b.storage.data.assumingMemoryBound(to: B.self)
+  let op = out.storage.data.assumingMemoryBound(to: R.self)
+  StridedLoop(shape: out.shape, layouts: [out.layout, a.layout, b.layout]).forEachRow { offs, n, st in
+    let o = op + offs[0]
+    let x = ap + offs[1]
+    let y = bp + offs[2]
+    let so = st[0]
+    let sa = st[1]
+    let sb = st[2]
+    if so == 1 && sa == 1 && sb == 1 {
+      for k in 0..<n { o[k] = f(x[k], y[k]) }
+    } else if so == 1 && sa == 1 && sb == 0 {
+      let c = y[0]
+      for k in 0..<n { o[k] = f(x[k], c) }
+    } else if so == 1 && sa == 0 && sb == 1 {
+      let c = x[0]
+      for k in 0..<n { o[k] = f(c, y[k]) }
+    } else {
+      for k in 0..<n { o[k * so] = f(x[k * sa], y[k * sb]) }
+    }
+  }
+}

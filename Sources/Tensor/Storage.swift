@@ -1,0 +1,72 @@
+/// One allocation on one device, shared by a tensor and all its views.
+///
+/// It carries the version counter that in-place ops bump and autograd checks (PyTorch keeps
+/// it on the storage for the same reason: every view of the memory must see the same count).
+public final class Storage: @unchecked Sendable {
+  /// The start of the memory (a device address for device storage).
+  public private(set) var data: UnsafeMutableRawPointer
+  /// The size of the allocation in bytes.
+  public private(set) var byteCount: Int
+  /// The device the memory lives on.
+  public let device: Device
+  /// Bumped by every in-place write; read by autograd's saved-tensor checks.
+  package var version: Int = 0
+  private var release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
+  private let allocator: StorageAllocator?
+
+  /// Wraps memory that someone else owns; `release` runs when the storage goes away.
+  public init(
+    wrapping data: UnsafeMutableRawPointer, byteCount: Int, device: Device,
+    release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
+  ) {
+    self.data = data
+    self.byteCount = byteCount
+    self.device = device
+    self.release = release
+    self.allocator = nil
+  }
+
+  /// Allocates `byteCount` bytes with the allocator of `device`'s backend.
+  package init(byteCount: Int, allocator: StorageAllocator) {
+    self.byteCount = byteCount
+    self.device = allocator.device
+    self.allocator = allocator
+    self.data = allocator.allocate(byteCount: byteCount)
+    self.release = nil
+  }
+
+  /// Grows the allocation to at least `newByteCount` bytes, keeping the old contents
+  /// (PyTorch's `resize_` semantics: storage only grows).
+  package func grow(to newByteCount: Int) {
+    guard newByteCount > byteCount else { return }
+    guard let allocator else {
+      preconditionFailure(
+        "resize_: trying to resize storage that is not resizable (it wraps external memory of \(byteCount) bytes, \(newByteCount) needed)"
+      )
+    }
+    let newData = allocator.allocate(byteCount: newByteCount)
+    allocator.copy(from: data, to: newData, byteCount: byteCount)
+    allocator.deallocate(data, byteCount: byteCount)
+    data = newData
+    byteCount = newByteCount
+  }
+
+  /// Bumps the version counter (an in-place write happened).
+  package func bumpVersion() { version &+= 1 }
+
+  deinit {
+    if let allocator {
+      allocator.deallocate(data, byteCount: byteCount)
+    } else {
+      release?(data, byteCount)
+    }
+  }
+}
+
+/// Allocates and frees the memory of storages on one device.
+package protocol StorageAllocator: Sendable {
+  var device: Device { get }
+  func allocate(byteCount: Int) -> UnsafeMutableRawPointer
+  func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int)
+  func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int)
+}

@@ -1,0 +1,129 @@
+extension Tensor {
+  /// Adds `alpha * other` in place (PyTorch: `x.add_(y, alpha=)`).
+  @discardableResult
+  public func add_(_ other: some TensorOperand, alpha: Scalar = 1) -> Tensor {
+    let o = alpha.doubleValue == 1 ? other.operand : .tensor(Tensor.binaryOp(.mul, other.operand, .scalar(alpha), name: "add_"))
+    binaryInPlace(.add, o, name: "add_")
+    return self
+  }
+  /// Subtracts `alpha * other` in place.
+  @discardableResult
+  public func sub_(_ other: some TensorOperand, alpha: Scalar = 1) -> Tensor {
+    let o = alpha.doubleValue == 1 ? other.operand : .tensor(Tensor.binaryOp(.mul, other.operand, .scalar(alpha), name: "sub_"))
+    binaryInPlace(.sub, o, name: "sub_")
+    return self
+  }
+  /// Multiplies in place.
+  @discardableResult
+  public func mul_(_ other: some TensorOperand) -> Tensor {
+    binaryInPlace(.mul, other.operand, name: "mul_")
+    return self
+  }
+  /// Divides in place (an integer tensor cannot hold the float result and stops).
+  @discardableResult
+  public func div_(_ other: some TensorOperand) -> Tensor {
+    binaryInPlace(.div, other.operand, name: "div_")
+    return self
+  }
+  /// Raises to `exponent` in place.
+  @discardableResult
+  public func pow_(_ exponent: some TensorOperand) -> Tensor {
+    binaryInPlace(.pow, exponent.operand, name: "pow_")
+    return self
+  }
+  /// Python's modulus in place.
+  @discardableResult
+  public func remainder_(_ other: some TensorOperand) -> Tensor {
+    binaryInPlace(.remainder, other.operand, name: "remainder_")
+    return self
+  }
+  /// Limits values to `[min, max]` in place.
+  @discardableResult
+  public func clamp_(min lower: Scalar? = nil, max upper: Scalar? = nil) -> Tensor {
+    precondition(lower != nil || upper != nil, "clamp_: At least one of 'min' or 'max' must not be None")
+    if let lower { binaryInPlace(.maximum, .scalar(lower), name: "clamp_") }
+    if let upper { binaryInPlace(.minimum, .scalar(upper), name: "clamp_") }
+    return self
+  }
+
+  /// Copies `src` into `self`, broadcasting and converting dtype and device
+  /// (PyTorch: `x.copy_(y)`).
+  @discardableResult
+  public func copy_(_ src: Tensor) -> Tensor {
+    let target = Tensor.broadcastShape([shape, src.shape], op: "copy_")
+    precondition(
+      target == shape,
+      "copy_: output with shape \(shapeString(shape)) doesn't match the broadcast shape \(shapeString(target))")
+    checkWritable(inputs: [src], op: "copy_")
+    var source = src
+    if src.device != device { source = src.movedTo(device) }
+    // A source that overlaps the destination in memory is read from a copy.
+    if source.storage === storage && source.layout != layout { source = source.clone() }
+    backend.copy(source.broadcastView(to: shape), into: self)
+    markWritten()
+    Tensor.recorder?.recordInPlace(.conversion, target: self, inputs: [src])
+    return self
+  }
+
+  /// Sets every element to zero (PyTorch: `x.zero_()`).
+  @discardableResult
+  public func zero_() -> Tensor { fill_(0) }
+
+  /// Sets every element to `value` (PyTorch: `x.fill_(v)`).
+  @discardableResult
+  public func fill_(_ value: Scalar) -> Tensor {
+    checkWritable(inputs: [], op: "fill_")
+    backend.fill(self, with: value)
+    markWritten()
+    Tensor.recorder?.recordInPlace(.clone, target: self, inputs: [])
+    return self
+  }
+
+  /// Fills with uniform samples from `[from, to)` (PyTorch: `x.uniform_(a, b)`).
+  @discardableResult
+  public func uniform_(from low: Double = 0, to high: Double = 1) -> Tensor {
+    precondition(low <= high, "uniform_ expects to return a [from, to) range, but found from=\(low) > to=\(high)")
+    let width = high - low
+    let values: Tensor
+    if dtype == .float64 {
+      values = Tensor.randomCPU(shape, dtype: .float64) { g in g.uniformDouble() * width + low }
+    } else {
+      let bits = dtype == .float16 ? 11 : (dtype == .bfloat16 ? 8 : 24)
+      let (from, span) = (Float(low), Float(high) - Float(low))
+      values = Tensor.randomCPU(shape, dtype: .float64) { g in Double(g.uniformFloat(bits: bits) * span + from) }
+    }
+    return overwriteRandom(with: values)
+  }
+
+  /// Fills with normal samples (PyTorch: `x.normal_(mean, std)`).
+  @discardableResult
+  public func normal_(mean: Double = 0, std: Double = 1) -> Tensor {
+    precondition(std >= 0, "normal expects std >= 0.0, but found std \(std)")
+    let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std)
+    return overwriteRandom(with: Tensor(flat: values, shape: shape))
+  }
+
+  private func overwriteRandom(with values: Tensor) -> Tensor {
+    precondition(dtype.isFloatingPoint, "random fill: expected a floating point tensor, got \(dtype)")
+    checkWritable(inputs: [], op: "random fill")
+    backend.copy(values.movedTo(device), into: self)
+    markWritten()
+    Tensor.recorder?.recordInPlace(.clone, target: self, inputs: [])
+    return self
+  }
+
+  /// Changes the shape in place, keeping the storage (grown when needed) and making the
+  /// tensor contiguous; new elements are uninitialised (PyTorch: `x.resize_(...)`).
+  @discardableResult
+  public func resize_(_ shape: Int...) -> Tensor { resize_(shape) }
+
+  /// Changes the shape in place (array form).
+  @discardableResult
+  public func resize_(_ newShape: [Int]) -> Tensor {
+    for s in newShape { precondition(s >= 0, "resize_: Trying to create tensor with negative dimension \(s): \(shapeString(newShape))") }
+    let newLayout = Layout(contiguous: newShape, offset: layout.offset)
+    storage.grow(to: (newLayout.offset + newLayout.numel) * dtype.itemSize)
+    layout = newLayout
+    return self
+  }
+}

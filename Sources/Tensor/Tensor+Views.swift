@@ -1,0 +1,355 @@
+extension Tensor {
+  /// A view with `layout` over this tensor's storage, reported to the recorder.
+  package func makeView(_ layout: Layout) -> Tensor {
+    recorded(.view(layout), [self], aliased(as: layout))
+  }
+
+  /// Resolves one `-1` in `shape` against `count` elements (PyTorch's `infer_size`).
+  static func inferShape(_ shape: [Int], count: Int) -> [Int] {
+    var result = shape
+    var inferred: Int?
+    var product = 1
+    for (i, s) in shape.enumerated() {
+      if s == -1 {
+        precondition(inferred == nil, "only one dimension can be inferred")
+        inferred = i
+      } else {
+        precondition(s >= 0, "invalid shape dimension \(s)")
+        product *= s
+      }
+    }
+    if let inferred {
+      precondition(
+        product != 0 && count % product == 0,
+        "shape '\(shapeString(shape))' is invalid for input of size \(count)")
+      result[inferred] = count / product
+    } else {
+      precondition(product == count, "shape '\(shapeString(shape))' is invalid for input of size \(count)")
+    }
+    return result
+  }
+
+  /// A view with a new shape; one size may be -1. Stops when the strides cannot express
+  /// it (PyTorch: `x.view(...)`; use `reshape` then).
+  public func view(_ shape: Int...) -> Tensor { view(shape) }
+
+  /// A view with a new shape (array form).
+  public func view(_ shape: [Int]) -> Tensor {
+    let newShape = Tensor.inferShape(shape, count: numel)
+    guard let strides = layout.viewStrides(for: newShape) else {
+      preconditionFailure(
+        "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead. (view \(shapeString(self.shape)) with strides \(shapeString(layout.strides)) as \(shapeString(newShape)))"
+      )
+    }
+    return makeView(Layout(shape: newShape, strides: strides, offset: layout.offset))
+  }
+
+  /// A view with a new shape when the strides allow, else a copy (PyTorch: `x.reshape`).
+  public func reshape(_ shape: Int...) -> Tensor { reshape(shape) }
+
+  /// Reshape (array form).
+  public func reshape(_ shape: [Int]) -> Tensor {
+    let newShape = Tensor.inferShape(shape, count: numel)
+    if layout.viewStrides(for: newShape) != nil { return view(newShape) }
+    return clone().view(newShape)
+  }
+
+  /// Merges dims `startDim...endDim` into one (PyTorch: `torch.flatten`).
+  public func flatten(startDim: Int = 0, endDim: Int = -1) -> Tensor {
+    if dim == 0 { return reshape(1) }
+    let s = normalizedDim(startDim)
+    let e = normalizedDim(endDim)
+    precondition(s <= e, "flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e { return self }
+    let merged = shape[s...e].reduce(1, *)
+    return reshape(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
+  }
+
+  /// Splits dim `dim` into `sizes` (one may be -1) (PyTorch: `x.unflatten`).
+  public func unflatten(dim d: Int, sizes: [Int]) -> Tensor {
+    let axis = normalizedDim(d)
+    let inner = Tensor.inferShape(sizes, count: shape[axis])
+    return view(Array(shape[..<axis]) + inner + Array(shape[(axis + 1)...]))
+  }
+
+  /// Swaps two dimensions (PyTorch: `x.transpose(a, b)`).
+  public func transpose(_ dim0: Int, _ dim1: Int) -> Tensor {
+    makeView(transposedLayout(dim0, dim1))
+  }
+
+  private func transposedLayout(_ dim0: Int, _ dim1: Int) -> Layout {
+    let a = normalizedDim(dim0)
+    let b = normalizedDim(dim1)
+    var l = layout
+    if dim == 0 { return l }
+    l.shape.swapAt(a, b)
+    l.strides.swapAt(a, b)
+    return l
+  }
+
+  /// The transpose of a matrix; vectors and scalars are returned as they are (PyTorch: `x.t()`).
+  public func t() -> Tensor {
+    precondition(dim <= 2, "t() expects a tensor with <= 2 dimensions, but self is \(dim)D")
+    return dim < 2 ? makeView(layout) : transpose(0, 1)
+  }
+
+  /// The last two dimensions swapped (PyTorch: `x.mT`).
+  public var mT: Tensor {
+    precondition(dim >= 2, "tensor.mT is only supported on matrices or batches of matrices. Got \(dim)-D tensor.")
+    return transpose(-2, -1)
+  }
+
+  /// Reorders the dimensions (PyTorch: `x.permute(...)`).
+  public func permute(_ dims: Int...) -> Tensor { permute(dims) }
+
+  /// Reorders the dimensions (array form).
+  public func permute(_ dims: [Int]) -> Tensor {
+    precondition(
+      dims.count == dim,
+      "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = \(dim) is not equal to len(dims) = \(dims.count)"
+    )
+    let order = dims.map { normalizedDim($0) }
+    precondition(Set(order).count == order.count, "permute(): duplicate dims are not allowed.")
+    return makeView(Layout(shape: order.map { shape[$0] }, strides: order.map { layout.strides[$0] }, offset: layout.offset))
+  }
+
+  /// Broadcasts to a larger shape without copying; -1 keeps a size (PyTorch: `x.expand`).
+  public func expand(_ sizes: Int...) -> Tensor { expand(sizes) }
+
+  /// Expand (array form).
+  public func expand(_ sizes: [Int]) -> Tensor {
+    precondition(
+      sizes.count >= dim,
+      "expand: the number of sizes provided (\(sizes.count)) must be greater or equal to the number of dimensions in the tensor (\(dim))")
+    let lead = sizes.count - dim
+    var target = sizes
+    for i in 0..<sizes.count where sizes[i] == -1 {
+      precondition(i >= lead, "expand: -1 is not allowed in a leading, non-existing dimension (\(i))")
+      target[i] = shape[i - lead]
+    }
+    guard let l = layout.expanded(to: target) else {
+      preconditionFailure(
+        "The expanded size of the tensor (\(target.last ?? 0)) must match the existing size at non-singleton dimensions: cannot expand \(shapeString(shape)) to \(shapeString(target))"
+      )
+    }
+    return makeView(l)
+  }
+
+  /// Expands to `other`'s shape (PyTorch: `x.expand_as(y)`).
+  public func expand(as other: Tensor) -> Tensor { expand(other.shape) }
+
+  /// Broadcasts to `shape` (PyTorch: `torch.broadcast_to`).
+  public func broadcast(to shape: [Int]) -> Tensor { expand(shape) }
+
+  /// Removes every size-1 dimension (PyTorch: `x.squeeze()`).
+  public func squeeze() -> Tensor {
+    let keep = (0..<dim).filter { shape[$0] != 1 }
+    return makeView(Layout(shape: keep.map { shape[$0] }, strides: keep.map { layout.strides[$0] }, offset: layout.offset))
+  }
+
+  /// Removes `dim` if its size is 1 (PyTorch: `x.squeeze(d)`).
+  public func squeeze(dim d: Int) -> Tensor { makeView(squeezedLayout(d)) }
+
+  private func squeezedLayout(_ d: Int) -> Layout {
+    if dim == 0 { return layout }
+    let axis = normalizedDim(d)
+    var l = layout
+    if shape[axis] == 1 {
+      l.shape.remove(at: axis)
+      l.strides.remove(at: axis)
+    }
+    return l
+  }
+
+  /// Inserts a size-1 dimension at `d` (PyTorch: `x.unsqueeze(d)`).
+  public func unsqueeze(_ d: Int) -> Tensor { makeView(unsqueezedLayout(d)) }
+
+  private func unsqueezedLayout(_ d: Int) -> Layout {
+    let axis = Tensor.wrapDim(d, rank: dim + 1)
+    var l = layout
+    let stride = axis < dim ? layout.strides[axis] * shape[axis] : 1
+    l.shape.insert(1, at: axis)
+    l.strides.insert(stride, at: axis)
+    return l
+  }
+
+  /// `length` elements of `dim` from `start` (PyTorch: `x.narrow`).
+  public func narrow(dim d: Int, start: Int, length: Int) -> Tensor {
+    precondition(dim > 0, "narrow() cannot be applied to a 0-dim tensor.")
+    let axis = normalizedDim(d)
+    let size = shape[axis]
+    let begin = start < 0 ? start + size : start
+    precondition(
+      begin >= 0 && begin <= size && length >= 0 && begin + length <= size,
+      "start (\(start)) + length (\(length)) exceeds dimension size (\(size)) of dim \(axis) in shape \(shapeString(shape))")
+    var l = layout
+    l.shape[axis] = length
+    l.offset += begin * layout.strides[axis]
+    return makeView(l)
+  }
+
+  /// The slice at `index` of `dim`, which is removed (PyTorch: `x.select(d, i)`).
+  public func select(dim d: Int, index: Int) -> Tensor {
+    precondition(dim > 0, "select() cannot be applied to a 0-dim tensor.")
+    let axis = normalizedDim(d)
+    let size = shape[axis]
+    precondition(
+      index >= -size && index < size,
+      "select(): index \(index) out of range for tensor of size \(shapeString(shape)) at dimension \(axis)")
+    let i = index < 0 ? index + size : index
+    var l = layout
+    l.offset += i * layout.strides[axis]
+    l.shape.remove(at: axis)
+    l.strides.remove(at: axis)
+    return makeView(l)
+  }
+
+  /// Every slice along `dim` (PyTorch: `x.unbind(d)`).
+  public func unbind(dim d: Int = 0) -> [Tensor] {
+    let axis = normalizedDim(d)
+    return (0..<shape[axis]).map { select(dim: axis, index: $0) }
+  }
+
+  /// `chunks` nearly equal pieces along `dim` (the last may be smaller) (PyTorch: `x.chunk`).
+  public func chunk(_ chunks: Int, dim d: Int = 0) -> [Tensor] {
+    precondition(chunks > 0, "chunk expects `chunks` to be greater than 0, got: \(chunks)")
+    let size = shape[normalizedDim(d)]
+    return split(Swift.max((size + chunks - 1) / chunks, 1), dim: d)
+  }
+
+  /// Pieces of `size` along `dim`, the last one possibly shorter (PyTorch: `x.split(n)`).
+  public func split(_ size: Int, dim d: Int = 0) -> [Tensor] {
+    precondition(size > 0 || shape[normalizedDim(d)] == 0, "split expects split_size be non-negative, but got split_size=\(size)")
+    let total = shape[normalizedDim(d)]
+    if total == 0 { return [self.narrow(dim: d, start: 0, length: 0)] }
+    return Swift.stride(from: 0, to: total, by: size).map { narrow(dim: d, start: $0, length: Swift.min(size, total - $0)) }
+  }
+
+  /// Pieces with the given sizes along `dim` (PyTorch: `x.split([2, 3])`).
+  public func split(sizes: [Int], dim d: Int = 0) -> [Tensor] {
+    let total = shape[normalizedDim(d)]
+    precondition(
+      sizes.reduce(0, +) == total,
+      "split_with_sizes expects split_sizes to sum exactly to \(total) (input tensor's size at dimension \(d)), but got split_sizes=\(shapeString(sizes))")
+    var start = 0
+    return sizes.map { s in
+      defer { start += s }
+      return narrow(dim: d, start: start, length: s)
+    }
+  }
+
+  /// The diagonal of the `dim1`/`dim2` planes, offset above (positive) or below
+  /// (PyTorch: `torch.diagonal`).
+  public func diagonal(offset: Int = 0, dim1: Int = 0, dim2: Int = 1) -> Tensor {
+    let a = normalizedDim(dim1)
+    let b = normalizedDim(dim2)
+    precondition(a != b, "diagonal dimensions cannot be identical \(dim1), \(dim2)")
+    var l = layout
+    var length: Int
+    if offset >= 0 {
+      length = Swift.max(Swift.min(shape[a], shape[b] - offset), 0)
+      if length > 0 { l.offset += offset * layout.strides[b] }
+    } else {
+      length = Swift.max(Swift.min(shape[a] + offset, shape[b]), 0)
+      if length > 0 { l.offset -= offset * layout.strides[a] }
+    }
+    let diagStride = layout.strides[a] + layout.strides[b]
+    for axis in [a, b].sorted(by: >) {
+      l.shape.remove(at: axis)
+      l.strides.remove(at: axis)
+    }
+    l.shape.append(length)
+    l.strides.append(diagStride)
+    return makeView(l)
+  }
+
+  /// A view with explicit sizes, strides and offset (PyTorch: `torch.as_strided`).
+  public func asStrided(size: [Int], stride: [Int], storageOffset: Int? = nil) -> Tensor {
+    precondition(size.count == stride.count, "mismatch in length of strides and shape")
+    for s in stride { precondition(s >= 0, "as_strided: Negative strides are not supported at the moment, got strides: \(shapeString(stride))") }
+    return makeView(Layout(shape: size, strides: stride, offset: storageOffset ?? layout.offset))
+  }
+
+  /// A new tensor sharing storage, outside any autograd graph (PyTorch: `x.detach()`).
+  public func detach() -> Tensor { aliased(as: layout) }
+
+  /// Transposes a matrix in place (PyTorch: `x.t_()`).
+  @discardableResult
+  public func t_() -> Tensor {
+    precondition(dim <= 2, "t_() expects a tensor with <= 2 dimensions, but self is \(dim)D")
+    if dim == 2 { layout = transposedLayout(0, 1) }
+    return self
+  }
+
+  /// Swaps two dimensions in place (PyTorch: `x.transpose_(a, b)`).
+  @discardableResult
+  public func transpose_(_ dim0: Int, _ dim1: Int) -> Tensor {
+    layout = transposedLayout(dim0, dim1)
+    return self
+  }
+
+  /// Removes all size-1 dimensions in place (PyTorch: `x.squeeze_()`).
+  @discardableResult
+  public func squeeze_() -> Tensor {
+    let keep = (0..<dim).filter { shape[$0] != 1 }
+    layout = Layout(shape: keep.map { shape[$0] }, strides: keep.map { layout.strides[$0] }, offset: layout.offset)
+    return self
+  }
+
+  /// Removes `dim` in place if its size is 1 (PyTorch: `x.squeeze_(d)`).
+  @discardableResult
+  public func squeeze_(dim d: Int) -> Tensor {
+    layout = squeezedLayout(d)
+    return self
+  }
+
+  /// Inserts a size-1 dimension in place (PyTorch: `x.unsqueeze_(d)`).
+  @discardableResult
+  public func unsqueeze_(_ d: Int) -> Tensor {
+    layout = unsqueezedLayout(d)
+    return self
+  }
+
+  /// Joins tensors along an existing dimension (PyTorch: `torch.cat`).
+  public static func cat(_ tensors: [Tensor], dim d: Int = 0) -> Tensor {
+    precondition(!tensors.isEmpty, "torch.cat(): expected a non-empty list of Tensors")
+    // PyTorch skips 1-d empty tensors in cat (legacy behaviour).
+    let parts = tensors.filter { !($0.dim == 1 && $0.numel == 0) }
+    guard let first = parts.first else { return tensors[0].clone() }
+    let axis = first.normalizedDim(d)
+    let device = commonDevice(parts, op: "cat")
+    let dtype = resultType(parts.map { .tensor($0) })
+    for (i, t) in parts.enumerated() {
+      precondition(t.dim == first.dim, "Tensors must have same number of dimensions: got \(first.dim) and \(t.dim)")
+      for k in 0..<first.dim where k != axis {
+        precondition(
+          t.shape[k] == first.shape[k],
+          "Sizes of tensors must match except in dimension \(axis). Expected size \(first.shape[k]) but got size \(t.shape[k]) for tensor number \(i) in the list.")
+      }
+    }
+    var shape = first.shape
+    shape[axis] = parts.reduce(0) { $0 + $1.shape[axis] }
+    let result = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+    var start = 0
+    for t in parts {
+      var l = result.layout
+      l.shape[axis] = t.shape[axis]
+      l.offset += start * result.layout.strides[axis]
+      result.backend.copy(t, into: result.aliased(as: l))
+      start += t.shape[axis]
+    }
+    return result.recorded(.cat(dim: axis), parts, result)
+  }
+
+  /// Joins tensors along a new dimension (PyTorch: `torch.stack`).
+  public static func stack(_ tensors: [Tensor], dim d: Int = 0) -> Tensor {
+    precondition(!tensors.isEmpty, "stack expects a non-empty TensorList")
+    for (i, t) in tensors.enumerated() {
+      precondition(
+        t.shape == tensors[0].shape,
+        "stack expects each tensor to be equal size, but got \(shapeString(tensors[0].shape)) at entry 0 and \(shapeString(t.shape)) at entry \(i)")
+    }
+    let axis = wrapDim(d, rank: tensors[0].dim + 1)
+    return cat(tensors.map { $0.unsqueeze(axis) }, dim: axis)
+  }
+}
