@@ -41,9 +41,9 @@ public struct Layout: Hashable, Sendable {
   /// Whether the elements are laid out in row-major order without gaps (PyTorch's
   /// `is_contiguous`: strides of size-1 dimensions do not matter).
   public var isContiguous: Bool {
+    if shape.contains(0) { return true }
     var expected = 1
     for d in stride(from: shape.count - 1, through: 0, by: -1) {
-      if shape[d] == 0 { return true }
       if shape[d] != 1 && strides[d] != expected { return false }
       expected *= shape[d]
     }

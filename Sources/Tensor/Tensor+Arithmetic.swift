@@ -110,7 +110,7 @@ extension Tensor {
     var result = self
     if let lower { result = Tensor.binaryOp(.maximum, result.operand, lower, name: "clamp") }
     if let upper { result = Tensor.binaryOp(.minimum, result.operand, upper, name: "clamp") }
-    return Tensor.deliver(result, into: out)
+    return Tensor.deliver(result, into: out, op: "clamp")
   }
 
   /// `operand * alpha`, or the operand itself when `alpha` is 1.

@@ -42,7 +42,7 @@ extension Tensor {
     }
     let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
     result.backend.binary(op, ka, kb, into: result)
-    if out != nil { return deliver(result, into: out) }
+    if out != nil { return deliver(result, into: out, op: name) }
     return result.recorded(.binary(op), [ta, tb], result)
   }
 
@@ -121,7 +121,7 @@ extension Tensor {
     }
     let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
     backend.unary(op, input, into: result)
-    if out != nil { return Tensor.deliver(result, into: out) }
+    if out != nil { return Tensor.deliver(result, into: out, op: name) }
     return recorded(.unary(op), [self], result)
   }
 

@@ -89,8 +89,9 @@ extension Tensor {
       values = Tensor.randomCPU(shape, dtype: .float64) { g in g.uniformDouble() * width + low }
     } else {
       let bits = dtype == .float16 ? 11 : (dtype == .bfloat16 ? 8 : 24)
-      let (from, span) = (Float(low), Float(high) - Float(low))
-      values = Tensor.randomCPU(shape, dtype: .float64) { g in Double(g.uniformFloat(bits: bits) * span + from) }
+      // PyTorch scales in double (its CPU `dist_acctype`) and rounds once.
+      let (from, span) = (Double(Float(low)), Double(Float(high) - Float(low)))
+      values = Tensor.randomCPU(shape, dtype: .float64) { g in Double(g.uniformFloat(bits: bits)) * span + from }
     }
     return overwriteRandom(with: values)
   }

@@ -25,7 +25,7 @@ extension Tensor {
     case (1, 2): result = unsqueeze(0).mm(other).squeeze(dim: 0)
     default: result = batchedMatmul(other)
     }
-    return Tensor.deliver(result, into: out)
+    return Tensor.deliver(result, into: out, op: "matmul")
   }
 
   private func batchedMatmul(_ other: Tensor) -> Tensor {

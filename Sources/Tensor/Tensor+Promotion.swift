@@ -124,8 +124,9 @@ extension Tensor {
   }
 
   /// Writes a computed result into a caller's `out:` tensor (converting its dtype).
-  package static func deliver(_ result: Tensor, into out: Tensor?) -> Tensor {
+  package static func deliver(_ result: Tensor, into out: Tensor?, op: String) -> Tensor {
     guard let out else { return result }
+    prepareOut(out, shape: result.shape, dtype: result.dtype, device: result.device, op: op)
     out.backend.copy(result, into: out)
     out.markWritten()
     return out
