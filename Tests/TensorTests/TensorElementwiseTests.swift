@@ -151,6 +151,46 @@ private let positiveOnly: Set<String> = ["log", "log1p", "log2", "sqrt", "rsqrt"
     #expect((h + bf).dtype == .float32)
   }
 
+  @Test(arguments: DType.allCases)
+  func coreOpsWorkForEveryDType(dtype: DType) {
+    let a = Tensor([0, 1, 2, 3], dtype: dtype)
+    let b = Tensor([1, 1, 0, 1], dtype: dtype)
+    if dtype == .bool {
+      #expect((a + b).toArray(Bool.self) == [true, true, true, true])
+      #expect((a * b).toArray(Bool.self) == [false, true, false, true])
+    } else {
+      #expect((a + b).toArray(Double.self) == [1, 2, 2, 4])
+      #expect((a * b).toArray(Double.self) == [0, 1, 0, 3])
+      #expect((a - b).toArray(Double.self) == [-1, 0, 2, 2].map { dtype == .uint8 && $0 < 0 ? 255 : $0 })
+      #expect((a + b).dtype == dtype)
+      #expect(a.sum().item() == 6)
+      #expect(a.amax().item() == 3)
+      #expect(a.cumsum(dim: 0).toArray(Double.self) == [0, 1, 3, 6])
+      #expect(a.abs().dtype == dtype)
+    }
+    #expect((a .> b).toArray(Bool.self) == (dtype == .bool ? [false, false, true, false] : [false, false, true, true]))
+    #expect(Tensor.where(b.bool(), a, Tensor.zeros(like: a)).toArray(Double.self) == (dtype == .bool ? [0, 1, 0, 1] : [0, 1, 0, 3]))
+    #expect(Tensor.cat([a, b]).dtype == dtype)
+    #expect(a[Tensor([3, 0])].toArray(Double.self) == (dtype == .bool ? [1, 0] : [3, 0]))
+    #expect(a.t().contiguous().equal(a))
+    #expect(a.max(dim: 0).indices.item() == (dtype == .bool ? 1 : 3))
+  }
+
+  @Test func zeroDimOperandsBroadcast() {
+    let s = Tensor(2.0)
+    #expect((s + Tensor([1.0, 2.0])).toArray(Float.self) == [3, 4])
+    #expect((s * s).dim == 0)
+    #expect((Tensor([1, 2]) * Tensor(2.5)).dtype == .float32)
+    #expect((Tensor([1, 2], dtype: .int32) + Tensor(5)).dtype == .int32)
+  }
+
+  @Test func emptyOperands() {
+    let e = Tensor.zeros(0, 3)
+    #expect((e + Tensor.ones(3)).shape == [0, 3])
+    #expect(e.exp().shape == [0, 3])
+    #expect((e .> 0).shape == [0, 3])
+  }
+
   @Test func equalComparesWholeTensors() {
     #expect(Tensor([1, 2]) == Tensor([1, 2]))
     #expect(Tensor([1, 2]) != Tensor([1, 3]))
