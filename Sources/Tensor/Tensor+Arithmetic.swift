@@ -114,7 +114,7 @@ extension Tensor {
   }
 
   /// `operand * alpha`, or the operand itself when `alpha` is 1.
-  private func scaled(_ operand: Operand, by alpha: Scalar) -> Operand {
+  package func scaled(_ operand: Operand, by alpha: Scalar) -> Operand {
     if alpha.doubleValue == 1 { return operand }
     switch operand {
     case .tensor(let t): return .tensor(t.mul(alpha))

@@ -2,15 +2,13 @@ extension Tensor {
   /// Adds `alpha * other` in place (PyTorch: `x.add_(y, alpha=)`).
   @discardableResult
   public func add_(_ other: some TensorOperand, alpha: Scalar = 1) -> Tensor {
-    let o = alpha.doubleValue == 1 ? other.operand : .tensor(Tensor.binaryOp(.mul, other.operand, .scalar(alpha), name: "add_"))
-    binaryInPlace(.add, o, name: "add_")
+    binaryInPlace(.add, scaled(other.operand, by: alpha), name: "add_")
     return self
   }
   /// Subtracts `alpha * other` in place.
   @discardableResult
   public func sub_(_ other: some TensorOperand, alpha: Scalar = 1) -> Tensor {
-    let o = alpha.doubleValue == 1 ? other.operand : .tensor(Tensor.binaryOp(.mul, other.operand, .scalar(alpha), name: "sub_"))
-    binaryInPlace(.sub, o, name: "sub_")
+    binaryInPlace(.sub, scaled(other.operand, by: alpha), name: "sub_")
     return self
   }
   /// Multiplies in place.

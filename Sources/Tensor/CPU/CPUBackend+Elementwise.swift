@@ -2,21 +2,19 @@ import Foundation
 
 extension CPUBackend {
   func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
-    switch x.dtype {
-    case .float32: unaryFloat(op, x, out, Float.self)
-    case .float64: unaryFloat(op, x, out, Double.self)
-    case .float16: unaryFloat(op, x, out, Float16.self)
-    case .bfloat16: unaryFloat(op, x, out, BFloat16.self)
-    case .int64: unaryInt(op, x, out, Int64.self)
-    case .int32: unaryInt(op, x, out, Int32.self)
-    case .int16: unaryInt(op, x, out, Int16.self)
-    case .int8: unaryInt(op, x, out, Int8.self)
-    case .uint8: unaryInt(op, x, out, UInt8.self)
-    case .bool: unaryBool(op, x, out)
-    }
+    x.dtype.visit(UnaryKernel(op: op, x: x, out: out))
   }
 
-  private func unaryFloat<T: FloatElement>(_ op: UnaryOp, _ x: Tensor, _ out: Tensor, _: T.Type) {
+  private struct UnaryKernel: DTypeVisitor {
+    let op: UnaryOp
+    let x: Tensor
+    let out: Tensor
+    func float<T: FloatElement>(_: T.Type) { CPUBackend.unaryFloat(op, x, out, T.self) }
+    func integer<T: IntElement>(_: T.Type) { CPUBackend.unaryInt(op, x, out, T.self) }
+    func bool() { CPUBackend.unaryBool(op, x, out) }
+  }
+
+  fileprivate static func unaryFloat<T: FloatElement>(_ op: UnaryOp, _ x: Tensor, _ out: Tensor, _: T.Type) {
     typealias M = T.Math
     switch op {
     case .abs: map(x, out) { (v: T) in T(math: Swift.abs(v.math)) }
@@ -59,7 +57,7 @@ extension CPUBackend {
     }
   }
 
-  private func unaryInt<T: IntElement>(_ op: UnaryOp, _ x: Tensor, _ out: Tensor, _: T.Type) {
+  fileprivate static func unaryInt<T: IntElement>(_ op: UnaryOp, _ x: Tensor, _ out: Tensor, _: T.Type) {
     switch op {
     case .abs: map(x, out) { (v: T) in v < 0 ? 0 &- v : v }
     case .neg: map(x, out) { (v: T) in 0 &- v }
@@ -74,7 +72,7 @@ extension CPUBackend {
     }
   }
 
-  private func unaryBool(_ op: UnaryOp, _ x: Tensor, _ out: Tensor) {
+  fileprivate static func unaryBool(_ op: UnaryOp, _ x: Tensor, _ out: Tensor) {
     switch op {
     case .abs, .floor, .ceil, .round, .trunc, .sign, .relu: map(x, out) { (v: Bool) in v }
     case .logicalNot, .bitwiseNot: map(x, out) { (v: Bool) in !v }
@@ -85,21 +83,20 @@ extension CPUBackend {
   }
 
   func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into out: Tensor) {
-    switch a.dtype {
-    case .float32: binaryFloat(op, a, b, out, Float.self)
-    case .float64: binaryFloat(op, a, b, out, Double.self)
-    case .float16: binaryFloat(op, a, b, out, Float16.self)
-    case .bfloat16: binaryFloat(op, a, b, out, BFloat16.self)
-    case .int64: binaryInt(op, a, b, out, Int64.self)
-    case .int32: binaryInt(op, a, b, out, Int32.self)
-    case .int16: binaryInt(op, a, b, out, Int16.self)
-    case .int8: binaryInt(op, a, b, out, Int8.self)
-    case .uint8: binaryInt(op, a, b, out, UInt8.self)
-    case .bool: binaryBool(op, a, b, out)
-    }
+    a.dtype.visit(BinaryKernel(op: op, a: a, b: b, out: out))
   }
 
-  private func binaryFloat<T: FloatElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+  private struct BinaryKernel: DTypeVisitor {
+    let op: BinaryOp
+    let a: Tensor
+    let b: Tensor
+    let out: Tensor
+    func float<T: FloatElement>(_: T.Type) { CPUBackend.binaryFloat(op, a, b, out, T.self) }
+    func integer<T: IntElement>(_: T.Type) { CPUBackend.binaryInt(op, a, b, out, T.self) }
+    func bool() { CPUBackend.binaryBool(op, a, b, out) }
+  }
+
+  fileprivate static func binaryFloat<T: FloatElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
     typealias M = T.Math
     switch op {
     case .add: zipMap(a, b, out) { (x: T, y: T) in T(math: x.math + y.math) }
@@ -137,7 +134,7 @@ extension CPUBackend {
     }
   }
 
-  private func binaryInt<T: IntElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+  fileprivate static func binaryInt<T: IntElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
     switch op {
     case .add: zipMap(a, b, out) { (x: T, y: T) in x &+ y }
     case .sub: zipMap(a, b, out) { (x: T, y: T) in x &- y }
@@ -174,7 +171,7 @@ extension CPUBackend {
     }
   }
 
-  private func binaryBool(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) {
+  fileprivate static func binaryBool(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) {
     switch op {
     case .add, .maximum, .logicalOr, .bitwiseOr: zipMap(a, b, out) { (x: Bool, y: Bool) in x || y }
     case .mul, .minimum, .logicalAnd, .bitwiseAnd: zipMap(a, b, out) { (x: Bool, y: Bool) in x && y }
@@ -191,21 +188,18 @@ extension CPUBackend {
   }
 
   func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor, into out: Tensor) {
-    switch a.dtype {
-    case .float32: selectTyped(condition, a, b, out, Float.self)
-    case .float64: selectTyped(condition, a, b, out, Double.self)
-    case .float16: selectTyped(condition, a, b, out, Float16.self)
-    case .bfloat16: selectTyped(condition, a, b, out, BFloat16.self)
-    case .int64: selectTyped(condition, a, b, out, Int64.self)
-    case .int32: selectTyped(condition, a, b, out, Int32.self)
-    case .int16: selectTyped(condition, a, b, out, Int16.self)
-    case .int8: selectTyped(condition, a, b, out, Int8.self)
-    case .uint8: selectTyped(condition, a, b, out, UInt8.self)
-    case .bool: selectTyped(condition, a, b, out, Bool.self)
-    }
+    a.dtype.visit(Select(c: condition, a: a, b: b, out: out))
   }
 
-  private func selectTyped<T: KernelElement>(_ c: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+  private struct Select: AnyDTypeVisitor {
+    let c: Tensor
+    let a: Tensor
+    let b: Tensor
+    let out: Tensor
+    func any<T: KernelElement & Comparable>(_: T.Type) { CPUBackend.selectTyped(c, a, b, out, T.self) }
+  }
+
+  fileprivate static func selectTyped<T: KernelElement>(_ c: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
     let cp = c.storage.data.assumingMemoryBound(to: Bool.self)
     let ap = a.storage.data.assumingMemoryBound(to: T.self)
     let bp = b.storage.data.assumingMemoryBound(to: T.self)

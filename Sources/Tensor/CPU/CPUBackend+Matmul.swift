@@ -2,33 +2,25 @@ import Dispatch
 
 extension CPUBackend {
   func matmul(_ a: Tensor, _ b: Tensor, into out: Tensor) {
-    switch a.dtype {
-    case .float32: gemm(a, b, out, Float.self)
-    case .float64: gemm(a, b, out, Double.self)
-    case .float16: gemm(a, b, out, Float16.self)
-    case .bfloat16: gemm(a, b, out, BFloat16.self)
-    case .int64: gemmInt(a, b, out, Int64.self)
-    case .int32: gemmInt(a, b, out, Int32.self)
-    case .int16: gemmInt(a, b, out, Int16.self)
-    case .int8: gemmInt(a, b, out, Int8.self)
-    case .uint8: gemmInt(a, b, out, UInt8.self)
-    case .bool: preconditionFailure("matmul: \"addmm_impl_cpu_\" not implemented for 'Bool'")
+    a.dtype.visit(Gemm(a: a, b: b, out: out))
+  }
+
+  private struct Gemm: DTypeVisitor {
+    let a: Tensor
+    let b: Tensor
+    let out: Tensor
+    func float<T: FloatElement>(_: T.Type) {
+      CPUBackend.gemmLoop(a, b, out, T.self, T.Math.self, load: { $0.math }, store: { T(math: $0) })
     }
+    func integer<T: IntElement>(_: T.Type) { CPUBackend.gemmLoop(a, b, out, T.self, T.self, load: { $0 }, store: { $0 }) }
+    func bool() { preconditionFailure("matmul: \"addmm_impl_cpu_\" not implemented for 'Bool'") }
   }
 
   /// A blocked, strided batched GEMM: for each output row, accumulates rows of `b` scaled
-  /// by `a[i, k]` into a `Math`-typed row buffer, reading every operand through its strides
+  /// by `a[i, k]` into an `Acc`-typed row buffer, reading every operand through its strides
   /// (a transposed operand is not copied first).
-  private func gemm<T: FloatElement>(_ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
-    gemmLoop(a, b, out, T.self, T.Math.self, load: { $0.math }, store: { T(math: $0) })
-  }
-
-  private func gemmInt<T: IntElement>(_ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
-    gemmLoop(a, b, out, T.self, T.self, load: { $0 }, store: { $0 })
-  }
-
   @inline(__always)
-  private func gemmLoop<T: KernelElement, Acc: Numeric>(
+  fileprivate static func gemmLoop<T: KernelElement, Acc: Numeric>(
     _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type, _: Acc.Type,
     load: @escaping (T) -> Acc, store: @escaping (Acc) -> T
   ) {

@@ -78,24 +78,24 @@ extension Bool: @retroactive Comparable {
 extension CPUBackend {
   func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
     switch op {
-    case .all: reduceLoop(x, dims, out, AllTrue.self)
-    case .any: reduceLoop(x, dims, out, AnyTrue.self)
+    case .all: CPUBackend.reduceLoop(x, dims, out, AllTrue.self)
+    case .any: CPUBackend.reduceLoop(x, dims, out, AnyTrue.self)
     case .sum:
       switch x.dtype {
-      case .float32: reduceLoop(x, dims, out, FloatSum<Float>.self)
-      case .float64: reduceLoop(x, dims, out, FloatSum<Double>.self)
-      case .float16: reduceLoop(x, dims, out, FloatSum<Float16>.self)
-      case .bfloat16: reduceLoop(x, dims, out, FloatSum<BFloat16>.self)
-      case .int64: reduceLoop(x, dims, out, IntSum<Int64>.self)
+      case .float32: CPUBackend.reduceLoop(x, dims, out, FloatSum<Float>.self)
+      case .float64: CPUBackend.reduceLoop(x, dims, out, FloatSum<Double>.self)
+      case .float16: CPUBackend.reduceLoop(x, dims, out, FloatSum<Float16>.self)
+      case .bfloat16: CPUBackend.reduceLoop(x, dims, out, FloatSum<BFloat16>.self)
+      case .int64: CPUBackend.reduceLoop(x, dims, out, IntSum<Int64>.self)
       default: preconditionFailure("sum kernel: convert \(x.dtype) to int64 first")
       }
     case .prod:
       switch x.dtype {
-      case .float32: reduceLoop(x, dims, out, FloatProduct<Float>.self)
-      case .float64: reduceLoop(x, dims, out, FloatProduct<Double>.self)
-      case .float16: reduceLoop(x, dims, out, FloatProduct<Float16>.self)
-      case .bfloat16: reduceLoop(x, dims, out, FloatProduct<BFloat16>.self)
-      case .int64: reduceLoop(x, dims, out, IntProduct<Int64>.self)
+      case .float32: CPUBackend.reduceLoop(x, dims, out, FloatProduct<Float>.self)
+      case .float64: CPUBackend.reduceLoop(x, dims, out, FloatProduct<Double>.self)
+      case .float16: CPUBackend.reduceLoop(x, dims, out, FloatProduct<Float16>.self)
+      case .bfloat16: CPUBackend.reduceLoop(x, dims, out, FloatProduct<BFloat16>.self)
+      case .int64: CPUBackend.reduceLoop(x, dims, out, IntProduct<Int64>.self)
       default: preconditionFailure("prod kernel: convert \(x.dtype) to int64 first")
       }
     case .amax: extremeLoop(x, dims, out, MaxDirection.self)
@@ -104,23 +104,19 @@ extension CPUBackend {
   }
 
   private func extremeLoop<D: ExtremeDirection>(_ x: Tensor, _ dims: [Int], _ out: Tensor, _: D.Type) {
-    switch x.dtype {
-    case .float32: reduceLoop(x, dims, out, Extreme<Float, D>.self)
-    case .float64: reduceLoop(x, dims, out, Extreme<Double, D>.self)
-    case .float16: reduceLoop(x, dims, out, Extreme<Float16, D>.self)
-    case .bfloat16: reduceLoop(x, dims, out, Extreme<BFloat16, D>.self)
-    case .int64: reduceLoop(x, dims, out, Extreme<Int64, D>.self)
-    case .int32: reduceLoop(x, dims, out, Extreme<Int32, D>.self)
-    case .int16: reduceLoop(x, dims, out, Extreme<Int16, D>.self)
-    case .int8: reduceLoop(x, dims, out, Extreme<Int8, D>.self)
-    case .uint8: reduceLoop(x, dims, out, Extreme<UInt8, D>.self)
-    case .bool: reduceLoop(x, dims, out, Extreme<Bool, D>.self)
-    }
+    x.dtype.visit(ExtremeKernel<D>(x: x, dims: dims, out: out))
+  }
+
+  private struct ExtremeKernel<D: ExtremeDirection>: AnyDTypeVisitor {
+    let x: Tensor
+    let dims: [Int]
+    let out: Tensor
+    func any<T: KernelElement & Comparable>(_: T.Type) { CPUBackend.reduceLoop(x, dims, out, Extreme<T, D>.self) }
   }
 
   /// Splits `x` into the kept dimensions (one output element each, run in parallel) and
   /// the reduced ones (walked row by row for each output element).
-  private func reduceLoop<A: Accumulator>(_ x: Tensor, _ dims: [Int], _ out: Tensor, _: A.Type) {
+  fileprivate static func reduceLoop<A: Accumulator>(_ x: Tensor, _ dims: [Int], _ out: Tensor, _: A.Type) {
     let reduced = Set(dims)
     var keptShape: [Int] = []
     var keptX: [Int] = []
@@ -175,21 +171,19 @@ extension CPUBackend {
   }
 
   func argReduce(_ op: ArgReduceOp, _ x: Tensor, dim: Int, values: Tensor, indices: Tensor) {
-    switch x.dtype {
-    case .float32: argLoop(op, x, dim, values, indices, Float.self)
-    case .float64: argLoop(op, x, dim, values, indices, Double.self)
-    case .float16: argLoop(op, x, dim, values, indices, Float16.self)
-    case .bfloat16: argLoop(op, x, dim, values, indices, BFloat16.self)
-    case .int64: argLoop(op, x, dim, values, indices, Int64.self)
-    case .int32: argLoop(op, x, dim, values, indices, Int32.self)
-    case .int16: argLoop(op, x, dim, values, indices, Int16.self)
-    case .int8: argLoop(op, x, dim, values, indices, Int8.self)
-    case .uint8: argLoop(op, x, dim, values, indices, UInt8.self)
-    case .bool: argLoop(op, x, dim, values, indices, Bool.self)
-    }
+    x.dtype.visit(ArgKernel(op: op, x: x, dim: dim, values: values, indices: indices))
   }
 
-  private func argLoop<T: KernelElement & Comparable>(
+  private struct ArgKernel: AnyDTypeVisitor {
+    let op: ArgReduceOp
+    let x: Tensor
+    let dim: Int
+    let values: Tensor
+    let indices: Tensor
+    func any<T: KernelElement & Comparable>(_: T.Type) { CPUBackend.argLoop(op, x, dim, values, indices, T.self) }
+  }
+
+  fileprivate static func argLoop<T: KernelElement & Comparable>(
     _ op: ArgReduceOp, _ x: Tensor, _ dim: Int, _ values: Tensor, _ indices: Tensor, _: T.Type
   ) {
     let n = x.shape[dim]

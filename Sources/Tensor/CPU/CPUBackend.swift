@@ -18,67 +18,44 @@ struct CPUBackend: Backend {
   let allocator: any StorageAllocator = CPUAllocator()
 
   func copy(_ src: Tensor, into dst: Tensor) {
-    switch src.dtype {
-    case .float32: convert(src, dst, Float.self)
-    case .float64: convert(src, dst, Double.self)
-    case .float16: convert(src, dst, Float16.self)
-    case .bfloat16: convert(src, dst, BFloat16.self)
-    case .int64: convert(src, dst, Int64.self)
-    case .int32: convert(src, dst, Int32.self)
-    case .int16: convert(src, dst, Int16.self)
-    case .int8: convert(src, dst, Int8.self)
-    case .uint8: convert(src, dst, UInt8.self)
-    case .bool: convert(src, dst, Bool.self)
-    }
-  }
-
-  private func convert<S: KernelElement>(_ src: Tensor, _ dst: Tensor, _: S.Type) {
     if src.dtype == dst.dtype, src.isContiguous, dst.isContiguous {
-      let bytes = src.numel * src.dtype.itemSize
-      (dst.storage.data + dst.storageOffset * dst.dtype.itemSize).copyMemory(
-        from: src.storage.data + src.storageOffset * src.dtype.itemSize, byteCount: bytes)
+      let size = src.dtype.itemSize
+      (dst.storage.data + dst.storageOffset * size).copyMemory(
+        from: src.storage.data + src.storageOffset * size, byteCount: src.numel * size)
       return
     }
-    switch dst.dtype {
-    case .float32: map(src, dst) { (v: S) in Float.converting(v) }
-    case .float64: map(src, dst) { (v: S) in Double.converting(v) }
-    case .float16: map(src, dst) { (v: S) in Float16.converting(v) }
-    case .bfloat16: map(src, dst) { (v: S) in BFloat16.converting(v) }
-    case .int64: map(src, dst) { (v: S) in Int64.converting(v) }
-    case .int32: map(src, dst) { (v: S) in Int32.converting(v) }
-    case .int16: map(src, dst) { (v: S) in Int16.converting(v) }
-    case .int8: map(src, dst) { (v: S) in Int8.converting(v) }
-    case .uint8: map(src, dst) { (v: S) in UInt8.converting(v) }
-    case .bool: map(src, dst) { (v: S) in Bool.converting(v) }
-    }
+    src.dtype.visit(ConvertFrom(src: src, dst: dst))
   }
 
-  func fill(_ dst: Tensor, with value: Scalar) {
-    switch dst.dtype {
-    case .float32: fillTyped(dst, Float.self, value)
-    case .float64: fillTyped(dst, Double.self, value)
-    case .float16: fillTyped(dst, Float16.self, value)
-    case .bfloat16: fillTyped(dst, BFloat16.self, value)
-    case .int64: fillTyped(dst, Int64.self, value)
-    case .int32: fillTyped(dst, Int32.self, value)
-    case .int16: fillTyped(dst, Int16.self, value)
-    case .int8: fillTyped(dst, Int8.self, value)
-    case .uint8: fillTyped(dst, UInt8.self, value)
-    case .bool: fillTyped(dst, Bool.self, value)
-    }
+  private struct ConvertFrom: AnyDTypeVisitor {
+    let src: Tensor
+    let dst: Tensor
+    func any<S: KernelElement & Comparable>(_: S.Type) { dst.dtype.visit(ConvertTo<S>(src: src, dst: dst)) }
   }
 
-  private func fillTyped<T: KernelElement>(_ dst: Tensor, _: T.Type, _ value: Scalar) {
-    let v: T =
-      switch value {
-      case .double(let d): T(elementFrom: d)
-      default: T(elementFrom: value.int64Value)
+  private struct ConvertTo<S: KernelElement>: AnyDTypeVisitor {
+    let src: Tensor
+    let dst: Tensor
+    func any<D: KernelElement & Comparable>(_: D.Type) { map(src, dst) { (v: S) in D.converting(v) } }
+  }
+
+  func fill(_ dst: Tensor, with value: Scalar) { dst.dtype.visit(Fill(dst: dst, value: value)) }
+
+  private struct Fill: AnyDTypeVisitor {
+    let dst: Tensor
+    let value: Scalar
+    func any<T: KernelElement & Comparable>(_: T.Type) {
+      let v: T =
+        switch value {
+        case .double(let d): T(elementFrom: d)
+        default: T(elementFrom: value.int64Value)
+        }
+      let p = dst.storage.data.assumingMemoryBound(to: T.self)
+      StridedLoop(shape: dst.shape, layouts: [dst.layout]).forEachRow { offs, n, st in
+        let o = p + offs[0]
+        let s = st[0]
+        for k in 0..<n { o[k * s] = v }
       }
-    let p = dst.storage.data.assumingMemoryBound(to: T.self)
-    StridedLoop(shape: dst.shape, layouts: [dst.layout]).forEachRow { offs, n, st in
-      let o = p + offs[0]
-      let s = st[0]
-      for k in 0..<n { o[k * s] = v }
     }
   }
 
