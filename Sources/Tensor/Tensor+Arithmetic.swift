@@ -107,10 +107,19 @@ extension Tensor {
 
   private func clamped(_ lower: Operand?, _ upper: Operand?, out: Tensor?) -> Tensor {
     precondition(lower != nil || upper != nil, "clamp: At least one of 'min' or 'max' must not be None")
-    var result = self
-    if let lower { result = Tensor.binaryOp(.maximum, result.operand, lower, name: "clamp") }
-    if let upper { result = Tensor.binaryOp(.minimum, result.operand, upper, name: "clamp") }
-    return Tensor.deliver(result, into: out, op: "clamp")
+    let result = Tensor.unrecorded {
+      var r = self
+      if let lower { r = Tensor.binaryOp(.maximum, r.operand, lower, name: "clamp") }
+      if let upper { r = Tensor.binaryOp(.minimum, r.operand, upper, name: "clamp") }
+      return r === self ? clone() : r
+    }
+    if out != nil { return Tensor.deliver(result, into: out, op: "clamp") }
+    let bounds = [lower?.tensor, upper?.tensor].compactMap { $0 }
+    let op = RecordedOp.clamp(
+      lower: lower.flatMap { if case .scalar(let s) = $0 { s } else { nil } },
+      upper: upper.flatMap { if case .scalar(let s) = $0 { s } else { nil } },
+      hasLowerTensor: lower?.tensor != nil, hasUpperTensor: upper?.tensor != nil)
+    return recorded(op, [self] + bounds, result)
   }
 
   /// `operand * alpha`, or the operand itself when `alpha` is 1.

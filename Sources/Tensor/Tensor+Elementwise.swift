@@ -61,17 +61,22 @@ extension Tensor {
       shape == self.shape,
       "\(name): output with shape \(shapeString(self.shape)) doesn't match the broadcast shape \(shapeString(shape))")
     checkWritable(inputs: [tb], op: name)
-    let ka = to(compute)
-    let kb = tb.to(compute).broadcastView(to: shape)
-    if resultDType == dtype && ka === self {
-      backend.binary(op, self, kb, into: self)
-    } else {
-      let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
-      backend.binary(op, ka, kb, into: result)
-      backend.copy(result, into: self)
+    inPlace(inputs: [tb], op: name) {
+      let ka = to(compute)
+      let kb = tb.to(compute).broadcastView(to: shape)
+      if resultDType == dtype && ka === self {
+        backend.binary(op, self, kb, into: self)
+      } else {
+        let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
+        backend.binary(op, ka, kb, into: result)
+        backend.copy(result, into: self)
+      }
+    } outOfPlace: {
+      // Add and sub save nothing, so they can read `self` itself; the others need its old
+      // value after it is overwritten.
+      let old = op == .add || op == .sub ? self : clone()
+      return Tensor.binaryOp(op, .tensor(old), .tensor(tb), name: name).to(dtype)
     }
-    markWritten()
-    Tensor.recorder?.recordInPlace(.binary(op), target: self, inputs: [tb])
   }
 
   /// Stops when writing into `self` is unsafe: `self` aliases its own elements (an expanded
@@ -132,15 +137,17 @@ extension Tensor {
       Tensor.canCast(from: resultDType, to: dtype),
       "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
     checkWritable(inputs: [], op: name)
-    if compute == dtype && resultDType == dtype {
-      backend.unary(op, self, into: self)
-    } else {
-      let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
-      backend.unary(op, to(compute), into: result)
-      backend.copy(result, into: self)
+    inPlace(inputs: [], op: name) {
+      if compute == dtype && resultDType == dtype {
+        backend.unary(op, self, into: self)
+      } else {
+        let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
+        backend.unary(op, to(compute), into: result)
+        backend.copy(result, into: self)
+      }
+    } outOfPlace: {
+      clone().unaryOp(op, name: name).to(dtype)
     }
-    markWritten()
-    Tensor.recorder?.recordInPlace(.unary(op), target: self, inputs: [])
   }
 
   /// A view of `self` broadcast to `shape` (zero strides), not reported to the recorder:

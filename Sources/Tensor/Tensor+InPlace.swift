@@ -39,8 +39,16 @@ extension Tensor {
   @discardableResult
   public func clamp_(min lower: Scalar? = nil, max upper: Scalar? = nil) -> Tensor {
     precondition(lower != nil || upper != nil, "clamp_: At least one of 'min' or 'max' must not be None")
-    if let lower { binaryInPlace(.maximum, .scalar(lower), name: "clamp_") }
-    if let upper { binaryInPlace(.minimum, .scalar(upper), name: "clamp_") }
+    checkWritable(inputs: [], op: "clamp_")
+    inPlace(inputs: [], op: "clamp_") {
+      let clamped = Tensor.unrecorded { clamp(min: lower, max: upper) }
+      precondition(
+        Tensor.canCast(from: clamped.dtype, to: dtype),
+        "clamp_: result type \(clamped.dtype.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
+      backend.copy(clamped, into: self)
+    } outOfPlace: {
+      clone().clamp(min: lower, max: upper).to(dtype)
+    }
     return self
   }
 
@@ -53,13 +61,14 @@ extension Tensor {
       target == shape,
       "copy_: output with shape \(shapeString(shape)) doesn't match the broadcast shape \(shapeString(target))")
     checkWritable(inputs: [src], op: "copy_")
-    var source = src
-    if src.device != device { source = src.movedTo(device) }
-    // A source that overlaps the destination in memory is read from a copy.
-    if source.storage === storage && source.layout != layout { source = source.clone() }
-    backend.copy(source.broadcastView(to: shape), into: self)
-    markWritten()
-    Tensor.recorder?.recordInPlace(.conversion, target: self, inputs: [src])
+    inPlace(inputs: [src], op: "copy_") {
+      var source = src.movedTo(device)
+      // A source that overlaps the destination in memory is read from a copy.
+      if source.storage === storage && source.layout != layout { source = source.clone() }
+      backend.copy(source.broadcastView(to: shape), into: self)
+    } outOfPlace: {
+      src.movedTo(device).to(dtype).expand(shape)
+    }
     return self
   }
 
@@ -71,9 +80,11 @@ extension Tensor {
   @discardableResult
   public func fill_(_ value: Scalar) -> Tensor {
     checkWritable(inputs: [], op: "fill_")
-    backend.fill(self, with: value)
-    markWritten()
-    Tensor.recorder?.recordInPlace(.clone, target: self, inputs: [])
+    inPlace(inputs: [], op: "fill_") {
+      backend.fill(self, with: value)
+    } outOfPlace: {
+      Tensor.full(shape, value, dtype: dtype, device: device)
+    }
     return self
   }
 
@@ -105,9 +116,12 @@ extension Tensor {
   private func overwriteRandom(with values: Tensor) -> Tensor {
     precondition(dtype.isFloatingPoint, "random fill: expected a floating point tensor, got \(dtype)")
     checkWritable(inputs: [], op: "random fill")
-    backend.copy(values.movedTo(device), into: self)
-    markWritten()
-    Tensor.recorder?.recordInPlace(.clone, target: self, inputs: [])
+    let filled = values.movedTo(device).to(dtype)
+    inPlace(inputs: [], op: "random fill") {
+      backend.copy(filled, into: self)
+    } outOfPlace: {
+      filled
+    }
     return self
   }
 

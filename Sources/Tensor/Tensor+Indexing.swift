@@ -92,23 +92,18 @@ extension Tensor {
     precondition(
       indices.filter { if case .ellipsis = $0.kind { true } else { false } }.count <= 1,
       "an index can only have a single ellipsis ('...')")
-    var l = layout
     var d = 0
     var advanced: [(dim: Int, index: Tensor)] = []
     var result = self
-    var changed = false
     for i in indices {
       switch i.kind {
       case .integer(let k):
-        let size = l.shape[d]
+        let size = result.shape[d]
         precondition(k >= -size && k < size, "index \(k) is out of bounds for dimension \(d) with size \(size)")
-        l.offset += (k < 0 ? k + size : k) * l.strides[d]
-        l.shape.remove(at: d)
-        l.strides.remove(at: d)
-        changed = true
+        result = result.select(dim: d, index: k)
       case .slice(let start, let end, let step):
         precondition(step > 0, "step must be greater than zero")
-        let size = l.shape[d]
+        let size = result.shape[d]
         func clampIndex(_ v: Int?, _ fallback: Int) -> Int {
           guard var v else { return fallback }
           if v < 0 { v += size }
@@ -117,35 +112,25 @@ extension Tensor {
         let s = clampIndex(start, 0)
         let e = Swift.max(clampIndex(end, size), s)
         let length = (e - s + step - 1) / step
-        if s != 0 || length != size || step != 1 { changed = true }
-        l.offset += s * l.strides[d]
-        l.shape[d] = length
-        l.strides[d] *= step
+        if s != 0 || length != size || step != 1 { result = result.sliced(dim: d, start: s, step: step, length: length) }
         d += 1
       case .ellipsis:
         d += dim - consumed
       case .newAxis:
-        l.shape.insert(1, at: d)
-        l.strides.insert(d < l.strides.count ? l.strides[d] * l.shape[d + 1] : 1, at: d)
+        result = result.unsqueeze(d)
         d += 1
-        changed = true
       case .tensor(let t):
         if t.dtype == .bool {
-          let maskDims = Swift.max(t.dim, 1)
+          if t.dim == 0 { result = result.unsqueeze(d) }
           let mask = t.dim == 0 ? t.view(1) : t
-          if t.dim == 0 {
-            l.shape.insert(1, at: d)
-            l.strides.insert(0, at: d)
-            changed = true
-          }
-          for k in 0..<maskDims {
+          for k in 0..<mask.dim {
             precondition(
-              mask.shape[k] == l.shape[d + k],
-              "The shape of the mask \(shapeString(mask.shape)) at index \(k) does not match the shape of the indexed tensor \(shapeString(Array(l.shape[d...]))) at index \(k)")
+              mask.shape[k] == result.shape[d + k],
+              "The shape of the mask \(shapeString(mask.shape)) at index \(k) does not match the shape of the indexed tensor \(shapeString(Array(result.shape[d...]))) at index \(k)")
           }
           let coords = mask.nonzero()
-          for k in 0..<maskDims { advanced.append((d + k, coords.select(dim: 1, index: k))) }
-          d += maskDims
+          for k in 0..<mask.dim { advanced.append((d + k, coords.select(dim: 1, index: k))) }
+          d += mask.dim
         } else {
           precondition(
             t.dtype.isIntegral,
@@ -155,13 +140,12 @@ extension Tensor {
         }
       }
     }
-    if changed { result = makeView(l) }
     return (result, advanced)
   }
 
   private func index(_ indices: [TensorIndex]) -> Tensor {
     let (view, advanced) = applyBasicIndexing(indices)
-    if advanced.isEmpty { return view === self ? makeView(layout) : view }
+    if advanced.isEmpty { return view === self ? makeView(layout, .alias, name: "AliasBackward0") : view }
     let source = view.contiguous()
     let (offsets, _) = source.advancedOffsets(advanced)
     let out = Tensor(uninitializedShape: offsets.shape, dtype: dtype, device: device)
@@ -188,9 +172,14 @@ extension Tensor {
     precondition(
       v.shape == offsets.shape,
       "shape mismatch: value tensor of shape \(shapeString(values.shape)) cannot be broadcast to indexing result of shape \(shapeString(offsets.shape))")
-    backend.put(self, offsets: offsets, values: v, accumulate: accumulate)
-    markWritten()
-    Tensor.recorder?.recordInPlace(.put(offsets: offsets, accumulate: accumulate), target: self, inputs: [values])
+    inPlace(inputs: [values], op: "index_put_") {
+      backend.put(self, offsets: offsets, values: v, accumulate: accumulate)
+    } outOfPlace: {
+      let result = Tensor.emptyStrided(like: self)
+      backend.copy(self, into: result)
+      backend.put(result, offsets: offsets, values: v, accumulate: accumulate)
+      return recorded(.put(offsets: offsets, accumulate: accumulate), [self, values], result)
+    }
   }
 
   /// Element offsets (through this tensor's strides) for advanced indexing with index

@@ -11,8 +11,14 @@ package enum RecordedOp {
   case scan(ScanOp, dim: Int)
   /// Batched 3-d matmul.
   case matmul
-  /// A view with a new layout over the input's storage.
-  case view(Layout)
+  /// A view over the input's storage; `name` is PyTorch's node name (`TBackward0`).
+  case view(ViewKind, name: String)
+  /// `clamp` with scalar or tensor bounds (the tensors are `inputs[1...]`).
+  case clamp(lower: Scalar?, upper: Scalar?, hasLowerTensor: Bool, hasUpperTensor: Bool)
+  /// `mean` over `dims`.
+  case mean(dims: [Int], keepdim: Bool)
+  /// `softmax` / `logSoftmax` along `dim`.
+  case softmax(dim: Int, log: Bool)
   case conversion
   case clone
   /// `out = src.storage[offsets]` (advanced indexing, gather, index_select).
@@ -23,12 +29,40 @@ package enum RecordedOp {
   case cat(dim: Int)
 }
 
+/// How a view relates to its input, so that its backward can map gradients back exactly.
+package enum ViewKind {
+  /// Same elements, another shape (`view`, `reshape`, `flatten`, `squeeze`, `unsqueeze`).
+  case reshape
+  /// Dims reordered (`permute`, `transpose`, `t`, `mT`).
+  case permute([Int])
+  /// Size-1 dims broadcast with zero strides (`expand`).
+  case expand
+  /// Every `step`-th element of `dim` from `start`, `length` of them (`narrow`, slices).
+  case slice(dim: Int, start: Int, step: Int, length: Int)
+  /// One index of `dim`, which is removed (`select`, integer subscripts).
+  case select(dim: Int, index: Int)
+  /// A diagonal (`diagonal`).
+  case diagonal(offset: Int, dim1: Int, dim2: Int)
+  /// Explicit sizes, strides and offset over the storage (`asStrided`).
+  case asStrided(Layout)
+  /// The same layout (`t()` of a vector).
+  case alias
+}
+
 /// Receives every op that runs while it is installed (the autograd seam).
 package protocol OpRecorder: AnyObject, Sendable {
   /// Called after an out-of-place op produced `output` from `inputs`.
   func record(_ op: RecordedOp, inputs: [Tensor], output: Tensor)
-  /// Called after an in-place op rewrote `target`; `inputs` were the op's other inputs.
-  func recordInPlace(_ op: RecordedOp, target: Tensor, inputs: [Tensor])
+  /// Called before an in-place op writes `target` (with the op's other `inputs`): stops if
+  /// the write is illegal, and says whether the op must run out of place and be rebased
+  /// (`rebaseInPlace`) to be differentiable.
+  func shouldRebaseInPlace(target: Tensor, inputs: [Tensor], op: String) -> Bool
+  /// Makes `result` (computed out of place from `target`'s old value) the new history of
+  /// `target`, whose storage now holds `result`'s values (`dataWritten`), or whose layout
+  /// changed to `result`'s (an in-place view op such as `t_()`).
+  func rebaseInPlace(target: Tensor, result: Tensor, dataWritten: Bool)
+  /// Runs `body` without recording (for composite ops recorded as a whole).
+  func withoutRecording<T>(_ body: () -> T) -> T
 }
 
 extension Tensor {
@@ -36,6 +70,39 @@ extension Tensor {
   nonisolated(unsafe) package static var recorder: (any OpRecorder)?
 
   /// Reports `op` to the recorder, if one is installed, and returns `output`.
+  /// Runs `body` with recording off (composite ops recorded as one node).
+  @inline(__always)
+  package static func unrecorded<T>(_ body: () -> T) -> T {
+    guard let recorder else { return body() }
+    return recorder.withoutRecording(body)
+  }
+
+  /// Runs an in-place update: directly, or (when autograd must track it) out of place on
+  /// `self`'s old value followed by a copy and a rebase of `self`'s history.
+  package func inPlace(inputs: [Tensor], op: String, direct: () -> Void, outOfPlace: () -> Tensor) {
+    if let recorder = Tensor.recorder, recorder.shouldRebaseInPlace(target: self, inputs: inputs, op: op) {
+      let result = outOfPlace()
+      Tensor.unrecorded { backend.copy(result.broadcastView(to: shape), into: self) }
+      markWritten()
+      recorder.rebaseInPlace(target: self, result: result, dataWritten: true)
+    } else {
+      direct()
+      markWritten()
+    }
+  }
+
+  /// Changes `self`'s layout in place to that of `makeView()` (a recorded view of `self`),
+  /// keeping autograd's history in step (`t_()`, `squeeze_()`, ...).
+  package func inPlaceView(op: String, _ makeView: () -> Tensor) {
+    if let recorder = Tensor.recorder, recorder.shouldRebaseInPlace(target: self, inputs: [], op: op) {
+      let view = makeView()
+      layout = view.layout
+      recorder.rebaseInPlace(target: self, result: view, dataWritten: false)
+    } else {
+      layout = Tensor.unrecorded(makeView).layout
+    }
+  }
+
   @inline(__always)
   package func recorded(_ op: @autoclosure () -> RecordedOp, _ inputs: [Tensor], _ output: Tensor) -> Tensor {
     if let recorder = Tensor.recorder { recorder.record(op(), inputs: inputs, output: output) }

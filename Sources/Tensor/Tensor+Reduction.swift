@@ -78,7 +78,8 @@ extension Tensor {
       "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(t.scalarTypeName)")
     let axes = reductionDims(dims, op: "mean")
     let count = axes.reduce(1) { $0 * shape[$1] }
-    return sum(dim: axes, keepdim: keepdim, dtype: t).div(count)
+    let result = Tensor.unrecorded { sum(dim: axes, keepdim: keepdim, dtype: t).div(count) }
+    return recorded(.mean(dims: axes, keepdim: keepdim), [self], result)
   }
 
   /// The largest element; NaN wins (PyTorch: `x.amax()`).
@@ -238,8 +239,11 @@ extension Tensor {
     precondition(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
-    let e = (self - amax(dim: axis, keepdim: true).detach()).exp()
-    return e / e.sum(dim: axis, keepdim: true)
+    let result = Tensor.unrecorded {
+      let e = (self - amax(dim: axis, keepdim: true)).exp()
+      return e / e.sum(dim: axis, keepdim: true)
+    }
+    return recorded(.softmax(dim: axis, log: false), [self], result)
   }
 
   /// `log(softmax(x))` computed stably (PyTorch: `torch.log_softmax`).
@@ -247,7 +251,8 @@ extension Tensor {
     precondition(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
-    return self - logsumexp(dim: axis, keepdim: true)
+    let result = Tensor.unrecorded { self - logsumexp(dim: axis, keepdim: true) }
+    return recorded(.softmax(dim: axis, log: true), [self], result)
   }
 
   /// Running sums along `dim`; integers and bools sum in int64 (PyTorch: `torch.cumsum`).

@@ -1,7 +1,17 @@
 extension Tensor {
-  /// A view with `layout` over this tensor's storage, reported to the recorder.
-  package func makeView(_ layout: Layout) -> Tensor {
-    recorded(.view(layout), [self], aliased(as: layout))
+  /// A view with `layout` over this tensor's storage, reported to the recorder as `kind`
+  /// with PyTorch's node `name`.
+  package func makeView(_ layout: Layout, _ kind: ViewKind, name: String) -> Tensor {
+    recorded(.view(kind, name: name), [self], aliased(as: layout))
+  }
+
+  /// An uninitialised tensor with `other`'s strides (over a fresh storage just large enough).
+  package static func emptyStrided(like other: Tensor) -> Tensor {
+    let span = other.layout.storageSpan
+    let storage = Storage(byteCount: (span.upper - span.lower) * other.dtype.itemSize, allocator: other.backend.allocator)
+    return Tensor(
+      storage: storage, layout: Layout(shape: other.shape, strides: other.stride(), offset: other.storageOffset - span.lower),
+      dtype: other.dtype)
   }
 
   /// Resolves one `-1` in `shape` against `count` elements (PyTorch's `infer_size`).
@@ -41,7 +51,7 @@ extension Tensor {
         "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead. (view \(shapeString(self.shape)) with strides \(shapeString(layout.strides)) as \(shapeString(newShape)))"
       )
     }
-    return makeView(Layout(shape: newShape, strides: strides, offset: layout.offset))
+    return makeView(Layout(shape: newShape, strides: strides, offset: layout.offset), .reshape, name: "ViewBackward0")
   }
 
   /// A view with a new shape when the strides allow, else a copy (PyTorch: `x.reshape`).
@@ -74,7 +84,13 @@ extension Tensor {
 
   /// Swaps two dimensions (PyTorch: `x.transpose(a, b)`).
   public func transpose(_ dim0: Int, _ dim1: Int) -> Tensor {
-    makeView(transposedLayout(dim0, dim1))
+    makeView(transposedLayout(dim0, dim1), .permute(transposedOrder(dim0, dim1)), name: "TransposeBackward0")
+  }
+
+  private func transposedOrder(_ dim0: Int, _ dim1: Int) -> [Int] {
+    var order = Array(0..<dim)
+    if dim > 0 { order.swapAt(normalizedDim(dim0), normalizedDim(dim1)) }
+    return order
   }
 
   private func transposedLayout(_ dim0: Int, _ dim1: Int) -> Layout {
@@ -90,7 +106,7 @@ extension Tensor {
   /// The transpose of a matrix; vectors and scalars are returned as they are (PyTorch: `x.t()`).
   public func t() -> Tensor {
     precondition(dim <= 2, "t() expects a tensor with <= 2 dimensions, but self is \(dim)D")
-    return dim < 2 ? makeView(layout) : transpose(0, 1)
+    return makeView(dim < 2 ? layout : transposedLayout(0, 1), dim < 2 ? .alias : .permute([1, 0]), name: "TBackward0")
   }
 
   /// The last two dimensions swapped (PyTorch: `x.mT`).
@@ -110,7 +126,9 @@ extension Tensor {
     )
     let order = dims.map { normalizedDim($0) }
     precondition(Set(order).count == order.count, "permute(): duplicate dims are not allowed.")
-    return makeView(Layout(shape: order.map { shape[$0] }, strides: order.map { layout.strides[$0] }, offset: layout.offset))
+    return makeView(
+      Layout(shape: order.map { shape[$0] }, strides: order.map { layout.strides[$0] }, offset: layout.offset),
+      .permute(order), name: "PermuteBackward0")
   }
 
   /// Broadcasts to a larger shape without copying; -1 keeps a size (PyTorch: `x.expand`).
@@ -132,7 +150,7 @@ extension Tensor {
         "The expanded size of the tensor (\(target.last ?? 0)) must match the existing size at non-singleton dimensions: cannot expand \(shapeString(shape)) to \(shapeString(target))"
       )
     }
-    return makeView(l)
+    return makeView(l, .expand, name: "ExpandBackward0")
   }
 
   /// Expands to `other`'s shape (PyTorch: `x.expand_as(y)`).
@@ -142,13 +160,15 @@ extension Tensor {
   public func broadcast(to shape: [Int]) -> Tensor { expand(shape) }
 
   /// Removes every size-1 dimension (PyTorch: `x.squeeze()`).
-  public func squeeze() -> Tensor {
+  public func squeeze() -> Tensor { makeView(squeezedLayout(), .reshape, name: "SqueezeBackward0") }
+
+  private func squeezedLayout() -> Layout {
     let keep = (0..<dim).filter { shape[$0] != 1 }
-    return makeView(Layout(shape: keep.map { shape[$0] }, strides: keep.map { layout.strides[$0] }, offset: layout.offset))
+    return Layout(shape: keep.map { shape[$0] }, strides: keep.map { layout.strides[$0] }, offset: layout.offset)
   }
 
   /// Removes `dim` if its size is 1 (PyTorch: `x.squeeze(d)`).
-  public func squeeze(dim d: Int) -> Tensor { makeView(squeezedLayout(d)) }
+  public func squeeze(dim d: Int) -> Tensor { makeView(squeezedLayout(d), .reshape, name: "SqueezeBackward1") }
 
   private func squeezedLayout(_ d: Int) -> Layout {
     if dim == 0 { return layout }
@@ -162,7 +182,7 @@ extension Tensor {
   }
 
   /// Inserts a size-1 dimension at `d` (PyTorch: `x.unsqueeze(d)`).
-  public func unsqueeze(_ d: Int) -> Tensor { makeView(unsqueezedLayout(d)) }
+  public func unsqueeze(_ d: Int) -> Tensor { makeView(unsqueezedLayout(d), .reshape, name: "UnsqueezeBackward0") }
 
   private func unsqueezedLayout(_ d: Int) -> Layout {
     let axis = Tensor.wrapDim(d, rank: dim + 1)
@@ -182,10 +202,17 @@ extension Tensor {
     precondition(
       begin >= 0 && begin <= size && length >= 0 && begin + length <= size,
       "start (\(start)) + length (\(length)) exceeds dimension size (\(size)) of dim \(axis) in shape \(shapeString(shape))")
+    return sliced(dim: axis, start: begin, step: 1, length: length)
+  }
+
+  /// Every `step`-th element of `dim` from `start`, `length` of them (a view; PyTorch's
+  /// `slice`, behind `x[a:b:c]` and `narrow`).
+  package func sliced(dim axis: Int, start: Int, step: Int, length: Int) -> Tensor {
     var l = layout
     l.shape[axis] = length
-    l.offset += begin * layout.strides[axis]
-    return makeView(l)
+    l.offset += start * layout.strides[axis]
+    l.strides[axis] *= step
+    return makeView(l, .slice(dim: axis, start: start, step: step, length: length), name: "SliceBackward0")
   }
 
   /// The slice at `index` of `dim`, which is removed (PyTorch: `x.select(d, i)`).
@@ -201,7 +228,7 @@ extension Tensor {
     l.offset += i * layout.strides[axis]
     l.shape.remove(at: axis)
     l.strides.remove(at: axis)
-    return makeView(l)
+    return makeView(l, .select(dim: axis, index: i), name: "SelectBackward0")
   }
 
   /// Every slice along `dim` (PyTorch: `x.unbind(d)`).
@@ -260,14 +287,19 @@ extension Tensor {
     }
     l.shape.append(length)
     l.strides.append(diagStride)
-    return makeView(l)
+    return makeView(l, .diagonal(offset: offset, dim1: a, dim2: b), name: "DiagonalBackward0")
   }
 
   /// A view with explicit sizes, strides and offset (PyTorch: `torch.as_strided`).
   public func asStrided(size: [Int], stride: [Int], storageOffset: Int? = nil) -> Tensor {
     precondition(size.count == stride.count, "mismatch in length of strides and shape")
     for s in stride { precondition(s >= 0, "as_strided: Negative strides are not supported at the moment, got strides: \(shapeString(stride))") }
-    return makeView(Layout(shape: size, strides: stride, offset: storageOffset ?? layout.offset))
+    let l = Layout(shape: size, strides: stride, offset: storageOffset ?? layout.offset)
+    let span = l.storageSpan
+    precondition(
+      l.numel == 0 || span.upper * dtype.itemSize <= storage.byteCount,
+      "as_strided: setStorage: sizes \(shapeString(size)), strides \(shapeString(stride)), storage offset \(l.offset) requiring a storage size of \(span.upper * dtype.itemSize) are out of bounds for storage of size \(storage.byteCount)")
+    return makeView(l, .asStrided(l), name: "AsStridedBackward0")
   }
 
   /// A new tensor sharing storage, outside any autograd graph (PyTorch: `x.detach()`).
@@ -277,36 +309,35 @@ extension Tensor {
   @discardableResult
   public func t_() -> Tensor {
     precondition(dim <= 2, "t_() expects a tensor with <= 2 dimensions, but self is \(dim)D")
-    if dim == 2 { layout = transposedLayout(0, 1) }
+    inPlaceView(op: "t_") { t() }
     return self
   }
 
   /// Swaps two dimensions in place (PyTorch: `x.transpose_(a, b)`).
   @discardableResult
   public func transpose_(_ dim0: Int, _ dim1: Int) -> Tensor {
-    layout = transposedLayout(dim0, dim1)
+    inPlaceView(op: "transpose_") { transpose(dim0, dim1) }
     return self
   }
 
   /// Removes all size-1 dimensions in place (PyTorch: `x.squeeze_()`).
   @discardableResult
   public func squeeze_() -> Tensor {
-    let keep = (0..<dim).filter { shape[$0] != 1 }
-    layout = Layout(shape: keep.map { shape[$0] }, strides: keep.map { layout.strides[$0] }, offset: layout.offset)
+    inPlaceView(op: "squeeze_") { squeeze() }
     return self
   }
 
   /// Removes `dim` in place if its size is 1 (PyTorch: `x.squeeze_(d)`).
   @discardableResult
   public func squeeze_(dim d: Int) -> Tensor {
-    layout = squeezedLayout(d)
+    inPlaceView(op: "squeeze_") { squeeze(dim: d) }
     return self
   }
 
   /// Inserts a size-1 dimension in place (PyTorch: `x.unsqueeze_(d)`).
   @discardableResult
   public func unsqueeze_(_ d: Int) -> Tensor {
-    layout = unsqueezedLayout(d)
+    inPlaceView(op: "unsqueeze_") { unsqueeze(d) }
     return self
   }
 
