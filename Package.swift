@@ -4,14 +4,19 @@ import PackageDescription
 let package = Package(
   name: "SwiftTensor",
   products: [
-    .library(name: "Tensor", targets: ["Tensor"])
+    .library(name: "Tensor", targets: ["Tensor"]),
+    .library(name: "Autograd", targets: ["Autograd"]),
   ],
   targets: [
     .target(name: "Tensor"),
+    .target(name: "Autograd", dependencies: ["Tensor"]),
     .executableTarget(name: "Tutorial", dependencies: ["Tensor"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
+      exclude: ["Fixtures"]),
+    .testTarget(
+      name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),
   ]
 )

@@ -148,9 +148,15 @@ extension Tensor {
     if advanced.isEmpty { return view === self ? makeView(layout, .alias, name: "AliasBackward0") : view }
     let source = view.contiguous()
     let (offsets, _) = source.advancedOffsets(advanced)
+    return source.take(offsets: offsets)
+  }
+
+  /// The elements at int64 `offsets` (counted through this tensor's strides from its first
+  /// element), shaped like `offsets`: the primitive behind advanced indexing and `gather`.
+  package func take(offsets: Tensor) -> Tensor {
     let out = Tensor(uninitializedShape: offsets.shape, dtype: dtype, device: device)
-    backend.take(source, offsets: offsets, into: out)
-    return source.recorded(.take(offsets: offsets), [source], out)
+    backend.take(self, offsets: offsets, into: out)
+    return recorded(.take(offsets: offsets), [self], out)
   }
 
   private func indexPut(_ indices: [TensorIndex], _ value: Tensor) {
@@ -266,10 +272,7 @@ extension Tensor {
   public func gather(dim d: Int, index: Tensor) -> Tensor {
     let axis = normalizedDim(d)
     let source = contiguous()
-    let offsets = scatterOffsets(dim: axis, index: index, strides: source.stride(), op: "gather")
-    let out = Tensor(uninitializedShape: offsets.shape, dtype: dtype, device: device)
-    backend.take(source, offsets: offsets, into: out)
-    return source.recorded(.take(offsets: offsets), [source], out)
+    return source.take(offsets: scatterOffsets(dim: axis, index: index, strides: source.stride(), op: "gather"))
   }
 
   /// A copy with `src` values written along `dim` at `index` (PyTorch: `torch.scatter`).

@@ -1,18 +1,25 @@
 extension Tensor {
-  /// The batched product of 3-d tensors through the backend's primitive.
+  /// The product of two matrices or two equal-sized batches of them (2-d or 3-d) through
+  /// the backend's batched primitive, recorded as one op.
   private static func batchedProduct(_ a: Tensor, _ b: Tensor, name: String) -> Tensor {
     let device = commonDevice([a, b], op: name)
     precondition(
       a.dtype == b.dtype,
       "\(name): expected m1 and m2 to have the same dtype, but got: \(a.dtype.scalarTypeName) != \(b.dtype.scalarTypeName)")
-    let out = Tensor(uninitializedShape: [a.shape[0], a.shape[1], b.shape[2]], dtype: a.dtype, device: device)
-    out.backend.matmul(a, b, into: out)
-    return out.recorded(.matmul, [a, b], out)
+    func batched(_ t: Tensor) -> Tensor {
+      t.dim == 3 ? t : t.aliased(as: Layout(shape: [1] + t.shape, strides: [0] + t.stride(), offset: t.storageOffset))
+    }
+    let (a3, b3) = (batched(a), batched(b))
+    let out = Tensor(uninitializedShape: [a3.shape[0], a3.shape[1], b3.shape[2]], dtype: a.dtype, device: device)
+    out.backend.matmul(a3, b3, into: out)
+    let result = a.dim == 3 ? out : out.aliased(as: Layout(contiguous: [a.shape[0], b.shape[1]]))
+    return result.recorded(.matmul, [a, b], result)
   }
 
   /// Matrix product with PyTorch's rules: 1-d·1-d is a dot product, 2-d·2-d a matrix
   /// product, 1-d operands gain and then lose a dim, and leading batch dims broadcast
   /// (PyTorch: `torch.matmul`, `@`).
+  @discardableResult
   public func matmul(_ other: Tensor, out: Tensor? = nil) -> Tensor {
     precondition(
       dim > 0 && other.dim > 0,
@@ -54,7 +61,7 @@ extension Tensor {
     precondition(
       shape[1] == other.shape[0],
       "mat1 and mat2 shapes cannot be multiplied (\(shape[0])x\(shape[1]) and \(other.shape[0])x\(other.shape[1]))")
-    return Tensor.batchedProduct(unsqueeze(0), other.unsqueeze(0), name: "mm").squeeze(dim: 0)
+    return Tensor.batchedProduct(self, other, name: "mm")
   }
 
   /// Batched matrix product of 3-d tensors (PyTorch: `torch.bmm`).

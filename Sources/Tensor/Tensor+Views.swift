@@ -7,11 +7,16 @@ extension Tensor {
 
   /// An uninitialised tensor with `other`'s strides (over a fresh storage just large enough).
   package static func emptyStrided(like other: Tensor) -> Tensor {
-    let span = other.layout.storageSpan
-    let storage = Storage(byteCount: (span.upper - span.lower) * other.dtype.itemSize, allocator: other.backend.allocator)
+    emptyStrided(layout: other.layout, dtype: other.dtype, device: other.device)
+  }
+
+  /// An uninitialised tensor with `layout`'s shape and strides.
+  package static func emptyStrided(layout: Layout, dtype: DType, device: Device) -> Tensor {
+    let span = layout.storageSpan
+    let storage = Storage(byteCount: (span.upper - span.lower) * dtype.itemSize, allocator: backend(for: device).allocator)
     return Tensor(
-      storage: storage, layout: Layout(shape: other.shape, strides: other.stride(), offset: other.storageOffset - span.lower),
-      dtype: other.dtype)
+      storage: storage, layout: Layout(shape: layout.shape, strides: layout.strides, offset: layout.offset - span.lower),
+      dtype: dtype)
   }
 
   /// Resolves one `-1` in `shape` against `count` elements (PyTorch's `infer_size`).

@@ -1,0 +1,149 @@
+"""Writes PyTorch's gradients for the Autograd tests.
+
+Run with a Python that has torch (see README): `.venv/bin/python Scripts/make_autograd_fixtures.py`.
+For each case: inputs (`<case>_in<i>.npy`), an upstream gradient for the output (`<case>_up.npy`),
+the output (`<case>_out.npy`) and the gradient of every input (`<case>_grad<i>.npy`), computed as
+`(f(*inputs) * up).sum().backward()`. The Swift tests run the same function and compare.
+"""
+import os
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "AutogradTests", "Fixtures")
+os.makedirs(OUT, exist_ok=True)
+for f in os.listdir(OUT):
+    os.remove(os.path.join(OUT, f))
+rng = np.random.default_rng(1)
+
+
+def save(name, t):
+    np.save(os.path.join(OUT, name + ".npy"), np.array(t.detach().numpy(), order="C"))
+
+
+def make(spec):
+    shape, kind = spec
+    if kind == "p":
+        data = rng.uniform(0.5, 2.0, shape)
+    elif kind == "i":  # distinct values, so max/min have one winner
+        data = rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 1.0
+    else:
+        data = rng.standard_normal(shape)
+    return torch.tensor(data, dtype=torch.float32, requires_grad=True)
+
+
+A, B = ((3, 1, 4), "n"), ((2, 4), "p")
+X = ((3, 4), "n")
+P = ((3, 4), "p")
+X345 = ((3, 4, 5), "i")
+
+cases = {
+    # Elementwise, unary.
+    **{f"unary_{n}": ([P if n in ("log", "log1p", "log2", "sqrt", "rsqrt", "reciprocal") else X], getattr(torch, n))
+       for n in ["abs", "neg", "exp", "expm1", "log", "log1p", "log2", "sqrt", "rsqrt", "sin", "cos", "tan",
+                 "tanh", "sigmoid", "relu", "erf", "reciprocal", "floor", "sign"]},
+    "unary_gelu": ([X], F.gelu),
+    "unary_silu": ([X], F.silu),
+    "unary_exp_t": ([X], lambda x: x.t().exp()),
+    # Elementwise, binary with broadcasting.
+    "binary_add": ([A, B], torch.add), "binary_sub": ([A, B], torch.sub), "binary_mul": ([A, B], torch.mul),
+    "binary_div": ([A, B], torch.div), "binary_pow": ([((3, 1, 4), "p"), B], torch.pow),
+    "binary_maximum": ([A, B], torch.maximum), "binary_minimum": ([A, B], torch.minimum),
+    "binary_add_alpha": ([A, B], lambda a, b: torch.add(a, b, alpha=2.5)),
+    "binary_scalar": ([X], lambda x: (2.0 - x) * 3 / (x * x + 1) + x ** 2),
+    "binary_pow_scalar": ([P], lambda x: x.pow(2.5)),
+    "binary_remainder": ([X, ((4,), "p")], torch.remainder),
+    "where": ([A, B], lambda a, b: torch.where(a > 0, a, b)),
+    "clamp": ([X], lambda x: x.clamp(-0.5, 0.5)),
+    "clamp_min": ([X], lambda x: x.clamp(min=0.0)),
+    "clamp_tensor": ([X, ((4,), "n"), ((4,), "p")], lambda x, lo, hi: torch.clamp(x, lo, hi)),
+    # Reductions.
+    "sum_all": ([X345], lambda x: x.sum()), "sum_d1": ([X345], lambda x: x.sum(1)),
+    "sum_d02_keep": ([X345], lambda x: x.sum((0, 2), keepdim=True)),
+    "mean_all": ([X345], lambda x: x.mean()), "mean_d2": ([X345], lambda x: x.mean(2)),
+    "prod_d1": ([X345], lambda x: x.prod(1)),
+    "amax_d1": ([X345], lambda x: x.amax(1)), "amin_d02": ([X345], lambda x: x.amin((0, 2))),
+    "max_all": ([X345], lambda x: x.max()),
+    "max_d1": ([X345], lambda x: x.max(1).values), "min_d2_keep": ([X345], lambda x: x.min(2, keepdim=True).values),
+    "var_d1": ([X345], lambda x: x.var(1)), "std_all": ([X345], lambda x: x.std()),
+    "norm_2": ([X345], lambda x: x.norm()), "norm_1_d1": ([X345], lambda x: torch.linalg.vector_norm(x, 1, dim=1)),
+    "logsumexp_d2": ([X345], lambda x: x.logsumexp(2)),
+    "softmax_d1": ([X345], lambda x: x.softmax(1)), "log_softmax_d2": ([X345], lambda x: x.log_softmax(2)),
+    "cumsum_d1": ([X345], lambda x: x.cumsum(1)), "cumprod_d2": ([X345], lambda x: x.cumprod(2)),
+    # Matrix products.
+    "mm": ([((2, 3), "n"), ((3, 4), "n")], torch.mm),
+    "bmm": ([((2, 2, 3), "n"), ((2, 3, 4), "n")], torch.bmm),
+    "matmul_bcast": ([((5, 1, 2, 3), "n"), ((4, 3, 2), "n")], torch.matmul),
+    "mv": ([((2, 3), "n"), ((3,), "n")], torch.mv), "dot": ([((3,), "n"), ((3,), "n")], torch.dot),
+    "mm_t": ([((3, 2), "n"), ((4, 3), "n")], lambda a, b: a.t() @ b.t()),
+    "outer": ([((3,), "n"), ((4,), "n")], torch.outer),
+    # Views.
+    "view": ([X345], lambda x: x.view(12, 5) * 1),
+    "reshape_t": ([X345], lambda x: x.transpose(0, 2).reshape(-1)),
+    "permute": ([X345], lambda x: x.permute(2, 0, 1)), "t": ([X], lambda x: x.t()),
+    "expand": ([((3, 1), "n")], lambda x: x.expand(2, 3, 4)),
+    "squeeze_unsqueeze": ([((3, 1, 4), "n")], lambda x: x.squeeze(1).unsqueeze(0)),
+    "narrow": ([X345], lambda x: x.narrow(1, 1, 2)), "select": ([X345], lambda x: x.select(2, 3)),
+    "diagonal": ([X345], lambda x: x.diagonal(offset=1, dim1=1, dim2=2)),
+    "flatten": ([X345], lambda x: x.flatten(1)),
+    "slice_step": ([X345], lambda x: x[1:, ::2, -2]),
+    "as_strided": ([((4, 4), "n")], lambda x: x.as_strided((3, 2), (4, 1), 1)),
+    "chunk_cat": ([X345], lambda x: torch.cat(list(reversed(x.chunk(2, 1))), 1)),
+    "stack": ([X, X], lambda a, b: torch.stack([a, b * 2], 1)),
+    "unbind": ([X], lambda x: x.unbind(0)[1] * x.unbind(1)[2].sum()),
+    # Indexing.
+    "index_adv": ([X345], lambda x: x[torch.tensor([[0, 2], [2, 2]]), :, torch.tensor([4, 0])]),
+    "index_mask": ([X345], lambda x: x[x > 0.5]),
+    "gather": ([X345], lambda x: x.gather(2, torch.tensor([[[0, 4], [1, 1], [2, 0], [3, 3]]] * 3))),
+    "index_select": ([X345], lambda x: x.index_select(1, torch.tensor([3, 0, 3]))),
+    "scatter_src": ([((3, 2), "n")], lambda s: torch.zeros(3, 5).scatter(1, torch.tensor([[0, 4], [1, 3], [2, 0]]), s)),
+    "masked_fill": ([X], lambda x: x.masked_fill(x > 0, 0.0)),
+    "to_double": ([X], lambda x: x.double() * 2),
+    # In-place ops rebase the graph.
+    "inplace_chain": ([X, X], lambda x, w: (x * 1).add_(w).mul_(w).exp_()),
+    "inplace_view": ([X, ((4,), "n")], lambda x, r: _inplace_view(x, r)),
+    "index_put": ([X, ((2,), "n")], lambda x, v: _index_put(x, v)),
+}
+
+
+def _inplace_view(x, r):
+    y = x * 1
+    y[1].mul_(r)
+    y[:, 0].add_(1)
+    return y
+
+
+def _index_put(x, v):
+    y = x.clone()
+    y[torch.tensor([0, 2]), torch.tensor([1, 3])] = v
+    return y
+
+
+for name, (specs, fn) in cases.items():
+    inputs = [make(s) for s in specs]
+    out = fn(*inputs)
+    up = torch.tensor(rng.standard_normal(tuple(out.shape)), dtype=out.dtype)
+    (out * up).sum().backward()
+    for i, t in enumerate(inputs):
+        save(f"{name}_in{i}", t)
+        save(f"{name}_grad{i}", t.grad if t.grad is not None else torch.zeros_like(t))
+    save(f"{name}_up", up)
+    save(f"{name}_out", out)
+
+# Names PyTorch gives the nodes.
+x = torch.randn(3, requires_grad=True)
+names = {
+    "add": (x + x).grad_fn.name(), "mul": (x * 2).grad_fn.name(), "sum": x.sum().grad_fn.name(),
+    "view": x.view(3, 1).grad_fn.name(), "t": x.view(3, 1).t().grad_fn.name(), "exp": x.exp().grad_fn.name(),
+    "mean": x.mean().grad_fn.name(), "select": x[0].grad_fn.name(), "slice": x[1:].grad_fn.name(),
+    "index": x[torch.tensor([0])].grad_fn.name(), "mm": x.view(3, 1).mm(x.view(1, 3)).grad_fn.name(),
+    "cat": torch.cat([x, x]).grad_fn.name(), "clone": x.clone().grad_fn.name(),
+    "where": torch.where(x > 0, x, x).grad_fn.name(), "pow": x.pow(2).grad_fn.name(),
+    "softmax": x.softmax(0).grad_fn.name(), "expand": x.expand(2, 3).grad_fn.name(),
+    "unsqueeze": x.unsqueeze(0).grad_fn.name(), "permute": x.view(3, 1).permute(1, 0).grad_fn.name(),
+}
+import json
+with open(os.path.join(OUT, "node_names.json"), "w") as f:
+    json.dump(names, f, indent=0, sort_keys=True)
+print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

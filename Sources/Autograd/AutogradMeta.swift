@@ -1,0 +1,136 @@
+/// Autograd's per-tensor state, kept in the Tensor layer's `autogradMeta` slot
+/// (PyTorch: `AutogradMeta`).
+final class AutogradMeta {
+  /// Set on leaves by the user; non-leaves require grad because they have a `gradFn`.
+  var requiresGrad = false
+  var grad: Tensor?
+  var gradFn: Function?
+  /// The leaf's accumulator, created on first use and kept only while a graph uses it.
+  weak var accumulator: Function?
+  /// Hooks on a leaf's gradient, run before it is accumulated.
+  var leafHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
+  var retainsGrad = false
+  /// For views: the tensor whose storage they look at, the view steps from it, and the
+  /// storage version at which `gradFn` was last derived from the base's history.
+  var base: Tensor?
+  var viewChain: [ViewStep] = []
+  var viewVersion = 0
+}
+
+/// One step of a view chain: the kind of view and the shape it produced.
+struct ViewStep {
+  var kind: ViewKind
+  var shape: [Int]
+}
+
+extension Tensor {
+  var meta: AutogradMeta? { autogradMeta.map { unsafeDowncast($0, to: AutogradMeta.self) } }
+
+  func ensureMeta() -> AutogradMeta {
+    if let meta { return meta }
+    let meta = AutogradMeta()
+    autogradMeta = meta
+    return meta
+  }
+
+  /// Whether gradients flow to this tensor: a leaf the user marked, or the result of a
+  /// recorded op on such tensors (PyTorch: `x.requires_grad`).
+  public var requiresGrad: Bool {
+    get {
+      guard let meta else { return false }
+      return meta.requiresGrad || currentGradFn != nil
+    }
+    set {
+      precondition(
+        isLeaf,
+        "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
+      )
+      if newValue {
+        precondition(
+          dtype.isFloatingPoint,
+          "only Tensors of floating point and complex dtype can require gradients (got \(dtype.scalarTypeName))")
+        AutogradRecorder.install()
+      }
+      ensureMeta().requiresGrad = newValue
+    }
+  }
+
+  /// Marks the tensor as requiring grad and returns it (PyTorch: `x.requires_grad_()`).
+  @discardableResult
+  public func requiresGrad_(_ requiresGrad: Bool = true) -> Tensor {
+    self.requiresGrad = requiresGrad
+    return self
+  }
+
+  /// The accumulated gradient of a leaf, or of a non-leaf that called `retainGrad()`
+  /// (PyTorch: `x.grad`). Settable, e.g. to `nil` to reset it.
+  public var grad: Tensor? {
+    get { meta?.grad }
+    set {
+      if let newValue {
+        precondition(
+          newValue.shape == shape,
+          "assigned grad has data of a different size: \(newValue.shape) vs the tensor's \(shape)")
+      }
+      ensureMeta().grad = newValue
+    }
+  }
+
+  /// The node that created this tensor, `nil` for leaves (PyTorch: `x.grad_fn`).
+  public var gradFn: Function? { currentGradFn }
+
+  /// Whether the tensor was created by the user rather than by a recorded op
+  /// (PyTorch: `x.is_leaf`).
+  public var isLeaf: Bool { currentGradFn == nil }
+
+  /// The node, refreshed for views whose base was modified in place since the node was
+  /// made (PyTorch regenerates a view's `grad_fn` the same way).
+  var currentGradFn: Function? {
+    guard let meta else { return nil }
+    if let base = meta.base, meta.viewVersion != storage.version, base.requiresGrad {
+      meta.gradFn = ViewFormulas.chainNode(from: base, chain: meta.viewChain)
+      meta.viewVersion = storage.version
+    }
+    return meta.gradFn
+  }
+
+  /// Where gradients for this tensor go: its node, or its leaf accumulator.
+  var gradientNode: Function? {
+    if let fn = currentGradFn { return fn }
+    guard requiresGrad, let meta else { return nil }
+    if let existing = meta.accumulator { return existing }
+    let made = Function(accumulatingInto: self)
+    meta.accumulator = made
+    return made
+  }
+
+  /// Keeps `.grad` for a non-leaf after backward (PyTorch: `x.retain_grad()`).
+  public func retainGrad() {
+    precondition(requiresGrad, "can't retain_grad on Tensor that has requires_grad=False")
+    guard let fn = currentGradFn else { return }
+    ensureMeta().retainsGrad = true
+    fn.retainedOutput = self
+  }
+
+  /// Whether `.grad` is kept for this non-leaf (PyTorch: `x.retains_grad`).
+  public var retainsGrad: Bool { meta?.retainsGrad ?? false }
+
+  /// Cuts the tensor out of the graph in place (PyTorch: `x.detach_()`).
+  @discardableResult
+  public func detach_() -> Tensor {
+    precondition(meta?.base == nil || !(meta?.base?.requiresGrad ?? false), "Can't detach views in-place. Use detach() instead.")
+    if let meta {
+      meta.gradFn = nil
+      meta.requiresGrad = false
+      meta.base = nil
+    }
+    return self
+  }
+
+  /// Makes `fn` this tensor's history.
+  func setHistory(_ fn: Function?) {
+    let meta = ensureMeta()
+    meta.gradFn = fn
+    meta.viewVersion = storage.version
+  }
+}

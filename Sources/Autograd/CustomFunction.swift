@@ -1,0 +1,61 @@
+/// What a custom function's `forward` leaves for its `backward`
+/// (PyTorch: the `ctx` of `torch.autograd.Function`).
+public final class FunctionContext {
+  private var saved: [SavedTensor] = []
+  /// Whether each input requires grad (PyTorch: `ctx.needs_input_grad`).
+  public internal(set) var needsInputGrad: [Bool] = []
+  /// Any other values `backward` needs.
+  public var values: [String: Any] = [:]
+
+  init() {}
+
+  /// Saves tensors for `backward`, guarded against later in-place writes
+  /// (PyTorch: `ctx.save_for_backward`).
+  public func saveForBackward(_ tensors: Tensor...) {
+    saved = tensors.map(SavedTensor.init)
+  }
+
+  /// The saved tensors; throws if one was modified in place since it was saved
+  /// (PyTorch: `ctx.saved_tensors`).
+  public func savedTensors() throws -> [Tensor] { try saved.map { try $0.unpack() } }
+}
+
+/// A differentiable op defined by its forward and backward (PyTorch: subclassing
+/// `torch.autograd.Function`).
+///
+/// ```swift
+/// enum Cube: CustomFunction {
+///   static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> Tensor {
+///     ctx.saveForBackward(inputs[0])
+///     return inputs[0] * inputs[0] * inputs[0]
+///   }
+///   static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] {
+///     let x = try ctx.savedTensors()[0]
+///     return [grad * 3 * x * x]
+///   }
+/// }
+/// let y = Cube.apply(x)
+/// ```
+public protocol CustomFunction {
+  /// Computes the output (runs without recording).
+  static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> Tensor
+  /// Maps the output's gradient to one gradient (or `nil`) per input.
+  static func backward(_ ctx: FunctionContext, _ gradOutput: Tensor) throws -> [Tensor?]
+}
+
+extension CustomFunction {
+  /// Runs `forward` and records a node whose backward is `backward`
+  /// (PyTorch: `Function.apply`).
+  public static func apply(_ inputs: Tensor...) -> Tensor {
+    let ctx = FunctionContext()
+    ctx.needsInputGrad = inputs.map(\.requiresGrad)
+    let output = withNoGrad { forward(ctx, inputs) }
+    guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
+    let result = output.detach()
+    let node = Function(name: "\(Self.self)Backward", inputs: inputs, savesValues: true) { g in
+      try backward(ctx, g)
+    }
+    result.setHistory(node)
+    return result
+  }
+}

@@ -1,0 +1,105 @@
+/// Runs backward passes: walks the graph from the roots in dependency order without
+/// recursion (graphs 100,000 ops deep are fine), sums gradients that meet at a node,
+/// accumulates into leaves, and frees saved values unless asked to keep them.
+enum Engine {
+  struct Root {
+    var node: Function
+    var grad: Tensor
+  }
+
+  /// Runs the pass. With `capture`, the gradients reaching those nodes are returned
+  /// instead of being accumulated into leaves (`Autograd.grad`).
+  static func run(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]? = nil) throws -> [ObjectIdentifier: Tensor] {
+    // Count how many edges lead into each node.
+    var dependencies: [ObjectIdentifier: Int] = [:]
+    var seen = Set<ObjectIdentifier>()
+    var stack = roots.map(\.node)
+    for root in stack { seen.insert(ObjectIdentifier(root)) }
+    while let node = stack.popLast() {
+      for edge in node.edges {
+        guard let next = edge.function else { continue }
+        let id = ObjectIdentifier(next)
+        dependencies[id, default: 0] += 1
+        if seen.insert(id).inserted { stack.append(next) }
+      }
+    }
+    let captureIDs = Set((capture ?? []).map(ObjectIdentifier.init))
+    var captured: [ObjectIdentifier: Tensor] = [:]
+    var buffers: [ObjectIdentifier: Tensor] = [:]
+    var ready: [Function] = []
+    for root in roots {
+      let id = ObjectIdentifier(root.node)
+      if let existing = buffers[id] {
+        buffers[id] = existing + root.grad
+      } else {
+        buffers[id] = root.grad
+        if dependencies[id, default: 0] == 0 { ready.append(root.node) }
+      }
+    }
+    try Autograd.$gradEnabled.withValue(createGraph) {
+      while let node = ready.popLast() {
+        let id = ObjectIdentifier(node)
+        guard var grad = buffers.removeValue(forKey: id) else { continue }
+        for (_, hook) in node.preHooks { if let replaced = hook(grad) { grad = replaced } }
+        if captureIDs.contains(id) { captured[id] = grad }
+        if let retained = node.retainedOutput {
+          retained.grad = retained.grad.map { createGraph ? $0 + grad : $0.add_(grad) } ?? (createGraph ? grad : grad.detach().clone())
+        }
+        if let leaf = node.variable {
+          try accumulate(grad, into: leaf, node: node, capturing: capture != nil, createGraph: createGraph, captured: &captured)
+          continue
+        }
+        if node.isReleased && node.savesValues { throw AutogradError.backwardTwice }
+        let grads = try node.apply(grad)
+        if !retainGraph { node.release() }
+        for (edge, g) in zip(node.edges, grads) {
+          guard let next = edge.function else { continue }
+          let nextID = ObjectIdentifier(next)
+          if var g {
+            if Autograd.anomalyDetection, g.isnan().any().item(Bool.self) {
+              throw AutogradError.anomaly(node: node.name, site: node.creationSite)
+            }
+            g = try conform(g, to: edge, node: node)
+            buffers[nextID] = buffers[nextID].map { $0 + g } ?? g
+          }
+          dependencies[nextID, default: 1] -= 1
+          if dependencies[nextID] == 0 { ready.append(next) }
+        }
+      }
+    }
+    return captured
+  }
+
+  /// Sums a gradient back over broadcast dims and converts it to the input's dtype: the
+  /// one place broadcasting is undone.
+  private static func conform(_ g: Tensor, to edge: Function.Edge, node: Function) throws -> Tensor {
+    var result = g
+    if result.shape != edge.shape {
+      let summable = result.dim >= edge.shape.count
+        && zip(result.shape.suffix(edge.shape.count), edge.shape).allSatisfy { $0 == $1 || $1 == 1 }
+      guard summable else { throw AutogradError.gradientShape(node: node.name, expected: edge.shape, got: g.shape) }
+      result = result.sumTo(edge.shape)
+    }
+    if result.dtype != edge.dtype { result = result.to(edge.dtype) }
+    return result
+  }
+
+  private static func accumulate(
+    _ incoming: Tensor, into leaf: Tensor, node: Function, capturing: Bool, createGraph: Bool,
+    captured: inout [ObjectIdentifier: Tensor]
+  ) throws {
+    var grad = incoming
+    for (_, hook) in leaf.meta?.leafHooks ?? [] { if let replaced = hook(grad) { grad = replaced } }
+    if capturing {
+      let id = ObjectIdentifier(node)
+      if captured[id] != nil { captured[id] = grad }
+      return
+    }
+    if let existing = leaf.grad {
+      leaf.grad = createGraph ? existing + grad : withNoGrad { existing.add_(grad) }
+    } else {
+      // A fresh tensor: the incoming gradient may be shared with other leaves.
+      leaf.grad = createGraph ? grad : grad.detach().clone()
+    }
+  }
+}

@@ -1,0 +1,139 @@
+import Foundation
+
+/// Backward formulas of elementwise ops (PyTorch's `derivatives.yaml` entries).
+enum ElementwiseFormulas {
+  static func unaryName(_ op: UnaryOp) -> String {
+    switch op {
+    case .log1p: "Log1PBackward0"
+    default: op.rawValue.prefix(1).uppercased() + op.rawValue.dropFirst() + "Backward0"
+    }
+  }
+
+  static func unary(_ op: UnaryOp, input: Tensor, output: Tensor) -> Function {
+    let x = SavedTensor(input)
+    let y = SavedTensor(output)
+    return Function(name: unaryName(op), inputs: [input], savesValues: true) { g in
+      switch op {
+      case .abs: return [g * (try x.unpack()).sign()]
+      case .neg: return [-g]
+      case .sign, .floor, .ceil, .round, .trunc: return [Tensor.zeros(like: g)]
+      case .exp: return [g * (try y.unpack())]
+      case .expm1: return [g * ((try y.unpack()) + 1)]
+      case .log: return [g / (try x.unpack())]
+      case .log1p: return [g / ((try x.unpack()) + 1)]
+      case .log2: return [g / ((try x.unpack()) * M_LN2)]
+      case .sqrt: return [g / ((try y.unpack()) * 2)]
+      case .rsqrt: return [g * (try y.unpack()).pow(3) * -0.5]
+      case .sin: return [g * (try x.unpack()).cos()]
+      case .cos: return [g * -(try x.unpack()).sin()]
+      case .tan:
+        let t = try y.unpack()
+        return [g * (t * t + 1)]
+      case .tanh:
+        let t = try y.unpack()
+        return [g * (1 - t * t)]
+      case .sigmoid:
+        let s = try y.unpack()
+        return [g * s * (1 - s)]
+      case .relu: return [Tensor.where((try y.unpack()) .> 0, g, 0.0)]
+      case .gelu:
+        let v = try x.unpack()
+        let cdf = ((v * M_SQRT1_2).erf() + 1) * 0.5
+        let pdf = (v * v * -0.5).exp() * (1 / (2 * Double.pi).squareRoot())
+        return [g * (cdf + v * pdf)]
+      case .silu:
+        let v = try x.unpack()
+        let s = v.sigmoid()
+        return [g * s * ((1 - s) * v + 1)]
+      case .erf:
+        let v = try x.unpack()
+        return [g * (v * v * -1).exp() * M_2_SQRTPI]
+      case .reciprocal:
+        let r = try y.unpack()
+        return [g * r * r * -1]
+      case .logicalNot, .isnan, .isfinite, .bitwiseNot:
+        return [nil]
+      }
+    }
+  }
+
+  static func binaryName(_ op: BinaryOp, exponentIsScalar: Bool) -> String {
+    switch op {
+    case .add: "AddBackward0"
+    case .sub: "SubBackward0"
+    case .mul: "MulBackward0"
+    case .div: "DivBackward0"
+    case .pow: exponentIsScalar ? "PowBackward0" : "PowBackward1"
+    case .remainder: "RemainderBackward0"
+    case .maximum: "MaximumBackward0"
+    case .minimum: "MinimumBackward0"
+    case .floorDivide: "FloorDivideBackward0"
+    default: "\(op.rawValue.prefix(1).uppercased())\(op.rawValue.dropFirst())Backward0"
+    }
+  }
+
+  static func binary(_ op: BinaryOp, _ lhs: Tensor, _ rhs: Tensor, output: Tensor) -> Function {
+    let a = SavedTensor(lhs)
+    let b = SavedTensor(rhs)
+    let y = SavedTensor(output)
+    let saves = op != .add && op != .sub
+    let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
+    return Function(name: name, inputs: [lhs, rhs], savesValues: saves) { g in
+      switch op {
+      case .add: return [g, g]
+      case .sub: return [g, -g]
+      case .mul: return [g * (try b.unpack()), g * (try a.unpack())]
+      case .div:
+        let (va, vb) = (try a.unpack(), try b.unpack())
+        return [g / vb, -g * va / (vb * vb)]
+      case .pow:
+        let (va, vb, vy) = (try a.unpack(), try b.unpack(), try y.unpack())
+        let base = Tensor.where(vb .== 0, 0.0, g * vb * va.pow(vb - 1))
+        let exponent = Tensor.where((va .== 0).logicalAnd(vb .>= 0), 0.0, g * vy * va.log())
+        return [base, exponent]
+      case .remainder:
+        return [g, -g * (try a.unpack()).floorDivide(try b.unpack())]
+      case .maximum, .minimum:
+        let (va, vb) = (try a.unpack(), try b.unpack())
+        let shared = Tensor.where(va .== vb, g / 2, g)
+        let aLoses = op == .maximum ? va .< vb : va .> vb
+        let bLoses = op == .maximum ? va .> vb : va .< vb
+        return [Tensor.where(aLoses, 0.0, shared), Tensor.where(bLoses, 0.0, shared)]
+      case .floorDivide:
+        return [Tensor.zeros(like: g), Tensor.zeros(like: g)]
+      default:
+        return [nil, nil]
+      }
+    }
+  }
+
+  static func select(_ condition: Tensor, _ lhs: Tensor, _ rhs: Tensor) -> Function {
+    Function(name: "WhereBackward0", inputs: [lhs, rhs], savesValues: false) { g in
+      [Tensor.where(condition, g, 0.0), Tensor.where(condition, 0.0, g)]
+    }
+  }
+
+  /// PyTorch's clamp gradient: the full gradient where the input is inside the bounds
+  /// (boundaries included); tensor bounds get it where they won.
+  static func clamp(_ inputs: [Tensor], lower: Scalar?, upper: Scalar?, hasLowerTensor: Bool, hasUpperTensor: Bool) -> Function {
+    let x = SavedTensor(inputs[0])
+    let lowerTensor = hasLowerTensor ? SavedTensor(inputs[1]) : nil
+    let upperTensor = hasUpperTensor ? SavedTensor(inputs[hasLowerTensor ? 2 : 1]) : nil
+    let name =
+      hasLowerTensor || hasUpperTensor ? "ClampBackward0"
+      : (lower != nil && upper != nil ? "ClampBackward1" : (lower != nil ? "ClampMinBackward0" : "ClampMaxBackward0"))
+    return Function(name: name, inputs: inputs, savesValues: true) { g in
+      let v = try x.unpack()
+      var inside = Tensor.ones(like: v, dtype: .bool)
+      var grads: [Tensor?] = []
+      let lo: Tensor? = try lowerTensor?.unpack() ?? lower.map { Tensor.full([], $0, dtype: v.dtype, device: v.device) }
+      let hi: Tensor? = try upperTensor?.unpack() ?? upper.map { Tensor.full([], $0, dtype: v.dtype, device: v.device) }
+      if let lo { inside = inside.logicalAnd(v .>= lo) }
+      if let hi { inside = inside.logicalAnd(v .<= hi) }
+      grads.append(Tensor.where(inside, g, 0.0))
+      if lowerTensor != nil, let lo { grads.append(Tensor.where(v .< lo, g, 0.0)) }
+      if upperTensor != nil, let hi { grads.append(Tensor.where(v .> hi, g, 0.0)) }
+      return grads
+    }
+  }
+}

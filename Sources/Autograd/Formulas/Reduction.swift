@@ -1,0 +1,171 @@
+/// Backward formulas of reductions.
+enum ReductionFormulas {
+  /// Re-inserts reduced dims (as size 1) into a gradient when the op dropped them.
+  static func keepingDims(_ g: Tensor, dims: [Int], keepdim: Bool) -> Tensor {
+    keepdim ? g : dims.sorted().reduce(g) { $0.unsqueeze($1) }
+  }
+
+  static func reduce(_ op: ReduceOp, dims: [Int], keepdim: Bool, input: Tensor, output: Tensor) -> Function {
+    let shape = input.shape
+    let allDims = dims.count == input.dim && !keepdim
+    switch op {
+    case .sum:
+      return Function(name: allDims ? "SumBackward0" : "SumBackward1", inputs: [input], savesValues: false) { g in
+        [keepingDims(g, dims: dims, keepdim: keepdim).expand(shape)]
+      }
+    case .prod:
+      let x = SavedTensor(input)
+      let y = SavedTensor(output)
+      return Function(name: allDims ? "ProdBackward0" : "ProdBackward1", inputs: [input], savesValues: true) { g in
+        let v = try x.unpack()
+        let product = keepingDims(try y.unpack(), dims: dims, keepdim: keepdim)
+        let grad = keepingDims(g, dims: dims, keepdim: keepdim)
+        // The product of the other elements; where x is zero, recompute it directly.
+        let others = Tensor.where(v .== 0, productOfOthers(v, dims: dims), product / v)
+        return [grad * others]
+      }
+    case .amax, .amin:
+      let x = SavedTensor(input)
+      let y = SavedTensor(output)
+      let name = allDims ? (op == .amax ? "MaxBackward1" : "MinBackward1") : (op == .amax ? "AmaxBackward0" : "AminBackward0")
+      return Function(name: name, inputs: [input], savesValues: true) { g in
+        // The gradient is shared evenly among tied extremes.
+        let winners = ((try x.unpack()) .== keepingDims(try y.unpack(), dims: dims, keepdim: keepdim)).to(g.dtype)
+        return [winners * keepingDims(g, dims: dims, keepdim: keepdim) / winners.sum(dim: dims, keepdim: true)]
+      }
+    case .all, .any:
+      return Function(name: "NotDifferentiable", inputs: [input], savesValues: false) { _ in [nil] }
+    }
+  }
+
+  /// For each element, the product of the others in its reduction group (used where the
+  /// element is zero, so division cannot).
+  private static func productOfOthers(_ x: Tensor, dims: [Int]) -> Tensor {
+    let count = dims.reduce(1) { $0 * x.shape[$1] }
+    let kept = (0..<x.dim).filter { !dims.contains($0) }
+    // Move reduced dims last, flatten them, and for each position multiply prefix and suffix products.
+    let moved = x.permute(kept + dims).reshape(kept.map { x.shape[$0] } + [count])
+    let ones = Tensor.ones(Array(moved.shape.dropLast()) + [1], dtype: x.dtype, device: x.device)
+    let prefix = Tensor.cat([ones, moved.narrow(dim: -1, start: 0, length: count - 1)], dim: -1).cumprod(dim: -1)
+    let reversed = moved.indexSelect(dim: -1, index: Tensor.arange(count - 1, -1, step: -1, device: x.device))
+    let suffixReversed = Tensor.cat([ones, reversed.narrow(dim: -1, start: 0, length: count - 1)], dim: -1).cumprod(dim: -1)
+    let suffix = suffixReversed.indexSelect(dim: -1, index: Tensor.arange(count - 1, -1, step: -1, device: x.device))
+    let result = (prefix * suffix).reshape(kept.map { x.shape[$0] } + dims.map { x.shape[$0] })
+    var inverse = [Int](repeating: 0, count: x.dim)
+    for (i, d) in (kept + dims).enumerated() { inverse[d] = i }
+    return result.permute(inverse)
+  }
+
+  static func argReduce(_ op: ArgReduceOp, dim: Int, keepdim: Bool, indices: Tensor, input: Tensor) -> Function {
+    let shape = input.shape
+    let positions = keepdim ? indices : indices.unsqueeze(dim)
+    return Function(name: op == .max ? "MaxBackward0" : "MinBackward0", inputs: [input], savesValues: false) { g in
+      let grad = keepdim ? g : g.unsqueeze(dim)
+      let result = Tensor.zeros(shape, dtype: g.dtype, device: g.device)
+      if shape.isEmpty { return [g.reshape([])] }
+      return [result.scatter(dim: dim, index: positions, src: grad)]
+    }
+  }
+
+  /// `sum(g) - cumsum(g) + g` along `dim`: the reversed cumulative sum.
+  private static func reverseCumsum(_ g: Tensor, dim: Int) -> Tensor {
+    g.sum(dim: dim, keepdim: true) - g.cumsum(dim: dim) + g
+  }
+
+  static func scan(_ op: ScanOp, dim: Int, input: Tensor, output: Tensor) -> Function {
+    switch op {
+    case .cumsum:
+      return Function(name: "CumsumBackward0", inputs: [input], savesValues: false) { g in
+        [input.dim == 0 ? g : reverseCumsum(g, dim: dim)]
+      }
+    case .cumprod:
+      let x = SavedTensor(input)
+      let y = SavedTensor(output)
+      return Function(name: "CumprodBackward0", inputs: [input], savesValues: true) { g in
+        let v = try x.unpack()
+        if !(v .== 0).any().item(Bool.self) {
+          return [reverseCumsum(g * (try y.unpack()), dim: dim) / v]
+        }
+        return [cumprodBackwardWithZeros(g, v, dim: dim)]
+      }
+    }
+  }
+
+  /// `d cumprod / dx` without dividing by `x`: for each position k,
+  /// `prod(x[..<k]) * sum over j >= k of g[j] * prod(x[k+1...j])`.
+  private static func cumprodBackwardWithZeros(_ g: Tensor, _ x: Tensor, dim: Int) -> Tensor {
+    let n = x.shape[dim]
+    var pieces: [Tensor] = []
+    for k in 0..<n {
+      var shape = x.shape
+      shape[dim] = 1
+      let left = k == 0 ? Tensor.ones(shape, dtype: x.dtype, device: x.device) : x.narrow(dim: dim, start: 0, length: k).prod(dim: dim, keepdim: true)
+      let ones = Tensor.ones(shape, dtype: x.dtype, device: x.device)
+      let after = x.narrow(dim: dim, start: k + 1, length: n - k - 1)
+      let right = Tensor.cat([ones, after.cumprod(dim: dim)], dim: dim)
+      let tail = g.narrow(dim: dim, start: k, length: n - k)
+      pieces.append(left * (tail * right).sum(dim: dim, keepdim: true))
+    }
+    return Tensor.cat(pieces, dim: dim)
+  }
+
+  static func mean(dims: [Int], keepdim: Bool, input: Tensor) -> Function {
+    let shape = input.shape
+    let count = dims.reduce(1) { $0 * shape[$1] }
+    let allDims = dims.count == input.dim && !keepdim
+    return Function(name: allDims ? "MeanBackward0" : "MeanBackward1", inputs: [input], savesValues: false) { g in
+      [keepingDims(g, dims: dims, keepdim: keepdim).expand(shape) / count]
+    }
+  }
+
+  static func softmax(dim: Int, log: Bool, input: Tensor, output: Tensor) -> Function {
+    let y = SavedTensor(output)
+    return Function(name: log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", inputs: [input], savesValues: true) { g in
+      let out = try y.unpack()
+      if log { return [g - out.exp() * g.sum(dim: dim, keepdim: true)] }
+      return [out * (g - (g * out).sum(dim: dim, keepdim: true))]
+    }
+  }
+}
+
+/// Backward formulas of matrix products.
+enum LinearAlgebraFormulas {
+  static func matmul(_ lhs: Tensor, _ rhs: Tensor) -> Function {
+    let a = SavedTensor(lhs)
+    let b = SavedTensor(rhs)
+    return Function(name: lhs.dim == 2 ? "MmBackward0" : "BmmBackward0", inputs: [lhs, rhs], savesValues: true) { g in
+      [g.matmul((try b.unpack()).mT), (try a.unpack()).mT.matmul(g)]
+    }
+  }
+}
+
+/// Backward formulas of indexing and joining.
+enum IndexingFormulas {
+  static func take(offsets: Tensor, source: Tensor) -> Function {
+    let shape = source.shape
+    return Function(name: "IndexBackward0", inputs: [source], savesValues: false) { g in
+      [ViewFormulas.embed(g, at: offsets, shape: shape)]
+    }
+  }
+
+  static func put(offsets: Tensor, accumulate: Bool, target: Tensor, values: Tensor) -> Function {
+    let layout = target.layout
+    return Function(name: "IndexPutBackward0", inputs: [target, values], savesValues: false) { g in
+      // Offsets count through the target's strides: lay the gradient out the same way.
+      let laid = Tensor.emptyStrided(layout: layout, dtype: g.dtype, device: g.device)
+      laid.copy_(g)
+      let valuesGrad = laid.take(offsets: offsets)
+      if !accumulate {
+        laid.put_(offsets: offsets, values: Tensor.zeros([], dtype: g.dtype, device: g.device), accumulate: false)
+      }
+      return [laid, valuesGrad]
+    }
+  }
+
+  static func cat(dim: Int, inputs: [Tensor]) -> Function {
+    let sizes = inputs.map { $0.shape[dim] }
+    return Function(name: "CatBackward0", inputs: inputs, savesValues: false) { g in
+      g.split(sizes: sizes, dim: dim)
+    }
+  }
+}

@@ -1,0 +1,149 @@
+import Runtime
+
+/// A node of the backward graph (PyTorch: `torch.autograd.graph.Node`, the object behind
+/// `grad_fn`): it maps the gradient of its output to gradients of its inputs.
+public final class Function: CustomStringConvertible {
+  /// PyTorch's name for the node: `MulBackward0`, `AccumulateGrad`, ...
+  public let name: String
+  /// Where each input's gradient goes: the input's own node and which of its outputs
+  /// (PyTorch: `next_functions`); `nil` for inputs that do not require grad.
+  public var nextFunctions: [(function: Function?, inputNr: Int)] { edges.map { ($0.function, $0.inputNr) } }
+
+  /// For `AccumulateGrad`: the leaf it accumulates into (PyTorch: `.variable`).
+  public let variable: Tensor?
+
+  struct Edge {
+    var function: Function?
+    var inputNr: Int
+    /// Shape and dtype of the input, for summing broadcast gradients back and converting.
+    var shape: [Int]
+    var dtype: DType
+  }
+
+  private(set) var edges: [Edge]
+  private var backward: ((Tensor) throws -> [Tensor?])?
+  /// Whether `backward` reads saved values (such nodes cannot run after being released).
+  let savesValues: Bool
+  /// Hooks that see (and may replace) the incoming gradient, by id.
+  var preHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
+  /// A non-leaf output whose `.grad` is kept (`retainGrad()`).
+  weak var retainedOutput: Tensor?
+  /// The Swift location that created the node, when anomaly detection was on.
+  var creationSite: String?
+
+  init(name: String, inputs: [Tensor], savesValues: Bool, backward: @escaping (Tensor) throws -> [Tensor?]) {
+    self.name = name
+    self.variable = nil
+    self.savesValues = savesValues
+    self.backward = backward
+    self.edges = inputs.map { Function.edge(to: $0) }
+    Function.liveCount.add(1)
+    if Autograd.anomalyDetection { creationSite = Function.callerLocation() }
+  }
+
+  /// An `AccumulateGrad` node for a leaf.
+  init(accumulatingInto leaf: Tensor) {
+    name = "AccumulateGrad"
+    variable = leaf
+    savesValues = false
+    backward = nil
+    edges = []
+    Function.liveCount.add(1)
+  }
+
+  /// The edge for an input: its node, its leaf accumulator, or none.
+  static func edge(to input: Tensor) -> Edge {
+    Edge(function: input.requiresGrad ? input.gradientNode : nil, inputNr: 0, shape: input.shape, dtype: input.dtype)
+  }
+
+  var isReleased: Bool { backward == nil && variable == nil }
+
+  /// Computes the input gradients for `grad`.
+  func apply(_ grad: Tensor) throws -> [Tensor?] {
+    guard let backward else {
+      throw AutogradError.backwardTwice
+    }
+    return try backward(grad)
+  }
+
+  /// Frees the saved values (after a backward without `retainGraph`).
+  func release() {
+    if savesValues { backward = nil }
+  }
+
+  /// `<MulBackward0>`, as PyTorch prints a node.
+  public var description: String { "<\(name)>" }
+
+  /// Counts live nodes, so tests can prove graphs are freed.
+  package static let liveCount = AtomicCounter()
+
+  deinit {
+    Function.liveCount.add(-1)
+    // Release long chains iteratively: a recursive release of a graph 100,000 nodes deep
+    // would overflow the stack.
+    var pending = edges.compactMap(\.function)
+    edges.removeAll()
+    while var node = pending.popLast() {
+      if isKnownUniquelyReferenced(&node) {
+        pending.append(contentsOf: node.edges.compactMap(\.function))
+        node.edges.removeAll()
+      }
+    }
+  }
+
+  /// The first stack frame outside the library, as `file:line`.
+  static func callerLocation() -> String? {
+    guard let trace = try? Backtrace.capture().symbolicated() else { return nil }
+    for frame in trace.frames {
+      guard let location = frame.symbol?.sourceLocation else { continue }
+      let path = location.path
+      if path.contains("/Sources/Tensor/") || path.contains("/Sources/Autograd/") { continue }
+      return "\(path):\(location.line)"
+    }
+    return nil
+  }
+}
+
+/// A thread-safe counter.
+package final class AtomicCounter: @unchecked Sendable {
+  private var value = 0
+  private let lock = NSLock()
+  /// Adds `delta`.
+  package func add(_ delta: Int) { lock.withLock { value += delta } }
+  /// The current value.
+  package var current: Int { lock.withLock { value } }
+}
+
+import Foundation
+
+/// What went wrong in a backward pass; `backward()` stops with this message, and the
+/// throwing entry points (`Autograd.grad`, `backward(throwing:)`) throw it.
+public enum AutogradError: Error, CustomStringConvertible, Sendable {
+  case backwardTwice
+  case savedTensorModified(description: String, version: Int, expected: Int)
+  case notScalar(shape: [Int])
+  case doesNotRequireGrad
+  case unusedInput(index: Int)
+  case anomaly(node: String, site: String?)
+  case gradientShape(node: String, expected: [Int], got: [Int])
+
+  /// PyTorch's message for the error.
+  public var description: String {
+    switch self {
+    case .backwardTwice:
+      "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retainGraph: true if you need to backward through the graph a second time or if you need to access saved tensors after calling backward."
+    case .savedTensorModified(let description, let version, let expected):
+      "one of the variables needed for gradient computation has been modified by an inplace operation: \(description) is at version \(version); expected version \(expected) instead. Hint: enable anomaly detection (withDetectAnomaly) to find the operation that failed to compute its gradient."
+    case .notScalar(let shape):
+      "grad can be implicitly created only for scalar outputs (the output has shape \(shape)); pass backward(gradient:) a tensor of that shape"
+    case .doesNotRequireGrad:
+      "element 0 of tensors does not require grad and does not have a grad_fn"
+    case .unusedInput(let index):
+      "One of the differentiated Tensors (input \(index)) appears to not have been used in the graph. Set allowUnused: true if this is the desired behavior."
+    case .anomaly(let node, let site):
+      "Function '\(node)' returned nan values in its output. The forward op was created at \(site ?? "an unknown location (build in debug mode for file and line)")."
+    case .gradientShape(let node, let expected, let got):
+      "Function \(node) returned an invalid gradient: got shape \(got) but expected shape compatible with \(expected)"
+    }
+  }
+}

@@ -1,0 +1,93 @@
+extension Tensor {
+  /// Computes the gradient of this tensor with respect to the graph's leaves and adds it
+  /// to their `.grad` (PyTorch: `y.backward(gradient, retain_graph=, create_graph=)`).
+  /// `gradient` may be omitted for a one-element output. Stops with PyTorch's message on
+  /// misuse; `backwardThrowing` throws instead.
+  public func backward(gradient: Tensor? = nil, retainGraph: Bool? = nil, createGraph: Bool = false) {
+    do {
+      try backwardThrowing(gradient: gradient, retainGraph: retainGraph, createGraph: createGraph)
+    } catch {
+      preconditionFailure("\(error)")
+    }
+  }
+
+  /// `backward` that throws `AutogradError` (a second backward through freed values, a
+  /// saved tensor modified in place, NaN under anomaly detection, ...).
+  public func backwardThrowing(gradient: Tensor? = nil, retainGraph: Bool? = nil, createGraph: Bool = false) throws {
+    guard requiresGrad, let node = gradientNode else { throw AutogradError.doesNotRequireGrad }
+    let seed = try Autograd.seedGradient(for: self, gradient)
+    _ = try Engine.run(
+      roots: [Engine.Root(node: node, grad: seed)], retainGraph: retainGraph ?? createGraph, createGraph: createGraph)
+  }
+
+  /// A handle that removes a registered hook.
+  public struct HookHandle {
+    let removal: () -> Void
+    /// Unregisters the hook (PyTorch: `handle.remove()`).
+    public func remove() { removal() }
+  }
+
+  /// Registers `hook` to see this tensor's gradient when it is computed; returning a tensor
+  /// replaces the gradient (PyTorch: `x.register_hook(fn)`).
+  @discardableResult
+  public func registerHook(_ hook: @escaping (Tensor) -> Tensor?) -> HookHandle {
+    precondition(requiresGrad, "cannot register a hook on a tensor that doesn't require gradient")
+    let id = Autograd.nextHookID.add()
+    if let node = gradFn {
+      node.preHooks.append((id, hook))
+      return HookHandle { [weak node] in node?.preHooks.removeAll { $0.id == id } }
+    }
+    let meta = ensureMeta()
+    meta.leafHooks.append((id, hook))
+    return HookHandle { [weak meta] in meta?.leafHooks.removeAll { $0.id == id } }
+  }
+}
+
+extension Autograd {
+  static let nextHookID = HookCounter()
+
+  /// Hands out hook ids.
+  final class HookCounter: @unchecked Sendable {
+    private var next = 0
+    private let lock = NSLock()
+    func add() -> Int { lock.withLock { next += 1; return next } }
+  }
+
+  static func seedGradient(for output: Tensor, _ gradient: Tensor?) throws -> Tensor {
+    if let gradient {
+      precondition(
+        gradient.shape == output.shape,
+        "Mismatch in shape: grad_output[0] has a shape of \(gradient.shape) and output[0] has a shape of \(output.shape).")
+      return gradient
+    }
+    guard output.numel == 1 else { throw AutogradError.notScalar(shape: output.shape) }
+    return Tensor.ones(like: output)
+  }
+
+  /// The gradients of `outputs` with respect to `inputs`, without touching `.grad`
+  /// (PyTorch: `torch.autograd.grad`). An input the outputs do not depend on gives `nil`
+  /// with `allowUnused`, else an error.
+  public static func grad(
+    of outputs: [Tensor], wrt inputs: [Tensor], gradOutputs: [Tensor?]? = nil, retainGraph: Bool? = nil,
+    createGraph: Bool = false, allowUnused: Bool = false
+  ) throws -> [Tensor?] {
+    var roots: [Engine.Root] = []
+    for (i, output) in outputs.enumerated() {
+      guard output.requiresGrad, let node = output.gradientNode else { throw AutogradError.doesNotRequireGrad }
+      let seed = try seedGradient(for: output, gradOutputs?[i] ?? nil)
+      roots.append(Engine.Root(node: node, grad: seed))
+    }
+    let targets: [Function?] = inputs.map { $0.requiresGrad ? $0.gradientNode : nil }
+    let captured = try Engine.run(
+      roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph, capture: targets.compactMap { $0 })
+    return try targets.enumerated().map { i, node in
+      guard let node, let grad = captured[ObjectIdentifier(node)] else {
+        if allowUnused { return nil }
+        throw AutogradError.unusedInput(index: i)
+      }
+      return grad
+    }
+  }
+}
+
+import Foundation

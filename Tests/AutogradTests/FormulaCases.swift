@@ -1,0 +1,70 @@
+import Autograd
+
+/// The differentiable functions whose gradients `Scripts/make_autograd_fixtures.py` computed
+/// with PyTorch, by the same names.
+let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
+  var cases: [String: @Sendable ([Tensor]) -> Tensor] = [
+    "unary_abs": { $0[0].abs() }, "unary_neg": { $0[0].neg() }, "unary_exp": { $0[0].exp() },
+    "unary_expm1": { $0[0].expm1() }, "unary_log": { $0[0].log() }, "unary_log1p": { $0[0].log1p() },
+    "unary_log2": { $0[0].log2() }, "unary_sqrt": { $0[0].sqrt() }, "unary_rsqrt": { $0[0].rsqrt() },
+    "unary_sin": { $0[0].sin() }, "unary_cos": { $0[0].cos() }, "unary_tan": { $0[0].tan() },
+    "unary_tanh": { $0[0].tanh() }, "unary_sigmoid": { $0[0].sigmoid() }, "unary_relu": { $0[0].relu() },
+    "unary_erf": { $0[0].erf() }, "unary_reciprocal": { $0[0].reciprocal() }, "unary_floor": { $0[0].floor() },
+    "unary_sign": { $0[0].sign() }, "unary_gelu": { $0[0].gelu() }, "unary_silu": { $0[0].silu() },
+    "unary_exp_t": { $0[0].t().exp() },
+    "binary_add": { $0[0] + $0[1] }, "binary_sub": { $0[0] - $0[1] }, "binary_mul": { $0[0] * $0[1] },
+    "binary_div": { $0[0] / $0[1] }, "binary_pow": { $0[0].pow($0[1]) },
+    "binary_maximum": { $0[0].maximum($0[1]) }, "binary_minimum": { $0[0].minimum($0[1]) },
+    "binary_add_alpha": { $0[0].add($0[1], alpha: 2.5) },
+    "binary_scalar": { x in (2.0 - x[0]) * 3 / (x[0] * x[0] + 1) + x[0].pow(2) },
+    "binary_pow_scalar": { $0[0].pow(2.5) },
+    "binary_remainder": { $0[0] % $0[1] },
+    "where": { Tensor.where($0[0] .> 0, $0[0], $0[1]) },
+    "clamp": { $0[0].clamp(min: -0.5, max: 0.5) },
+    "clamp_min": { $0[0].clamp(min: 0.0) },
+    "clamp_tensor": { $0[0].clamp(min: $0[1], max: $0[2]) },
+    "sum_all": { $0[0].sum() }, "sum_d1": { $0[0].sum(dim: 1) },
+    "sum_d02_keep": { $0[0].sum(dim: [0, 2], keepdim: true) },
+    "mean_all": { $0[0].mean() }, "mean_d2": { $0[0].mean(dim: 2) }, "prod_d1": { $0[0].prod(dim: 1) },
+    "amax_d1": { $0[0].amax(dim: 1) }, "amin_d02": { $0[0].amin(dim: [0, 2]) }, "max_all": { $0[0].max() },
+    "max_d1": { $0[0].max(dim: 1).values }, "min_d2_keep": { $0[0].min(dim: 2, keepdim: true).values },
+    "var_d1": { $0[0].var(dim: 1) }, "std_all": { $0[0].std() },
+    "norm_2": { $0[0].norm() }, "norm_1_d1": { $0[0].norm(p: 1, dim: 1) },
+    "logsumexp_d2": { $0[0].logsumexp(dim: 2) },
+    "softmax_d1": { $0[0].softmax(dim: 1) }, "log_softmax_d2": { $0[0].logSoftmax(dim: 2) },
+    "cumsum_d1": { $0[0].cumsum(dim: 1) }, "cumprod_d2": { $0[0].cumprod(dim: 2) },
+    "mm": { $0[0].mm($0[1]) }, "bmm": { $0[0].bmm($0[1]) }, "matmul_bcast": { $0[0].matmul($0[1]) },
+    "mv": { $0[0].mv($0[1]) }, "dot": { $0[0].dot($0[1]) }, "mm_t": { $0[0].t().matmul($0[1].t()) },
+    "outer": { $0[0].outer($0[1]) },
+    "view": { $0[0].view(12, 5) * 1 }, "reshape_t": { $0[0].transpose(0, 2).reshape(-1) },
+    "permute": { $0[0].permute(2, 0, 1) }, "t": { $0[0].t() },
+    "expand": { $0[0].expand(2, 3, 4) }, "squeeze_unsqueeze": { $0[0].squeeze(dim: 1).unsqueeze(0) },
+    "narrow": { $0[0].narrow(dim: 1, start: 1, length: 2) }, "select": { $0[0].select(dim: 2, index: 3) },
+    "diagonal": { $0[0].diagonal(offset: 1, dim1: 1, dim2: 2) }, "flatten": { $0[0].flatten(startDim: 1) },
+    "slice_step": { $0[0][1..., .stride(by: 2), -2] },
+    "as_strided": { $0[0].asStrided(size: [3, 2], stride: [4, 1], storageOffset: 1) },
+    "chunk_cat": { Tensor.cat($0[0].chunk(2, dim: 1).reversed(), dim: 1) },
+    "stack": { Tensor.stack([$0[0], $0[1] * 2], dim: 1) },
+    "unbind": { $0[0].unbind(dim: 0)[1] * $0[0].unbind(dim: 1)[2].sum() },
+    "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
+    "index_mask": { $0[0][$0[0] .> 0.5] },
+    "gather": { $0[0].gather(dim: 2, index: Tensor([[[0, 4], [1, 1], [2, 0], [3, 3]]]).expand(3, 4, 2).contiguous()) },
+    "index_select": { $0[0].indexSelect(dim: 1, index: Tensor([3, 0, 3])) },
+    "scatter_src": { Tensor.zeros(3, 5, dtype: $0[0].dtype).scatter(dim: 1, index: Tensor([[0, 4], [1, 3], [2, 0]]), src: $0[0]) },
+    "masked_fill": { $0[0].maskedFill($0[0] .> 0, 0.0) },
+    "to_double": { $0[0].double() * 2 },
+    "inplace_chain": { x in (x[0] * 1).add_(x[1]).mul_(x[1]).exp_() },
+    "inplace_view": { x in
+      let y = x[0] * 1
+      y[1].mul_(x[1])
+      y[.all, 0].add_(1)
+      return y
+    },
+    "index_put": { x in
+      let y = x[0].clone()
+      y[Tensor([0, 2]), Tensor([1, 3])] = x[1]
+      return y
+    },
+  ]
+  return cases
+}()
