@@ -11,6 +11,7 @@ let package = Package(
     .target(name: "Tensor"),
     .target(name: "Autograd", dependencies: ["Tensor"]),
     .executableTarget(name: "Tutorial", dependencies: ["Tensor"]),
+    .executableTarget(name: "Benchmarks", dependencies: ["Autograd"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
