@@ -37,7 +37,6 @@ public final class Function: CustomStringConvertible {
     self.savesValues = savesValues
     self.backward = backward
     self.edges = inputs.map { Function.edge(to: $0) }
-    Function.liveCount.add(1)
     if Autograd.anomalyDetection { creationSite = Function.callerLocation() }
   }
 
@@ -48,7 +47,6 @@ public final class Function: CustomStringConvertible {
     savesValues = false
     backward = nil
     edges = []
-    Function.liveCount.add(1)
   }
 
   /// The edge for an input: its node, its leaf accumulator, or none.
@@ -74,11 +72,7 @@ public final class Function: CustomStringConvertible {
   /// `<MulBackward0>`, as PyTorch prints a node.
   public var description: String { "<\(name)>" }
 
-  /// Counts live nodes, so tests can prove graphs are freed.
-  package static let liveCount = AtomicCounter()
-
   deinit {
-    Function.liveCount.add(-1)
     // Release long chains iteratively: a recursive release of a graph 100,000 nodes deep
     // would overflow the stack.
     var pending = edges.compactMap(\.function)
@@ -102,16 +96,6 @@ public final class Function: CustomStringConvertible {
     }
     return nil
   }
-}
-
-/// A thread-safe counter.
-package final class AtomicCounter: @unchecked Sendable {
-  private var value = 0
-  private let lock = NSLock()
-  /// Adds `delta`.
-  package func add(_ delta: Int) { lock.withLock { value += delta } }
-  /// The current value.
-  package var current: Int { lock.withLock { value } }
 }
 
 import Foundation
