@@ -8,14 +8,15 @@ let package = Package(
     .library(name: "Autograd", targets: ["Autograd"]),
   ],
   targets: [
-    .target(name: "Tensor"),
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    .target(name: "Tensor", dependencies: ["CZlib"]),
     .target(name: "Autograd", dependencies: ["Tensor"]),
     .executableTarget(name: "Tutorial", dependencies: ["Tensor"]),
     .executableTarget(name: "Benchmarks", dependencies: ["Autograd"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
-      exclude: ["Fixtures"]),
+      exclude: ["Fixtures", "Interop"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),

@@ -11,6 +11,10 @@ public final class Storage: @unchecked Sendable {
   public let device: Device
   /// Bumped by every in-place write; read by autograd's saved-tensor checks.
   package var version: Int = 0
+  /// Set for memory that must not be written (a read-only file mapping).
+  package var isReadOnly = false
+  /// Set for memory that maps a file, which `flush()` writes back.
+  package var isFileMapping = false
   private var release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?
   private let allocator: StorageAllocator?
 

@@ -83,6 +83,10 @@ extension Tensor {
   /// view), or an input partially overlaps it.
   package func checkWritable(inputs: [Tensor], op: String) {
     precondition(
+      !storage.isReadOnly,
+      "\(op): the tensor's memory is a read-only file mapping; open it with mapping: .readWrite or .copyOnWrite, or clone() it"
+    )
+    precondition(
       !layout.hasInternalOverlap,
       "\(op): unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
     )

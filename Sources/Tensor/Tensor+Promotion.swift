@@ -117,6 +117,7 @@ extension Tensor {
       )
       out.resize_(shape)
     }
+    out.checkWritable(inputs: [], op: op)
     precondition(
       !out.layout.hasInternalOverlap,
       "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."

@@ -156,9 +156,18 @@ enum NPY {
     // Pad so that the data starts on a 64-byte boundary, ending with a newline.
     let unpadded = 10 + header.utf8.count + 1
     header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-    var data = Data(magic + [1, 0])
+    // Version 1.0 has a 2-byte header length; longer headers (huge ranks) need 2.0.
     let length = header.utf8.count
-    data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+    var data: Data
+    if length + 10 <= 65_535 {
+      data = Data(magic + [1, 0])
+      data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
+    } else {
+      header = String(header.dropLast()) + "  \n"  // 12-byte preamble: keep 64-byte alignment
+      data = Data(magic + [2, 0])
+      let l = header.utf8.count
+      data.append(contentsOf: (0..<4).map { UInt8((l >> (8 * $0)) & 0xFF) })
+    }
     data.append(contentsOf: Array(header.utf8))
     data.append(Data(bytes: host.storage.data + host.storageOffset * host.dtype.itemSize, count: host.numel * host.dtype.itemSize))
     return data
@@ -166,6 +175,15 @@ enum NPY {
 }
 
 extension Tensor {
+  /// Decodes the bytes of a `.npy` file (the in-memory form of `init(npy:)`).
+  public convenience init(npy data: Data, path: String = "<memory>") throws {
+    let t = try data.withUnsafeBytes { try NPY.decode($0, path: path) }
+    self.init(storage: t.storage, layout: t.layout, dtype: t.dtype)
+  }
+
+  /// The bytes of a `.npy` file holding this tensor (the in-memory form of `save(npy:)`).
+  public func npyData() throws -> Data { try NPY.encode(self, path: "<memory>") }
+
   /// Reads a `.npy` file (every NumPy dtype the library has, either byte order, C or
   /// Fortran order) into a new CPU tensor (PyTorch/NumPy: `np.load`).
   public convenience init(npy url: URL) throws {

@@ -1,0 +1,60 @@
+/// What to do with shared memory when the last tensor over it goes away.
+public enum Deallocator: Sendable {
+  /// Nothing: the caller keeps ownership.
+  case none
+  /// `free()` it (memory from `malloc`).
+  case free
+  /// Call this closure with the start of the buffer.
+  case custom(@Sendable (UnsafeMutableRawPointer) -> Void)
+}
+
+extension Tensor {
+  /// A tensor over memory the caller owns, without copying: later writes to the buffer are
+  /// seen by the tensor and the other way round (PyTorch: `torch.from_numpy`).
+  public convenience init<T: TensorElement>(sharing buffer: UnsafeMutableBufferPointer<T>, shape: [Int], deallocator: Deallocator = .none) {
+    let count = shape.reduce(1, *)
+    precondition(
+      count == buffer.count,
+      "Tensor(sharing:shape:): shape \(shapeString(shape)) holds \(count) elements but the buffer has \(buffer.count)")
+    let release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? =
+      switch deallocator {
+      case .none: nil
+      case .free: { pointer, _ in Foundation.free(pointer) }
+      case .custom(let f): { pointer, _ in f(pointer) }
+      }
+    let base = buffer.baseAddress.map { UnsafeMutableRawPointer($0) } ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
+    let storage = Storage(wrapping: base, byteCount: buffer.count * MemoryLayout<T>.stride, device: .cpu, release: release)
+    self.init(storage: storage, layout: Layout(contiguous: shape), dtype: T.dtype)
+  }
+
+  private func checkBufferAccess<T: TensorElement>(_: T.Type, op: String) {
+    precondition(device == .cpu, "\(op): the tensor is on \(device); call cpu() first")
+    precondition(
+      isContiguous,
+      "\(op): the tensor is not contiguous (shape \(shapeString(shape)), strides \(shapeString(stride()))); call contiguous() first")
+    precondition(
+      T.dtype == dtype,
+      "\(op): the tensor holds \(dtype) elements, which \(T.self) (\(T.dtype)) cannot view; use to(.\(T.dtype.name)) or the matching type")
+  }
+
+  /// Reads the elements in place, without copying (PyTorch: `x.numpy()` for reading).
+  public func withUnsafeBufferPointer<T: TensorElement, R>(as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+    checkBufferAccess(type, op: "withUnsafeBufferPointer")
+    let start = (storage.data + storageOffset * dtype.itemSize).assumingMemoryBound(to: T.self)
+    return try body(UnsafeBufferPointer(start: start, count: numel))
+  }
+
+  /// Reads and writes the elements in place; writes are seen by the tensor and its views
+  /// (PyTorch: `b = a.numpy()` then writing `b`). Counts as an in-place write.
+  public func withUnsafeMutableBufferPointer<T: TensorElement, R>(
+    as type: T.Type, _ body: (UnsafeMutableBufferPointer<T>) throws -> R
+  ) rethrows -> R {
+    checkBufferAccess(type, op: "withUnsafeMutableBufferPointer")
+    checkWritable(inputs: [], op: "withUnsafeMutableBufferPointer")
+    let start = (storage.data + storageOffset * dtype.itemSize).assumingMemoryBound(to: T.self)
+    defer { markWritten() }
+    return try body(UnsafeMutableBufferPointer(start: start, count: numel))
+  }
+}
+
+import Foundation
