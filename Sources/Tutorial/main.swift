@@ -1,5 +1,6 @@
 // A walk through PyTorch's "basics" tutorial, ported chapter by chapter to Swift.
 // Run it with `swift run Tutorial`.
+import Foundation
 import Tensor
 
 /// Prints a chapter heading.
@@ -44,3 +45,30 @@ b[0] = Tensor(42.0)
 step("b[0] = Tensor(42.0); a[0, 0]   // views share storage with their base", a[0, 0])
 step("a.t().isContiguous   // a transpose is a strided view; reshape copies when it must", a.t().isContiguous)
 step("a.t().reshape(16).shape", a.t().reshape(16).shape)
+
+chapter(4, "NumPy bridge: shared memory both ways")
+print("A tensor's memory can be read and written in place, and a tensor can wrap memory you own.")
+let ones = Tensor.ones(5)
+ones.withUnsafeBufferPointer(as: Float.self) { b in
+  ones.add_(1)
+  step("let a = Tensor.ones(5); a.withUnsafeBufferPointer(as: Float.self) { b in a.add_(1); Array(b) }", Array(b))
+}
+let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5)
+buffer.initialize(repeating: 1)
+let shared = Tensor(sharing: buffer, shape: [5], deallocator: .custom({ $0.deallocate() }))
+for i in buffer.indices { buffer[i] += 1 }
+step("let b = Tensor(sharing: buffer, shape: [5]); buffer[i] += 1 for every i; b", shared)
+print("\nFiles NumPy opens too: .npy, .npz and safetensors, and .npy memory-mapped by both sides:")
+let folder = FileManager.default.temporaryDirectory
+let file = folder.appendingPathComponent("tutorial-\(ProcessInfo.processInfo.processIdentifier).npy")
+do {
+  try Tensor.arange(6).float().save(npy: file)
+  let mapped = try Tensor(npy: file, mapping: .readWrite)
+  mapped.mul_(10)
+  try mapped.flush()
+  let reread = try Tensor(npy: file)
+  step("try x.save(npy: url); let m = try Tensor(npy: url, mapping: .readWrite); m.mul_(10); try Tensor(npy: url)", reread)
+  try? FileManager.default.removeItem(at: file)
+} catch {
+  print("file step failed: \(error)")
+}
