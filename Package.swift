@@ -6,17 +6,24 @@ let package = Package(
   products: [
     .library(name: "Tensor", targets: ["Tensor"]),
     .library(name: "Autograd", targets: ["Autograd"]),
+    .library(name: "NN", targets: ["NN"]),
+    .library(name: "Optim", targets: ["Optim"]),
   ],
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .target(name: "Tensor", dependencies: ["CZlib"]),
     .target(name: "Autograd", dependencies: ["Tensor"]),
+    .target(name: "NN", dependencies: ["Autograd"]),
+    .target(name: "Optim", dependencies: ["Autograd"]),
     .executableTarget(name: "Tutorial", dependencies: ["Tensor"]),
     .executableTarget(name: "Benchmarks", dependencies: ["Autograd"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
       exclude: ["Fixtures", "Interop"]),
+    .testTarget(
+      name: "NNTests", dependencies: ["NN", "Optim", "TestSupport"],
+      exclude: ["Fixtures"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),

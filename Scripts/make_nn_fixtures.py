@@ -1,0 +1,277 @@
+"""Writes PyTorch's outputs and gradients for the NN and Optim tests.
+
+Run with a Python that has torch and safetensors (see README):
+`.venv/bin/python Scripts/make_nn_fixtures.py`. Files go to Tests/NNTests/Fixtures.
+"""
+import json
+import math
+import os
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import save_file
+
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "NNTests", "Fixtures")
+os.makedirs(OUT, exist_ok=True)
+for f in os.listdir(OUT):
+    os.remove(os.path.join(OUT, f))
+
+
+def save(name, t):
+    np.save(os.path.join(OUT, name + ".npy"), np.array(t.detach().numpy(), order="C"))
+
+
+# Default initialisation under a seed: the Swift side draws the same numbers.
+torch.manual_seed(0)
+init_linear = nn.Linear(5, 3)
+init_conv = nn.Conv2d(2, 4, 3)
+save("init_linear_weight", init_linear.weight)
+save("init_linear_bias", init_linear.bias)
+save("init_conv_weight", init_conv.weight)
+save("init_conv_bias", init_conv.bias)
+
+# Layers: output and gradients of input and parameters for a fixed upstream gradient.
+rng = np.random.default_rng(3)
+
+
+def rand(*shape):
+    return torch.tensor(rng.standard_normal(shape), dtype=torch.float32)
+
+
+layers = {
+    "linear": (nn.Linear(5, 3), (4, 5)),
+    "conv": (nn.Conv2d(3, 4, 3), (2, 3, 7, 6)),
+    "conv_strided": (nn.Conv2d(2, 4, (3, 2), stride=2, padding=1), (2, 2, 7, 8)),
+    "conv_dilated_groups": (nn.Conv2d(4, 6, 3, padding=2, dilation=2, groups=2, bias=False), (1, 4, 6, 6)),
+    "maxpool": (nn.MaxPool2d(3, stride=2, padding=1), (2, 3, 7, 7)),
+    "avgpool": (nn.AvgPool2d(2), (2, 3, 6, 4)),
+    "adaptive_avgpool": (nn.AdaptiveAvgPool2d((3, 2)), (2, 2, 7, 5)),
+    "batchnorm2d": (nn.BatchNorm2d(3), (4, 3, 3, 2)),
+    "batchnorm1d": (nn.BatchNorm1d(5), (6, 5)),
+    "layernorm": (nn.LayerNorm([4, 3]), (2, 4, 3)),
+    "gelu": (nn.GELU(), (3, 4)),
+    "softmax": (nn.Softmax(dim=1), (3, 4)),
+    "flatten": (nn.Flatten(), (2, 3, 2)),
+}
+for name, (module, shape) in layers.items():
+    for p in module.parameters():
+        with torch.no_grad():
+            p.copy_(rand(*p.shape))
+    x = rand(*shape).requires_grad_()
+    out = module(x)
+    up = rand(*out.shape)
+    (out * up).sum().backward()
+    save(f"layer_{name}_in", x)
+    save(f"layer_{name}_out", out)
+    save(f"layer_{name}_up", up)
+    save(f"layer_{name}_gradin", x.grad)
+    for pname, p in module.named_parameters():
+        save(f"layer_{name}_param_{pname}", p)
+        save(f"layer_{name}_grad_{pname}", p.grad)
+    for bname, b in module.named_buffers():
+        save(f"layer_{name}_buffer_{bname}", b)
+
+# Batch norm in evaluation mode uses (and does not change) the running statistics.
+bn = nn.BatchNorm2d(3)
+with torch.no_grad():
+    bn.running_mean.copy_(rand(3))
+    bn.running_var.copy_(rand(3).abs() + 0.5)
+    bn.weight.copy_(rand(3))
+    bn.bias.copy_(rand(3))
+bn.eval()
+x = rand(2, 3, 2, 2)
+save("bn_eval_in", x)
+save("bn_eval_running_mean", bn.running_mean)
+save("bn_eval_running_var", bn.running_var)
+save("bn_eval_weight", bn.weight)
+save("bn_eval_bias", bn.bias)
+save("bn_eval_out", bn(x))
+
+emb = nn.Embedding(6, 3)
+with torch.no_grad():
+    emb.weight.copy_(rand(6, 3))
+idx = torch.tensor([[1, 5, 1], [0, 2, 2]])
+out = emb(idx)
+up = rand(*out.shape)
+(out * up).sum().backward()
+save("embedding_weight", emb.weight)
+save("embedding_up", up)
+save("embedding_out", out)
+save("embedding_grad", emb.weight.grad)
+
+# Losses with every reduction.
+logits = rand(5, 4)
+labels = torch.tensor([0, 3, 1, 3, 2])
+labels_ignored = torch.tensor([0, -100, 1, 3, -100])
+probs = torch.softmax(rand(5, 4), 1)
+class_weight = torch.tensor([0.5, 1.0, 2.0, 1.5])
+seg_logits = rand(2, 3, 2, 2)
+seg_labels = torch.tensor([[[0, 2], [1, 1]], [[2, 2], [0, 1]]])
+p01 = torch.sigmoid(rand(6))
+t01 = torch.tensor([0.0, 1.0, 1.0, 0.0, 0.3, 1.0])
+save("loss_logits", logits)
+save("loss_labels", labels)
+save("loss_labels_ignored", labels_ignored)
+save("loss_probs", probs)
+save("loss_class_weight", class_weight)
+save("loss_seg_logits", seg_logits)
+save("loss_seg_labels", seg_labels)
+save("loss_p01", p01)
+save("loss_t01", t01)
+losses = {
+    "ce": lambda x: F.cross_entropy(x, labels),
+    "ce_sum": lambda x: F.cross_entropy(x, labels, reduction="sum"),
+    "ce_none": lambda x: F.cross_entropy(x, labels, reduction="none"),
+    "ce_weight": lambda x: F.cross_entropy(x, labels, weight=class_weight),
+    "ce_ignore": lambda x: F.cross_entropy(x, labels_ignored),
+    "ce_smooth": lambda x: F.cross_entropy(x, labels, label_smoothing=0.1),
+    "ce_smooth_weight_ignore": lambda x: F.cross_entropy(x, labels_ignored, weight=class_weight, label_smoothing=0.2),
+    "ce_probs": lambda x: F.cross_entropy(x, probs),
+    "ce_probs_smooth": lambda x: F.cross_entropy(x, probs, label_smoothing=0.1, weight=class_weight),
+    "nll": lambda x: F.nll_loss(F.log_softmax(x, 1), labels, weight=class_weight),
+    "mse": lambda x: F.mse_loss(x, probs),
+    "mse_sum": lambda x: F.mse_loss(x, probs, reduction="sum"),
+    "l1": lambda x: F.l1_loss(x, probs),
+    "l1_none": lambda x: F.l1_loss(x, probs, reduction="none"),
+}
+for name, fn in losses.items():
+    x = logits.clone().requires_grad_()
+    out = fn(x)
+    out.sum().backward()
+    save(f"loss_{name}_out", out)
+    save(f"loss_{name}_grad", x.grad)
+x = seg_logits.clone().requires_grad_()
+out = F.cross_entropy(x, seg_labels)
+out.backward()
+save("loss_ce_seg_out", out)
+save("loss_ce_seg_grad", x.grad)
+for name, fn in {
+    "bce": lambda p: F.binary_cross_entropy(p, t01),
+    "bce_weight_sum": lambda p: F.binary_cross_entropy(p, t01, weight=torch.linspace(0.5, 1.5, 6), reduction="sum"),
+    "bce_logits": lambda p: F.binary_cross_entropy_with_logits(p, t01),
+    "bce_logits_pos": lambda p: F.binary_cross_entropy_with_logits(p, t01, pos_weight=torch.tensor(2.5), reduction="none"),
+}.items():
+    x = (p01.clone() if "logits" not in name else torch.logit(p01) * 3).requires_grad_()
+    save(f"loss_{name}_in", x)
+    out = fn(x)
+    out.sum().backward()
+    save(f"loss_{name}_out", out)
+    save(f"loss_{name}_grad", x.grad)
+
+
+# ResNet-18 with torchvision's structure and names (torchvision's wheel here needs the CUDA
+# build of torch, so the architecture is spelled out with torch.nn; the keys are the same).
+class BasicBlock(nn.Module):
+    def __init__(self, inplanes, planes, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = None
+        if stride != 1 or inplanes != planes:
+            self.downsample = nn.Sequential(nn.Conv2d(inplanes, planes, 1, stride, bias=False), nn.BatchNorm2d(planes))
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+class ResNet18(nn.Module):
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, 2, 1)
+        self.layer1 = nn.Sequential(BasicBlock(64, 64), BasicBlock(64, 64))
+        self.layer2 = nn.Sequential(BasicBlock(64, 128, 2), BasicBlock(128, 128))
+        self.layer3 = nn.Sequential(BasicBlock(128, 256, 2), BasicBlock(256, 256))
+        self.layer4 = nn.Sequential(BasicBlock(256, 512, 2), BasicBlock(512, 512))
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(512, num_classes)
+
+    def forward(self, x):
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(self.avgpool(x), 1))
+
+
+torch.manual_seed(1)
+resnet = ResNet18(num_classes=10)
+with torch.no_grad():
+    for name, b in resnet.named_buffers():
+        if name.endswith("running_mean"):
+            b.copy_(torch.randn_like(b) * 0.1)
+        elif name.endswith("running_var"):
+            b.copy_(torch.rand_like(b) + 0.5)
+    # Stored as float16 to halve the file: round the weights first, so the float32 model
+    # that computes the reference logits holds exactly the stored values.
+    for v in resnet.state_dict().values():
+        if v.is_floating_point():
+            v.copy_(v.half().float())
+resnet.eval()
+x = torch.randn(2, 3, 32, 32)
+save_file({k: (v.half() if v.is_floating_point() else v).contiguous() for k, v in resnet.state_dict().items()},
+          os.path.join(OUT, "resnet18.safetensors"), metadata={"format": "pt"})
+save("resnet_in", x)
+save("resnet_logits", resnet(x))
+with open(os.path.join(OUT, "resnet_keys.json"), "w") as f:
+    json.dump({str(i): k for i, k in enumerate(resnet.state_dict().keys())}, f, indent=0)
+
+# Optimizer trajectories: five steps on a fixed quadratic from the same start.
+w0 = rand(3, 4)
+b0 = rand(4)
+xs = rand(6, 3)
+ys = rand(6, 4)
+save("optim_w0", w0)
+save("optim_b0", b0)
+save("optim_x", xs)
+save("optim_y", ys)
+configs = {
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
+    "sgd_momentum": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, dampening=0.1, weight_decay=0.01),
+    "sgd_nesterov": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01),
+    "adam_amsgrad_decay": lambda ps: torch.optim.Adam(ps, lr=0.01, weight_decay=0.1, amsgrad=True),
+    "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01),
+    "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
+    "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+    "sgd_groups": lambda ps: torch.optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5}], lr=0.1, momentum=0.9),
+}
+for name, make in configs.items():
+    w = w0.clone().requires_grad_()
+    b = b0.clone().requires_grad_()
+    opt = make([w, b])
+    trajectory = []
+    for _ in range(5):
+        opt.zero_grad()
+        loss = ((xs @ w + b - ys) ** 2).mean()
+        loss.backward()
+        opt.step()
+        trajectory.append(torch.cat([w.detach().flatten(), b.detach().flatten()]))
+    save(f"optim_{name}", torch.stack(trajectory))
+
+schedules = {}
+opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+step_lr = torch.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+lrs = []
+for _ in range(10):
+    opt.step()
+    step_lr.step()
+    lrs.append(step_lr.get_last_lr()[0])
+schedules["step"] = lrs
+opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+cosine = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=4, eta_min=0.01)
+lrs = []
+for _ in range(12):
+    opt.step()
+    cosine.step()
+    lrs.append(cosine.get_last_lr()[0])
+schedules["cosine"] = lrs
+with open(os.path.join(OUT, "schedules.json"), "w") as f:
+    json.dump({k: ",".join(repr(v) for v in vs) for k, vs in schedules.items()}, f, indent=0)
+print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -1,0 +1,152 @@
+/// Stateless forms of the layers (PyTorch: `torch.nn.functional`), built from differentiable
+/// tensor ops so autograd covers them.
+public enum Functional {
+  /// `x @ weight.T + bias` (PyTorch: `F.linear`).
+  public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    let y = x.matmul(weight.t())
+    return bias.map { y + $0 } ?? y
+  }
+
+  /// Pads the last two dims of an NCHW tensor with `value` (PyTorch: `F.pad` with a
+  /// constant).
+  public static func pad2d(_ x: Tensor, _ padding: (Int, Int), value: Double = 0) -> Tensor {
+    if padding == (0, 0) { return x }
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let out = Tensor.full([n, c, h + 2 * padding.0, w + 2 * padding.1], value, dtype: x.dtype, device: x.device)
+    out[.all, .all, padding.0..<(padding.0 + h), padding.1..<(padding.1 + w)] = x
+    return out
+  }
+
+  /// The sliding windows of an NCHW tensor as a view `[N, C, Ho, Wo, kh, kw]`.
+  static func windows(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let ho = (h - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1
+    let wo = (w - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
+    precondition(
+      ho > 0 && wo > 0,
+      "Calculated output size (\(c)x\(ho)x\(wo)) is too small for input of size \(x.shape) and kernel \(kernel)")
+    let s = x.stride()
+    return x.asStrided(
+      size: [n, c, ho, wo, kernel.0, kernel.1],
+      stride: [s[0], s[1], s[2] * stride.0, s[3] * stride.1, s[2] * dilation.0, s[3] * dilation.1],
+      storageOffset: x.storageOffset)
+  }
+
+  /// 2-D convolution over NCHW input (PyTorch: `F.conv2d`), as im2col and a matrix product.
+  public static func conv2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    dilation: (Int, Int) = (1, 1), groups: Int = 1
+  ) -> Tensor {
+    precondition(x.dim == 4, "conv2d: expected a 4-D input [N, C, H, W], got shape \(x.shape)")
+    let (outChannels, groupChannels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    precondition(
+      x.shape[1] == groupChannels * groups,
+      "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(x.shape[1]) channels instead"
+    )
+    let n = x.shape[0]
+    let win = windows(pad2d(x, padding), kernel: (kh, kw), stride: stride, dilation: dilation)
+    let (ho, wo) = (win.shape[2], win.shape[3])
+    // [N, Ho*Wo, C*kh*kw], channels outermost in the last dim so groups are contiguous.
+    let columns = win.permute(0, 2, 3, 1, 4, 5).reshape(n, ho * wo, x.shape[1] * kh * kw)
+    let perGroup = groupChannels * kh * kw
+    let outPerGroup = outChannels / groups
+    var outputs: [Tensor] = []
+    for g in 0..<groups {
+      let cols = groups == 1 ? columns : columns.narrow(dim: 2, start: g * perGroup, length: perGroup)
+      let w = (groups == 1 ? weight : weight.narrow(dim: 0, start: g * outPerGroup, length: outPerGroup)).reshape(outPerGroup, perGroup)
+      outputs.append(cols.matmul(w.t()))
+    }
+    var y = groups == 1 ? outputs[0] : Tensor.cat(outputs, dim: 2)
+    if let bias { y = y + bias }
+    return y.permute(0, 2, 1).reshape(n, outChannels, ho, wo)
+  }
+
+  /// Max over sliding windows (PyTorch: `F.max_pool2d`; padding counts as -inf).
+  public static func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
+    let win = windows(pad2d(x, padding, value: -.infinity), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1))
+    let flat = win.reshape(Array(win.shape.prefix(4)) + [kernel.0 * kernel.1])
+    return flat.max(dim: -1).values
+  }
+
+  /// Mean over sliding windows, padding included (PyTorch: `F.avg_pool2d`).
+  public static func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
+    let win = windows(pad2d(x, padding), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1))
+    return win.mean(dim: [4, 5])
+  }
+
+  /// Mean over adaptive windows to an exact output size (PyTorch: `F.adaptive_avg_pool2d`).
+  public static func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
+    let (h, w) = (x.shape[2], x.shape[3])
+    if outputSize == (1, 1) { return x.mean(dim: [2, 3], keepdim: true) }
+    if h % outputSize.0 == 0 && w % outputSize.1 == 0 {
+      return avgPool2d(x, kernel: (h / outputSize.0, w / outputSize.1))
+    }
+    var rows: [Tensor] = []
+    for i in 0..<outputSize.0 {
+      let (h0, h1) = (i * h / outputSize.0, ((i + 1) * h + outputSize.0 - 1) / outputSize.0)
+      var cells: [Tensor] = []
+      for j in 0..<outputSize.1 {
+        let (w0, w1) = (j * w / outputSize.1, ((j + 1) * w + outputSize.1 - 1) / outputSize.1)
+        cells.append(x[.all, .all, h0..<h1, w0..<w1].mean(dim: [2, 3]))
+      }
+      rows.append(Tensor.stack(cells, dim: 2))
+    }
+    return Tensor.stack(rows, dim: 2)
+  }
+
+  /// Batch normalization over dim 1 (PyTorch: `F.batch_norm`): batch statistics in training
+  /// (updating the running ones), running statistics in evaluation.
+  public static func batchNorm(
+    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool,
+    momentum: Double = 0.1, eps: Double = 1e-5
+  ) -> Tensor {
+    let dims = [0] + Array(2..<x.dim)
+    var shape = [Int](repeating: 1, count: x.dim)
+    shape[1] = x.shape[1]
+    let mean: Tensor
+    let variance: Tensor
+    if training || runningMean == nil {
+      let count = dims.reduce(1) { $0 * x.shape[$1] }
+      precondition(count > 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
+      mean = x.mean(dim: dims)
+      variance = x.var(dim: dims, correction: 0)
+      if training, let runningMean, let runningVar {
+        withNoGrad {
+          runningMean.mul_(1 - momentum).add_(mean * momentum)
+          runningVar.mul_(1 - momentum).add_(variance * (momentum * Double(count) / Double(count - 1)))
+        }
+      }
+    } else {
+      mean = runningMean!
+      variance = runningVar!
+    }
+    var y = (x - mean.view(shape)) * (variance.view(shape) + eps).rsqrt()
+    if let weight { y = y * weight.view(shape) }
+    if let bias { y = y + bias.view(shape) }
+    return y
+  }
+
+  /// Normalization over the trailing `normalizedShape` dims (PyTorch: `F.layer_norm`).
+  public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
+    precondition(
+      Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
+      "layer_norm: normalized_shape \(normalizedShape) does not match the trailing dims of input of shape \(x.shape)")
+    let dims = Array((x.dim - normalizedShape.count)..<x.dim)
+    let mean = x.mean(dim: dims, keepdim: true)
+    let variance = x.var(dim: dims, correction: 0, keepdim: true)
+    var y = (x - mean) * (variance + eps).rsqrt()
+    if let weight { y = y * weight }
+    if let bias { y = y + bias }
+    return y
+  }
+
+  /// Zeroes elements with probability `p` and scales the rest by `1 / (1 - p)` in training
+  /// (PyTorch: `F.dropout`).
+  public static func dropout(_ x: Tensor, p: Double, training: Bool) -> Tensor {
+    precondition(p >= 0 && p <= 1, "dropout probability has to be between 0 and 1, but got \(p)")
+    guard training, p > 0 else { return x }
+    if p == 1 { return x * 0 }
+    let keep = Tensor.rand(x.shape, dtype: x.dtype, device: x.device) .>= p
+    return x * keep.to(x.dtype) / (1 - p)
+  }
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, with
+/// PyTorch's exact update rule (PyTorch: `torch.optim.SGD`).
+public final class SGD: Optimizer {
+  let momentum: Double
+  let dampening: Double
+  let weightDecay: Double
+  let nesterov: Bool
+
+  /// SGD over `params`.
+  public convenience init(_ params: [Tensor], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
+    self.init([ParamGroup(params)], lr: lr, momentum: momentum, dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
+  }
+
+  /// SGD over parameter groups with their own learning rates.
+  public init(_ groups: [ParamGroup], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
+    precondition(momentum >= 0, "Invalid momentum value: \(momentum)")
+    precondition(weightDecay >= 0, "Invalid weight_decay value: \(weightDecay)")
+    precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+    self.momentum = momentum
+    self.dampening = dampening
+    self.weightDecay = weightDecay
+    self.nesterov = nesterov
+    super.init(groups, lr: lr)
+  }
+
+  /// `p -= lr * d`, where `d` is the gradient (plus decay) through the momentum buffer.
+  public override func update(_ p: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
+    var d = grad
+    if weightDecay != 0 { d = d.add(p, alpha: .double(weightDecay)) }
+    if momentum != 0 {
+      let buffer: Tensor
+      if let existing = state["momentum_buffer"] {
+        buffer = existing.mul_(momentum).add_(d, alpha: .double(1 - dampening))
+      } else {
+        buffer = d.clone()
+        state["momentum_buffer"] = buffer
+      }
+      d = nesterov ? d.add(buffer, alpha: .double(momentum)) : buffer
+    }
+    p.add_(d, alpha: .double(-lr))
+  }
+}
+
+/// Adam and AdamW (decoupled weight decay) with PyTorch's update rule
+/// (PyTorch: `torch.optim.Adam`, `torch.optim.AdamW`).
+public class Adam: Optimizer {
+  let beta1: Double
+  let beta2: Double
+  let eps: Double
+  let weightDecay: Double
+  let amsgrad: Bool
+  let decoupled: Bool
+
+  /// Adam over `params`.
+  public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
+    self.init([ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad)
+  }
+
+  /// Adam over parameter groups.
+  public convenience init(_ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
+    self.init(groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: false)
+  }
+
+  init(_ groups: [ParamGroup], lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
+    precondition(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "Invalid beta parameters: \(betas)")
+    precondition(eps >= 0, "Invalid epsilon value: \(eps)")
+    beta1 = betas.0
+    beta2 = betas.1
+    self.eps = eps
+    self.weightDecay = weightDecay
+    self.amsgrad = amsgrad
+    self.decoupled = decoupled
+    super.init(groups, lr: lr)
+  }
+
+  /// One Adam step with bias-corrected moment estimates.
+  public override func update(_ p: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
+    var g = grad
+    if weightDecay != 0 {
+      if decoupled { p.mul_(1 - lr * weightDecay) } else { g = g.add(p, alpha: .double(weightDecay)) }
+    }
+    let step = (state["step"]?.item() ?? 0) + 1
+    state["step"] = Tensor(step, dtype: .float32)
+    let expAvg = state["exp_avg"] ?? Tensor.zeros(like: p)
+    let expAvgSq = state["exp_avg_sq"] ?? Tensor.zeros(like: p)
+    state["exp_avg"] = expAvg
+    state["exp_avg_sq"] = expAvgSq
+    expAvg.add_((g - expAvg) * (1 - beta1))  // lerp toward the gradient
+    expAvgSq.mul_(beta2).add_(g * g * (1 - beta2))
+    let biasCorrection1 = 1 - Foundation.pow(beta1, step)
+    let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
+    var second = expAvgSq
+    if amsgrad {
+      let maxSq = state["max_exp_avg_sq"].map { $0.maximum(expAvgSq) } ?? expAvgSq.clone()
+      state["max_exp_avg_sq"] = maxSq
+      second = maxSq
+    }
+    let denom = second.sqrt() / biasCorrection2Sqrt + eps
+    p.add_(expAvg / denom, alpha: .double(-lr / biasCorrection1))
+  }
+}
+
+/// Adam with decoupled weight decay (PyTorch: `torch.optim.AdamW`, decay 0.01 by default).
+public final class AdamW: Adam {
+  /// AdamW over `params`.
+  public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
+    self.init([ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
+  }
+  /// AdamW over parameter groups.
+  public convenience init(groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
+    self.init(groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
+  }
+}
+
+/// RMSprop with optional momentum and centering (PyTorch: `torch.optim.RMSprop`).
+public final class RMSprop: Optimizer {
+  let alpha: Double
+  let eps: Double
+  let weightDecay: Double
+  let momentum: Double
+  let centered: Bool
+
+  /// RMSprop over `params`.
+  public convenience init(_ params: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
+    self.init([ParamGroup(params)], lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay, momentum: momentum, centered: centered)
+  }
+
+  /// RMSprop over parameter groups.
+  public init(_ groups: [ParamGroup], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
+    self.alpha = alpha
+    self.eps = eps
+    self.weightDecay = weightDecay
+    self.momentum = momentum
+    self.centered = centered
+    super.init(groups, lr: lr)
+  }
+
+  /// One RMSprop step.
+  public override func update(_ p: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
+    var g = grad
+    if weightDecay != 0 { g = g.add(p, alpha: .double(weightDecay)) }
+    let squareAvg = state["square_avg"] ?? Tensor.zeros(like: p)
+    state["square_avg"] = squareAvg
+    squareAvg.mul_(alpha).add_(g * g * (1 - alpha))
+    var avg: Tensor
+    if centered {
+      let gradAvg = state["grad_avg"] ?? Tensor.zeros(like: p)
+      state["grad_avg"] = gradAvg
+      gradAvg.add_((g - gradAvg) * (1 - alpha))
+      avg = (squareAvg - gradAvg * gradAvg).sqrt()
+    } else {
+      avg = squareAvg.sqrt()
+    }
+    avg = avg + eps
+    if momentum > 0 {
+      let buffer = state["momentum_buffer"] ?? Tensor.zeros(like: p)
+      state["momentum_buffer"] = buffer
+      buffer.mul_(momentum).add_(g / avg)
+      p.add_(buffer, alpha: .double(-lr))
+    } else {
+      p.add_(g / avg, alpha: .double(-lr))
+    }
+  }
+}
