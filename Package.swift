@@ -15,14 +15,17 @@ let package = Package(
     .target(name: "Autograd", dependencies: ["Tensor"]),
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
-    .executableTarget(name: "Tutorial", dependencies: ["Tensor"]),
+    .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim"]),
     .executableTarget(name: "Benchmarks", dependencies: ["Autograd"]),
+    .target(name: "ExampleSupport", dependencies: ["NN", "Optim"]),
+    .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),
+    .executableTarget(name: "FineTune", dependencies: ["ExampleSupport"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],
       exclude: ["Fixtures", "Interop"]),
     .testTarget(
-      name: "NNTests", dependencies: ["NN", "Optim", "TestSupport"],
+      name: "NNTests", dependencies: ["NN", "Optim", "ExampleSupport", "TestSupport"],
       exclude: ["Fixtures"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],

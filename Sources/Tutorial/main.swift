@@ -1,7 +1,8 @@
 // A walk through PyTorch's "basics" tutorial, ported chapter by chapter to Swift.
 // Run it with `swift run Tutorial`.
 import Foundation
-import Tensor
+import NN
+import Optim
 
 /// Prints a chapter heading.
 func chapter(_ number: Int, _ title: String) {
@@ -12,6 +13,11 @@ func chapter(_ number: Int, _ title: String) {
 func step(_ code: String, _ result: @autoclosure () -> Any) {
   print("\n>>> \(code)")
   print(result())
+}
+
+// The tutorial runs itself with this flag to show an error that stops a program.
+if CommandLine.arguments.contains("--leaf-in-place") {
+  Tensor.ones(3, requiresGrad: true).add_(1)
 }
 
 Tensor.manualSeed(0)
@@ -72,3 +78,76 @@ do {
 } catch {
   print("file step failed: \(error)")
 }
+
+chapter(6, "Autograd mechanics")
+print("An op's output requires grad if any input does; with none, no graph is recorded.")
+let gx = Tensor.randn(5, 5)
+let gy = Tensor.randn(5, 5)
+let gz = Tensor.randn(5, 5, requiresGrad: true)
+let ga = gx + gy
+step("let a = x + y; a.requiresGrad", ga.requiresGrad)
+let gb = ga + gz
+step("let b = a + z; b.requiresGrad", gb.requiresGrad)
+step("b.gradFn, b.gradFn!.nextFunctions", "\(gb.gradFn!) \(gb.gradFn!.nextFunctions.map { $0.function?.description ?? "nil" })")
+
+print("\nThe graph is recorded as the code runs, so Swift control flow shapes it anew each time:")
+let w = Tensor([1.5], requiresGrad: true)
+for steps in 1...3 {
+  var power = w
+  for _ in 0..<steps { power = power * w }
+  w.grad = nil
+  power.sum().backward()
+  step("w^\(steps + 1): d/dw at 1.5", w.grad!)
+}
+
+print("\nFreezing: parameters with requiresGrad = false get no gradient, and a new layer")
+print("(new modules require grad by default) is the only thing the optimizer trains.")
+final class TinyNet: Module {
+  var features = Sequential(Linear(4, 8), ReLU())
+  var fc = Linear(8, 3)
+  override func forward(_ x: Tensor) -> Tensor { fc(features(x)) }
+}
+let net = TinyNet()
+for param in net.parameters() { param.requiresGrad = false }
+net.fc = Linear(8, 2)
+let headOptimizer = SGD(net.fc.parameters(), lr: 1e-2, momentum: 0.9)
+crossEntropy(net(Tensor.randn(6, 4)), Tensor([0, 1, 1, 0, 1, 0])).backward()
+headOptimizer.step()
+step("net.namedParameters() with a gradient", net.namedParameters().filter { $0.1.grad != nil }.map(\.0))
+
+print("\nIn-place rules. Modifying a tensor that backward needs is caught when backward runs:")
+let leaf = Tensor.randn(5, 5, requiresGrad: true)
+let doubled = leaf * 1
+doubled.mul_(2)
+let squared = doubled * doubled
+doubled.add_(1)
+do {
+  try squared.sum().backwardThrowing()
+} catch {
+  print("error: \(error)")
+}
+print("\nSaved values are freed by backward; a second backward through them is an error:")
+let once = (leaf * leaf).sum()
+once.backward()
+do {
+  try once.backwardThrowing()
+} catch {
+  print("error: \(String(describing: error).prefix(90))...")
+}
+print("\nAn in-place op on a leaf that requires grad stops the program; here is the message,")
+print("from a child process so that this tutorial carries on:")
+let child = Process()
+child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+child.arguments = ["--leaf-in-place"]
+let pipe = Pipe()
+child.standardOutput = FileHandle.nullDevice
+child.standardError = pipe
+if (try? child.run()) != nil {
+  let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+  child.waitUntilExit()
+  let line = output.split(separator: "\n").first { $0.contains("leaf Variable") } ?? "(no message captured)"
+  print(line.replacingOccurrences(of: #"^.*Fatal error: "#, with: "error: ", options: .regularExpression))
+}
+print("\nwithNoGrad { } (the old volatile=True) records nothing, and allows updating leaves:")
+withNoGrad { leaf.sub_(leaf.grad! * 0.1) }
+step("withNoGrad { (leaf * 2).requiresGrad }", withNoGrad { (leaf * 2).requiresGrad })
