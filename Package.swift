@@ -16,7 +16,7 @@ let package = Package(
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim"]),
-    .executableTarget(name: "Benchmarks", dependencies: ["Autograd"]),
+    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim"]),
     .target(name: "ExampleSupport", dependencies: ["NN", "Optim"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),
     .executableTarget(name: "FineTune", dependencies: ["ExampleSupport"]),

@@ -46,4 +46,17 @@ def forward_backward():
 results["chain100_forward"] = measure(lambda: chain(small), 200)
 results["chain100_forward_requires_grad"] = measure(lambda: chain(small_grad), 200)
 results["chain100_forward_backward"] = measure(forward_backward, 100)
+mlp = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
+sgd = torch.optim.SGD(mlp.parameters(), lr=0.01, momentum=0.9)
+batch = torch.randn(64, 784)
+targets = torch.randint(0, 10, (64,))
+
+
+def mlp_step():
+    sgd.zero_grad()
+    torch.nn.functional.cross_entropy(mlp(batch), targets).backward()
+    sgd.step()
+
+
+results["mlp_sgd_step"] = measure(mlp_step, 50)
 print(json.dumps(results, indent=1, sort_keys=True))

@@ -1,9 +1,10 @@
 // Measures the library's speed; prints one JSON object of figures (seconds per call).
 // Run with `swift run -c release Benchmarks`; Scripts/bench_torch.py measures the same
 // cases with PyTorch, and Scripts/compare.py prints the ratios.
-import Autograd
 import Dispatch
 import Foundation
+import NN
+import Optim
 
 /// The median time of `body` over `repeats` timed runs of `inner` calls each, per call.
 func measure(repeats: Int = 7, inner: Int, _ body: () -> Void) -> Double {
@@ -41,6 +42,17 @@ results["chain100_forward_requires_grad"] = measure(inner: 200) { _ = chain(smal
 results["chain100_forward_backward"] = measure(inner: 100) {
   chain(smallGrad).sum().backward()
   smallGrad.grad = nil
+}
+
+// One SGD step of a 784-128-10 MLP at batch 64.
+let mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
+let sgd = SGD(mlp.parameters(), lr: 0.01, momentum: 0.9)
+let batch = Tensor.randn(64, 784)
+let targets = Tensor.randint(0, 10, [64])
+results["mlp_sgd_step"] = measure(inner: 50) {
+  sgd.zeroGrad()
+  crossEntropy(mlp(batch), targets).backward()
+  sgd.step()
 }
 
 let encoder = JSONEncoder()

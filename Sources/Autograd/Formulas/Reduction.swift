@@ -133,8 +133,10 @@ enum LinearAlgebraFormulas {
   static func matmul(_ lhs: Tensor, _ rhs: Tensor) -> Function {
     let a = SavedTensor(lhs)
     let b = SavedTensor(rhs)
+    // Each product costs as much as the forward pass: skip the one nobody needs.
+    let (needA, needB) = (lhs.requiresGrad, rhs.requiresGrad)
     return Function(name: lhs.dim == 2 ? "MmBackward0" : "BmmBackward0", inputs: [lhs, rhs], savesValues: true) { g in
-      [g.matmul((try b.unpack()).mT), (try a.unpack()).mT.matmul(g)]
+      [needA ? g.matmul((try b.unpack()).mT) : nil, needB ? (try a.unpack()).mT.matmul(g) : nil]
     }
   }
 }
