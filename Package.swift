@@ -4,15 +4,23 @@ import PackageDescription
 let package = Package(
   name: "SwiftTensor",
   products: [
+    .library(name: "CUDABackend", targets: ["CUDABackend"]),
     .library(name: "Tensor", targets: ["Tensor"]),
     .library(name: "Autograd", targets: ["Autograd"]),
     .library(name: "NN", targets: ["NN"]),
     .library(name: "Optim", targets: ["Optim"]),
   ],
+  traits: [
+    .trait(name: "CUDA", description: "Build the CUDA backend (needs CUDA headers and libraries; see the README)")
+  ],
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
     .target(name: "Tensor", dependencies: ["CZlib"]),
     .target(name: "Autograd", dependencies: ["Tensor"]),
+    .systemLibrary(name: "CCUDA", path: "Sources/CCUDA"),
+    .target(
+      name: "CUDABackend",
+      dependencies: ["Tensor", .target(name: "CCUDA", condition: .when(traits: ["CUDA"]))]),
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim"]),
@@ -27,6 +35,7 @@ let package = Package(
     .testTarget(
       name: "NNTests", dependencies: ["NN", "Optim", "ExampleSupport", "TestSupport"],
       exclude: ["Fixtures"]),
+    .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "Autograd", "TestSupport"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),

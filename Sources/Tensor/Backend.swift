@@ -18,7 +18,7 @@ package enum UnaryOp: String, Sendable, CaseIterable {
   }
 
   /// Functions whose result is bool.
-  var producesBool: Bool { self == .logicalNot || self == .isnan || self == .isfinite }
+  package var producesBool: Bool { self == .logicalNot || self == .isnan || self == .isfinite }
 }
 
 /// Elementwise functions of two operands.
@@ -29,7 +29,7 @@ package enum BinaryOp: String, Sendable, CaseIterable {
   case bitwiseAnd, bitwiseOr, bitwiseXor
 
   /// Comparisons and logical ops produce bool.
-  var producesBool: Bool {
+  package var producesBool: Bool {
     switch self {
     case .eq, .ne, .lt, .le, .gt, .ge, .logicalAnd, .logicalOr, .logicalXor: true
     default: false

@@ -4,20 +4,20 @@ import Dispatch
 /// a shape but not strides are walked row by row, after dropping size-1 dimensions,
 /// ordering dimensions so the innermost is the fastest in memory, and merging dimensions
 /// that are contiguous with each other. Large loops are split over the cores.
-struct StridedLoop {
+package struct StridedLoop {
   /// Dimensions after simplification, outermost first.
-  private(set) var shape: [Int]
+  package private(set) var shape: [Int]
   /// `strides[op][d]`, in elements.
-  private(set) var strides: [[Int]]
+  package private(set) var strides: [[Int]]
   /// Each operand's storage offset.
-  let bases: [Int]
+  package let bases: [Int]
 
   /// Elements below which a loop runs on one thread.
   static let parallelThreshold = 32_768
   /// The number of worker threads to split loops over.
   static let threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
-  init(shape: [Int], layouts: [Layout]) {
+  package init(shape: [Int], layouts: [Layout]) {
     bases = layouts.map(\.offset)
     var dims = Array(0..<shape.count).filter { shape[$0] != 1 }
     // Order dimensions by decreasing stride of the first operand (the output), breaking
@@ -52,7 +52,7 @@ struct StridedLoop {
   }
 
   /// The number of elements.
-  var count: Int { shape.reduce(1, *) }
+  package var count: Int { shape.reduce(1, *) }
 
   /// Calls `body(offsets, n, innerStrides)` for each innermost row, where `offsets[op]`
   /// is the element offset of the row's first element for each operand. Rows may run

@@ -1,0 +1,72 @@
+import Foundation
+import Tensor
+
+/// The CUDA runtime as PyTorch's `torch.cuda` shows it: availability, devices, memory.
+///
+/// Built without the `CUDA` package trait, there are no devices and moving a tensor to one
+/// throws an error that says how to enable the trait.
+public enum CUDA {
+  /// Properties of one device (PyTorch: `torch.cuda.get_device_properties`).
+  public struct DeviceProperties: Sendable, CustomStringConvertible {
+    /// The marketing name (`NVIDIA H200`).
+    public let name: String
+    /// Compute capability major and minor (`(9, 0)`).
+    public let computeCapability: (major: Int, minor: Int)
+    /// Global memory in bytes.
+    public let totalMemory: Int
+    /// Streaming multiprocessors.
+    public let multiprocessorCount: Int
+
+    /// `NVIDIA H200 (sm_90, 139.8 GiB, 132 SMs)`.
+    public var description: String {
+      "\(name) (sm_\(computeCapability.major)\(computeCapability.minor), \(String(format: "%.1f", Double(totalMemory) / 1_073_741_824)) GiB, \(multiprocessorCount) SMs)"
+    }
+  }
+
+  /// Whether a CUDA device can be used (PyTorch: `torch.cuda.is_available()`).
+  public static var isAvailable: Bool { deviceCount > 0 }
+
+  /// The number of CUDA devices; 0 without a driver or device (PyTorch: `torch.cuda.device_count()`).
+  public static var deviceCount: Int { (try? Runtime.deviceCount()) ?? 0 }
+
+  /// Why CUDA cannot be used, or `nil` when it can (the runtime's own reason, or the
+  /// missing trait).
+  public static var unavailableReason: String? {
+    do {
+      return try Runtime.deviceCount() > 0 ? nil : "no CUDA device was found"
+    } catch {
+      return "\(error)"
+    }
+  }
+
+  /// The properties of device `index`.
+  public static func properties(of index: Int = 0) throws -> DeviceProperties { try Runtime.properties(index) }
+
+  /// Waits for all work on the current device (PyTorch: `torch.cuda.synchronize()`).
+  public static func synchronize() throws { try Runtime.synchronize() }
+
+  /// Bytes held by tensors on `device` (PyTorch: `torch.cuda.memory_allocated()`).
+  public static func memoryAllocated(device: Int = 0) -> Int { Runtime.memoryAllocated(device) }
+
+  /// Bytes the caching allocator holds, in use or cached (PyTorch: `torch.cuda.memory_reserved()`).
+  public static func memoryReserved(device: Int = 0) -> Int { Runtime.memoryReserved(device) }
+
+  /// Returns cached, unused blocks to the driver (PyTorch: `torch.cuda.empty_cache()`).
+  public static func emptyCache() { Runtime.emptyCache() }
+}
+
+extension Tensor {
+  /// A copy on `device` (or `self` when it is already there); throws when the device cannot
+  /// be used, with the runtime's reason (PyTorch: `x.to("cuda:0")`).
+  public func to(_ target: Device) throws -> Tensor {
+    if target == device { return self }
+    try Runtime.ensure(target)
+    return try Runtime.copy(self, to: target)
+  }
+
+  /// A copy on CUDA device `index` (PyTorch: `x.cuda()`).
+  public func cuda(_ index: Int = 0) throws -> Tensor { try to(.cuda(index)) }
+
+  /// A copy in host memory (PyTorch: `x.cpu()`).
+  public func cpu() throws -> Tensor { try to(.cpu) }
+}

@@ -1,0 +1,21 @@
+#if !CUDA
+  import Tensor
+
+  /// The runtime of a build without the `CUDA` trait: no devices, and a clear error when one
+  /// is asked for.
+  enum Runtime {
+    static func deviceCount() throws -> Int { throw DeviceError.backendMissing(.cuda(0)) }
+    static func properties(_ index: Int) throws -> CUDA.DeviceProperties { throw DeviceError.backendMissing(.cuda(index)) }
+    static func synchronize() throws { throw DeviceError.backendMissing(.cuda(0)) }
+    static func memoryAllocated(_ device: Int) -> Int { 0 }
+    static func memoryReserved(_ device: Int) -> Int { 0 }
+    static func emptyCache() {}
+
+    static func ensure(_ device: Device) throws {
+      if device.isCUDA { throw DeviceError.backendMissing(device) }
+    }
+
+    /// Only CPU-to-CPU moves reach here, and those return early.
+    static func copy(_ tensor: Tensor, to target: Device) throws -> Tensor { tensor }
+  }
+#endif

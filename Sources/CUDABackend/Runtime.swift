@@ -1,0 +1,106 @@
+#if CUDA
+  import CCUDA
+  import Foundation
+  import Tensor
+
+  /// The CUDA runtime: devices, errors, copies, and registration of the backend.
+  enum Runtime {
+    /// Throws the runtime's error name and message for a failed call.
+    static func check(_ status: cudaError_t, _ call: String) throws {
+      guard status != cudaSuccess else { return }
+      let name = String(cString: cudaGetErrorName(status))
+      let message = String(cString: cudaGetErrorString(status))
+      throw DeviceError.runtime("\(call) failed: \(name): \(message)")
+    }
+
+    /// `check` for calls inside ops, which cannot throw: stops with the same message.
+    static func require(_ status: cudaError_t, _ call: String) {
+      do { try check(status, call) } catch { preconditionFailure("\(error)") }
+    }
+
+    static func deviceCount() throws -> Int {
+      var count: Int32 = 0
+      try check(cudaGetDeviceCount(&count), "cudaGetDeviceCount")
+      if count > 0 { registerOnce }
+      return Int(count)
+    }
+
+    static func properties(_ index: Int) throws -> CUDA.DeviceProperties {
+      try ensure(.cuda(index))
+      var p = cudaDeviceProp()
+      try check(cudaGetDeviceProperties(&p, Int32(index)), "cudaGetDeviceProperties")
+      let name = withUnsafeBytes(of: p.name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+      return CUDA.DeviceProperties(
+        name: name, computeCapability: (Int(p.major), Int(p.minor)), totalMemory: Int(p.totalGlobalMem),
+        multiprocessorCount: Int(p.multiProcessorCount))
+    }
+
+    static func synchronize() throws { try check(cudaDeviceSynchronize(), "cudaDeviceSynchronize") }
+
+    static func memoryAllocated(_ device: Int) -> Int { DeviceAllocator.forDevice(device).allocatedBytes }
+    static func memoryReserved(_ device: Int) -> Int { DeviceAllocator.forDevice(device).reservedBytes }
+    static func emptyCache() { DeviceAllocator.all.forEach { $0.emptyCache() } }
+
+    /// Checks that `device` exists (registering the backend), or throws the runtime's reason.
+    static func ensure(_ device: Device) throws {
+      guard case .cuda(let index) = device else { return }
+      let count = try deviceCount()
+      guard index >= 0 && index < count else {
+        throw DeviceError.runtime("CUDA error: invalid device ordinal: cuda:\(index) requested, \(count) device(s) present")
+      }
+    }
+
+    static func setDevice(_ index: Int) { require(cudaSetDevice(Int32(index)), "cudaSetDevice") }
+
+    /// Installs the backend factory and the cross-device copy hook, once.
+    static let registerOnce: Void = {
+      BackendRegistry.register(kind: "cuda") { device in
+        guard case .cuda(let index) = device else { throw DeviceError.runtime("not a CUDA device: \(device)") }
+        return CUDADeviceBackend(index: index)
+      }
+      Tensor.crossDeviceCopy = { src, dst in
+        do { try copyBytes(from: src, to: dst) } catch { preconditionFailure("\(error)") }
+      }
+    }()
+
+    /// A contiguous copy of `tensor` on `target` (allocation failures throw).
+    static func copy(_ tensor: Tensor, to target: Device) throws -> Tensor {
+      let source = tensor.contiguous()
+      let bytes = source.numel * source.dtype.itemSize
+      let storage: Storage
+      switch target {
+      case .cpu: storage = Storage(wrapping: UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64), byteCount: bytes, device: .cpu) { p, _ in p.deallocate() }
+      case .cuda(let index):
+        let allocator = DeviceAllocator.forDevice(index)
+        let pointer = try allocator.allocateOrThrow(byteCount: bytes)
+        storage = Storage(wrapping: pointer, byteCount: bytes, device: target) { p, n in allocator.deallocate(p, byteCount: n) }
+      }
+      let result = Tensor.wrapping(storage: storage, shape: source.shape, dtype: source.dtype)
+      try copyBytes(from: source, to: result)
+      return result
+    }
+
+    /// Copies the bytes of contiguous `src` into contiguous `dst` across devices.
+    static func copyBytes(from src: Tensor, to dst: Tensor) throws {
+      let bytes = src.numel * src.dtype.itemSize
+      guard bytes > 0 else { return }
+      let from = UnsafeRawPointer(src.storage.data + src.storageOffset * src.dtype.itemSize)
+      let to = dst.storage.data + dst.storageOffset * dst.dtype.itemSize
+      let kind: cudaMemcpyKind =
+        switch (src.device, dst.device) {
+        case (.cpu, .cpu): cudaMemcpyHostToHost
+        case (.cpu, .cuda): cudaMemcpyHostToDevice
+        case (.cuda, .cpu): cudaMemcpyDeviceToHost
+        case (.cuda, .cuda): cudaMemcpyDeviceToDevice
+        }
+      try check(cudaMemcpy(to, from, bytes, kind), "cudaMemcpy(\(src.device) -> \(dst.device), \(bytes) bytes)")
+    }
+  }
+
+  extension Tensor {
+    /// A contiguous tensor over `storage`.
+    static func wrapping(storage: Storage, shape: [Int], dtype: DType) -> Tensor {
+      Tensor(storage: storage, layout: Layout(contiguous: shape), dtype: dtype)
+    }
+  }
+#endif

@@ -1,0 +1,37 @@
+#if CUDA
+  @testable import CUDABackend
+  import Dispatch
+  import Foundation
+  import Testing
+
+  /// NVRTC needs no GPU: every kernel module must compile for the architectures we target.
+  @Suite struct KernelCompilationTests {
+    @Test(arguments: ["sm_80", "sm_90"])
+    func everyKernelModuleCompiles(arch: String) throws {
+      let modules = KernelSource.allModules
+      let failures = FailureLog()
+      DispatchQueue.concurrentPerform(iterations: modules.count) { i in
+        do {
+          let binary = try KernelCompiler.compile(modules[i], arch: arch)
+          if binary.isEmpty { failures.add("\(modules[i].name): empty binary") }
+        } catch {
+          failures.add("\(error)")
+        }
+      }
+      #expect(failures.messages.isEmpty, "\(failures.messages.joined(separator: "\n"))")
+      #expect(modules.count == 42)
+    }
+
+    @Test func brokenSourceReportsTheCompilerLog() {
+      let broken = KernelSource.Module(name: "broken", source: "extern \"C\" __global__ void k() { undefined_thing(); }")
+      #expect(throws: (any Error).self) { try KernelCompiler.compile(broken, arch: "sm_90") }
+    }
+  }
+
+  final class FailureLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var list: [String] = []
+    func add(_ message: String) { lock.withLock { list.append(message) } }
+    var messages: [String] { lock.withLock { list } }
+  }
+#endif
