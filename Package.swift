@@ -21,9 +21,11 @@ let package = Package(
     .target(
       name: "CUDABackend",
       dependencies: ["Tensor", .target(name: "CCUDA", condition: .when(traits: ["CUDA"]))]),
+    .target(name: "DeviceParity", dependencies: ["Autograd", "CUDABackend"]),
+    .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
-    .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim"]),
+    .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim"]),
     .target(name: "ExampleSupport", dependencies: ["NN", "Optim"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),
@@ -35,7 +37,7 @@ let package = Package(
     .testTarget(
       name: "NNTests", dependencies: ["NN", "Optim", "ExampleSupport", "TestSupport"],
       exclude: ["Fixtures"]),
-    .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "Autograd", "TestSupport"]),
+    .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "DeviceParity", "Autograd", "TestSupport"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),

@@ -1,5 +1,6 @@
 // A walk through PyTorch's "basics" tutorial, ported chapter by chapter to Swift.
 // Run it with `swift run Tutorial`.
+import CUDABackend
 import Foundation
 import NN
 import Optim
@@ -77,6 +78,17 @@ do {
   try? FileManager.default.removeItem(at: file)
 } catch {
   print("file step failed: \(error)")
+}
+
+chapter(5, "CUDA tensors")
+print("Tensors move to a GPU with .cuda(); ops then run there, autograd included.")
+if CUDA.isAvailable, let gx = try? x.cuda(), let gy = try? y.cuda() {
+  step("CUDA.isAvailable", true)
+  step("let gx = try x.cuda(); let gy = try y.cuda(); gx + gy", gx + gy)
+  step("try (gx + gy).cpu().device", (try? (gx + gy).cpu().device).map { "\($0)" } ?? "?")
+} else {
+  step("CUDA.isAvailable", false)
+  print("No GPU here (\(CUDA.unavailableReason ?? "unknown reason")); the tutorial carries on on the CPU.")
 }
 
 chapter(6, "Autograd mechanics")

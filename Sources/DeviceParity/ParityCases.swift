@@ -1,0 +1,147 @@
+import Autograd
+import CUDABackend
+import Dispatch
+import Foundation
+
+/// Runs the same ops on the CPU and on a device and compares the results: what the
+/// `CUDACheck` executable and the device tests share.
+public enum DeviceParity {
+  /// One comparison: a name and a function from host inputs to host results of both runs.
+  public struct Case: Sendable {
+    /// What is compared.
+    public let name: String
+    let inputs: @Sendable () -> [Tensor]
+    let run: @Sendable ([Tensor]) -> Tensor
+    let tolerance: Double
+  }
+
+  /// The outcome of one case.
+  public struct Outcome: Sendable, CustomStringConvertible {
+    /// The case's name.
+    public let name: String
+    /// `nil` when the results agree, else why not.
+    public let failure: String?
+    /// `PASS name` or `FAIL name: why`.
+    public var description: String { failure.map { "FAIL \(name): \($0)" } ?? "PASS \(name)" }
+  }
+
+  static func seeded(_ shape: Int..., dtype: DType = .float32) -> Tensor {
+    Tensor.randn(shape, dtype: dtype == .float64 ? .float64 : .float32).to(dtype)
+  }
+
+  /// Every case: elementwise (all unary ops, binary ops with broadcasting and strides, every
+  /// dtype conversion), reductions, matmul in each dtype, indexing, joins, in-place ops and
+  /// a backward pass.
+  public static var cases: [Case] {
+    var list: [Case] = []
+    func add(_ name: String, tolerance: Double = 1e-5, _ inputs: @escaping @Sendable () -> [Tensor], _ run: @escaping @Sendable ([Tensor]) -> Tensor) {
+      list.append(Case(name: name, inputs: inputs, run: run, tolerance: tolerance))
+    }
+    let unary: [(String, @Sendable (Tensor) -> Tensor)] = [
+      ("abs", { $0.abs() }), ("neg", { $0.neg() }), ("sign", { $0.sign() }), ("floor", { $0.floor() }),
+      ("ceil", { $0.ceil() }), ("round", { $0.round() }), ("exp", { $0.exp() }), ("log", { $0.abs().log() }),
+      ("sqrt", { $0.abs().sqrt() }), ("sin", { $0.sin() }), ("tanh", { $0.tanh() }), ("sigmoid", { $0.sigmoid() }),
+      ("relu", { $0.relu() }), ("gelu", { $0.gelu() }), ("silu", { $0.silu() }), ("erf", { $0.erf() }),
+      ("isnan", { $0.isnan() }), ("logical_not", { $0.logicalNot() }),
+    ]
+    for (name, f) in unary {
+      add("unary \(name)", { [seeded(33, 17)] }) { f($0[0].t()) }
+    }
+    let binary: [(String, @Sendable (Tensor, Tensor) -> Tensor)] = [
+      ("add", { $0 + $1 }), ("sub", { $0 - $1 }), ("mul", { $0 * $1 }), ("div", { $0 / $1 }),
+      ("pow", { $0.abs().pow($1) }), ("remainder", { $0 % $1 }), ("maximum", { $0.maximum($1) }),
+      ("lt", { $0 .< $1 }), ("eq", { $0 .== $1 }),
+    ]
+    for (name, f) in binary {
+      add("binary \(name) broadcast", { [seeded(4, 1, 9), seeded(3, 9)] }) { f($0[0], $0[1]) }
+    }
+    add("binary int64 ops", { [Tensor.randint(-50, 50, [64]), Tensor.randint(1, 9, [64])] }) {
+      Tensor.stack([$0[0] + $0[1], $0[0] * $0[1], $0[0] % $0[1], $0[0].floorDivide($0[1]), $0[0].pow(2)])
+    }
+    for from in DType.allCases {
+      for to in DType.allCases {
+        add("convert \(from.name) -> \(to.name)", { [(seeded(5, 6) * 4).to(from)] }) { $0[0].t().to(to) }
+      }
+    }
+    add("where and clamp", { [seeded(7, 8), seeded(7, 8)] }) { Tensor.where($0[0] .> 0, $0[0], $0[1]).clamp(min: -0.5, max: 0.5) }
+    add("sum dims", { [seeded(6, 7, 8)] }) { $0[0].sum(dim: [0, 2]) }
+    add("mean and var", { [seeded(6, 7, 8)] }) { Tensor.stack([$0[0].mean(dim: 1), $0[0].var(dim: 1)]) }
+    add("amax argmax", { [seeded(6, 7, 8)] }) { Tensor.stack([$0[0].amax(dim: 2), $0[0].argmax(dim: 2).float()]) }
+    add("min with indices", { [seeded(6, 7)] }) { $0[0].min(dim: 0).indices }
+    add("softmax logsumexp", { [seeded(9, 10)] }) { Tensor.cat([$0[0].softmax(dim: 1), $0[0].logsumexp(dim: 1, keepdim: true)], dim: 1) }
+    add("cumsum int", { [Tensor.randint(0, 5, [4, 9])] }) { $0[0].cumsum(dim: 1) }
+    add("all any", { [seeded(5, 5)] }) { Tensor.stack([($0[0] .> -3).all(dim: 1), ($0[0] .> 1).any(dim: 1)]) }
+    for dtype in [DType.float32, .float64] {
+      add("matmul \(dtype.name) batched broadcast", tolerance: 1e-4, { [seeded(3, 1, 20, 30, dtype: dtype), seeded(4, 30, 10, dtype: dtype)] }) {
+        $0[0].matmul($0[1])
+      }
+      add("matmul \(dtype.name) transposed", tolerance: 1e-4, { [seeded(40, 33, dtype: dtype), seeded(50, 40, dtype: dtype)] }) {
+        $0[0].t().matmul($0[1].t())
+      }
+    }
+    add("matmul float16", tolerance: 2e-2, { [seeded(16, 32, dtype: .float16), seeded(32, 8, dtype: .float16)] }) { $0[0].mm($0[1]) }
+    add("matmul bfloat16", tolerance: 5e-2, { [seeded(16, 32, dtype: .bfloat16), seeded(32, 8, dtype: .bfloat16)] }) { $0[0].mm($0[1]) }
+    add("matmul int64", { [Tensor.randint(-5, 5, [2, 7, 9]), Tensor.randint(-5, 5, [2, 9, 4])] }) { $0[0].bmm($0[1]) }
+    add("advanced indexing", { [seeded(5, 6, 7)] }) { $0[0][Tensor([4, 0, 2]), .all, Tensor([1, 6, 6])] }
+    add("mask indexing", { [seeded(5, 6)] }) { $0[0][$0[0] .> 0.3] }
+    add("gather scatter", { [seeded(4, 6)] }) { xs in
+      let x = xs[0]
+      let index = Tensor([[0, 5], [1, 1], [2, 4], [3, 0]])
+      return Tensor.cat([x.gather(dim: 1, index: index), x.scatter(dim: 1, index: index, src: x.narrow(dim: 1, start: 0, length: 2))], dim: 1)
+    }
+    add("index put", { [seeded(8)] }) { xs in
+      let y = xs[0].clone()
+      y[Tensor([1, 1, 3])] = Tensor([10.0, 20.0, 30.0])
+      return y
+    }
+    add("cat stack narrow", { [seeded(3, 4), seeded(2, 4)] }) { Tensor.stack([Tensor.cat($0, dim: 0).narrow(dim: 0, start: 1, length: 3)]) }
+    add("in-place ops", { [seeded(6, 6)] }) { xs in
+      let y = xs[0].clone()
+      y.mul_(2).add_(1).exp_()
+      y[0].fill_(3)
+      y.t()[1].zero_()
+      return y
+    }
+    add("backward", tolerance: 1e-4, { [seeded(8, 5), seeded(5, 3)] }) { xs in
+      let a = xs[0].detach().requiresGrad_()
+      let b = xs[1].detach().requiresGrad_()
+      a.matmul(b).relu().softmax(dim: 1).log().mean().backward()
+      return Tensor.cat([a.grad!.flatten(), b.grad!.flatten()])
+    }
+    return list
+  }
+
+  /// Runs every case on `device` and compares with the CPU.
+  public static func run(on device: Device) -> [Outcome] {
+    cases.map { c in
+      Tensor.manualSeed(7)
+      let inputs = c.inputs()
+      let expected = c.run(inputs)
+      let result: Tensor
+      do {
+        result = try c.run(inputs.map { try $0.to(device) }).cpu()
+      } catch {
+        return Outcome(name: c.name, failure: "\(error)")
+      }
+      guard result.shape == expected.shape, result.dtype == expected.dtype else {
+        return Outcome(name: c.name, failure: "got \(result.dtype) \(result.shape), expected \(expected.dtype) \(expected.shape)")
+      }
+      let a = result.toArray(Double.self)
+      let e = expected.toArray(Double.self)
+      for i in a.indices where !(abs(a[i] - e[i]) <= c.tolerance * (1 + abs(e[i])) || (a[i].isNaN && e[i].isNaN)) {
+        return Outcome(name: c.name, failure: "element \(i): \(a[i]) vs CPU \(e[i])")
+      }
+      return Outcome(name: c.name, failure: nil)
+    }
+  }
+
+  /// Seconds per call of `body`, after a warm-up, synchronising the device.
+  public static func time(_ iterations: Int, _ body: () -> Void) -> Double {
+    body()
+    try? CUDA.synchronize()
+    let start = DispatchTime.now().uptimeNanoseconds
+    for _ in 0..<iterations { body() }
+    try? CUDA.synchronize()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(iterations)
+  }
+}
