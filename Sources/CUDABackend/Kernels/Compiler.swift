@@ -22,7 +22,7 @@
         var log = [CChar](repeating: 0, count: logSize + 1)
         nvrtcGetProgramLog(program, &log)
         throw DeviceError.runtime(
-          "NVRTC could not compile \(module.name) for \(arch): \(String(cString: nvrtcGetErrorString(status)))\n\(String(cString: log))")
+          "NVRTC could not compile \(module.name) for \(arch): \(String(cString: nvrtcGetErrorString(status)))\n\(String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
       }
       var size = 0
       try checkNVRTC(nvrtcGetCUBINSize(program, &size), module.name)
