@@ -15,7 +15,8 @@ let package = Package(
   ],
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
-    .target(name: "Tensor", dependencies: ["CZlib"]),
+    .target(name: "CKernels"),
+    .target(name: "Tensor", dependencies: ["CZlib", "CKernels"]),
     .target(name: "Autograd", dependencies: ["Tensor"]),
     .systemLibrary(name: "CCUDA", path: "Sources/CCUDA"),
     .target(

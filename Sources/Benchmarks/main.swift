@@ -1,6 +1,6 @@
 // Measures the library's speed; prints one JSON object of figures (seconds per call).
 // Run with `swift run -c release Benchmarks`; Scripts/bench_torch.py measures the same
-// cases with PyTorch, and Scripts/compare.py prints the ratios.
+// cases with PyTorch, and Scripts/compare.py runs both and prints the ratios.
 import Dispatch
 import Foundation
 import NN
@@ -18,7 +18,47 @@ func measure(repeats: Int = 7, inner: Int, _ body: () -> Void) -> Double {
   return samples.sorted()[samples.count / 2]
 }
 
+/// Enough calls for about 20 ms per timed run.
+func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
+
 var results: [String: Double] = [:]
+let threads = Tensor.numThreads
+Tensor.manualSeed(0)
+
+// Matrix products, one and all threads.
+for n in [64, 128, 256, 512, 1024, 2048] {
+  let a = Tensor.randn(n, n)
+  let b = Tensor.randn(n, n)
+  for t in [1, threads] {
+    Tensor.setNumThreads(t)
+    let flops = 2 * pow(Double(n), 3)
+    results["matmul_n\(n)_t\(t)"] = measure(repeats: 5, inner: calls(flops / 50e9)) { _ = a.matmul(b) }
+  }
+}
+Tensor.setNumThreads(threads)
+
+// Elementwise ops, allocating and with out:.
+for (label, count) in [("1e6", 1_000_000), ("1e7", 10_000_000)] {
+  let x = Tensor.randn(count)
+  let y = Tensor.randn(count)
+  let out = Tensor.empty(count)
+  let inner = count >= 10_000_000 ? 10 : 100
+  results["add_\(label)"] = measure(inner: inner) { _ = x + y }
+  results["add_\(label)_out"] = measure(inner: inner) { x.add(y, out: out) }
+  results["mul_\(label)"] = measure(inner: inner) { _ = x * y }
+  results["mul_\(label)_out"] = measure(inner: inner) { x.mul(y, out: out) }
+  results["exp_\(label)"] = measure(inner: inner) { _ = x.exp() }
+  results["exp_\(label)_out"] = measure(inner: inner) { x.exp(out: out) }
+  results["sum_\(label)"] = measure(inner: inner) { _ = x.sum() }
+}
+
+// Reductions along each axis, broadcasting, and a transposed copy.
+let square = Tensor.randn(1000, 1000)
+let row = Tensor.randn(1000)
+results["sum_dim0_1000x1000"] = measure(inner: 50) { _ = square.sum(dim: 0) }
+results["sum_dim1_1000x1000"] = measure(inner: 50) { _ = square.sum(dim: 1) }
+results["broadcast_add_1000x1000"] = measure(inner: 50) { _ = square + row }
+results["transpose_contiguous_1000x1000"] = measure(inner: 50) { _ = square.t().contiguous() }
 
 // Per-op overhead: a 1-element add, with and without autograd.
 let one = Tensor([1.0])
@@ -53,6 +93,14 @@ results["mlp_sgd_step"] = measure(inner: 50) {
   sgd.zeroGrad()
   crossEntropy(mlp(batch), targets).backward()
   sgd.step()
+}
+
+// Conv2d forward and backward: 8x16x32x32 input, 32 3x3 filters, padding 1.
+let conv = Conv2d(16, 32, kernelSize: 3, padding: 1)
+let images = Tensor.randn(8, 16, 32, 32)
+results["conv2d_forward_backward"] = measure(repeats: 5, inner: 3) {
+  conv.zeroGrad()
+  conv(images).sum().backward()
 }
 
 let encoder = JSONEncoder()

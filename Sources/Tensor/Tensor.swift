@@ -94,3 +94,14 @@ public final class Tensor {
 }
 
 extension Tensor: @unchecked Sendable {}
+
+extension Tensor {
+  /// The number of threads CPU kernels split work over (PyTorch: `torch.get_num_threads()`).
+  public static var numThreads: Int { StridedLoop.threadCount }
+
+  /// Sets the number of threads CPU kernels use (PyTorch: `torch.set_num_threads`).
+  public static func setNumThreads(_ count: Int) {
+    precondition(count >= 1, "set_num_threads expects a positive integer, got \(count)")
+    StridedLoop.threadCount = count
+  }
+}

@@ -1,7 +1,20 @@
+import CKernels
 import Foundation
 
 extension CPUBackend {
   func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
+    if op == .exp && x.dtype == .float32 && out.dtype == .float32 {
+      let xp = x.storage.data.assumingMemoryBound(to: Float.self)
+      let op = out.storage.data.assumingMemoryBound(to: Float.self)
+      StridedLoop(shape: out.shape, layouts: [out.layout, x.layout]).forEachRow { offs, n, st in
+        if st[0] == 1 && st[1] == 1 {
+          ck_exp_f32(Int64(n), xp + offs[1], op + offs[0])
+        } else {
+          for k in 0..<n { op[offs[0] + k * st[0]] = Foundation.expf(xp[offs[1] + k * st[1]]) }
+        }
+      }
+      return
+    }
     x.dtype.visit(UnaryKernel(op: op, x: x, out: out))
   }
 
@@ -83,7 +96,36 @@ extension CPUBackend {
   }
 
   func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into out: Tensor) {
+    if binaryFast(op, a, b, out) { return }
     a.dtype.visit(BinaryKernel(op: op, a: a, b: b, out: out))
+  }
+
+  /// float32 add/sub/mul/div rows whose operands are contiguous or broadcast scalars go to
+  /// the SIMD kernels; returns false for anything else.
+  private func binaryFast(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> Bool {
+    guard a.dtype == .float32, out.dtype == .float32 else { return false }
+    let kernel: (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
+    switch op {
+    case .add: kernel = ck_add_f32
+    case .sub: kernel = ck_sub_f32
+    case .mul: kernel = ck_mul_f32
+    case .div: kernel = ck_div_f32
+    default: return false
+    }
+    let ap = a.storage.data.assumingMemoryBound(to: Float.self)
+    let bp = b.storage.data.assumingMemoryBound(to: Float.self)
+    let outp = out.storage.data.assumingMemoryBound(to: Float.self)
+    StridedLoop(shape: out.shape, layouts: [out.layout, a.layout, b.layout]).forEachRow { offs, n, st in
+      if st[0] == 1 && (st[1] == 0 || st[1] == 1) && (st[2] == 0 || st[2] == 1) {
+        kernel(Int64(n), ap + offs[1], Int64(st[1]), bp + offs[2], Int64(st[2]), outp + offs[0])
+      } else {
+        for k in 0..<n {
+          let (x, y) = (ap[offs[1] + k * st[1]], bp[offs[2] + k * st[2]])
+          outp[offs[0] + k * st[0]] = op == .add ? x + y : (op == .sub ? x - y : (op == .mul ? x * y : x / y))
+        }
+      }
+    }
+    return true
   }
 
   private struct BinaryKernel: DTypeVisitor {

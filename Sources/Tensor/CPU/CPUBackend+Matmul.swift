@@ -1,6 +1,64 @@
+import CKernels
+
 extension CPUBackend {
   func matmul(_ a: Tensor, _ b: Tensor, into out: Tensor) {
-    a.dtype.visit(Gemm(a: a, b: b, out: out))
+    if a.dtype == .float32 {
+      CPUBackend.sgemm(a, b, out)
+    } else {
+      a.dtype.visit(Gemm(a: a, b: b, out: out))
+    }
+  }
+
+  /// float32 through the packed SIMD kernel (`ck_sgemm`): batches, or else the rows (or
+  /// columns) of one product, are split over the cores.
+  fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
+    guard out.stride(2) == 1 else {
+      // The kernel writes rows with unit stride; go through a contiguous result.
+      let temporary = Tensor(uninitializedShape: out.shape, dtype: .float32, device: .cpu)
+      sgemm(a, b, temporary)
+      CPUBackend.shared.copy(temporary, into: out)
+      return
+    }
+    let (batch, m, n, k) = (out.shape[0], out.shape[1], out.shape[2], a.shape[2])
+    let (sa, sb, so) = (a.stride(), b.stride(), out.stride())
+    let ap = a.storage.data.assumingMemoryBound(to: Float.self) + a.storageOffset
+    let bp = b.storage.data.assumingMemoryBound(to: Float.self) + b.storageOffset
+    let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
+    let work = batch * m * n * max(k, 1)
+    // Below ~2^18 multiply-adds a second thread costs more than it saves.
+    let threads = work >= 1 << 18 ? StridedLoop.threadCount : 1
+    if threads > 1 && batch >= threads {
+      parallelFor(threads) { t in
+        for bi in stride(from: t, to: batch, by: threads) {
+          ck_sgemm(Int64(m), Int64(n), Int64(k), ap + bi * sa[0], Int64(sa[1]), Int64(sa[2]), bp + bi * sb[0], Int64(sb[1]), Int64(sb[2]), op + bi * so[0], Int64(so[1]))
+        }
+      }
+      return
+    }
+    for bi in 0..<batch {
+      let (aB, bB, oB) = (ap + bi * sa[0], bp + bi * sb[0], op + bi * so[0])
+      if threads > 1 && m >= n && m >= 2 * 12 {
+        let chunk = (m + threads - 1) / threads
+        parallelFor(threads) { t in
+          let lo = t * chunk
+          let rows = Swift.min(m, lo + chunk) - lo
+          if rows > 0 {
+            ck_sgemm(Int64(rows), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
+          }
+        }
+      } else if threads > 1 && n >= 2 * 32 {
+        let chunk = ((n + threads - 1) / threads + 31) / 32 * 32
+        parallelFor(threads) { t in
+          let lo = t * chunk
+          let cols = Swift.min(n, lo + chunk) - lo
+          if cols > 0 {
+            ck_sgemm(Int64(m), Int64(cols), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]), Int64(sb[2]), oB + lo, Int64(so[1]))
+          }
+        }
+      } else {
+        ck_sgemm(Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB, Int64(so[1]))
+      }
+    }
   }
 
   private struct Gemm: DTypeVisitor {

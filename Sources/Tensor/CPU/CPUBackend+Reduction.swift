@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// An accumulator for one output element of a reduction.
@@ -77,6 +78,7 @@ extension Bool: @retroactive Comparable {
 
 extension CPUBackend {
   func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
+    if op == .sum && x.dtype == .float32 && CPUBackend.sumFloat32Contiguous(x, dims: dims, into: out) { return }
     switch op {
     case .all: CPUBackend.reduceLoop(x, dims, out, AllTrue.self)
     case .any: CPUBackend.reduceLoop(x, dims, out, AnyTrue.self)
@@ -101,6 +103,61 @@ extension CPUBackend {
     case .amax: extremeLoop(x, dims, out, MaxDirection.self)
     case .amin: extremeLoop(x, dims, out, MinDirection.self)
     }
+  }
+
+  /// float32 sums of a contiguous tensor over trailing dims (each output sums one
+  /// contiguous run, with the SIMD kernel) or over leading dims (rows are added into the
+  /// output vector); other cases return false.
+  fileprivate static func sumFloat32Contiguous(_ x: Tensor, dims: [Int], into out: Tensor) -> Bool {
+    guard x.isContiguous, out.isContiguous, !dims.isEmpty else { return false }
+    let sorted = dims.sorted()
+    let count = x.numel
+    let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
+    let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
+    let threads = count >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+    if sorted == Array((x.dim - dims.count)..<x.dim) {
+      // [kept, reduced]: one contiguous run per output.
+      let run = sorted.reduce(1) { $0 * x.shape[$1] }
+      let outputs = run == 0 ? out.numel : count / run
+      if outputs == 1 {
+        // One long run: split it, add the partial sums in double.
+        let chunk = (run + threads - 1) / threads
+        var partial = [Double](repeating: 0, count: threads)
+        partial.withUnsafeMutableBufferPointer { totals in
+          parallelFor(threads) { t in
+            let lo = t * chunk
+            let n = Swift.max(0, Swift.min(run, lo + chunk) - lo)
+            totals[t] = ck_sum_f32(Int64(n), xp + lo)
+          }
+        }
+        op[0] = Float(partial.reduce(0, +))
+        return true
+      }
+      let per = (outputs + threads - 1) / threads
+      parallelFor(threads) { t in
+        for o in (t * per)..<Swift.min(outputs, (t + 1) * per) {
+          op[o] = Float(ck_sum_f32(Int64(run), xp + o * run))
+        }
+      }
+      return true
+    }
+    if sorted == Array(0..<dims.count) {
+      // [reduced, kept]: add each reduced row into the output, in column chunks per thread.
+      let rows = sorted.reduce(1) { $0 * x.shape[$1] }
+      let width = rows == 0 ? out.numel : count / rows
+      let per = ((width + threads - 1) / threads + 15) / 16 * 16
+      parallelFor(threads) { t in
+        let lo = t * per
+        let n = Swift.min(width, lo + per) - lo
+        guard n > 0 else { return }
+        (op + lo).initialize(repeating: 0, count: n)
+        for r in 0..<rows {
+          ck_add_f32(Int64(n), op + lo, 1, xp + r * width + lo, 1, op + lo)
+        }
+      }
+      return true
+    }
+    return false
   }
 
   private func extremeLoop<D: ExtremeDirection>(_ x: Tensor, _ dims: [Int], _ out: Tensor, _: D.Type) {

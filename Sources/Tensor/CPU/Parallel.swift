@@ -1,19 +1,88 @@
 import Dispatch
+import Foundation
+import Synchronization
 
-/// Lets a non-escaping closure cross into `concurrentPerform`, whose closure type is
-/// `@Sendable`; callers guarantee that iterations write disjoint memory.
-private struct UncheckedSendable<Value>: @unchecked Sendable {
-  let value: Value
-}
-
-/// Runs `body(i)` for `i` in `0..<iterations` on the worker threads.
+/// Runs `body(i)` for `i` in `0..<iterations` on the worker pool (the calling thread takes
+/// part). Iterations must write disjoint memory.
 func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
-  if iterations == 1 {
-    body(0)
+  if iterations <= 1 {
+    if iterations == 1 { body(0) }
     return
   }
-  withoutActuallyEscaping(body) { escapable in
-    let box = UncheckedSendable(value: escapable)
-    DispatchQueue.concurrentPerform(iterations: iterations) { box.value($0) }
+  WorkerPool.shared.run(iterations, body)
+}
+
+/// A small pool of threads that spin briefly between jobs before sleeping (as OpenMP's
+/// workers do): waking a sleeping thread costs tens of microseconds, which is more than a
+/// 10^6-element kernel takes. One parallel region runs at a time; a region started while
+/// another runs (another thread's, or a nested one) runs on its caller alone.
+final class WorkerPool: @unchecked Sendable {
+  static let shared = WorkerPool(workers: max(0, ProcessInfo.processInfo.activeProcessorCount - 1))
+
+  private let workers: Int
+  private let generation = Atomic<Int>(0)
+  private let pending = Atomic<Int>(0)
+  private let busy = Mutex<Bool>(false)
+  private let sleepLock = NSCondition()
+  private let sleepers = Atomic<Int>(0)
+  private var job: ((Int) -> Void)?
+  private var jobCount = 0
+
+  private init(workers: Int) {
+    self.workers = workers
+    for index in 0..<workers {
+      let thread = Thread { [unowned self] in self.workerLoop(index + 1) }
+      thread.stackSize = 1 << 22
+      thread.start()
+    }
+  }
+
+  func run(_ iterations: Int, _ body: (Int) -> Void) {
+    let acquired = workers > 0 && busy.withLock { taken in
+      if taken { return false }
+      taken = true
+      return true
+    }
+    guard acquired else {
+      for i in 0..<iterations { body(i) }
+      return
+    }
+    withoutActuallyEscaping(body) { escapable in
+      job = escapable
+      jobCount = iterations
+      pending.store(workers, ordering: .relaxed)
+      generation.add(1, ordering: .releasing)
+      if sleepers.load(ordering: .acquiring) > 0 {
+        sleepLock.lock()
+        sleepLock.broadcast()
+        sleepLock.unlock()
+      }
+      for i in stride(from: 0, to: iterations, by: workers + 1) { escapable(i) }
+      while pending.load(ordering: .acquiring) > 0 {}
+      job = nil
+    }
+    busy.withLock { $0 = false }
+  }
+
+  private func workerLoop(_ index: Int) {
+    var seen = 0
+    while true {
+      var spins = 0
+      while generation.load(ordering: .acquiring) == seen {
+        spins += 1
+        if spins > 200_000 {
+          sleepLock.lock()
+          sleepers.add(1, ordering: .releasing)
+          while generation.load(ordering: .acquiring) == seen { sleepLock.wait() }
+          sleepers.subtract(1, ordering: .releasing)
+          sleepLock.unlock()
+        }
+      }
+      seen = generation.load(ordering: .acquiring)
+      if let job {
+        for i in stride(from: index, to: jobCount, by: workers + 1) { job(i) }
+      }
+      pending.subtract(1, ordering: .releasing)
+    }
   }
 }

@@ -1,0 +1,104 @@
+// Vectorised contiguous float32 kernels, with AVX-512 variants chosen at run time and
+// portable loops otherwise (which the compiler vectorises for the baseline ISA).
+#include "CKernels.h"
+
+#include <immintrin.h>
+#include <math.h>
+
+// out[i] = x[i*xs] OP y[i*ys] with xs, ys in {0, 1}.
+#define BINARY_KERNEL(NAME, OP, VOP)                                                              \
+  __attribute__((target("avx512f"))) static void NAME##_avx512(int64_t n, const float *x, int64_t xs, \
+                                                               const float *y, int64_t ys, float *out) { \
+    int64_t i = 0;                                                                                \
+    __m512 xb = _mm512_set1_ps(x[0]), yb = _mm512_set1_ps(y[0]);                                 \
+    for (; i + 16 <= n; i += 16) {                                                                \
+      __m512 a = xs ? _mm512_loadu_ps(x + i) : xb;                                                \
+      __m512 b = ys ? _mm512_loadu_ps(y + i) : yb;                                                \
+      _mm512_storeu_ps(out + i, VOP(a, b));                                                       \
+    }                                                                                             \
+    for (; i < n; ++i) out[i] = x[i * xs] OP y[i * ys];                                           \
+  }                                                                                               \
+  void ck_##NAME(int64_t n, const float *x, int64_t xs, const float *y, int64_t ys, float *out) {  \
+    if (n <= 0) return;                                                                           \
+    if (ck_isa() == 2) { NAME##_avx512(n, x, xs, y, ys, out); return; }                           \
+    if (xs && ys) { for (int64_t i = 0; i < n; ++i) out[i] = x[i] OP y[i]; }                      \
+    else if (xs) { float c = y[0]; for (int64_t i = 0; i < n; ++i) out[i] = x[i] OP c; }          \
+    else if (ys) { float c = x[0]; for (int64_t i = 0; i < n; ++i) out[i] = c OP y[i]; }          \
+    else { for (int64_t i = 0; i < n; ++i) out[i] = x[0] OP y[0]; }                               \
+  }
+
+BINARY_KERNEL(add_f32, +, _mm512_add_ps)
+BINARY_KERNEL(sub_f32, -, _mm512_sub_ps)
+BINARY_KERNEL(mul_f32, *, _mm512_mul_ps)
+BINARY_KERNEL(div_f32, /, _mm512_div_ps)
+
+// exp with a range reduction to [-ln2/2, ln2/2], Cephes' polynomial, and vscalefps for 2^n
+// (which also gives 0 and infinity past the ends of the range).
+__attribute__((target("avx512f"))) static __m512 exp512(__m512 x) {
+  const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
+  const __m512 ln2hi = _mm512_set1_ps(0.693359375f);
+  const __m512 ln2lo = _mm512_set1_ps(-2.12194440e-4f);
+  __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+  __m512 v = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+  __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, ln2hi, v);
+  r = _mm512_fnmadd_ps(n, ln2lo, r);
+  __m512 p = _mm512_set1_ps(1.9875691500E-4f);
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507E-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073E-3f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894E-2f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
+  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
+  p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+  __m512 result = _mm512_scalef_ps(p, n);
+  return _mm512_mask_blend_ps(nan, result, x);
+}
+
+__attribute__((target("avx512f"))) static void exp_avx512(int64_t n, const float *x, float *out) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, exp512(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, tail, exp512(_mm512_maskz_loadu_ps(tail, x + i)));
+  }
+}
+
+void ck_exp_f32(int64_t n, const float *x, float *out) {
+  if (n <= 0) return;
+  if (ck_isa() == 2) { exp_avx512(n, x, out); return; }
+  for (int64_t i = 0; i < n; ++i) out[i] = expf(x[i]);
+}
+
+// Sums blocks of 4096 in four float vector accumulators, then adds the block sums in double:
+// float speed with the accuracy of a cascade.
+__attribute__((target("avx512f"))) static double sum_avx512(int64_t n, const float *x) {
+  double total = 0;
+  int64_t i = 0;
+  while (i < n) {
+    int64_t end = n - i < 4096 ? n : i + 4096;
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    for (; i + 64 <= end; i += 64) {
+      a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+      a1 = _mm512_add_ps(a1, _mm512_loadu_ps(x + i + 16));
+      a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
+      a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
+    }
+    float block = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+    for (; i < end; ++i) block += x[i];
+    total += block;
+  }
+  return total;
+}
+
+double ck_sum_f32(int64_t n, const float *x) {
+  if (n <= 0) return 0;
+  if (ck_isa() == 2) return sum_avx512(n, x);
+  double total = 0;
+  for (int64_t i = 0; i < n; i += 4096) {
+    int64_t end = n - i < 4096 ? n : i + 4096;
+    float block = 0;
+    for (int64_t j = i; j < end; ++j) block += x[j];
+    total += block;
+  }
+  return total;
+}

@@ -1,0 +1,33 @@
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// The instruction set the kernels use on this CPU: 2 = AVX-512, 1 = AVX2+FMA, 0 = portable C.
+int ck_isa(void);
+
+/// C[m,n] = A[m,k] * B[k,n] for float32, where every operand is addressed through its strides
+/// (in elements): A[i,p] = a[i*sam + p*sak], B[p,j] = b[p*sbk + j*sbn], C[i,j] = c[i*scm + j] (unit
+/// column stride for C). Blocks are packed, so transposed operands cost no extra copy.
+/// Single-threaded: callers split C into disjoint row or column ranges.
+void ck_sgemm(int64_t m, int64_t n, int64_t k,
+              const float *a, int64_t sam, int64_t sak,
+              const float *b, int64_t sbk, int64_t sbn,
+              float *c, int64_t scm);
+
+/// Contiguous float32 elementwise kernels: out[i] = op(x[i], y[i]) over n elements; y may be a
+/// single broadcast scalar (y_stride 0) or a full array (y_stride 1); so may x.
+void ck_add_f32(int64_t n, const float *x, int64_t xs, const float *y, int64_t ys, float *out);
+void ck_sub_f32(int64_t n, const float *x, int64_t xs, const float *y, int64_t ys, float *out);
+void ck_mul_f32(int64_t n, const float *x, int64_t xs, const float *y, int64_t ys, float *out);
+void ck_div_f32(int64_t n, const float *x, int64_t xs, const float *y, int64_t ys, float *out);
+
+/// out[i] = exp(x[i]) (within 2 ulp of the correctly rounded value), contiguous float32.
+void ck_exp_f32(int64_t n, const float *x, float *out);
+
+/// The sum of n contiguous float32 values, accumulated in float lanes and blocks (as
+/// PyTorch's vectorised cascade sum) and returned as double.
+double ck_sum_f32(int64_t n, const float *x);
+
+#endif
