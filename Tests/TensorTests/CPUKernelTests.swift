@@ -1,0 +1,112 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Tensor
+
+/// The SIMD kernels against plain reference loops: odd sizes, strides, tails, broadcasts.
+@Suite struct CPUKernelTests {
+  /// A float64 reference product, computed elementwise.
+  private func referenceMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
+    let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])
+    let av = a.contiguous().toArray(Double.self)
+    let bv = b.contiguous().toArray(Double.self)
+    var c = [Double](repeating: 0, count: m * n)
+    for i in 0..<m { for p in 0..<k { for j in 0..<n { c[i * n + j] += av[i * k + p] * bv[p * n + j] } } }
+    return Tensor(c, shape: [m, n])
+  }
+
+  @Test(arguments: [(1, 1, 1), (13, 33, 31), (12, 32, 385), (29, 65, 7), (200, 3, 450), (7, 700, 19), (0, 5, 3), (4, 5, 0)])
+  func sgemmMatchesAReferenceForOddSizes(m: Int, n: Int, k: Int) {
+    let a = Tensor.randn(m, k)
+    let b = Tensor.randn(k, n)
+    expectClose(a.matmul(b), referenceMatmul(a, b).float(), rtol: 1e-4, atol: 1e-4)
+  }
+
+  @Test func sgemmReadsTransposedAndStridedOperands() {
+    let a = Tensor.randn(40, 70).t()  // [70, 40], column-major
+    let b = Tensor.randn(40, 90)[.all, .stride(by: 3)]  // [40, 30], every third column
+    expectClose(a.matmul(b), referenceMatmul(a, b).float(), rtol: 1e-4, atol: 1e-4)
+    // Into a transposed output (not unit stride): goes through a temporary.
+    let out = Tensor.empty(30, 70).t()
+    a.matmul(b, out: out)
+    expectClose(out, referenceMatmul(a, b).float(), rtol: 1e-4, atol: 1e-4)
+  }
+
+  @Test func sgemmBatchesAndThreads() {
+    let a = Tensor.randn(5, 33, 17)
+    let b = Tensor.randn(17, 40)
+    let c = a.matmul(b)
+    for i in 0..<5 { expectClose(c[i], referenceMatmul(a[i], b).float(), rtol: 1e-4, atol: 1e-4) }
+    let big = Tensor.randn(300, 200)
+    let w = Tensor.randn(200, 100)
+    let threaded = big.matmul(w)
+    Tensor.setNumThreads(1)
+    let single = big.matmul(w)
+    Tensor.setNumThreads(max(1, ProcessInfo.processInfo.activeProcessorCount))
+    expectClose(threaded, single, rtol: 1e-5, atol: 1e-5)
+  }
+
+  @Test(arguments: [1, 15, 16, 17, 33, 1000, 70_001])
+  func simdElementwiseHandlesTailsAndBroadcasts(count: Int) {
+    let x = Tensor.randn(count)
+    let y = Tensor.randn(count).abs() + 0.5
+    let xd = x.double()
+    let yd = y.double()
+    expectClose(x + y, (xd + yd).float(), rtol: 1e-6, atol: 1e-6)
+    expectClose(x - 2.5, (xd - 2.5).float(), rtol: 1e-6, atol: 1e-6)
+    expectClose(3.0 * y, (3.0 * yd).float(), rtol: 1e-6, atol: 1e-6)
+    expectClose(x / y, (xd / yd).float(), rtol: 1e-6, atol: 1e-6)
+    expectClose(x.exp(), xd.exp().float(), rtol: 3e-7, atol: 0)
+    expectClose(x.sum(), xd.sum(), rtol: 1e-5, atol: 1e-4)
+  }
+
+  @Test func simdExpEdgeCases() {
+    let x = Tensor([0, 1, -1, 88.7, 89, -87.3, -104, -200, .infinity, -.infinity, .nan, 1e-8])
+    let got = x.exp().toArray(Float.self)
+    let want = x.toArray(Float.self).map { Foundation.expf($0) }
+    for (g, w) in zip(got, want) {
+      if w.isNaN { #expect(g.isNaN) } else if w.isInfinite || w == 0 { #expect(g == w || abs(g) < 1e-37) } else {
+        #expect(abs(g - w) <= 2 * w.ulp, "exp: \(g) vs \(w)")
+      }
+    }
+  }
+
+  @Test func contiguousSumsOverLeadingAndTrailingDims() {
+    let x = Tensor.randn(7, 9, 11)
+    let xd = x.double()
+    expectClose(x.sum(dim: [1, 2]), xd.sum(dim: [1, 2]).float(), rtol: 1e-5, atol: 1e-5)
+    expectClose(x.sum(dim: [0, 1]), xd.sum(dim: [0, 1]).float(), rtol: 1e-5, atol: 1e-5)
+    expectClose(x.sum(dim: 0), xd.sum(dim: 0).float(), rtol: 1e-5, atol: 1e-5)
+    expectClose(x.sum(dim: 1), xd.sum(dim: 1).float(), rtol: 1e-5, atol: 1e-5)
+    let large = Tensor.ones(3_000_001)
+    #expect(large.sum().item() == 3_000_001)
+  }
+
+  @Test func workerPoolRunsConcurrentAndNestedRegions() async {
+    // Parallel regions from several tasks at once, and one inside another, all complete.
+    await withTaskGroup(of: Double.self) { group in
+      for _ in 0..<8 {
+        group.addTask { Tensor.ones(100_000).mul(2).sum().item() }
+      }
+      for await total in group { #expect(total == 200_000) }
+    }
+    var seen = [Int](repeating: 0, count: 16)
+    seen.withUnsafeMutableBufferPointer { counts in
+      parallelFor(4) { i in
+        parallelFor(4) { j in counts[i * 4 + j] += 1 }
+      }
+    }
+    #expect(seen == [Int](repeating: 1, count: 16))
+  }
+
+  @Test func cachedLargeBlocksAreReused() {
+    let allocator = CPUAllocator()
+    let size = 4 << 20
+    let first = allocator.allocate(byteCount: size)
+    allocator.deallocate(first, byteCount: size)
+    let second = allocator.allocate(byteCount: size)
+    #expect(first == second)
+    allocator.deallocate(second, byteCount: size)
+  }
+}
