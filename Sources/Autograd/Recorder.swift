@@ -19,11 +19,12 @@ final class AutogradRecorder: OpRecorder, @unchecked Sendable {
   }
 
   func record(_ op: RecordedOp, inputs: [Tensor], output: Tensor) {
-    guard Autograd.gradEnabled else { return }
     if case .view(let kind, _) = op, let input = inputs.first {
+      guard Autograd.gradEnabled else { return }
       trackView(output, of: input, kind: kind)
     }
-    guard output.dtype.isFloatingPoint, inputs.contains(where: \.requiresGrad) else { return }
+    // Cheap checks first: most ops in a program have no input that requires grad.
+    guard output.dtype.isFloatingPoint, inputs.contains(where: \.requiresGrad), Autograd.gradEnabled else { return }
     let node = Formulas.node(for: op, inputs: inputs, output: output)
     output.setHistory(node)
   }

@@ -22,6 +22,13 @@ func measure(repeats: Int = 7, inner: Int, _ body: () -> Void) -> Double {
 func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
 
 var results: [String: Double] = [:]
+
+// `Benchmarks profile-add` runs only the 1-element add, for a profiler.
+if CommandLine.arguments.dropFirst().first == "profile-add" {
+  let one = Tensor([1.0])
+  for _ in 0..<200_000 { _ = one + one }
+  exit(0)
+}
 let threads = Tensor.numThreads
 Tensor.manualSeed(0)
 

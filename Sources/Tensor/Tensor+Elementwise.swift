@@ -24,6 +24,15 @@ extension Tensor {
   /// Runs a broadcasting binary op: promotes, broadcasts, allocates (or checks `out`),
   /// runs the kernel and reports the op to the recorder.
   package static func binaryOp(_ op: BinaryOp, _ a: Operand, _ b: Operand, out: Tensor? = nil, name: String) -> Tensor {
+    // Same shape, dtype and device: no promotion or broadcasting to work out.
+    if out == nil, case .tensor(let ta) = a, case .tensor(let tb) = b, ta.dtype == tb.dtype, ta.device == tb.device,
+      ta.shape == tb.shape, ta.dtype.isFloatingPoint || !(op == .div)
+    {
+      let (_, resultDType) = binaryTypes(op, a, b, name: name)
+      let result = Tensor(uninitializedShape: ta.shape, dtype: resultDType, device: ta.device)
+      result.backend.binary(op, ta, tb, into: result)
+      return result.recorded(.binary(op), ta, tb, result)
+    }
     let tensors = [a, b].compactMap { if case .tensor(let t) = $0 { t } else { nil } }
     let device = commonDevice(tensors, op: name)
     let (compute, resultDType) = binaryTypes(op, a, b, name: name)
@@ -43,7 +52,7 @@ extension Tensor {
     let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
     result.backend.binary(op, ka, kb, into: result)
     if out != nil { return deliver(result, into: out, op: name) }
-    return result.recorded(.binary(op), [ta, tb], result)
+    return result.recorded(.binary(op), ta, tb, result)
   }
 
   /// Runs a binary op in place on `self` (`add_`, `+=`), with PyTorch's checks: the result
@@ -131,7 +140,7 @@ extension Tensor {
     let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
     backend.unary(op, input, into: result)
     if out != nil { return Tensor.deliver(result, into: out, op: name) }
-    return recorded(.unary(op), [self], result)
+    return recorded(.unary(op), self, result)
   }
 
   /// Runs a unary op in place (`exp_`, `relu_`, ...).

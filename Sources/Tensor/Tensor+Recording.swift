@@ -108,4 +108,19 @@ extension Tensor {
     if let recorder = Tensor.recorder { recorder.record(op(), inputs: inputs, output: output) }
     return output
   }
+
+  /// `recorded` for ops that are not views: tensors autograd has never touched (no
+  /// metadata) cannot require grad, so the common case costs two loads and no allocation.
+  @inline(__always)
+  package func recorded(_ op: @autoclosure () -> RecordedOp, _ a: Tensor, _ output: Tensor) -> Tensor {
+    guard Tensor.recorder != nil, a.autogradMeta != nil else { return output }
+    return recorded(op(), [a], output)
+  }
+
+  /// Two-input form of the fast `recorded`.
+  @inline(__always)
+  package func recorded(_ op: @autoclosure () -> RecordedOp, _ a: Tensor, _ b: Tensor, _ output: Tensor) -> Tensor {
+    guard Tensor.recorder != nil, a.autogradMeta != nil || b.autogradMeta != nil else { return output }
+    return recorded(op(), [a, b], output)
+  }
 }

@@ -1,5 +1,15 @@
 import Foundation
 
+/// A saved tensor that a formula may not have saved (it then reads nothing).
+struct SavedReader {
+  let saved: SavedTensor?
+  init(_ saved: SavedTensor?) { self.saved = saved }
+  func unpack() throws -> Tensor {
+    guard let saved else { preconditionFailure("backward formula read a value it did not save") }
+    return try saved.unpack()
+  }
+}
+
 /// Backward formulas of elementwise ops (PyTorch's `derivatives.yaml` entries).
 enum ElementwiseFormulas {
   static func unaryName(_ op: UnaryOp) -> String {
@@ -9,10 +19,17 @@ enum ElementwiseFormulas {
     }
   }
 
+  /// Unary formulas that read the output rather than the input.
+  static let usesOutput: Set<UnaryOp> = [.exp, .expm1, .sqrt, .rsqrt, .tan, .tanh, .sigmoid, .relu, .reciprocal]
+
   static func unary(_ op: UnaryOp, input: Tensor, output: Tensor) -> Function {
-    let x = SavedTensor(input)
-    let y = SavedTensor(output)
-    return Function(name: unaryName(op), inputs: [input], savesValues: true) { g in
+    // Save only what the formula reads (each saved tensor is an allocation per op).
+    let readsOutput = usesOutput.contains(op)
+    let x = readsOutput || op == .neg ? nil : SavedTensor(input)
+    let y = readsOutput ? SavedTensor(output) : nil
+    return Function(name: unaryName(op), inputs: [input], savesValues: op != .neg) { g in
+      let x = SavedReader(x)
+      let y = SavedReader(y)
       switch op {
       case .abs: return [g * (try x.unpack()).sign()]
       case .neg: return [-g]
@@ -73,10 +90,10 @@ enum ElementwiseFormulas {
   }
 
   static func binary(_ op: BinaryOp, _ lhs: Tensor, _ rhs: Tensor, output: Tensor) -> Function {
-    let a = SavedTensor(lhs)
-    let b = SavedTensor(rhs)
-    let y = SavedTensor(output)
-    let saves = op != .add && op != .sub
+    let saves = op != .add && op != .sub && op != .floorDivide
+    let a = SavedReader(saves ? SavedTensor(lhs) : nil)
+    let b = SavedReader(saves ? SavedTensor(rhs) : nil)
+    let y = SavedReader(op == .pow ? SavedTensor(output) : nil)
     let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
     return Function(name: name, inputs: [lhs, rhs], savesValues: saves) { g in
       switch op {

@@ -115,6 +115,19 @@ extension CPUBackend {
     let ap = a.storage.data.assumingMemoryBound(to: Float.self)
     let bp = b.storage.data.assumingMemoryBound(to: Float.self)
     let outp = out.storage.data.assumingMemoryBound(to: Float.self)
+    if a.isContiguous && b.isContiguous && out.isContiguous && a.shape == out.shape && b.shape == out.shape {
+      // All dense: one flat run, split over threads when large.
+      let n = out.numel
+      let (ao, bo, oo) = (a.storageOffset, b.storageOffset, out.storageOffset)
+      let threads = n >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+      let chunk = (n + threads - 1) / threads
+      parallelFor(threads) { t in
+        let lo = t * chunk
+        let count = Swift.min(n, lo + chunk) - lo
+        if count > 0 { kernel(Int64(count), ap + ao + lo, 1, bp + bo + lo, 1, outp + oo + lo) }
+      }
+      return true
+    }
     StridedLoop(shape: out.shape, layouts: [out.layout, a.layout, b.layout]).forEachRow { offs, n, st in
       if st[0] == 1 && (st[1] == 0 || st[1] == 1) && (st[2] == 0 || st[2] == 1) {
         kernel(Int64(n), ap + offs[1], Int64(st[1]), bp + offs[2], Int64(st[2]), outp + offs[0])
