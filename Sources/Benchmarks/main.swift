@@ -23,11 +23,24 @@ func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedS
 
 var results: [String: Double] = [:]
 
-// `Benchmarks profile-add` runs only the 1-element add, for a profiler.
-if CommandLine.arguments.dropFirst().first == "profile-add" {
+// `Benchmarks profile-add` / `profile-mlp` run one case in a loop, for a profiler.
+switch CommandLine.arguments.dropFirst().first {
+case "profile-add":
   let one = Tensor([1.0])
   for _ in 0..<200_000 { _ = one + one }
   exit(0)
+case "profile-mlp":
+  let mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
+  let sgd = SGD(mlp.parameters(), lr: 0.01, momentum: 0.9)
+  let batch = Tensor.randn(64, 784)
+  let targets = Tensor.randint(0, 10, [64])
+  for _ in 0..<2000 {
+    sgd.zeroGrad()
+    crossEntropy(mlp(batch), targets).backward()
+    sgd.step()
+  }
+  exit(0)
+default: break
 }
 let threads = Tensor.numThreads
 Tensor.manualSeed(0)

@@ -54,7 +54,49 @@ struct CPUBackend: Backend {
         from: src.storage.data + src.storageOffset * size, byteCount: src.numel * size)
       return
     }
+    if src.dtype == dst.dtype, CPUBackend.transposeCopy(src, dst) { return }
     src.dtype.visit(ConvertFrom(src: src, dst: dst))
+  }
+
+  /// Copies whose loop is a 2-D transpose (the output walks one operand's columns) in
+  /// 32 × 32 tiles, so both sides stay in cache; returns false for other patterns.
+  private static func transposeCopy(_ src: Tensor, _ dst: Tensor) -> Bool {
+    let loop = StridedLoop(shape: dst.shape, layouts: [dst.layout, src.layout])
+    guard loop.shape.count == 2, loop.count >= 4096 else { return false }
+    let (rows, cols) = (loop.shape[0], loop.shape[1])
+    let (dRow, dCol) = (loop.strides[0][0], loop.strides[0][1])
+    let (sRow, sCol) = (loop.strides[1][0], loop.strides[1][1])
+    guard dCol == 1, sRow == 1, sCol != 1 else { return false }
+    let size = src.dtype.itemSize
+    let d = dst.storage.data + loop.bases[0] * size
+    let s = src.storage.data + loop.bases[1] * size
+    let threads = loop.count >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+    func tiled<T>(_: T.Type) {
+      let dp = d.assumingMemoryBound(to: T.self)
+      let sp = s.assumingMemoryBound(to: T.self)
+      let tile = 32
+      let rowTiles = (rows + tile - 1) / tile
+      parallelFor(threads) { t in
+        for rt in stride(from: t, to: rowTiles, by: threads) {
+          let r1 = Swift.min(rows, rt * tile + tile)
+          for c0 in stride(from: 0, to: cols, by: tile) {
+            let c1 = Swift.min(cols, c0 + tile)
+            for r in (rt * tile)..<r1 {
+              let out = dp + r * dRow
+              let from = sp + r * sRow
+              for c in c0..<c1 { out[c] = from[c * sCol] }
+            }
+          }
+        }
+      }
+    }
+    switch size {
+    case 8: tiled(UInt64.self)
+    case 4: tiled(UInt32.self)
+    case 2: tiled(UInt16.self)
+    default: tiled(UInt8.self)
+    }
+    return true
   }
 
   private struct ConvertFrom: AnyDTypeVisitor {
