@@ -34,9 +34,10 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ig
   let counted = labels .!= ignoreIndex
   let safe = Tensor.where(counted, labels, 0)
   if safe.numel > 0 {
+    let (lo, hi) = safe.integerRange()
     precondition(
-      safe.amax().item(Int.self) < batched.shape[1] && safe.amin().item(Int.self) >= 0,
-      "nll_loss: Target \(safe.amax().item(Int.self)) is out of bounds for \(batched.shape[1]) classes")
+      hi < batched.shape[1] && lo >= 0,
+      "nll_loss: Target \(lo < 0 ? lo : hi) is out of bounds for \(batched.shape[1]) classes")
   }
   let picked = batched.gather(dim: 1, index: safe.unsqueeze(1)).squeeze(dim: 1)
   let w = (weight.map { $0[safe] } ?? Tensor.ones(like: picked)) * counted.to(input.dtype)

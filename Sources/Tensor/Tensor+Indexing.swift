@@ -211,8 +211,7 @@ extension Tensor {
       let size = shape[d]
       let i = index.to(.int64).movedTo(device).broadcastView(to: indexShape)
       if i.numel > 0 {
-        let lo = i.amin().item(Int64.self)
-        let hi = i.amax().item(Int64.self)
+        let (lo, hi) = i.integerRange()
         precondition(lo >= -Int64(size), "index \(lo) is out of bounds for dimension \(d) with size \(size)")
         precondition(hi < Int64(size), "index \(hi) is out of bounds for dimension \(d) with size \(size)")
       }
@@ -227,6 +226,26 @@ extension Tensor {
     for (i, d) in rest.enumerated() { target[restPosition[d]!] = shape[d]; _ = i }
     for k in 0..<indexShape.count { target[insertAt + k] = indexShape[k] }
     return (offsets.expand(target).contiguous(), target)
+  }
+
+  /// The smallest and largest value of a non-empty integer tensor, in one pass on the CPU
+  /// (index validation needs both; two reductions would read it twice).
+  package func integerRange() -> (min: Int64, max: Int64) {
+    precondition(numel > 0 && !dtype.isFloatingPoint, "integerRange: expected a non-empty integer tensor")
+    guard device == .cpu, dtype == .int64 else {
+      return (amin().item(Int64.self), amax().item(Int64.self))
+    }
+    let p = storage.data.assumingMemoryBound(to: Int64.self)
+    var lo = Int64.max
+    var hi = Int64.min
+    StridedLoop(shape: shape, layouts: [layout]).forEachRow(parallel: false) { offs, n, st in
+      for k in 0..<n {
+        let v = p[offs[0] + k * st[0]]
+        lo = Swift.min(lo, v)
+        hi = Swift.max(hi, v)
+      }
+    }
+    return (lo, hi)
   }
 
   /// The coordinates of nonzero elements, `[n, dim]` int64 (PyTorch: `torch.nonzero`).
@@ -253,8 +272,7 @@ extension Tensor {
         "Size does not match at dimension \(d) expected index \(shapeString(index.shape)) to be no larger than self \(shapeString(shape)) apart from dimension \(axis)")
     }
     if index.numel > 0 {
-      let lo = index.amin().item(Int64.self)
-      let hi = index.amax().item(Int64.self)
+      let (lo, hi) = index.integerRange()
       precondition(
         lo >= 0 && hi < Int64(shape[axis]),
         "\(op)(): index \(lo < 0 ? lo : hi) is out of bounds for dimension \(axis) with size \(shape[axis])")
