@@ -17,9 +17,15 @@ public protocol TensorElement: Sendable {
 
 /// The element types the kernels are written against (everything but `Int`, which shares
 /// int64's layout).
-protocol KernelElement: TensorElement {
+protocol KernelElement: TensorElement, Equatable {
   static var isFloatingPointElement: Bool { get }
   static var zero: Self { get }
+  /// The order kernels compare in (`false < true` for bool, which is not `Comparable`).
+  static func isLess(_ a: Self, _ b: Self) -> Bool
+}
+
+extension KernelElement where Self: Comparable {
+  @inline(__always) static func isLess(_ a: Self, _ b: Self) -> Bool { a < b }
 }
 
 extension KernelElement {
@@ -172,4 +178,5 @@ extension Bool: KernelElement {
   public var elementInt64: Int64 { self ? 1 : 0 }
   static var isFloatingPointElement: Bool { false }
   static var zero: Bool { false }
+  @inline(__always) static func isLess(_ a: Bool, _ b: Bool) -> Bool { !a && b }
 }

@@ -251,7 +251,7 @@ extension CPUBackend {
     let a: Tensor
     let b: Tensor
     let out: Tensor
-    func any<T: KernelElement & Comparable>(_: T.Type) { CPUBackend.selectTyped(c, a, b, out, T.self) }
+    func any<T: KernelElement>(_: T.Type) { CPUBackend.selectTyped(c, a, b, out, T.self) }
   }
 
   fileprivate static func selectTyped<T: KernelElement>(_ c: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {

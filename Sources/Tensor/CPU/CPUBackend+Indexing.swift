@@ -7,7 +7,7 @@ extension CPUBackend {
     let src: Tensor
     let offsets: Tensor
     let out: Tensor
-    func any<T: KernelElement & Comparable>(_: T.Type) {
+    func any<T: KernelElement>(_: T.Type) {
       let sp = src.storage.data.assumingMemoryBound(to: T.self) + src.storageOffset
       map(offsets, out) { (o: Int64) in sp[Int(o)] }
     }

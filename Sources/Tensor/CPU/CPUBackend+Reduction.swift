@@ -34,7 +34,7 @@ struct IntProduct<T: IntElement>: Accumulator {
 }
 
 /// Max (or min, with `Min`) that propagates NaN.
-struct Extreme<T: KernelElement & Comparable, Direction: ExtremeDirection>: Accumulator {
+struct Extreme<T: KernelElement, Direction: ExtremeDirection>: Accumulator {
   var best: T? = nil
   var sawNaN = false
   mutating func add(_ x: T) {
@@ -45,7 +45,7 @@ struct Extreme<T: KernelElement & Comparable, Direction: ExtremeDirection>: Accu
     }
     if sawNaN { return }
     if let b = best {
-      if Direction.isMax ? x > b : x < b { best = x }
+      if Direction.isMax ? T.isLess(b, x) : T.isLess(x, b) { best = x }
     } else {
       best = x
     }
@@ -72,9 +72,6 @@ struct AnyTrue: Accumulator {
   var result: Bool { value }
 }
 
-extension Bool: @retroactive Comparable {
-  public static func < (a: Bool, b: Bool) -> Bool { !a && b }
-}
 
 extension CPUBackend {
   func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
@@ -168,7 +165,7 @@ extension CPUBackend {
     let x: Tensor
     let dims: [Int]
     let out: Tensor
-    func any<T: KernelElement & Comparable>(_: T.Type) { CPUBackend.reduceLoop(x, dims, out, Extreme<T, D>.self) }
+    func any<T: KernelElement>(_: T.Type) { CPUBackend.reduceLoop(x, dims, out, Extreme<T, D>.self) }
   }
 
   /// Splits `x` into the kept dimensions (one output element each, run in parallel) and
@@ -237,10 +234,10 @@ extension CPUBackend {
     let dim: Int
     let values: Tensor
     let indices: Tensor
-    func any<T: KernelElement & Comparable>(_: T.Type) { CPUBackend.argLoop(op, x, dim, values, indices, T.self) }
+    func any<T: KernelElement>(_: T.Type) { CPUBackend.argLoop(op, x, dim, values, indices, T.self) }
   }
 
-  fileprivate static func argLoop<T: KernelElement & Comparable>(
+  fileprivate static func argLoop<T: KernelElement>(
     _ op: ArgReduceOp, _ x: Tensor, _ dim: Int, _ values: Tensor, _ indices: Tensor, _: T.Type
   ) {
     let n = x.shape[dim]
@@ -265,7 +262,7 @@ extension CPUBackend {
               bestIndex = i
               break
             }
-            if isMax ? v > best : v < best {
+            if isMax ? T.isLess(best, v) : T.isLess(v, best) {
               best = v
               bestIndex = i
             }

@@ -102,13 +102,13 @@ struct CPUBackend: Backend {
   private struct ConvertFrom: AnyDTypeVisitor {
     let src: Tensor
     let dst: Tensor
-    func any<S: KernelElement & Comparable>(_: S.Type) { dst.dtype.visit(ConvertTo<S>(src: src, dst: dst)) }
+    func any<S: KernelElement>(_: S.Type) { dst.dtype.visit(ConvertTo<S>(src: src, dst: dst)) }
   }
 
   private struct ConvertTo<S: KernelElement>: AnyDTypeVisitor {
     let src: Tensor
     let dst: Tensor
-    func any<D: KernelElement & Comparable>(_: D.Type) { map(src, dst) { (v: S) in D.converting(v) } }
+    func any<D: KernelElement>(_: D.Type) { map(src, dst) { (v: S) in D.converting(v) } }
   }
 
   func fill(_ dst: Tensor, with value: Scalar) { dst.dtype.visit(Fill(dst: dst, value: value)) }
@@ -116,7 +116,7 @@ struct CPUBackend: Backend {
   private struct Fill: AnyDTypeVisitor {
     let dst: Tensor
     let value: Scalar
-    func any<T: KernelElement & Comparable>(_: T.Type) {
+    func any<T: KernelElement>(_: T.Type) {
       let v: T =
         switch value {
         case .double(let d): T(elementFrom: d)

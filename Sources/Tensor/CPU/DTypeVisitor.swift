@@ -9,7 +9,7 @@ protocol DTypeVisitor {
 
 /// A visitor with one generic body for every element type.
 protocol AnyDTypeVisitor: DTypeVisitor {
-  func any<T: KernelElement & Comparable>(_: T.Type) -> Result
+  func any<T: KernelElement>(_: T.Type) -> Result
 }
 
 extension AnyDTypeVisitor {
