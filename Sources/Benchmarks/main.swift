@@ -40,6 +40,14 @@ case "profile-mlp":
     sgd.step()
   }
   exit(0)
+case "profile-conv":
+  let conv = Conv2d(16, 32, kernelSize: 3, padding: 1)
+  let images = Tensor.randn(8, 16, 32, 32)
+  for _ in 0..<300 {
+    conv.zeroGrad()
+    conv(images).sum().backward()
+  }
+  exit(0)
 default: break
 }
 let threads = Tensor.numThreads

@@ -17,6 +17,16 @@ public enum Functional {
     return out
   }
 
+  /// The number of window positions along H and W.
+  static func windowCount(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)) -> (Int, Int) {
+    let ho = (x.shape[2] - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1
+    let wo = (x.shape[3] - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
+    precondition(
+      ho > 0 && wo > 0,
+      "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(x.shape) and kernel \(kernel)")
+    return (ho, wo)
+  }
+
   /// The sliding windows of an NCHW tensor as a view `[N, C, Ho, Wo, kh, kw]`.
   static func windows(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)) -> Tensor {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
@@ -44,21 +54,22 @@ public enum Functional {
       "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(x.shape[1]) channels instead"
     )
     let n = x.shape[0]
-    let win = windows(pad2d(x, padding), kernel: (kh, kw), stride: stride, dilation: dilation)
-    let (ho, wo) = (win.shape[2], win.shape[3])
-    // [N, Ho*Wo, C*kh*kw], channels outermost in the last dim so groups are contiguous.
-    let columns = win.permute(0, 2, 3, 1, 4, 5).reshape(n, ho * wo, x.shape[1] * kh * kw)
+    let padded = pad2d(x, padding)
+    let (ho, wo) = windowCount(padded, kernel: (kh, kw), stride: stride, dilation: dilation)
+    // [N, C*kh*kw, Ho*Wo] (PyTorch's unfold layout): channel blocks are contiguous for groups,
+    // and the product lands in NCHW order with no permute.
+    let columns = Unfold.apply(padded, kernel: (kh, kw), stride: stride, dilation: dilation)
     let perGroup = groupChannels * kh * kw
     let outPerGroup = outChannels / groups
     var outputs: [Tensor] = []
     for g in 0..<groups {
-      let cols = groups == 1 ? columns : columns.narrow(dim: 2, start: g * perGroup, length: perGroup)
+      let cols = groups == 1 ? columns : columns.narrow(dim: 1, start: g * perGroup, length: perGroup)
       let w = (groups == 1 ? weight : weight.narrow(dim: 0, start: g * outPerGroup, length: outPerGroup)).reshape(outPerGroup, perGroup)
-      outputs.append(cols.matmul(w.t()))
+      outputs.append(w.matmul(cols))
     }
-    var y = groups == 1 ? outputs[0] : Tensor.cat(outputs, dim: 2)
-    if let bias { y = y + bias }
-    return y.permute(0, 2, 1).reshape(n, outChannels, ho, wo)
+    var y = groups == 1 ? outputs[0] : Tensor.cat(outputs, dim: 1)
+    if let bias { y = y + bias.view(1, outChannels, 1) }
+    return y.reshape(n, outChannels, ho, wo)
   }
 
   /// Max over sliding windows (PyTorch: `F.max_pool2d`; padding counts as -inf).
@@ -148,5 +159,53 @@ public enum Functional {
     if p == 1 { return x * 0 }
     let keep = Tensor.rand(x.shape, dtype: x.dtype, device: x.device) .>= p
     return x * keep.to(x.dtype) / (1 - p)
+  }
+}
+
+/// im2col as one differentiable op (PyTorch: `F.unfold`, laid out as `[N, C*kh*kw, Ho*Wo]`):
+/// the forward copies the windows out; the backward adds the column gradients back into
+/// place with one strided add per kernel tap (col2im), instead of a scatter per element.
+enum Unfold: CustomFunction {
+  struct Geometry {
+    let kernel: (Int, Int)
+    let stride: (Int, Int)
+    let dilation: (Int, Int)
+    let inputShape: [Int]
+  }
+
+  static func apply(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)) -> Tensor {
+    let geometry = Geometry(kernel: kernel, stride: stride, dilation: dilation, inputShape: x.shape)
+    return withGeometry(geometry) { Unfold.apply(x) }
+  }
+
+  /// Hands the geometry to `forward` (which only receives tensors) for this call.
+  @TaskLocal static var current: Geometry?
+
+  private static func withGeometry<T>(_ g: Geometry, _ body: () -> T) -> T { $current.withValue(g) { body() } }
+
+  static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> Tensor {
+    guard let g = current else { preconditionFailure("Unfold.forward called outside Unfold.apply") }
+    ctx.values["geometry"] = g
+    let x = inputs[0]
+    let win = Functional.windows(x, kernel: g.kernel, stride: g.stride, dilation: g.dilation)
+    let (n, c, ho, wo) = (x.shape[0], x.shape[1], win.shape[2], win.shape[3])
+    return win.permute(0, 1, 4, 5, 2, 3).reshape(n, c * g.kernel.0 * g.kernel.1, ho * wo)
+  }
+
+  static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] {
+    guard let g = ctx.values["geometry"] as? Geometry else { preconditionFailure("Unfold.backward: missing geometry") }
+    let (n, c, h, w) = (g.inputShape[0], g.inputShape[1], g.inputShape[2], g.inputShape[3])
+    let ho = (h - g.dilation.0 * (g.kernel.0 - 1) - 1) / g.stride.0 + 1
+    let wo = (w - g.dilation.1 * (g.kernel.1 - 1) - 1) / g.stride.1 + 1
+    let taps = grad.reshape(n, c, g.kernel.0, g.kernel.1, ho, wo)
+    let dx = Tensor.zeros([n, c, h, w], dtype: grad.dtype, device: grad.device)
+    for i in 0..<g.kernel.0 {
+      for j in 0..<g.kernel.1 {
+        let rows = TensorIndex.slice(i * g.dilation.0, i * g.dilation.0 + g.stride.0 * (ho - 1) + 1, g.stride.0)
+        let cols = TensorIndex.slice(j * g.dilation.1, j * g.dilation.1 + g.stride.1 * (wo - 1) + 1, g.stride.1)
+        dx[.all, .all, rows, cols].add_(taps[.all, .all, i, j])
+      }
+    }
+    return [dx]
   }
 }

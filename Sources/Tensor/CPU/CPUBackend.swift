@@ -54,8 +54,36 @@ struct CPUBackend: Backend {
         from: src.storage.data + src.storageOffset * size, byteCount: src.numel * size)
       return
     }
-    if src.dtype == dst.dtype, CPUBackend.transposeCopy(src, dst) { return }
+    if src.dtype == dst.dtype {
+      if !CPUBackend.transposeCopy(src, dst) { CPUBackend.rowCopy(src, dst) }
+      return
+    }
     src.dtype.visit(ConvertFrom(src: src, dst: dst))
+  }
+
+  /// Same-type copies row by row: `memcpy` for rows that are dense on both sides, else a
+  /// typed loop by element size (no per-element conversion).
+  private static func rowCopy(_ src: Tensor, _ dst: Tensor) {
+    let size = src.dtype.itemSize
+    let d = dst.storage.data
+    let s = src.storage.data
+    func rows<T>(_: T.Type) {
+      let dp = d.assumingMemoryBound(to: T.self)
+      let sp = s.assumingMemoryBound(to: T.self)
+      StridedLoop(shape: dst.shape, layouts: [dst.layout, src.layout]).forEachRow { offs, n, st in
+        if st[0] == 1 && st[1] == 1 {
+          (dp + offs[0]).update(from: sp + offs[1], count: n)
+        } else {
+          for k in 0..<n { dp[offs[0] + k * st[0]] = sp[offs[1] + k * st[1]] }
+        }
+      }
+    }
+    switch size {
+    case 8: rows(UInt64.self)
+    case 4: rows(UInt32.self)
+    case 2: rows(UInt16.self)
+    default: rows(UInt8.self)
+    }
   }
 
   /// Copies whose loop is a 2-D transpose (the output walks one operand's columns) in
