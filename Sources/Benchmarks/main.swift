@@ -29,6 +29,10 @@ case "profile-add":
   let one = Tensor([1.0])
   for _ in 0..<200_000 { _ = one + one }
   exit(0)
+case "profile-add-grad":
+  let one = Tensor([1.0], requiresGrad: true)
+  for _ in 0..<200_000 { _ = one + one }
+  exit(0)
 case "profile-mlp":
   let mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
   let sgd = SGD(mlp.parameters(), lr: 0.01, momentum: 0.9)
