@@ -26,6 +26,23 @@ int ck_isa(void) {
 // Packs rows [0, mc) x cols [0, kc) of A into panels of mr rows: panel p holds, for each kk,
 // the mr values A[p*mr + r, kk] (zero past the last row).
 static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t sam, int64_t sak, float *out, int mr) {
+  if (sak == 1) {
+    // Row-major A: read each row contiguously, scatter it down the panel (stride mr).
+    for (int64_t p = 0; p < mc; p += mr) {
+      int64_t rows = mc - p < mr ? mc - p : mr;
+      for (int64_t r = 0; r < mr; ++r) {
+        float *dst = out + r;
+        if (r < rows) {
+          const float *src = a + (p + r) * sam;
+          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr] = src[kk];
+        } else {
+          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr] = 0;
+        }
+      }
+      out += mr * kc;
+    }
+    return;
+  }
   for (int64_t p = 0; p < mc; p += mr) {
     int64_t rows = mc - p < mr ? mc - p : mr;
     for (int64_t kk = 0; kk < kc; ++kk) {
@@ -41,6 +58,23 @@ static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t sam, int64_t 
 // Packs rows [0, kc) x cols [0, nc) of B into panels of nr columns: for each kk, the nr values
 // B[kk, p*nr + c] (zero past the last column).
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t sbk, int64_t sbn, float *out, int nr) {
+  if (sbk == 1 && sbn != 1) {
+    // Column-major B (a transposed operand): read each column contiguously.
+    for (int64_t p = 0; p < nc; p += nr) {
+      int64_t cols = nc - p < nr ? nc - p : nr;
+      for (int64_t c = 0; c < nr; ++c) {
+        float *dst = out + c;
+        if (c < cols) {
+          const float *src = b + (p + c) * sbn;
+          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr] = src[kk];
+        } else {
+          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr] = 0;
+        }
+      }
+      out += nr * kc;
+    }
+    return;
+  }
   for (int64_t p = 0; p < nc; p += nr) {
     int64_t cols = nc - p < nr ? nc - p : nr;
     for (int64_t kk = 0; kk < kc; ++kk) {
