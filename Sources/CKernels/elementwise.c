@@ -102,3 +102,40 @@ double ck_sum_f32(int64_t n, const float *x) {
   }
   return total;
 }
+
+// out[j] = sum over r of x[r*ld + j], for j < width: blocks of 64 columns are summed down
+// all rows in registers and stored once.
+__attribute__((target("avx512f"))) static void sum_rows_avx512(int64_t rows, int64_t width, const float *x, int64_t ld, float *out) {
+  int64_t j = 0;
+  for (; j + 64 <= width; j += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps(), a2 = _mm512_setzero_ps(), a3 = _mm512_setzero_ps();
+    const float *p = x + j;
+    for (int64_t r = 0; r < rows; ++r, p += ld) {
+      a0 = _mm512_add_ps(a0, _mm512_loadu_ps(p));
+      a1 = _mm512_add_ps(a1, _mm512_loadu_ps(p + 16));
+      a2 = _mm512_add_ps(a2, _mm512_loadu_ps(p + 32));
+      a3 = _mm512_add_ps(a3, _mm512_loadu_ps(p + 48));
+    }
+    _mm512_storeu_ps(out + j, a0);
+    _mm512_storeu_ps(out + j + 16, a1);
+    _mm512_storeu_ps(out + j + 32, a2);
+    _mm512_storeu_ps(out + j + 48, a3);
+  }
+  for (; j < width; j += 16) {
+    __mmask16 m = width - j >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (width - j)) - 1);
+    __m512 a = _mm512_setzero_ps();
+    const float *p = x + j;
+    for (int64_t r = 0; r < rows; ++r, p += ld) a = _mm512_add_ps(a, _mm512_maskz_loadu_ps(m, p));
+    _mm512_mask_storeu_ps(out + j, m, a);
+  }
+}
+
+void ck_sum_rows_f32(int64_t rows, int64_t width, const float *x, int64_t ld, float *out) {
+  if (width <= 0) return;
+  if (ck_isa() == 2) { sum_rows_avx512(rows, width, x, ld, out); return; }
+  for (int64_t j = 0; j < width; ++j) out[j] = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *p = x + r * ld;
+    for (int64_t j = 0; j < width; ++j) out[j] += p[j];
+  }
+}

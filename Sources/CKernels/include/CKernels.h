@@ -30,4 +30,8 @@ void ck_exp_f32(int64_t n, const float *x, float *out);
 /// PyTorch's vectorised cascade sum) and returned as double.
 double ck_sum_f32(int64_t n, const float *x);
 
+/// out[j] = the sum over r < rows of x[r*ld + j], for j < width (a reduction over leading
+/// dims, summed in registers down each block of columns).
+void ck_sum_rows_f32(int64_t rows, int64_t width, const float *x, int64_t ld, float *out);
+
 #endif

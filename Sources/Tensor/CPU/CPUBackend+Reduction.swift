@@ -139,18 +139,15 @@ extension CPUBackend {
       return true
     }
     if sorted == Array(0..<dims.count) {
-      // [reduced, kept]: add each reduced row into the output, in column chunks per thread.
+      // [reduced, kept]: each thread sums every row over its own block of columns, in
+      // registers (one store per column).
       let rows = sorted.reduce(1) { $0 * x.shape[$1] }
       let width = rows == 0 ? out.numel : count / rows
-      let per = ((width + threads - 1) / threads + 15) / 16 * 16
+      let per = ((width + threads - 1) / threads + 63) / 64 * 64
       parallelFor(threads) { t in
         let lo = t * per
         let n = Swift.min(width, lo + per) - lo
-        guard n > 0 else { return }
-        (op + lo).initialize(repeating: 0, count: n)
-        for r in 0..<rows {
-          ck_add_f32(Int64(n), op + lo, 1, xp + r * width + lo, 1, op + lo)
-        }
+        if n > 0 { ck_sum_rows_f32(Int64(rows), Int64(n), xp + lo, Int64(width), op + lo) }
       }
       return true
     }
