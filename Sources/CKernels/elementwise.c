@@ -139,3 +139,43 @@ void ck_sum_rows_f32(int64_t rows, int64_t width, const float *x, int64_t ld, fl
     for (int64_t j = 0; j < width; ++j) out[j] += p[j];
   }
 }
+
+// Row-wise (log-)softmax of contiguous rows: one pass for the max, one for the sum of exps,
+// one to write; the exps go through the vectorised exp.
+static void softmax_rows(int64_t rows, int64_t cols, const float *x, float *out, int take_log) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float *in = x + r * cols;
+    float *o = out + r * cols;
+    float m = -INFINITY;
+    for (int64_t j = 0; j < cols; ++j) m = in[j] > m || in[j] != in[j] ? in[j] : m;
+    if (m != m || isinf(m)) m = isinf(m) && m < 0 ? 0 : m;  // all -inf rows, or NaN: no shift
+    for (int64_t j = 0; j < cols; ++j) o[j] = in[j] - m;
+    ck_exp_f32(cols, o, o);
+    double total = 0;
+    for (int64_t j = 0; j < cols; ++j) total += o[j];
+    if (take_log) {
+      float shift = m + (float)log(total);
+      for (int64_t j = 0; j < cols; ++j) o[j] = in[j] - shift;
+    } else {
+      float scale = (float)(1.0 / total);
+      for (int64_t j = 0; j < cols; ++j) o[j] *= scale;
+    }
+  }
+}
+
+void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out) { softmax_rows(rows, cols, x, out, 0); }
+void ck_log_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out) { softmax_rows(rows, cols, x, out, 1); }
+
+// y[i] += alpha * x[i] over n contiguous floats.
+__attribute__((target("avx512f"))) static void axpy_avx512(int64_t n, float alpha, const float *x, float *y) {
+  __m512 a = _mm512_set1_ps(alpha);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(y + i, _mm512_fmadd_ps(a, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
+  for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y) {
+  if (n <= 0) return;
+  if (ck_isa() == 2) { axpy_avx512(n, alpha, x, y); return; }
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}

@@ -87,6 +87,16 @@ package protocol Backend: Sendable {
   func nonzero(_ x: Tensor) -> Tensor
 }
 
+/// Fused kernels a backend may offer; the defaults decline, and callers then compose the
+/// op from primitives.
+extension Backend {
+  /// Softmax (or log-softmax) over the last dim of a contiguous `x` into contiguous `out`;
+  /// returns false when not fused here.
+  package func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool { false }
+  /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
+  package func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool { false }
+}
+
 /// Finds the backend of a device; device backends other than the CPU register here.
 package enum BackendRegistry {
   private static let lock = NSLock()

@@ -2,6 +2,16 @@ extension Tensor {
   /// Adds `alpha * other` in place (PyTorch: `x.add_(y, alpha=)`).
   @discardableResult
   public func add_(_ other: some TensorOperand, alpha: Scalar = 1) -> Tensor {
+    // `y += alpha * x` as one fused kernel when nothing needs recording (an optimizer step).
+    if alpha.doubleValue != 1, case .tensor(let x) = other.operand, x.device == device, x.dtype == dtype,
+      !(Tensor.recorder?.shouldRebaseInPlace(target: self, inputs: [x], op: "add_") ?? false)
+    {
+      checkWritable(inputs: [x], op: "add_")
+      if backend.fusedAddScaled(self, x, alpha: alpha.doubleValue) {
+        markWritten()
+        return self
+      }
+    }
     binaryInPlace(.add, scaled(other.operand, by: alpha), name: "add_")
     return self
   }

@@ -239,7 +239,7 @@ extension Tensor {
     precondition(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
-    let result = Tensor.unrecorded {
+    let result = fusedSoftmax(axis, log: false) ?? Tensor.unrecorded {
       let e = (self - amax(dim: axis, keepdim: true)).exp()
       return e / e.sum(dim: axis, keepdim: true)
     }
@@ -251,8 +251,15 @@ extension Tensor {
     precondition(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
-    let result = Tensor.unrecorded { self - logsumexp(dim: axis, keepdim: true) }
+    let result = fusedSoftmax(axis, log: true) ?? Tensor.unrecorded { self - logsumexp(dim: axis, keepdim: true) }
     return recorded(.softmax(dim: axis, log: true), [self], result)
+  }
+
+  /// The backend's fused (log-)softmax over the last dim, when it has one for this tensor.
+  private func fusedSoftmax(_ axis: Int, log: Bool) -> Tensor? {
+    guard axis == dim - 1 else { return nil }
+    let out = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+    return backend.fusedSoftmax(self, log: log, into: out) ? out : nil
   }
 
   /// Running sums along `dim`; integers and bools sum in int64 (PyTorch: `torch.cumsum`).

@@ -110,3 +110,25 @@ import Testing
     allocator.deallocate(second, byteCount: size)
   }
 }
+
+@Suite struct FusedKernelTests {
+  @Test(arguments: [1, 7, 16, 33, 1000])
+  func fusedSoftmaxMatchesTheComposedForm(cols: Int) {
+    let x = Tensor.randn(5, cols) * 4
+    let xd = x.double()
+    let e = (xd - xd.amax(dim: 1, keepdim: true)).exp()
+    expectClose(x.softmax(dim: 1), (e / e.sum(dim: 1, keepdim: true)).float(), rtol: 1e-5, atol: 1e-7)
+    expectClose(x.logSoftmax(dim: 1), (xd - xd.logsumexp(dim: 1, keepdim: true)).float(), rtol: 1e-5, atol: 1e-5)
+    let rows = Tensor([[-Double.infinity, 0], [.nan, 1]]).logSoftmax(dim: 1).toArray(Float.self)
+    #expect(rows[0] == -.infinity && rows[1] == 0 && rows[2].isNaN && rows[3].isNaN)
+  }
+
+  @Test func fusedAddScaledUpdatesInPlace() {
+    let y = Tensor.ones(40_001)
+    let x = Tensor.full([40_001], 2.0)
+    let version = y.version
+    y.add_(x, alpha: -0.25)
+    #expect(y.toArray(Float.self).allSatisfy { $0 == 0.5 })
+    #expect(y.version == version + 1)
+  }
+}

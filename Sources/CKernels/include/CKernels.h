@@ -34,4 +34,12 @@ double ck_sum_f32(int64_t n, const float *x);
 /// dims, summed in registers down each block of columns).
 void ck_sum_rows_f32(int64_t rows, int64_t width, const float *x, int64_t ld, float *out);
 
+/// Softmax / log-softmax of `rows` contiguous rows of `cols` floats (stable: shifted by
+/// each row's max).
+void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out);
+void ck_log_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out);
+
+/// y[i] += alpha * x[i] over n contiguous floats.
+void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y);
+
 #endif

@@ -141,6 +141,41 @@ extension CPUBackend {
     return true
   }
 
+  func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool {
+    guard x.dtype == .float32, out.dtype == .float32, x.isContiguous, out.isContiguous, x.dim >= 1 else { return false }
+    let cols = x.shape[x.dim - 1]
+    guard cols > 0 else { return false }
+    let rows = x.numel / cols
+    let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
+    let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
+    let threads = x.numel >= StridedLoop.parallelThreshold ? Swift.min(StridedLoop.threadCount, rows) : 1
+    let per = (rows + threads - 1) / threads
+    parallelFor(threads) { t in
+      let lo = t * per
+      let n = Swift.min(rows, lo + per) - lo
+      guard n > 0 else { return }
+      if log { ck_log_softmax_f32(Int64(n), Int64(cols), xp + lo * cols, op + lo * cols) } else {
+        ck_softmax_f32(Int64(n), Int64(cols), xp + lo * cols, op + lo * cols)
+      }
+    }
+    return true
+  }
+
+  func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool {
+    guard y.dtype == .float32, x.dtype == .float32, y.isContiguous, x.isContiguous, x.shape == y.shape else { return false }
+    let n = y.numel
+    let yp = y.storage.data.assumingMemoryBound(to: Float.self) + y.storageOffset
+    let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
+    let threads = n >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+    let chunk = (n + threads - 1) / threads
+    parallelFor(threads) { t in
+      let lo = t * chunk
+      let count = Swift.min(n, lo + chunk) - lo
+      if count > 0 { ck_axpy_f32(Int64(count), Float(alpha), xp + lo, yp + lo) }
+    }
+    return true
+  }
+
   private struct BinaryKernel: DTypeVisitor {
     let op: BinaryOp
     let a: Tensor
