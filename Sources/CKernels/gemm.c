@@ -23,73 +23,48 @@ int ck_isa(void) {
   return isa;
 }
 
-// Packs rows [0, mc) x cols [0, kc) of A into panels of mr rows: panel p holds, for each kk,
-// the mr values A[p*mr + r, kk] (zero past the last row).
-static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t sam, int64_t sak, float *out, int mr) {
-  if (sak == 1) {
-    // Row-major A: read each row contiguously, scatter it down the panel (stride mr).
-    for (int64_t p = 0; p < mc; p += mr) {
-      int64_t rows = mc - p < mr ? mc - p : mr;
-      for (int64_t r = 0; r < mr; ++r) {
-        float *dst = out + r;
-        if (r < rows) {
-          const float *src = a + (p + r) * sam;
-          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr] = src[kk];
+// Packs a count x kc block into panels of w lines: line i (i < count) is element
+// x[i*s_line + kk*s_k] for kk < kc, and panel p holds, for each kk, the w values of lines
+// p*w ... p*w + w - 1 (zero past the last line). A is packed by rows (lines = rows of A);
+// B by columns (lines = columns of B), which is the same packing of the transposed operand.
+static void pack_panels(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
+  for (int64_t p = 0; p < count; p += w) {
+    int64_t lines = count - p < w ? count - p : w;
+    if (s_k == 1 && s_line != 1) {
+      // Each line is contiguous: read it in one pass, scatter it down the panel.
+      for (int64_t i = 0; i < w; ++i) {
+        float *dst = out + i;
+        if (i < lines) {
+          const float *src = x + (p + i) * s_line;
+          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * w] = src[kk];
         } else {
-          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * mr] = 0;
+          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * w] = 0;
         }
       }
-      out += mr * kc;
+      out += (int64_t)w * kc;
+      continue;
     }
-    return;
-  }
-  for (int64_t p = 0; p < mc; p += mr) {
-    int64_t rows = mc - p < mr ? mc - p : mr;
     for (int64_t kk = 0; kk < kc; ++kk) {
-      const float *col = a + p * sam + kk * sak;
-      int64_t r = 0;
-      for (; r < rows; ++r) out[r] = col[r * sam];
-      for (; r < mr; ++r) out[r] = 0;
-      out += mr;
+      const float *src = x + p * s_line + kk * s_k;
+      int64_t i = 0;
+      if (s_line == 1) {
+        memcpy(out, src, (size_t)lines * sizeof(float));
+        i = lines;
+      } else {
+        for (; i < lines; ++i) out[i] = src[i * s_line];
+      }
+      for (; i < w; ++i) out[i] = 0;
+      out += w;
     }
   }
 }
 
-// Packs rows [0, kc) x cols [0, nc) of B into panels of nr columns: for each kk, the nr values
-// B[kk, p*nr + c] (zero past the last column).
+static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t sam, int64_t sak, float *out, int mr) {
+  pack_panels(mc, kc, a, sam, sak, out, mr);
+}
+
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t sbk, int64_t sbn, float *out, int nr) {
-  if (sbk == 1 && sbn != 1) {
-    // Column-major B (a transposed operand): read each column contiguously.
-    for (int64_t p = 0; p < nc; p += nr) {
-      int64_t cols = nc - p < nr ? nc - p : nr;
-      for (int64_t c = 0; c < nr; ++c) {
-        float *dst = out + c;
-        if (c < cols) {
-          const float *src = b + (p + c) * sbn;
-          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr] = src[kk];
-        } else {
-          for (int64_t kk = 0; kk < kc; ++kk) dst[kk * nr] = 0;
-        }
-      }
-      out += nr * kc;
-    }
-    return;
-  }
-  for (int64_t p = 0; p < nc; p += nr) {
-    int64_t cols = nc - p < nr ? nc - p : nr;
-    for (int64_t kk = 0; kk < kc; ++kk) {
-      const float *row = b + kk * sbk + p * sbn;
-      int64_t c = 0;
-      if (sbn == 1) {
-        memcpy(out, row, (size_t)cols * sizeof(float));
-        c = cols;
-      } else {
-        for (; c < cols; ++c) out[c] = row[c * sbn];
-      }
-      for (; c < nr; ++c) out[c] = 0;
-      out += nr;
-    }
-  }
+  pack_panels(nc, kc, b, sbn, sbk, out, nr);
 }
 
 // Writes (or adds, when accumulate) an mr x nr tile held in `tile` into C, clipped to rows x cols.

@@ -119,12 +119,8 @@ extension CPUBackend {
       // All dense: one flat run, split over threads when large.
       let n = out.numel
       let (ao, bo, oo) = (a.storageOffset, b.storageOffset, out.storageOffset)
-      let threads = n >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
-      let chunk = (n + threads - 1) / threads
-      parallelFor(threads) { t in
-        let lo = t * chunk
-        let count = Swift.min(n, lo + chunk) - lo
-        if count > 0 { kernel(Int64(count), ap + ao + lo, 1, bp + bo + lo, 1, outp + oo + lo) }
+      parallelRanges(n, threads: StridedLoop.threads(forElements: n)) { _, r in
+        kernel(Int64(r.count), ap + ao + r.lowerBound, 1, bp + bo + r.lowerBound, 1, outp + oo + r.lowerBound)
       }
       return true
     }
@@ -148,15 +144,9 @@ extension CPUBackend {
     let rows = x.numel / cols
     let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
     let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
-    let threads = x.numel >= StridedLoop.parallelThreshold ? Swift.min(StridedLoop.threadCount, rows) : 1
-    let per = (rows + threads - 1) / threads
-    parallelFor(threads) { t in
-      let lo = t * per
-      let n = Swift.min(rows, lo + per) - lo
-      guard n > 0 else { return }
-      if log { ck_log_softmax_f32(Int64(n), Int64(cols), xp + lo * cols, op + lo * cols) } else {
-        ck_softmax_f32(Int64(n), Int64(cols), xp + lo * cols, op + lo * cols)
-      }
+    let kernel = log ? ck_log_softmax_f32 : ck_softmax_f32
+    parallelRanges(rows, threads: StridedLoop.threads(forElements: x.numel)) { _, r in
+      kernel(Int64(r.count), Int64(cols), xp + r.lowerBound * cols, op + r.lowerBound * cols)
     }
     return true
   }
@@ -166,12 +156,8 @@ extension CPUBackend {
     let n = y.numel
     let yp = y.storage.data.assumingMemoryBound(to: Float.self) + y.storageOffset
     let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
-    let threads = n >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
-    let chunk = (n + threads - 1) / threads
-    parallelFor(threads) { t in
-      let lo = t * chunk
-      let count = Swift.min(n, lo + chunk) - lo
-      if count > 0 { ck_axpy_f32(Int64(count), Float(alpha), xp + lo, yp + lo) }
+    parallelRanges(n, threads: StridedLoop.threads(forElements: n)) { _, r in
+      ck_axpy_f32(Int64(r.count), Float(alpha), xp + r.lowerBound, yp + r.lowerBound)
     }
     return true
   }

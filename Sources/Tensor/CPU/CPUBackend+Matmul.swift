@@ -38,22 +38,14 @@ extension CPUBackend {
     for bi in 0..<batch {
       let (aB, bB, oB) = (ap + bi * sa[0], bp + bi * sb[0], op + bi * so[0])
       if threads > 1 && m >= n && m >= 2 * 12 {
-        let chunk = (m + threads - 1) / threads
-        parallelFor(threads) { t in
-          let lo = t * chunk
-          let rows = Swift.min(m, lo + chunk) - lo
-          if rows > 0 {
-            ck_sgemm(Int64(rows), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
-          }
+        parallelRanges(m, threads: threads) { _, rows in
+          let lo = rows.lowerBound
+          ck_sgemm(Int64(rows.count), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
         }
       } else if threads > 1 && n >= 2 * 32 {
-        let chunk = ((n + threads - 1) / threads + 31) / 32 * 32
-        parallelFor(threads) { t in
-          let lo = t * chunk
-          let cols = Swift.min(n, lo + chunk) - lo
-          if cols > 0 {
-            ck_sgemm(Int64(m), Int64(cols), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]), Int64(sb[2]), oB + lo, Int64(so[1]))
-          }
+        parallelRanges(n, threads: threads, alignment: 32) { _, cols in
+          let lo = cols.lowerBound
+          ck_sgemm(Int64(m), Int64(cols.count), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]), Int64(sb[2]), oB + lo, Int64(so[1]))
         }
       } else {
         ck_sgemm(Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB, Int64(so[1]))

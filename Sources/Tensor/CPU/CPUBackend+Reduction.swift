@@ -111,30 +111,22 @@ extension CPUBackend {
     let count = x.numel
     let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
     let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
-    let threads = count >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+    let threads = StridedLoop.threads(forElements: count)
     if sorted == Array((x.dim - dims.count)..<x.dim) {
       // [kept, reduced]: one contiguous run per output.
       let run = sorted.reduce(1) { $0 * x.shape[$1] }
       let outputs = run == 0 ? out.numel : count / run
       if outputs == 1 {
         // One long run: split it, add the partial sums in double.
-        let chunk = (run + threads - 1) / threads
         var partial = [Double](repeating: 0, count: threads)
         partial.withUnsafeMutableBufferPointer { totals in
-          parallelFor(threads) { t in
-            let lo = t * chunk
-            let n = Swift.max(0, Swift.min(run, lo + chunk) - lo)
-            totals[t] = ck_sum_f32(Int64(n), xp + lo)
-          }
+          parallelRanges(run, threads: threads) { t, range in totals[t] = ck_sum_f32(Int64(range.count), xp + range.lowerBound) }
         }
         op[0] = Float(partial.reduce(0, +))
         return true
       }
-      let per = (outputs + threads - 1) / threads
-      parallelFor(threads) { t in
-        for o in (t * per)..<Swift.min(outputs, (t + 1) * per) {
-          op[o] = Float(ck_sum_f32(Int64(run), xp + o * run))
-        }
+      parallelRanges(outputs, threads: threads) { _, range in
+        for o in range { op[o] = Float(ck_sum_f32(Int64(run), xp + o * run)) }
       }
       return true
     }
@@ -143,11 +135,8 @@ extension CPUBackend {
       // registers (one store per column).
       let rows = sorted.reduce(1) { $0 * x.shape[$1] }
       let width = rows == 0 ? out.numel : count / rows
-      let per = ((width + threads - 1) / threads + 63) / 64 * 64
-      parallelFor(threads) { t in
-        let lo = t * per
-        let n = Swift.min(width, lo + per) - lo
-        if n > 0 { ck_sum_rows_f32(Int64(rows), Int64(n), xp + lo, Int64(width), op + lo) }
+      parallelRanges(width, threads: threads, alignment: 64) { _, range in
+        ck_sum_rows_f32(Int64(rows), Int64(range.count), xp + range.lowerBound, Int64(width), op + range.lowerBound)
       }
       return true
     }

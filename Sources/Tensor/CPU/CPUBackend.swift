@@ -98,7 +98,7 @@ struct CPUBackend: Backend {
     let size = src.dtype.itemSize
     let d = dst.storage.data + loop.bases[0] * size
     let s = src.storage.data + loop.bases[1] * size
-    let threads = loop.count >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+    let threads = StridedLoop.threads(forElements: loop.count)
     func tiled<T>(_: T.Type) {
       let dp = d.assumingMemoryBound(to: T.self)
       let sp = s.assumingMemoryBound(to: T.self)

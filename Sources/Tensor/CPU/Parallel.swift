@@ -12,6 +12,19 @@ func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
   WorkerPool.shared.run(iterations, body)
 }
 
+/// Splits `0..<count` into one contiguous range per thread (sizes rounded up to a multiple
+/// of `alignment`) and runs `body(part, range)` for each non-empty range in parallel; `part`
+/// numbers the ranges from 0.
+func parallelRanges(_ count: Int, threads: Int, alignment: Int = 1, _ body: (Int, Range<Int>) -> Void) {
+  let parts = max(1, min(threads, count))
+  let chunk = ((count + parts - 1) / parts + alignment - 1) / alignment * alignment
+  parallelFor(parts) { t in
+    let lo = t * chunk
+    let hi = min(count, lo + chunk)
+    if lo < hi { body(t, lo..<hi) }
+  }
+}
+
 /// A small pool of threads that spin briefly between jobs before sleeping (as OpenMP's
 /// workers do): waking a sleeping thread costs tens of microseconds, which is more than a
 /// 10^6-element kernel takes. One parallel region runs at a time; a region started while

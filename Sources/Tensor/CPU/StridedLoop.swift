@@ -51,6 +51,11 @@ package struct StridedLoop {
     self.strides = newStrides
   }
 
+  /// The threads worth using for `elements` of elementwise work.
+  static func threads(forElements elements: Int) -> Int {
+    elements >= parallelThreshold ? threadCount : 1
+  }
+
   /// The number of elements.
   package var count: Int { shape.reduce(1, *) }
 
@@ -66,7 +71,7 @@ package struct StridedLoop {
     if total == 0 { return }
     let inner = shape[shape.count - 1]
     let rows = total / inner
-    let threads = parallel && total >= StridedLoop.parallelThreshold ? StridedLoop.threadCount : 1
+    let threads = parallel ? StridedLoop.threads(forElements: total) : 1
     let opCount = bases.count
     let innerStrides = strides.map { $0[$0.count - 1] }
     innerStrides.withUnsafeBufferPointer { innerPtr in
