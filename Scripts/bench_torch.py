@@ -1,6 +1,7 @@
 """Measures PyTorch on the cases of the Swift `Benchmarks` executable, with the same thread
 counts; prints one JSON object of seconds per call. Run: `.venv/bin/python Scripts/bench_torch.py`."""
 import json
+import sys
 import time
 
 import torch
@@ -20,6 +21,15 @@ def measure(fn, inner, repeats=7):
     return sorted(samples)[len(samples) // 2]
 
 
+case_filter = sys.argv[1] if len(sys.argv) > 1 else None
+
+
+def record(name, fn, inner, repeats=7):
+    """Measures case `name` unless the command-line filter (a substring) leaves it out."""
+    if case_filter is None or case_filter in name:
+        results[name] = measure(fn, inner, repeats)
+
+
 def calls(estimated):
     return max(1, int(0.02 / max(estimated, 1e-9)))
 
@@ -30,30 +40,30 @@ for n in [64, 128, 256, 512, 1024, 2048]:
     a, b = torch.randn(n, n), torch.randn(n, n)
     for t in sorted({1, threads}):
         torch.set_num_threads(t)
-        results[f"matmul_n{n}_t{t}"] = measure(lambda: a @ b, calls(2 * n**3 / 50e9), repeats=5)
+        record(f"matmul_n{n}_t{t}", lambda: a @ b, calls(2 * n**3 / 50e9), repeats=5)
 torch.set_num_threads(threads)
 
 for label, count in [("1e6", 1_000_000), ("1e7", 10_000_000)]:
     x, y, out = torch.randn(count), torch.randn(count), torch.empty(count)
     inner = 10 if count >= 10_000_000 else 100
-    results[f"add_{label}"] = measure(lambda: x + y, inner)
-    results[f"add_{label}_out"] = measure(lambda: torch.add(x, y, out=out), inner)
-    results[f"mul_{label}"] = measure(lambda: x * y, inner)
-    results[f"mul_{label}_out"] = measure(lambda: torch.mul(x, y, out=out), inner)
-    results[f"exp_{label}"] = measure(lambda: x.exp(), inner)
-    results[f"exp_{label}_out"] = measure(lambda: torch.exp(x, out=out), inner)
-    results[f"sum_{label}"] = measure(lambda: x.sum(), inner)
+    record(f"add_{label}", lambda: x + y, inner)
+    record(f"add_{label}_out", lambda: torch.add(x, y, out=out), inner)
+    record(f"mul_{label}", lambda: x * y, inner)
+    record(f"mul_{label}_out", lambda: torch.mul(x, y, out=out), inner)
+    record(f"exp_{label}", lambda: x.exp(), inner)
+    record(f"exp_{label}_out", lambda: torch.exp(x, out=out), inner)
+    record(f"sum_{label}", lambda: x.sum(), inner)
 
 square, row = torch.randn(1000, 1000), torch.randn(1000)
-results["sum_dim0_1000x1000"] = measure(lambda: square.sum(0), 50)
-results["sum_dim1_1000x1000"] = measure(lambda: square.sum(1), 50)
-results["broadcast_add_1000x1000"] = measure(lambda: square + row, 50)
-results["transpose_contiguous_1000x1000"] = measure(lambda: square.t().contiguous(), 50)
+record("sum_dim0_1000x1000", lambda: square.sum(0), 50)
+record("sum_dim1_1000x1000", lambda: square.sum(1), 50)
+record("broadcast_add_1000x1000", lambda: square + row, 50)
+record("transpose_contiguous_1000x1000", lambda: square.t().contiguous(), 50)
 
 one = torch.tensor([1.0])
 one_grad = torch.tensor([1.0], requires_grad=True)
-results["add_1elem"] = measure(lambda: one + one, 20_000)
-results["add_1elem_requires_grad"] = measure(lambda: one_grad + one_grad, 20_000)
+record("add_1elem", lambda: one + one, 20_000)
+record("add_1elem_requires_grad", lambda: one_grad + one_grad, 20_000)
 
 small = torch.randn(16)
 small_grad = torch.randn(16, requires_grad=True)
@@ -72,9 +82,9 @@ def forward_backward():
     small_grad.grad = None
 
 
-results["chain100_forward"] = measure(lambda: chain(small), 200)
-results["chain100_forward_requires_grad"] = measure(lambda: chain(small_grad), 200)
-results["chain100_forward_backward"] = measure(forward_backward, 100)
+record("chain100_forward", lambda: chain(small), 200)
+record("chain100_forward_requires_grad", lambda: chain(small_grad), 200)
+record("chain100_forward_backward", forward_backward, 100)
 
 mlp = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 10))
 sgd = torch.optim.SGD(mlp.parameters(), lr=0.01, momentum=0.9)
@@ -87,7 +97,7 @@ def mlp_step():
     sgd.step()
 
 
-results["mlp_sgd_step"] = measure(mlp_step, 50)
+record("mlp_sgd_step", mlp_step, 50)
 
 conv = torch.nn.Conv2d(16, 32, 3, padding=1)
 images = torch.randn(8, 16, 32, 32)
@@ -98,5 +108,5 @@ def conv_step():
     conv(images).sum().backward()
 
 
-results["conv2d_forward_backward"] = measure(conv_step, 3, repeats=5)
+record("conv2d_forward_backward", conv_step, 3, repeats=5)
 print(json.dumps(results, indent=1, sort_keys=True))

@@ -1,6 +1,7 @@
 """Runs the Swift benchmarks and the PyTorch ones in turn on this machine and prints a table
 (Markdown) of times and ratios: torch/swift above 1 means Swift is faster. Matmul rows also
-show GFLOP/s. Run: `.venv/bin/python Scripts/compare.py` (builds the Swift side with -c release)."""
+show GFLOP/s. Run: `.venv/bin/python Scripts/compare.py [text]` (builds the Swift side with -c release);
+with `text`, only the cases whose names contain it."""
 import json
 import os
 import re
@@ -8,9 +9,10 @@ import subprocess
 import sys
 
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-swift = json.loads(subprocess.run(["swift", "run", "-c", "release", "Benchmarks"], cwd=root, check=True,
+only = sys.argv[1:2]
+swift = json.loads(subprocess.run(["swift", "run", "-c", "release", "Benchmarks", *only], cwd=root, check=True,
                                   capture_output=True, text=True).stdout)
-torch = json.loads(subprocess.run([sys.executable, os.path.join(root, "Scripts", "bench_torch.py")], check=True,
+torch = json.loads(subprocess.run([sys.executable, os.path.join(root, "Scripts", "bench_torch.py"), *only], check=True,
                                   capture_output=True, text=True).stdout)
 
 

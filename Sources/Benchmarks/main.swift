@@ -23,6 +23,15 @@ func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedS
 
 var results: [String: Double] = [:]
 
+/// `Benchmarks <text>` measures only the cases whose names contain `<text>`.
+let caseFilter = CommandLine.arguments.dropFirst().first
+
+/// Measures case `name` (unless the filter leaves it out) and records its time per call.
+@MainActor func record(_ name: String, repeats: Int = 7, inner: Int, _ body: () -> Void) {
+  guard caseFilter.map({ name.contains($0) }) ?? true else { return }
+  results[name] = measure(repeats: repeats, inner: inner, body)
+}
+
 // `Benchmarks profile-add` / `profile-mlp` run one case in a loop, for a profiler.
 switch CommandLine.arguments.dropFirst().first {
 case "profile-add":
@@ -64,7 +73,7 @@ for n in [64, 128, 256, 512, 1024, 2048] {
   for t in [1, threads] {
     Tensor.setNumThreads(t)
     let flops = 2 * pow(Double(n), 3)
-    results["matmul_n\(n)_t\(t)"] = measure(repeats: 5, inner: calls(flops / 50e9)) { _ = a.matmul(b) }
+    record("matmul_n\(n)_t\(t)", repeats: 5, inner: calls(flops / 50e9)) { _ = a.matmul(b) }
   }
 }
 Tensor.setNumThreads(threads)
@@ -75,28 +84,28 @@ for (label, count) in [("1e6", 1_000_000), ("1e7", 10_000_000)] {
   let y = Tensor.randn(count)
   let out = Tensor.empty(count)
   let inner = count >= 10_000_000 ? 10 : 100
-  results["add_\(label)"] = measure(inner: inner) { _ = x + y }
-  results["add_\(label)_out"] = measure(inner: inner) { x.add(y, out: out) }
-  results["mul_\(label)"] = measure(inner: inner) { _ = x * y }
-  results["mul_\(label)_out"] = measure(inner: inner) { x.mul(y, out: out) }
-  results["exp_\(label)"] = measure(inner: inner) { _ = x.exp() }
-  results["exp_\(label)_out"] = measure(inner: inner) { x.exp(out: out) }
-  results["sum_\(label)"] = measure(inner: inner) { _ = x.sum() }
+  record("add_\(label)", inner: inner) { _ = x + y }
+  record("add_\(label)_out", inner: inner) { x.add(y, out: out) }
+  record("mul_\(label)", inner: inner) { _ = x * y }
+  record("mul_\(label)_out", inner: inner) { x.mul(y, out: out) }
+  record("exp_\(label)", inner: inner) { _ = x.exp() }
+  record("exp_\(label)_out", inner: inner) { x.exp(out: out) }
+  record("sum_\(label)", inner: inner) { _ = x.sum() }
 }
 
 // Reductions along each axis, broadcasting, and a transposed copy.
 let square = Tensor.randn(1000, 1000)
 let row = Tensor.randn(1000)
-results["sum_dim0_1000x1000"] = measure(inner: 50) { _ = square.sum(dim: 0) }
-results["sum_dim1_1000x1000"] = measure(inner: 50) { _ = square.sum(dim: 1) }
-results["broadcast_add_1000x1000"] = measure(inner: 50) { _ = square + row }
-results["transpose_contiguous_1000x1000"] = measure(inner: 50) { _ = square.t().contiguous() }
+record("sum_dim0_1000x1000", inner: 50) { _ = square.sum(dim: 0) }
+record("sum_dim1_1000x1000", inner: 50) { _ = square.sum(dim: 1) }
+record("broadcast_add_1000x1000", inner: 50) { _ = square + row }
+record("transpose_contiguous_1000x1000", inner: 50) { _ = square.t().contiguous() }
 
 // Per-op overhead: a 1-element add, with and without autograd.
 let one = Tensor([1.0])
 let oneGrad = Tensor([1.0], requiresGrad: true)
-results["add_1elem"] = measure(inner: 20_000) { _ = one + one }
-results["add_1elem_requires_grad"] = measure(inner: 20_000) { _ = oneGrad + oneGrad }
+record("add_1elem", inner: 20_000) { _ = one + one }
+record("add_1elem_requires_grad", inner: 20_000) { _ = oneGrad + oneGrad }
 
 // A chain of 100 small ops (alternating mul and add on 16 elements).
 let small = Tensor.randn(16)
@@ -109,9 +118,9 @@ func chain(_ x: Tensor) -> Tensor {
   }
   return y
 }
-results["chain100_forward"] = measure(inner: 200) { _ = chain(small) }
-results["chain100_forward_requires_grad"] = measure(inner: 200) { _ = chain(smallGrad) }
-results["chain100_forward_backward"] = measure(inner: 100) {
+record("chain100_forward", inner: 200) { _ = chain(small) }
+record("chain100_forward_requires_grad", inner: 200) { _ = chain(smallGrad) }
+record("chain100_forward_backward", inner: 100) {
   chain(smallGrad).sum().backward()
   smallGrad.grad = nil
 }
@@ -121,7 +130,7 @@ let mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
 let sgd = SGD(mlp.parameters(), lr: 0.01, momentum: 0.9)
 let batch = Tensor.randn(64, 784)
 let targets = Tensor.randint(0, 10, [64])
-results["mlp_sgd_step"] = measure(inner: 50) {
+record("mlp_sgd_step", inner: 50) {
   sgd.zeroGrad()
   crossEntropy(mlp(batch), targets).backward()
   sgd.step()
@@ -130,7 +139,7 @@ results["mlp_sgd_step"] = measure(inner: 50) {
 // Conv2d forward and backward: 8x16x32x32 input, 32 3x3 filters, padding 1.
 let conv = Conv2d(16, 32, kernelSize: 3, padding: 1)
 let images = Tensor.randn(8, 16, 32, 32)
-results["conv2d_forward_backward"] = measure(repeats: 5, inner: 3) {
+record("conv2d_forward_backward", repeats: 5, inner: 3) {
   conv.zeroGrad()
   conv(images).sum().backward()
 }

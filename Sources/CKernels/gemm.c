@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KC 384
+// Blocking for a core with 48 KiB L1 and 2 MiB L2: a 12 x KC panel of A (12 KiB) stays in L1
+// while it sweeps a KC x NC block of packed B (1 MiB) held in L2.
+#define KC 256
 #define MC 168
-#define NC 3072
+#define NC 1024
 
 int ck_isa(void) {
   static int isa = -1;
@@ -59,11 +61,81 @@ static void pack_panels(int64_t count, int64_t kc, const float *x, int64_t s_lin
   }
 }
 
+// AVX-512 packing of the two common layouts (pack_panels' format). Lines adjacent in memory
+// (s_line == 1) are copied with masked vector moves; lines contiguous along k (s_k == 1, e.g.
+// a row-major A) are read 16 lines x 16 steps at a time and transposed in registers.
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline)) void transpose16_avx512(__m512 r[16]) {
+  __m512 a[16], b[16];
+  for (int i = 0; i < 8; ++i) {
+    a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {
+    __m512d a0 = _mm512_castps_pd(a[4 * g]), a1 = _mm512_castps_pd(a[4 * g + 1]);
+    __m512d a2 = _mm512_castps_pd(a[4 * g + 2]), a3 = _mm512_castps_pd(a[4 * g + 3]);
+    b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  // b[4g + c], 128-bit lane l, holds column 4l + c of rows 4g ... 4g + 3.
+  for (int c = 0; c < 4; ++c) {
+    __m512 p0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
+    __m512 p1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
+    __m512 p2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
+    __m512 p3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_f32x4(p0, p2, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
+    r[8 + c] = _mm512_shuffle_f32x4(p1, p3, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
+  }
+}
+
+__attribute__((target("avx512f")))
+static void pack_panels_avx512(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
+  for (int64_t p = 0; p < count; p += w) {
+    int64_t lines = count - p < w ? count - p : w;
+    const float *panel = x + p * s_line;
+    if (s_line == 1) {
+      // Lines adjacent in memory: each k step is one (masked) run of `lines` floats.
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        const float *src = panel + kk * s_k;
+        for (int g = 0; g < w; g += 16) {
+          int64_t valid = lines - g;
+          __mmask16 m = valid >= 16 ? 0xFFFF : (valid <= 0 ? 0 : (__mmask16)((1u << valid) - 1));
+          __mmask16 store = w - g >= 16 ? 0xFFFF : (__mmask16)((1u << (w - g)) - 1);
+          _mm512_mask_storeu_ps(out + g, store, _mm512_maskz_loadu_ps(m, src + g));
+        }
+        out += w;
+      }
+    } else {
+      // s_k == 1 (callers check): lines contiguous along k.
+      for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        int64_t steps = kc - k0 < 16 ? kc - k0 : 16;
+        __mmask16 km = steps == 16 ? 0xFFFF : (__mmask16)((1u << steps) - 1);
+        for (int g = 0; g < w; g += 16) {
+          __m512 r[16];
+          for (int i = 0; i < 16; ++i) {
+            r[i] = g + i < lines ? _mm512_maskz_loadu_ps(km, panel + (g + i) * s_line + k0) : _mm512_setzero_ps();
+          }
+          transpose16_avx512(r);
+          __mmask16 store = w - g >= 16 ? 0xFFFF : (__mmask16)((1u << (w - g)) - 1);
+          for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_ps(out + (k0 + j) * w + g, store, r[j]);
+        }
+      }
+      out += (int64_t)w * kc;
+    }
+  }
+}
+
 static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t sam, int64_t sak, float *out, int mr) {
+  if (ck_isa() == 2 && (sam == 1 || sak == 1)) { pack_panels_avx512(mc, kc, a, sam, sak, out, mr); return; }
   pack_panels(mc, kc, a, sam, sak, out, mr);
 }
 
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t sbk, int64_t sbn, float *out, int nr) {
+  if (ck_isa() == 2 && (sbn == 1 || sbk == 1)) { pack_panels_avx512(nc, kc, b, sbn, sbk, out, nr); return; }
   pack_panels(nc, kc, b, sbn, sbk, out, nr);
 }
 
@@ -85,7 +157,14 @@ static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c
                           int64_t rows, int64_t cols, int accumulate) {
   __m512 acc[MR512][2];
   for (int r = 0; r < MR512; ++r) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
+  // The C tile is fetched while the products accumulate, and B a few steps ahead.
+  for (int r = 0; r < MR512; ++r) {
+    _mm_prefetch((const char *)(c + r * scm), _MM_HINT_T0);
+    _mm_prefetch((const char *)(c + r * scm + 16), _MM_HINT_T0);
+  }
+#pragma clang loop unroll_count(4)
   for (int64_t kk = 0; kk < kc; ++kk) {
+    _mm_prefetch((const char *)(bp + 8 * NR512), _MM_HINT_T0);
     __m512 b0 = _mm512_loadu_ps(bp);
     __m512 b1 = _mm512_loadu_ps(bp + 16);
     for (int r = 0; r < MR512; ++r) {
@@ -161,6 +240,9 @@ static void kernel_portable(int64_t kc, const float *ap, const float *bp, float 
   store_tile(tile, NRC, rows, cols, c, scm, accumulate);
 }
 
+int ck_sgemm_mr(void) { return ck_isa() == 2 ? MR512 : (ck_isa() == 1 ? MR256 : MRC); }
+int ck_sgemm_nr(void) { return ck_isa() == 2 ? NR512 : (ck_isa() == 1 ? NR256 : NRC); }
+
 static __thread float *tl_bpack, *tl_apack;
 static __thread size_t tl_bbytes, tl_abytes;
 
@@ -181,8 +263,7 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int6
     return;
   }
   int isa = ck_isa();
-  int mr = isa == 2 ? MR512 : (isa == 1 ? MR256 : MRC);
-  int nr = isa == 2 ? NR512 : (isa == 1 ? NR256 : NRC);
+  int mr = ck_sgemm_mr(), nr = ck_sgemm_nr();
   void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int) =
       isa == 2 ? kernel_avx512 : (isa == 1 ? kernel_avx2 : kernel_portable);
   int64_t nc_max = NC < n ? NC : n;
@@ -194,16 +275,19 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int6
   float *apack = thread_buffer(&tl_apack, &tl_abytes, abytes);
   for (int64_t jc = 0; jc < n; jc += NC) {
     int64_t nc = n - jc < NC ? n - jc : NC;
-    for (int64_t pc = 0; pc < k; pc += KC) {
-      int64_t kc = k - pc < KC ? k - pc : KC;
+    // k is cut into equal blocks of at most KC, so no block is left with a few steps.
+    int64_t kblock = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
+    for (int64_t pc = 0; pc < k; pc += kblock) {
+      int64_t kc = k - pc < kblock ? k - pc : kblock;
       pack_b(kc, nc, b + pc * sbk + jc * sbn, sbk, sbn, bpack, nr);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mcur = m - ic < MC ? m - ic : MC;
         pack_a(mcur, kc, a + ic * sam + pc * sak, sam, sak, apack, mr);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          int64_t cols = nc - jr < nr ? nc - jr : nr;
-          for (int64_t ir = 0; ir < mcur; ir += mr) {
-            int64_t rows = mcur - ir < mr ? mcur - ir : mr;
+        // One panel of A (in L1) against every panel of B (in L2).
+        for (int64_t ir = 0; ir < mcur; ir += mr) {
+          int64_t rows = mcur - ir < mr ? mcur - ir : mr;
+          for (int64_t jr = 0; jr < nc; jr += nr) {
+            int64_t cols = nc - jr < nr ? nc - jr : nr;
             kernel(kc, apack + ir * kc, bpack + jr * kc, c + (ic + ir) * scm + jc + jr, scm, rows, cols, pc > 0);
           }
         }

@@ -23,6 +23,19 @@ import Testing
     expectClose(a.matmul(b), referenceMatmul(a, b).float(), rtol: 1e-4, atol: 1e-4)
   }
 
+  /// Each operand row-major or transposed (the packers' two vector paths), with k cut into
+  /// blocks (529 > 256) and partial 16-step, 16-line and tile tails.
+  @Test(arguments: [(13, 47, 17), (25, 20, 300), (40, 70, 529), (12, 32, 16)])
+  func sgemmPacksEveryOperandLayout(m: Int, n: Int, k: Int) {
+    for aTransposed in [false, true] {
+      for bTransposed in [false, true] {
+        let a = aTransposed ? Tensor.randn(k, m).t() : Tensor.randn(m, k)
+        let b = bTransposed ? Tensor.randn(n, k).t() : Tensor.randn(k, n)
+        expectClose(a.matmul(b), referenceMatmul(a, b).float(), rtol: 1e-4, atol: 1e-4)
+      }
+    }
+  }
+
   @Test func sgemmReadsTransposedAndStridedOperands() {
     let a = Tensor.randn(40, 70).t()  // [70, 40], column-major
     let b = Tensor.randn(40, 90)[.all, .stride(by: 3)]  // [40, 30], every third column

@@ -16,6 +16,11 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k,
               const float *b, int64_t sbk, int64_t sbn,
               float *c, int64_t scm);
 
+/// The height (rows of C) and width (columns) of the SGEMM micro-kernel's tile on this CPU:
+/// splitting C at multiples of them keeps every thread's tiles full.
+int ck_sgemm_mr(void);
+int ck_sgemm_nr(void);
+
 /// Contiguous float32 elementwise kernels: out[i] = op(x[i], y[i]) over n elements; y may be a
 /// single broadcast scalar (y_stride 0) or a full array (y_stride 1); so may x.
 void ck_add_f32(int64_t n, const float *x, int64_t xs, const float *y, int64_t ys, float *out);

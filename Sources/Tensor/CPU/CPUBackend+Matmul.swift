@@ -37,13 +37,14 @@ extension CPUBackend {
     }
     for bi in 0..<batch {
       let (aB, bB, oB) = (ap + bi * sa[0], bp + bi * sb[0], op + bi * so[0])
-      if threads > 1 && m >= n && m >= 2 * 12 {
-        parallelRanges(m, threads: threads) { _, rows in
+      let (mr, nr) = (Int(ck_sgemm_mr()), Int(ck_sgemm_nr()))
+      if threads > 1 && m >= n && m >= 2 * mr {
+        parallelRanges(m, threads: threads, alignment: mr) { _, rows in
           let lo = rows.lowerBound
           ck_sgemm(Int64(rows.count), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
         }
-      } else if threads > 1 && n >= 2 * 32 {
-        parallelRanges(n, threads: threads, alignment: 32) { _, cols in
+      } else if threads > 1 && n >= 2 * nr {
+        parallelRanges(n, threads: threads, alignment: nr) { _, cols in
           let lo = cols.lowerBound
           ck_sgemm(Int64(m), Int64(cols.count), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]), Int64(sb[2]), oB + lo, Int64(so[1]))
         }
