@@ -179,3 +179,29 @@ void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y) {
   if (ck_isa() == 2) { axpy_avx512(n, alpha, x, y); return; }
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
+
+// out[i] = c[i] ? x[i*xs] : y[i*ys] on 4-byte bit patterns, xs, ys in {0, 1}.
+__attribute__((target("avx512f"))) static void select32_avx512(int64_t n, const uint8_t *c, const uint32_t *x, int64_t xs,
+                                                               const uint32_t *y, int64_t ys, uint32_t *out) {
+  __m512i xb = _mm512_set1_epi32((int)x[0]), yb = _mm512_set1_epi32((int)y[0]);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    __m512i flags = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(c + i)));
+    __m512i a = xs ? _mm512_loadu_si512(x + i) : xb;
+    __m512i b = ys ? _mm512_loadu_si512(y + i) : yb;
+    _mm512_storeu_si512(out + i, _mm512_mask_blend_epi32(_mm512_test_epi32_mask(flags, flags), b, a));
+  }
+  for (; i < n; ++i) out[i] = c[i] ? x[i * xs] : y[i * ys];
+}
+
+void ck_select32(int64_t n, const void *condition, const void *x, int64_t xs, const void *y, int64_t ys, void *out) {
+  const uint8_t *c = condition;
+  const uint32_t *a = x, *b = y;
+  uint32_t *o = out;
+  if (n <= 0) return;
+  if (ck_isa() == 2) { select32_avx512(n, c, a, xs, b, ys, o); return; }
+  for (int64_t i = 0; i < n; ++i) {
+    uint32_t keep = 0u - (uint32_t)(c[i] != 0);
+    o[i] = (a[i * xs] & keep) | (b[i * ys] & ~keep);
+  }
+}

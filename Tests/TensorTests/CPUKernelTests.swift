@@ -74,6 +74,23 @@ import Testing
     expectClose(x.sum(), xd.sum(), rtol: 1e-5, atol: 1e-4)
   }
 
+  /// `where` on 4-byte elements takes a branch-free blend: tensor or scalar on either side,
+  /// tails past each 16-element block, and the same values as a per-element reference.
+  @Test(arguments: [1, 15, 16, 17, 1000])
+  func whereBlendsFourByteElements(count: Int) {
+    let x = Tensor.randn(count)
+    let y = Tensor.randn(count)
+    let mask = x .> 0.3
+    let (xs, ys, ms) = (x.toArray(Float.self), y.toArray(Float.self), mask.toArray(Bool.self))
+    #expect(Tensor.where(mask, x, y).toArray(Float.self) == (0..<count).map { ms[$0] ? xs[$0] : ys[$0] })
+    #expect(Tensor.where(mask, x, -2.5).toArray(Float.self) == (0..<count).map { ms[$0] ? xs[$0] : -2.5 })
+    #expect(Tensor.where(mask, 7.0, y).toArray(Float.self) == (0..<count).map { ms[$0] ? 7 : ys[$0] })
+    let ints = Tensor(Array(Int32(0)..<Int32(count)))
+    #expect(Tensor.where(mask, ints, Int32(-1)).toArray(Int32.self) == (0..<count).map { ms[$0] ? Int32($0) : -1 })
+    let doubles = x.double()
+    #expect(Tensor.where(mask, doubles, 0.0).toArray(Double.self) == (0..<count).map { ms[$0] ? Double(xs[$0]) : 0 })
+  }
+
   @Test func simdExpEdgeCases() {
     let x = Tensor([0, 1, -1, 88.7, 89, -87.3, -104, -200, .infinity, -.infinity, .nan, 1e-8])
     let got = x.exp().toArray(Float.self)

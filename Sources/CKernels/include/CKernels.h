@@ -44,6 +44,10 @@ void ck_sum_rows_f32(int64_t rows, int64_t width, const float *x, int64_t ld, fl
 void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out);
 void ck_log_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out);
 
+/// out[i] = condition[i] ? x[i*xs] : y[i*ys] for n elements of any 4-byte type (copied as
+/// bits); `condition` holds one byte per element (0 = false), xs and ys are 0 or 1.
+void ck_select32(int64_t n, const void *condition, const void *x, int64_t xs, const void *y, int64_t ys, void *out);
+
 /// y[i] += alpha * x[i] over n contiguous floats.
 void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 

@@ -281,8 +281,19 @@ extension CPUBackend {
     let bp = b.storage.data.assumingMemoryBound(to: T.self)
     let op = out.storage.data.assumingMemoryBound(to: T.self)
     StridedLoop(shape: out.shape, layouts: [out.layout, c.layout, a.layout, b.layout]).forEachRow { offs, n, st in
-      for k in 0..<n {
-        op[offs[0] + k * st[0]] = cp[offs[1] + k * st[1]] ? ap[offs[2] + k * st[2]] : bp[offs[3] + k * st[3]]
+      let (o, cond, x, y) = (op + offs[0], cp + offs[1], ap + offs[2], bp + offs[3])
+      let (so, sc, sa, sb) = (st[0], st[1], st[2], st[3])
+      if MemoryLayout<T>.size == 4 && so == 1 && sc == 1 && sa <= 1 && sb <= 1 && sa >= 0 && sb >= 0 {
+        // Branch-free blend of bit patterns (float32, int32): a data-dependent branch per element
+        // mispredicts on masks like relu's.
+        ck_select32(Int64(n), cond, x, Int64(sa), y, Int64(sb), o)
+      } else if so == 1 && sc == 1 && sa == 1 && sb == 1 {
+        for k in 0..<n { o[k] = cond[k] ? x[k] : y[k] }
+      } else if so == 1 && sc == 1 && sa == 1 && sb == 0 {
+        let other = y[0]  // where(c, x, scalar): relu's and masking's backward
+        for k in 0..<n { o[k] = cond[k] ? x[k] : other }
+      } else {
+        for k in 0..<n { o[k * so] = cond[k * sc] ? x[k * sa] : y[k * sb] }
       }
     }
   }

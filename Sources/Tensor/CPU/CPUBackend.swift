@@ -189,7 +189,7 @@ struct CPUBackend: Backend {
 }
 
 /// `out[i] = f(x[i])` over any strides.
-@inline(__always)
+@inline(never)
 func map<A: KernelElement, R: KernelElement>(_ x: Tensor, _ out: Tensor, _ f: (A) -> R) {
   let xp = x.storage.data.assumingMemoryBound(to: A.self)
   let op = out.storage.data.assumingMemoryBound(to: R.self)
@@ -208,7 +208,7 @@ func map<A: KernelElement, R: KernelElement>(_ x: Tensor, _ out: Tensor, _ f: (A
 
 /// `out[i] = f(a[i], b[i])` over any strides, with fast paths for contiguous and
 /// scalar-broadcast operands.
-@inline(__always)
+@inline(never)
 func zipMap<A: KernelElement, B: KernelElement, R: KernelElement>(
   _ a: Tensor, _ b: Tensor, _ out: Tensor, _ f: (A, B) -> R
 ) {

@@ -63,6 +63,7 @@ package struct StridedLoop {
   /// is the element offset of the row's first element for each operand. Rows may run
   /// concurrently when `parallel` and the loop is large, so `body` must only write
   /// elements of its own row.
+  @inline(__always)
   func forEachRow(
     parallel: Bool = true,
     _ body: (_ offsets: UnsafePointer<Int>, _ n: Int, _ innerStrides: UnsafePointer<Int>) -> Void
@@ -73,33 +74,27 @@ package struct StridedLoop {
     let rows = total / inner
     let threads = parallel ? StridedLoop.threads(forElements: total) : 1
     let opCount = bases.count
-    let innerStrides = strides.map { $0[$0.count - 1] }
-    innerStrides.withUnsafeBufferPointer { innerPtr in
-      if threads == 1 {
-        runRows(0..<rows, columns: 0..<inner, innerStrides: innerPtr.baseAddress!, opCount: opCount, body)
-      } else if rows >= threads {
-        let chunk = (rows + threads - 1) / threads
-        parallelFor(threads) { t in
-          let lo = t * chunk
-          let hi = min(rows, lo + chunk)
-          if lo < hi {
-            runRows(lo..<hi, columns: 0..<inner, innerStrides: innerPtr.baseAddress!, opCount: opCount, body)
-          }
-        }
-      } else {
-        // Few long rows: split each row's columns.
-        let chunk = (inner + threads - 1) / threads
-        parallelFor(threads) { t in
-          let lo = t * chunk
-          let hi = min(inner, lo + chunk)
-          if lo < hi {
-            runRows(0..<rows, columns: lo..<hi, innerStrides: innerPtr.baseAddress!, opCount: opCount, body)
-          }
+    // One part per thread: a range of rows, or (few long rows) a range of every row's columns.
+    // Inlined with `body` into each kernel so the element loop compiles as one piece; there
+    // is a single call of runRows so that each kernel holds one copy of it.
+    let splitRows = rows >= threads
+    let chunk = ((splitRows ? rows : inner) + threads - 1) / threads
+    withUnsafeTemporaryAllocation(of: Int.self, capacity: opCount) { innerStrides in
+      for op in 0..<opCount { innerStrides[op] = strides[op][strides[op].count - 1] }
+      let innerPtr = UnsafePointer(innerStrides.baseAddress!)
+      parallelFor(threads) { t in
+        let lo = t * chunk
+        let hi = min(splitRows ? rows : inner, lo + chunk)
+        if lo < hi {
+          runRows(
+            splitRows ? lo..<hi : 0..<rows, columns: splitRows ? 0..<inner : lo..<hi, innerStrides: innerPtr,
+            opCount: opCount, body)
         }
       }
     }
   }
 
+  @inline(__always)
   private func runRows(
     _ rows: Range<Int>, columns: Range<Int>, innerStrides: UnsafePointer<Int>, opCount: Int,
     _ body: (UnsafePointer<Int>, Int, UnsafePointer<Int>) -> Void
