@@ -85,10 +85,17 @@ package protocol Backend: Sendable {
   func put(_ dst: Tensor, offsets: Tensor, values: Tensor, accumulate: Bool)
   /// The indices of the nonzero elements, as an int64 tensor of shape `[n, x.dim]`.
   func nonzero(_ x: Tensor) -> Tensor
+
+  // Fused kernels a backend may offer (requirements, so that calls through `any Backend`
+  // reach the backend's own; the extension below declines by default).
+  /// Softmax (or log-softmax) over the last dim of a contiguous `x` into contiguous `out`;
+  /// returns false when not fused here.
+  func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool
+  /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
+  func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool
 }
 
-/// Fused kernels a backend may offer; the defaults decline, and callers then compose the
-/// op from primitives.
+/// The fused kernels' defaults decline, and callers then compose the op from primitives.
 extension Backend {
   /// Softmax (or log-softmax) over the last dim of a contiguous `x` into contiguous `out`;
   /// returns false when not fused here.

@@ -91,6 +91,19 @@ import Testing
     #expect(Tensor.where(mask, doubles, 0.0).toArray(Double.self) == (0..<count).map { ms[$0] ? Double(xs[$0]) : 0 })
   }
 
+  /// The fused kernels are protocol requirements: a call through `any Backend` (as the ops
+  /// make it) reaches the CPU's kernels rather than the declining defaults.
+  @Test func fusedKernelsAreReachedThroughTheBackendExistential() {
+    let backend: any Backend = CPUBackend.shared
+    let x = Tensor([[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]).float()
+    let out = Tensor.empty(2, 3)
+    #expect(backend.fusedSoftmax(x, log: true, into: out))
+    expectClose(out, x.double().logSoftmax(dim: 1).float(), rtol: 1e-6, atol: 1e-6)
+    let y = Tensor([1.0, 2.0]).float()
+    #expect(backend.fusedAddScaled(y, Tensor([10.0, 20.0]).float(), alpha: 0.5))
+    #expect(y.toArray(Float.self) == [6, 12])
+  }
+
   @Test func simdExpEdgeCases() {
     let x = Tensor([0, 1, -1, 88.7, 89, -87.3, -104, -200, .infinity, -.infinity, .nan, 1e-8])
     let got = x.exp().toArray(Float.self)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Host memory, 64-byte aligned (room for AVX-512 loads). Blocks of 1 MiB or more are
+/// Host memory, 64-byte aligned (room for AVX-512 loads). Blocks of 64 KiB or more are
 /// cached when freed and reused for the same size: a fresh large allocation pays for page
 /// faults on first touch, which at 10^7 elements costs more than the arithmetic.
 final class CPUAllocator: StorageAllocator, @unchecked Sendable {
@@ -9,7 +9,7 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
   private var cached: [Int: [UnsafeMutableRawPointer]] = [:]
   private var cachedBytes = 0
   /// Blocks at least this large are cached.
-  static let cachedThreshold = 1 << 20
+  static let cachedThreshold = 1 << 16
   /// The most bytes kept in the cache.
   static let cacheLimit = 1 << 30
 
@@ -154,7 +154,11 @@ struct CPUBackend: Backend {
       StridedLoop(shape: dst.shape, layouts: [dst.layout]).forEachRow { offs, n, st in
         let o = p + offs[0]
         let s = st[0]
-        for k in 0..<n { o[k * s] = v }
+        if s == 1 {
+          o.update(repeating: v, count: n)
+        } else {
+          for k in 0..<n { o[k * s] = v }
+        }
       }
     }
   }
