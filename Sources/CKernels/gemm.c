@@ -152,27 +152,42 @@ static void store_tile(const float *tile, int nr, int64_t rows, int64_t cols, fl
 #define MR512 12
 #define NR512 32
 
-__attribute__((target("avx512f")))
-static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
-                          int64_t rows, int64_t cols, int accumulate) {
+// A's element (row r, step kk) is ap[r * a_row + kk * a_step]: packed panels have a_row = 1,
+// a_step = MR; rows read in place from a row-major A have a_row = its row stride, a_step = 1.
+__attribute__((target("avx512f"), always_inline))
+static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64_t a_step, const float *bp, float *c,
+                               int64_t scm, int64_t rows, int64_t cols, int accumulate) {
   __m512 acc[MR512][2];
   for (int r = 0; r < MR512; ++r) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
+  const float *p0 = ap, *p1 = ap + 3 * a_row, *p2 = ap + 6 * a_row, *p3 = ap + 9 * a_row;
   // The C tile is fetched while the products accumulate, and B a few steps ahead.
   for (int r = 0; r < MR512; ++r) {
     _mm_prefetch((const char *)(c + r * scm), _MM_HINT_T0);
     _mm_prefetch((const char *)(c + r * scm + 16), _MM_HINT_T0);
   }
-#pragma clang loop unroll_count(4)
+  // Not unrolled: unrolling makes the compiler hoist broadcasts and spill accumulators.
+#pragma clang loop unroll(disable)
   for (int64_t kk = 0; kk < kc; ++kk) {
     _mm_prefetch((const char *)(bp + 8 * NR512), _MM_HINT_T0);
     __m512 b0 = _mm512_loadu_ps(bp);
     __m512 b1 = _mm512_loadu_ps(bp + 16);
-    for (int r = 0; r < MR512; ++r) {
-      __m512 av = _mm512_set1_ps(ap[r]);
-      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-    }
-    ap += MR512;
+    // Rows are addressed from four bases (rows 3q, 3q+1, 3q+2 at base q + 0, a_row, 2 a_row),
+    // which fits x86 addressing without a register per row.
+#define ROW(r, value)                                          \
+  {                                                            \
+    __m512 av = _mm512_set1_ps(value);                         \
+    acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);            \
+    acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);            \
+  }
+    ROW(0, p0[0]) ROW(1, p0[a_row]) ROW(2, p0[2 * a_row])
+    ROW(3, p1[0]) ROW(4, p1[a_row]) ROW(5, p1[2 * a_row])
+    ROW(6, p2[0]) ROW(7, p2[a_row]) ROW(8, p2[2 * a_row])
+    ROW(9, p3[0]) ROW(10, p3[a_row]) ROW(11, p3[2 * a_row])
+#undef ROW
+    p0 += a_step;
+    p1 += a_step;
+    p2 += a_step;
+    p3 += a_step;
     bp += NR512;
   }
   if (rows == MR512 && cols == NR512) {
@@ -193,6 +208,19 @@ static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c
     }
     store_tile(tile, NR512, rows, cols, c, scm, accumulate);
   }
+}
+
+__attribute__((target("avx512f")))
+static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
+                          int64_t rows, int64_t cols, int accumulate) {
+  tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate);
+}
+
+// A full 12-row panel read straight from a row-major A (no packing).
+__attribute__((target("avx512f")))
+static void kernel_avx512_rows(int64_t kc, const float *a, int64_t lda, const float *bp, float *c, int64_t scm,
+                               int64_t cols, int accumulate) {
+  tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate);
 }
 
 // ---- AVX2: 6 x 16 tiles, 12 ymm accumulators ------------------------------------------------
@@ -266,6 +294,7 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int6
   int mr = ck_sgemm_mr(), nr = ck_sgemm_nr();
   void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int) =
       isa == 2 ? kernel_avx512 : (isa == 1 ? kernel_avx2 : kernel_portable);
+  int direct = isa == 2 && sak == 1;
   int64_t nc_max = NC < n ? NC : n;
   // Packing buffers live per thread and only grow: fresh large allocations would pay for
   // page faults on every call.
@@ -282,13 +311,19 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int6
       pack_b(kc, nc, b + pc * sbk + jc * sbn, sbk, sbn, bpack, nr);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mcur = m - ic < MC ? m - ic : MC;
-        pack_a(mcur, kc, a + ic * sam + pc * sak, sam, sak, apack, mr);
+        // A row-major A is read in place by the AVX-512 kernel, so only a last partial panel
+        // is packed (padded with zero rows); otherwise the whole block is packed.
+        int64_t full = direct ? mcur / mr * mr : 0;
+        if (full < mcur) pack_a(mcur - full, kc, a + (ic + full) * sam + pc * sak, sam, sak, apack, mr);
         // One panel of A (in L1) against every panel of B (in L2).
         for (int64_t ir = 0; ir < mcur; ir += mr) {
           int64_t rows = mcur - ir < mr ? mcur - ir : mr;
+          const float *arow = a + (ic + ir) * sam + pc * sak;
           for (int64_t jr = 0; jr < nc; jr += nr) {
             int64_t cols = nc - jr < nr ? nc - jr : nr;
-            kernel(kc, apack + ir * kc, bpack + jr * kc, c + (ic + ir) * scm + jc + jr, scm, rows, cols, pc > 0);
+            float *ctile = c + (ic + ir) * scm + jc + jr;
+            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, scm, cols, pc > 0);
+            else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, scm, rows, cols, pc > 0);
           }
         }
       }
