@@ -1,12 +1,16 @@
 /// Autograd's per-tensor state, kept in the Tensor layer's `autogradMeta` slot
 /// (PyTorch: `AutogradMeta`).
 final class AutogradMeta {
+  // Fields every recorded op reads are `@exclusivity(unchecked)` (as Tensor's): the dynamic
+  // check on each read was a measurable share of a small op.
   /// Set on leaves by the user; non-leaves require grad because they have a `gradFn`.
-  var requiresGrad = false
-  var grad: Tensor?
-  var gradFn: Function?
-  /// The leaf's accumulator, created on first use and kept only while a graph uses it.
-  weak var accumulator: Function?
+  @exclusivity(unchecked) var requiresGrad = false
+  @exclusivity(unchecked) var grad: Tensor?
+  @exclusivity(unchecked) var gradFn: Function?
+  /// The leaf's accumulator, created on first use and kept for the leaf's life. The node
+  /// refers back to the leaf without owning it (no cycle, no weak reference whose side
+  /// table would slow every retain of the node); the leaf's end tells the node here.
+  @exclusivity(unchecked) var accumulator: Function?
   /// Hooks on a leaf's gradient, run before it is accumulated.
   var leafHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
   var retainsGrad = false
@@ -15,6 +19,8 @@ final class AutogradMeta {
   var base: Tensor?
   var viewChain: [ViewStep] = []
   var viewVersion = 0
+
+  deinit { accumulator?.leafEnded() }
 }
 
 /// One step of a view chain: the kind of view and the shape it produced.

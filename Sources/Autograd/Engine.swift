@@ -45,8 +45,10 @@ enum Engine {
         if let retained = node.retainedOutput {
           retained.grad = retained.grad.map { createGraph ? $0 + grad : $0.add_(grad) } ?? (createGraph ? grad : grad.detach().clone())
         }
-        if let leaf = node.variable {
-          try accumulate(grad, into: leaf, node: node, capturing: capture != nil, createGraph: createGraph, captured: &captured)
+        if node.isAccumulator {
+          if let leaf = node.variable {
+            try accumulate(grad, into: leaf, node: node, capturing: capture != nil, createGraph: createGraph, captured: &captured)
+          }
           continue
         }
         if node.isReleased && node.savesValues { throw AutogradError.backwardTwice }

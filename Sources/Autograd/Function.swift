@@ -9,8 +9,13 @@ public final class Function: CustomStringConvertible {
   /// (PyTorch: `next_functions`); `nil` for inputs that do not require grad.
   public var nextFunctions: [(function: Function?, inputNr: Int)] { edges.map { ($0.function, $0.inputNr) } }
 
-  /// For `AccumulateGrad`: the leaf it accumulates into (PyTorch: `.variable`).
-  public let variable: Tensor?
+  /// For `AccumulateGrad`: the leaf it accumulates into (PyTorch: `.variable`); `nil` once
+  /// the leaf itself is gone (its gradient could no longer be read).
+  public var variable: Tensor? { leaf }
+  /// Not owned: the leaf owns this node (through its metadata) and clears this on its end.
+  private unowned(unsafe) var leaf: Tensor?
+  /// Whether this is a leaf's `AccumulateGrad` node.
+  let isAccumulator: Bool
 
   struct Edge {
     var function: Function?
@@ -20,8 +25,8 @@ public final class Function: CustomStringConvertible {
     var dtype: DType
   }
 
-  private(set) var edges: [Edge]
-  private var backward: ((Tensor) throws -> [Tensor?])?
+  @exclusivity(unchecked) private(set) var edges: [Edge]
+  @exclusivity(unchecked) private var backward: ((Tensor) throws -> [Tensor?])?
   /// Whether `backward` reads saved values (such nodes cannot run after being released).
   let savesValues: Bool
   /// Hooks that see (and may replace) the incoming gradient, by id.
@@ -33,7 +38,8 @@ public final class Function: CustomStringConvertible {
 
   init(name: String, inputs: [Tensor], savesValues: Bool, backward: @escaping (Tensor) throws -> [Tensor?]) {
     self.name = name
-    self.variable = nil
+    self.leaf = nil
+    self.isAccumulator = false
     self.savesValues = savesValues
     self.backward = backward
     self.edges = inputs.map { Function.edge(to: $0) }
@@ -43,7 +49,8 @@ public final class Function: CustomStringConvertible {
   /// An `AccumulateGrad` node for a leaf.
   init(accumulatingInto leaf: Tensor) {
     name = "AccumulateGrad"
-    variable = leaf
+    self.leaf = leaf
+    isAccumulator = true
     savesValues = false
     backward = nil
     edges = []
@@ -54,7 +61,10 @@ public final class Function: CustomStringConvertible {
     Edge(function: input.requiresGrad ? input.gradientNode : nil, inputNr: 0, shape: input.shape, dtype: input.dtype)
   }
 
-  var isReleased: Bool { backward == nil && variable == nil }
+  var isReleased: Bool { backward == nil && !isAccumulator }
+
+  /// Called as the leaf of an `AccumulateGrad` node ends.
+  func leafEnded() { leaf = nil }
 
   /// Computes the input gradients for `grad`.
   func apply(_ grad: Tensor) throws -> [Tensor?] {
@@ -74,13 +84,25 @@ public final class Function: CustomStringConvertible {
 
   deinit {
     // Release long chains iteratively: a recursive release of a graph 100,000 nodes deep
-    // would overflow the stack.
-    var pending = edges.compactMap(\.function)
-    edges.removeAll()
-    while var node = pending.popLast() {
-      if isKnownUniquelyReferenced(&node) {
-        pending.append(contentsOf: node.edges.compactMap(\.function))
-        node.edges.removeAll()
+    // would overflow the stack. Nodes this one alone holds are detached from their inputs
+    // here; a chain goes through `next` without allocating, branches through `pending`.
+    var pending: [Function] = []
+    var next: Function?
+    Function.detachInputs(of: &edges, next: &next, pending: &pending)
+    while let node = next ?? pending.popLast() {
+      next = nil
+      Function.detachInputs(of: &node.edges, next: &next, pending: &pending)
+    }
+  }
+
+  /// Clears `edges`, handing the nodes that nothing else holds to `next` (the first) and
+  /// `pending` (the rest), so that releasing them later does not recurse.
+  private static func detachInputs(of edges: inout [Edge], next: inout Function?, pending: inout [Function]) {
+    for i in edges.indices {
+      guard var input = edges[i].function else { continue }
+      edges[i].function = nil
+      if isKnownUniquelyReferenced(&input) {
+        if next == nil { next = input } else { pending.append(input) }
       }
     }
   }

@@ -4,15 +4,15 @@
 /// it on the storage for the same reason: every view of the memory must see the same count).
 public final class Storage: @unchecked Sendable {
   /// The start of the memory (a device address for device storage).
-  public private(set) var data: UnsafeMutableRawPointer
+  @exclusivity(unchecked) public private(set) var data: UnsafeMutableRawPointer
   /// The size of the allocation in bytes.
   public private(set) var byteCount: Int
   /// The device the memory lives on.
   public let device: Device
   /// Bumped by every in-place write; read by autograd's saved-tensor checks.
-  package var version: Int = 0
+  @exclusivity(unchecked) package var version: Int = 0
   /// Set for memory that must not be written (a read-only file mapping).
-  package var isReadOnly = false
+  @exclusivity(unchecked) package var isReadOnly = false
   /// Set for memory that maps a file, which `flush()` writes back.
   package var isFileMapping = false
   private var release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)?

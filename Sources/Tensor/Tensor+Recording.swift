@@ -67,7 +67,7 @@ package protocol OpRecorder: AnyObject, Sendable {
 
 extension Tensor {
   /// The installed recorder; `nil` costs one branch per op.
-  nonisolated(unsafe) package static var recorder: (any OpRecorder)?
+  @exclusivity(unchecked) nonisolated(unsafe) package static var recorder: (any OpRecorder)?
 
   /// Reports `op` to the recorder, if one is installed, and returns `output`.
   /// Runs `body` with recording off (composite ops recorded as one node).

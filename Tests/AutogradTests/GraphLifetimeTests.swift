@@ -57,12 +57,38 @@ private func weakGraph(_ node: Function?) -> [() -> Function?] {
       // Each step builds and frees a graph of ~10 nodes and ~20 tensors; leaking one node
       // with its saved tensors per step would add several MB over 10,000 steps.
       let grown = residentBytes() - memoryBefore
-      let leakedNodes = graphs.filter { $0() != nil }.count
-      if grown >= 4 << 20 || leakedNodes > 0 || graphs.isEmpty {
+      // `w`'s AccumulateGrad node belongs to `w` (one node for its whole life); every other
+      // node must be gone with its graph.
+      let alive = graphs.compactMap { $0() }
+      let leakedNodes = alive.filter { $0.name != "AccumulateGrad" }.count
+      let accumulators = Set(alive.filter { $0.name == "AccumulateGrad" }.map(ObjectIdentifier.init))
+      if grown >= 4 << 20 || leakedNodes > 0 || accumulators.count != 1 || graphs.isEmpty {
         print("memory grew by \(grown) bytes; \(leakedNodes) nodes leaked")
         exit(1)
       }
     }
+  }
+
+  /// A leaf's AccumulateGrad node lives as long as the leaf (PyTorch keeps it while a graph
+  /// uses it); it does not keep the leaf alive, and a graph that outlives its leaf still runs.
+  @Test func accumulatorsFollowTheirLeaf() {
+    let x = Tensor.randn(3, requiresGrad: true)
+    let first = (x * 2).gradFn!.nextFunctions[0].function!
+    #expect((x + 1).gradFn!.nextFunctions[0].function! === first)
+    #expect(first.variable === x)
+    weak var accumulator: Function?
+    var y: Tensor
+    do {
+      let leaf = Tensor.randn(3, requiresGrad: true)
+      y = (leaf + 1).sum()  // saves nothing, so the graph does not hold the leaf
+      accumulator = y.gradFn!.nextFunctions[0].function!.nextFunctions[0].function
+      #expect(accumulator?.variable === leaf)
+    }
+    // The leaf is gone; its node stays with the graph, knows it, and backward still runs.
+    #expect(accumulator != nil && accumulator?.variable == nil)
+    y.backward()
+    y = Tensor(0)
+    #expect(accumulator == nil)
   }
 
   @Test func deepGraphsNeitherOverflowNorLeak() {

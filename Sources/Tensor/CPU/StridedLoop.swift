@@ -15,7 +15,7 @@ package struct StridedLoop {
   /// Elements below which a loop runs on one thread.
   static let parallelThreshold = 32_768
   /// The number of worker threads to split loops over (`Tensor.setNumThreads`).
-  nonisolated(unsafe) static var threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+  @exclusivity(unchecked) nonisolated(unsafe) static var threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
   package init(shape: [Int], layouts: [Layout]) {
     bases = layouts.map(\.offset)
