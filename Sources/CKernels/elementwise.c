@@ -83,9 +83,14 @@ __attribute__((target("avx512f"))) static double sum_avx512(int64_t n, const flo
       a2 = _mm512_add_ps(a2, _mm512_loadu_ps(x + i + 32));
       a3 = _mm512_add_ps(a3, _mm512_loadu_ps(x + i + 48));
     }
-    float block = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
-    for (; i < end; ++i) block += x[i];
-    total += block;
+    // The block's tail: whole vectors, then one masked load (a scalar tail is a serial chain
+    // of adds, which for rows of ~1000 cost as much as the vector part).
+    for (; i + 16 <= end; i += 16) a0 = _mm512_add_ps(a0, _mm512_loadu_ps(x + i));
+    if (i < end) {
+      a1 = _mm512_add_ps(a1, _mm512_maskz_loadu_ps((__mmask16)((1u << (end - i)) - 1), x + i));
+      i = end;
+    }
+    total += _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
   }
   return total;
 }
