@@ -21,6 +21,18 @@ public struct Layout: Hashable, Sendable {
     self.init(shape: shape, strides: Layout.contiguousStrides(shape), offset: offset)
   }
 
+  /// Whether this is exactly `Layout(contiguous: shape)` (row-major strides, offset 0),
+  /// checked without building the strides.
+  var isExactlyRowMajor: Bool {
+    guard offset == 0 else { return false }
+    var running = 1
+    for d in stride(from: shape.count - 1, through: 0, by: -1) {
+      if strides[d] != running { return false }
+      running *= shape[d]
+    }
+    return true
+  }
+
   /// Row-major strides for `shape`.
   public static func contiguousStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)

@@ -29,7 +29,7 @@ extension Tensor {
       ta.shape == tb.shape, ta.dtype.isFloatingPoint || !(op == .div)
     {
       let (_, resultDType) = binaryTypes(op, a, b, name: name)
-      let result = Tensor(uninitializedShape: ta.shape, dtype: resultDType, device: ta.device)
+      let result = Tensor(uninitializedLike: ta, dtype: resultDType)
       result.backend.binary(op, ta, tb, into: result)
       return result.recorded(.binary(op), ta, tb, result)
     }
@@ -137,7 +137,7 @@ extension Tensor {
         return out
       }
     }
-    let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
+    let result = Tensor(uninitializedLike: self, dtype: resultDType)
     backend.unary(op, input, into: result)
     if out != nil { return Tensor.deliver(result, into: out, op: name) }
     return recorded(.unary(op), self, result)

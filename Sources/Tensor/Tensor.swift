@@ -45,6 +45,14 @@ public final class Tensor {
     self.init(storage: storage, layout: Layout(contiguous: shape), dtype: dtype)
   }
 
+  /// An uninitialized contiguous tensor shaped like `other`; it shares `other`'s layout
+  /// (its shape and stride arrays) when that is exactly row-major, saving an allocation per op.
+  package convenience init(uninitializedLike other: Tensor, dtype: DType) {
+    let layout = other.layout.isExactlyRowMajor ? other.layout : Layout(contiguous: other.shape)
+    let storage = Storage(byteCount: other.numel * dtype.itemSize, allocator: Tensor.backend(for: other.device).allocator)
+    self.init(storage: storage, layout: layout, dtype: dtype)
+  }
+
   /// A new tensor object over the same storage with another layout (a view).
   package func aliased(as layout: Layout) -> Tensor {
     Tensor(storage: storage, layout: layout, dtype: dtype)

@@ -12,22 +12,25 @@ struct SavedReader {
 
 /// Backward formulas of elementwise ops (PyTorch's `derivatives.yaml` entries).
 enum ElementwiseFormulas {
-  static func unaryName(_ op: UnaryOp) -> String {
-    switch op {
-    case .log1p: "Log1PBackward0"
-    default: op.rawValue.prefix(1).uppercased() + op.rawValue.dropFirst() + "Backward0"
-    }
-  }
+  static func unaryName(_ op: UnaryOp) -> String { unaryNames[op] ?? "\(op)Backward0" }
+
+  /// Node names, built once (a name built per op is a string allocation per op).
+  private static let unaryNames: [UnaryOp: String] = Dictionary(
+    uniqueKeysWithValues: UnaryOp.allCases.map { op in
+      (op, op == .log1p ? "Log1PBackward0" : op.rawValue.prefix(1).uppercased() + op.rawValue.dropFirst() + "Backward0")
+    })
 
   /// Unary formulas that read the output rather than the input.
   static let usesOutput: Set<UnaryOp> = [.exp, .expm1, .sqrt, .rsqrt, .tan, .tanh, .sigmoid, .relu, .reciprocal]
 
-  static func unary(_ op: UnaryOp, input: Tensor, output: Tensor) -> Function {
+  /// `inputs` is the recorded op's one-element input array (passed on, not rebuilt).
+  static func unary(_ op: UnaryOp, inputs: [Tensor], output: Tensor) -> Function {
+    let input = inputs[0]
     // Save only what the formula reads (each saved tensor is an allocation per op).
     let readsOutput = usesOutput.contains(op)
     let x = readsOutput || op == .neg ? nil : SavedTensor(input)
     let y = readsOutput ? SavedTensor(output) : nil
-    return Function(name: unaryName(op), inputs: [input], savesValues: op != .neg) { g in
+    return Function(name: unaryName(op), inputs: inputs, savesValues: op != .neg) { g in
       let x = SavedReader(x)
       let y = SavedReader(y)
       switch op {
@@ -89,13 +92,15 @@ enum ElementwiseFormulas {
     }
   }
 
-  static func binary(_ op: BinaryOp, _ lhs: Tensor, _ rhs: Tensor, output: Tensor) -> Function {
+  /// `inputs` is the recorded op's `[lhs, rhs]` (passed on, not rebuilt).
+  static func binary(_ op: BinaryOp, inputs: [Tensor], output: Tensor) -> Function {
+    let (lhs, rhs) = (inputs[0], inputs[1])
     let saves = op != .add && op != .sub && op != .floorDivide
     let a = SavedReader(saves ? SavedTensor(lhs) : nil)
     let b = SavedReader(saves ? SavedTensor(rhs) : nil)
     let y = SavedReader(op == .pow ? SavedTensor(output) : nil)
     let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
-    return Function(name: name, inputs: [lhs, rhs], savesValues: saves) { g in
+    return Function(name: name, inputs: inputs, savesValues: saves) { g in
       switch op {
       case .add: return [g, g]
       case .sub: return [g, -g]

@@ -4,8 +4,8 @@
 enum Formulas {
   static func node(for op: RecordedOp, inputs: [Tensor], output: Tensor) -> Function {
     switch op {
-    case .unary(let u): return ElementwiseFormulas.unary(u, input: inputs[0], output: output)
-    case .binary(let b): return ElementwiseFormulas.binary(b, inputs[0], inputs[1], output: output)
+    case .unary(let u): return ElementwiseFormulas.unary(u, inputs: inputs, output: output)
+    case .binary(let b): return ElementwiseFormulas.binary(b, inputs: inputs, output: output)
     case .select(let condition): return ElementwiseFormulas.select(condition, inputs[0], inputs[1])
     case .clamp(let lower, let upper, let hasLowerTensor, let hasUpperTensor):
       return ElementwiseFormulas.clamp(inputs, lower: lower, upper: upper, hasLowerTensor: hasLowerTensor, hasUpperTensor: hasUpperTensor)
