@@ -30,7 +30,23 @@ struct ViewStep {
 }
 
 extension Tensor {
-  var meta: AutogradMeta? { autogradMeta.map { unsafeDowncast($0, to: AutogradMeta.self) } }
+  // Autograd's state lives in `autogradMeta`, or, for an op's result whose only state is
+  // its node, in `autogradNode` alone: one allocation fewer per recorded op. Reading `meta`
+  // moves the second form into the first when more state is needed.
+
+  /// The node, when it is all the state this tensor has.
+  private var nodeOnly: Function? { autogradNode.map { unsafeDowncast($0, to: Function.self) } }
+
+  var meta: AutogradMeta? {
+    if let slot = autogradMeta { return unsafeDowncast(slot, to: AutogradMeta.self) }
+    guard let node = nodeOnly else { return nil }
+    let full = AutogradMeta()
+    full.gradFn = node
+    full.viewVersion = storage.version
+    autogradNode = nil
+    autogradMeta = full
+    return full
+  }
 
   func ensureMeta() -> AutogradMeta {
     if let meta { return meta }
@@ -43,6 +59,7 @@ extension Tensor {
   /// recorded op on such tensors (PyTorch: `x.requires_grad`).
   public var requiresGrad: Bool {
     get {
+      if autogradNode != nil { return true }
       guard let meta else { return false }
       return meta.requiresGrad || currentGradFn != nil
     }
@@ -71,7 +88,7 @@ extension Tensor {
   /// The accumulated gradient of a leaf, or of a non-leaf that called `retainGrad()`
   /// (PyTorch: `x.grad`). Settable, e.g. to `nil` to reset it.
   public var grad: Tensor? {
-    get { meta?.grad }
+    get { autogradNode == nil ? meta?.grad : nil }
     set {
       if let newValue {
         precondition(
@@ -92,6 +109,7 @@ extension Tensor {
   /// The node, refreshed for views whose base was modified in place since the node was
   /// made (PyTorch regenerates a view's `grad_fn` the same way).
   var currentGradFn: Function? {
+    if let node = nodeOnly { return node }
     guard let meta else { return nil }
     if let base = meta.base, meta.viewVersion != storage.version, base.requiresGrad {
       meta.gradFn = ViewFormulas.chainNode(from: base, chain: meta.viewChain)
@@ -135,6 +153,10 @@ extension Tensor {
 
   /// Makes `fn` this tensor's history.
   func setHistory(_ fn: Function?) {
+    if autogradMeta == nil {
+      autogradNode = fn  // the node alone (or nothing)
+      return
+    }
     let meta = ensureMeta()
     meta.gradFn = fn
     meta.viewVersion = storage.version

@@ -109,6 +109,9 @@ package enum BackendRegistry {
   private static let lock = NSLock()
   nonisolated(unsafe) private static var factories: [String: @Sendable (Device) throws -> any Backend] = [:]
   nonisolated(unsafe) private static var cache: [Device: any Backend] = [:]
+  /// The CPU backend as an existential, made once: `CPUBackend` does not fit an
+  /// existential's inline buffer, so converting it per call allocated a box per op.
+  private static let cpu: any Backend = CPUBackend.shared
 
   /// Installs the factory for a device kind (`"cuda"`).
   package static func register(kind: String, _ factory: @escaping @Sendable (Device) throws -> any Backend) {
@@ -117,7 +120,7 @@ package enum BackendRegistry {
 
   /// The backend of `device`, or the error that says why it cannot be had.
   package static func backend(for device: Device) throws -> any Backend {
-    if case .cpu = device { return CPUBackend.shared }
+    if case .cpu = device { return cpu }
     return try lock.withLock {
       if let cached = cache[device] { return cached }
       guard let factory = factories["cuda"] else { throw DeviceError.backendMissing(device) }

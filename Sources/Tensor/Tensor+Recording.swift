@@ -113,14 +113,14 @@ extension Tensor {
   /// metadata) cannot require grad, so the common case costs two loads and no allocation.
   @inline(__always)
   package func recorded(_ op: @autoclosure () -> RecordedOp, _ a: Tensor, _ output: Tensor) -> Tensor {
-    guard Tensor.recorder != nil, a.autogradMeta != nil else { return output }
+    guard Tensor.recorder != nil, a.hasAutogradState else { return output }
     return recorded(op(), [a], output)
   }
 
   /// Two-input form of the fast `recorded`.
   @inline(__always)
   package func recorded(_ op: @autoclosure () -> RecordedOp, _ a: Tensor, _ b: Tensor, _ output: Tensor) -> Tensor {
-    guard Tensor.recorder != nil, a.autogradMeta != nil || b.autogradMeta != nil else { return output }
+    guard Tensor.recorder != nil, a.hasAutogradState || b.hasAutogradState else { return output }
     return recorded(op(), [a, b], output)
   }
 }

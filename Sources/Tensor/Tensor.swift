@@ -22,6 +22,12 @@ public final class Tensor {
   /// The slot autograd keeps its per-tensor state in (PyTorch's `AutogradMeta`); the Tensor
   /// layer only carries it.
   @exclusivity(unchecked) package var autogradMeta: AnyObject?
+  /// A second slot for autograd: the node of an op's result whose only autograd state is
+  /// that node (which saves allocating the full state per recorded op).
+  @exclusivity(unchecked) package var autogradNode: AnyObject?
+
+  /// Whether autograd has attached anything to this tensor.
+  @inline(__always) package var hasAutogradState: Bool { autogradMeta != nil || autogradNode != nil }
 
   /// Makes a tensor over existing storage; checks that the layout stays inside it.
   package init(storage: Storage, layout: Layout, dtype: DType) {
