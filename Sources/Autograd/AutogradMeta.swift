@@ -12,13 +12,13 @@ final class AutogradMeta {
   /// table would slow every retain of the node); the leaf's end tells the node here.
   @exclusivity(unchecked) var accumulator: Function?
   /// Hooks on a leaf's gradient, run before it is accumulated.
-  var leafHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
-  var retainsGrad = false
+  @exclusivity(unchecked) var leafHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
+  @exclusivity(unchecked) var retainsGrad = false
   /// For views: the tensor whose storage they look at, the view steps from it, and the
   /// storage version at which `gradFn` was last derived from the base's history.
-  var base: Tensor?
-  var viewChain: [ViewStep] = []
-  var viewVersion = 0
+  @exclusivity(unchecked) var base: Tensor?
+  @exclusivity(unchecked) var viewChain: [ViewStep] = []
+  @exclusivity(unchecked) var viewVersion = 0
 
   deinit { accumulator?.leafEnded() }
 }
@@ -118,7 +118,8 @@ extension Tensor {
     return meta.gradFn
   }
 
-  /// Where gradients for this tensor go: its node, or its leaf accumulator.
+  /// Where gradients for this tensor go: its node, or its leaf accumulator (`nil` when it
+  /// does not require grad).
   var gradientNode: Function? {
     if let fn = currentGradFn { return fn }
     guard requiresGrad, let meta else { return nil }

@@ -30,7 +30,7 @@ public final class Function: CustomStringConvertible {
   /// Whether `backward` reads saved values (such nodes cannot run after being released).
   let savesValues: Bool
   /// Hooks that see (and may replace) the incoming gradient, by id.
-  var preHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
+  @exclusivity(unchecked) var preHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
   /// A non-leaf output whose `.grad` is kept (`retainGrad()`).
   weak var retainedOutput: Tensor?
   /// The Swift location that created the node, when anomaly detection was on.
@@ -58,7 +58,7 @@ public final class Function: CustomStringConvertible {
 
   /// The edge for an input: its node, its leaf accumulator, or none.
   static func edge(to input: Tensor) -> Edge {
-    Edge(function: input.requiresGrad ? input.gradientNode : nil, inputNr: 0, shape: input.shape, dtype: input.dtype)
+    Edge(function: input.gradientNode, inputNr: 0, shape: input.shape, dtype: input.dtype)
   }
 
   var isReleased: Bool { backward == nil && !isAccumulator }
