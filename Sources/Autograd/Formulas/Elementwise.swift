@@ -95,15 +95,21 @@ enum ElementwiseFormulas {
   /// `inputs` is the recorded op's `[lhs, rhs]` (passed on, not rebuilt).
   static func binary(_ op: BinaryOp, inputs: [Tensor], output: Tensor) -> Function {
     let (lhs, rhs) = (inputs[0], inputs[1])
-    let saves = op != .add && op != .sub && op != .floorDivide
-    let a = SavedReader(saves ? SavedTensor(lhs) : nil)
-    let b = SavedReader(saves ? SavedTensor(rhs) : nil)
-    let y = SavedReader(op == .pow ? SavedTensor(output) : nil)
     let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
-    return Function(name: name, inputs: inputs, savesValues: saves) { g in
+    // The formulas that read nothing get closures that capture nothing (no context
+    // allocation per op).
+    switch op {
+    case .add: return Function(name: name, inputs: inputs, savesValues: false) { g in [g, g] }
+    case .sub: return Function(name: name, inputs: inputs, savesValues: false) { g in [g, -g] }
+    case .floorDivide:
+      return Function(name: name, inputs: inputs, savesValues: false) { g in [Tensor.zeros(like: g), Tensor.zeros(like: g)] }
+    default: break
+    }
+    let a = SavedReader(SavedTensor(lhs))
+    let b = SavedReader(SavedTensor(rhs))
+    let y = SavedReader(op == .pow ? SavedTensor(output) : nil)
+    return Function(name: name, inputs: inputs, savesValues: true) { g in
       switch op {
-      case .add: return [g, g]
-      case .sub: return [g, -g]
       case .mul: return [g * (try b.unpack()), g * (try a.unpack())]
       case .div:
         let (va, vb) = (try a.unpack(), try b.unpack())
@@ -121,8 +127,6 @@ enum ElementwiseFormulas {
         let aLoses = op == .maximum ? va .< vb : va .> vb
         let bLoses = op == .maximum ? va .> vb : va .< vb
         return [Tensor.where(aLoses, 0.0, shared), Tensor.where(bLoses, 0.0, shared)]
-      case .floorDivide:
-        return [Tensor.zeros(like: g), Tensor.zeros(like: g)]
       default:
         return [nil, nil]
       }
