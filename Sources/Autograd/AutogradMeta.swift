@@ -121,8 +121,12 @@ extension Tensor {
   /// Where gradients for this tensor go: its node, or its leaf accumulator (`nil` when it
   /// does not require grad).
   var gradientNode: Function? {
-    if let fn = currentGradFn { return fn }
-    guard requiresGrad, let meta else { return nil }
+    if let node = autogradNode { return unsafeDowncast(node, to: Function.self) }
+    guard let slot = autogradMeta else { return nil }
+    let meta = unsafeDowncast(slot, to: AutogradMeta.self)
+    // Views may need their node refreshed first; other tensors read it directly.
+    if let fn = meta.base == nil ? meta.gradFn : currentGradFn { return fn }
+    guard meta.requiresGrad else { return nil }
     if let existing = meta.accumulator { return existing }
     let made = Function(accumulatingInto: self)
     meta.accumulator = made
