@@ -95,16 +95,18 @@ enum ElementwiseFormulas {
   /// `inputs` is the recorded op's `[lhs, rhs]` (passed on, not rebuilt).
   static func binary(_ op: BinaryOp, inputs: [Tensor], output: Tensor) -> Function {
     let (lhs, rhs) = (inputs[0], inputs[1])
-    let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
     // The formulas that read nothing get closures that capture nothing (no context
     // allocation per op).
     switch op {
-    case .add: return Function(name: name, inputs: inputs, savesValues: false) { g in [g, g] }
-    case .sub: return Function(name: name, inputs: inputs, savesValues: false) { g in [g, -g] }
+    case .add: return Function(name: "AddBackward0", inputs: inputs, savesValues: false) { g in [g, g] }
+    case .sub: return Function(name: "SubBackward0", inputs: inputs, savesValues: false) { g in [g, -g] }
     case .floorDivide:
-      return Function(name: name, inputs: inputs, savesValues: false) { g in [Tensor.zeros(like: g), Tensor.zeros(like: g)] }
+      return Function(name: "FloorDivideBackward0", inputs: inputs, savesValues: false) { g in
+        [Tensor.zeros(like: g), Tensor.zeros(like: g)]
+      }
     default: break
     }
+    let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
     let a = SavedReader(SavedTensor(lhs))
     let b = SavedReader(SavedTensor(rhs))
     let y = SavedReader(op == .pow ? SavedTensor(output) : nil)
