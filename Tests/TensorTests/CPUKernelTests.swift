@@ -121,6 +121,11 @@ import Testing
     expectClose(x.sum(dim: [1, 2]), xd.sum(dim: [1, 2]).float(), rtol: 1e-5, atol: 1e-5)
     expectClose(x.sum(dim: [0, 1]), xd.sum(dim: [0, 1]).float(), rtol: 1e-5, atol: 1e-5)
     expectClose(x.sum(dim: 0), xd.sum(dim: 0).float(), rtol: 1e-5, atol: 1e-5)
+    // Leading and trailing dims at once (two passes), keepdim or not.
+    expectClose(x.sum(dim: [0, 2]), xd.sum(dim: [0, 2]).float(), rtol: 1e-5, atol: 1e-5)
+    expectClose(x.sum(dim: [2, 0], keepdim: true), xd.sum(dim: [0, 2], keepdim: true).float(), rtol: 1e-5, atol: 1e-5)
+    let y = Tensor.randn(3, 4, 5, 6)
+    expectClose(y.sum(dim: [0, 1, 3]), y.double().sum(dim: [0, 1, 3]).float(), rtol: 1e-5, atol: 1e-5)
     expectClose(x.sum(dim: 1), xd.sum(dim: 1).float(), rtol: 1e-5, atol: 1e-5)
     let large = Tensor.ones(3_000_001)
     #expect(large.sum().item() == 3_000_001)

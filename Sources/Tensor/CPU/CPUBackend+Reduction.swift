@@ -140,6 +140,17 @@ extension CPUBackend {
       }
       return true
     }
+    // Leading and trailing dims together (a bias gradient: [N, C, HW] summed over N and HW):
+    // the trailing runs first, then the leading rows of that.
+    let leading = sorted.enumerated().prefix { $0.offset == $0.element }.count
+    let trailing = sorted.reversed().enumerated().prefix { x.dim - 1 - $0.offset == $0.element }.count
+    if leading > 0 && trailing > 0 && leading + trailing == sorted.count {
+      var partialShape = x.shape
+      for d in sorted.suffix(trailing) { partialShape[d] = 1 }
+      let partial = Tensor(uninitializedShape: partialShape, dtype: .float32, device: .cpu)
+      return sumFloat32Contiguous(x, dims: Array(sorted.suffix(trailing)), into: partial)
+        && sumFloat32Contiguous(partial, dims: Array(sorted.prefix(leading)), into: out)
+    }
     return false
   }
 
