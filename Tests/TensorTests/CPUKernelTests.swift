@@ -126,6 +126,12 @@ import Testing
     expectClose(x.sum(dim: [2, 0], keepdim: true), xd.sum(dim: [0, 2], keepdim: true).float(), rtol: 1e-5, atol: 1e-5)
     let y = Tensor.randn(3, 4, 5, 6)
     expectClose(y.sum(dim: [0, 1, 3]), y.double().sum(dim: [0, 1, 3]).float(), rtol: 1e-5, atol: 1e-5)
+    // Broadcast (stride-0) dims: one slice, scaled by the dim's size.
+    let row = Tensor.randn(1, 7, 1)
+    let wide = row.expand(5, 7, 9)
+    expectClose(wide.sum(dim: [0, 2]), (row.double().squeeze() * 45).float(), rtol: 1e-6, atol: 1e-6)
+    expectClose(wide.sum(dim: 0), (row.double()[0] * 5).expand(7, 9).float(), rtol: 1e-6, atol: 1e-6)
+    #expect(Tensor.ones(4).expand(3, 4).sum().item(Float.self) == 12)
     expectClose(x.sum(dim: 1), xd.sum(dim: 1).float(), rtol: 1e-5, atol: 1e-5)
     let large = Tensor.ones(3_000_001)
     #expect(large.sum().item() == 3_000_001)

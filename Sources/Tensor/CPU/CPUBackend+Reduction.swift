@@ -75,6 +75,22 @@ struct AnyTrue: Accumulator {
 
 extension CPUBackend {
   func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
+    if op == .sum && x.dtype == .float32 && out.dtype == .float32 && out.isContiguous,
+      dims.contains(where: { x.layout.strides[$0] == 0 && x.shape[$0] > 1 })
+    {
+      // A broadcast (stride-0) dim sums to its one value times its size: reduce a single
+      // slice and scale (gradients of sum/mean arrive expanded like this).
+      var layout = x.layout
+      var factor: Float = 1
+      for d in dims where layout.strides[d] == 0 {
+        factor *= Float(layout.shape[d])
+        layout.shape[d] = 1
+      }
+      reduce(op, x.aliased(as: layout), dims: dims, into: out)
+      let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
+      for i in 0..<out.numel { op[i] *= factor }
+      return
+    }
     if op == .sum && x.dtype == .float32 && CPUBackend.sumFloat32Contiguous(x, dims: dims, into: out) { return }
     switch op {
     case .all: CPUBackend.reduceLoop(x, dims, out, AllTrue.self)
