@@ -111,9 +111,10 @@ public final class Function: CustomStringConvertible {
   static func callerLocation() -> String? {
     guard let trace = try? Backtrace.capture().symbolicated() else { return nil }
     for frame in trace.frames {
-      guard let location = frame.symbol?.sourceLocation else { continue }
+      guard let location = frame.symbol?.sourceLocation, location.line > 0 else { continue }
       let path = location.path
-      if path.contains("/Sources/Tensor/") || path.contains("/Sources/Autograd/") { continue }
+      // Debug builds record absolute paths, release builds relative ones.
+      if path.contains("Sources/Tensor/") || path.contains("Sources/Autograd/") { continue }
       return "\(path):\(location.line)"
     }
     return nil
