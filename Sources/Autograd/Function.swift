@@ -32,7 +32,13 @@ public final class Function: CustomStringConvertible {
   /// Hooks that see (and may replace) the incoming gradient, by id.
   @exclusivity(unchecked) var preHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
   /// A non-leaf output whose `.grad` is kept (`retainGrad()`).
-  weak var retainedOutput: Tensor?
+  var retainedOutput: Tensor? {
+    get { retained?.tensor }
+    set { retained = newValue.map(WeakTensor.init) }
+  }
+  /// Held in a box made only by `retainGrad()`: a weak field in every node cost a runtime
+  /// call to set up and another to tear down, per op.
+  private var retained: WeakTensor?
   /// The Swift location that created the node, when anomaly detection was on.
   var creationSite: String?
 
@@ -153,4 +159,10 @@ public enum AutogradError: Error, CustomStringConvertible, Sendable {
       "Function \(node) returned an invalid gradient: got shape \(got) but expected shape compatible with \(expected)"
     }
   }
+}
+
+/// A weak reference to a tensor, boxed.
+final class WeakTensor {
+  weak var tensor: Tensor?
+  init(_ tensor: Tensor) { self.tensor = tensor }
 }
