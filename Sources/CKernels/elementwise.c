@@ -38,8 +38,9 @@ __attribute__((target("avx512f"))) static __m512 exp512(__m512 x) {
   const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
   const __m512 ln2hi = _mm512_set1_ps(0.693359375f);
   const __m512 ln2lo = _mm512_set1_ps(-2.12194440e-4f);
-  __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
-  __m512 v = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-104.0f)), _mm512_set1_ps(89.0f));
+  // Clamped with the bound first: max/min return their second operand when either is NaN,
+  // so a NaN passes through every step unchanged (no separate NaN mask and blend).
+  __m512 v = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
   __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(v, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   __m512 r = _mm512_fnmadd_ps(n, ln2hi, v);
   r = _mm512_fnmadd_ps(n, ln2lo, r);
@@ -50,8 +51,7 @@ __attribute__((target("avx512f"))) static __m512 exp512(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  __m512 result = _mm512_scalef_ps(p, n);
-  return _mm512_mask_blend_ps(nan, result, x);
+  return _mm512_scalef_ps(p, n);
 }
 
 __attribute__((target("avx512f"))) static void exp_avx512(int64_t n, const float *x, float *out) {
