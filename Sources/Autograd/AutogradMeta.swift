@@ -121,7 +121,7 @@ extension Tensor {
   /// Where gradients for this tensor go: its node, or its leaf accumulator (`nil` when it
   /// does not require grad).
   var gradientNode: Function? {
-    if let node = autogradNode { return unsafeDowncast(node, to: Function.self) }
+    if let node = nodeOnly { return node }
     guard let slot = autogradMeta else { return nil }
     let meta = unsafeDowncast(slot, to: AutogradMeta.self)
     // Views may need their node refreshed first; other tensors read it directly.

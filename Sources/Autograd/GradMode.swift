@@ -18,11 +18,13 @@ public enum Autograd {
 
 /// Runs `body` without recording gradients and returns its value (PyTorch: `with torch.no_grad():`).
 /// Task-local: other threads and tasks keep their own mode.
+@discardableResult
 public func withNoGrad<T>(_ body: () throws -> T) rethrows -> T {
   try Autograd.$gradEnabled.withValue(false) { try body() }
 }
 
 /// The async form of `withNoGrad`.
+@discardableResult
 public func withNoGrad<T>(_ body: () async throws -> T) async rethrows -> T {
   try await Autograd.$gradEnabled.withValue(false) { try await body() }
 }

@@ -25,11 +25,84 @@ int ck_isa(void) {
   return isa;
 }
 
+// AVX-512 packing of the two common layouts (the format pack_panels below describes). Lines adjacent in memory
+// (s_line == 1) are copied with masked vector moves; lines contiguous along k (s_k == 1, e.g.
+// a row-major A) are read 16 lines x 16 steps at a time and transposed in registers.
+__attribute__((target("avx512f")))
+static inline __attribute__((always_inline)) void transpose16_avx512(__m512 r[16]) {
+  __m512 a[16], b[16];
+  for (int i = 0; i < 8; ++i) {
+    a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {
+    __m512d a0 = _mm512_castps_pd(a[4 * g]), a1 = _mm512_castps_pd(a[4 * g + 1]);
+    __m512d a2 = _mm512_castps_pd(a[4 * g + 2]), a3 = _mm512_castps_pd(a[4 * g + 3]);
+    b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
+    b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
+    b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
+    b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
+  }
+  // b[4g + c], 128-bit lane l, holds column 4l + c of rows 4g ... 4g + 3.
+  for (int c = 0; c < 4; ++c) {
+    __m512 p0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
+    __m512 p1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
+    __m512 p2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
+    __m512 p3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
+    r[c] = _mm512_shuffle_f32x4(p0, p2, 0x88);
+    r[4 + c] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
+    r[8 + c] = _mm512_shuffle_f32x4(p1, p3, 0x88);
+    r[12 + c] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
+  }
+}
+
+// The mask of the first n of 16 lanes (n clamped to 0 ... 16).
+static inline __mmask16 first_lanes(int64_t n) {
+  return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1));
+}
+
+__attribute__((target("avx512f")))
+static void pack_panels_avx512(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
+  for (int64_t p = 0; p < count; p += w) {
+    int64_t lines = count - p < w ? count - p : w;
+    const float *panel = x + p * s_line;
+    if (s_line == 1) {
+      // Lines adjacent in memory: each k step is one (masked) run of `lines` floats.
+      for (int64_t kk = 0; kk < kc; ++kk) {
+        const float *src = panel + kk * s_k;
+        for (int g = 0; g < w; g += 16) {
+          _mm512_mask_storeu_ps(out + g, first_lanes(w - g), _mm512_maskz_loadu_ps(first_lanes(lines - g), src + g));
+        }
+        out += w;
+      }
+    } else {
+      // s_k == 1 (callers check): lines contiguous along k.
+      for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+        int64_t steps = kc - k0 < 16 ? kc - k0 : 16;
+        __mmask16 km = first_lanes(steps);
+        for (int g = 0; g < w; g += 16) {
+          __m512 r[16];
+          for (int i = 0; i < 16; ++i) {
+            r[i] = g + i < lines ? _mm512_maskz_loadu_ps(km, panel + (g + i) * s_line + k0) : _mm512_setzero_ps();
+          }
+          transpose16_avx512(r);
+          for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_ps(out + (k0 + j) * w + g, first_lanes(w - g), r[j]);
+        }
+      }
+      out += (int64_t)w * kc;
+    }
+  }
+}
+
 // Packs a count x kc block into panels of w lines: line i (i < count) is element
 // x[i*s_line + kk*s_k] for kk < kc, and panel p holds, for each kk, the w values of lines
 // p*w ... p*w + w - 1 (zero past the last line). A is packed by rows (lines = rows of A);
 // B by columns (lines = columns of B), which is the same packing of the transposed operand.
 static void pack_panels(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
+  if (ck_isa() == 2 && (s_line == 1 || s_k == 1)) {
+    pack_panels_avx512(count, kc, x, s_line, s_k, out, w);
+    return;
+  }
   for (int64_t p = 0; p < count; p += w) {
     int64_t lines = count - p < w ? count - p : w;
     if (s_k == 1 && s_line != 1) {
@@ -61,81 +134,11 @@ static void pack_panels(int64_t count, int64_t kc, const float *x, int64_t s_lin
   }
 }
 
-// AVX-512 packing of the two common layouts (pack_panels' format). Lines adjacent in memory
-// (s_line == 1) are copied with masked vector moves; lines contiguous along k (s_k == 1, e.g.
-// a row-major A) are read 16 lines x 16 steps at a time and transposed in registers.
-__attribute__((target("avx512f")))
-static inline __attribute__((always_inline)) void transpose16_avx512(__m512 r[16]) {
-  __m512 a[16], b[16];
-  for (int i = 0; i < 8; ++i) {
-    a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; ++g) {
-    __m512d a0 = _mm512_castps_pd(a[4 * g]), a1 = _mm512_castps_pd(a[4 * g + 1]);
-    __m512d a2 = _mm512_castps_pd(a[4 * g + 2]), a3 = _mm512_castps_pd(a[4 * g + 3]);
-    b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-    b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-    b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-    b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-  }
-  // b[4g + c], 128-bit lane l, holds column 4l + c of rows 4g ... 4g + 3.
-  for (int c = 0; c < 4; ++c) {
-    __m512 p0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
-    __m512 p1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
-    __m512 p2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
-    __m512 p3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_f32x4(p0, p2, 0x88);
-    r[4 + c] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
-    r[8 + c] = _mm512_shuffle_f32x4(p1, p3, 0x88);
-    r[12 + c] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
-  }
-}
-
-__attribute__((target("avx512f")))
-static void pack_panels_avx512(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
-  for (int64_t p = 0; p < count; p += w) {
-    int64_t lines = count - p < w ? count - p : w;
-    const float *panel = x + p * s_line;
-    if (s_line == 1) {
-      // Lines adjacent in memory: each k step is one (masked) run of `lines` floats.
-      for (int64_t kk = 0; kk < kc; ++kk) {
-        const float *src = panel + kk * s_k;
-        for (int g = 0; g < w; g += 16) {
-          int64_t valid = lines - g;
-          __mmask16 m = valid >= 16 ? 0xFFFF : (valid <= 0 ? 0 : (__mmask16)((1u << valid) - 1));
-          __mmask16 store = w - g >= 16 ? 0xFFFF : (__mmask16)((1u << (w - g)) - 1);
-          _mm512_mask_storeu_ps(out + g, store, _mm512_maskz_loadu_ps(m, src + g));
-        }
-        out += w;
-      }
-    } else {
-      // s_k == 1 (callers check): lines contiguous along k.
-      for (int64_t k0 = 0; k0 < kc; k0 += 16) {
-        int64_t steps = kc - k0 < 16 ? kc - k0 : 16;
-        __mmask16 km = steps == 16 ? 0xFFFF : (__mmask16)((1u << steps) - 1);
-        for (int g = 0; g < w; g += 16) {
-          __m512 r[16];
-          for (int i = 0; i < 16; ++i) {
-            r[i] = g + i < lines ? _mm512_maskz_loadu_ps(km, panel + (g + i) * s_line + k0) : _mm512_setzero_ps();
-          }
-          transpose16_avx512(r);
-          __mmask16 store = w - g >= 16 ? 0xFFFF : (__mmask16)((1u << (w - g)) - 1);
-          for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_ps(out + (k0 + j) * w + g, store, r[j]);
-        }
-      }
-      out += (int64_t)w * kc;
-    }
-  }
-}
-
 static void pack_a(int64_t mc, int64_t kc, const float *a, int64_t sam, int64_t sak, float *out, int mr) {
-  if (ck_isa() == 2 && (sam == 1 || sak == 1)) { pack_panels_avx512(mc, kc, a, sam, sak, out, mr); return; }
   pack_panels(mc, kc, a, sam, sak, out, mr);
 }
 
 static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t sbk, int64_t sbn, float *out, int nr) {
-  if (ck_isa() == 2 && (sbn == 1 || sbk == 1)) { pack_panels_avx512(nc, kc, b, sbn, sbk, out, nr); return; }
   pack_panels(nc, kc, b, sbn, sbk, out, nr);
 }
 

@@ -46,16 +46,19 @@ public final class Tensor {
     for s in shape {
       precondition(s >= 0, "Trying to create tensor with negative dimension \(s): \(shapeString(shape))")
     }
-    let count = shape.reduce(1, *)
-    let storage = Storage(byteCount: count * dtype.itemSize, allocator: Tensor.backend(for: device).allocator)
-    self.init(storage: storage, layout: Layout(contiguous: shape), dtype: dtype)
+    self.init(uninitializedLayout: Layout(contiguous: shape), dtype: dtype, device: device)
   }
 
   /// An uninitialized contiguous tensor shaped like `other`; it shares `other`'s layout
   /// (its shape and stride arrays) when that is exactly row-major, saving an allocation per op.
   package convenience init(uninitializedLike other: Tensor, dtype: DType) {
     let layout = other.layout.isExactlyRowMajor ? other.layout : Layout(contiguous: other.shape)
-    let storage = Storage(byteCount: other.numel * dtype.itemSize, allocator: Tensor.backend(for: other.device).allocator)
+    self.init(uninitializedLayout: layout, dtype: dtype, device: other.device)
+  }
+
+  /// Fresh storage on `device` for a contiguous `layout` (offset 0).
+  private convenience init(uninitializedLayout layout: Layout, dtype: DType, device: Device) {
+    let storage = Storage(byteCount: layout.numel * dtype.itemSize, allocator: Tensor.backend(for: device).allocator)
     self.init(storage: storage, layout: layout, dtype: dtype)
   }
 

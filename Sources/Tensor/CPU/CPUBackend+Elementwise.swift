@@ -283,7 +283,7 @@ extension CPUBackend {
     StridedLoop(shape: out.shape, layouts: [out.layout, c.layout, a.layout, b.layout]).forEachRow { offs, n, st in
       let (o, cond, x, y) = (op + offs[0], cp + offs[1], ap + offs[2], bp + offs[3])
       let (so, sc, sa, sb) = (st[0], st[1], st[2], st[3])
-      if MemoryLayout<T>.size == 4 && so == 1 && sc == 1 && sa <= 1 && sb <= 1 && sa >= 0 && sb >= 0 {
+      if MemoryLayout<T>.size == 4 && so == 1 && sc == 1 && (0...1).contains(sa) && (0...1).contains(sb) {
         // Branch-free blend of bit patterns (float32, int32): a data-dependent branch per element
         // mispredicts on masks like relu's.
         ck_select32(Int64(n), cond, x, Int64(sa), y, Int64(sb), o)

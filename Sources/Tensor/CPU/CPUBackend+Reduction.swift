@@ -87,8 +87,8 @@ extension CPUBackend {
         layout.shape[d] = 1
       }
       reduce(op, x.aliased(as: layout), dims: dims, into: out)
-      let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
-      for i in 0..<out.numel { op[i] *= factor }
+      let sums = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
+      for i in 0..<out.numel { sums[i] *= factor }
       return
     }
     if op == .sum && x.dtype == .float32 && CPUBackend.sumFloat32Contiguous(x, dims: dims, into: out) { return }
