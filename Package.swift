@@ -28,6 +28,7 @@ let package = Package(
     .target(name: "Optim", dependencies: ["Autograd"]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim"]),
+    .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
     .target(name: "ExampleSupport", dependencies: ["NN", "Optim"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),
     .executableTarget(name: "FineTune", dependencies: ["ExampleSupport"]),

@@ -64,12 +64,12 @@ extension Tensor {
       return meta.requiresGrad || currentGradFn != nil
     }
     set {
-      precondition(
+      usageCheck(
         isLeaf,
         "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
       )
       if newValue {
-        precondition(
+        usageCheck(
           dtype.isFloatingPoint,
           "only Tensors of floating point and complex dtype can require gradients (got \(dtype.scalarTypeName))")
         AutogradRecorder.install()
@@ -91,7 +91,7 @@ extension Tensor {
     get { autogradNode == nil ? meta?.grad : nil }
     set {
       if let newValue {
-        precondition(
+        usageCheck(
           newValue.shape == shape,
           "assigned grad has data of a different size: \(newValue.shape) vs the tensor's \(shape)")
       }
@@ -135,7 +135,7 @@ extension Tensor {
 
   /// Keeps `.grad` for a non-leaf after backward (PyTorch: `x.retain_grad()`).
   public func retainGrad() {
-    precondition(requiresGrad, "can't retain_grad on Tensor that has requires_grad=False")
+    usageCheck(requiresGrad, "can't retain_grad on Tensor that has requires_grad=False")
     guard let fn = currentGradFn else { return }
     ensureMeta().retainsGrad = true
     fn.retainedOutput = self
@@ -147,7 +147,7 @@ extension Tensor {
   /// Cuts the tensor out of the graph in place (PyTorch: `x.detach_()`).
   @discardableResult
   public func detach_() -> Tensor {
-    precondition(meta?.base == nil || !(meta?.base?.requiresGrad ?? false), "Can't detach views in-place. Use detach() instead.")
+    usageCheck(meta?.base == nil || !(meta?.base?.requiresGrad ?? false), "Can't detach views in-place. Use detach() instead.")
     if let meta {
       meta.gradFn = nil
       meta.requiresGrad = false

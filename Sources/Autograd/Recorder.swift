@@ -41,10 +41,10 @@ final class AutogradRecorder: OpRecorder, @unchecked Sendable {
   func shouldRebaseInPlace(target: Tensor, inputs: [Tensor], op: String) -> Bool {
     guard Autograd.gradEnabled else { return false }
     if target.isLeaf && target.requiresGrad {
-      preconditionFailure("\(op): a leaf Variable that requires grad is being used in an in-place operation.")
+      usageFailure("\(op): a leaf Variable that requires grad is being used in an in-place operation.")
     }
     if let base = target.meta?.base, base.isLeaf, base.requiresGrad {
-      preconditionFailure(
+      usageFailure(
         "\(op): a view of a leaf Variable that requires grad is being used in an in-place operation.")
     }
     return target.requiresGrad || inputs.contains(where: \.requiresGrad)

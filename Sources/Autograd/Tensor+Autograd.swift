@@ -7,7 +7,7 @@ extension Tensor {
     do {
       try backwardThrowing(gradient: gradient, retainGraph: retainGraph, createGraph: createGraph)
     } catch {
-      preconditionFailure("\(error)")
+      usageFailure("\(error)")
     }
   }
 
@@ -31,7 +31,7 @@ extension Tensor {
   /// replaces the gradient (PyTorch: `x.register_hook(fn)`).
   @discardableResult
   public func registerHook(_ hook: @escaping (Tensor) -> Tensor?) -> HookHandle {
-    precondition(requiresGrad, "cannot register a hook on a tensor that doesn't require gradient")
+    usageCheck(requiresGrad, "cannot register a hook on a tensor that doesn't require gradient")
     let id = Autograd.nextHookID.add()
     if let node = gradFn {
       node.preHooks.append((id, hook))
@@ -55,7 +55,7 @@ extension Autograd {
 
   static func seedGradient(for output: Tensor, _ gradient: Tensor?) throws -> Tensor {
     if let gradient {
-      precondition(
+      usageCheck(
         gradient.shape == output.shape,
         "Mismatch in shape: grad_output[0] has a shape of \(gradient.shape) and output[0] has a shape of \(output.shape).")
       return gradient

@@ -70,7 +70,7 @@
     }
 
     func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-      do { return try allocateOrThrow(byteCount: byteCount) } catch { preconditionFailure("\(error)") }
+      do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
     }
 
     func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {

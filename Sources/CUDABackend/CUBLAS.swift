@@ -15,7 +15,7 @@
         Runtime.setDevice(device)
         var h: cublasHandle_t?
         let status = cublasCreate_v2(&h)
-        precondition(status == CUBLAS_STATUS_SUCCESS, "cublasCreate failed with status \(status.rawValue)")
+        usageCheck(status == CUBLAS_STATUS_SUCCESS, "cublasCreate failed with status \(status.rawValue)")
         handles[device] = h!
         return h!
       }
@@ -79,7 +79,7 @@
           }
         }
       }
-      precondition(status == CUBLAS_STATUS_SUCCESS, "cublasGemmStridedBatchedEx failed with status \(status.rawValue) for [\(batch), \(m), \(k)] x [\(batch), \(k), \(n)]")
+      usageCheck(status == CUBLAS_STATUS_SUCCESS, "cublasGemmStridedBatchedEx failed with status \(status.rawValue) for [\(batch), \(m), \(k)] x [\(batch), \(k), \(n)]")
     }
   }
 #endif

@@ -20,7 +20,7 @@
 
     /// The `Geometry` struct of the kernels: rank, count, shape, 4×8 strides, 4 offsets.
     static func geometry(_ loop: StridedLoop) -> [Int64] {
-      precondition(
+      usageCheck(
         loop.shape.count <= KernelSource.maxRank,
         "CUDA kernels take at most \(KernelSource.maxRank) dims after merging; got shape \(loop.shape); make the tensor contiguous first")
       var g = [Int64](repeating: 0, count: 2 + 8 + 32 + 4)

@@ -15,7 +15,7 @@
 
     /// `check` for calls inside ops, which cannot throw: stops with the same message.
     static func require(_ status: cudaError_t, _ call: String) {
-      do { try check(status, call) } catch { preconditionFailure("\(error)") }
+      do { try check(status, call) } catch { usageFailure("\(error)") }
     }
 
     static func deviceCount() throws -> Int {
@@ -59,7 +59,7 @@
         return CUDADeviceBackend(index: index)
       }
       Tensor.crossDeviceCopy = { src, dst in
-        do { try copyBytes(from: src, to: dst) } catch { preconditionFailure("\(error)") }
+        do { try copyBytes(from: src, to: dst) } catch { usageFailure("\(error)") }
       }
     }()
 

@@ -10,7 +10,7 @@ public struct Dataset {
 
   /// A data set from images and labels.
   public init(images: Tensor, labels: Tensor) {
-    precondition(images.shape[0] == labels.shape[0], "Dataset: \(images.shape[0]) images but \(labels.shape[0]) labels")
+    usageCheck(images.shape[0] == labels.shape[0], "Dataset: \(images.shape[0]) images but \(labels.shape[0]) labels")
     self.images = images
     self.labels = labels
   }

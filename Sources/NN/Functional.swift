@@ -21,7 +21,7 @@ public enum Functional {
   static func windowCount(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)) -> (Int, Int) {
     let ho = (x.shape[2] - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1
     let wo = (x.shape[3] - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
-    precondition(
+    usageCheck(
       ho > 0 && wo > 0,
       "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(x.shape) and kernel \(kernel)")
     return (ho, wo)
@@ -32,7 +32,7 @@ public enum Functional {
     let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let ho = (h - dilation.0 * (kernel.0 - 1) - 1) / stride.0 + 1
     let wo = (w - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
-    precondition(
+    usageCheck(
       ho > 0 && wo > 0,
       "Calculated output size (\(c)x\(ho)x\(wo)) is too small for input of size \(x.shape) and kernel \(kernel)")
     let s = x.stride()
@@ -47,9 +47,9 @@ public enum Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
   ) -> Tensor {
-    precondition(x.dim == 4, "conv2d: expected a 4-D input [N, C, H, W], got shape \(x.shape)")
+    usageCheck(x.dim == 4, "conv2d: expected a 4-D input [N, C, H, W], got shape \(x.shape)")
     let (outChannels, groupChannels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
-    precondition(
+    usageCheck(
       x.shape[1] == groupChannels * groups,
       "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(x.shape[1]) channels instead"
     )
@@ -118,7 +118,7 @@ public enum Functional {
     let variance: Tensor
     if training || runningMean == nil {
       let count = dims.reduce(1) { $0 * x.shape[$1] }
-      precondition(count > 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
+      usageCheck(count > 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
       mean = x.mean(dim: dims)
       variance = x.var(dim: dims, correction: 0)
       if training, let runningMean, let runningVar {
@@ -139,7 +139,7 @@ public enum Functional {
 
   /// Normalization over the trailing `normalizedShape` dims (PyTorch: `F.layer_norm`).
   public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
-    precondition(
+    usageCheck(
       Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
       "layer_norm: normalized_shape \(normalizedShape) does not match the trailing dims of input of shape \(x.shape)")
     let dims = Array((x.dim - normalizedShape.count)..<x.dim)
@@ -154,7 +154,7 @@ public enum Functional {
   /// Zeroes elements with probability `p` and scales the rest by `1 / (1 - p)` in training
   /// (PyTorch: `F.dropout`).
   public static func dropout(_ x: Tensor, p: Double, training: Bool) -> Tensor {
-    precondition(p >= 0 && p <= 1, "dropout probability has to be between 0 and 1, but got \(p)")
+    usageCheck(p >= 0 && p <= 1, "dropout probability has to be between 0 and 1, but got \(p)")
     guard training, p > 0 else { return x }
     if p == 1 { return x * 0 }
     let keep = Tensor.rand(x.shape, dtype: x.dtype, device: x.device) .>= p
@@ -184,7 +184,7 @@ enum Unfold: CustomFunction {
   private static func withGeometry<T>(_ g: Geometry, _ body: () -> T) -> T { $current.withValue(g) { body() } }
 
   static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> Tensor {
-    guard let g = current else { preconditionFailure("Unfold.forward called outside Unfold.apply") }
+    guard let g = current else { usageFailure("Unfold.forward called outside Unfold.apply") }
     ctx.values["geometry"] = g
     let x = inputs[0]
     let win = Functional.windows(x, kernel: g.kernel, stride: g.stride, dilation: g.dilation)
@@ -193,7 +193,7 @@ enum Unfold: CustomFunction {
   }
 
   static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] {
-    guard let g = ctx.values["geometry"] as? Geometry else { preconditionFailure("Unfold.backward: missing geometry") }
+    guard let g = ctx.values["geometry"] as? Geometry else { usageFailure("Unfold.backward: missing geometry") }
     let (n, c, h, w) = (g.inputShape[0], g.inputShape[1], g.inputShape[2], g.inputShape[3])
     let ho = (h - g.dilation.0 * (g.kernel.0 - 1) - 1) / g.stride.0 + 1
     let wo = (w - g.dilation.1 * (g.kernel.1 - 1) - 1) / g.stride.1 + 1

@@ -47,7 +47,7 @@ public final class Conv2d: Module {
     _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true
   ) {
-    precondition(
+    usageCheck(
       inChannels % groups == 0 && outChannels % groups == 0,
       "Conv2d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
     let fanIn = inChannels / groups * kernelSize.0 * kernelSize.1
@@ -141,7 +141,7 @@ open class BatchNorm: Module {
 
   /// Normalizes with batch statistics in training, running ones in evaluation.
   public override func forward(_ x: Tensor) -> Tensor {
-    precondition(expectedRanks.contains(x.dim), "\(type(of: self)): expected \(expectedRanks.sorted())-D input (got \(x.dim)-D input)")
+    usageCheck(expectedRanks.contains(x.dim), "\(type(of: self)): expected \(expectedRanks.sorted())-D input (got \(x.dim)-D input)")
     if training { withNoGrad { numBatchesTracked.add_(1) } }
     return Functional.batchNorm(
       x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,

@@ -22,20 +22,20 @@ extension Reduction {
 /// `target` `[N, ...]` (PyTorch: `F.nll_loss`); `ignoreIndex` targets count for nothing,
 /// and a weighted mean divides by the weights of the counted targets.
 public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean) -> Tensor {
-  precondition(input.dim >= 1, "nll_loss: expected input with at least 1 dim, got \(input.shape)")
-  precondition(
+  usageCheck(input.dim >= 1, "nll_loss: expected input with at least 1 dim, got \(input.shape)")
+  usageCheck(
     target.dtype == .int64 || target.dtype == .int32,
     "nll_loss: expected target of class indices (int64), got \(target.dtype); for probabilities use crossEntropy")
   let batched = input.dim == 1 ? input.unsqueeze(0) : input
   let labels = input.dim == 1 ? target.view(1) : target.long()
-  precondition(
+  usageCheck(
     Array(batched.shape.enumerated().filter { $0.offset != 1 }.map(\.element)) == labels.shape,
     "nll_loss: expected target of shape \(batched.shape.enumerated().filter { $0.offset != 1 }.map(\.element)), got \(target.shape)")
   let counted = labels .!= ignoreIndex
   let safe = Tensor.where(counted, labels, 0)
   if safe.numel > 0 {
     let (lo, hi) = safe.integerRange()
-    precondition(
+    usageCheck(
       hi < batched.shape[1] && lo >= 0,
       "nll_loss: Target \(lo < 0 ? lo : hi) is out of bounds for \(batched.shape[1]) classes")
   }
@@ -57,14 +57,14 @@ public func crossEntropy(
   _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean,
   labelSmoothing: Double = 0
 ) -> Tensor {
-  precondition(labelSmoothing >= 0 && labelSmoothing <= 1, "label_smoothing must be between 0.0 and 1.0. Got: \(labelSmoothing)")
+  usageCheck(labelSmoothing >= 0 && labelSmoothing <= 1, "label_smoothing must be between 0.0 and 1.0. Got: \(labelSmoothing)")
   let classDim = input.dim == 1 ? 0 : 1
   let classes = input.shape[classDim]
   let logp = input.logSoftmax(dim: classDim)
   var weightShape = [Int](repeating: 1, count: input.dim)
   weightShape[classDim] = classes
   if target.dtype.isFloatingPoint {
-    precondition(target.shape == input.shape, "cross_entropy: probability targets must have the input's shape \(input.shape), got \(target.shape)")
+    usageCheck(target.shape == input.shape, "cross_entropy: probability targets must have the input's shape \(input.shape), got \(target.shape)")
     let smoothed = labelSmoothing > 0 ? target * (1 - labelSmoothing) + labelSmoothing / Double(classes) : target
     var perClass = logp * smoothed
     if let weight { perClass = perClass * weight.view(weightShape) }
@@ -108,7 +108,7 @@ public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .me
 /// Binary cross-entropy of probabilities; logs are clamped at -100 as in PyTorch
 /// (PyTorch: `F.binary_cross_entropy`).
 public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
-  precondition(
+  usageCheck(
     input.shape == target.shape,
     "Using a target size (\(target.shape)) that is different to the input size (\(input.shape)) is deprecated. Please ensure they have the same size.")
   let logX = input.log().clamp(min: -100)
@@ -123,7 +123,7 @@ public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor
 public func binaryCrossEntropyWithLogits(
   _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil, reduction: Reduction = .mean
 ) -> Tensor {
-  precondition(
+  usageCheck(
     input.shape == target.shape,
     "Target size (\(target.shape)) must be the same as input size (\(input.shape))")
   let maxVal = (-input).clamp(min: 0)

@@ -25,7 +25,7 @@ open class Module {
 
   /// Computes the module's output; every module overrides it.
   open func forward(_ input: Tensor) -> Tensor {
-    preconditionFailure("\(type(of: self)) does not override forward(_:); a Module subclass must define its computation")
+    usageFailure("\(type(of: self)) does not override forward(_:); a Module subclass must define its computation")
   }
 
   /// Runs `forward` (PyTorch: `model(x)`).

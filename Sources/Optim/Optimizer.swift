@@ -41,8 +41,8 @@ open class Optimizer {
 
   /// An optimizer over `groups`; groups without a learning rate get `lr`.
   public init(_ groups: [ParamGroup], lr: Double) {
-    precondition(lr >= 0, "Invalid learning rate: \(lr)")
-    precondition(!groups.flatMap(\.params).isEmpty, "optimizer got an empty parameter list")
+    usageCheck(lr >= 0, "Invalid learning rate: \(lr)")
+    usageCheck(!groups.flatMap(\.params).isEmpty, "optimizer got an empty parameter list")
     paramGroups = groups.map { g in
       var group = g
       if group.lr.isNaN {
@@ -52,7 +52,7 @@ open class Optimizer {
       return group
     }
     for p in paramGroups.flatMap(\.params) {
-      precondition(p.isLeaf, "can't optimize a non-leaf Tensor")
+      usageCheck(p.isLeaf, "can't optimize a non-leaf Tensor")
     }
   }
 
@@ -78,7 +78,7 @@ open class Optimizer {
 
   /// Updates one parameter in place; subclasses implement their rule here.
   open func update(_ param: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
-    preconditionFailure("\(type(of: self)) does not override update(_:grad:lr:state:)")
+    usageFailure("\(type(of: self)) does not override update(_:grad:lr:state:)")
   }
 
   /// The optimizer's state (PyTorch: `state_dict()`).
@@ -92,13 +92,13 @@ open class Optimizer {
 
   /// Restores state saved by `stateDict()` (PyTorch: `load_state_dict`).
   public func loadStateDict(_ saved: OptimizerState) {
-    precondition(
+    usageCheck(
       saved.groupLRs.count == paramGroups.count,
       "loaded state dict has a different number of parameter groups (\(saved.groupLRs.count) vs \(paramGroups.count))")
     let params = paramGroups.flatMap(\.params)
     state = [:]
     for (i, s) in saved.state {
-      precondition(i < params.count, "loaded state dict contains a parameter index \(i) out of range")
+      usageCheck(i < params.count, "loaded state dict contains a parameter index \(i) out of range")
       state[ObjectIdentifier(params[i])] = s.mapValues { $0.clone() }
     }
     for i in paramGroups.indices { paramGroups[i].lr = saved.groupLRs[i] }

@@ -15,9 +15,9 @@ public final class SGD: Optimizer {
 
   /// SGD over parameter groups with their own learning rates.
   public init(_ groups: [ParamGroup], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
-    precondition(momentum >= 0, "Invalid momentum value: \(momentum)")
-    precondition(weightDecay >= 0, "Invalid weight_decay value: \(weightDecay)")
-    precondition(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+    usageCheck(momentum >= 0, "Invalid momentum value: \(momentum)")
+    usageCheck(weightDecay >= 0, "Invalid weight_decay value: \(weightDecay)")
+    usageCheck(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
     self.momentum = momentum
     self.dampening = dampening
     self.weightDecay = weightDecay
@@ -64,8 +64,8 @@ public class Adam: Optimizer {
   }
 
   init(_ groups: [ParamGroup], lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
-    precondition(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "Invalid beta parameters: \(betas)")
-    precondition(eps >= 0, "Invalid epsilon value: \(eps)")
+    usageCheck(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "Invalid beta parameters: \(betas)")
+    usageCheck(eps >= 0, "Invalid epsilon value: \(eps)")
     beta1 = betas.0
     beta2 = betas.1
     self.eps = eps

@@ -155,7 +155,7 @@ extension Tensor {
     do {
       return try BackendRegistry.backend(for: device)
     } catch {
-      preconditionFailure("\(error)")
+      usageFailure("\(error)")
     }
   }
 }

@@ -85,7 +85,7 @@ extension Tensor {
 
   /// Fills a new CPU tensor of `shape` with values drawn by `draw` in row-major order.
   static func randomCPU(_ shape: [Int], dtype: DType, _ draw: (Generator) -> Double) -> Tensor {
-    let count = shape.reduce(1, *)
+    let count = Layout.numel(of: shape)
     var values = [Double](repeating: 0, count: count)
     Generator.global.lock.withLock {
       for i in 0..<count { values[i] = draw(Generator.global) }

@@ -10,7 +10,7 @@ public struct Layout: Hashable, Sendable {
 
   /// A layout with explicit strides.
   public init(shape: [Int], strides: [Int], offset: Int = 0) {
-    precondition(shape.count == strides.count, "Layout: shape \(shape) and strides \(strides) differ in rank")
+    usageCheck(shape.count == strides.count, "Layout: shape \(shape) and strides \(strides) differ in rank")
     self.shape = shape
     self.strides = strides
     self.offset = offset
@@ -34,21 +34,54 @@ public struct Layout: Hashable, Sendable {
   }
 
   /// Row-major strides for `shape`.
+  /// Stops with PyTorch's message when a stride does not fit in `Int`; readers of files
+  /// check shapes with `byteCount(ofContiguous:itemSize:)` first and throw instead.
   public static func contiguousStrides(_ shape: [Int]) -> [Int] {
     var strides = [Int](repeating: 1, count: shape.count)
     var running = 1
     for d in stride(from: shape.count - 1, through: 0, by: -1) {
       strides[d] = running
-      running *= max(shape[d], 1)
+      let (next, overflow) = running.multipliedReportingOverflow(by: max(shape[d], 1))
+      if _slowPath(overflow) { usageFailure("Storage size calculation overflowed with sizes=\(shapeString(shape))") }
+      running = next
     }
     return strides
+  }
+
+  /// The bytes a row-major tensor of `shape` with `itemSize`-byte elements takes, or `nil`
+  /// when a size is negative or the element count, a stride or the byte count does not fit
+  /// in `Int` (overflow-safe: a shape such as `(0, 2^62, 4)` holds no elements, but its
+  /// strides overflow). Readers of files call this before building a layout.
+  public static func byteCount(ofContiguous shape: [Int], itemSize: Int) -> Int? {
+    var running = itemSize
+    var empty = false
+    for size in shape {
+      guard size >= 0 else { return nil }
+      if size == 0 { empty = true }
+      let (next, overflow) = running.multipliedReportingOverflow(by: max(size, 1))
+      guard !overflow else { return nil }
+      running = next
+    }
+    return empty ? 0 : running
   }
 
   /// The number of dimensions.
   public var rank: Int { shape.count }
 
-  /// The number of elements.
-  public var numel: Int { shape.reduce(1, *) }
+  /// The number of elements; stops with PyTorch's message when the count does not fit in
+  /// `Int` (an expand to huge sizes, say).
+  public var numel: Int { Layout.numel(of: shape) }
+
+  /// The number of elements of `shape`, with `numel`'s overflow check.
+  public static func numel(of shape: [Int]) -> Int {
+    var count = 1
+    for size in shape {
+      let (next, overflow) = count.multipliedReportingOverflow(by: size)
+      if _slowPath(overflow) { usageFailure("numel: integer multiplication overflow for sizes=\(shapeString(shape))") }
+      count = next
+    }
+    return count
+  }
 
   /// Whether the elements are laid out in row-major order without gaps (PyTorch's
   /// `is_contiguous`: strides of size-1 dimensions do not matter).
@@ -74,19 +107,31 @@ public struct Layout: Hashable, Sendable {
     return (lower, upper + 1)
   }
 
-  /// Whether two different indices can map to the same storage element (an expanded
-  /// layout, for example). Conservative: answers `true` only when overlap is certain or
-  /// the layout is too irregular to rule it out.
+  /// Whether two different indices certainly map to the same storage element: a dimension
+  /// longer than 1 with stride 0 (an expanded layout). Like PyTorch's `has_internal_overlap`,
+  /// layouts whose overlap would take more than that to prove (irregular strides) answer
+  /// `false`, and writes through them go ahead.
   public var hasInternalOverlap: Bool {
-    var dims = zip(shape, strides).filter { $0.0 > 1 }
-    if dims.contains(where: { $0.1 == 0 }) { return true }
-    dims.sort { abs($0.1) < abs($1.1) }
-    var extent = 1
-    for (size, stride) in dims {
-      if abs(stride) < extent { return true }
-      extent = abs(stride) * size
+    var stretched = false
+    for (size, stride) in zip(shape, strides) {
+      if size == 0 { return false }
+      if size > 1 && stride == 0 { stretched = true }
     }
-    return false
+    return stretched
+  }
+
+  /// Whether the elements cover a gap-free block of storage with each element once, in some
+  /// order of dimensions (PyTorch's `is_non_overlapping_and_dense`): row-major, column-major
+  /// or any permutation of a contiguous layout.
+  public var isNonOverlappingAndDense: Bool {
+    let dims = (0..<rank).filter { shape[$0] >= 2 }.sorted { strides[$0] < strides[$1] }
+    if shape.contains(0) { return true }
+    var required = 1
+    for d in dims {
+      guard strides[d] == required else { return false }
+      required *= shape[d]
+    }
+    return true
   }
 
   /// The broadcast shape of `a` and `b` (NumPy/PyTorch rules), or `nil` with the first

@@ -39,12 +39,21 @@ public final class Storage: @unchecked Sendable {
     self.release = nil
   }
 
+  /// Takes ownership of `data`, which `allocator` allocated with `byteCount` bytes.
+  package init(adopting data: UnsafeMutableRawPointer, byteCount: Int, allocator: StorageAllocator) {
+    self.byteCount = byteCount
+    self.device = allocator.device
+    self.allocator = allocator
+    self.data = data
+    self.release = nil
+  }
+
   /// Grows the allocation to at least `newByteCount` bytes, keeping the old contents
   /// (PyTorch's `resize_` semantics: storage only grows).
   package func grow(to newByteCount: Int) {
     guard newByteCount > byteCount else { return }
     guard let allocator else {
-      preconditionFailure(
+      usageFailure(
         "resize_: trying to resize storage that is not resizable (it wraps external memory of \(byteCount) bytes, \(newByteCount) needed)"
       )
     }

@@ -23,7 +23,7 @@ extension Tensor {
   @discardableResult
   public func pow(_ exponent: some TensorOperand, out: Tensor? = nil) -> Tensor {
     if case .scalar(let s) = exponent.operand, !dtype.isFloatingPoint, case .int(let e) = s {
-      precondition(e >= 0, "pow: Integers to negative integer powers are not allowed.")
+      usageCheck(e >= 0, "pow: Integers to negative integer powers are not allowed.")
     }
     return Tensor.binaryOp(.pow, operand, exponent.operand, out: out, name: "pow")
   }
@@ -106,7 +106,7 @@ extension Tensor {
   }
 
   private func clamped(_ lower: Operand?, _ upper: Operand?, out: Tensor?) -> Tensor {
-    precondition(lower != nil || upper != nil, "clamp: At least one of 'min' or 'max' must not be None")
+    usageCheck(lower != nil || upper != nil, "clamp: At least one of 'min' or 'max' must not be None")
     let result = Tensor.unrecorded {
       var r = self
       if let lower { r = Tensor.binaryOp(.maximum, r.operand, lower, name: "clamp") }

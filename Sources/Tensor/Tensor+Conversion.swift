@@ -47,20 +47,20 @@ extension Tensor {
 
   package static func copyAcrossDevices(from src: Tensor, to dst: Tensor) {
     guard let copy = crossDeviceCopy else {
-      preconditionFailure("copy from \(src.device) to \(dst.device): no backend for the device is loaded")
+      usageFailure("copy from \(src.device) to \(dst.device): no backend for the device is loaded")
     }
     copy(src, dst)
   }
 
   /// The single value of a one-element tensor, as a `Double` (PyTorch: `x.item()`).
   public func item() -> Double {
-    precondition(numel == 1, "a Tensor with \(numel) elements cannot be converted to Scalar")
+    usageCheck(numel == 1, "a Tensor with \(numel) elements cannot be converted to Scalar")
     return toArray(Double.self)[0]
   }
 
   /// The single value of a one-element tensor, as `T`.
   public func item<T: TensorElement>(_: T.Type) -> T {
-    precondition(numel == 1, "a Tensor with \(numel) elements cannot be converted to Scalar")
+    usageCheck(numel == 1, "a Tensor with \(numel) elements cannot be converted to Scalar")
     return toArray(T.self)[0]
   }
 

@@ -70,7 +70,7 @@ extension Array: NestedTensorData where Element: NestedTensorData {
     let inner = first.nestedShape
     for (i, e) in enumerated() {
       let s = e.nestedShape
-      precondition(
+      usageCheck(
         s == inner,
         "Tensor(_:): expected sequence of length \(inner.first ?? 0) at dim 1 (got \(s.first ?? 0)) at element \(i); nested arrays must be rectangular"
       )
@@ -125,8 +125,8 @@ extension Tensor {
   /// A tensor from flat row-major data and a shape; the dtype is the element type's own
   /// (`[Float]` → float32, `[Double]` → float64) unless `dtype` says otherwise.
   public convenience init<T: TensorElement>(_ data: [T], shape: [Int], dtype: DType? = nil, device: Device = .cpu) {
-    let count = shape.reduce(1, *)
-    precondition(
+    let count = Layout.numel(of: shape)
+    usageCheck(
       count == data.count,
       "Tensor(_:shape:): shape \(shapeString(shape)) holds \(count) elements but \(data.count) were given")
     let t = Tensor(uninitializedShape: shape, dtype: T.dtype, device: .cpu)
@@ -229,7 +229,7 @@ extension Tensor {
 
   /// Integers drawn uniformly from `[low, high)` (PyTorch: `torch.randint`; int64 by default).
   public static func randint(_ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu) -> Tensor {
-    precondition(low < high, "random_ expects 'from' to be less than 'to', but got from=\(low) >= to=\(high)")
+    usageCheck(low < high, "random_ expects 'from' to be less than 'to', but got from=\(low) >= to=\(high)")
     let range = UInt64(high - low)
     let values = randomCPU(shape, dtype: .int64) { g in
       let r = range >= 1 << 32 ? g.next64() % range : UInt64(g.next32()) % range
@@ -245,8 +245,8 @@ extension Tensor {
 
   /// Integers from `start` up to `end` by `step` (int64 unless `dtype` says otherwise).
   public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64, device: Device = .cpu) -> Tensor {
-    precondition(step != 0, "arange: step must be nonzero")
-    precondition(
+    usageCheck(step != 0, "arange: step must be nonzero")
+    usageCheck(
       (step > 0 && end >= start) || (step < 0 && end <= start),
       "arange: upper bound and larger bound inconsistent with step sign")
     let count = (end - start + step - step.signum()) / step
@@ -255,8 +255,8 @@ extension Tensor {
 
   /// Values from `start` up to `end` by `step` (float32; PyTorch: `torch.arange(0, 1, 0.1)`).
   public static func arange(_ start: Double, _ end: Double, step: Double, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    precondition(step != 0, "arange: step must be nonzero")
-    precondition(
+    usageCheck(step != 0, "arange: step must be nonzero")
+    usageCheck(
       (step > 0 && end >= start) || (step < 0 && end <= start),
       "arange: upper bound and larger bound inconsistent with step sign")
     let count = Int(((end - start) / step).rounded(.up))
@@ -265,7 +265,7 @@ extension Tensor {
 
   /// `count` evenly spaced values from `start` to `end` inclusive (PyTorch: `torch.linspace`).
   public static func linspace(_ start: Double, _ end: Double, count: Int, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    precondition(count >= 0, "linspace: number of steps must be non-negative")
+    usageCheck(count >= 0, "linspace: number of steps must be non-negative")
     let step = count > 1 ? (end - start) / Double(count - 1) : 0
     // PyTorch fills the first half from the start and the second half from the end.
     let half = count / 2

@@ -6,16 +6,16 @@ extension Tensor {
     case .div:
       if !compute.isFloatingPoint { compute = .float32 }
     case .sub:
-      precondition(
+      usageCheck(
         compute != .bool,
         "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead."
       )
     case .bitwiseAnd, .bitwiseOr, .bitwiseXor:
-      precondition(
+      usageCheck(
         !compute.isFloatingPoint,
         "\(name): \"\(name)_cpu\" not implemented for '\(compute.scalarTypeName)'; bitwise ops take integer or bool tensors")
     case .remainder, .floorDivide:
-      precondition(compute != .bool, "\(name): \"\(name)_cpu\" not implemented for 'Bool'")
+      usageCheck(compute != .bool, "\(name): \"\(name)_cpu\" not implemented for 'Bool'")
     default: break
     }
     return (compute, op.producesBool ? .bool : compute)
@@ -60,13 +60,13 @@ extension Tensor {
   /// be a view whose elements alias each other.
   package func binaryInPlace(_ op: BinaryOp, _ other: Operand, name: String) {
     let (compute, resultDType) = Tensor.binaryTypes(op, .tensor(self), other, name: name)
-    precondition(
+    usageCheck(
       Tensor.canCast(from: resultDType, to: dtype),
       "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
     let device = Tensor.commonDevice([self] + (other.tensor.map { [$0] } ?? []), op: name)
     let tb = Tensor.materialize(other, dtype: compute, device: device)
     let shape = Tensor.broadcastShape([shape, tb.shape], op: name)
-    precondition(
+    usageCheck(
       shape == self.shape,
       "\(name): output with shape \(shapeString(self.shape)) doesn't match the broadcast shape \(shapeString(shape))")
     checkWritable(inputs: [tb], op: name)
@@ -91,35 +91,45 @@ extension Tensor {
   /// Stops when writing into `self` is unsafe: `self` aliases its own elements (an expanded
   /// view), or an input partially overlaps it.
   package func checkWritable(inputs: [Tensor], op: String) {
-    precondition(
+    usageCheck(
       !storage.isReadOnly,
       "\(op): the tensor's memory is a read-only file mapping; open it with mapping: .readWrite or .copyOnWrite, or clone() it"
     )
-    precondition(
+    usageCheck(
       !layout.hasInternalOverlap,
       "\(op): unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
     )
-    for input in inputs where input.storage === storage && input.layout != layout && input.numel > 0 && numel > 0 {
-      let a = layout.storageSpan
-      let b = input.layout.storageSpan
-      if a.lower < b.upper && b.lower < a.upper && !input.layout.hasInternalOverlap {
-        preconditionFailure(
-          "\(op): unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation."
-        )
-      }
+    for input in inputs where partiallyOverlaps(input) {
+      usageFailure(
+        "\(op): unsupported operation: some elements of the input tensor and the written-to tensor refer to a single memory location. Please clone() the tensor before performing the operation."
+      )
     }
+  }
+
+  /// Whether `other` shares some but not all of this tensor's elements, as far as can be
+  /// proven cheaply (PyTorch's `get_overlap_status` answering `Partial`): both layouts are
+  /// non-overlapping and dense, and their blocks of storage intersect without being the
+  /// same block with the same strides. Irregular layouts are not judged, as in PyTorch.
+  package func partiallyOverlaps(_ other: Tensor) -> Bool {
+    guard other.storage === storage, numel > 0, other.numel > 0,
+      layout.isNonOverlappingAndDense, other.layout.isNonOverlappingAndDense
+    else { return false }
+    let a = layout.storageSpan
+    let b = other.layout.storageSpan
+    if a == b { return layout.strides != other.layout.strides }
+    return a.lower < b.upper && b.lower < a.upper
   }
 
   /// The type a unary op computes in and the type of its result.
   static func unaryTypes(_ op: UnaryOp, _ dtype: DType, name: String) -> (compute: DType, result: DType) {
     if op == .neg {
-      precondition(
+      usageCheck(
         dtype != .bool,
         "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
       )
     }
     if op == .bitwiseNot {
-      precondition(!dtype.isFloatingPoint, "\(name): \"bitwise_not_cpu\" not implemented for '\(dtype.scalarTypeName)'")
+      usageCheck(!dtype.isFloatingPoint, "\(name): \"bitwise_not_cpu\" not implemented for '\(dtype.scalarTypeName)'")
     }
     let compute = op.promotesIntegersToFloat ? dtype.floatingResult : dtype
     return (compute, op.producesBool ? .bool : compute)
@@ -146,7 +156,7 @@ extension Tensor {
   /// Runs a unary op in place (`exp_`, `relu_`, ...).
   package func unaryInPlace(_ op: UnaryOp, name: String) {
     let (compute, resultDType) = Tensor.unaryTypes(op, dtype, name: name)
-    precondition(
+    usageCheck(
       Tensor.canCast(from: resultDType, to: dtype),
       "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
     checkWritable(inputs: [], op: name)
@@ -168,7 +178,7 @@ extension Tensor {
   package func broadcastView(to target: [Int]) -> Tensor {
     if target == shape { return self }
     guard let expanded = layout.expanded(to: target) else {
-      preconditionFailure(
+      usageFailure(
         "The expanded size of the tensor must match the existing size at non-singleton dimensions: cannot broadcast \(shapeString(shape)) to \(shapeString(target))"
       )
     }

@@ -48,11 +48,11 @@ extension Tensor {
   /// Limits values to `[min, max]` in place.
   @discardableResult
   public func clamp_(min lower: Scalar? = nil, max upper: Scalar? = nil) -> Tensor {
-    precondition(lower != nil || upper != nil, "clamp_: At least one of 'min' or 'max' must not be None")
+    usageCheck(lower != nil || upper != nil, "clamp_: At least one of 'min' or 'max' must not be None")
     checkWritable(inputs: [], op: "clamp_")
     inPlace(inputs: [], op: "clamp_") {
       let clamped = Tensor.unrecorded { clamp(min: lower, max: upper) }
-      precondition(
+      usageCheck(
         Tensor.canCast(from: clamped.dtype, to: dtype),
         "clamp_: result type \(clamped.dtype.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
       backend.copy(clamped, into: self)
@@ -67,7 +67,7 @@ extension Tensor {
   @discardableResult
   public func copy_(_ src: Tensor) -> Tensor {
     let target = Tensor.broadcastShape([shape, src.shape], op: "copy_")
-    precondition(
+    usageCheck(
       target == shape,
       "copy_: output with shape \(shapeString(shape)) doesn't match the broadcast shape \(shapeString(target))")
     checkWritable(inputs: [src], op: "copy_")
@@ -101,7 +101,7 @@ extension Tensor {
   /// Fills with uniform samples from `[from, to)` (PyTorch: `x.uniform_(a, b)`).
   @discardableResult
   public func uniform_(from low: Double = 0, to high: Double = 1) -> Tensor {
-    precondition(low <= high, "uniform_ expects to return a [from, to) range, but found from=\(low) > to=\(high)")
+    usageCheck(low <= high, "uniform_ expects to return a [from, to) range, but found from=\(low) > to=\(high)")
     let width = high - low
     let values: Tensor
     if dtype == .float64 {
@@ -118,13 +118,13 @@ extension Tensor {
   /// Fills with normal samples (PyTorch: `x.normal_(mean, std)`).
   @discardableResult
   public func normal_(mean: Double = 0, std: Double = 1) -> Tensor {
-    precondition(std >= 0, "normal expects std >= 0.0, but found std \(std)")
+    usageCheck(std >= 0, "normal expects std >= 0.0, but found std \(std)")
     let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std)
     return overwriteRandom(with: Tensor(flat: values, shape: shape))
   }
 
   private func overwriteRandom(with values: Tensor) -> Tensor {
-    precondition(dtype.isFloatingPoint, "random fill: expected a floating point tensor, got \(dtype)")
+    usageCheck(dtype.isFloatingPoint, "random fill: expected a floating point tensor, got \(dtype)")
     checkWritable(inputs: [], op: "random fill")
     let filled = values.movedTo(device).to(dtype)
     inPlace(inputs: [], op: "random fill") {
@@ -143,7 +143,7 @@ extension Tensor {
   /// Changes the shape in place (array form).
   @discardableResult
   public func resize_(_ newShape: [Int]) -> Tensor {
-    for s in newShape { precondition(s >= 0, "resize_: Trying to create tensor with negative dimension \(s): \(shapeString(newShape))") }
+    for s in newShape { usageCheck(s >= 0, "resize_: Trying to create tensor with negative dimension \(s): \(shapeString(newShape))") }
     let newLayout = Layout(contiguous: newShape, offset: layout.offset)
     storage.grow(to: (newLayout.offset + newLayout.numel) * dtype.itemSize)
     layout = newLayout

@@ -88,8 +88,8 @@ extension Tensor {
       case .ellipsis, .newAxis: break
       }
     }
-    precondition(consumed <= dim, "too many indices for tensor of dimension \(dim)")
-    precondition(
+    usageCheck(consumed <= dim, "too many indices for tensor of dimension \(dim)")
+    usageCheck(
       indices.filter { if case .ellipsis = $0.kind { true } else { false } }.count <= 1,
       "an index can only have a single ellipsis ('...')")
     var d = 0
@@ -99,10 +99,10 @@ extension Tensor {
       switch i.kind {
       case .integer(let k):
         let size = result.shape[d]
-        precondition(k >= -size && k < size, "index \(k) is out of bounds for dimension \(d) with size \(size)")
+        usageCheck(k >= -size && k < size, "index \(k) is out of bounds for dimension \(d) with size \(size)")
         result = result.select(dim: d, index: k)
       case .slice(let start, let end, let step):
-        precondition(step > 0, "step must be greater than zero")
+        usageCheck(step > 0, "step must be greater than zero")
         let size = result.shape[d]
         func clampIndex(_ v: Int?, _ fallback: Int) -> Int {
           guard var v else { return fallback }
@@ -124,7 +124,7 @@ extension Tensor {
           if t.dim == 0 { result = result.unsqueeze(d) }
           let mask = t.dim == 0 ? t.view(1) : t
           for k in 0..<mask.dim {
-            precondition(
+            usageCheck(
               mask.shape[k] == result.shape[d + k],
               "The shape of the mask \(shapeString(mask.shape)) at index \(k) does not match the shape of the indexed tensor \(shapeString(Array(result.shape[d...]))) at index \(k)")
           }
@@ -132,7 +132,7 @@ extension Tensor {
           for k in 0..<mask.dim { advanced.append((d + k, coords.select(dim: 1, index: k))) }
           d += mask.dim
         } else {
-          precondition(
+          usageCheck(
             t.dtype.isIntegral,
             "tensors used as indices must be long, int, byte or bool tensors (got \(t.dtype.scalarTypeName))")
           advanced.append((d, t))
@@ -175,7 +175,7 @@ extension Tensor {
   package func put_(offsets: Tensor, values: Tensor, accumulate: Bool) {
     checkWritable(inputs: [values], op: "index_put_")
     let v = values.to(dtype).movedTo(device).broadcastView(to: Tensor.broadcastShape([offsets.shape, values.shape], op: "index_put_"))
-    precondition(
+    usageCheck(
       v.shape == offsets.shape,
       "shape mismatch: value tensor of shape \(shapeString(values.shape)) cannot be broadcast to indexing result of shape \(shapeString(offsets.shape))")
     inPlace(inputs: [values], op: "index_put_") {
@@ -212,8 +212,8 @@ extension Tensor {
       let i = index.to(.int64).movedTo(device).broadcastView(to: indexShape)
       if i.numel > 0 {
         let (lo, hi) = i.integerRange()
-        precondition(lo >= -Int64(size), "index \(lo) is out of bounds for dimension \(d) with size \(size)")
-        precondition(hi < Int64(size), "index \(hi) is out of bounds for dimension \(d) with size \(size)")
+        usageCheck(lo >= -Int64(size), "index \(lo) is out of bounds for dimension \(d) with size \(size)")
+        usageCheck(hi < Int64(size), "index \(hi) is out of bounds for dimension \(d) with size \(size)")
       }
       let wrapped = Tensor.where(i .< 0, i + size, i)
       offsets = offsets + placed(wrapped * layout.strides[d], at: insertAt, span: indexShape.count)
@@ -231,7 +231,7 @@ extension Tensor {
   /// The smallest and largest value of a non-empty integer tensor, in one pass on the CPU
   /// (index validation needs both; two reductions would read it twice).
   package func integerRange() -> (min: Int64, max: Int64) {
-    precondition(numel > 0 && !dtype.isFloatingPoint, "integerRange: expected a non-empty integer tensor")
+    usageCheck(numel > 0 && !dtype.isFloatingPoint, "integerRange: expected a non-empty integer tensor")
     guard device == .cpu, dtype == .int64 else {
       return (amin().item(Int64.self), amax().item(Int64.self))
     }
@@ -253,7 +253,7 @@ extension Tensor {
 
   /// Elements along `dim` picked by a 1-d int index (PyTorch: `torch.index_select`).
   public func indexSelect(dim d: Int, index: Tensor) -> Tensor {
-    precondition(index.dim <= 1, "index_select(): Index is supposed to be a vector, got \(index.dim)-D")
+    usageCheck(index.dim <= 1, "index_select(): Index is supposed to be a vector, got \(index.dim)-D")
     let axis = normalizedDim(d)
     var entries = [TensorIndex](repeating: .all, count: axis)
     entries.append(TensorIndex(kind: .tensor(index.dim == 0 ? index.view(1) : index)))
@@ -262,18 +262,18 @@ extension Tensor {
 
   /// Offsets into `self` (contiguous strides of `target`) of `index` positions along `dim`.
   private func scatterOffsets(dim axis: Int, index: Tensor, strides: [Int], op: String) -> Tensor {
-    precondition(
+    usageCheck(
       index.dim == dim,
       "\(op)(): Index tensor must have the same number of dimensions as input tensor (\(index.dim) vs \(dim))")
-    precondition(index.dtype == .int64, "\(op)(): Expected dtype int64 for index, got \(index.dtype)")
+    usageCheck(index.dtype == .int64, "\(op)(): Expected dtype int64 for index, got \(index.dtype)")
     for d in 0..<dim where d != axis {
-      precondition(
+      usageCheck(
         index.shape[d] <= shape[d],
         "Size does not match at dimension \(d) expected index \(shapeString(index.shape)) to be no larger than self \(shapeString(shape)) apart from dimension \(axis)")
     }
     if index.numel > 0 {
       let (lo, hi) = index.integerRange()
-      precondition(
+      usageCheck(
         lo >= 0 && hi < Int64(shape[axis]),
         "\(op)(): index \(lo < 0 ? lo : hi) is out of bounds for dimension \(axis) with size \(shape[axis])")
     }
@@ -323,7 +323,7 @@ extension Tensor {
   private func scatterInPlace(dim d: Int, index: Tensor, src: Tensor, accumulate: Bool) -> Tensor {
     let axis = normalizedDim(d)
     for k in 0..<index.dim {
-      precondition(
+      usageCheck(
         index.shape[k] <= src.shape[k],
         "scatter(): Expected index \(shapeString(index.shape)) to be no larger than src \(shapeString(src.shape)) at dimension \(k)")
     }
@@ -338,7 +338,7 @@ extension Tensor {
 
   /// A copy with `value` where `mask` is true (PyTorch: `torch.masked_fill`).
   public func maskedFill(_ mask: Tensor, _ value: Scalar) -> Tensor {
-    precondition(
+    usageCheck(
       mask.dtype == .bool,
       "masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.name)")
     return Tensor.where(mask, Tensor.full([], value, dtype: dtype, device: device), self)

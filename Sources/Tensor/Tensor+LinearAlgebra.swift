@@ -3,7 +3,7 @@ extension Tensor {
   /// the backend's batched primitive, recorded as one op.
   private static func batchedProduct(_ a: Tensor, _ b: Tensor, name: String) -> Tensor {
     let device = commonDevice([a, b], op: name)
-    precondition(
+    usageCheck(
       a.dtype == b.dtype,
       "\(name): expected m1 and m2 to have the same dtype, but got: \(a.dtype.scalarTypeName) != \(b.dtype.scalarTypeName)")
     func batched(_ t: Tensor) -> Tensor {
@@ -21,7 +21,7 @@ extension Tensor {
   /// (PyTorch: `torch.matmul`, `@`).
   @discardableResult
   public func matmul(_ other: Tensor, out: Tensor? = nil) -> Tensor {
-    precondition(
+    usageCheck(
       dim > 0 && other.dim > 0,
       "both arguments to matmul need to be at least 1D, but they are \(dim)D and \(other.dim)D")
     let result: Tensor
@@ -40,7 +40,7 @@ extension Tensor {
     let b = other.dim == 1 ? other.unsqueeze(1) : other
     let (n, k) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
     let (k2, p) = (b.shape[b.dim - 2], b.shape[b.dim - 1])
-    precondition(
+    usageCheck(
       k == k2,
       "matmul: Expected size for first two dimensions of batch2 tensor to be: [\(k), \(k)] but got: [\(k2), \(p)] (shapes \(shapeString(shape)) and \(shapeString(other.shape)); the inner sizes \(k) and \(k2) must match)")
     let batch = Tensor.broadcastShape(
@@ -56,9 +56,9 @@ extension Tensor {
 
   /// The product of two matrices (PyTorch: `torch.mm`).
   public func mm(_ other: Tensor) -> Tensor {
-    precondition(dim == 2, "mm: self must be a matrix, got a \(dim)-D tensor of shape \(shapeString(shape))")
-    precondition(other.dim == 2, "mm: mat2 must be a matrix, got a \(other.dim)-D tensor of shape \(shapeString(other.shape))")
-    precondition(
+    usageCheck(dim == 2, "mm: self must be a matrix, got a \(dim)-D tensor of shape \(shapeString(shape))")
+    usageCheck(other.dim == 2, "mm: mat2 must be a matrix, got a \(other.dim)-D tensor of shape \(shapeString(other.shape))")
+    usageCheck(
       shape[1] == other.shape[0],
       "mat1 and mat2 shapes cannot be multiplied (\(shape[0])x\(shape[1]) and \(other.shape[0])x\(other.shape[1]))")
     return Tensor.batchedProduct(self, other, name: "mm")
@@ -66,9 +66,9 @@ extension Tensor {
 
   /// Batched matrix product of 3-d tensors (PyTorch: `torch.bmm`).
   public func bmm(_ other: Tensor) -> Tensor {
-    precondition(dim == 3, "bmm: batch1 must be a 3D tensor, got shape \(shapeString(shape))")
-    precondition(other.dim == 3, "bmm: batch2 must be a 3D tensor, got shape \(shapeString(other.shape))")
-    precondition(
+    usageCheck(dim == 3, "bmm: batch1 must be a 3D tensor, got shape \(shapeString(shape))")
+    usageCheck(other.dim == 3, "bmm: batch2 must be a 3D tensor, got shape \(shapeString(other.shape))")
+    usageCheck(
       shape[0] == other.shape[0] && shape[2] == other.shape[1],
       "bmm: Expected size for first two dimensions of batch2 tensor to be: [\(shape[0]), \(shape[2])] but got: [\(other.shape[0]), \(other.shape[1])].")
     return Tensor.batchedProduct(self, other, name: "bmm")
@@ -76,8 +76,8 @@ extension Tensor {
 
   /// Matrix-vector product (PyTorch: `torch.mv`).
   public func mv(_ vector: Tensor) -> Tensor {
-    precondition(dim == 2 && vector.dim == 1, "mv: vector + matrix @ vector expected, got \(dim), \(vector.dim)")
-    precondition(
+    usageCheck(dim == 2 && vector.dim == 1, "mv: vector + matrix @ vector expected, got \(dim), \(vector.dim)")
+    usageCheck(
       shape[1] == vector.shape[0],
       "size mismatch, got input (\(shape[0])), mat (\(shape[0])x\(shape[1])), vec (\(vector.shape[0]))")
     return mm(vector.unsqueeze(1)).squeeze(dim: 1)
@@ -85,13 +85,13 @@ extension Tensor {
 
   /// The dot product of two vectors (PyTorch: `torch.dot`).
   public func dot(_ other: Tensor) -> Tensor {
-    precondition(
+    usageCheck(
       dim == 1 && other.dim == 1,
       "1D tensors expected, but got \(dim)D and \(other.dim)D tensors")
-    precondition(
+    usageCheck(
       dtype == other.dtype,
       "dot : expected both vectors to have same dtype, but found \(dtype.scalarTypeName) and \(other.dtype.scalarTypeName)")
-    precondition(
+    usageCheck(
       numel == other.numel,
       "inconsistent tensor size, expected tensor [\(numel)] and src [\(other.numel)] to have the same number of elements, but got \(numel) and \(other.numel) elements respectively")
     return unsqueeze(0).mm(other.unsqueeze(1)).view([])
@@ -99,7 +99,7 @@ extension Tensor {
 
   /// The outer product of two vectors (PyTorch: `torch.outer`).
   public func outer(_ other: Tensor) -> Tensor {
-    precondition(dim == 1 && other.dim == 1, "outer: expected 1D tensors, got \(dim)D and \(other.dim)D")
+    usageCheck(dim == 1 && other.dim == 1, "outer: expected 1D tensors, got \(dim)D and \(other.dim)D")
     return unsqueeze(1) * other.unsqueeze(0)
   }
 }

@@ -70,7 +70,7 @@ extension Tensor {
       switch Layout.broadcastShapes(result, s) {
       case .success(let shape): result = shape
       case .failure(let m):
-        preconditionFailure(
+        usageFailure(
           "\(op): The size of tensor a (\(m.sizeA)) must match the size of tensor b (\(m.sizeB)) at non-singleton dimension \(m.dim) (shapes \(shapeString(result)) and \(shapeString(s)))"
         )
       }
@@ -94,7 +94,7 @@ extension Tensor {
   package static func commonDevice(_ tensors: [Tensor], op: String) -> Device {
     let dimensioned = tensors.first { $0.dim > 0 || !($0.device == .cpu) } ?? tensors[0]
     for t in tensors where t.device != dimensioned.device && !(t.dim == 0 && t.device == .cpu) {
-      preconditionFailure(
+      usageFailure(
         "\(op): Expected all tensors to be on the same device, but found at least two devices, \(dimensioned.device) and \(t.device)!"
       )
     }
@@ -104,24 +104,20 @@ extension Tensor {
   /// Validates an `out:` tensor for a result of `shape` and `dtype`: an empty `out` is
   /// resized, a non-empty one must already have the shape.
   package static func prepareOut(_ out: Tensor, shape: [Int], dtype: DType, device: Device, op: String) {
-    precondition(
+    usageCheck(
       canCast(from: dtype, to: out.dtype),
       "\(op): result type \(dtype.scalarTypeName) can't be cast to the desired output type \(out.dtype.scalarTypeName)")
-    precondition(
+    usageCheck(
       out.device == device,
       "\(op): Expected out tensor to be on \(device) but got \(out.device); move it first")
     if out.shape != shape {
-      precondition(
+      usageCheck(
         out.numel == 0,
         "\(op): output with shape \(shapeString(out.shape)) doesn't match the broadcast shape \(shapeString(shape)); pass an empty tensor to have it resized"
       )
       out.resize_(shape)
     }
     out.checkWritable(inputs: [], op: op)
-    precondition(
-      !out.layout.hasInternalOverlap,
-      "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
-    )
   }
 
   /// Writes a computed result into a caller's `out:` tensor (converting its dtype).

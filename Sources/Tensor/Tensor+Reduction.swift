@@ -5,7 +5,7 @@ extension Tensor {
     var seen = Set<Int>()
     return dims.map { d in
       let n = normalizedDim(d)
-      precondition(seen.insert(n).inserted, "\(op): dim \(n) appears multiple times in the list of dims")
+      usageCheck(seen.insert(n).inserted, "\(op): dim \(n) appears multiple times in the list of dims")
       return n
     }.filter { $0 < dim }
   }
@@ -34,7 +34,7 @@ extension Tensor {
     let axes = reductionDims(dims, op: name)
     if op == .amax || op == .amin {
       for d in axes {
-        precondition(
+        usageCheck(
           shape[d] > 0,
           "\(name)(): Expected reduction dim \(d) to have non-zero size. (input shape \(shapeString(shape))); pass a non-empty tensor")
       }
@@ -73,7 +73,7 @@ extension Tensor {
   /// The mean over several dims.
   public func mean(dim dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
     let t = dtype ?? self.dtype
-    precondition(
+    usageCheck(
       t.isFloatingPoint,
       "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(t.scalarTypeName)")
     let axes = reductionDims(dims, op: "mean")
@@ -120,12 +120,12 @@ extension Tensor {
 
   /// The largest element (PyTorch: `x.max()`).
   public func max() -> Tensor {
-    precondition(numel > 0, "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    usageCheck(numel > 0, "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
     return amax()
   }
   /// The smallest element (PyTorch: `x.min()`).
   public func min() -> Tensor {
-    precondition(numel > 0, "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    usageCheck(numel > 0, "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
     return amin()
   }
 
@@ -141,7 +141,7 @@ extension Tensor {
   private func argReduction(_ op: ArgReduceOp, dim d: Int, keepdim: Bool, name: String) -> (values: Tensor, indices: Tensor) {
     let source = dim == 0 ? view(1) : self
     let axis = source.normalizedDim(d)
-    precondition(
+    usageCheck(
       source.shape[axis] > 0,
       "\(name)(): Expected reduction dim \(axis) to have non-zero size. (input shape \(shapeString(shape)))")
     let kept = source.keptShape([axis])
@@ -173,7 +173,7 @@ extension Tensor {
 
   /// The variance with Bessel's `correction` (1 by default) (PyTorch: `torch.var`).
   public func `var`(dim dims: [Int]? = nil, correction: Int = 1, keepdim: Bool = false) -> Tensor {
-    precondition(
+    usageCheck(
       dtype.isFloatingPoint,
       "var(): std and var only support floating point and complex dtypes; got \(dtype.scalarTypeName)")
     let axes = reductionDims(dims, op: "var")
@@ -198,7 +198,7 @@ extension Tensor {
   /// The vector p-norm over `dim` (all elements when nil); `p` may be `.infinity`
   /// (PyTorch: `torch.norm` / `torch.linalg.vector_norm`).
   public func norm(p: Double = 2, dim dims: [Int]? = nil, keepdim: Bool = false) -> Tensor {
-    precondition(
+    usageCheck(
       dtype.isFloatingPoint,
       "linalg.vector_norm: Expected a floating point or complex tensor as input. Got \(dtype.scalarTypeName)")
     let axes = reductionDims(dims, op: "norm")
@@ -236,7 +236,7 @@ extension Tensor {
 
   /// `exp(x) / sum(exp(x))` along `dim`, computed stably (PyTorch: `torch.softmax`).
   public func softmax(dim d: Int) -> Tensor {
-    precondition(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
+    usageCheck(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
     let result = fusedSoftmax(axis, log: false) ?? Tensor.unrecorded {
@@ -248,7 +248,7 @@ extension Tensor {
 
   /// `log(softmax(x))` computed stably (PyTorch: `torch.log_softmax`).
   public func logSoftmax(dim d: Int) -> Tensor {
-    precondition(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
+    usageCheck(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
     let result = fusedSoftmax(axis, log: true) ?? Tensor.unrecorded { self - logsumexp(dim: axis, keepdim: true) }

@@ -12,8 +12,8 @@ extension Tensor {
   /// A tensor over memory the caller owns, without copying: later writes to the buffer are
   /// seen by the tensor and the other way round (PyTorch: `torch.from_numpy`).
   public convenience init<T: TensorElement>(sharing buffer: UnsafeMutableBufferPointer<T>, shape: [Int], deallocator: Deallocator = .none) {
-    let count = shape.reduce(1, *)
-    precondition(
+    let count = Layout.numel(of: shape)
+    usageCheck(
       count == buffer.count,
       "Tensor(sharing:shape:): shape \(shapeString(shape)) holds \(count) elements but the buffer has \(buffer.count)")
     let release: (@Sendable (UnsafeMutableRawPointer, Int) -> Void)? =
@@ -28,11 +28,11 @@ extension Tensor {
   }
 
   private func checkBufferAccess<T: TensorElement>(_: T.Type, op: String) {
-    precondition(device == .cpu, "\(op): the tensor is on \(device); call cpu() first")
-    precondition(
+    usageCheck(device == .cpu, "\(op): the tensor is on \(device); call cpu() first")
+    usageCheck(
       isContiguous,
       "\(op): the tensor is not contiguous (shape \(shapeString(shape)), strides \(shapeString(stride()))); call contiguous() first")
-    precondition(
+    usageCheck(
       T.dtype == dtype,
       "\(op): the tensor holds \(dtype) elements, which \(T.self) (\(T.dtype)) cannot view; use to(.\(T.dtype.name)) or the matching type")
   }

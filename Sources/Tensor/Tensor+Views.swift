@@ -23,23 +23,22 @@ extension Tensor {
   static func inferShape(_ shape: [Int], count: Int) -> [Int] {
     var result = shape
     var inferred: Int?
-    var product = 1
     for (i, s) in shape.enumerated() {
       if s == -1 {
-        precondition(inferred == nil, "only one dimension can be inferred")
+        usageCheck(inferred == nil, "only one dimension can be inferred")
         inferred = i
       } else {
-        precondition(s >= 0, "invalid shape dimension \(s)")
-        product *= s
+        usageCheck(s >= 0, "invalid shape dimension \(s)")
       }
     }
+    let product = Layout.numel(of: shape.filter { $0 != -1 })
     if let inferred {
-      precondition(
+      usageCheck(
         product != 0 && count % product == 0,
         "shape '\(shapeString(shape))' is invalid for input of size \(count)")
       result[inferred] = count / product
     } else {
-      precondition(product == count, "shape '\(shapeString(shape))' is invalid for input of size \(count)")
+      usageCheck(product == count, "shape '\(shapeString(shape))' is invalid for input of size \(count)")
     }
     return result
   }
@@ -52,7 +51,7 @@ extension Tensor {
   public func view(_ shape: [Int]) -> Tensor {
     let newShape = Tensor.inferShape(shape, count: numel)
     guard let strides = layout.viewStrides(for: newShape) else {
-      preconditionFailure(
+      usageFailure(
         "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead. (view \(shapeString(self.shape)) with strides \(shapeString(layout.strides)) as \(shapeString(newShape)))"
       )
     }
@@ -74,9 +73,9 @@ extension Tensor {
     if dim == 0 { return reshape(1) }
     let s = normalizedDim(startDim)
     let e = normalizedDim(endDim)
-    precondition(s <= e, "flatten() has invalid args: start_dim cannot come after end_dim")
+    usageCheck(s <= e, "flatten() has invalid args: start_dim cannot come after end_dim")
     if s == e { return self }
-    let merged = shape[s...e].reduce(1, *)
+    let merged = Layout.numel(of: Array(shape[s...e]))
     return reshape(Array(shape[..<s]) + [merged] + Array(shape[(e + 1)...]))
   }
 
@@ -110,13 +109,13 @@ extension Tensor {
 
   /// The transpose of a matrix; vectors and scalars are returned as they are (PyTorch: `x.t()`).
   public func t() -> Tensor {
-    precondition(dim <= 2, "t() expects a tensor with <= 2 dimensions, but self is \(dim)D")
+    usageCheck(dim <= 2, "t() expects a tensor with <= 2 dimensions, but self is \(dim)D")
     return makeView(dim < 2 ? layout : transposedLayout(0, 1), dim < 2 ? .alias : .permute([1, 0]), name: "TBackward0")
   }
 
   /// The last two dimensions swapped (PyTorch: `x.mT`).
   public var mT: Tensor {
-    precondition(dim >= 2, "tensor.mT is only supported on matrices or batches of matrices. Got \(dim)-D tensor.")
+    usageCheck(dim >= 2, "tensor.mT is only supported on matrices or batches of matrices. Got \(dim)-D tensor.")
     return transpose(-2, -1)
   }
 
@@ -125,12 +124,12 @@ extension Tensor {
 
   /// Reorders the dimensions (array form).
   public func permute(_ dims: [Int]) -> Tensor {
-    precondition(
+    usageCheck(
       dims.count == dim,
       "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = \(dim) is not equal to len(dims) = \(dims.count)"
     )
     let order = dims.map { normalizedDim($0) }
-    precondition(Set(order).count == order.count, "permute(): duplicate dims are not allowed.")
+    usageCheck(Set(order).count == order.count, "permute(): duplicate dims are not allowed.")
     return makeView(
       Layout(shape: order.map { shape[$0] }, strides: order.map { layout.strides[$0] }, offset: layout.offset),
       .permute(order), name: "PermuteBackward0")
@@ -141,18 +140,22 @@ extension Tensor {
 
   /// Expand (array form).
   public func expand(_ sizes: [Int]) -> Tensor {
-    precondition(
+    usageCheck(
       sizes.count >= dim,
       "expand: the number of sizes provided (\(sizes.count)) must be greater or equal to the number of dimensions in the tensor (\(dim))")
     let lead = sizes.count - dim
     var target = sizes
     for i in 0..<sizes.count where sizes[i] == -1 {
-      precondition(i >= lead, "expand: -1 is not allowed in a leading, non-existing dimension (\(i))")
+      usageCheck(i >= lead, "expand: -1 is not allowed in a leading, non-existing dimension (\(i))")
       target[i] = shape[i - lead]
     }
+    usageCheck(
+      target.allSatisfy { $0 >= 0 },
+      "expand: sizes \(shapeString(sizes)) for a tensor of shape \(shapeString(shape)) may hold -1 (keep the size) but no other negative size")
     guard let l = layout.expanded(to: target) else {
-      preconditionFailure(
-        "The expanded size of the tensor (\(target.last ?? 0)) must match the existing size at non-singleton dimensions: cannot expand \(shapeString(shape)) to \(shapeString(target))"
+      let d = (lead..<target.count).first { shape[$0 - lead] != 1 && shape[$0 - lead] != target[$0] }!
+      usageFailure(
+        "The expanded size of the tensor (\(target[d])) must match the existing size (\(shape[d - lead])) at non-singleton dimension \(d).  Target sizes: \(shapeString(sizes)).  Tensor sizes: \(shapeString(shape))"
       )
     }
     return makeView(l, .expand, name: "ExpandBackward0")
@@ -200,11 +203,11 @@ extension Tensor {
 
   /// `length` elements of `dim` from `start` (PyTorch: `x.narrow`).
   public func narrow(dim d: Int, start: Int, length: Int) -> Tensor {
-    precondition(dim > 0, "narrow() cannot be applied to a 0-dim tensor.")
+    usageCheck(dim > 0, "narrow() cannot be applied to a 0-dim tensor.")
     let axis = normalizedDim(d)
     let size = shape[axis]
     let begin = start < 0 ? start + size : start
-    precondition(
+    usageCheck(
       begin >= 0 && begin <= size && length >= 0 && begin + length <= size,
       "start (\(start)) + length (\(length)) exceeds dimension size (\(size)) of dim \(axis) in shape \(shapeString(shape))")
     return sliced(dim: axis, start: begin, step: 1, length: length)
@@ -222,10 +225,10 @@ extension Tensor {
 
   /// The slice at `index` of `dim`, which is removed (PyTorch: `x.select(d, i)`).
   public func select(dim d: Int, index: Int) -> Tensor {
-    precondition(dim > 0, "select() cannot be applied to a 0-dim tensor.")
+    usageCheck(dim > 0, "select() cannot be applied to a 0-dim tensor.")
     let axis = normalizedDim(d)
     let size = shape[axis]
-    precondition(
+    usageCheck(
       index >= -size && index < size,
       "select(): index \(index) out of range for tensor of size \(shapeString(shape)) at dimension \(axis)")
     let i = index < 0 ? index + size : index
@@ -244,14 +247,14 @@ extension Tensor {
 
   /// `chunks` nearly equal pieces along `dim` (the last may be smaller) (PyTorch: `x.chunk`).
   public func chunk(_ chunks: Int, dim d: Int = 0) -> [Tensor] {
-    precondition(chunks > 0, "chunk expects `chunks` to be greater than 0, got: \(chunks)")
+    usageCheck(chunks > 0, "chunk expects `chunks` to be greater than 0, got: \(chunks)")
     let size = shape[normalizedDim(d)]
     return split(Swift.max((size + chunks - 1) / chunks, 1), dim: d)
   }
 
   /// Pieces of `size` along `dim`, the last one possibly shorter (PyTorch: `x.split(n)`).
   public func split(_ size: Int, dim d: Int = 0) -> [Tensor] {
-    precondition(size > 0 || shape[normalizedDim(d)] == 0, "split expects split_size be non-negative, but got split_size=\(size)")
+    usageCheck(size > 0 || shape[normalizedDim(d)] == 0, "split expects split_size be non-negative, but got split_size=\(size)")
     let total = shape[normalizedDim(d)]
     if total == 0 { return [self.narrow(dim: d, start: 0, length: 0)] }
     return Swift.stride(from: 0, to: total, by: size).map { narrow(dim: d, start: $0, length: Swift.min(size, total - $0)) }
@@ -260,7 +263,7 @@ extension Tensor {
   /// Pieces with the given sizes along `dim` (PyTorch: `x.split([2, 3])`).
   public func split(sizes: [Int], dim d: Int = 0) -> [Tensor] {
     let total = shape[normalizedDim(d)]
-    precondition(
+    usageCheck(
       sizes.reduce(0, +) == total,
       "split_with_sizes expects split_sizes to sum exactly to \(total) (input tensor's size at dimension \(d)), but got split_sizes=\(shapeString(sizes))")
     var start = 0
@@ -275,7 +278,7 @@ extension Tensor {
   public func diagonal(offset: Int = 0, dim1: Int = 0, dim2: Int = 1) -> Tensor {
     let a = normalizedDim(dim1)
     let b = normalizedDim(dim2)
-    precondition(a != b, "diagonal dimensions cannot be identical \(dim1), \(dim2)")
+    usageCheck(a != b, "diagonal dimensions cannot be identical \(dim1), \(dim2)")
     var l = layout
     var length: Int
     if offset >= 0 {
@@ -297,11 +300,11 @@ extension Tensor {
 
   /// A view with explicit sizes, strides and offset (PyTorch: `torch.as_strided`).
   public func asStrided(size: [Int], stride: [Int], storageOffset: Int? = nil) -> Tensor {
-    precondition(size.count == stride.count, "mismatch in length of strides and shape")
-    for s in stride { precondition(s >= 0, "as_strided: Negative strides are not supported at the moment, got strides: \(shapeString(stride))") }
+    usageCheck(size.count == stride.count, "mismatch in length of strides and shape")
+    for s in stride { usageCheck(s >= 0, "as_strided: Negative strides are not supported at the moment, got strides: \(shapeString(stride))") }
     let l = Layout(shape: size, strides: stride, offset: storageOffset ?? layout.offset)
     let span = l.storageSpan
-    precondition(
+    usageCheck(
       l.numel == 0 || span.upper * dtype.itemSize <= storage.byteCount,
       "as_strided: setStorage: sizes \(shapeString(size)), strides \(shapeString(stride)), storage offset \(l.offset) requiring a storage size of \(span.upper * dtype.itemSize) are out of bounds for storage of size \(storage.byteCount)")
     return makeView(l, .asStrided(l), name: "AsStridedBackward0")
@@ -313,7 +316,7 @@ extension Tensor {
   /// Transposes a matrix in place (PyTorch: `x.t_()`).
   @discardableResult
   public func t_() -> Tensor {
-    precondition(dim <= 2, "t_() expects a tensor with <= 2 dimensions, but self is \(dim)D")
+    usageCheck(dim <= 2, "t_() expects a tensor with <= 2 dimensions, but self is \(dim)D")
     inPlaceView(op: "t_") { t() }
     return self
   }
@@ -348,7 +351,7 @@ extension Tensor {
 
   /// Joins tensors along an existing dimension (PyTorch: `torch.cat`).
   public static func cat(_ tensors: [Tensor], dim d: Int = 0) -> Tensor {
-    precondition(!tensors.isEmpty, "torch.cat(): expected a non-empty list of Tensors")
+    usageCheck(!tensors.isEmpty, "torch.cat(): expected a non-empty list of Tensors")
     // PyTorch skips 1-d empty tensors in cat (legacy behaviour).
     let parts = tensors.filter { !($0.dim == 1 && $0.numel == 0) }
     guard let first = parts.first else { return tensors[0].clone() }
@@ -356,9 +359,9 @@ extension Tensor {
     let device = commonDevice(parts, op: "cat")
     let dtype = resultType(parts.map { .tensor($0) })
     for (i, t) in parts.enumerated() {
-      precondition(t.dim == first.dim, "Tensors must have same number of dimensions: got \(first.dim) and \(t.dim)")
+      usageCheck(t.dim == first.dim, "Tensors must have same number of dimensions: got \(first.dim) and \(t.dim)")
       for k in 0..<first.dim where k != axis {
-        precondition(
+        usageCheck(
           t.shape[k] == first.shape[k],
           "Sizes of tensors must match except in dimension \(axis). Expected size \(first.shape[k]) but got size \(t.shape[k]) for tensor number \(i) in the list.")
       }
@@ -379,9 +382,9 @@ extension Tensor {
 
   /// Joins tensors along a new dimension (PyTorch: `torch.stack`).
   public static func stack(_ tensors: [Tensor], dim d: Int = 0) -> Tensor {
-    precondition(!tensors.isEmpty, "stack expects a non-empty TensorList")
+    usageCheck(!tensors.isEmpty, "stack expects a non-empty TensorList")
     for (i, t) in tensors.enumerated() {
-      precondition(
+      usageCheck(
         t.shape == tensors[0].shape,
         "stack expects each tensor to be equal size, but got \(shapeString(tensors[0].shape)) at entry 0 and \(shapeString(t.shape)) at entry \(i)")
     }

@@ -32,7 +32,7 @@ public final class Tensor {
   /// Makes a tensor over existing storage; checks that the layout stays inside it.
   package init(storage: Storage, layout: Layout, dtype: DType) {
     let span = layout.storageSpan
-    precondition(
+    usageCheck(
       layout.numel == 0 || (span.lower >= 0 && span.upper * dtype.itemSize <= storage.byteCount),
       "setStorage: sizes \(shapeString(layout.shape)), strides \(shapeString(layout.strides)), storage offset \(layout.offset), and itemsize \(dtype.itemSize) requiring a storage size of \(span.upper * dtype.itemSize) are out of bounds for storage of size \(storage.byteCount)"
     )
@@ -44,8 +44,11 @@ public final class Tensor {
   /// Allocates an uninitialised contiguous tensor.
   package convenience init(uninitializedShape shape: [Int], dtype: DType, device: Device) {
     for s in shape {
-      precondition(s >= 0, "Trying to create tensor with negative dimension \(s): \(shapeString(shape))")
+      usageCheck(s >= 0, "Trying to create tensor with negative dimension \(s): \(shapeString(shape))")
     }
+    usageCheck(
+      Layout.byteCount(ofContiguous: shape, itemSize: dtype.itemSize) != nil,
+      "Storage size calculation overflowed with sizes=\(shapeString(shape)) and itemsize \(dtype.itemSize)")
     self.init(uninitializedLayout: Layout(contiguous: shape), dtype: dtype, device: device)
   }
 
@@ -100,7 +103,7 @@ public final class Tensor {
   /// Wraps a negative dim for a tensor of `rank` dimensions (a 0-d tensor accepts -1 and 0).
   package static func wrapDim(_ d: Int, rank: Int) -> Int {
     let r = Swift.max(rank, 1)
-    precondition(
+    usageCheck(
       d >= -r && d < r,
       "Dimension out of range (expected to be in range of [\(-r), \(r - 1)], but got \(d))")
     return d < 0 ? d + r : d
@@ -121,7 +124,7 @@ extension Tensor {
 
   /// Sets the number of threads CPU kernels use (PyTorch: `torch.set_num_threads`).
   public static func setNumThreads(_ count: Int) {
-    precondition(count >= 1, "set_num_threads expects a positive integer, got \(count)")
+    usageCheck(count >= 1, "set_num_threads expects a positive integer, got \(count)")
     StridedLoop.threadCount = count
   }
 }

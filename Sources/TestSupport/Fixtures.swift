@@ -18,7 +18,7 @@ public struct Fixtures: Sendable {
     do {
       return try Tensor(npy: url)
     } catch {
-      preconditionFailure("fixture \(name): \(error). Regenerate with the script in Scripts/.")
+      usageFailure("fixture \(name): \(error). Regenerate with the script in Scripts/.")
     }
   }
 
@@ -27,7 +27,7 @@ public struct Fixtures: Sendable {
     let url = directory.appendingPathComponent(name + ".json")
     guard let data = try? Data(contentsOf: url),
       let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
-    else { preconditionFailure("fixture \(name).json is missing or not a string dictionary") }
+    else { usageFailure("fixture \(name).json is missing or not a string dictionary") }
     return object
   }
 }

@@ -4,18 +4,6 @@ import Testing
 
 @testable import Tensor
 
-/// SplitMix64: a small seeded generator, so a failing mutation can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 @Suite struct FuzzTests {
   /// Valid files of every reader's format.
   private func seeds() throws -> [(String, Data)] {
@@ -38,7 +26,7 @@ private struct SplitMix: RandomNumberGenerator {
   }
 
   @Test func mutatedAndTruncatedFilesThrowOrDecode() throws {
-    var rng = SplitMix(state: 2026)
+    var rng = SeededGenerator(seed: 2026)
     var decoded = 0
     var rejected = 0
     for (kind, original) in try seeds() {

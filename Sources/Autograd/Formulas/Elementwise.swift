@@ -5,7 +5,7 @@ struct SavedReader {
   let saved: SavedTensor?
   init(_ saved: SavedTensor?) { self.saved = saved }
   func unpack() throws -> Tensor {
-    guard let saved else { preconditionFailure("backward formula read a value it did not save") }
+    guard let saved else { usageFailure("backward formula read a value it did not save") }
     return try saved.unpack()
   }
 }

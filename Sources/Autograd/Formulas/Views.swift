@@ -103,7 +103,7 @@ extension Tensor {
   func sumTo(_ target: [Int]) -> Tensor {
     if shape == target { return self }
     let lead = dim - target.count
-    precondition(lead >= 0, "sumTo: cannot sum shape \(shape) to larger shape \(target)")
+    usageCheck(lead >= 0, "sumTo: cannot sum shape \(shape) to larger shape \(target)")
     var dims = Array(0..<lead)
     for (i, size) in target.enumerated() where size == 1 && shape[lead + i] != 1 { dims.append(lead + i) }
     var result = dims.isEmpty ? self : sum(dim: dims, keepdim: true)

@@ -63,7 +63,7 @@
           do {
             binary = try cachedBinary(module, arch: arch)
           } catch {
-            preconditionFailure("\(error)")
+            usageFailure("\(error)")
           }
           var library: cudaLibrary_t?
           Runtime.setDevice(device)

@@ -66,7 +66,7 @@ extension CPUBackend {
     case .isnan: map(x, out) { (v: T) in v.math.isNaN }
     case .isfinite: map(x, out) { (v: T) in v.math.isFinite }
     case .bitwiseNot:
-      preconditionFailure("bitwise_not: not supported for floating-point dtype \(T.dtype); use an integer or bool tensor")
+      usageFailure("bitwise_not: not supported for floating-point dtype \(T.dtype); use an integer or bool tensor")
     }
   }
 
@@ -81,7 +81,7 @@ extension CPUBackend {
     case .isnan: map(x, out) { (_: T) in false }
     case .isfinite: map(x, out) { (_: T) in true }
     case .bitwiseNot: map(x, out) { (v: T) in ~v }
-    default: preconditionFailure("\(op.rawValue): integer inputs must be converted to float first")
+    default: usageFailure("\(op.rawValue): integer inputs must be converted to float first")
     }
   }
 
@@ -91,7 +91,7 @@ extension CPUBackend {
     case .logicalNot, .bitwiseNot: map(x, out) { (v: Bool) in !v }
     case .isnan: map(x, out) { (_: Bool) in false }
     case .isfinite: map(x, out) { (_: Bool) in true }
-    default: preconditionFailure("\(op.rawValue): not supported for bool tensors")
+    default: usageFailure("\(op.rawValue): not supported for bool tensors")
     }
   }
 
@@ -206,7 +206,7 @@ extension CPUBackend {
     case .logicalOr: zipMap(a, b, out) { (x: T, y: T) in x.math != 0 || y.math != 0 }
     case .logicalXor: zipMap(a, b, out) { (x: T, y: T) in (x.math != 0) != (y.math != 0) }
     case .bitwiseAnd, .bitwiseOr, .bitwiseXor:
-      preconditionFailure("\(op.rawValue): not supported for floating-point dtype \(T.dtype)")
+      usageFailure("\(op.rawValue): not supported for floating-point dtype \(T.dtype)")
     }
   }
 
@@ -215,17 +215,17 @@ extension CPUBackend {
     case .add: zipMap(a, b, out) { (x: T, y: T) in x &+ y }
     case .sub: zipMap(a, b, out) { (x: T, y: T) in x &- y }
     case .mul: zipMap(a, b, out) { (x: T, y: T) in x &* y }
-    case .div: preconditionFailure("div: integer inputs must be converted to float first")
+    case .div: usageFailure("div: integer inputs must be converted to float first")
     case .remainder:
       zipMap(a, b, out) { (x: T, y: T) in
-        precondition(y != 0, "ZeroDivisionError: remainder of an integer tensor by zero")
+        usageCheck(y != 0, "ZeroDivisionError: remainder of an integer tensor by zero")
         var r = x.remainderReportingOverflow(dividingBy: y).partialValue
         if r != 0 && (r < 0) != (y < 0) { r = r &+ y }
         return r
       }
     case .floorDivide:
       zipMap(a, b, out) { (x: T, y: T) in
-        precondition(y != 0, "ZeroDivisionError: floor division of an integer tensor by zero")
+        usageCheck(y != 0, "ZeroDivisionError: floor division of an integer tensor by zero")
         let (q, r) = (x.dividedReportingOverflow(by: y).partialValue, x.remainderReportingOverflow(dividingBy: y).partialValue)
         return r != 0 && (r < 0) != (y < 0) ? q &- 1 : q
       }
@@ -259,7 +259,7 @@ extension CPUBackend {
     case .ge: zipMap(a, b, out) { (x: Bool, y: Bool) in x || !y }
     case .pow: zipMap(a, b, out) { (x: Bool, y: Bool) in x || !y }
     case .sub, .div, .remainder, .floorDivide:
-      preconditionFailure("\(op.rawValue): bool inputs must be converted to a numeric type first")
+      usageFailure("\(op.rawValue): bool inputs must be converted to a numeric type first")
     }
   }
 

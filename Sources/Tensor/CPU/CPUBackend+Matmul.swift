@@ -60,7 +60,7 @@ extension CPUBackend {
     let out: Tensor
     func float<T: FloatElement>(_: T.Type) { CPUBackend.gemm(a, b, out, T.self, T.Math.self) { $0.math } store: { T(math: $0) } }
     func integer<T: IntElement>(_: T.Type) { CPUBackend.gemm(a, b, out, T.self, T.self) { $0 } store: { $0 } }
-    func bool() { preconditionFailure("matmul: \"addmm_impl_cpu_\" not implemented for 'Bool'") }
+    func bool() { usageFailure("matmul: \"addmm_impl_cpu_\" not implemented for 'Bool'") }
   }
 
   /// A strided batched GEMM. Each batch's `b` is packed once into a contiguous `[k, n]`

@@ -51,7 +51,7 @@ struct Extreme<T: KernelElement, Direction: ExtremeDirection>: Accumulator {
     }
   }
   var result: T {
-    guard let best else { preconditionFailure("reduction over an empty dimension has no identity") }
+    guard let best else { usageFailure("reduction over an empty dimension has no identity") }
     return best
   }
 }
@@ -102,7 +102,7 @@ extension CPUBackend {
       case .float16: CPUBackend.reduceLoop(x, dims, out, FloatSum<Float16>.self)
       case .bfloat16: CPUBackend.reduceLoop(x, dims, out, FloatSum<BFloat16>.self)
       case .int64: CPUBackend.reduceLoop(x, dims, out, IntSum<Int64>.self)
-      default: preconditionFailure("sum kernel: convert \(x.dtype) to int64 first")
+      default: usageFailure("sum kernel: convert \(x.dtype) to int64 first")
       }
     case .prod:
       switch x.dtype {
@@ -111,7 +111,7 @@ extension CPUBackend {
       case .float16: CPUBackend.reduceLoop(x, dims, out, FloatProduct<Float16>.self)
       case .bfloat16: CPUBackend.reduceLoop(x, dims, out, FloatProduct<BFloat16>.self)
       case .int64: CPUBackend.reduceLoop(x, dims, out, IntProduct<Int64>.self)
-      default: preconditionFailure("prod kernel: convert \(x.dtype) to int64 first")
+      default: usageFailure("prod kernel: convert \(x.dtype) to int64 first")
       }
     case .amax: extremeLoop(x, dims, out, MaxDirection.self)
     case .amin: extremeLoop(x, dims, out, MinDirection.self)
@@ -294,7 +294,7 @@ extension CPUBackend {
     case .float16: scanLoop(op, x, dim, out, Float16.self)
     case .bfloat16: scanLoop(op, x, dim, out, BFloat16.self)
     case .int64: scanLoop(op, x, dim, out, Int64.self)
-    default: preconditionFailure("\(op.rawValue) kernel: convert \(x.dtype) to int64 first")
+    default: usageFailure("\(op.rawValue) kernel: convert \(x.dtype) to int64 first")
     }
   }
 

@@ -13,7 +13,18 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
   /// The most bytes kept in the cache.
   static let cacheLimit = 1 << 30
 
+  /// Stops with PyTorch's message when the memory cannot be had (ops cannot throw);
+  /// readers of files call `allocateOrNil` and throw instead.
   func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    guard let pointer = allocateOrNil(byteCount: byteCount) else {
+      usageFailure("DefaultCPUAllocator: not enough memory: you tried to allocate \(byteCount) bytes.")
+    }
+    return pointer
+  }
+
+  /// A block of `byteCount` bytes, or `nil` when the system has no memory for it even after
+  /// the cache is released.
+  func allocateOrNil(byteCount: Int) -> UnsafeMutableRawPointer? {
     if byteCount >= CPUAllocator.cachedThreshold {
       let reused: UnsafeMutableRawPointer? = lock.withLock {
         guard let block = cached[byteCount]?.popLast() else { return nil }
@@ -22,7 +33,24 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
       }
       if let reused { return reused }
     }
-    return UnsafeMutableRawPointer.allocate(byteCount: max(byteCount, 1), alignment: 64)
+    if let fresh = CPUAllocator.systemAllocate(byteCount) { return fresh }
+    emptyCache()
+    return CPUAllocator.systemAllocate(byteCount)
+  }
+
+  private static func systemAllocate(_ byteCount: Int) -> UnsafeMutableRawPointer? {
+    var pointer: UnsafeMutableRawPointer?
+    guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0 else { return nil }
+    return pointer
+  }
+
+  /// Frees every cached block.
+  func emptyCache() {
+    let blocks: [UnsafeMutableRawPointer] = lock.withLock {
+      defer { cached = [:]; cachedBytes = 0 }
+      return cached.values.flatMap { $0 }
+    }
+    for block in blocks { free(block) }
   }
 
   func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
@@ -35,7 +63,7 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
       }
       if kept { return }
     }
-    pointer.deallocate()
+    free(pointer)
   }
   func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
     to.copyMemory(from: from, byteCount: byteCount)
@@ -45,7 +73,10 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
 /// The reference backend: every primitive as a strided loop over host memory.
 struct CPUBackend: Backend {
   static let shared = CPUBackend()
-  let allocator: any StorageAllocator = CPUAllocator()
+  /// The host allocator (also used directly by file readers, which must throw when memory
+  /// runs out).
+  static let hostAllocator = CPUAllocator()
+  let allocator: any StorageAllocator = CPUBackend.hostAllocator
 
   func copy(_ src: Tensor, into dst: Tensor) {
     if src.dtype == dst.dtype, src.isContiguous, dst.isContiguous {
@@ -164,7 +195,7 @@ struct CPUBackend: Backend {
   }
 
   func nonzero(_ x: Tensor) -> Tensor {
-    precondition(x.dtype == .bool, "nonzero kernel expects bool input")
+    usageCheck(x.dtype == .bool, "nonzero kernel expects bool input")
     let p = x.storage.data.assumingMemoryBound(to: Bool.self)
     var coords: [Int64] = []
     let rank = x.dim
