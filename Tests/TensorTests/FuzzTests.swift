@@ -11,8 +11,8 @@ import Testing
     return [
       ("npy", try x.npyData()),
       ("npy", try Tensor.ones(3, dtype: .bool).npyData()),
-      ("npz", Zip.write([Zip.Entry(name: "x.npy", data: try x.npyData())], compress: false)),
-      ("npz", Zip.write([Zip.Entry(name: "x.npy", data: try x.npyData()), Zip.Entry(name: "y.npy", data: try x.long().npyData())], compress: true)),
+      ("npz", try Zip.write([Zip.Entry(name: "x.npy", data: try x.npyData())], compress: false)),
+      ("npz", try Zip.write([Zip.Entry(name: "x.npy", data: try x.npyData()), Zip.Entry(name: "y.npy", data: try x.long().npyData())], compress: true)),
       ("safetensors", try Tensor.safetensorsData(["x": x, "h": x.half(), "b": Tensor([true])], metadata: ["k": "v"])),
     ]
   }

@@ -28,7 +28,7 @@ import Testing
   }
 
   @Test func corruptArchivesThrow() throws {
-    let good = Zip.write([Zip.Entry(name: "a.npy", data: try Tensor.arange(10).npyData())], compress: true)
+    let good = try Zip.write([Zip.Entry(name: "a.npy", data: try Tensor.arange(10).npyData())], compress: true)
     #expect(throws: TensorFileError.self) { try Tensor.load(npz: Data("PK not really".utf8)) }
     #expect(throws: TensorFileError.self) { try Tensor.load(npz: good.prefix(good.count - 30)) }
     var flipped = good

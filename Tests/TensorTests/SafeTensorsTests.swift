@@ -38,9 +38,9 @@ import Testing
     func file(_ json: String, dataBytes: Int) -> Data {
       var w = ByteWriter()
       w.u64(UInt64(json.utf8.count))
-      w.bytes.append(Data(json.utf8))
-      w.bytes.append(Data(count: dataBytes))
-      return w.bytes
+      w.bytes.append(contentsOf: Array(json.utf8))
+      w.bytes.append(contentsOf: [UInt8](repeating: 0, count: dataBytes))
+      return Data(w.bytes)
     }
     #expect(throws: TensorFileError.self) {
       try Tensor.load(safetensors: file(#"{"a":{"dtype":"F32","shape":[4],"data_offsets":[0,8]}}"#, dataBytes: 8))

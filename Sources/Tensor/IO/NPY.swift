@@ -52,26 +52,31 @@ enum NPY {
     var dataOffset: Int
   }
 
-  /// Parses the header at the start of `bytes`; throws on anything malformed.
-  static func parseHeader(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Header {
+  /// Where the header text starts and how long it is, from the first bytes of a file
+  /// (`bytes` may be just those); throws on a wrong magic string or version.
+  static func headerExtent(_ bytes: UnsafeRawBufferPointer, path: String) throws -> (start: Int, length: Int) {
     func fail(_ reason: String) -> TensorFileError { .malformed(path: path, reason: reason) }
     guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw fail("missing the \\x93NUMPY magic string") }
-    let major = bytes[6]
-    let headerLength: Int
-    let start: Int
-    switch major {
-    case 1:
-      headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-      start = 10
+    switch bytes[6] {
+    case 1: return (10, Int(bytes[8]) | Int(bytes[9]) << 8)
     case 2, 3:
       guard bytes.count >= 12 else { throw fail("truncated header length") }
-      headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
-      start = 12
-    default: throw fail("unknown format version \(major).\(bytes[7])")
+      return (12, (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) })
+    default: throw fail("unknown format version \(bytes[6]).\(bytes[7])")
     }
-    guard headerLength <= bytes.count - start else {
-      throw fail("header of \(headerLength) bytes runs past the end of the file (\(bytes.count) bytes)")
+  }
+
+  /// Parses the header at the start of `bytes` (the whole file, or at least its header) of
+  /// a file of `totalSize` bytes; throws on anything malformed, on a shape whose element
+  /// count, strides or byte size overflow, and on data the file is too short to hold.
+  static func parseHeader(_ bytes: UnsafeRawBufferPointer, totalSize: Int? = nil, path: String) throws -> Header {
+    func fail(_ reason: String) -> TensorFileError { .malformed(path: path, reason: reason) }
+    let totalSize = totalSize ?? bytes.count
+    let (start, headerLength) = try headerExtent(bytes, path: path)
+    guard headerLength <= bytes.count - start, headerLength <= totalSize - start else {
+      throw fail("header of \(headerLength) bytes runs past the end of the file (\(totalSize) bytes)")
     }
+    let major = bytes[6]
     guard let text = String(bytes: bytes[start..<(start + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
       throw fail("header is not text")
     }
@@ -107,32 +112,33 @@ enum NPY {
       guard let n = Int(trimmed), n >= 0 else { throw fail("shape entry '\(trimmed)' is not a size") }
       shape.append(n)
     }
-    var count = 1
-    for s in shape {
-      let (product, overflow) = count.multipliedReportingOverflow(by: s)
-      guard !overflow else { throw fail("shape \(shape) overflows") }
-      count = product
-    }
     let dataOffset = start + headerLength
-    let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
-    guard !overflow, bytesNeeded <= bytes.count - dataOffset else {
-      throw fail("data of shape \(shape) needs \(bytesNeeded) bytes but the file has \(bytes.count - dataOffset) after the header")
+    let bytesNeeded = try Tensor.checkedByteCount(shape, dtype: dtype, path: path)
+    guard bytesNeeded <= totalSize - dataOffset else {
+      throw fail("data of shape \(shape) needs \(bytesNeeded) bytes but the file has \(totalSize - dataOffset) after the header")
     }
     return Header(dtype: dtype, bigEndian: order == ">", fortranOrder: fortran, shape: shape, dataOffset: dataOffset)
   }
 
-  /// A tensor with a copy of the data of a `.npy` file's bytes.
-  static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws -> Tensor {
-    let header = try parseHeader(bytes, path: path)
-    let storageShape = header.fortranOrder ? Array(header.shape.reversed()) : header.shape
-    let t = Tensor(uninitializedShape: storageShape, dtype: header.dtype, device: .cpu)
-    let byteCount = t.numel * header.dtype.itemSize
-    if byteCount > 0 {
-      t.storage.data.copyMemory(from: bytes.baseAddress! + header.dataOffset, byteCount: byteCount)
-      if header.bigEndian && header.dtype.itemSize > 1 { swapBytes(t.storage.data, count: t.numel, width: header.dtype.itemSize) }
+  /// Reads a `.npy` file of `totalSize` bytes from `source` into a new tensor: the header,
+  /// then the data straight into the tensor's storage. A Fortran-order file gives a tensor
+  /// with column-major strides, as NumPy's array has.
+  static func decode(from source: inout some ByteSource, totalSize: Int, path: String) throws -> Tensor {
+    var prefix = try source.read(min(10, totalSize))
+    if prefix.count == 10, prefix[6] == 2 || prefix[6] == 3, totalSize >= 12 { prefix += try source.read(2) }
+    let extent = try prefix.withUnsafeBytes { try headerExtent($0, path: path) }
+    guard extent.length <= totalSize - extent.start else {
+      throw TensorFileError.malformed(
+        path: path, reason: "header of \(extent.length) bytes runs past the end of the file (\(totalSize) bytes)")
     }
+    prefix += try source.read(extent.start + extent.length - prefix.count)
+    let header = try prefix.withUnsafeBytes { try parseHeader($0, totalSize: totalSize, path: path) }
+    let storageShape = header.fortranOrder ? Array(header.shape.reversed()) : header.shape
+    let t = try Tensor.allocatedForReading(storageShape, dtype: header.dtype, path: path)
+    try source.readExactly(into: UnsafeMutableRawBufferPointer(start: t.storage.data, count: t.numel * header.dtype.itemSize))
+    if header.bigEndian && header.dtype.itemSize > 1 { swapBytes(t.storage.data, count: t.numel, width: header.dtype.itemSize) }
     if header.fortranOrder && header.shape.count > 1 {
-      return t.permute(Array((0..<storageShape.count).reversed())).contiguous()
+      return t.permute(Array((0..<storageShape.count).reversed()))
     }
     return t
   }
@@ -145,76 +151,98 @@ enum NPY {
     }
   }
 
-  /// The bytes of a `.npy` file (version 1.0, little-endian, C order) holding `tensor`.
-  static func encode(_ tensor: Tensor, path: String) throws -> Data {
-    guard let code = typeCode(tensor.dtype) else {
-      throw TensorFileError.unsupportedDType(path: path, descriptor: tensor.dtype.name)
+  /// The header bytes of a `.npy` file (version 1.0, little-endian, C order) for a tensor
+  /// of `shape` and `dtype`; the data follows them.
+  static func header(shape: [Int], dtype: DType, path: String) throws -> [UInt8] {
+    guard let code = typeCode(dtype) else {
+      throw TensorFileError.unsupportedDType(path: path, descriptor: dtype.name)
     }
-    let host = tensor.movedTo(.cpu).contiguous()
-    let shapeText = host.shape.count == 1 ? "(\(host.shape[0]),)" : "(" + host.shape.map(String.init).joined(separator: ", ") + ")"
+    let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
     var header = "{'descr': '\(code == "b1" || code == "i1" || code == "u1" ? "|" : "<")\(code)', 'fortran_order': False, 'shape': \(shapeText), }"
     // Pad so that the data starts on a 64-byte boundary, ending with a newline.
     let unpadded = 10 + header.utf8.count + 1
     header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
     // Version 1.0 has a 2-byte header length; longer headers (huge ranks) need 2.0.
     let length = header.utf8.count
-    var data: Data
     if length + 10 <= 65_535 {
-      data = Data(magic + [1, 0])
-      data.append(contentsOf: [UInt8(length & 0xFF), UInt8(length >> 8)])
-    } else {
-      header = String(header.dropLast()) + "  \n"  // 12-byte preamble: keep 64-byte alignment
-      data = Data(magic + [2, 0])
-      let l = header.utf8.count
-      data.append(contentsOf: (0..<4).map { UInt8((l >> (8 * $0)) & 0xFF) })
+      return magic + [1, 0, UInt8(length & 0xFF), UInt8(length >> 8)] + Array(header.utf8)
     }
-    data.append(contentsOf: Array(header.utf8))
-    data.append(Data(bytes: host.storage.data + host.storageOffset * host.dtype.itemSize, count: host.numel * host.dtype.itemSize))
-    return data
+    header = String(header.dropLast()) + "  \n"  // 12-byte preamble: keep 64-byte alignment
+    let l = header.utf8.count
+    return magic + [2, 0] + (0..<4).map { UInt8((l >> (8 * $0)) & 0xFF) } + Array(header.utf8)
+  }
+
+  /// Writes `tensor` as a `.npy` file into `sink`, its data straight from its storage.
+  static func encode(_ tensor: Tensor, into sink: inout some ByteSink, path: String) throws {
+    let host = tensor.movedTo(.cpu).contiguous()
+    try sink.write(header(shape: host.shape, dtype: host.dtype, path: path))
+    try sink.write(host.rawBytes)
+  }
+}
+
+extension Tensor {
+  /// The element count's bytes for a tensor of `shape` read from a file, or a `malformed`
+  /// error when a size is negative or a count, stride or byte size overflows.
+  static func checkedByteCount(_ shape: [Int], dtype: DType, path: String) throws -> Int {
+    guard let bytes = Layout.byteCount(ofContiguous: shape, itemSize: dtype.itemSize) else {
+      throw TensorFileError.malformed(path: path, reason: "shape \(shape) of \(dtype) elements overflows (it cannot be laid out in memory)")
+    }
+    return bytes
+  }
+
+  /// A new contiguous CPU tensor for a reader to fill; throws instead of stopping when the
+  /// shape overflows or the memory cannot be had.
+  static func allocatedForReading(_ shape: [Int], dtype: DType, path: String) throws -> Tensor {
+    let byteCount = try checkedByteCount(shape, dtype: dtype, path: path)
+    let allocator = CPUBackend.hostAllocator
+    guard let pointer = allocator.allocateOrNil(byteCount: byteCount) else {
+      throw TensorFileError.io(path: path, reason: "not enough memory for a tensor of shape \(shape) (\(byteCount) bytes)")
+    }
+    return Tensor(
+      storage: Storage(adopting: pointer, byteCount: byteCount, allocator: allocator),
+      layout: Layout(contiguous: shape), dtype: dtype)
+  }
+
+  /// The bytes of a contiguous CPU tensor's elements.
+  var rawBytes: UnsafeRawBufferPointer {
+    UnsafeRawBufferPointer(start: storage.data + storageOffset * dtype.itemSize, count: numel * dtype.itemSize)
   }
 }
 
 extension Tensor {
   /// Decodes the bytes of a `.npy` file (the in-memory form of `init(npy:)`).
   public convenience init(npy data: Data, path: String = "<memory>") throws {
-    let t = try data.withUnsafeBytes { try NPY.decode($0, path: path) }
+    let t = try data.withUnsafeBytes { raw in
+      var source = MemorySource(raw, path: path)
+      return try NPY.decode(from: &source, totalSize: raw.count, path: path)
+    }
     self.init(storage: t.storage, layout: t.layout, dtype: t.dtype)
   }
 
   /// The bytes of a `.npy` file holding this tensor (the in-memory form of `save(npy:)`).
-  public func npyData() throws -> Data { try NPY.encode(self, path: "<memory>") }
+  public func npyData() throws -> Data {
+    var sink = MemorySink()
+    try NPY.encode(self, into: &sink, path: "<memory>")
+    return sink.data
+  }
 
   /// Reads a `.npy` file (every NumPy dtype the library has, either byte order, C or
-  /// Fortran order) into a new CPU tensor (PyTorch/NumPy: `np.load`).
+  /// Fortran order) into a new CPU tensor (PyTorch/NumPy: `np.load`). The file is mapped and
+  /// its data copied once, into the tensor.
   public convenience init(npy url: URL) throws {
-    let data: Data
-    do { data = try Data(contentsOf: url) } catch {
-      throw TensorFileError.io(path: url.path, reason: error.localizedDescription)
+    let t = try Tensor.readFile(url) { raw in
+      var source = MemorySource(raw, path: url.path)
+      return try NPY.decode(from: &source, totalSize: raw.count, path: url.path)
     }
-    let t = try data.withUnsafeBytes { try NPY.decode($0, path: url.path) }
     self.init(storage: t.storage, layout: t.layout, dtype: t.dtype)
   }
 
-  /// Writes the tensor as a `.npy` file (through a temporary file renamed into place, so an
-  /// interrupted save leaves any old file intact) (NumPy: `np.save`).
+  /// Writes the tensor as a `.npy` file (NumPy: `np.save`). The file is replaced atomically:
+  /// an interrupted or failed save leaves the old file (see `AtomicFileWriter`).
   public func save(npy url: URL) throws {
-    let bytes = try NPY.encode(self, path: url.path)
-    try Tensor.writeAtomically(bytes, to: url)
-  }
-
-  /// Writes `data` to a temporary file beside `url`, then renames it over `url`.
-  package static func writeAtomically(_ data: Data, to url: URL) throws {
-    let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(UUID().uuidString).tmp")
-    do {
-      try data.write(to: temporary)
-      if FileManager.default.fileExists(atPath: url.path) {
-        _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
-      } else {
-        try FileManager.default.moveItem(at: temporary, to: url)
-      }
-    } catch {
-      try? FileManager.default.removeItem(at: temporary)
-      throw TensorFileError.io(path: url.path, reason: error.localizedDescription)
+    try Tensor.writeAtomically(to: url) { file in
+      var sink = file
+      try NPY.encode(self, into: &sink, path: url.path)
     }
   }
 }

@@ -1,37 +1,73 @@
 import Foundation
 
 extension Tensor {
-  /// Reads every array of an `.npz` archive, written by `np.savez` (stored) or
+  /// Reads the arrays of an `.npz` archive, written by `np.savez` (stored) or
   /// `np.savez_compressed` (deflated), keyed by name without `.npy` (NumPy: `np.load`).
-  public static func load(npz url: URL) throws -> [String: Tensor] {
-    try load(npz: readFile(url), path: url.path)
+  /// With `keys`, only those arrays are read (and inflated), as NumPy's lazy `NpzFile`
+  /// reads only the members you index; a key the archive lacks throws.
+  ///
+  /// The file is mapped and each member is inflated straight into its tensor, so reading
+  /// costs the tensors' memory and no more; no member inflates past its declared size.
+  public static func load(npz url: URL, keys: Set<String>? = nil) throws -> [String: Tensor] {
+    try readFile(url) { try loadNPZ($0, keys: keys, path: url.path) }
   }
 
-  /// Reads the arrays of `.npz` bytes.
-  public static func load(npz data: Data, path: String = "<memory>") throws -> [String: Tensor] {
+  /// Reads the arrays of `.npz` bytes (all of them, or those named in `keys`).
+  public static func load(npz data: Data, keys: Set<String>? = nil, path: String = "<memory>") throws -> [String: Tensor] {
+    try data.withUnsafeBytes { try loadNPZ($0, keys: keys, path: path) }
+  }
+
+  /// Decodes the members of an archive held in `bytes`.
+  static func loadNPZ(
+    _ bytes: UnsafeRawBufferPointer, keys: Set<String>?, path: String, pieceSize: Int = 1 << 30
+  ) throws -> [String: Tensor] {
     var result: [String: Tensor] = [:]
-    for entry in try Zip.read(data, path: path) {
-      let key = entry.name.hasSuffix(".npy") ? String(entry.name.dropLast(4)) : entry.name
-      result[key] = try Tensor(npy: entry.data, path: "\(path)[\(entry.name)]")
+    for member in try Zip.members(bytes, path: path) {
+      let key = member.name.hasSuffix(".npy") ? String(member.name.dropLast(4)) : member.name
+      if let keys, !keys.contains(key) { continue }
+      let memberPath = "\(path)[\(member.name)]"
+      result[key] = try Zip.read(member, of: bytes, path: memberPath, pieceSize: pieceSize) { source in
+        try NPY.decode(from: &source, totalSize: member.size, path: memberPath)
+      }
+    }
+    if let keys, let missing = keys.subtracting(result.keys).sorted().first {
+      throw TensorFileError.malformed(path: path, reason: "the archive has no array '\(missing)' (it has \(result.count) of those asked for)")
     }
     return result
   }
 
   /// Writes tensors as an `.npz` archive, deflated when `compressed`
-  /// (NumPy: `np.savez` / `np.savez_compressed`). The file is replaced atomically.
+  /// (NumPy: `np.savez` / `np.savez_compressed`). Each tensor's data is streamed from its
+  /// storage (deflated in pieces, so members over 4 GiB work), and the file is replaced
+  /// atomically.
   public static func save(npz url: URL, _ tensors: [String: Tensor], compressed: Bool = false) throws {
-    let entries = try tensors.keys.sorted().map { key in
-      Zip.Entry(name: key + ".npy", data: try NPY.encode(tensors[key]!, path: "\(url.path)[\(key)]"))
-    }
-    try writeAtomically(Zip.write(entries, compress: compressed), to: url)
+    try writeAtomically(to: url) { try writeNPZ(tensors, compressed: compressed, into: $0, path: url.path) }
   }
 
-  /// The bytes of a file, or an `io` error that says why not.
-  static func readFile(_ url: URL) throws -> Data {
-    do {
-      return try Data(contentsOf: url, options: .alwaysMapped)
-    } catch {
-      throw TensorFileError.io(path: url.path, reason: error.localizedDescription)
+  /// The bytes of an `.npz` archive holding `tensors`.
+  public static func npzData(_ tensors: [String: Tensor], compressed: Bool = false) throws -> Data {
+    try writeNPZ(tensors, compressed: compressed, into: MemorySink(), path: "<memory>").data
+  }
+
+  @discardableResult
+  static func writeNPZ<Sink: ByteSink>(
+    _ tensors: [String: Tensor], compressed: Bool, into sink: Sink, path: String, pieceSize: Int = 1 << 30
+  ) throws -> Sink {
+    var writer = Zip.Writer(into: sink, compress: compressed, pieceSize: pieceSize)
+    for key in tensors.keys.sorted() {
+      let host = tensors[key]!.movedTo(.cpu).contiguous()
+      let header = try NPY.header(shape: host.shape, dtype: host.dtype, path: "\(path)[\(key)]")
+      try header.withUnsafeBytes { try writer.add(name: key + ".npy", pieces: [$0, host.rawBytes]) }
     }
+    try writer.finish()
+    return writer.sink
+  }
+
+  /// Maps a file read-only and hands its bytes to `body`; throws an `io` error that says why
+  /// when it cannot be opened, and `malformed` for an empty file.
+  static func readFile<R>(_ url: URL, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    let file = try MappedFile(url, mapping: .readOnly)
+    defer { file.unmap() }
+    return try body(file.bytes)
   }
 }

@@ -65,14 +65,8 @@ enum SafeTensors {
         guard let n = (v as? NSNumber)?.intValue, n >= 0 else { throw fail("tensor '\(name)' has an invalid data offset \(v)") }
         return n
       }
-      var count = 1
-      for s in shape {
-        let (p, overflow) = count.multipliedReportingOverflow(by: s)
-        guard !overflow else { throw fail("tensor '\(name)' has an overflowing shape \(shape)") }
-        count = p
-      }
-      let (expected, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
-      guard !overflow, range[0] <= range[1], range[1] <= dataSize, range[1] - range[0] == expected else {
+      let expected = try Tensor.checkedByteCount(shape, dtype: dtype, path: "\(path)[\(name)]")
+      guard range[0] <= range[1], range[1] <= dataSize, range[1] - range[0] == expected else {
         throw fail("tensor '\(name)': bytes \(range[0])..<\(range[1]) do not hold \(shape) \(code) within the \(dataSize) data bytes")
       }
       entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: range[0], end: range[1]))
@@ -80,28 +74,38 @@ enum SafeTensors {
     return (entries, metadata, dataStart)
   }
 
-  static func encode(_ tensors: [String: Tensor], metadata: [String: String]) throws -> Data {
+  /// A new tensor holding a copy of `entry`'s bytes in a file of `bytes`.
+  static func copy(_ entry: Entry, dataStart: Int, of bytes: UnsafeRawBufferPointer, path: String) throws -> Tensor {
+    let t = try Tensor.allocatedForReading(entry.shape, dtype: entry.dtype, path: "\(path)[\(entry.name)]")
+    var source = MemorySource(UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)]), path: path)
+    try source.readExactly(into: UnsafeMutableRawBufferPointer(start: t.storage.data, count: entry.end - entry.begin))
+    return t
+  }
+
+  /// Writes `tensors` and `metadata` as a safetensors file into `sink`, each tensor's data
+  /// straight from its storage.
+  static func encode<Sink: ByteSink>(_ tensors: [String: Tensor], metadata: [String: String], into sink: Sink) throws -> Sink {
+    var sink = sink
     var header: [String: Any] = [:]
     if !metadata.isEmpty { header["__metadata__"] = metadata }
-    var payload = Data()
-    var hosts: [(String, Tensor)] = []
+    var offset = 0
+    var hosts: [Tensor] = []
     for name in tensors.keys.sorted() {
       let t = tensors[name]!.movedTo(.cpu).contiguous()
       let bytes = t.numel * t.dtype.itemSize
-      header[name] = ["dtype": code(t.dtype), "shape": t.shape, "data_offsets": [payload.count, payload.count + bytes]] as [String: Any]
-      payload.count += bytes
-      hosts.append((name, t))
+      header[name] = ["dtype": code(t.dtype), "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+      offset += bytes
+      hosts.append(t)
     }
     var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
     // Pad with spaces so that the data starts 8-byte aligned.
     json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
-    var out = ByteWriter()
-    out.u64(UInt64(json.count))
-    out.bytes.append(json)
-    for (_, t) in hosts {
-      out.bytes.append(Data(bytes: t.storage.data + t.storageOffset * t.dtype.itemSize, count: t.numel * t.dtype.itemSize))
-    }
-    return out.bytes
+    var length = ByteWriter()
+    length.u64(UInt64(json.count))
+    try sink.write(length.bytes)
+    try sink.write(json)
+    for t in hosts { try sink.write(t.rawBytes) }
+    return sink
   }
 }
 
@@ -127,9 +131,7 @@ extension Tensor {
           storage: storage, layout: Layout(contiguous: entry.shape, offset: start / entry.dtype.itemSize), dtype: entry.dtype)
       } else {
         // Misaligned for its element type: copy out.
-        let t = Tensor(uninitializedShape: entry.shape, dtype: entry.dtype, device: .cpu)
-        t.storage.data.copyMemory(from: file.base + start, byteCount: entry.end - entry.begin)
-        result[entry.name] = t
+        result[entry.name] = try SafeTensors.copy(entry, dataStart: parsed.dataStart, of: file.bytes, path: url.path)
       }
     }
     return result
@@ -141,11 +143,7 @@ extension Tensor {
       let parsed = try SafeTensors.parse(raw, path: path)
       var result: [String: Tensor] = [:]
       for entry in parsed.entries {
-        let t = Tensor(uninitializedShape: entry.shape, dtype: entry.dtype, device: .cpu)
-        if entry.end > entry.begin {
-          t.storage.data.copyMemory(from: raw.baseAddress! + parsed.dataStart + entry.begin, byteCount: entry.end - entry.begin)
-        }
-        result[entry.name] = t
+        result[entry.name] = try SafeTensors.copy(entry, dataStart: parsed.dataStart, of: raw, path: path)
       }
       return result
     }
@@ -161,11 +159,11 @@ extension Tensor {
   /// Writes tensors (any dtype, bfloat16 and float16 included) and optional string
   /// metadata as a safetensors file, replaced atomically.
   public static func save(safetensors url: URL, _ tensors: [String: Tensor], metadata: [String: String] = [:]) throws {
-    try writeAtomically(SafeTensors.encode(tensors, metadata: metadata), to: url)
+    try writeAtomically(to: url) { _ = try SafeTensors.encode(tensors, metadata: metadata, into: $0) }
   }
 
   /// The bytes of a safetensors file holding `tensors`.
   public static func safetensorsData(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
-    try SafeTensors.encode(tensors, metadata: metadata)
+    try SafeTensors.encode(tensors, metadata: metadata, into: MemorySink()).data
   }
 }

@@ -1,9 +1,24 @@
 import CZlib
 import Foundation
 
-/// The subset of the ZIP format that `.npz` files use: stored or deflated entries, with
-/// ZIP64 extensions (NumPy always writes them), read from memory and written whole.
+/// The subset of the ZIP format that `.npz` files use: stored or deflated members, with
+/// ZIP64 extensions (NumPy always writes them). Reading validates the archive's structure
+/// before anything is inflated; writing streams each member into a `ByteSink`.
 enum Zip {
+  /// A member of an archive, located and checked but not yet read.
+  struct Member {
+    var name: String
+    /// 0 stored, 8 deflated.
+    var method: Int
+    var crc: UInt32
+    /// The member's bytes as stored in the file (compressed or not).
+    var dataStart: Int
+    var compressedSize: Int
+    /// The size once inflated, as the central directory declares it.
+    var size: Int
+  }
+
+  /// An entry for `write(_:compress:)`: a name and its bytes.
   struct Entry {
     var name: String
     var data: Data
@@ -13,9 +28,14 @@ enum Zip {
     .malformed(path: path, reason: reason)
   }
 
-  /// The entries of an archive; throws on anything malformed, never trusting a size that
-  /// the file cannot back.
-  static func read(_ bytes: Data, path: String) throws -> [Entry] {
+  /// The largest ratio of inflated to deflated size that deflate can reach (1032:1).
+  static let maximumExpansion = 1032
+
+  /// The members of an archive; throws on anything malformed, never trusting a size that the
+  /// file cannot back. Zip-bomb shapes are rejected here: members whose data overlap (one
+  /// deflate stream listed many times), a local header whose name differs from the central
+  /// directory's, and declared sizes deflate cannot reach from the bytes present.
+  static func members(_ bytes: UnsafeRawBufferPointer, path: String) throws -> [Member] {
     let reader = ByteReader(bytes)
     // The end-of-central-directory record is in the last 64 KiB + 22 bytes.
     guard bytes.count >= 22 else { throw fail(path, "too short to be a zip archive (\(bytes.count) bytes)") }
@@ -44,10 +64,11 @@ enum Zip {
     }
     guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= bytes.count - directorySize, count <= directorySize / 46 + 1
     else { throw fail(path, "central directory (offset \(directoryOffset), \(directorySize) bytes) lies outside the file") }
-    var entries: [Entry] = []
+    var members: [Member] = []
+    var regions: [(start: Int, end: Int, name: String)] = [(directoryOffset, directoryOffset + directorySize, "the central directory")]
     var p = directoryOffset
     for index in 0..<count {
-      guard reader.u32(p) == 0x0201_4B50, let method = reader.u16(p + 10), let crc = reader.u32(p + 16),
+      guard reader.u32(p) == 0x0201_4B50, let method = reader.u16(p + 10).map(Int.init), let crc = reader.u32(p + 16),
         var compressed = reader.u32(p + 20).map(Int.init), var size = reader.u32(p + 24).map(Int.init),
         let nameLength = reader.u16(p + 28).map(Int.init), let extraLength = reader.u16(p + 30).map(Int.init),
         let commentLength = reader.u16(p + 32).map(Int.init), var localOffset = reader.u32(p + 42).map(Int.init),
@@ -66,133 +87,189 @@ enum Zip {
         }
         e += 4 + length
       }
-      guard reader.u32(localOffset) == 0x0403_4B50, let localName = reader.u16(localOffset + 26).map(Int.init),
+      guard reader.u32(localOffset) == 0x0403_4B50, let localNameLength = reader.u16(localOffset + 26).map(Int.init),
         let localExtra = reader.u16(localOffset + 28).map(Int.init)
-      else { throw fail(path, "entry '\(name)': local header at offset \(localOffset) is missing") }
-      let dataStart = localOffset + 30 + localName + localExtra
-      guard let raw = reader.slice(dataStart, compressed) else {
-        throw fail(path, "entry '\(name)': \(compressed) bytes of data at offset \(dataStart) run past the end of the file")
+      else { throw fail(path, "member '\(name)': local header at offset \(localOffset) is missing") }
+      guard let localName = reader.slice(localOffset + 30, localNameLength), Array(localName) == Array(nameBytes) else {
+        throw fail(path, "member '\(name)': its local header names another file")
       }
-      let data: Data
+      let dataStart = localOffset + 30 + localNameLength + localExtra
+      guard reader.slice(dataStart, compressed) != nil else {
+        throw fail(path, "member '\(name)': \(compressed) bytes of data at offset \(dataStart) run past the end of the file")
+      }
       switch method {
       case 0:
-        guard compressed == size else { throw fail(path, "entry '\(name)': stored size \(compressed) differs from \(size)") }
-        data = Data(raw)
-      case 8: data = try inflate(raw, expectedSize: size, path: path, name: name)
-      default: throw fail(path, "entry '\(name)': unsupported compression method \(method) (only stored and deflate)")
+        guard compressed == size else { throw fail(path, "member '\(name)': stored size \(compressed) differs from \(size)") }
+      case 8:
+        guard size <= compressed * maximumExpansion + 64 else {
+          throw fail(path, "member '\(name)': declared size \(size) is impossible for \(compressed) compressed bytes")
+        }
+      default: throw fail(path, "member '\(name)': unsupported compression method \(method) (only stored and deflate)")
       }
-      guard checksum(data) == crc else { throw fail(path, "entry '\(name)': CRC-32 mismatch (the data is corrupt)") }
-      entries.append(Entry(name: name, data: data))
+      members.append(Member(name: name, method: method, crc: crc, dataStart: dataStart, compressedSize: compressed, size: size))
+      regions.append((localOffset, dataStart + compressed, "member '\(name)'"))
       p += 46 + nameLength + extraLength + commentLength
     }
-    return entries
+    regions.sort { $0.start < $1.start }
+    for (a, b) in zip(regions, regions.dropFirst()) where b.start < a.end {
+      throw fail(path, "\(a.name) and \(b.name) overlap in the file (a zip bomb shape: one payload listed many times)")
+    }
+    return members
   }
 
-  static func checksum(_ data: Data) -> UInt32 {
-    data.withUnsafeBytes { raw in
-      var crc = crc32(0, nil, 0)
+  /// Reads `member` of `archive` with `read`, which gets a source of its inflated bytes;
+  /// then checks that the member's bytes were all there and match its CRC-32.
+  static func read<R>(
+    _ member: Member, of archive: UnsafeRawBufferPointer, path: String, pieceSize: Int = 1 << 30,
+    _ read: (inout any ByteSource) throws -> R
+  ) throws -> R {
+    let raw = UnsafeRawBufferPointer(rebasing: archive[member.dataStart..<(member.dataStart + member.compressedSize)])
+    let result: R
+    let crc: UInt32
+    if member.method == 0 {
+      var source: any ByteSource = MemorySource(raw, path: path)
+      result = try read(&source)
+      crc = checksum([raw])
+    } else {
+      let inflater = try InflateSource(raw, declaredSize: member.size, path: path, pieceSize: pieceSize)
+      var source: any ByteSource = inflater
+      result = try read(&source)
+      try inflater.finish()
+      crc = inflater.crc
+    }
+    guard crc == member.crc else { throw fail(path, "member '\(member.name)': CRC-32 mismatch (the data is corrupt)") }
+    return result
+  }
+
+  /// The CRC-32 of `pieces` taken in order, in runs that fit zlib's 32-bit lengths.
+  static func checksum(_ pieces: [UnsafeRawBufferPointer]) -> UInt32 {
+    var crc = crc32(0, nil, 0)
+    for raw in pieces {
       var offset = 0
       while offset < raw.count {
-        let chunk = min(raw.count - offset, Int(UInt32.max >> 1))
-        crc = crc32(crc, raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, uInt(chunk))
-        offset += chunk
-      }
-      return UInt32(crc)
-    }
-  }
-
-  private static func inflate(_ raw: Data.SubSequence, expectedSize: Int, path: String, name: String) throws -> Data {
-    // The declared size bounds the output: a corrupt header cannot make us allocate more
-    // than deflate's maximum expansion of the bytes actually present.
-    guard expectedSize <= raw.count * 1032 + 64 else {
-      throw fail(path, "entry '\(name)': declared size \(expectedSize) is impossible for \(raw.count) compressed bytes")
-    }
-    var output = Data(count: expectedSize)
-    var stream = z_stream()
-    guard czlib_inflate_init_raw(&stream) == Z_OK else { throw fail(path, "entry '\(name)': zlib failed to start") }
-    defer { inflateEnd(&stream) }
-    let status: Int32 = raw.withUnsafeBytes { input in
-      output.withUnsafeMutableBytes { out in
-        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
-        stream.avail_in = uInt(input.count)
-        stream.next_out = out.bindMemory(to: Bytef.self).baseAddress
-        stream.avail_out = uInt(out.count)
-        return CZlib.inflate(&stream, Z_FINISH)
+        let run = min(raw.count - offset, 1 << 30)
+        crc = crc32(crc, raw.baseAddress!.assumingMemoryBound(to: UInt8.self) + offset, uInt(run))
+        offset += run
       }
     }
-    guard status == Z_STREAM_END, Int(stream.total_out) == expectedSize else {
-      throw fail(path, "entry '\(name)': deflate data is corrupt (zlib status \(status), \(stream.total_out) of \(expectedSize) bytes)")
-    }
-    return output
+    return UInt32(crc)
   }
 
-  private static func deflate(_ data: Data) -> Data {
-    var stream = z_stream()
-    _ = czlib_deflate_init_raw(&stream, Z_DEFAULT_COMPRESSION)
-    defer { deflateEnd(&stream) }
-    var output = Data(count: Int(deflateBound(&stream, uLong(data.count))))
-    let produced: Int = data.withUnsafeBytes { input in
-      output.withUnsafeMutableBytes { out in
-        stream.next_in = UnsafeMutablePointer(mutating: input.bindMemory(to: Bytef.self).baseAddress)
-        stream.avail_in = uInt(input.count)
-        stream.next_out = out.bindMemory(to: Bytef.self).baseAddress
-        stream.avail_out = uInt(out.count)
-        _ = CZlib.deflate(&stream, Z_FINISH)
-        return Int(stream.total_out)
-      }
-    }
-    return output.prefix(produced)
-  }
-
-  /// An archive holding `entries`, stored or deflated, with ZIP64 records so that entries
+  /// Streams members into a sink: local header, data (deflated in pieces when
+  /// `compress`), and at the end the central directory with ZIP64 records, so that members
   /// over 4 GiB work (as NumPy writes them).
-  static func write(_ entries: [Entry], compress: Bool) -> Data {
-    var out = Data()
-    var directory = Data()
-    for entry in entries {
-      let payload = compress ? deflate(entry.data) : entry.data
-      let crc = checksum(entry.data)
-      let name = Data(entry.name.utf8)
-      let offset = out.count
+  struct Writer<Sink: ByteSink> {
+    var sink: Sink
+    let compress: Bool
+    let pieceSize: Int
+    private var directory = ByteWriter()
+    private var count = 0
+
+    init(into sink: Sink, compress: Bool, pieceSize: Int = 1 << 30) {
+      self.sink = sink
+      self.compress = compress
+      self.pieceSize = pieceSize
+    }
+
+    /// Adds a member whose bytes are `pieces` in order.
+    mutating func add(name: String, pieces: [UnsafeRawBufferPointer]) throws {
+      let crc = checksum(pieces)
+      let size = pieces.reduce(0) { $0 + $1.count }
+      let nameBytes = Array(name.utf8)
+      let offset = sink.position
       var local = ByteWriter()
       local.u32(0x0403_4B50); local.u16(45); local.u16(0); local.u16(compress ? 8 : 0); local.u16(0); local.u16(0x21)
-      local.u32(crc); local.u32(0xFFFF_FFFF); local.u32(0xFFFF_FFFF); local.u16(UInt16(name.count)); local.u16(20)
-      local.bytes.append(name)
-      local.u16(1); local.u16(16); local.u64(UInt64(entry.data.count)); local.u64(UInt64(payload.count))
-      out.append(local.bytes)
-      out.append(payload)
-      var central = ByteWriter()
-      central.u32(0x0201_4B50); central.u16(45); central.u16(45); central.u16(0); central.u16(compress ? 8 : 0)
-      central.u16(0); central.u16(0x21); central.u32(crc); central.u32(0xFFFF_FFFF); central.u32(0xFFFF_FFFF)
-      central.u16(UInt16(name.count)); central.u16(28); central.u16(0); central.u16(0); central.u16(0); central.u32(0)
-      central.u32(0xFFFF_FFFF)
-      central.bytes.append(name)
-      central.u16(1); central.u16(24); central.u64(UInt64(entry.data.count)); central.u64(UInt64(payload.count)); central.u64(UInt64(offset))
-      directory.append(central.bytes)
+      local.u32(crc); local.u32(0xFFFF_FFFF); local.u32(0xFFFF_FFFF); local.u16(UInt16(nameBytes.count)); local.u16(20)
+      local.bytes.append(contentsOf: nameBytes)
+      local.u16(1); local.u16(16); local.u64(UInt64(size)); local.u64(UInt64(size))
+      try sink.write(local.bytes)
+      let dataStart = sink.position
+      if compress {
+        try deflate(pieces)
+        // The compressed size is known now: patch the local ZIP64 field.
+        var patch = ByteWriter()
+        patch.u64(UInt64(sink.position - dataStart))
+        try sink.overwrite(at: offset + 30 + nameBytes.count + 12, with: patch.bytes)
+      } else {
+        for piece in pieces { try sink.write(piece) }
+      }
+      let stored = sink.position - dataStart
+      directory.u32(0x0201_4B50); directory.u16(45); directory.u16(45); directory.u16(0); directory.u16(compress ? 8 : 0)
+      directory.u16(0); directory.u16(0x21); directory.u32(crc); directory.u32(0xFFFF_FFFF); directory.u32(0xFFFF_FFFF)
+      directory.u16(UInt16(nameBytes.count)); directory.u16(28); directory.u16(0); directory.u16(0); directory.u16(0)
+      directory.u32(0); directory.u32(0xFFFF_FFFF)
+      directory.bytes.append(contentsOf: nameBytes)
+      directory.u16(1); directory.u16(24); directory.u64(UInt64(size)); directory.u64(UInt64(stored)); directory.u64(UInt64(offset))
+      count += 1
     }
-    let directoryOffset = out.count
-    out.append(directory)
-    var tail = ByteWriter()
-    let record = out.count
-    tail.u32(0x0606_4B50); tail.u64(44); tail.u16(45); tail.u16(45); tail.u32(0); tail.u32(0)
-    tail.u64(UInt64(entries.count)); tail.u64(UInt64(entries.count)); tail.u64(UInt64(directory.count)); tail.u64(UInt64(directoryOffset))
-    tail.u32(0x0706_4B50); tail.u32(0); tail.u64(UInt64(record)); tail.u32(1)
-    tail.u32(0x0605_4B50); tail.u16(0); tail.u16(0); tail.u16(UInt16(min(entries.count, 0xFFFF))); tail.u16(UInt16(min(entries.count, 0xFFFF)))
-    tail.u32(UInt32(min(directory.count, 0xFFFF_FFFF))); tail.u32(0xFFFF_FFFF); tail.u16(0)
-    out.append(tail.bytes)
-    return out
+
+    private mutating func deflate(_ pieces: [UnsafeRawBufferPointer]) throws {
+      var stream = z_stream()
+      guard czlib_deflate_init_raw(&stream, Z_DEFAULT_COMPRESSION) == Z_OK else {
+        throw TensorFileError.io(path: "<zip>", reason: "zlib failed to start")
+      }
+      defer { deflateEnd(&stream) }
+      var output = [UInt8](repeating: 0, count: 1 << 20)
+      func drain(_ flush: Int32, _ input: UnsafeRawBufferPointer?) throws -> Int32 {
+        stream.next_in = UnsafeMutablePointer(mutating: input?.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.avail_in = uInt(input?.count ?? 0)
+        var status = Z_OK
+        repeat {
+          let produced: Int = output.withUnsafeMutableBytes { out in
+            stream.next_out = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(out.count)
+            status = CZlib.deflate(&stream, flush)
+            return out.count - Int(stream.avail_out)
+          }
+          try output.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0.prefix(produced))) }
+        } while stream.avail_out == 0 || (flush == Z_FINISH && status != Z_STREAM_END)
+        return status
+      }
+      for piece in pieces {
+        var offset = 0
+        while offset < piece.count {
+          let run = min(piece.count - offset, pieceSize)
+          _ = try drain(Z_NO_FLUSH, UnsafeRawBufferPointer(rebasing: piece[offset..<(offset + run)]))
+          offset += run
+        }
+      }
+      _ = try drain(Z_FINISH, nil)
+    }
+
+    /// Writes the central directory and the end records.
+    mutating func finish() throws {
+      let directoryOffset = sink.position
+      try sink.write(directory.bytes)
+      var tail = ByteWriter()
+      let record = sink.position
+      tail.u32(0x0606_4B50); tail.u64(44); tail.u16(45); tail.u16(45); tail.u32(0); tail.u32(0)
+      tail.u64(UInt64(count)); tail.u64(UInt64(count)); tail.u64(UInt64(directory.bytes.count)); tail.u64(UInt64(directoryOffset))
+      tail.u32(0x0706_4B50); tail.u32(0); tail.u64(UInt64(record)); tail.u32(1)
+      tail.u32(0x0605_4B50); tail.u16(0); tail.u16(0); tail.u16(UInt16(min(count, 0xFFFF))); tail.u16(UInt16(min(count, 0xFFFF)))
+      tail.u32(UInt32(min(directory.bytes.count, 0xFFFF_FFFF))); tail.u32(0xFFFF_FFFF); tail.u16(0)
+      try sink.write(tail.bytes)
+    }
+  }
+
+  /// An archive holding `entries` in memory, stored or deflated.
+  static func write(_ entries: [Entry], compress: Bool) throws -> Data {
+    var writer = Writer(into: MemorySink(), compress: compress)
+    for entry in entries {
+      try entry.data.withUnsafeBytes { raw in try writer.add(name: entry.name, pieces: [raw]) }
+    }
+    try writer.finish()
+    return writer.sink.data
   }
 }
 
 /// Bounds-checked little-endian reads: `nil` instead of reading past the end.
 struct ByteReader {
-  let bytes: Data
-  init(_ bytes: Data) { self.bytes = bytes }
+  let bytes: UnsafeRawBufferPointer
+  init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
-  func slice(_ offset: Int, _ count: Int) -> Data.SubSequence? {
+  func slice(_ offset: Int, _ count: Int) -> UnsafeRawBufferPointer.SubSequence? {
     guard offset >= 0, count >= 0, offset <= bytes.count - count else { return nil }
-    let start = bytes.startIndex + offset
-    return bytes[start..<(start + count)]
+    return bytes[offset..<(offset + count)]
   }
 
   private func value(_ offset: Int, _ width: Int) -> UInt64? {
@@ -206,7 +283,7 @@ struct ByteReader {
 
 /// Little-endian writes.
 struct ByteWriter {
-  var bytes = Data()
+  var bytes: [UInt8] = []
   mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
   mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
   mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
