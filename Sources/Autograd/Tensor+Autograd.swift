@@ -29,6 +29,12 @@ extension Tensor {
 
   /// Registers `hook` to see this tensor's gradient when it is computed; returning a tensor
   /// replaces the gradient (PyTorch: `x.register_hook(fn)`).
+  ///
+  /// The tensor owns its hooks, so a hook must not capture the tensor itself strongly: that
+  /// is a reference cycle, and under reference counting (unlike Python's collector) neither
+  /// would ever be freed. To use the tensor in its own hook, register the two-argument form,
+  /// `x.registerHook { x, grad in ... }`, which hands the hook its tensor without the hook
+  /// owning it (or capture it `[weak x]`).
   @discardableResult
   public func registerHook(_ hook: @escaping (Tensor) -> Tensor?) -> HookHandle {
     usageCheck(requiresGrad, "cannot register a hook on a tensor that doesn't require gradient")
@@ -40,6 +46,15 @@ extension Tensor {
     let meta = ensureMeta()
     meta.leafHooks.append((id, hook))
     return HookHandle { [weak meta] in meta?.leafHooks.removeAll { $0.id == id } }
+  }
+
+  /// Registers a hook that receives this tensor and its gradient; returning a tensor replaces
+  /// the gradient. The hook holds the tensor weakly, so a hook that uses its own tensor
+  /// makes no reference cycle and the tensor is freed as usual; it runs while the tensor
+  /// exists (PyTorch: `x.register_hook(fn)` where `fn` refers to `x`).
+  @discardableResult
+  public func registerHook(_ hook: @escaping (_ tensor: Tensor, _ grad: Tensor) -> Tensor?) -> HookHandle {
+    registerHook { [weak self] grad in self.flatMap { hook($0, grad) } }
   }
 }
 

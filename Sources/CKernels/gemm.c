@@ -14,16 +14,19 @@
 #define MC 168
 #define NC 1024
 
-int ck_isa(void) {
-  static int isa = -1;
-  if (isa < 0) {
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f")) isa = 2;
-    else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isa = 1;
-    else isa = 0;
-  }
-  return isa;
+// The instruction set, detected once when the library is loaded (a constructor runs before
+// any thread of the program can call a kernel), so that reading it is race-free. It was a
+// lazily initialised static, which ThreadSanitizer reported as a data race.
+static int detected_isa = 0;
+
+__attribute__((constructor)) static void detect_isa(void) {
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f")) detected_isa = 2;
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) detected_isa = 1;
+  else detected_isa = 0;
 }
+
+int ck_isa(void) { return detected_isa; }
 
 // AVX-512 packing of the two common layouts (the format pack_panels below describes). Lines adjacent in memory
 // (s_line == 1) are copied with masked vector moves; lines contiguous along k (s_k == 1, e.g.

@@ -111,6 +111,13 @@ public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor
   usageCheck(
     input.shape == target.shape,
     "Using a target size (\(target.shape)) that is different to the input size (\(input.shape)) is deprecated. Please ensure they have the same size.")
+  // NaN fails the check too, as in PyTorch.
+  usageCheck(
+    withNoGrad { ((input .>= 0) & (input .<= 1)).all().item(Bool.self) },
+    "binary_cross_entropy: all elements of input should be between 0 and 1")
+  usageCheck(
+    withNoGrad { ((target .>= 0) & (target .<= 1)).all().item(Bool.self) },
+    "binary_cross_entropy: all elements of target should be between 0 and 1")
   let logX = input.log().clamp(min: -100)
   let log1mX = (1 - input).log().clamp(min: -100)
   var loss = -(target * logX + (1 - target) * log1mX)

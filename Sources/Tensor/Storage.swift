@@ -64,6 +64,10 @@ public final class Storage: @unchecked Sendable {
     byteCount = newByteCount
   }
 
+  /// The address of storages of no bytes that wrap no memory: one allocation for the
+  /// process's life, never written or freed.
+  nonisolated(unsafe) package static let emptyPlaceholder = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+
   /// Bumps the version counter (an in-place write happened).
   package func bumpVersion() { version &+= 1 }
 

@@ -81,6 +81,9 @@ extension Tensor {
 
   /// `condition ? a : b` elementwise, broadcasting all three (PyTorch: `torch.where`).
   public static func `where`(_ condition: Tensor, _ a: some TensorOperand, _ b: some TensorOperand) -> Tensor {
+    usageCheck(
+      condition.dtype == .bool || condition.dtype == .uint8,
+      "where expected condition to be a boolean tensor, but got a tensor with dtype \(condition.dtype.scalarTypeName)")
     let ops = [a.operand, b.operand]
     let tensors = [condition] + ops.compactMap(\.tensor)
     let device = commonDevice(tensors, op: "where")

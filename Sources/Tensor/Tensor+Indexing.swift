@@ -265,7 +265,8 @@ extension Tensor {
     usageCheck(
       index.dim == dim,
       "\(op)(): Index tensor must have the same number of dimensions as input tensor (\(index.dim) vs \(dim))")
-    usageCheck(index.dtype == .int64, "\(op)(): Expected dtype int64 for index, got \(index.dtype)")
+    usageCheck(index.dtype == .int64 || index.dtype == .int32, "\(op)(): Expected dtype int32/int64 for index")
+    let index = index.long()
     for d in 0..<dim where d != axis {
       usageCheck(
         index.shape[d] <= shape[d],

@@ -22,8 +22,14 @@ extension Tensor {
       case .free: { pointer, _ in Foundation.free(pointer) }
       case .custom(let f): { pointer, _ in f(pointer) }
       }
-    let base = buffer.baseAddress.map { UnsafeMutableRawPointer($0) } ?? UnsafeMutableRawPointer.allocate(byteCount: 1, alignment: 1)
-    let storage = Storage(wrapping: base, byteCount: buffer.count * MemoryLayout<T>.stride, device: .cpu, release: release)
+    // An empty buffer may have no address: the storage then points at one shared, never
+    // freed placeholder, and the caller's deallocator has nothing to free.
+    let storage =
+      if let base = buffer.baseAddress {
+        Storage(wrapping: UnsafeMutableRawPointer(base), byteCount: buffer.count * MemoryLayout<T>.stride, device: .cpu, release: release)
+      } else {
+        Storage(wrapping: Storage.emptyPlaceholder, byteCount: 0, device: .cpu, release: nil)
+      }
     self.init(storage: storage, layout: Layout(contiguous: shape), dtype: T.dtype)
   }
 

@@ -352,6 +352,9 @@ extension Tensor {
   /// Joins tensors along an existing dimension (PyTorch: `torch.cat`).
   public static func cat(_ tensors: [Tensor], dim d: Int = 0) -> Tensor {
     usageCheck(!tensors.isEmpty, "torch.cat(): expected a non-empty list of Tensors")
+    for (i, t) in tensors.enumerated() {
+      usageCheck(t.dim > 0, "zero-dimensional tensor (at position \(i)) cannot be concatenated")
+    }
     // PyTorch skips 1-d empty tensors in cat (legacy behaviour).
     let parts = tensors.filter { !($0.dim == 1 && $0.numel == 0) }
     guard let first = parts.first else { return tensors[0].clone() }

@@ -48,7 +48,7 @@ public final class Tensor {
     }
     usageCheck(
       Layout.byteCount(ofContiguous: shape, itemSize: dtype.itemSize) != nil,
-      "Storage size calculation overflowed with sizes=\(shapeString(shape)) and itemsize \(dtype.itemSize)")
+      "\(shape.contains(0) ? "Stride" : "Storage size") calculation overflowed with sizes=\(shapeString(shape))")
     self.init(uninitializedLayout: Layout(contiguous: shape), dtype: dtype, device: device)
   }
 

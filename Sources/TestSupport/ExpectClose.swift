@@ -34,3 +34,9 @@ public func expectValues<T: TensorElement & Equatable>(
   if let shape { #expect(actual.shape == shape, sourceLocation: sourceLocation) }
   #expect(actual.toArray(T.self) == values, sourceLocation: sourceLocation)
 }
+
+/// What an exit test's child process wrote to standard error, as text ("" when the exit
+/// test did not run or did not observe it).
+public func standardError(of result: ExitTest.Result?) -> String {
+  String(decoding: result?.standardErrorContent ?? [], as: UTF8.self)
+}

@@ -209,6 +209,31 @@ import Testing
     #expect(x.grad?.toArray(Float.self) == [10, 10])
   }
 
+  @Test func aHookUsingItsOwnTensorDoesNotKeepItAlive() {
+    weak var leaf: Tensor?
+    weak var nonLeaf: Tensor?
+    var seen: [[Float]] = []
+    do {
+      let w = Tensor([1.0, 2.0], requiresGrad: true)
+      // The two-argument form hands the hook its tensor: no capture, no cycle.
+      w.registerHook { w, grad in
+        seen.append((grad + w.detach() * 0).toArray(Float.self))
+        return grad + w.detach()
+      }
+      let y = w * 3
+      y.registerHook { y, grad in grad * Float(y.numel) }
+      y.sum().backward()
+      #expect(w.grad?.toArray(Float.self) == [7, 8])
+      (w * 1).sum().backward()
+      #expect(w.grad?.toArray(Float.self) == [9, 11])
+      leaf = w
+      nonLeaf = y
+    }
+    #expect(seen == [[6, 6], [1, 1]])
+    #expect(leaf == nil, "a leaf whose hook uses it was kept alive")
+    #expect(nonLeaf == nil, "a non-leaf whose hook uses it was kept alive")
+  }
+
   @Test func autogradGradLeavesDotGradAlone() throws {
     let x = Tensor([1.0, 2.0], requiresGrad: true)
     let w = Tensor([3.0, 4.0], requiresGrad: true)
