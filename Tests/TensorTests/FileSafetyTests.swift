@@ -52,7 +52,7 @@ import Testing
     let stale = ".x.npy.tensor-save-\(ended)-1.tmp"
     let live = ".x.npy.tensor-save-\(getppid())-2.tmp"
     let other = ".y.npy.tensor-save-\(ended)-3.tmp"
-    for name in [stale, live, other] { FileManager.default.createFile(atPath: folder.file(name).path, contents: Data([1])) }
+    for name in [stale, live, other] { _ = FileManager.default.createFile(atPath: folder.file(name).path, contents: Data([1])) }
     try Tensor.ones(2).save(npy: url)
     #expect(Set(folder.contents) == ["x.npy", live, other])
   }
@@ -75,7 +75,9 @@ import Testing
     let folder = ScratchFolder()
     defer { folder.cleanUp() }
     let url = folder.file(name)
-    let elements = 24 << 20  // 96 MB of float32
+    // 96 MB of float32 by default; SWIFT_TENSOR_KILL_TEST_MB=400 runs the 400 MB.
+    let megabytes = ProcessInfo.processInfo.environment["SWIFT_TENSOR_KILL_TEST_MB"].flatMap { Int($0) } ?? 96
+    let elements = megabytes << 18
     let old = Tensor.full([elements], 1.0)
     let started = Date()
     try save(old, url)
@@ -83,16 +85,17 @@ import Testing
     var rng = SeededGenerator(seed: UInt64(17 + format))
     var interrupted = 0
     for _ in 0..<3 {
-      // Kill anywhere from before the save starts to after it should have ended.
-      let delay = Int(Double.random(in: 0...1.5, using: &rng) * saveTime * 1_000_000) + 20_000
+      // Kill anywhere from the start of a save to well after it should have ended.
+      let delay = Int(Double.random(in: 0...1.5, using: &rng) * saveTime * 1_000_000) + 1000
       let path = url.path
       await #expect(processExitsWith: .signal(SIGKILL)) { [path = path as String, format = format as Int, elements = elements as Int, delay = delay as Int] in
+        let new = Tensor.full([elements], 2.0)
+        // The clock starts with the first save; later kills land in later saves of the loop.
         let killer = Thread {
           usleep(UInt32(delay))
           kill(getpid(), SIGKILL)
         }
         killer.start()
-        let new = Tensor.full([elements], 2.0)
         while true { try? AtomicSaveTests.formats[format].save(new, URL(fileURLWithPath: path)) }
       }
       let found = try load(url)
