@@ -111,7 +111,7 @@ package enum BackendRegistry {
   nonisolated(unsafe) private static var cache: [Device: any Backend] = [:]
   /// The CPU backend as an existential, made once: `CPUBackend` does not fit an
   /// existential's inline buffer, so converting it per call allocated a box per op.
-  private static let cpu: any Backend = CPUBackend.shared
+  static let cpu: any Backend = CPUBackend.shared
 
   /// Installs the factory for a device kind (`"cuda"`).
   package static func register(kind: String, _ factory: @escaping @Sendable (Device) throws -> any Backend) {
@@ -151,7 +151,16 @@ public enum DeviceError: Error, CustomStringConvertible, Sendable {
 extension Tensor {
   /// The backend of `device`; stops with the reason when the device cannot be used (tensors
   /// only exist on devices whose backend loaded, so this fails only at creation).
+  @inline(__always)
   package static func backend(for device: Device) -> any Backend {
+    if case .cpu = device { return BackendRegistry.cpu }
+    return deviceBackend(for: device)
+  }
+
+  /// The backend of a device other than the CPU (kept out of line: every op asks for the
+  /// CPU's).
+  @inline(never)
+  private static func deviceBackend(for device: Device) -> any Backend {
     do {
       return try BackendRegistry.backend(for: device)
     } catch {

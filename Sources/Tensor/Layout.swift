@@ -73,6 +73,7 @@ public struct Layout: Hashable, Sendable {
   public var numel: Int { Layout.numel(of: shape) }
 
   /// The number of elements of `shape`, with `numel`'s overflow check.
+  @inline(__always)
   public static func numel(of shape: [Int]) -> Int {
     var count = 1
     for size in shape {

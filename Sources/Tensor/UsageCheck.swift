@@ -19,5 +19,13 @@ package func usageCheck(
   _ condition: @autoclosure () -> Bool, _ message: @autoclosure () -> String,
   file: StaticString = #fileID, line: UInt = #line
 ) {
-  if _slowPath(!condition()) { usageFailure(message(), file: file, line: line) }
+  if _slowPath(!condition()) { usageFailure(describedBy: message, file: file, line: line) }
+}
+
+/// `usageFailure` with the message still to be built: the caller passes the closure, so the
+/// code that builds the message stays out of the checking function (which keeps small ops
+/// small enough for the inliner).
+@inline(never) @usableFromInline
+package func usageFailure(describedBy message: () -> String, file: StaticString, line: UInt) -> Never {
+  fatalError(message(), file: file, line: line)
 }

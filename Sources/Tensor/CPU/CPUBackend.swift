@@ -24,6 +24,7 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
 
   /// A block of `byteCount` bytes, or `nil` when the system has no memory for it even after
   /// the cache is released.
+  @inline(__always)
   func allocateOrNil(byteCount: Int) -> UnsafeMutableRawPointer? {
     if byteCount >= CPUAllocator.cachedThreshold {
       let reused: UnsafeMutableRawPointer? = lock.withLock {
