@@ -41,18 +41,24 @@ extension Tensor {
   /// storage (deflated in pieces, so members over 4 GiB work), and the file is replaced
   /// atomically.
   public static func save(npz url: URL, _ tensors: [String: Tensor], compressed: Bool = false) throws {
-    try writeAtomically(to: url) { try writeNPZ(tensors, compressed: compressed, into: $0, path: url.path) }
+    try writeAtomically(to: url) { file in
+      var sink = file
+      try writeNPZ(tensors, compressed: compressed, into: &sink, path: url.path)
+    }
   }
 
   /// The bytes of an `.npz` archive holding `tensors`.
   public static func npzData(_ tensors: [String: Tensor], compressed: Bool = false) throws -> Data {
-    try writeNPZ(tensors, compressed: compressed, into: MemorySink(), path: "<memory>").data
+    var sink = MemorySink()
+    try writeNPZ(tensors, compressed: compressed, into: &sink, path: "<memory>")
+    return sink.data
   }
 
-  @discardableResult
+  /// Writes an `.npz` archive of `tensors` into `sink`, deflating in pieces of at most
+  /// `pieceSize` bytes (tests lower it).
   static func writeNPZ<Sink: ByteSink>(
-    _ tensors: [String: Tensor], compressed: Bool, into sink: Sink, path: String, pieceSize: Int = 1 << 30
-  ) throws -> Sink {
+    _ tensors: [String: Tensor], compressed: Bool, into sink: inout Sink, path: String, pieceSize: Int = 1 << 30
+  ) throws {
     var writer = Zip.Writer(into: sink, compress: compressed, pieceSize: pieceSize)
     for key in tensors.keys.sorted() {
       let host = tensors[key]!.movedTo(.cpu).contiguous()
@@ -60,7 +66,7 @@ extension Tensor {
       try header.withUnsafeBytes { try writer.add(name: key + ".npy", pieces: [$0, host.rawBytes]) }
     }
     try writer.finish()
-    return writer.sink
+    sink = writer.sink
   }
 
   /// Maps a file read-only and hands its bytes to `body`; throws an `io` error that says why

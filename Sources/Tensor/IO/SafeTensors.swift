@@ -84,8 +84,7 @@ enum SafeTensors {
 
   /// Writes `tensors` and `metadata` as a safetensors file into `sink`, each tensor's data
   /// straight from its storage.
-  static func encode<Sink: ByteSink>(_ tensors: [String: Tensor], metadata: [String: String], into sink: Sink) throws -> Sink {
-    var sink = sink
+  static func encode(_ tensors: [String: Tensor], metadata: [String: String], into sink: inout some ByteSink) throws {
     var header: [String: Any] = [:]
     if !metadata.isEmpty { header["__metadata__"] = metadata }
     var offset = 0
@@ -105,7 +104,6 @@ enum SafeTensors {
     try sink.write(length.bytes)
     try sink.write(json)
     for t in hosts { try sink.write(t.rawBytes) }
-    return sink
   }
 }
 
@@ -159,11 +157,16 @@ extension Tensor {
   /// Writes tensors (any dtype, bfloat16 and float16 included) and optional string
   /// metadata as a safetensors file, replaced atomically.
   public static func save(safetensors url: URL, _ tensors: [String: Tensor], metadata: [String: String] = [:]) throws {
-    try writeAtomically(to: url) { _ = try SafeTensors.encode(tensors, metadata: metadata, into: $0) }
+    try writeAtomically(to: url) { file in
+      var sink = file
+      try SafeTensors.encode(tensors, metadata: metadata, into: &sink)
+    }
   }
 
   /// The bytes of a safetensors file holding `tensors`.
   public static func safetensorsData(_ tensors: [String: Tensor], metadata: [String: String] = [:]) throws -> Data {
-    try SafeTensors.encode(tensors, metadata: metadata, into: MemorySink()).data
+    var sink = MemorySink()
+    try SafeTensors.encode(tensors, metadata: metadata, into: &sink)
+    return sink.data
   }
 }
