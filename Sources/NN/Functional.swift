@@ -42,12 +42,27 @@ public enum Functional {
       storageOffset: x.storageOffset)
   }
 
-  /// 2-D convolution over NCHW input (PyTorch: `F.conv2d`), as im2col and a matrix product.
+  /// Runs a 2-D op on `[N, C, H, W]` input, or on an unbatched `[C, H, W]` one as a batch of
+  /// one (as PyTorch's 2-D layers accept both); other ranks stop with `message`.
+  static func acceptingUnbatched(_ x: Tensor, _ message: @autoclosure () -> String, _ body: (Tensor) -> Tensor) -> Tensor {
+    usageCheck(x.dim == 3 || x.dim == 4, message())
+    return x.dim == 3 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
+  }
+
+  /// 2-D convolution over NCHW (or unbatched CHW) input (PyTorch: `F.conv2d`), as im2col and
+  /// a matrix product.
   public static func conv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
   ) -> Tensor {
-    usageCheck(x.dim == 4, "conv2d: expected a 4-D input [N, C, H, W], got shape \(x.shape)")
+    acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: \(x.shape)") { x in
+      batchedConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+  }
+
+  private static func batchedConv2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
+  ) -> Tensor {
     let (outChannels, groupChannels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     usageCheck(
       x.shape[1] == groupChannels * groups,
@@ -74,19 +89,28 @@ public enum Functional {
 
   /// Max over sliding windows (PyTorch: `F.max_pool2d`; padding counts as -inf).
   public static func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
-    let win = windows(pad2d(x, padding, value: -.infinity), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1))
-    let flat = win.reshape(Array(win.shape.prefix(4)) + [kernel.0 * kernel.1])
-    return flat.max(dim: -1).values
+    acceptingUnbatched(x, "max_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)") { x in
+      let win = windows(pad2d(x, padding, value: -.infinity), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1))
+      let flat = win.reshape(Array(win.shape.prefix(4)) + [kernel.0 * kernel.1])
+      return flat.max(dim: -1).values
+    }
   }
 
   /// Mean over sliding windows, padding included (PyTorch: `F.avg_pool2d`).
   public static func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
-    let win = windows(pad2d(x, padding), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1))
-    return win.mean(dim: [4, 5])
+    acceptingUnbatched(x, "avg_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)") { x in
+      windows(pad2d(x, padding), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1)).mean(dim: [4, 5])
+    }
   }
 
   /// Mean over adaptive windows to an exact output size (PyTorch: `F.adaptive_avg_pool2d`).
   public static func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
+    acceptingUnbatched(x, "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(x.shape)") { x in
+      batchedAdaptiveAvgPool2d(x, outputSize: outputSize)
+    }
+  }
+
+  private static func batchedAdaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
     let (h, w) = (x.shape[2], x.shape[3])
     if outputSize == (1, 1) { return x.mean(dim: [2, 3], keepdim: true) }
     if h % outputSize.0 == 0 && w % outputSize.1 == 0 {
@@ -111,14 +135,27 @@ public enum Functional {
     _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool,
     momentum: Double = 0.1, eps: Double = 1e-5
   ) -> Tensor {
+    usageCheck(x.dim >= 2, "batch_norm: expected an input of shape [N, C, ...] (at least 2-D), got \(x.shape)")
+    let channels = x.shape[1]
+    for (name, t) in [("running_mean", runningMean), ("running_var", runningVar), ("weight", weight), ("bias", bias)] {
+      if let t { usageCheck(t.numel == channels, "batch_norm: \(name) should contain \(channels) elements not \(t.numel)") }
+    }
+    if x.numel == 0 {
+      // PyTorch's empty-batch path: no statistics, running ones untouched, and the output
+      // stays in the graph.
+      var y = x.clone()
+      if let weight, weight.numel > 0 { y = y * weight[0] }
+      if let bias, bias.numel > 0 { y = y + bias[0] }
+      return y
+    }
     let dims = [0] + Array(2..<x.dim)
     var shape = [Int](repeating: 1, count: x.dim)
-    shape[1] = x.shape[1]
+    shape[1] = channels
     let mean: Tensor
     let variance: Tensor
     if training || runningMean == nil {
       let count = dims.reduce(1) { $0 * x.shape[$1] }
-      usageCheck(count > 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
+      usageCheck(count != 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
       mean = x.mean(dim: dims)
       variance = x.var(dim: dims, correction: 0)
       if training, let runningMean, let runningVar {

@@ -269,7 +269,9 @@ extension Tensor {
     let step = count > 1 ? (end - start) / Double(count - 1) : 0
     // PyTorch fills the first half from the start and the second half from the end.
     let half = count / 2
-    let values = (0..<count).map { i in i < half ? start + step * Double(i) : end - step * Double(count - i - 1) }
+    // One step is `start` (PyTorch special-cases it; the halves rule would give `end`).
+    let values =
+      count == 1 ? [start] : (0..<count).map { i in i < half ? start + step * Double(i) : end - step * Double(count - i - 1) }
     return Tensor(values, shape: [count]).to(dtype).movedTo(device)
   }
 

@@ -93,7 +93,7 @@ extension Tensor {
     inPlace(inputs: [], op: "fill_") {
       backend.fill(self, with: value)
     } outOfPlace: {
-      Tensor.full(shape, value, dtype: dtype, device: device)
+      recorded(.fill, [self], Tensor.full(shape, value, dtype: dtype, device: device))
     }
     return self
   }

@@ -84,7 +84,8 @@ extension Tensor {
     for i in indices {
       switch i.kind {
       case .integer, .slice: consumed += 1
-      case .tensor(let t): consumed += t.dtype == .bool ? Swift.max(t.dim, 1) : 1
+      // A 0-d mask adds a dim and consumes it: it consumes none of the tensor's.
+      case .tensor(let t): consumed += t.dtype == .bool ? t.dim : 1
       case .ellipsis, .newAxis: break
       }
     }
@@ -254,6 +255,11 @@ extension Tensor {
   /// Elements along `dim` picked by a 1-d int index (PyTorch: `torch.index_select`).
   public func indexSelect(dim d: Int, index: Tensor) -> Tensor {
     usageCheck(index.dim <= 1, "index_select(): Index is supposed to be a vector, got \(index.dim)-D")
+    if dim == 0 {
+      // A 0-d tensor is picked whole by its one index (PyTorch returns it 0-d).
+      usageCheck(index.numel == 1, "index_select(): Index to scalar can have only 1 value, got \(index.numel) value(s)")
+      return view(1).indexSelect(dim: normalizedDim(d), index: index.reshape(1)).view([Int]())
+    }
     let axis = normalizedDim(d)
     var entries = [TensorIndex](repeating: .all, count: axis)
     entries.append(TensorIndex(kind: .tensor(index.dim == 0 ? index.view(1) : index)))
@@ -262,10 +268,12 @@ extension Tensor {
 
   /// Offsets into `self` (contiguous strides of `target`) of `index` positions along `dim`.
   private func scatterOffsets(dim axis: Int, index: Tensor, strides: [Int], op: String) -> Tensor {
+    usageCheck(index.dtype == .int64 || index.dtype == .int32, "\(op)(): Expected dtype int32/int64 for index")
+    // An empty index picks nothing, whatever its rank (PyTorch skips the shape checks).
+    if index.numel == 0 { return Tensor.zeros(index.shape, dtype: .int64, device: device) }
     usageCheck(
       index.dim == dim,
       "\(op)(): Index tensor must have the same number of dimensions as input tensor (\(index.dim) vs \(dim))")
-    usageCheck(index.dtype == .int64 || index.dtype == .int32, "\(op)(): Expected dtype int32/int64 for index")
     let index = index.long()
     for d in 0..<dim where d != axis {
       usageCheck(
@@ -289,6 +297,10 @@ extension Tensor {
 
   /// Values picked along `dim` at `index` (PyTorch: `torch.gather`).
   public func gather(dim d: Int, index: Tensor) -> Tensor {
+    if (dim == 0 || index.dim == 0) && dim <= 1 && index.dim <= 1 {
+      // 0-d tensors act as 1-d tensors of one element; the result has the index's shape.
+      return atleast1d().gather(dim: d, index: index.atleast1d()).reshape(index.shape)
+    }
     let axis = normalizedDim(d)
     let source = contiguous()
     return source.take(offsets: scatterOffsets(dim: axis, index: index, strides: source.stride(), op: "gather"))
@@ -322,6 +334,12 @@ extension Tensor {
   }
 
   private func scatterInPlace(dim d: Int, index: Tensor, src: Tensor, accumulate: Bool) -> Tensor {
+    if index.numel == 0 { return self }
+    if (dim == 0 || index.dim == 0 || src.dim == 0) && dim <= 1 && index.dim <= 1 && src.dim <= 1 {
+      // 0-d tensors act as 1-d tensors of one element (the write goes through the view).
+      _ = atleast1d().scatterInPlace(dim: d, index: index.atleast1d(), src: src.atleast1d(), accumulate: accumulate)
+      return self
+    }
     let axis = normalizedDim(d)
     for k in 0..<index.dim {
       usageCheck(

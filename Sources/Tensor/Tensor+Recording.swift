@@ -21,6 +21,8 @@ package enum RecordedOp {
   case softmax(dim: Int, log: Bool)
   case conversion
   case clone
+  /// `fill_` of a tensor in the graph: the old values get no gradient.
+  case fill
   /// `out = src.storage[offsets]` (advanced indexing, gather, index_select).
   case take(offsets: Tensor)
   /// The input was `dst`'s contents with `values` written (or added) at `offsets`.

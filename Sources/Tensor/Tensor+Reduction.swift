@@ -206,7 +206,12 @@ extension Tensor {
     switch p {
     case .infinity: return a.amax(dim: axes, keepdim: keepdim)
     case -.infinity: return a.amin(dim: axes, keepdim: keepdim)
-    case 0: return a.ne(0).sum(dim: axes, keepdim: keepdim, dtype: dtype)
+    case 0:
+      // A count: no gradient flows, but the result stays in the graph with zero gradients
+      // (as PyTorch's), through a `where` that selects none of `a`.
+      let count = a.ne(0).sum(dim: axes, keepdim: keepdim, dtype: dtype)
+      guard a.hasAutogradState else { return count }
+      return count + Tensor.where(Tensor.zeros(like: a, dtype: .bool), a, 0.0).sum(dim: axes, keepdim: keepdim)
     case 1: return a.sum(dim: axes, keepdim: keepdim)
     case 2: return (self * self).sum(dim: axes, keepdim: keepdim).sqrt()
     default: return a.pow(p).sum(dim: axes, keepdim: keepdim).pow(1 / p)

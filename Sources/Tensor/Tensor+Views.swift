@@ -189,6 +189,10 @@ extension Tensor {
     return l
   }
 
+  /// This tensor with at least one dimension: a 0-d tensor as a view of shape `[1]`, others
+  /// unchanged (PyTorch: `torch.atleast_1d`).
+  public func atleast1d() -> Tensor { dim == 0 ? view(1) : self }
+
   /// Inserts a size-1 dimension at `d` (PyTorch: `x.unsqueeze(d)`).
   public func unsqueeze(_ d: Int) -> Tensor { makeView(unsqueezedLayout(d), .reshape, name: "UnsqueezeBackward0") }
 

@@ -55,7 +55,8 @@ enum ElementwiseFormulas {
       case .sigmoid:
         let s = try y.unpack()
         return [g * s * (1 - s)]
-      case .relu: return [Tensor.where((try y.unpack()) .> 0, g, 0.0)]
+      // PyTorch's threshold_backward zeroes where y <= 0, so a NaN passes the gradient.
+      case .relu: return [Tensor.where((try y.unpack()) .<= 0, 0.0, g)]
       case .gelu:
         let v = try x.unpack()
         let cdf = ((v * 0.5.squareRoot()).erf() + 1) * 0.5
@@ -153,8 +154,16 @@ enum ElementwiseFormulas {
       if let lo { inside = inside.logicalAnd(v .>= lo) }
       if let hi { inside = inside.logicalAnd(v .<= hi) }
       grads.append(Tensor.where(inside, g, 0.0))
-      if lowerTensor != nil, let lo { grads.append(Tensor.where(v .< lo, g, 0.0)) }
-      if upperTensor != nil, let hi { grads.append(Tensor.where(v .> hi, g, 0.0)) }
+      // Where min > max the result is max (PyTorch's clamp_backward_min_max): the gradient
+      // goes to max, not to min.
+      var toLower = v .< (lo ?? v)
+      var toUpper = v .> (hi ?? v)
+      if let lo, let hi {
+        toLower = toLower.logicalAnd(lo .< hi)
+        toUpper = toUpper.logicalOr(hi .< lo)
+      }
+      if lowerTensor != nil { grads.append(Tensor.where(toLower, g, 0.0)) }
+      if upperTensor != nil { grads.append(Tensor.where(toUpper, g, 0.0)) }
       return grads
     }
   }

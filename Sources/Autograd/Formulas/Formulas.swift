@@ -21,6 +21,7 @@ enum Formulas {
       let dtype = inputs[0].dtype
       return Function(name: "ToCopyBackward0", inputs: inputs, savesValues: false) { g in [g.to(dtype)] }
     case .clone: return Function(name: "CloneBackward0", inputs: inputs, savesValues: false) { g in [g] }
+    case .fill: return Function(name: "FillBackward2", inputs: inputs, savesValues: false) { g in [Tensor.zeros(like: g)] }
     case .take(let offsets): return IndexingFormulas.take(offsets: offsets, source: inputs[0])
     case .put(let offsets, let accumulate):
       return IndexingFormulas.put(offsets: offsets, accumulate: accumulate, target: inputs[0], values: inputs[1])

@@ -18,6 +18,8 @@ enum ReductionFormulas {
       let y = SavedTensor(output)
       return Function(name: allDims ? "ProdBackward0" : "ProdBackward1", inputs: [input], savesValues: true) { g in
         let v = try x.unpack()
+        // An empty input has an empty gradient (the product of nothing is 1, a constant).
+        if v.numel == 0 { return [Tensor.zeros(like: v)] }
         let product = keepingDims(try y.unpack(), dims: dims, keepdim: keepdim)
         let grad = keepingDims(g, dims: dims, keepdim: keepdim)
         // The product of the other elements; where x is zero, recompute it directly.

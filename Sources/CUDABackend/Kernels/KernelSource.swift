@@ -105,7 +105,7 @@ package enum KernelSource {
     switch op {
     case .abs: return "fabs(x)"
     case .neg: return "-x"
-    case .sign: return "(x != x ? x : (\(c))((x > 0) - (x < 0)))"
+    case .sign: return "(\(c))((x > 0) - (x < 0))"  // NaN gives 0, as in PyTorch
     case .floor: return "floor(x)"
     case .ceil: return "ceil(x)"
     case .round: return "rint(x)"

@@ -35,7 +35,7 @@ extension CPUBackend {
     case .sign:
       map(x, out) { (v: T) in
         let m = v.math
-        return T(math: m > 0 ? 1 : (m < 0 ? -1 : (m.isNaN ? m : 0)))
+        return T(math: m > 0 ? 1 : (m < 0 ? -1 : 0))  // NaN gives 0, as in PyTorch
       }
     case .floor: map(x, out) { (v: T) in T(math: v.math.rounded(.down)) }
     case .ceil: map(x, out) { (v: T) in T(math: v.math.rounded(.up)) }

@@ -1,0 +1,62 @@
+import Autograd
+import Foundation
+import Testing
+
+/// Gradients at the edges PyTorch's sample sets probe; expected values are PyTorch 2.13's.
+@Suite struct EdgeCaseGradientTests {
+  @Test func zeroNormStaysInTheGraphWithZeroGradients() {
+    let x = Tensor([1.0, 0.0, 2.0] as [Float], requiresGrad: true)
+    let y = x.norm(p: 0)
+    #expect(y.item() == 2)
+    #expect(y.requiresGrad)
+    y.backward()
+    #expect(x.grad == Tensor([0, 0, 0] as [Float]))
+  }
+
+  @Test func fillOfATensorInTheGraphRecordsFillBackward() {
+    let a = Tensor([1.0, 2.0] as [Float], requiresGrad: true)
+    let b = a * 1
+    b.fill_(3.0)
+    #expect(b.gradFn?.name == "FillBackward2")
+    #expect(b == Tensor([3, 3] as [Float]))
+    b.sum().backward()
+    #expect(a.grad == Tensor([0, 0] as [Float]))
+  }
+
+  @Test func prodOverAnEmptyDimHasAnEmptyGradient() {
+    let p = Tensor.ones(2, 0).requiresGrad_()
+    let q = p.prod(dim: 1)
+    #expect(q == Tensor([1, 1] as [Float]))
+    q.sum().backward()
+    #expect(p.grad?.shape == [2, 0])
+  }
+
+  @Test func clampWithMinAboveMaxSendsTheGradientToMax() {
+    let v = Tensor([0.0, 1.0, 2.0, 3.0] as [Float], requiresGrad: true)
+    let low = Tensor([2.0, 2.0, 2.0, 2.0] as [Float], requiresGrad: true)
+    let high = Tensor([1.0, 1.0, 1.0, 1.0] as [Float], requiresGrad: true)
+    let c = v.clamp(min: low, max: high)
+    #expect(c == Tensor([1, 1, 1, 1] as [Float]))
+    c.sum().backward()
+    #expect(v.grad == Tensor([0, 0, 0, 0] as [Float]))
+    #expect(low.grad == Tensor([0, 0, 0, 0] as [Float]))
+    #expect(high.grad == Tensor([1, 1, 1, 1] as [Float]))
+    // Where min < max, as before: below min to min, above max to max, inside to the input.
+    let w = Tensor([0.0, 1.5, 3.0] as [Float], requiresGrad: true)
+    let lo = Tensor([1.0, 1.0, 1.0] as [Float], requiresGrad: true)
+    let hi = Tensor([2.0, 2.0, 2.0] as [Float], requiresGrad: true)
+    w.clamp(min: lo, max: hi).sum().backward()
+    #expect(w.grad == Tensor([0, 1, 0] as [Float]))
+    #expect(lo.grad == Tensor([1, 0, 0] as [Float]))
+    #expect(hi.grad == Tensor([0, 0, 1] as [Float]))
+  }
+
+  @Test func absAndReluGradientsAtNaN() {
+    let n = Tensor([Float.nan, -1, 0], requiresGrad: true)
+    n.abs().sum().backward()
+    #expect(n.grad == Tensor([0, -1, 0] as [Float]))
+    let r = Tensor([Float.nan, -1, 0, 1], requiresGrad: true)
+    r.relu().sum().backward()
+    #expect(r.grad == Tensor([1, 0, 0, 1] as [Float]))
+  }
+}
