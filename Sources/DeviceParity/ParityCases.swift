@@ -95,6 +95,15 @@ public enum DeviceParity {
       return y
     }
     add("cat stack narrow", { [seeded(3, 4), seeded(2, 4)] }) { Tensor.stack([Tensor.cat($0, dim: 0).narrow(dim: 0, start: 1, length: 3)]) }
+    add("repeat tile repeatInterleave", { [seeded(3, 4)] }) { xs in
+      Tensor.cat([xs[0].repeat(2, 1, 2).reshape(-1), xs[0].tile(2).reshape(-1), xs[0].repeatInterleave(Tensor([1, 0, 2]), dim: 0).reshape(-1)])
+    }
+    add("flip roll rot90", { [seeded(3, 4, 5)] }) { xs in
+      Tensor.cat([xs[0].flip(0, 2).reshape(-1), xs[0].roll(shifts: [1, -2], dims: [0, 2]).reshape(-1), xs[0].rot90(1, dims: (1, 2)).reshape(-1)])
+    }
+    add("diag_embed trace unfold", { [seeded(4, 5)] }) { xs in
+      Tensor.cat([xs[0].diagEmbed(offset: 1).reshape(-1), xs[0].t().diag(-1), xs[0][..<4].trace().view(1), xs[0].unfold(dimension: 1, size: 3, step: 2).reshape(-1)])
+    }
     add("in-place ops", { [seeded(6, 6)] }) { xs in
       let y = xs[0].clone()
       y.mul_(2).add_(1).exp_()
