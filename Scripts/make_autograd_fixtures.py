@@ -26,6 +26,10 @@ def make(spec):
     shape, kind = spec
     if kind == "p":
         data = rng.uniform(0.5, 2.0, shape)
+    elif kind == "u":  # inside (-1, 1), for asin, acos, atanh, erfinv
+        data = rng.uniform(-0.9, 0.9, shape)
+    elif kind == "g":  # above 1, for acosh
+        data = rng.uniform(1.2, 3.0, shape)
     elif kind == "i":  # distinct values, so max/min have one winner
         data = rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 1.0
     else:
@@ -127,6 +131,16 @@ cases = {
     "diagflat": ([((2, 2), "n")], torch.diagflat),
     "unfold": ([X345], lambda x: x.unfold(2, 3, 1)),
     "meshgrid_xy": ([((3,), "n"), ((2,), "n")], lambda a, b: torch.stack(torch.meshgrid(a, b, indexing="xy")) * 1),
+    # More elementwise functions.
+    **{f"unary_{n}": ([((3, 4), "u") if n in ("asin", "acos", "atanh", "erfinv") else
+                       ((3, 4), "g") if n == "acosh" else P if n == "log10" else X], getattr(torch, n))
+       for n in ["exp2", "log10", "asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh", "erfc", "erfinv"]},
+    "atan2": ([A, B], torch.atan2), "fmod": ([X, ((4,), "p")], torch.fmod), "hypot": ([A, B], torch.hypot),
+    "copysign": ([X, ((4,), "n")], torch.copysign),
+    "lerp": ([X, ((4,), "n"), ((3, 1), "n")], torch.lerp),
+    "logaddexp": ([A, B], torch.logaddexp), "xlogy": ([X, P], torch.xlogy),
+    "frac": ([X], lambda x: (x * 3).frac()), "square": ([X], torch.square),
+    "div_trunc": ([X, ((4,), "p")], lambda a, b: torch.div(a * 3, b, rounding_mode="trunc") + a),
 }
 
 

@@ -43,6 +43,10 @@ public enum DeviceParity {
       ("sqrt", { $0.abs().sqrt() }), ("sin", { $0.sin() }), ("tanh", { $0.tanh() }), ("sigmoid", { $0.sigmoid() }),
       ("relu", { $0.relu() }), ("gelu", { $0.gelu() }), ("silu", { $0.silu() }), ("erf", { $0.erf() }),
       ("isnan", { $0.isnan() }), ("logical_not", { $0.logicalNot() }),
+      ("exp2", { $0.exp2() }), ("log10", { $0.abs().log10() }), ("asin", { $0.tanh().asin() }),
+      ("acos", { $0.tanh().acos() }), ("atan", { $0.atan() }), ("sinh", { $0.sinh() }), ("cosh", { $0.cosh() }),
+      ("asinh", { $0.asinh() }), ("acosh", { ($0.abs() + 1).acosh() }), ("atanh", { $0.tanh().atanh() }),
+      ("erfc", { $0.erfc() }), ("erfinv", { $0.tanh().erfinv() }),
     ]
     for (name, f) in unary {
       add("unary \(name)", { [seeded(33, 17)] }) { f($0[0].t()) }
@@ -51,12 +55,16 @@ public enum DeviceParity {
       ("add", { $0 + $1 }), ("sub", { $0 - $1 }), ("mul", { $0 * $1 }), ("div", { $0 / $1 }),
       ("pow", { $0.abs().pow($1) }), ("remainder", { $0 % $1 }), ("maximum", { $0.maximum($1) }),
       ("lt", { $0 .< $1 }), ("eq", { $0 .== $1 }),
+      ("atan2", { $0.atan2($1) }), ("fmod", { $0.fmod($1) }), ("hypot", { $0.hypot($1) }), ("copysign", { $0.copysign($1) }),
     ]
     for (name, f) in binary {
       add("binary \(name) broadcast", { [seeded(4, 1, 9), seeded(3, 9)] }) { f($0[0], $0[1]) }
     }
     add("binary int64 ops", { [Tensor.randint(-50, 50, [64]), Tensor.randint(1, 9, [64])] }) {
-      Tensor.stack([$0[0] + $0[1], $0[0] * $0[1], $0[0] % $0[1], $0[0].floorDivide($0[1]), $0[0].pow(2)])
+      Tensor.stack([
+        $0[0] + $0[1], $0[0] * $0[1], $0[0] % $0[1], $0[0].floorDivide($0[1]), $0[0].pow(2), $0[0].fmod($0[1]),
+        $0[0] << ($0[1] - 3), $0[0] >> ($0[1] - 3),
+      ])
     }
     for from in DType.allCases {
       for to in DType.allCases {

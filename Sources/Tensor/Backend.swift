@@ -6,12 +6,14 @@ package enum UnaryOp: String, Sendable, CaseIterable {
   case exp, expm1, log, log1p, log2, sqrt, rsqrt, sin, cos, tan, tanh
   case sigmoid, relu, gelu, silu, erf, reciprocal
   case logicalNot, isnan, isfinite, bitwiseNot
+  case exp2, log10, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erfc, erfinv
 
   /// Functions defined only on floating values: integer inputs are promoted to float32.
   var promotesIntegersToFloat: Bool {
     switch self {
     case .exp, .expm1, .log, .log1p, .log2, .sqrt, .rsqrt, .sin, .cos, .tan, .tanh,
-      .sigmoid, .gelu, .silu, .erf, .reciprocal:
+      .sigmoid, .gelu, .silu, .erf, .reciprocal,
+      .exp2, .log10, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh, .erfc, .erfinv:
       true
     default: false
     }
@@ -27,6 +29,7 @@ package enum BinaryOp: String, Sendable, CaseIterable {
   case eq, ne, lt, le, gt, ge
   case logicalAnd, logicalOr, logicalXor
   case bitwiseAnd, bitwiseOr, bitwiseXor
+  case atan2, fmod, hypot, copysign, bitwiseLeftShift, bitwiseRightShift
 
   /// Comparisons and logical ops produce bool.
   package var producesBool: Bool {

@@ -63,6 +63,19 @@ protocol MathFloat: BinaryFloatingPoint, Sendable {
   static func pow(_ x: Self, _ y: Self) -> Self
   static func fmod(_ x: Self, _ y: Self) -> Self
   static func rint(_ x: Self) -> Self
+  static func exp2(_ x: Self) -> Self
+  static func log10(_ x: Self) -> Self
+  static func asin(_ x: Self) -> Self
+  static func acos(_ x: Self) -> Self
+  static func atan(_ x: Self) -> Self
+  static func sinh(_ x: Self) -> Self
+  static func cosh(_ x: Self) -> Self
+  static func asinh(_ x: Self) -> Self
+  static func acosh(_ x: Self) -> Self
+  static func atanh(_ x: Self) -> Self
+  static func erfc(_ x: Self) -> Self
+  static func atan2(_ y: Self, _ x: Self) -> Self
+  static func hypot(_ x: Self, _ y: Self) -> Self
   init(_ d: Double)
   var doubleValue: Double { get }
 }
@@ -81,6 +94,19 @@ extension Float: MathFloat {
   static func pow(_ x: Float, _ y: Float) -> Float { Foundation.powf(x, y) }
   static func fmod(_ x: Float, _ y: Float) -> Float { Foundation.fmodf(x, y) }
   static func rint(_ x: Float) -> Float { Foundation.rintf(x) }
+  static func exp2(_ x: Float) -> Float { Foundation.exp2f(x) }
+  static func log10(_ x: Float) -> Float { Foundation.log10f(x) }
+  static func asin(_ x: Float) -> Float { Foundation.asinf(x) }
+  static func acos(_ x: Float) -> Float { Foundation.acosf(x) }
+  static func atan(_ x: Float) -> Float { Foundation.atanf(x) }
+  static func sinh(_ x: Float) -> Float { Foundation.sinhf(x) }
+  static func cosh(_ x: Float) -> Float { Foundation.coshf(x) }
+  static func asinh(_ x: Float) -> Float { Foundation.asinhf(x) }
+  static func acosh(_ x: Float) -> Float { Foundation.acoshf(x) }
+  static func atanh(_ x: Float) -> Float { Foundation.atanhf(x) }
+  static func erfc(_ x: Float) -> Float { Foundation.erfcf(x) }
+  static func atan2(_ y: Float, _ x: Float) -> Float { Foundation.atan2f(y, x) }
+  static func hypot(_ x: Float, _ y: Float) -> Float { Foundation.hypotf(x, y) }
   var doubleValue: Double { Double(self) }
 }
 
@@ -98,6 +124,19 @@ extension Double: MathFloat {
   static func pow(_ x: Double, _ y: Double) -> Double { Foundation.pow(x, y) }
   static func fmod(_ x: Double, _ y: Double) -> Double { Foundation.fmod(x, y) }
   static func rint(_ x: Double) -> Double { Foundation.rint(x) }
+  static func exp2(_ x: Double) -> Double { Foundation.exp2(x) }
+  static func log10(_ x: Double) -> Double { Foundation.log10(x) }
+  static func asin(_ x: Double) -> Double { Foundation.asin(x) }
+  static func acos(_ x: Double) -> Double { Foundation.acos(x) }
+  static func atan(_ x: Double) -> Double { Foundation.atan(x) }
+  static func sinh(_ x: Double) -> Double { Foundation.sinh(x) }
+  static func cosh(_ x: Double) -> Double { Foundation.cosh(x) }
+  static func asinh(_ x: Double) -> Double { Foundation.asinh(x) }
+  static func acosh(_ x: Double) -> Double { Foundation.acosh(x) }
+  static func atanh(_ x: Double) -> Double { Foundation.atanh(x) }
+  static func erfc(_ x: Double) -> Double { Foundation.erfc(x) }
+  static func atan2(_ y: Double, _ x: Double) -> Double { Foundation.atan2(y, x) }
+  static func hypot(_ x: Double, _ y: Double) -> Double { Foundation.hypot(x, y) }
   var doubleValue: Double { self }
 }
 

@@ -3,18 +3,22 @@ extension Tensor {
   static func binaryTypes(_ op: BinaryOp, _ a: Operand, _ b: Operand, name: String) -> (compute: DType, result: DType) {
     var compute = resultType([a, b])
     switch op {
-    case .div:
+    case .div, .atan2, .hypot, .copysign:
       if !compute.isFloatingPoint { compute = .float32 }
     case .sub:
       usageCheck(
         compute != .bool,
         "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead."
       )
+    case .bitwiseLeftShift, .bitwiseRightShift:
+      usageCheck(
+        !compute.isFloatingPoint && compute != .bool,
+        "\(name): \"\(name)_cpu\" not implemented for '\(compute.scalarTypeName)'; shifts take integer tensors")
     case .bitwiseAnd, .bitwiseOr, .bitwiseXor:
       usageCheck(
         !compute.isFloatingPoint,
         "\(name): \"\(name)_cpu\" not implemented for '\(compute.scalarTypeName)'; bitwise ops take integer or bool tensors")
-    case .remainder, .floorDivide:
+    case .remainder, .floorDivide, .fmod:
       usageCheck(compute != .bool, "\(name): \"\(name)_cpu\" not implemented for 'Bool'")
     default: break
     }
@@ -26,7 +30,7 @@ extension Tensor {
   package static func binaryOp(_ op: BinaryOp, _ a: Operand, _ b: Operand, out: Tensor? = nil, name: String) -> Tensor {
     // Same shape, dtype and device: no promotion or broadcasting to work out.
     if out == nil, case .tensor(let ta) = a, case .tensor(let tb) = b, ta.dtype == tb.dtype, ta.device == tb.device,
-      ta.shape == tb.shape, ta.dtype.isFloatingPoint || !(op == .div)
+      ta.shape == tb.shape, ta.dtype.isFloatingPoint || !(op == .div || op == .atan2 || op == .hypot || op == .copysign)
     {
       let (_, resultDType) = binaryTypes(op, a, b, name: name)
       let result = Tensor(uninitializedLike: ta, dtype: resultDType)

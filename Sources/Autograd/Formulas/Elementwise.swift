@@ -21,7 +21,7 @@ enum ElementwiseFormulas {
     })
 
   /// Unary formulas that read the output rather than the input.
-  static let usesOutput: Set<UnaryOp> = [.exp, .expm1, .sqrt, .rsqrt, .tan, .tanh, .sigmoid, .relu, .reciprocal]
+  static let usesOutput: Set<UnaryOp> = [.exp, .expm1, .sqrt, .rsqrt, .tan, .tanh, .sigmoid, .relu, .reciprocal, .exp2, .erfinv]
 
   /// `inputs` is the recorded op's one-element input array (passed on, not rebuilt).
   static func unary(_ op: UnaryOp, inputs: [Tensor], output: Tensor) -> Function {
@@ -72,6 +72,22 @@ enum ElementwiseFormulas {
       case .reciprocal:
         let r = try y.unpack()
         return [g * r * r * -1]
+      case .exp2: return [g * (try y.unpack()) * M_LN2]
+      case .log10: return [g / ((try x.unpack()) * M_LN10)]
+      case .asin: return [g * (1 - (try x.unpack()).pow(2)).rsqrt()]
+      case .acos: return [-g * (1 - (try x.unpack()).pow(2)).rsqrt()]
+      case .atan: return [g / ((try x.unpack()).pow(2) + 1)]
+      case .sinh: return [g * (try x.unpack()).cosh()]
+      case .cosh: return [g * (try x.unpack()).sinh()]
+      case .asinh: return [g * ((try x.unpack()).pow(2) + 1).rsqrt()]
+      case .acosh: return [g * ((try x.unpack()).pow(2) - 1).rsqrt()]
+      case .atanh: return [g / (1 - (try x.unpack()).pow(2))]
+      case .erfc:
+        let v = try x.unpack()
+        return [g * (v * v * -1).exp() * -M_2_SQRTPI]
+      case .erfinv:
+        let u = try y.unpack()
+        return [g * (u * u).exp() * (Double.pi.squareRoot() / 2)]
       case .logicalNot, .isnan, .isfinite, .bitwiseNot:
         return [nil]
       }
@@ -104,7 +120,7 @@ enum ElementwiseFormulas {
     let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
     let a = SavedReader(SavedTensor(lhs))
     let b = SavedReader(SavedTensor(rhs))
-    let y = SavedReader(op == .pow ? SavedTensor(output) : nil)
+    let y = SavedReader(op == .pow || op == .hypot || op == .copysign ? SavedTensor(output) : nil)
     return Function(name: name, inputs: inputs, savesValues: true) { g in
       switch op {
       case .mul: return [g * (try b.unpack()), g * (try a.unpack())]
@@ -118,6 +134,19 @@ enum ElementwiseFormulas {
         return [base, exponent]
       case .remainder:
         return [g, -g * (try a.unpack()).floorDivide(try b.unpack())]
+      case .fmod:
+        return [g, -g * (try a.unpack()).div(try b.unpack(), roundingMode: .trunc)]
+      case .atan2:
+        let (va, vb) = (try a.unpack(), try b.unpack())
+        let squares = va * va + vb * vb
+        return [g * vb / squares, g * -va / squares]
+      case .hypot:
+        let r = try y.unpack()
+        return [g * (try a.unpack()) / r, g * (try b.unpack()) / r]
+      case .copysign:
+        // PyTorch's copysign_tensor_self_backward: result / self, 0 where self is 0.
+        let va = try a.unpack()
+        return [g * Tensor.where(va .== 0, 0.0, (try y.unpack()) / va), Tensor.zeros(like: g)]
       case .maximum, .minimum:
         let (va, vb) = (try a.unpack(), try b.unpack())
         let shared = Tensor.where(va .== vb, g / 2, g)

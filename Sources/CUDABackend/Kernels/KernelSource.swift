@@ -131,6 +131,18 @@ package enum KernelSource {
     case .isnan: return "(x != x)"
     case .isfinite: return "isfinite(x)"
     case .bitwiseNot: return nil
+    case .exp2: return "exp2(x)"
+    case .log10: return "log10(x)"
+    case .asin: return "asin(x)"
+    case .acos: return "acos(x)"
+    case .atan: return "atan(x)"
+    case .sinh: return "sinh(x)"
+    case .cosh: return "cosh(x)"
+    case .asinh: return "asinh(x)"
+    case .acosh: return "acosh(x)"
+    case .atanh: return "atanh(x)"
+    case .erfc: return "erfc(x)"
+    case .erfinv: return "erfinv(x)"
     }
   }
 
@@ -190,6 +202,10 @@ package enum KernelSource {
       case .bitwiseAnd: return "(\(c))(a & b)"
       case .bitwiseOr: return "(\(c))(a | b)"
       case .bitwiseXor: return "(\(c))(a ^ b)"
+      case .fmod: return "(b == 0 ? (\(c))0 : (\(c))(a % b))"
+      case .bitwiseLeftShift: return "((b < 0 || b >= (\(c))(8 * sizeof(\(c)))) ? (\(c))0 : (\(c))(a << b))"
+      case .bitwiseRightShift:
+        return "((b < 0 || b >= (\(c))(8 * sizeof(\(c)))) ? (\(c))(a < 0 ? -1 : 0) : (\(c))(a >> b))"
       default: return nil
       }
     }
@@ -203,6 +219,10 @@ package enum KernelSource {
     case .pow: return "pow(a, b)"
     case .maximum: return "((a != a || b != b) ? (a + b) : (a >= b ? a : b))"
     case .minimum: return "((a != a || b != b) ? (a + b) : (a <= b ? a : b))"
+    case .atan2: return "atan2(a, b)"
+    case .fmod: return "fmod(a, b)"
+    case .hypot: return "hypot(a, b)"
+    case .copysign: return "copysign(a, b)"
     default: return nil
     }
   }

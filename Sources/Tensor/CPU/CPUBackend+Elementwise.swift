@@ -67,6 +67,18 @@ extension CPUBackend {
     case .isfinite: map(x, out) { (v: T) in v.math.isFinite }
     case .bitwiseNot:
       usageFailure("bitwise_not: not supported for floating-point dtype \(T.dtype); use an integer or bool tensor")
+    case .exp2: map(x, out) { (v: T) in T(math: M.exp2(v.math)) }
+    case .log10: map(x, out) { (v: T) in T(math: M.log10(v.math)) }
+    case .asin: map(x, out) { (v: T) in T(math: M.asin(v.math)) }
+    case .acos: map(x, out) { (v: T) in T(math: M.acos(v.math)) }
+    case .atan: map(x, out) { (v: T) in T(math: M.atan(v.math)) }
+    case .sinh: map(x, out) { (v: T) in T(math: M.sinh(v.math)) }
+    case .cosh: map(x, out) { (v: T) in T(math: M.cosh(v.math)) }
+    case .asinh: map(x, out) { (v: T) in T(math: M.asinh(v.math)) }
+    case .acosh: map(x, out) { (v: T) in T(math: M.acosh(v.math)) }
+    case .atanh: map(x, out) { (v: T) in T(math: M.atanh(v.math)) }
+    case .erfc: map(x, out) { (v: T) in T(math: M.erfc(v.math)) }
+    case .erfinv: map(x, out) { (v: T) in T(math: M(inverseErf(v.math.doubleValue))) }
     }
   }
 
@@ -205,7 +217,11 @@ extension CPUBackend {
     case .logicalAnd: zipMap(a, b, out) { (x: T, y: T) in x.math != 0 && y.math != 0 }
     case .logicalOr: zipMap(a, b, out) { (x: T, y: T) in x.math != 0 || y.math != 0 }
     case .logicalXor: zipMap(a, b, out) { (x: T, y: T) in (x.math != 0) != (y.math != 0) }
-    case .bitwiseAnd, .bitwiseOr, .bitwiseXor:
+    case .atan2: zipMap(a, b, out) { (x: T, y: T) in T(math: M.atan2(x.math, y.math)) }
+    case .fmod: zipMap(a, b, out) { (x: T, y: T) in T(math: M.fmod(x.math, y.math)) }
+    case .hypot: zipMap(a, b, out) { (x: T, y: T) in T(math: M.hypot(x.math, y.math)) }
+    case .copysign: zipMap(a, b, out) { (x: T, y: T) in T(math: M(signOf: y.math, magnitudeOf: x.math)) }
+    case .bitwiseAnd, .bitwiseOr, .bitwiseXor, .bitwiseLeftShift, .bitwiseRightShift:
       usageFailure("\(op.rawValue): not supported for floating-point dtype \(T.dtype)")
     }
   }
@@ -244,6 +260,18 @@ extension CPUBackend {
     case .bitwiseAnd: zipMap(a, b, out) { (x: T, y: T) in x & y }
     case .bitwiseOr: zipMap(a, b, out) { (x: T, y: T) in x | y }
     case .bitwiseXor: zipMap(a, b, out) { (x: T, y: T) in x ^ y }
+    case .fmod:
+      zipMap(a, b, out) { (x: T, y: T) in
+        usageCheck(y != 0, "ZeroDivisionError: fmod of an integer tensor by zero")
+        return x.remainderReportingOverflow(dividingBy: y).partialValue
+      }
+    // Shifts by a negative count or by the width or more give 0 (or -1 for a negative value
+    // shifted right), as in PyTorch.
+    case .bitwiseLeftShift:
+      zipMap(a, b, out) { (x: T, y: T) in y < 0 || Int(y) >= T.bitWidth ? 0 : x << y }
+    case .bitwiseRightShift:
+      zipMap(a, b, out) { (x: T, y: T) in y < 0 || Int(y) >= T.bitWidth ? (x < 0 ? 0 &- 1 : 0) : x >> y }
+    case .atan2, .hypot, .copysign: usageFailure("\(op.rawValue): integer inputs must be converted to float first")
     }
   }
 
@@ -258,7 +286,7 @@ extension CPUBackend {
     case .gt: zipMap(a, b, out) { (x: Bool, y: Bool) in x && !y }
     case .ge: zipMap(a, b, out) { (x: Bool, y: Bool) in x || !y }
     case .pow: zipMap(a, b, out) { (x: Bool, y: Bool) in x || !y }
-    case .sub, .div, .remainder, .floorDivide:
+    case .sub, .div, .remainder, .floorDivide, .atan2, .fmod, .hypot, .copysign, .bitwiseLeftShift, .bitwiseRightShift:
       usageFailure("\(op.rawValue): bool inputs must be converted to a numeric type first")
     }
   }
