@@ -141,6 +141,12 @@ cases = {
     "logaddexp": ([A, B], torch.logaddexp), "xlogy": ([X, P], torch.xlogy),
     "frac": ([X], lambda x: (x * 3).frac()), "square": ([X], torch.square),
     "div_trunc": ([X, ((4,), "p")], lambda a, b: torch.div(a * 3, b, rounding_mode="trunc") + a),
+    # Sorting and order statistics (distinct values: one winner each).
+    "sort": ([X345], lambda x: x.sort(1, descending=True).values),
+    "topk": ([X345], lambda x: x.topk(2, 2).values), "kthvalue": ([X345], lambda x: x.kthvalue(3, 1).values),
+    "median_d": ([X345], lambda x: x.median(2).values), "median_all": ([X345], lambda x: x.median()),
+    "quantile": ([X345], lambda x: torch.quantile(x, torch.tensor([0.1, 0.5, 0.8]), dim=1)),
+    "quantile_mid": ([X345], lambda x: torch.quantile(x, 0.3, dim=2, keepdim=True, interpolation="midpoint")),
 }
 
 

@@ -109,6 +109,12 @@ public enum DeviceParity {
     add("flip roll rot90", { [seeded(3, 4, 5)] }) { xs in
       Tensor.cat([xs[0].flip(0, 2).reshape(-1), xs[0].roll(shifts: [1, -2], dims: [0, 2]).reshape(-1), xs[0].rot90(1, dims: (1, 2)).reshape(-1)])
     }
+    add("sort topk median quantile", { [seeded(6, 9)] }) { xs in
+      Tensor.cat([
+        xs[0].sort(dim: 1).values.reshape(-1), xs[0].topk(3, dim: 0).values.reshape(-1), xs[0].median(dim: 1).values,
+        xs[0].quantile(0.3, dim: 1), xs[0].unique().values,
+      ])
+    }
     add("diag_embed trace unfold", { [seeded(4, 5)] }) { xs in
       Tensor.cat([xs[0].diagEmbed(offset: 1).reshape(-1), xs[0].t().diag(-1), xs[0][..<4].trace().view(1), xs[0].unfold(dimension: 1, size: 3, step: 2).reshape(-1)])
     }
