@@ -147,6 +147,11 @@ cases = {
     "median_d": ([X345], lambda x: x.median(2).values), "median_all": ([X345], lambda x: x.median()),
     "quantile": ([X345], lambda x: torch.quantile(x, torch.tensor([0.1, 0.5, 0.8]), dim=1)),
     "quantile_mid": ([X345], lambda x: torch.quantile(x, 0.3, dim=2, keepdim=True, interpolation="midpoint")),
+    "cummax": ([X345], lambda x: x.cummax(1).values), "cummin": ([X345], lambda x: x.cummin(2).values),
+    "cross": ([((1, 2, 3), "n"), ((4, 1, 3), "n")], torch.linalg.cross),
+    "cosine_similarity": ([X345, X345], lambda a, b: F.cosine_similarity(a, b * 2 + 1, dim=1)),
+    "pairwise_distance": ([X, X], lambda a, b: F.pairwise_distance(a, b * 2)),
+    "nansum": ([X345], lambda x: x.nansum((0, 2))), "nanmean": ([X345], lambda x: x.nanmean(1, keepdim=True)),
 }
 
 
