@@ -151,6 +151,14 @@ cases = {
     "cross": ([((1, 2, 3), "n"), ((4, 1, 3), "n")], torch.linalg.cross),
     "cosine_similarity": ([X345, X345], lambda a, b: F.cosine_similarity(a, b * 2 + 1, dim=1)),
     "pairwise_distance": ([X, X], lambda a, b: F.pairwise_distance(a, b * 2)),
+    "einsum_mm": ([((2, 3), "n"), ((3, 4), "n")], lambda a, b: torch.einsum("ij,jk->ik", a, b)),
+    "einsum_implicit": ([((2, 3), "n"), ((3, 4), "n")], lambda a, b: torch.einsum("ij,jk", a, b)),
+    "einsum_diag_trace": ([((3, 3), "n")], lambda a: torch.einsum("ii->i", a) * torch.einsum("ii", a)),
+    "einsum_outer_dot": ([((3,), "n"), ((4,), "n")], lambda a, b: torch.einsum("i,j->ij", a, b) * torch.einsum("i,i", a, a)),
+    "einsum_ellipsis": ([((2, 1, 3, 4), "n"), ((5, 4, 2), "n")], lambda a, b: torch.einsum("...ij,...jk->...ik", a, b)),
+    "einsum_three": ([((2, 3), "n"), ((4, 3, 5), "n"), ((2, 5), "n")], lambda a, b, c: torch.einsum("bn,anm,bm->ba", a, b, c)),
+    "einsum_sum_permute": ([X345], lambda x: torch.einsum("ijk->kj", x)),
+    "einsum_repeated_kept": ([((3, 3, 2), "n")], lambda x: torch.einsum("iij->ji", x)),
     "nansum": ([X345], lambda x: x.nansum((0, 2))), "nanmean": ([X345], lambda x: x.nanmean(1, keepdim=True)),
 }
 

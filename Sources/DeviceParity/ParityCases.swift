@@ -115,6 +115,9 @@ public enum DeviceParity {
         xs[0].quantile(0.3, dim: 1), xs[0].unique().values,
       ])
     }
+    add("einsum", tolerance: 1e-4, { [seeded(2, 3, 4), seeded(4, 5), seeded(2, 5)] }) { xs in
+      Tensor.einsum("bij,jk,bk->bi", xs[0], xs[1], xs[2])
+    }
     add("diag_embed trace unfold", { [seeded(4, 5)] }) { xs in
       Tensor.cat([xs[0].diagEmbed(offset: 1).reshape(-1), xs[0].t().diag(-1), xs[0][..<4].trace().view(1), xs[0].unfold(dimension: 1, size: 3, step: 2).reshape(-1)])
     }
