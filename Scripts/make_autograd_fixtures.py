@@ -160,6 +160,18 @@ cases = {
     "einsum_sum_permute": ([X345], lambda x: torch.einsum("ijk->kj", x)),
     "einsum_repeated_kept": ([((3, 3, 2), "n")], lambda x: torch.einsum("iij->ji", x)),
     "nansum": ([X345], lambda x: x.nansum((0, 2))), "nanmean": ([X345], lambda x: x.nanmean(1, keepdim=True)),
+    # Indexing ops.
+    "index_add": ([X, ((3, 3), "n")], lambda x, s: x.index_add(1, torch.tensor([0, 3, 0]), s, alpha=2.0)),
+    "index_copy": ([X, ((2, 4), "n")], lambda x, s: x.index_copy(0, torch.tensor([2, 0]), s)),
+    "index_fill": ([X], lambda x: x.index_fill(1, torch.tensor([1, 3]), -1.0)),
+    **{f"scatter_reduce_{r}{'' if inc else '_exclude'}": (
+        [((3, 5), "i"), ((3, 2), "p" if r == "prod" else "n")],
+        (lambda r, inc: lambda x, s: x.scatter_reduce(1, torch.tensor([[0, 4], [1, 1], [2, 0]]), s, r, include_self=inc))(r, inc))
+       for r in ["sum", "prod", "mean", "amax", "amin"] for inc in [True, False]},
+    "take_along_dim": ([X345], lambda x: torch.take_along_dim(x, torch.tensor([[[0], [2], [4], [1]]]), 2)),
+    "put": ([X, ((3,), "n")], lambda x, s: (x * 1).put_(torch.tensor([0, -1, 5]), s)),
+    "put_accumulate": ([X, ((3,), "n")], lambda x, s: (x * 1).put_(torch.tensor([1, 1, 5]), s, accumulate=True)),
+    "masked_scatter": ([X, ((12,), "n")], lambda x, s: x.masked_scatter(torch.tensor([True, False, True, False]), s)),
 }
 
 

@@ -118,6 +118,13 @@ public enum DeviceParity {
     add("einsum", tolerance: 1e-4, { [seeded(2, 3, 4), seeded(4, 5), seeded(2, 5)] }) { xs in
       Tensor.einsum("bij,jk,bk->bi", xs[0], xs[1], xs[2])
     }
+    add("index ops", { [seeded(4, 5), seeded(4, 3)] }) { xs in
+      Tensor.cat([
+        xs[0].indexAdd(dim: 1, index: Tensor([0, 4, 0]), source: xs[1]).reshape(-1),
+        xs[0].scatterReduce(dim: 1, index: Tensor([[0, 4, 0]]).expand(4, 3).contiguous(), src: xs[1], reduce: .amax).reshape(-1),
+        xs[0].takeAlongDim(Tensor([[1], [0], [4], [2]]), dim: 1).reshape(-1),
+      ])
+    }
     add("diag_embed trace unfold", { [seeded(4, 5)] }) { xs in
       Tensor.cat([xs[0].diagEmbed(offset: 1).reshape(-1), xs[0].t().diag(-1), xs[0][..<4].trace().view(1), xs[0].unfold(dimension: 1, size: 3, step: 2).reshape(-1)])
     }

@@ -160,14 +160,23 @@ extension Tensor {
     return recorded(.take(offsets: offsets), [self], out)
   }
 
-  private func indexPut(_ indices: [TensorIndex], _ value: Tensor) {
+  private func indexPut(_ indices: [TensorIndex], _ value: Tensor, accumulate: Bool = false) {
     let (view, advanced) = applyBasicIndexing(indices)
     if advanced.isEmpty {
-      view.copy_(value)
+      if accumulate { view.add_(value) } else { view.copy_(value) }
       return
     }
     let (offsets, _) = view.advancedOffsets(advanced)
-    view.put_(offsets: offsets, values: value, accumulate: false)
+    view.put_(offsets: offsets, values: value, accumulate: accumulate)
+  }
+
+  /// Writes `values` at the positions that index tensors select, one per leading dim (as
+  /// `x[i, j] = v`), adding instead of writing with `accumulate`, where repeated positions
+  /// add up (PyTorch: `x.index_put_(indices, values, accumulate)`).
+  @discardableResult
+  public func indexPut_(_ indices: [Tensor], _ values: Tensor, accumulate: Bool = false) -> Tensor {
+    indexPut(indices.map { TensorIndex(kind: .tensor($0)) }, values, accumulate: accumulate)
+    return self
   }
 
   /// Writes `values` (broadcast to `offsets`' shape) at element offsets of this tensor's

@@ -94,6 +94,13 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "einsum_three": { Tensor.einsum("bn,anm,bm->ba", $0[0], $0[1], $0[2]) },
     "einsum_sum_permute": { Tensor.einsum("ijk->kj", $0[0]) },
     "einsum_repeated_kept": { Tensor.einsum("iij->ji", $0[0]) },
+    "index_add": { $0[0].indexAdd(dim: 1, index: Tensor([0, 3, 0]), source: $0[1], alpha: 2) },
+    "index_copy": { $0[0].indexCopy(dim: 0, index: Tensor([2, 0]), source: $0[1]) },
+    "index_fill": { $0[0].indexFill(dim: 1, index: Tensor([1, 3]), value: -1.0) },
+    "take_along_dim": { $0[0].takeAlongDim(Tensor([[[0], [2], [4], [1]]]), dim: 2) },
+    "put": { ($0[0] * 1).put_(index: Tensor([0, -1, 5]), source: $0[1]) },
+    "put_accumulate": { ($0[0] * 1).put_(index: Tensor([1, 1, 5]), source: $0[1], accumulate: true) },
+    "masked_scatter": { $0[0].maskedScatter(Tensor([true, false, true, false]), $0[1]) },
     "nansum": { $0[0].nansum(dim: [0, 2]) }, "nanmean": { $0[0].nanmean(dim: [1], keepdim: true) },
     "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
     "index_mask": { $0[0][$0[0] .> 0.5] },
@@ -115,5 +122,13 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
       return y
     },
   ]
+  let reductions: [(String, Tensor.ScatterReduction)] = [("sum", .sum), ("prod", .prod), ("mean", .mean), ("amax", .amax), ("amin", .amin)]
+  for (name, reduction) in reductions {
+    for includeSelf in [true, false] {
+      cases["scatter_reduce_\(name)\(includeSelf ? "" : "_exclude")"] = { x in
+        x[0].scatterReduce(dim: 1, index: Tensor([[0, 4], [1, 1], [2, 0]]), src: x[1], reduce: reduction, includeSelf: includeSelf)
+      }
+    }
+  }
   return cases
 }()
