@@ -1,17 +1,75 @@
 import Foundation
 
-/// A Mersenne Twister (mt19937) seeded as PyTorch's CPU generator, with PyTorch's
-/// transformations, so `Tensor.manualSeed(0); Tensor.rand(3)` gives torch's numbers.
-final class Generator: @unchecked Sendable {
+/// A random number generator: a Mersenne Twister (mt19937) seeded as PyTorch's CPU
+/// generator, with PyTorch's transformations, so `Tensor.manualSeed(0); Tensor.rand(3)` gives
+/// torch's numbers. Every random function takes one (`generator:`); without it they use the
+/// process-wide default that `Tensor.manualSeed` seeds (PyTorch: `torch.Generator`).
+///
+/// ```swift
+/// let g = Generator().manualSeed(42)
+/// let a = Tensor.rand(3, generator: g)
+/// ```
+public final class Generator: @unchecked Sendable {
   private var state = [UInt32](repeating: 0, count: 624)
   private var index = 624
   /// PyTorch caches the second Box-Muller sample of a scalar normal draw.
   private var nextNormal: Double?
+  /// The seed of the last `manualSeed` (PyTorch: `g.initial_seed()`).
+  public private(set) var initialSeed: UInt64 = 0
   let lock = NSLock()
 
-  init(seed: UInt64) { reseed(seed) }
+  /// A generator seeded with PyTorch's default seed, 67280421310721
+  /// (PyTorch: `torch.Generator()`).
+  public convenience init() { self.init(seed: 67_280_421_310_721) }
+
+  /// A generator seeded with `seed`.
+  public init(seed: UInt64) { reseed(seed) }
+
+  /// Reseeds and returns the generator (PyTorch: `g.manual_seed(s)`).
+  @discardableResult
+  public func manualSeed(_ seed: UInt64) -> Generator {
+    lock.withLock { reseed(seed) }
+    return self
+  }
+
+  /// The generator's whole state as a uint8 tensor, for `setState` (PyTorch:
+  /// `g.get_state()`; the bytes are this library's layout, not torch's).
+  public func getState() -> Tensor {
+    lock.withLock {
+      var words: [UInt64] = [Generator.stateMagic, initialSeed, UInt64(index), nextNormal == nil ? 0 : 1, (nextNormal ?? 0).bitPattern]
+      words += stride(from: 0, to: 624, by: 2).map { UInt64(state[$0]) | UInt64(state[$0 + 1]) << 32 }
+      let bytes = words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) } }
+      return Tensor(bytes, shape: [bytes.count])
+    }
+  }
+
+  /// Restores a state from `getState` (PyTorch: `g.set_state(t)`); stops with a message for a
+  /// tensor that is not one.
+  public func setState(_ saved: Tensor) {
+    let bytes = saved.dtype == .uint8 ? saved.reshape(-1).toArray(UInt8.self) : []
+    usageCheck(
+      bytes.count == Generator.stateByteCount,
+      "set_state: expected a uint8 tensor of \(Generator.stateByteCount) bytes from getState(), got \(saved.dtype) of \(saved.numel) elements")
+    let words = stride(from: 0, to: bytes.count, by: 8).map { start in
+      (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[start + $1]) << (8 * UInt64($1)) }
+    }
+    usageCheck(words[0] == Generator.stateMagic && words[2] <= 624, "set_state: the tensor is not a generator state from getState()")
+    lock.withLock {
+      initialSeed = words[1]
+      index = Int(words[2])
+      nextNormal = words[3] == 0 ? nil : Double(bitPattern: words[4])
+      for (k, word) in words[5...].enumerated() {
+        state[2 * k] = UInt32(truncatingIfNeeded: word)
+        state[2 * k + 1] = UInt32(truncatingIfNeeded: word >> 32)
+      }
+    }
+  }
+
+  private static let stateMagic: UInt64 = 0x5354_4D54_3139_3337  // "STMT1937"
+  private static let stateByteCount = (5 + 312) * 8
 
   func reseed(_ seed: UInt64) {
+    initialSeed = seed
     state[0] = UInt32(truncatingIfNeeded: seed)
     for i in 1..<624 {
       state[i] = 1_812_433_253 &* (state[i - 1] ^ (state[i - 1] >> 30)) &+ UInt32(i)
@@ -74,21 +132,29 @@ final class Generator: @unchecked Sendable {
   }
 
   /// The process-wide default generator (PyTorch seeds it with a fixed value too).
-  static let global = Generator(seed: 67_280_421_310_721)
+  static let global = Generator()
 }
 
 extension Tensor {
   /// Seeds the default random generator (PyTorch: `torch.manual_seed`).
-  public static func manualSeed(_ seed: UInt64) {
-    Generator.global.lock.withLock { Generator.global.reseed(seed) }
-  }
+  public static func manualSeed(_ seed: UInt64) { Generator.global.manualSeed(seed) }
+
+  /// The default generator's state (PyTorch: `torch.get_rng_state()`).
+  public static func getRNGState() -> Tensor { Generator.global.getState() }
+
+  /// Restores the default generator's state (PyTorch: `torch.set_rng_state(t)`).
+  public static func setRNGState(_ state: Tensor) { Generator.global.setState(state) }
+
+  /// The default generator (PyTorch: `torch.default_generator`).
+  public static var defaultGenerator: Generator { Generator.global }
 
   /// Fills a new CPU tensor of `shape` with values drawn by `draw` in row-major order.
-  static func randomCPU(_ shape: [Int], dtype: DType, _ draw: (Generator) -> Double) -> Tensor {
+  static func randomCPU(_ shape: [Int], dtype: DType, generator: Generator?, _ draw: (Generator) -> Double) -> Tensor {
     let count = Layout.numel(of: shape)
     var values = [Double](repeating: 0, count: count)
-    Generator.global.lock.withLock {
-      for i in 0..<count { values[i] = draw(Generator.global) }
+    let g = generator ?? Generator.global
+    g.lock.withLock {
+      for i in 0..<count { values[i] = draw(g) }
     }
     return Tensor(flat: values, shape: shape).to(dtype)
   }
@@ -96,8 +162,8 @@ extension Tensor {
   /// Standard normal values as PyTorch's CPU `normal_` draws them: fewer than 16 values
   /// come one by one from the double Box-Muller; 16 or more are made from uniform floats
   /// (of the tensor's type) transformed in blocks of 16.
-  static func normalValues(count: Int, dtype: DType, mean: Double, std: Double) -> [Double] {
-    let g = Generator.global
+  static func normalValues(count: Int, dtype: DType, mean: Double, std: Double, generator: Generator?) -> [Double] {
+    let g = generator ?? Generator.global
     return g.lock.withLock {
       if count < 16 {
         return (0..<count).map { _ in g.normalDouble() * std + mean }

@@ -203,20 +203,20 @@ extension Tensor {
   }
 
   /// Uniform samples in [0, 1) (PyTorch: `torch.rand`; the same numbers for the same seed).
-  public static func rand(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    rand(shape, dtype: dtype, device: device)
+  public static func rand(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+    rand(shape, dtype: dtype, device: device, generator: generator)
   }
   /// Uniform samples in [0, 1) of `shape`.
-  public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    Tensor.empty(shape, dtype: dtype, device: device).uniform_()
+  public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+    Tensor.empty(shape, dtype: dtype, device: device).uniform_(generator: generator)
   }
   /// Standard normal samples (PyTorch: `torch.randn`).
-  public static func randn(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    randn(shape, dtype: dtype, device: device)
+  public static func randn(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+    randn(shape, dtype: dtype, device: device, generator: generator)
   }
   /// Standard normal samples of `shape`.
-  public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    Tensor.empty(shape, dtype: dtype, device: device).normal_()
+  public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+    Tensor.empty(shape, dtype: dtype, device: device).normal_(generator: generator)
   }
   /// Uniform samples shaped like `other`.
   public static func rand(like other: Tensor, dtype: DType? = nil, device: Device? = nil) -> Tensor {
@@ -228,10 +228,12 @@ extension Tensor {
   }
 
   /// Integers drawn uniformly from `[low, high)` (PyTorch: `torch.randint`; int64 by default).
-  public static func randint(_ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu) -> Tensor {
+  public static func randint(
+    _ low: Int, _ high: Int, _ shape: [Int], dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil
+  ) -> Tensor {
     usageCheck(low < high, "random_ expects 'from' to be less than 'to', but got from=\(low) >= to=\(high)")
     let range = UInt64(high - low)
-    let values = randomCPU(shape, dtype: .int64) { g in
+    let values = randomCPU(shape, dtype: .int64, generator: generator) { g in
       let r = range >= 1 << 32 ? g.next64() % range : UInt64(g.next32()) % range
       return Double(Int64(r) + Int64(low))
     }

@@ -100,26 +100,26 @@ extension Tensor {
 
   /// Fills with uniform samples from `[from, to)` (PyTorch: `x.uniform_(a, b)`).
   @discardableResult
-  public func uniform_(from low: Double = 0, to high: Double = 1) -> Tensor {
+  public func uniform_(from low: Double = 0, to high: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(low <= high, "uniform_ expects to return a [from, to) range, but found from=\(low) > to=\(high)")
     let width = high - low
     let values: Tensor
     if dtype == .float64 {
-      values = Tensor.randomCPU(shape, dtype: .float64) { g in g.uniformDouble() * width + low }
+      values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in g.uniformDouble() * width + low }
     } else {
       let bits = dtype == .float16 ? 11 : (dtype == .bfloat16 ? 8 : 24)
       // PyTorch scales in double (its CPU `dist_acctype`) and rounds once.
       let (from, span) = (Double(Float(low)), Double(Float(high) - Float(low)))
-      values = Tensor.randomCPU(shape, dtype: .float64) { g in Double(g.uniformFloat(bits: bits)) * span + from }
+      values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in Double(g.uniformFloat(bits: bits)) * span + from }
     }
     return overwriteRandom(with: values)
   }
 
   /// Fills with normal samples (PyTorch: `x.normal_(mean, std)`).
   @discardableResult
-  public func normal_(mean: Double = 0, std: Double = 1) -> Tensor {
+  public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(std >= 0, "normal expects std >= 0.0, but found std \(std)")
-    let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std)
+    let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std, generator: generator)
     return overwriteRandom(with: Tensor(flat: values, shape: shape))
   }
 

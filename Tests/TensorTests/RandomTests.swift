@@ -1,0 +1,62 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Tensor
+
+/// Generators and the added random functions, against PyTorch 2.13's numbers for the same
+/// seeds. Serialized: they reseed the default generator.
+@Suite(.serialized) struct RandomTests {
+  @Test func randpermMatchesPyTorch() {
+    Tensor.manualSeed(0)
+    #expect(Tensor.randperm(10) == Tensor([4, 1, 7, 5, 3, 9, 0, 8, 6, 2]))
+    Tensor.manualSeed(3)
+    #expect(Tensor.randperm(5) == Tensor([1, 0, 3, 4, 2]))
+  }
+
+  @Test func generatorObjectsAreIndependentOfTheDefault() {
+    let g = Generator().manualSeed(42)
+    Tensor.manualSeed(7)
+    let before = Tensor.getRNGState()
+    #expect(Tensor.rand(3, generator: g) == Tensor([0.8822692632675171, 0.9150039553642273, 0.38286375999450684] as [Double]).float())
+    expectClose(Tensor.randn(2, generator: g), Tensor([-0.829319179058075, -1.6137069463729858] as [Double]).float(), rtol: 1e-6, atol: 0)
+    #expect(Tensor.getRNGState() == before, "drawing from g left the default generator alone")
+    #expect(g.initialSeed == 42)
+  }
+
+  @Test func statesRestoreTheStream() {
+    let g = Generator(seed: 9)
+    _ = Tensor.randn(5, generator: g)  // leaves a cached Box-Muller sample
+    let state = g.getState()
+    let first = Tensor.randn(7, generator: g)
+    g.setState(state)
+    #expect(Tensor.randn(7, generator: g) == first)
+    Tensor.manualSeed(1)
+    let saved = Tensor.getRNGState()
+    let a = Tensor.rand(4)
+    Tensor.setRNGState(saved)
+    #expect(Tensor.rand(4) == a)
+  }
+
+  @Test func aForeignStateStops() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      Generator().setState(Tensor.zeros(10, dtype: .uint8))
+    }
+    #expect(standardError(of: result).contains("set_state: expected a uint8 tensor of 2536 bytes from getState(), got torch.uint8 of 10 elements"))
+  }
+
+  @Test func bernoulliNormalAndRandintLikeMatchPyTorch() {
+    Tensor.manualSeed(0)
+    #expect(Tensor([0.1, 0.5, 0.9, 0.3, 0.7, 0.5], dtype: .float64).bernoulli() == Tensor([0, 0, 1, 0, 1, 0] as [Double]))
+    Tensor.manualSeed(0)
+    #expect(Tensor([0.1, 0.5, 0.9, 0.3, 0.7, 0.5] as [Float]).bernoulli() == Tensor([0, 0, 1, 1, 1, 0] as [Float]))
+    Tensor.manualSeed(0)
+    expectClose(
+      Tensor.normal(mean: Tensor([0, 10, 100] as [Float]), std: Tensor([1, 2, 3] as [Float])),
+      Tensor([1.5409960746765137, 9.413142204284668, 93.46363067626953] as [Double]).float(), rtol: 1e-6, atol: 0)
+    Tensor.manualSeed(5)
+    #expect(Tensor.randint(0, 10, like: Tensor.zeros(4)) == Tensor([1, 4, 7, 5] as [Float]))
+    #expect(Tensor.logspace(0, 2, count: 3) == Tensor([1, 10, 100] as [Float]))
+    #expect(Tensor.logspace(0, 3, count: 4, base: 2) == Tensor([1, 2, 4, 8] as [Float]))
+  }
+}
