@@ -274,4 +274,23 @@ for _ in range(12):
 schedules["cosine"] = lrs
 with open(os.path.join(OUT, "schedules.json"), "w") as f:
     json.dump({k: ",".join(repr(v) for v in vs) for k, vs in schedules.items()}, f, indent=0)
+# Activations (their own random stream, so that adding one leaves the fixtures above alone).
+act_rng = np.random.default_rng(11)
+activations = {
+    "leaky_relu": nn.LeakyReLU(0.2), "elu": nn.ELU(0.7), "selu": nn.SELU(), "celu": nn.CELU(1.3),
+    "hardtanh": nn.Hardtanh(-0.5, 0.8), "relu6": nn.ReLU6(), "softplus": nn.Softplus(2.0, 1.0),
+    "softsign": nn.Softsign(), "mish": nn.Mish(), "glu": nn.GLU(1), "logsigmoid": nn.LogSigmoid(),
+    "hardsigmoid": nn.Hardsigmoid(), "hardswish": nn.Hardswish(), "tanhshrink": nn.Tanhshrink(),
+    "softshrink": nn.Softshrink(0.3), "hardshrink": nn.Hardshrink(0.3), "threshold": nn.Threshold(0.1, -2.0),
+    "silu": nn.SiLU(), "log_softmax": nn.LogSoftmax(1),
+}
+for name, module in activations.items():
+    x = torch.tensor(act_rng.standard_normal((4, 6)) * 3, dtype=torch.float32, requires_grad=True)
+    out = module(x)
+    up = torch.tensor(act_rng.standard_normal(tuple(out.shape)), dtype=torch.float32)
+    (out * up).sum().backward()
+    save(f"layer_{name}_in", x)
+    save(f"layer_{name}_out", out)
+    save(f"layer_{name}_up", up)
+    save(f"layer_{name}_gradin", x.grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -29,6 +29,16 @@ private func check(_ name: String, _ module: Module, sourceLocation: SourceLocat
   }
 }
 
+/// The activation modules, as PyTorch's fixture script builds them.
+private let activationModules: [String: @Sendable () -> Module] = [
+  "leaky_relu": { LeakyReLU(negativeSlope: 0.2) }, "elu": { ELU(alpha: 0.7) }, "selu": { SELU() }, "celu": { CELU(alpha: 1.3) },
+  "hardtanh": { Hardtanh(minVal: -0.5, maxVal: 0.8) }, "relu6": { ReLU6() }, "softplus": { Softplus(beta: 2, threshold: 1) },
+  "softsign": { Softsign() }, "mish": { Mish() }, "glu": { GLU(dim: 1) }, "logsigmoid": { LogSigmoid() },
+  "hardsigmoid": { Hardsigmoid() }, "hardswish": { Hardswish() }, "tanhshrink": { Tanhshrink() },
+  "softshrink": { Softshrink(lambd: 0.3) }, "hardshrink": { Hardshrink(lambd: 0.3) },
+  "threshold": { Threshold(threshold: 0.1, value: -2) }, "silu": { SiLU() }, "log_softmax": { LogSoftmax(dim: 1) },
+]
+
 @Suite struct LayerTests {
   @Test func defaultInitialisationDrawsPyTorchsNumbers() async {
     // In a child process: the generator is global, and other tests draw from it concurrently.
@@ -62,6 +72,8 @@ private func check(_ name: String, _ module: Module, sourceLocation: SourceLocat
   @Test func batchNorm1d() throws { try check("batchnorm1d", BatchNorm1d(5)) }
   @Test func layerNorm() throws { try check("layernorm", LayerNorm([4, 3])) }
   @Test func gelu() throws { try check("gelu", GELU()) }
+  @Test(arguments: activationModules.keys.sorted())
+  func activationsMatchPyTorch(name: String) throws { try check(name, activationModules[name]!()) }
   @Test func softmax() throws { try check("softmax", Softmax(dim: 1)) }
   @Test func flatten() throws { try check("flatten", Flatten()) }
 
