@@ -293,4 +293,43 @@ for name, module in activations.items():
     save(f"layer_{name}_out", out)
     save(f"layer_{name}_up", up)
     save(f"layer_{name}_gradin", x.grad)
+# More losses (their own stream). Inputs and targets are saved; the Swift test rebuilds each call.
+loss_rng = np.random.default_rng(13)
+def lrand(*shape):
+    return torch.tensor(loss_rng.standard_normal(shape), dtype=torch.float32)
+x = lrand(5, 4)
+t = lrand(5, 4)
+signs = torch.tensor(np.sign(loss_rng.standard_normal((5,))), dtype=torch.float32)
+counts = torch.tensor(loss_rng.poisson(2.0, (5, 4)), dtype=torch.float32)
+variance = lrand(5, 4).abs() + 0.1
+targets01 = torch.tensor(loss_rng.integers(0, 2, (5, 4)), dtype=torch.float32)
+classes = torch.tensor([0, 3, 1, 3, 2])
+class_weight = lrand(4).abs()
+log_target = torch.log_softmax(lrand(5, 4), 1)
+for name, value in {"x": x, "t": t, "signs": signs, "counts": counts, "variance": variance, "targets01": targets01,
+                    "classes": classes, "class_weight": class_weight, "log_target": log_target}.items():
+    save(f"loss2_{name}", value)
+more_losses = {
+    "huber": lambda v: F.huber_loss(v, t, delta=0.7),
+    "smooth_l1": lambda v: F.smooth_l1_loss(v, t, beta=0.5, reduction="sum"),
+    "kl_div": lambda v: F.kl_div(torch.log_softmax(v, 1), torch.softmax(t, 1), reduction="batchmean"),
+    "kl_div_log": lambda v: F.kl_div(torch.log_softmax(v, 1), log_target, reduction="sum", log_target=True),
+    "poisson_nll": lambda v: F.poisson_nll_loss(v, counts),
+    "poisson_nll_full": lambda v: F.poisson_nll_loss(v.abs() + 0.5, counts, log_input=False, full=True),
+    "gaussian_nll": lambda v: F.gaussian_nll_loss(v, t, variance, full=True),
+    "margin_ranking": lambda v: F.margin_ranking_loss(v[:, 0], v[:, 1], signs, margin=0.2),
+    "hinge_embedding": lambda v: F.hinge_embedding_loss(v[:, 0], signs, margin=0.5),
+    "soft_margin": lambda v: F.soft_margin_loss(v[:, 0], signs),
+    "multilabel_soft_margin": lambda v: F.multilabel_soft_margin_loss(v, targets01, weight=class_weight),
+    "triplet_margin": lambda v: F.triplet_margin_loss(v, t, v.flip(0), margin=0.5, swap=True),
+    "cosine_embedding": lambda v: F.cosine_embedding_loss(v, t, signs, margin=0.1),
+    "multi_margin": lambda v: F.multi_margin_loss(v, classes, weight=class_weight),
+    "multi_margin_p2": lambda v: F.multi_margin_loss(v, classes, p=2, margin=0.5, reduction="none"),
+}
+for name, fn in more_losses.items():
+    v = x.clone().requires_grad_()
+    out = fn(v)
+    out.sum().backward()
+    save(f"loss2_{name}_out", out)
+    save(f"loss2_{name}_grad", v.grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -145,3 +145,131 @@ public func binaryCrossEntropyWithLogits(
   if let weight { loss = loss * weight }
   return reduction.apply(loss)
 }
+
+/// Squared error below `delta`, linear above (PyTorch: `F.huber_loss`).
+public func huberLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, delta: Double = 1) -> Tensor {
+  let d = (input - target).abs()
+  return reduction.apply(Tensor.where(d .< delta, d * d * 0.5, (d - 0.5 * delta) * delta))
+}
+
+/// `huberLoss / beta`: squared error below `beta`, linear above (PyTorch: `F.smooth_l1_loss`).
+public func smoothL1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, beta: Double = 1) -> Tensor {
+  let d = (input - target).abs()
+  if beta == 0 { return reduction.apply(d) }
+  return reduction.apply(Tensor.where(d .< beta, d * d * (0.5 / beta), d - 0.5 * beta))
+}
+
+/// The reductions `klDiv` takes: `Reduction`'s, and the sum over the batch size.
+public enum KLDivReduction: Sendable {
+  /// The mean over every element (PyTorch's default, which it warns about).
+  case mean
+  /// The sum.
+  case sum
+  /// One value per element.
+  case none
+  /// The sum divided by the batch size: the mathematical KL divergence (PyTorch: `'batchmean'`).
+  case batchMean
+}
+
+/// The Kullback-Leibler divergence of `target` from `input` (log-probabilities); `target`
+/// is probabilities, or log-probabilities with `logTarget` (PyTorch: `F.kl_div`).
+public func klDiv(_ input: Tensor, _ target: Tensor, reduction: KLDivReduction = .mean, logTarget: Bool = false) -> Tensor {
+  let pointwise = logTarget ? target.exp() * (target - input) : target.xlogy(target) - target * input
+  switch reduction {
+  case .mean: return pointwise.mean()
+  case .sum: return pointwise.sum()
+  case .none: return pointwise
+  case .batchMean: return pointwise.sum() / Double(input.dim == 0 ? 1 : input.shape[0])
+  }
+}
+
+/// Negative log-likelihood of a Poisson distribution with rate `exp(input)` (or `input` when
+/// `logInput` is false), with Stirling's term for targets above 1 when `full`
+/// (PyTorch: `F.poisson_nll_loss`).
+public func poissonNLLLoss(
+  _ input: Tensor, _ target: Tensor, logInput: Bool = true, full: Bool = false, eps: Double = 1e-8, reduction: Reduction = .mean
+) -> Tensor {
+  var loss = logInput ? input.exp() - target * input : input - target * (input + eps).log()
+  if full {
+    let stirling = target * target.log() - target + (target * (2 * Double.pi)).log() * 0.5
+    loss = loss + Tensor.where(target .> 1, stirling, 0.0)
+  }
+  return reduction.apply(loss)
+}
+
+/// Negative log-likelihood of a Gaussian with mean `input` and variance `variance` (clamped
+/// to at least `eps` without blocking its gradient, as PyTorch does) (PyTorch: `F.gaussian_nll_loss`).
+public func gaussianNLLLoss(
+  _ input: Tensor, _ target: Tensor, variance: Tensor, full: Bool = false, eps: Double = 1e-6, reduction: Reduction = .mean
+) -> Tensor {
+  let clamped = variance + (variance.clamp(min: .double(eps)) - variance).detach()
+  var loss = (clamped.log() + (input - target).pow(2) / clamped) * 0.5
+  if full { loss = loss + 0.9189385332046727 }  // log(2 pi) / 2
+  return reduction.apply(loss)
+}
+
+/// `max(0, -y * (x1 - x2) + margin)` for `y` in {1, -1} (PyTorch: `F.margin_ranking_loss`).
+public func marginRankingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean) -> Tensor {
+  reduction.apply((-target * (x1 - x2) + margin).clamp(min: .double(0)))
+}
+
+/// `x` where `y` is 1, `max(0, margin - x)` where it is -1 (PyTorch: `F.hinge_embedding_loss`).
+public func hingeEmbeddingLoss(_ input: Tensor, _ target: Tensor, margin: Double = 1, reduction: Reduction = .mean) -> Tensor {
+  let marginTerm = Tensor.where(target .!= 1, (margin - input).clamp(min: .double(0)), 0.0)
+  let selfTerm = Tensor.where(target .!= -1, input, 0.0)
+  return reduction.apply(marginTerm + selfTerm)
+}
+
+/// `log(1 + exp(-y * x))` (PyTorch: `F.soft_margin_loss`).
+public func softMarginLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
+  reduction.apply((-target * input).exp().log1p())
+}
+
+/// Binary cross-entropy of logits `[N, C]` against 0/1 targets, averaged over classes
+/// (PyTorch: `F.multilabel_soft_margin_loss`).
+public func multilabelSoftMarginLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
+  var loss = -(target * Functional.logsigmoid(input) + (1 - target) * Functional.logsigmoid(-input))
+  if let weight { loss = loss * weight }
+  return reduction.apply(loss.mean(dim: input.dim - 1))
+}
+
+/// `max(d(a, p) - d(a, n) + margin, 0)` with `pairwiseDistance`; with `swap`, the negative's
+/// distance is the smaller of `d(a, n)` and `d(p, n)` (PyTorch: `F.triplet_margin_loss`).
+public func tripletMarginLoss(
+  _ anchor: Tensor, _ positive: Tensor, _ negative: Tensor, margin: Double = 1, p: Double = 2, eps: Double = 1e-6,
+  swap: Bool = false, reduction: Reduction = .mean
+) -> Tensor {
+  let toPositive = Tensor.pairwiseDistance(anchor, positive, p: p, eps: eps)
+  var toNegative = Tensor.pairwiseDistance(anchor, negative, p: p, eps: eps)
+  if swap { toNegative = toNegative.minimum(Tensor.pairwiseDistance(positive, negative, p: p, eps: eps)) }
+  return reduction.apply((toPositive - toNegative + margin).clamp(min: .double(0)))
+}
+
+/// `1 - cos(x1, x2)` where `y` is 1, `max(0, cos - margin)` where it is -1, with PyTorch's
+/// cosine (`sum(x1 x2) / sqrt((|x1|² + 1e-12)(|x2|² + 1e-12))`) (PyTorch: `F.cosine_embedding_loss`).
+public func cosineEmbeddingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean) -> Tensor {
+  let last = x1.dim - 1
+  let products = (x1 * x2).sum(dim: last)
+  let magnitudes = ((x1 * x1).sum(dim: last) + 1e-12) * ((x2 * x2).sum(dim: last) + 1e-12)
+  let cosine = products / magnitudes.sqrt()
+  let loss = Tensor.where(target .== 1, 1 - cosine, 0.0) + Tensor.where(target .== -1, (cosine - margin).clamp(min: .double(0)), 0.0)
+  return reduction.apply(loss)
+}
+
+/// The multi-class hinge loss: for each sample, `sum over i != y of max(0, margin - x[y] +
+/// x[i])^p / C`, scaled by `weight[y]` (PyTorch: `F.multi_margin_loss`).
+public func multiMarginLoss(
+  _ input: Tensor, _ target: Tensor, p: Int = 1, margin: Double = 1, weight: Tensor? = nil, reduction: Reduction = .mean
+) -> Tensor {
+  usageCheck(p == 1 || p == 2, "multi_margin_loss: only p == 1 and p == 2 supported, got \(p)")
+  let x = input.atleast2d()
+  let y = target.reshape(-1, 1)
+  let classes = x.shape[1]
+  var terms = (x - x.gather(dim: 1, index: y) + margin).clamp(min: .double(0))
+  if p == 2 { terms = terms * terms }
+  if let weight { terms = terms * weight.gather(dim: 0, index: y.reshape(-1)).view(-1, 1) }
+  // The true class's own term (margin) is left out.
+  let notTarget = Tensor.arange(classes, device: x.device).view(1, -1) .!= y
+  let loss = Tensor.where(notTarget, terms, 0.0).sum(dim: 1) / Double(classes)
+  return reduction.apply(input.dim == 1 ? loss.squeeze(dim: 0) : loss)
+}

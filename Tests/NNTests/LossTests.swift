@@ -65,3 +65,38 @@ private let lossCases: [String: @Sendable (Tensor) -> Tensor] = {
     await #expect(processExitsWith: .failure) { _ = crossEntropy(Tensor.zeros(2, 3), Tensor([0, 3])) }
   }
 }
+
+/// The losses added after cross-entropy and friends, each rebuilt from the saved inputs.
+private let moreLossCases: [String: @Sendable (Tensor) -> Tensor] = {
+  func load(_ name: String) -> Tensor { fixtures.tensor("loss2_\(name)") }
+  let (t, signs, counts, variance) = (load("t"), load("signs"), load("counts"), load("variance"))
+  let (targets01, classes, weight, logTarget) = (load("targets01"), load("classes"), load("class_weight"), load("log_target"))
+  return [
+    "huber": { huberLoss($0, t, delta: 0.7) },
+    "smooth_l1": { smoothL1Loss($0, t, reduction: .sum, beta: 0.5) },
+    "kl_div": { klDiv($0.logSoftmax(dim: 1), t.softmax(dim: 1), reduction: .batchMean) },
+    "kl_div_log": { klDiv($0.logSoftmax(dim: 1), logTarget, reduction: .sum, logTarget: true) },
+    "poisson_nll": { poissonNLLLoss($0, counts) },
+    "poisson_nll_full": { poissonNLLLoss($0.abs() + 0.5, counts, logInput: false, full: true) },
+    "gaussian_nll": { gaussianNLLLoss($0, t, variance: variance, full: true) },
+    "margin_ranking": { marginRankingLoss($0[.all, 0], $0[.all, 1], signs, margin: 0.2) },
+    "hinge_embedding": { hingeEmbeddingLoss($0[.all, 0], signs, margin: 0.5) },
+    "soft_margin": { softMarginLoss($0[.all, 0], signs) },
+    "multilabel_soft_margin": { multilabelSoftMarginLoss($0, targets01, weight: weight) },
+    "triplet_margin": { tripletMarginLoss($0, t, $0.flip(0), margin: 0.5, swap: true) },
+    "cosine_embedding": { cosineEmbeddingLoss($0, t, signs, margin: 0.1) },
+    "multi_margin": { multiMarginLoss($0, classes, weight: weight) },
+    "multi_margin_p2": { multiMarginLoss($0, classes, p: 2, margin: 0.5, reduction: .none) },
+  ]
+}()
+
+@Suite struct MoreLossTests {
+  @Test(arguments: moreLossCases.keys.sorted())
+  func lossesMatchPyTorch(name: String) {
+    let x = fixtures.tensor("loss2_x").requiresGrad_()
+    let out = moreLossCases[name]!(x)
+    expectClose(out, fixtures.tensor("loss2_\(name)_out"), rtol: 1e-5, atol: 1e-6)
+    out.sum().backward()
+    expectClose(x.grad!, fixtures.tensor("loss2_\(name)_grad"), rtol: 1e-4, atol: 1e-6)
+  }
+}
