@@ -246,3 +246,15 @@ enum Unfold: CustomFunction {
     return [dx]
   }
 }
+
+extension Functional {
+  /// Class indices as one-hot rows: a new last dim of `numClasses` (one more than the largest
+  /// index when -1) with 1 at each index, int64 (PyTorch: `F.one_hot`).
+  public static func oneHot(_ tensor: Tensor, numClasses: Int = -1) -> Tensor {
+    usageCheck(tensor.dtype == .int64, "one_hot is only applicable to index tensor of type LongTensor, got \(tensor.dtype.scalarTypeName)")
+    if tensor.numel > 0 { usageCheck(tensor.min().item() >= 0, "Class values must be non-negative.") }
+    let classes = numClasses == -1 ? (tensor.numel == 0 ? 0 : Int(tensor.max().item()) + 1) : numClasses
+    if tensor.numel > 0 { usageCheck(Int(tensor.max().item()) < classes, "Class values must be smaller than num_classes.") }
+    return (tensor.unsqueeze(-1) .== Tensor.arange(classes, device: tensor.device)).long()
+  }
+}

@@ -372,6 +372,16 @@ extension Tensor {
     return Tensor.where(mask, Tensor.full([], value, dtype: dtype, device: device), self)
   }
 
+  /// A copy with a 0-d tensor's value where `mask` is true; the value's gradient is the sum
+  /// of the gradient where it was written (PyTorch: `torch.masked_fill(mask, value_tensor)`).
+  public func maskedFill(_ mask: Tensor, _ value: Tensor) -> Tensor {
+    usageCheck(mask.dtype == .bool, "masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.name)")
+    usageCheck(
+      value.dim == 0,
+      "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with \(value.dim) dimension(s).")
+    return Tensor.where(mask, value.to(dtype), self)
+  }
+
   /// Writes `value` where `mask` is true, in place (PyTorch: `x.masked_fill_`).
   @discardableResult
   public func maskedFill_(_ mask: Tensor, _ value: Scalar) -> Tensor {

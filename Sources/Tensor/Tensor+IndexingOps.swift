@@ -158,6 +158,20 @@ extension Tensor {
     return Tensor(out, shape: shape).to(dtype).movedTo(device)
   }
 
+  /// How `scatter(dim:index:src:reduce:)` combines written values with the existing ones.
+  public enum ScatterMode: Sendable {
+    /// Adds them (PyTorch: `reduce='add'`).
+    case add
+    /// Multiplies by them (PyTorch: `reduce='multiply'`).
+    case multiply
+  }
+
+  /// `scatter` that adds or multiplies instead of writing (PyTorch: `x.scatter(dim, index,
+  /// src, reduce='add'|'multiply')`).
+  public func scatter(dim d: Int, index: Tensor, src: Tensor, reduce: ScatterMode) -> Tensor {
+    scatterReduce(dim: d, index: index, src: src, reduce: reduce == .add ? .sum : .prod)
+  }
+
   /// Values picked along `dim` at `indices`, which broadcasts against the tensor in the other
   /// dims; with no `dim`, from the flattened tensor (PyTorch: `torch.take_along_dim`).
   public func takeAlongDim(_ indices: Tensor, dim d: Int? = nil) -> Tensor {

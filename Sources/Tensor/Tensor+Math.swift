@@ -47,6 +47,13 @@ extension Tensor {
   /// Elementwise round half to even (PyTorch: `torch.round`).
   @discardableResult
   public func round(out: Tensor? = nil) -> Tensor { unaryOp(.round, out: out, name: "round") }
+  /// Rounds half to even at `decimals` decimal places (negative: to tens, hundreds, ...),
+  /// as `round(x * 10^d) / 10^d` (PyTorch: `torch.round(x, decimals=d)`).
+  public func round(decimals: Int) -> Tensor {
+    if decimals == 0 { return round() }
+    let scale = (0..<Swift.abs(decimals)).reduce(1.0) { power, _ in power * 10 }
+    return decimals > 0 ? (self * scale).round() / scale : (self / scale).round() * scale
+  }
   /// In-place round half to even (PyTorch: `x.round_()`).
   @discardableResult
   public func round_() -> Tensor {

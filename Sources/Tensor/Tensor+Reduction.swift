@@ -172,26 +172,27 @@ extension Tensor {
   }
 
   /// The variance with Bessel's `correction` (1 by default) (PyTorch: `torch.var`).
-  public func `var`(dim dims: [Int]? = nil, correction: Int = 1, keepdim: Bool = false) -> Tensor {
+  public func `var`(dim dims: [Int]? = nil, correction: Double = 1, keepdim: Bool = false) -> Tensor {
     usageCheck(
       dtype.isFloatingPoint,
       "var(): std and var only support floating point and complex dtypes; got \(dtype.scalarTypeName)")
     let axes = reductionDims(dims, op: "var")
     let count = axes.reduce(1) { $0 * shape[$1] }
     let centered = self - mean(dim: axes, keepdim: true)
-    return (centered * centered).sum(dim: axes, keepdim: keepdim).div(Double(Swift.max(0, count - correction)))
+    // A fractional correction is allowed, as in PyTorch.
+    return (centered * centered).sum(dim: axes, keepdim: keepdim).div(Swift.max(0, Double(count) - correction))
   }
   /// The variance over one dim.
-  public func `var`(dim d: Int, correction: Int = 1, keepdim: Bool = false) -> Tensor {
+  public func `var`(dim d: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
     self.var(dim: [d], correction: correction, keepdim: keepdim)
   }
 
   /// The standard deviation (PyTorch: `torch.std`).
-  public func std(dim dims: [Int]? = nil, correction: Int = 1, keepdim: Bool = false) -> Tensor {
+  public func std(dim dims: [Int]? = nil, correction: Double = 1, keepdim: Bool = false) -> Tensor {
     self.var(dim: dims, correction: correction, keepdim: keepdim).sqrt()
   }
   /// The standard deviation over one dim.
-  public func std(dim d: Int, correction: Int = 1, keepdim: Bool = false) -> Tensor {
+  public func std(dim d: Int, correction: Double = 1, keepdim: Bool = false) -> Tensor {
     std(dim: [d], correction: correction, keepdim: keepdim)
   }
 
@@ -238,6 +239,12 @@ extension Tensor {
   private func squeezing(_ dims: [Int]) -> Tensor {
     dims.sorted(by: >).reduce(self) { $0.squeeze(dim: $1) }
   }
+
+  /// `softmax` computed in `dtype` (the input is converted first, as PyTorch's `dtype=`).
+  public func softmax(dim d: Int, dtype target: DType) -> Tensor { to(target).softmax(dim: d) }
+
+  /// `logSoftmax` computed in `dtype` (PyTorch: `torch.log_softmax(x, dim, dtype=)`).
+  public func logSoftmax(dim d: Int, dtype target: DType) -> Tensor { to(target).logSoftmax(dim: d) }
 
   /// `exp(x) / sum(exp(x))` along `dim`, computed stably (PyTorch: `torch.softmax`).
   public func softmax(dim d: Int) -> Tensor {

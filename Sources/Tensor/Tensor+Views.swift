@@ -175,6 +175,12 @@ extension Tensor {
     return Layout(shape: keep.map { shape[$0] }, strides: keep.map { layout.strides[$0] }, offset: layout.offset)
   }
 
+  /// Removes each of `dims` whose size is 1 (PyTorch: `x.squeeze((0, 2))`).
+  public func squeeze(dims: [Int]) -> Tensor {
+    let axes = Set(dims.map { normalizedDim($0) })
+    return axes.sorted(by: >).reduce(self) { $0.squeeze(dim: $1) }
+  }
+
   /// Removes `dim` if its size is 1 (PyTorch: `x.squeeze(d)`).
   public func squeeze(dim d: Int) -> Tensor { makeView(squeezedLayout(d), .reshape, name: "SqueezeBackward1") }
 

@@ -100,3 +100,10 @@ private let moreLossCases: [String: @Sendable (Tensor) -> Tensor] = {
     expectClose(x.grad!, fixtures.tensor("loss2_\(name)_grad"), rtol: 1e-4, atol: 1e-6)
   }
 }
+
+@Suite struct OneHotTests {
+  @Test func oneHotRowsMatchPyTorch() {
+    #expect(Functional.oneHot(Tensor([0, 2, 1]), numClasses: 4) == Tensor([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]))
+    #expect(Functional.oneHot(Tensor([[1], [0]])) == Tensor([[[0, 1]], [[1, 0]]]))
+  }
+}
