@@ -172,6 +172,17 @@ cases = {
     "put": ([X, ((3,), "n")], lambda x, s: (x * 1).put_(torch.tensor([0, -1, 5]), s)),
     "put_accumulate": ([X, ((3,), "n")], lambda x, s: (x * 1).put_(torch.tensor([1, 1, 5]), s, accumulate=True)),
     "masked_scatter": ([X, ((12,), "n")], lambda x, s: x.masked_scatter(torch.tensor([True, False, True, False]), s)),
+    # Matrix products and norms.
+    "addmm": ([((2, 4), "n"), ((2, 3), "n"), ((3, 4), "n")], lambda c, a, b: c.addmm(a, b, beta=0.5, alpha=2.0)),
+    "addbmm": ([((2, 4), "n"), ((3, 2, 3), "n"), ((3, 3, 4), "n")], lambda c, a, b: c.addbmm(a, b, alpha=0.5)),
+    "baddbmm": ([((3, 2, 4), "n"), ((3, 2, 3), "n"), ((3, 3, 4), "n")], lambda c, a, b: c.baddbmm(a, b, beta=2.0)),
+    "addmv": ([((2,), "n"), ((2, 3), "n"), ((3,), "n")], lambda c, a, b: c.addmv(a, b, beta=0.0)),
+    "addr": ([((3, 4), "n"), ((3,), "n"), ((4,), "n")], lambda c, a, b: c.addr(a, b, beta=-1.0, alpha=3.0)),
+    "matrix_power": ([((2, 3, 3), "n")], lambda a: torch.linalg.matrix_power(a * 0.5, 3)),
+    "multi_dot": ([((3,), "n"), ((3, 4), "n"), ((4, 2), "n"), ((2,), "n")], lambda a, b, c, d: torch.linalg.multi_dot([a, b, c, d])),
+    **{f"matrix_norm_{name}": ([X345], (lambda o: lambda x: torch.linalg.matrix_norm(x, ord=o))(o))
+       for name, o in [("fro", "fro"), ("one", 1), ("negone", -1), ("inf", float("inf")), ("neginf", -float("inf"))]},
+    "vector_norm_3": ([X345], lambda x: torch.linalg.vector_norm(x, 3, dim=(0, 2))),
 }
 
 
