@@ -332,4 +332,29 @@ for name, fn in more_losses.items():
     out.sum().backward()
     save(f"loss2_{name}_out", out)
     save(f"loss2_{name}_grad", v.grad)
+# Padding, normalization and shuffles (their own stream): input, output, upstream and input gradient.
+fn_rng = np.random.default_rng(17)
+gn_weight = torch.tensor(fn_rng.standard_normal(6), dtype=torch.float32)
+gn_bias = torch.tensor(fn_rng.standard_normal(6), dtype=torch.float32)
+save("fn_gn_weight", gn_weight)
+save("fn_gn_bias", gn_bias)
+functional_cases = {
+    "pad_constant": ((2, 3, 4), lambda v: F.pad(v, (2, 1, -1, 2), value=0.5)),
+    "pad_reflect": ((2, 3, 4), lambda v: F.pad(v, (3, 1, 2, 0), mode="reflect")),
+    "pad_replicate": ((2, 3, 4), lambda v: F.pad(v, (2, 3), mode="replicate")),
+    "pad_circular": ((2, 3, 4), lambda v: F.pad(v, (1, 4, 3, 1), mode="circular")),
+    "group_norm": ((2, 6, 5), lambda v: F.group_norm(v, 3, gn_weight, gn_bias)),
+    "instance_norm": ((2, 6, 3, 2), lambda v: F.instance_norm(v)),
+    "pixel_shuffle": ((2, 8, 3, 2), lambda v: F.pixel_shuffle(v, 2)),
+    "pixel_unshuffle": ((2, 2, 4, 6), lambda v: F.pixel_unshuffle(v, 2)),
+}
+for name, (shape, fn) in functional_cases.items():
+    v = torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32, requires_grad=True)
+    out = fn(v)
+    up = torch.tensor(fn_rng.standard_normal(tuple(out.shape)), dtype=torch.float32)
+    (out * up).sum().backward()
+    save(f"fn_{name}_in", v)
+    save(f"fn_{name}_out", out)
+    save(f"fn_{name}_up", up)
+    save(f"fn_{name}_gradin", v.grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -82,8 +82,9 @@ extension Functional {
   }
 }
 
-/// A module that applies one elementwise function: the base of the activation modules.
-open class ActivationModule: Module {
+/// A module that applies one function of its input: the base of the activation modules and
+/// other parameter-free layers.
+open class FunctionModule: Module {
   let function: @Sendable (Tensor) -> Tensor
   /// A module applying `function`.
   public init(_ function: @escaping @Sendable (Tensor) -> Tensor) { self.function = function }
@@ -92,97 +93,97 @@ open class ActivationModule: Module {
 }
 
 /// PyTorch: `nn.LeakyReLU(negative_slope)`.
-public final class LeakyReLU: ActivationModule {
+public final class LeakyReLU: FunctionModule {
   /// The activation with `negativeSlope` below zero.
   public init(negativeSlope: Double = 0.01) { super.init { Functional.leakyRelu($0, negativeSlope: negativeSlope) } }
 }
 /// PyTorch: `nn.ELU(alpha)`.
-public final class ELU: ActivationModule {
+public final class ELU: FunctionModule {
   /// The activation with `alpha`.
   public init(alpha: Double = 1) { super.init { Functional.elu($0, alpha: alpha) } }
 }
 /// PyTorch: `nn.SELU()`.
-public final class SELU: ActivationModule {
+public final class SELU: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.selu($0) } }
 }
 /// PyTorch: `nn.CELU(alpha)`.
-public final class CELU: ActivationModule {
+public final class CELU: FunctionModule {
   /// The activation with `alpha`.
   public init(alpha: Double = 1) { super.init { Functional.celu($0, alpha: alpha) } }
 }
 /// PyTorch: `nn.Hardtanh(min_val, max_val)`.
-public final class Hardtanh: ActivationModule {
+public final class Hardtanh: FunctionModule {
   /// The activation clamping to [`minVal`, `maxVal`].
   public init(minVal: Double = -1, maxVal: Double = 1) { super.init { Functional.hardtanh($0, minVal: minVal, maxVal: maxVal) } }
 }
 /// PyTorch: `nn.ReLU6()`.
-public final class ReLU6: ActivationModule {
+public final class ReLU6: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.relu6($0) } }
 }
 /// PyTorch: `nn.Softplus(beta, threshold)`.
-public final class Softplus: ActivationModule {
+public final class Softplus: FunctionModule {
   /// The activation with `beta` and `threshold`.
   public init(beta: Double = 1, threshold: Double = 20) { super.init { Functional.softplus($0, beta: beta, threshold: threshold) } }
 }
 /// PyTorch: `nn.Softsign()`.
-public final class Softsign: ActivationModule {
+public final class Softsign: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.softsign($0) } }
 }
 /// PyTorch: `nn.Mish()`.
-public final class Mish: ActivationModule {
+public final class Mish: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.mish($0) } }
 }
 /// PyTorch: `nn.GLU(dim)`.
-public final class GLU: ActivationModule {
+public final class GLU: FunctionModule {
   /// The gated unit halving `dim`.
   public init(dim: Int = -1) { super.init { Functional.glu($0, dim: dim) } }
 }
 /// PyTorch: `nn.LogSigmoid()`.
-public final class LogSigmoid: ActivationModule {
+public final class LogSigmoid: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.logsigmoid($0) } }
 }
 /// PyTorch: `nn.Hardsigmoid()`.
-public final class Hardsigmoid: ActivationModule {
+public final class Hardsigmoid: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.hardsigmoid($0) } }
 }
 /// PyTorch: `nn.Hardswish()`.
-public final class Hardswish: ActivationModule {
+public final class Hardswish: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.hardswish($0) } }
 }
 /// PyTorch: `nn.Tanhshrink()`.
-public final class Tanhshrink: ActivationModule {
+public final class Tanhshrink: FunctionModule {
   /// The activation.
   public init() { super.init { Functional.tanhshrink($0) } }
 }
 /// PyTorch: `nn.Softshrink(lambd)`.
-public final class Softshrink: ActivationModule {
+public final class Softshrink: FunctionModule {
   /// The activation with `lambd`.
   public init(lambd: Double = 0.5) { super.init { Functional.softshrink($0, lambd: lambd) } }
 }
 /// PyTorch: `nn.Hardshrink(lambd)`.
-public final class Hardshrink: ActivationModule {
+public final class Hardshrink: FunctionModule {
   /// The activation with `lambd`.
   public init(lambd: Double = 0.5) { super.init { Functional.hardshrink($0, lambd: lambd) } }
 }
 /// PyTorch: `nn.Threshold(threshold, value)`.
-public final class Threshold: ActivationModule {
+public final class Threshold: FunctionModule {
   /// `x` above `threshold`, `value` elsewhere.
   public init(threshold: Double, value: Double) { super.init { Functional.threshold($0, threshold: threshold, value: value) } }
 }
 /// PyTorch: `nn.SiLU()`.
-public final class SiLU: ActivationModule {
+public final class SiLU: FunctionModule {
   /// The activation.
   public init() { super.init { $0.silu() } }
 }
 /// PyTorch: `nn.LogSoftmax(dim)`.
-public final class LogSoftmax: ActivationModule {
+public final class LogSoftmax: FunctionModule {
   /// Log-softmax along `dim`.
   public init(dim: Int) { super.init { $0.logSoftmax(dim: dim) } }
 }

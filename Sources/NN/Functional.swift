@@ -10,11 +10,7 @@ public enum Functional {
   /// Pads the last two dims of an NCHW tensor with `value` (PyTorch: `F.pad` with a
   /// constant).
   public static func pad2d(_ x: Tensor, _ padding: (Int, Int), value: Double = 0) -> Tensor {
-    if padding == (0, 0) { return x }
-    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-    let out = Tensor.full([n, c, h + 2 * padding.0, w + 2 * padding.1], value, dtype: x.dtype, device: x.device)
-    out[.all, .all, padding.0..<(padding.0 + h), padding.1..<(padding.1 + w)] = x
-    return out
+    padding == (0, 0) ? x : pad(x, [padding.1, padding.1, padding.0, padding.0], value: value)
   }
 
   /// The number of window positions along H and W.

@@ -1,0 +1,48 @@
+import Foundation
+import NN
+import TestSupport
+import Testing
+
+private let fixtures = Fixtures()
+
+/// Functional ops without parameters of their own, as the fixture script calls them.
+private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
+  let (weight, bias) = (fixtures.tensor("fn_gn_weight"), fixtures.tensor("fn_gn_bias"))
+  return [
+    "pad_constant": { Functional.pad($0, [2, 1, -1, 2], value: 0.5) },
+    "pad_reflect": { Functional.pad($0, [3, 1, 2, 0], mode: .reflect) },
+    "pad_replicate": { Functional.pad($0, [2, 3], mode: .replicate) },
+    "pad_circular": { Functional.pad($0, [1, 4, 3, 1], mode: .circular) },
+    "group_norm": { Functional.groupNorm($0, numGroups: 3, weight: weight, bias: bias) },
+    "instance_norm": { Functional.instanceNorm($0) },
+    "pixel_shuffle": { Functional.pixelShuffle($0, upscaleFactor: 2) },
+    "pixel_unshuffle": { Functional.pixelUnshuffle($0, downscaleFactor: 2) },
+  ]
+}()
+
+@Suite struct FunctionalTests {
+  @Test(arguments: functionalCases.keys.sorted())
+  func matchesPyTorchWithGradients(name: String) {
+    let x = fixtures.tensor("fn_\(name)_in").requiresGrad_()
+    let out = functionalCases[name]!(x)
+    expectClose(out, fixtures.tensor("fn_\(name)_out"), rtol: 1e-5, atol: 1e-5)
+    (out * fixtures.tensor("fn_\(name)_up")).sum().backward()
+    expectClose(x.grad!, fixtures.tensor("fn_\(name)_gradin"), rtol: 1e-4, atol: 1e-5)
+  }
+
+  @Test func reflectPaddingAsLargeAsTheDimStops() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Functional.pad(Tensor.ones(1, 3), [3, 0], mode: .reflect)
+    }
+    #expect(standardError(of: result).contains("Padding size should be less than the corresponding input dimension"))
+  }
+
+  @Test func modulesMatchTheFunctions() {
+    let x = Tensor.randn(2, 6, 4)
+    let groups = GroupNorm(numGroups: 2, numChannels: 6)
+    #expect(groups(x) == Functional.groupNorm(x, numGroups: 2, weight: groups.weight, bias: groups.bias))
+    #expect(groups.namedParameters().map(\.0) == ["weight", "bias"])
+    #expect(InstanceNorm(6)(x) == Functional.instanceNorm(x))
+    #expect(PixelUnshuffle(2)(PixelShuffle(2)(Tensor.randn(1, 8, 2, 3))).shape == [1, 8, 2, 3])
+  }
+}
