@@ -284,15 +284,22 @@ activations = {
     "softshrink": nn.Softshrink(0.3), "hardshrink": nn.Hardshrink(0.3), "threshold": nn.Threshold(0.1, -2.0),
     "silu": nn.SiLU(), "log_softmax": nn.LogSoftmax(1),
 }
-for name, module in activations.items():
-    x = torch.tensor(act_rng.standard_normal((4, 6)) * 3, dtype=torch.float32, requires_grad=True)
-    out = module(x)
-    up = torch.tensor(act_rng.standard_normal(tuple(out.shape)), dtype=torch.float32)
+
+
+def record_case(prefix, gen, x, fn):
+    """Saves input, output, a random upstream gradient and the input's gradient of one call."""
+    x.requires_grad_()
+    out = fn(x)
+    up = torch.tensor(gen.standard_normal(tuple(out.shape)), dtype=torch.float32)
     (out * up).sum().backward()
-    save(f"layer_{name}_in", x)
-    save(f"layer_{name}_out", out)
-    save(f"layer_{name}_up", up)
-    save(f"layer_{name}_gradin", x.grad)
+    save(f"{prefix}_in", x)
+    save(f"{prefix}_out", out)
+    save(f"{prefix}_up", up)
+    save(f"{prefix}_gradin", x.grad)
+
+
+for name, module in activations.items():
+    record_case(f"layer_{name}", act_rng, torch.tensor(act_rng.standard_normal((4, 6)) * 3, dtype=torch.float32), module)
 # More losses (their own stream). Inputs and targets are saved; the Swift test rebuilds each call.
 loss_rng = np.random.default_rng(13)
 def lrand(*shape):
@@ -349,12 +356,5 @@ functional_cases = {
     "pixel_unshuffle": ((2, 2, 4, 6), lambda v: F.pixel_unshuffle(v, 2)),
 }
 for name, (shape, fn) in functional_cases.items():
-    v = torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32, requires_grad=True)
-    out = fn(v)
-    up = torch.tensor(fn_rng.standard_normal(tuple(out.shape)), dtype=torch.float32)
-    (out * up).sum().backward()
-    save(f"fn_{name}_in", v)
-    save(f"fn_{name}_out", out)
-    save(f"fn_{name}_up", up)
-    save(f"fn_{name}_gradin", v.grad)
+    record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -23,11 +23,9 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
 @Suite struct FunctionalTests {
   @Test(arguments: functionalCases.keys.sorted())
   func matchesPyTorchWithGradients(name: String) {
-    let x = fixtures.tensor("fn_\(name)_in").requiresGrad_()
-    let out = functionalCases[name]!(x)
-    expectClose(out, fixtures.tensor("fn_\(name)_out"), rtol: 1e-5, atol: 1e-5)
-    (out * fixtures.tensor("fn_\(name)_up")).sum().backward()
-    expectClose(x.grad!, fixtures.tensor("fn_\(name)_gradin"), rtol: 1e-4, atol: 1e-5)
+    expectMatchesPyTorch(
+      functionalCases[name]!, fixtures, input: "fn_\(name)_in", output: "fn_\(name)_out", gradient: "fn_\(name)_gradin",
+      upstream: "fn_\(name)_up")
   }
 
   @Test func reflectPaddingAsLargeAsTheDimStops() async {

@@ -30,11 +30,7 @@ private let lossCases: [String: @Sendable (Tensor) -> Tensor] = {
 @Suite struct LossTests {
   @Test(arguments: lossCases.keys.sorted())
   func lossesMatchPyTorch(name: String) {
-    let x = fixtures.tensor("loss_logits").requiresGrad_()
-    let out = lossCases[name]!(x)
-    expectClose(out, fixtures.tensor("loss_\(name)_out"), rtol: 1e-5, atol: 1e-6)
-    out.sum().backward()
-    expectClose(x.grad!, fixtures.tensor("loss_\(name)_grad"), rtol: 1e-4, atol: 1e-6)
+    expectMatchesPyTorch(lossCases[name]!, fixtures, input: "loss_logits", output: "loss_\(name)_out", gradient: "loss_\(name)_grad")
   }
 
   @Test func crossEntropyOverSpatialDims() {
@@ -93,11 +89,7 @@ private let moreLossCases: [String: @Sendable (Tensor) -> Tensor] = {
 @Suite struct MoreLossTests {
   @Test(arguments: moreLossCases.keys.sorted())
   func lossesMatchPyTorch(name: String) {
-    let x = fixtures.tensor("loss2_x").requiresGrad_()
-    let out = moreLossCases[name]!(x)
-    expectClose(out, fixtures.tensor("loss2_\(name)_out"), rtol: 1e-5, atol: 1e-6)
-    out.sum().backward()
-    expectClose(x.grad!, fixtures.tensor("loss2_\(name)_grad"), rtol: 1e-4, atol: 1e-6)
+    expectMatchesPyTorch(moreLossCases[name]!, fixtures, input: "loss2_x", output: "loss2_\(name)_out", gradient: "loss2_\(name)_grad")
   }
 }
 
