@@ -354,6 +354,10 @@ functional_cases = {
     "instance_norm": ((2, 6, 3, 2), lambda v: F.instance_norm(v)),
     "pixel_shuffle": ((2, 8, 3, 2), lambda v: F.pixel_shuffle(v, 2)),
     "pixel_unshuffle": ((2, 2, 4, 6), lambda v: F.pixel_unshuffle(v, 2)),
+    "max_pool_dilated_ceil": ((2, 3, 9, 8), lambda v: F.max_pool2d(v, 3, stride=2, padding=1, dilation=2, ceil_mode=True)),
+    "avg_pool_ceil_exclude_pad": ((2, 3, 7, 8), lambda v: F.avg_pool2d(v, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    "avg_pool_divisor": ((2, 3, 6, 6), lambda v: F.avg_pool2d(v, 2, padding=1, divisor_override=3)),
+    "max_pool_unbatched": ((3, 7, 7), lambda v: F.max_pool2d(v, 2, ceil_mode=True)),
 }
 for name, (shape, fn) in functional_cases.items():
     record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)

@@ -83,22 +83,6 @@ public enum Functional {
     return y.reshape(n, outChannels, ho, wo)
   }
 
-  /// Max over sliding windows (PyTorch: `F.max_pool2d`; padding counts as -inf).
-  public static func maxPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
-    acceptingUnbatched(x, "max_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)") { x in
-      let win = windows(pad2d(x, padding, value: -.infinity), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1))
-      let flat = win.reshape(Array(win.shape.prefix(4)) + [kernel.0 * kernel.1])
-      return flat.max(dim: -1).values
-    }
-  }
-
-  /// Mean over sliding windows, padding included (PyTorch: `F.avg_pool2d`).
-  public static func avgPool2d(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int)? = nil, padding: (Int, Int) = (0, 0)) -> Tensor {
-    acceptingUnbatched(x, "avg_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)") { x in
-      windows(pad2d(x, padding), kernel: kernel, stride: stride ?? kernel, dilation: (1, 1)).mean(dim: [4, 5])
-    }
-  }
-
   /// Mean over adaptive windows to an exact output size (PyTorch: `F.adaptive_avg_pool2d`).
   public static func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
     acceptingUnbatched(x, "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(x.shape)") { x in

@@ -67,34 +67,6 @@ public final class Conv2d: Module {
   }
 }
 
-/// The shared settings of the sliding-window pools.
-public class Pool2d: Module {
-  /// Window size.
-  public let kernel: (Int, Int)
-  /// Step between windows.
-  public let stride: (Int, Int)
-  /// Padding on each side.
-  public let padding: (Int, Int)
-  /// Pools `kernelSize` windows every `stride` (default: the kernel size).
-  public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
-    kernel = (kernelSize, kernelSize)
-    self.stride = (stride ?? kernelSize, stride ?? kernelSize)
-    self.padding = (padding, padding)
-  }
-}
-
-/// Max pooling (PyTorch: `nn.MaxPool2d`).
-public final class MaxPool2d: Pool2d {
-  /// Applies the pooling.
-  public override func forward(_ x: Tensor) -> Tensor { Functional.maxPool2d(x, kernel: kernel, stride: stride, padding: padding) }
-}
-
-/// Average pooling, padding counted (PyTorch: `nn.AvgPool2d`).
-public final class AvgPool2d: Pool2d {
-  /// Applies the pooling.
-  public override func forward(_ x: Tensor) -> Tensor { Functional.avgPool2d(x, kernel: kernel, stride: stride, padding: padding) }
-}
-
 /// Average pooling to a fixed output size (PyTorch: `nn.AdaptiveAvgPool2d`).
 public final class AdaptiveAvgPool2d: Module {
   let outputSize: (Int, Int)

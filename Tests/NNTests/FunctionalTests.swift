@@ -17,6 +17,12 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     "instance_norm": { Functional.instanceNorm($0) },
     "pixel_shuffle": { Functional.pixelShuffle($0, upscaleFactor: 2) },
     "pixel_unshuffle": { Functional.pixelUnshuffle($0, downscaleFactor: 2) },
+    "max_pool_dilated_ceil": { Functional.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1), dilation: (2, 2), ceilMode: true) },
+    "avg_pool_ceil_exclude_pad": {
+      Functional.avgPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true, countIncludePad: false)
+    },
+    "avg_pool_divisor": { Functional.avgPool2d($0, kernel: (2, 2), padding: (1, 1), divisorOverride: 3) },
+    "max_pool_unbatched": { Functional.maxPool2d($0, kernel: (2, 2), ceilMode: true) },
   ]
 }()
 
@@ -33,6 +39,16 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
       _ = Functional.pad(Tensor.ones(1, 3), [3, 0], mode: .reflect)
     }
     #expect(standardError(of: result).contains("Padding size should be less than the corresponding input dimension"))
+  }
+
+  @Test func maxPoolIndicesPointIntoTheUnpaddedInput() {
+    let x = Tensor.arange(25).float().view(1, 1, 5, 5)
+    x[0, 0, 1, 3] = Tensor(Float(100))
+    let (values, indices) = Functional.maxPool2dWithIndices(x, kernel: (2, 2), stride: (2, 2), padding: (1, 1))
+    #expect(values == Tensor([[[[0, 2, 4], [10, 12, 100], [20, 22, 24]]]] as [[[[Float]]]]))
+    #expect(indices == Tensor([[[[0, 2, 4], [10, 12, 8], [20, 22, 24]]]]))
+    let unbatched = Functional.maxPool2dWithIndices(x[0], kernel: (3, 3), stride: (2, 2), dilation: (2, 2), ceilMode: true)
+    #expect(unbatched.values == Tensor([[[24]]] as [[[Float]]]) && unbatched.indices == Tensor([[[24]]]))
   }
 
   @Test func modulesMatchTheFunctions() {
