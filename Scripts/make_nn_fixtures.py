@@ -345,6 +345,12 @@ gn_weight = torch.tensor(fn_rng.standard_normal(6), dtype=torch.float32)
 gn_bias = torch.tensor(fn_rng.standard_normal(6), dtype=torch.float32)
 save("fn_gn_weight", gn_weight)
 save("fn_gn_bias", gn_bias)
+conv1d_w = torch.tensor(fn_rng.standard_normal((4, 3, 3)), dtype=torch.float32)
+conv1d_groups_w = torch.tensor(fn_rng.standard_normal((4, 2, 2)), dtype=torch.float32)
+conv2d_even_w = torch.tensor(fn_rng.standard_normal((2, 3, 4, 2)), dtype=torch.float32)
+conv_b = torch.tensor(fn_rng.standard_normal(4), dtype=torch.float32)
+for name, value in {"conv1d_w": conv1d_w, "conv1d_groups_w": conv1d_groups_w, "conv2d_even_w": conv2d_even_w, "conv_b": conv_b}.items():
+    save(f"fn_{name}", value)
 functional_cases = {
     "pad_constant": ((2, 3, 4), lambda v: F.pad(v, (2, 1, -1, 2), value=0.5)),
     "pad_reflect": ((2, 3, 4), lambda v: F.pad(v, (3, 1, 2, 0), mode="reflect")),
@@ -358,6 +364,13 @@ functional_cases = {
     "avg_pool_ceil_exclude_pad": ((2, 3, 7, 8), lambda v: F.avg_pool2d(v, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
     "avg_pool_divisor": ((2, 3, 6, 6), lambda v: F.avg_pool2d(v, 2, padding=1, divisor_override=3)),
     "max_pool_unbatched": ((3, 7, 7), lambda v: F.max_pool2d(v, 2, ceil_mode=True)),
+    "conv1d": ((2, 3, 9), lambda v: F.conv1d(v, conv1d_w, conv_b, stride=2, padding=1)),
+    "conv1d_same_dilated": ((2, 3, 9), lambda v: F.conv1d(v, conv1d_w, None, padding="same", dilation=2)),
+    "conv1d_groups_unbatched": ((4, 7), lambda v: F.conv1d(v, conv1d_groups_w, conv_b, groups=2)),
+    "conv2d_same_even": ((2, 3, 6, 5), lambda v: F.conv2d(v, conv2d_even_w, None, padding="same")),
+    "conv2d_valid": ((2, 3, 6, 5), lambda v: F.conv2d(v, conv2d_even_w, None, padding="valid")),
+    "max_pool1d": ((2, 3, 9), lambda v: F.max_pool1d(v, 3, stride=2, padding=1, ceil_mode=True)),
+    "avg_pool1d": ((2, 3, 9), lambda v: F.avg_pool1d(v, 4, stride=3, padding=2, count_include_pad=False)),
 }
 for name, (shape, fn) in functional_cases.items():
     record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)

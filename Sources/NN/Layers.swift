@@ -31,6 +31,8 @@ public final class Conv2d: Module {
   public let dilation: (Int, Int)
   /// Channel groups.
   public let groups: Int
+  /// How the input is padded: `padding` on each side, or PyTorch's `'same'` / `'valid'`.
+  public let paddingMode: Functional.ConvPadding
 
   /// A convolution with a square kernel and symmetric settings.
   public convenience init(
@@ -59,11 +61,30 @@ public final class Conv2d: Module {
     self.padding = padding
     self.dilation = dilation
     self.groups = groups
+    paddingMode = .explicit(padding.0, padding.1)
+  }
+
+  /// A square-kernel convolution padded as `padding` says: `.same` keeps the size (stride 1),
+  /// `.valid` pads nothing (PyTorch: `nn.Conv2d(..., padding='same')`).
+  public init(
+    _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Functional.ConvPadding, dilation: Int = 1,
+    groups: Int = 1, bias: Bool = true
+  ) {
+    let base = Conv2d(
+      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride), dilation: (dilation, dilation),
+      groups: groups, bias: bias)
+    weight = base.weight
+    self.bias = base.bias
+    self.stride = base.stride
+    self.padding = (0, 0)
+    self.dilation = base.dilation
+    self.groups = groups
+    paddingMode = padding
   }
 
   /// Applies the convolution.
   public override func forward(_ x: Tensor) -> Tensor {
-    Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: paddingMode, dilation: dilation, groups: groups)
   }
 }
 

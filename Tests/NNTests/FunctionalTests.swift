@@ -8,6 +8,8 @@ private let fixtures = Fixtures()
 /// Functional ops without parameters of their own, as the fixture script calls them.
 private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
   let (weight, bias) = (fixtures.tensor("fn_gn_weight"), fixtures.tensor("fn_gn_bias"))
+  let (conv1dWeight, groupsWeight) = (fixtures.tensor("fn_conv1d_w"), fixtures.tensor("fn_conv1d_groups_w"))
+  let (evenWeight, convBias) = (fixtures.tensor("fn_conv2d_even_w"), fixtures.tensor("fn_conv_b"))
   return [
     "pad_constant": { Functional.pad($0, [2, 1, -1, 2], value: 0.5) },
     "pad_reflect": { Functional.pad($0, [3, 1, 2, 0], mode: .reflect) },
@@ -23,6 +25,13 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     },
     "avg_pool_divisor": { Functional.avgPool2d($0, kernel: (2, 2), padding: (1, 1), divisorOverride: 3) },
     "max_pool_unbatched": { Functional.maxPool2d($0, kernel: (2, 2), ceilMode: true) },
+    "conv1d": { Functional.conv1d($0, weight: conv1dWeight, bias: convBias, stride: 2, padding: .explicit(1, 1)) },
+    "conv1d_same_dilated": { Functional.conv1d($0, weight: conv1dWeight, bias: nil, padding: .same, dilation: 2) },
+    "conv1d_groups_unbatched": { Functional.conv1d($0, weight: groupsWeight, bias: convBias, groups: 2) },
+    "conv2d_same_even": { Functional.conv2d($0, weight: evenWeight, bias: nil, padding: .same) },
+    "conv2d_valid": { Functional.conv2d($0, weight: evenWeight, bias: nil, padding: .valid) },
+    "max_pool1d": { Functional.maxPool1d($0, kernel: 3, stride: 2, padding: 1, ceilMode: true) },
+    "avg_pool1d": { Functional.avgPool1d($0, kernel: 4, stride: 3, padding: 2, countIncludePad: false) },
   ]
 }()
 
