@@ -183,6 +183,14 @@ cases = {
     **{f"matrix_norm_{name}": ([X345], (lambda o: lambda x: torch.linalg.matrix_norm(x, ord=o))(o))
        for name, o in [("fro", "fro"), ("one", 1), ("negone", -1), ("inf", float("inf")), ("neginf", -float("inf"))]},
     "vector_norm_3": ([X345], lambda x: torch.linalg.vector_norm(x, 3, dim=(0, 2))),
+    # Factorizations (matrices kept well conditioned: a random one plus 3 I).
+    "tril_triu": ([X345], lambda x: x.tril(1) + x.triu(-1) * 2),
+    "inv": ([((2, 3, 3), "n")], lambda a: torch.linalg.inv(a + 3 * torch.eye(3))),
+    "solve": ([((2, 3, 3), "n"), ((2, 3, 2), "n")], lambda a, b: torch.linalg.solve(a + 3 * torch.eye(3), b)),
+    "solve_vector": ([((3, 3), "n"), ((3,), "n")], lambda a, b: torch.linalg.solve(a + 3 * torch.eye(3), b)),
+    "det": ([((2, 3, 3), "n")], lambda a: torch.linalg.det(a + 2 * torch.eye(3))),
+    "slogdet": ([((2, 3, 3), "n")], lambda a: torch.linalg.slogdet(a - 3 * torch.eye(3)).logabsdet),
+    "cholesky": ([((2, 3, 3), "n")], lambda m: torch.linalg.cholesky(m @ m.mT + 3 * torch.eye(3))),
 }
 
 

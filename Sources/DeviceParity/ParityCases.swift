@@ -125,6 +125,10 @@ public enum DeviceParity {
         xs[0].takeAlongDim(Tensor([[1], [0], [4], [2]]), dim: 1).reshape(-1),
       ])
     }
+    add("linalg solve inv det cholesky", tolerance: 1e-4, { [seeded(3, 3), seeded(3, 2)] }) { xs in
+      let a = xs[0].matmul(xs[0].mT) + Tensor.eye(3) * 2
+      return Tensor.cat([Linalg.solve(a, xs[1]).reshape(-1), Linalg.inv(a).reshape(-1), Linalg.det(a).view(1), Linalg.cholesky(a).reshape(-1)])
+    }
     add("diag_embed trace unfold", { [seeded(4, 5)] }) { xs in
       Tensor.cat([xs[0].diagEmbed(offset: 1).reshape(-1), xs[0].t().diag(-1), xs[0][..<4].trace().view(1), xs[0].unfold(dimension: 1, size: 3, step: 2).reshape(-1)])
     }

@@ -126,3 +126,20 @@ public enum Linalg {
   /// The cross product along `dim` (PyTorch: `torch.linalg.cross`).
   public static func cross(_ a: Tensor, _ b: Tensor, dim: Int = -1) -> Tensor { a.cross(b, dim: dim) }
 }
+
+extension Tensor {
+  /// The lower triangle of the last two dims, on and below diagonal `diagonal` (above it for
+  /// positive values); zeros elsewhere (PyTorch: `torch.tril`).
+  public func tril(diagonal: Int = 0) -> Tensor { triangle(diagonal: diagonal, lower: true) }
+
+  /// The upper triangle, on and above diagonal `diagonal` (PyTorch: `torch.triu`).
+  public func triu(diagonal: Int = 0) -> Tensor { triangle(diagonal: diagonal, lower: false) }
+
+  private func triangle(diagonal: Int, lower: Bool) -> Tensor {
+    usageCheck(dim >= 2, "\(lower ? "tril" : "triu"): input tensor must have at least 2 dimensions")
+    let (rows, cols) = (shape[dim - 2], shape[dim - 1])
+    let offset = Tensor.arange(cols, device: device).view(1, cols) - Tensor.arange(rows, device: device).view(rows, 1)
+    let keep = lower ? offset .<= diagonal : offset .>= diagonal
+    return Tensor.where(keep, self, Tensor.zeros([], dtype: dtype, device: device))
+  }
+}

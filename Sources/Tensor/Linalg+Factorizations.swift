@@ -1,0 +1,184 @@
+import Foundation
+
+// LU with partial pivoting and Cholesky, and the solves, inverses and determinants built on
+// them. The factorizations run on the host in double precision, one matrix of the batch at a
+// time (a CUDA tensor is copied there and back). Their first derivatives are exact: each
+// result is its value plus terms that are zero in value and linear in the inputs' changes
+// (for the inverse, -Y dA Y), so the gradient flows through ordinary ops. Second derivatives
+// (`createGraph`) treat the factorization as a constant.
+
+extension Linalg {
+  /// A batch of square matrices as host rows of doubles.
+  private struct Matrices {
+    var values: [Double]
+    let count: Int
+    let n: Int
+
+    init(_ a: Tensor, op: String) {
+      usageCheck(a.dim >= 2 && a.shape[a.dim - 1] == a.shape[a.dim - 2], "\(op): A must be batches of square matrices, but they are \(a.dim >= 2 ? "\(a.shape[a.dim - 2]) by \(a.shape[a.dim - 1])" : "\(a.dim)-D") matrices")
+      usageCheck(a.dtype == .float32 || a.dtype == .float64, "\(op): Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+      n = a.shape[a.dim - 1]
+      values = a.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      count = n == 0 ? 0 : values.count / (n * n)
+    }
+  }
+
+  /// LU factorization with partial pivoting of each matrix, in place: returns the pivot rows,
+  /// the permutation's sign and the first zero pivot (if any) per matrix.
+  private static func factorLU(_ m: inout Matrices) -> [(pivots: [Int], sign: Double, singularAt: Int?)] {
+    let n = m.n
+    return (0..<m.count).map { b in
+      var pivots = [Int](repeating: 0, count: n)
+      var sign = 1.0
+      var singularAt: Int?
+      m.values.withUnsafeMutableBufferPointer { all in
+        let a = all.baseAddress! + b * n * n
+        for k in 0..<n {
+          var best = k
+          for r in (k + 1)..<Swift.max(n, k + 1) where Swift.abs(a[r * n + k]) > Swift.abs(a[best * n + k]) { best = r }
+          pivots[k] = best
+          if best != k {
+            sign = -sign
+            for c in 0..<n { Swift.swap(&a[k * n + c], &a[best * n + c]) }
+          }
+          let pivot = a[k * n + k]
+          if pivot == 0 {
+            if singularAt == nil { singularAt = k }
+            continue
+          }
+          for r in (k + 1)..<Swift.max(n, k + 1) {
+            let factor = a[r * n + k] / pivot
+            a[r * n + k] = factor
+            if factor != 0 { for c in (k + 1)..<n { a[r * n + c] -= factor * a[k * n + c] } }
+          }
+        }
+      }
+      return (pivots, sign, singularAt)
+    }
+  }
+
+  /// Solves `A X = B` for every matrix of the batch from its LU factors (`B` as `n x k` rows).
+  private static func luSolve(_ lu: Matrices, _ factors: [(pivots: [Int], sign: Double, singularAt: Int?)], _ rhs: [Double], columns k: Int) -> [Double] {
+    let n = lu.n
+    var x = rhs
+    for b in 0..<lu.count {
+      let base = b * n * n
+      let xb = b * n * k
+      for (row, pivot) in factors[b].pivots.enumerated() where pivot != row {
+        for c in 0..<k { x.swapAt(xb + row * k + c, xb + pivot * k + c) }
+      }
+      for r in 0..<n {  // L y = P b (unit diagonal)
+        for j in 0..<r { let f = lu.values[base + r * n + j]; if f != 0 { for c in 0..<k { x[xb + r * k + c] -= f * x[xb + j * k + c] } } }
+      }
+      for r in stride(from: n - 1, through: 0, by: -1) {  // U x = y
+        for j in (r + 1)..<Swift.max(n, r + 1) { let f = lu.values[base + r * n + j]; for c in 0..<k { x[xb + r * k + c] -= f * x[xb + j * k + c] } }
+        let d = lu.values[base + r * n + r]
+        for c in 0..<k { x[xb + r * k + c] /= d }
+      }
+    }
+    return x
+  }
+
+  /// The inverse of each matrix (PyTorch: `torch.linalg.inv`); a singular matrix stops with
+  /// PyTorch's message.
+  public static func inv(_ a: Tensor) -> Tensor {
+    var lu = Matrices(a, op: "linalg.inv")
+    let factors = factorLU(&lu)
+    if let (b, zero) = factors.enumerated().compactMap({ i, f in f.singularAt.map { (i, $0) } }).first {
+      usageFailure("linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular.")
+    }
+    let n = lu.n
+    let identity = (0..<lu.count).flatMap { _ in (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 } }
+    let y0 = Tensor(luSolve(lu, factors, identity, columns: n), shape: a.shape).to(a.dtype).movedTo(a.device)
+    // d(A^-1) = -A^-1 dA A^-1.
+    return y0 - y0.matmul(a - a.detach()).matmul(y0)
+  }
+
+  /// The solution `X` of `A X = B` (`B` a batch of matrices, or of vectors when it has one dim
+  /// fewer than `A`) (PyTorch: `torch.linalg.solve`).
+  public static func solve(_ a: Tensor, _ b: Tensor) -> Tensor {
+    var lu = Matrices(a, op: "linalg.solve")
+    let vector = b.dim == a.dim - 1
+    let rhs = vector ? b.unsqueeze(-1) : b
+    usageCheck(
+      rhs.dim == a.dim && Array(rhs.shape.dropLast(2)) == Array(a.shape.dropLast(2)) && rhs.shape[rhs.dim - 2] == lu.n,
+      "linalg.solve: Incompatible shapes of A and B for the equation AX = B (\(shapeString(a.shape)) and \(shapeString(b.shape)))")
+    let factors = factorLU(&lu)
+    usageCheck(factors.allSatisfy { $0.singularAt == nil }, "linalg.solve: The solver failed because the input matrix is singular.")
+    let k = rhs.shape[rhs.dim - 1]
+    let values = rhs.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+    let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype)).movedTo(a.device)
+    // dX = A^-1 (dB - dA X).
+    let change = (rhs - rhs.detach()) - (a - a.detach()).matmul(x0)
+    let x = x0 + inv(a.detach()).matmul(change)
+    return vector ? x.squeeze(dim: -1) : x
+  }
+
+  /// The determinant of each matrix (PyTorch: `torch.linalg.det`).
+  public static func det(_ a: Tensor) -> Tensor {
+    let (sign, logAbs) = slogdet(a)
+    return sign * logAbs.exp()
+  }
+
+  /// The sign and the log of the absolute value of each determinant, without overflow
+  /// (PyTorch: `torch.linalg.slogdet`); a singular matrix gives sign 0 and -inf.
+  public static func slogdet(_ a: Tensor) -> (sign: Tensor, logAbsDet: Tensor) {
+    var lu = Matrices(a, op: "linalg.slogdet")
+    let factors = factorLU(&lu)
+    let n = lu.n
+    var signs: [Double] = []
+    var logs: [Double] = []
+    for (b, f) in factors.enumerated() {
+      var sign = f.sign
+      var log = 0.0
+      for i in 0..<n {
+        let d = lu.values[b * n * n + i * n + i]
+        if d < 0 { sign = -sign }
+        log += Foundation.log(Swift.abs(d))
+      }
+      signs.append(f.singularAt == nil ? sign : 0)
+      logs.append(f.singularAt == nil ? log : -.infinity)
+    }
+    let batch = Array(a.shape.dropLast(2))
+    let sign = Tensor(signs, shape: batch).to(a.dtype).movedTo(a.device)
+    let log0 = Tensor(logs, shape: batch).to(a.dtype).movedTo(a.device)
+    // d log|det A| = trace(A^-1 dA), for invertible A.
+    guard factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
+    let change = inv(a.detach()).matmul(a - a.detach()).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])
+    return (sign, log0 + change)
+  }
+
+  /// The lower-triangular `L` with `L Lᵀ = A` for symmetric positive-definite `A` (only the
+  /// lower triangle is read; the gradient is symmetric, as PyTorch's) (PyTorch: `torch.linalg.cholesky`).
+  public static func cholesky(_ a: Tensor) -> Tensor {
+    let m = Matrices(a, op: "linalg.cholesky")
+    let n = m.n
+    var l = [Double](repeating: 0, count: m.values.count)
+    for b in 0..<m.count {
+      let base = b * n * n
+      for j in 0..<n {
+        var diagonal = m.values[base + j * n + j]
+        for k in 0..<j { diagonal -= l[base + j * n + k] * l[base + j * n + k] }
+        usageCheck(
+          diagonal > 0,
+          "linalg.cholesky: \(m.count > 1 ? "(Batch element \(b)): " : "")The factorization could not be completed because the input is not positive-definite (the leading minor of order \(j + 1) is not positive-definite).")
+        let root = diagonal.squareRoot()
+        l[base + j * n + j] = root
+        for i in (j + 1)..<Swift.max(n, j + 1) {
+          var s = m.values[base + i * n + j]
+          for k in 0..<j { s -= l[base + i * n + k] * l[base + j * n + k] }
+          l[base + i * n + j] = s / root
+        }
+      }
+    }
+    let l0 = Tensor(l, shape: a.shape).to(a.dtype).movedTo(a.device)
+    // dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ taking the lower triangle with the diagonal halved; dA is taken
+    // symmetric, (dA + dAᵀ) / 2, so the gradient is symmetric as PyTorch's.
+    let change = a - a.detach()
+    let symmetricChange = (change + change.mT) * 0.5
+    let lInverse = inv(l0)
+    let inner = lInverse.matmul(symmetricChange).matmul(lInverse.mT)
+    let phi = inner.tril() - inner.diagonal(dim1: -2, dim2: -1).diagEmbed() * 0.5
+    return l0 + l0.matmul(phi)
+  }
+}

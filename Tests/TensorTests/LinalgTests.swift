@@ -1,0 +1,45 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Tensor
+
+/// Exact cases and errors of the factorizations (values and gradients of random matrices
+/// are in the Autograd fixtures); expected values are PyTorch 2.13's.
+@Suite struct LinalgTests {
+  @Test func inverseSolveAndDeterminants() {
+    expectClose(
+      Linalg.inv(Tensor([[4, 7], [2, 6]] as [[Float]])),
+      Tensor([[0.6000000238418579, -0.699999988079071], [-0.20000000298023224, 0.4000000059604645]] as [[Double]]).float(),
+      rtol: 1e-6, atol: 1e-7)
+    #expect(Linalg.solve(Tensor([[3, 1], [1, 2]], dtype: .float64), Tensor([9, 8], dtype: .float64)) == Tensor([2, 3], dtype: .float64))
+    #expect(Linalg.det(Tensor([[0, 1], [1, 0]] as [[Float]])).item() == -1)
+    let singular = Linalg.slogdet(Tensor([[1, 2], [2, 4]] as [[Float]]))
+    #expect(singular.sign.item() == 0 && singular.logAbsDet.item() == -.infinity)
+    #expect(Linalg.det(Tensor([[1, 2], [2, 4]] as [[Float]])).item() == 0)
+    #expect(Tensor([[1, 2, 3], [4, 5, 6]]).tril(diagonal: -1) == Tensor([[0, 0, 0], [4, 0, 0]]))
+    #expect(Tensor([[1, 2, 3], [4, 5, 6]]).triu(diagonal: 1) == Tensor([[0, 2, 3], [0, 0, 6]]))
+  }
+
+  @Test func singularInverseStops() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Linalg.inv(Tensor([[1, 2], [2, 4]] as [[Float]]))
+    }
+    #expect(standardError(of: result).contains("linalg.inv: The diagonal element 2 is zero, the inversion could not be completed because the input matrix is singular."))
+  }
+
+  @Test func choleskyOfAnIndefiniteMatrixStops() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Linalg.cholesky(Tensor([[1, 2], [2, 1]] as [[Float]]))
+    }
+    #expect(standardError(of: result).contains("linalg.cholesky: The factorization could not be completed because the input is not positive-definite (the leading minor of order 2 is not positive-definite)."))
+  }
+
+  @Test func choleskyReconstructsItsInput() {
+    let m = Tensor.randn(4, 4, dtype: .float64)
+    let a = m.matmul(m.mT) + Tensor.eye(4, dtype: .float64)
+    let l = Linalg.cholesky(a)
+    expectClose(l.matmul(l.mT), a, rtol: 1e-12, atol: 1e-12)
+    #expect(l == l.tril())
+  }
+}
