@@ -191,6 +191,7 @@ cases = {
     "det": ([((2, 3, 3), "n")], lambda a: torch.linalg.det(a + 2 * torch.eye(3))),
     "slogdet": ([((2, 3, 3), "n")], lambda a: torch.linalg.slogdet(a - 3 * torch.eye(3)).logabsdet),
     "cholesky": ([((2, 3, 3), "n")], lambda m: torch.linalg.cholesky(m @ m.mT + 3 * torch.eye(3))),
+    "matrix_power_negative": ([((3, 3), "n")], lambda a: torch.linalg.matrix_power(a + 3 * torch.eye(3), -2)),
 }
 
 

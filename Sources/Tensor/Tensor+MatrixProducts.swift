@@ -35,12 +35,11 @@ extension Tensor {
     return (beta == 1 ? a : a * beta) + product
   }
 
-  /// The matrix raised to the power `n` ≥ 0 by repeated squaring; `n = 0` gives the identity
-  /// (PyTorch: `torch.linalg.matrix_power`, whose negative powers need an inverse, which the
-  /// library does not provide: they stop with a message).
+  /// The matrix raised to the integer power `n` by repeated squaring (of the inverse for
+  /// negative `n`); `n = 0` gives the identity (PyTorch: `torch.linalg.matrix_power`).
   public func matrixPower(_ n: Int) -> Tensor {
     usageCheck(dim >= 2 && shape[dim - 1] == shape[dim - 2], "linalg.matrix_power: A must be batches of square matrices, but they are \(shape.count >= 2 ? "\(shape[dim - 2]) by \(shape[dim - 1])" : "\(dim)-D")")
-    usageCheck(n >= 0, "linalg.matrix_power: negative powers need the matrix inverse, which the library does not provide; got n = \(n)")
+    if n < 0 { return Linalg.inv(self).matrixPower(-n) }
     let size = shape[dim - 1]
     if n == 0 { return Tensor.eye(size, dtype: dtype, device: device).expand(shape).contiguous() }
     // Square-and-multiply.
