@@ -192,6 +192,7 @@ cases = {
     "slogdet": ([((2, 3, 3), "n")], lambda a: torch.linalg.slogdet(a - 3 * torch.eye(3)).logabsdet),
     "cholesky": ([((2, 3, 3), "n")], lambda m: torch.linalg.cholesky(m @ m.mT + 3 * torch.eye(3))),
     "matrix_power_negative": ([((3, 3), "n")], lambda a: torch.linalg.matrix_power(a + 3 * torch.eye(3), -2)),
+    "lgamma": ([P], torch.lgamma), "digamma": ([P], torch.digamma), "polygamma_1": ([P], lambda x: torch.polygamma(1, x)),
 }
 
 

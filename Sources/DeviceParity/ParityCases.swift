@@ -46,7 +46,7 @@ public enum DeviceParity {
       ("exp2", { $0.exp2() }), ("log10", { $0.abs().log10() }), ("asin", { $0.tanh().asin() }),
       ("acos", { $0.tanh().acos() }), ("atan", { $0.atan() }), ("sinh", { $0.sinh() }), ("cosh", { $0.cosh() }),
       ("asinh", { $0.asinh() }), ("acosh", { ($0.abs() + 1).acosh() }), ("atanh", { $0.tanh().atanh() }),
-      ("erfc", { $0.erfc() }), ("erfinv", { $0.tanh().erfinv() }),
+      ("erfc", { $0.erfc() }), ("erfinv", { $0.tanh().erfinv() }), ("lgamma", { $0.lgamma() }), ("digamma", { $0.digamma() }),
     ]
     for (name, f) in unary {
       add("unary \(name)", { [seeded(33, 17)] }) { f($0[0].t()) }

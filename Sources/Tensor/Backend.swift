@@ -6,14 +6,14 @@ package enum UnaryOp: String, Sendable, CaseIterable {
   case exp, expm1, log, log1p, log2, sqrt, rsqrt, sin, cos, tan, tanh
   case sigmoid, relu, gelu, silu, erf, reciprocal
   case logicalNot, isnan, isfinite, bitwiseNot
-  case exp2, log10, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erfc, erfinv
+  case exp2, log10, asin, acos, atan, sinh, cosh, asinh, acosh, atanh, erfc, erfinv, lgamma
 
   /// Functions defined only on floating values: integer inputs are promoted to float32.
   var promotesIntegersToFloat: Bool {
     switch self {
     case .exp, .expm1, .log, .log1p, .log2, .sqrt, .rsqrt, .sin, .cos, .tan, .tanh,
       .sigmoid, .gelu, .silu, .erf, .reciprocal,
-      .exp2, .log10, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh, .erfc, .erfinv:
+      .exp2, .log10, .asin, .acos, .atan, .sinh, .cosh, .asinh, .acosh, .atanh, .erfc, .erfinv, .lgamma:
       true
     default: false
     }

@@ -74,6 +74,7 @@ protocol MathFloat: BinaryFloatingPoint, Sendable {
   static func acosh(_ x: Self) -> Self
   static func atanh(_ x: Self) -> Self
   static func erfc(_ x: Self) -> Self
+  static func lgamma(_ x: Self) -> Self
   static func atan2(_ y: Self, _ x: Self) -> Self
   static func hypot(_ x: Self, _ y: Self) -> Self
   init(_ d: Double)
@@ -105,6 +106,7 @@ extension Float: MathFloat {
   static func acosh(_ x: Float) -> Float { Foundation.acoshf(x) }
   static func atanh(_ x: Float) -> Float { Foundation.atanhf(x) }
   static func erfc(_ x: Float) -> Float { Foundation.erfcf(x) }
+  static func lgamma(_ x: Float) -> Float { Foundation.lgammaf(x) }
   static func atan2(_ y: Float, _ x: Float) -> Float { Foundation.atan2f(y, x) }
   static func hypot(_ x: Float, _ y: Float) -> Float { Foundation.hypotf(x, y) }
   var doubleValue: Double { Double(self) }
@@ -135,6 +137,7 @@ extension Double: MathFloat {
   static func acosh(_ x: Double) -> Double { Foundation.acosh(x) }
   static func atanh(_ x: Double) -> Double { Foundation.atanh(x) }
   static func erfc(_ x: Double) -> Double { Foundation.erfc(x) }
+  static func lgamma(_ x: Double) -> Double { Foundation.lgamma(x) }
   static func atan2(_ y: Double, _ x: Double) -> Double { Foundation.atan2(y, x) }
   static func hypot(_ x: Double, _ y: Double) -> Double { Foundation.hypot(x, y) }
   var doubleValue: Double { self }

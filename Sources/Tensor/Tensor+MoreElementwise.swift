@@ -168,3 +168,66 @@ extension Tensor {
     return Tensor.where(isneginf(), neginf ?? -largest, result)
   }
 }
+
+extension Tensor {
+  /// The log of the absolute value of the gamma function (PyTorch: `torch.lgamma`).
+  public func lgamma(out: Tensor? = nil) -> Tensor { unaryOp(.lgamma, out: out, name: "lgamma") }
+
+  /// The logarithmic derivative of the gamma function: -inf at 0, NaN at negative integers
+  /// (PyTorch: `torch.digamma`). Composed in double precision: the recurrence
+  /// ψ(x) = ψ(x + 6) - Σ 1/(x + k), the asymptotic series at x + 6, and the reflection
+  /// ψ(x) = ψ(1 - x) - π / tan(πx) below 1/2; its gradient follows from the composition.
+  public func digamma() -> Tensor {
+    let v = to(.float64)
+    let reflected = v .< 0.5
+    var y = Tensor.where(reflected, 1 - v, v)
+    var shifted = Tensor.zeros(like: y)
+    for _ in 0..<6 {
+      shifted = shifted - y.reciprocal()
+      y = y + 1
+    }
+    let r = y.reciprocal()
+    let r2 = r * r
+    // log y - 1/(2y) - Σ B_2k / (2k y^2k), k = 1...6.
+    let tail = r2 * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132 - r2 * (691.0 / 32760))))))
+    var result = y.log() - r * 0.5 - tail + shifted
+    result = Tensor.where(reflected, result - Double.pi / (v * Double.pi).tan(), result)
+    result = Tensor.where(v .== 0, -Double.infinity, result)
+    result = Tensor.where((v .< 0).logicalAnd(v .== v.floor()), Double.nan, result)
+    return result.to(dtype.isFloatingPoint ? dtype : .float32)
+  }
+
+  /// The `n`-th derivative of `digamma` (`n = 0` is `digamma` itself) (PyTorch:
+  /// `torch.polygamma(n, x)`): `(-1)^(n+1) n! Σ_k (x + k)^-(n+1)`, summed directly until the
+  /// argument passes 9 and by the Euler-Maclaurin series beyond, in double precision.
+  public func polygamma(_ n: Int) -> Tensor {
+    usageCheck(n >= 0, "polygamma(n, x) does not support negative n, got n = \(n)")
+    if n == 0 { return digamma() }
+    let v = to(.float64)
+    let s = Double(n + 1)
+    let smallest = numel == 0 ? 0 : v.min().item()
+    let steps = Swift.min(Swift.max(10, Int((9 - smallest).rounded(.up))), 100_000)
+    var sum = Tensor.zeros(like: v)
+    var y = v
+    for _ in 0..<steps {
+      sum = sum + y.pow(-s)
+      y = y + 1
+    }
+    // Hurwitz zeta tail at y: y^(1-s)/(s-1) + y^-s/2 + Σ B_2j/(2j)! s(s+1)...(s+2j-2) y^(-s-2j+1).
+    let bernoulli: [Double] = [1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730]
+    var tail = y.pow(1 - s) / (s - 1) + y.pow(-s) * 0.5
+    var rising = 1.0
+    var factorial = 1.0
+    for (j, b) in bernoulli.enumerated() {
+      let k = 2 * (j + 1)
+      rising *= j == 0 ? s : (s + Double(k - 3)) * (s + Double(k - 2))
+      factorial *= Double((k - 1) * k)
+      tail = tail + y.pow(-s - Double(k) + 1) * (b / factorial * rising)
+    }
+    let nFactorial = (1...n).reduce(1.0) { $0 * Double($1) }
+    var result = (sum + tail) * ((n % 2 == 1 ? 1.0 : -1.0) * nFactorial)
+    // Poles at 0 and the negative integers: +inf for odd n, -inf for even n (PyTorch's).
+    result = Tensor.where((v .<= 0).logicalAnd(v .== v.floor()), n % 2 == 1 ? Double.infinity : -Double.infinity, result)
+    return result.to(dtype.isFloatingPoint ? dtype : .float32)
+  }
+}

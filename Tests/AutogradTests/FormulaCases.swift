@@ -118,6 +118,7 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "slogdet": { Linalg.slogdet($0[0] - Tensor.eye(3, dtype: $0[0].dtype) * 3).logAbsDet },
     "cholesky": { Linalg.cholesky($0[0].matmul($0[0].mT) + Tensor.eye(3, dtype: $0[0].dtype) * 3) },
     "matrix_power_negative": { Linalg.matrixPower($0[0] + Tensor.eye(3, dtype: $0[0].dtype) * 3, -2) },
+    "lgamma": { $0[0].lgamma() }, "digamma": { $0[0].digamma() }, "polygamma_1": { $0[0].polygamma(1) },
     "nansum": { $0[0].nansum(dim: [0, 2]) }, "nanmean": { $0[0].nanmean(dim: [1], keepdim: true) },
     "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
     "index_mask": { $0[0][$0[0] .> 0.5] },

@@ -88,6 +88,7 @@ enum ElementwiseFormulas {
       case .erfinv:
         let u = try y.unpack()
         return [g * (u * u).exp() * (Double.pi.squareRoot() / 2)]
+      case .lgamma: return [g * (try x.unpack()).digamma()]
       case .logicalNot, .isnan, .isfinite, .bitwiseNot:
         return [nil]
       }

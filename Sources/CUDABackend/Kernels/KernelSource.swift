@@ -143,6 +143,7 @@ package enum KernelSource {
     case .atanh: return "atanh(x)"
     case .erfc: return "erfc(x)"
     case .erfinv: return "erfinv(x)"
+    case .lgamma: return "lgamma(x)"
     }
   }
 

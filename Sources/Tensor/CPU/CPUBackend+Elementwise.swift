@@ -79,6 +79,7 @@ extension CPUBackend {
     case .atanh: map(x, out) { (v: T) in T(math: M.atanh(v.math)) }
     case .erfc: map(x, out) { (v: T) in T(math: M.erfc(v.math)) }
     case .erfinv: map(x, out) { (v: T) in T(math: M(inverseErf(v.math.doubleValue))) }
+    case .lgamma: map(x, out) { (v: T) in T(math: M.lgamma(v.math)) }
     }
   }
 
