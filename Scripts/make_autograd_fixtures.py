@@ -193,6 +193,10 @@ cases = {
     "cholesky": ([((2, 3, 3), "n")], lambda m: torch.linalg.cholesky(m @ m.mT + 3 * torch.eye(3))),
     "matrix_power_negative": ([((3, 3), "n")], lambda a: torch.linalg.matrix_power(a + 3 * torch.eye(3), -2)),
     "lgamma": ([P], torch.lgamma), "digamma": ([P], torch.digamma), "polygamma_1": ([P], lambda x: torch.polygamma(1, x)),
+    "logcumsumexp": ([X345], lambda x: torch.logcumsumexp(x * 5, 1)),
+    "cdist": ([((2, 3, 4), "n"), ((2, 5, 4), "n")], lambda a, b: torch.cdist(a, b)),
+    "cdist_p1": ([((3, 4), "n"), ((5, 4), "n")], lambda a, b: torch.cdist(a, b, p=1)),
+    "mode": ([X345], lambda x: x.round().mode(2).values + x.mode(1).values.sum()),
 }
 
 

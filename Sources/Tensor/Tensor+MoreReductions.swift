@@ -101,3 +101,64 @@ extension Tensor {
     (x1 - x2 + eps).norm(p: p, dim: [-1], keepdim: keepdim)
   }
 }
+
+extension Tensor {
+  /// `log(cumsum(exp(x)))` along `dim`, computed in double precision after shifting by each
+  /// row's maximum (exact unless a row spans more than ~700 in value, where the smaller
+  /// prefix sums underflow) (PyTorch: `torch.logcumsumexp`).
+  public func logcumsumexp(dim d: Int) -> Tensor {
+    usageCheck(dtype.isFloatingPoint, "logcumsumexp: expected a floating point tensor, got \(dtype.scalarTypeName)")
+    let source = atleast1d()
+    let axis = source.normalizedDim(d)
+    let v = source.to(.float64)
+    guard v.numel > 0 else { return clone() }
+    let peak = v.amax(dim: [axis], keepdim: true).detach()
+    let shift = Tensor.where(peak.isinf(), 0.0, peak)
+    let result = ((v - shift).exp().cumsum(dim: axis).log() + shift).to(dtype)
+    return dim == 0 ? result.view([Int]()) : result
+  }
+
+  /// The most frequent value along `dim` (the smallest of equally frequent ones; NaN never
+  /// equals NaN) and the position of its last occurrence (PyTorch: `torch.mode`).
+  public func mode(dim d: Int = -1, keepdim: Bool = false) -> (values: Tensor, indices: Tensor) {
+    let source = atleast1d()
+    let axis = source.normalizedDim(d)
+    let rows = source.movedim(axis, -1).contiguous().movedTo(.cpu).to(.float64)
+    let width = rows.shape.last ?? 0
+    usageCheck(width > 0, "mode(): Expected reduction dim \(axis) to have non-zero size.")
+    let keys = rows.toArray(Double.self)
+    var winners: [Int64] = []
+    for row in 0..<(keys.count / width) {
+      let values = Array(keys[(row * width)..<((row + 1) * width)])
+      let order = values.indices.sorted { values[$0] < values[$1] || (values[$1].isNaN && !values[$0].isNaN) || (values[$0] == values[$1] && $0 < $1) }
+      var best = (count: 0, last: 0)
+      var start = 0
+      while start < order.count {
+        var end = start + 1
+        while end < order.count && values[order[end]] == values[order[start]] { end += 1 }
+        // Sorted ascending: only a strictly larger count displaces the smaller value.
+        if end - start > best.count { best = (end - start, order[start..<end].max()!) }
+        start = end
+      }
+      winners.append(Int64(best.last))
+    }
+    var keptShape = Array(rows.shape.dropLast())
+    keptShape.append(1)
+    let indices = Tensor(winners, shape: keptShape).movedTo(device).movedim(-1, axis)
+    var values = source.gather(dim: axis, index: indices)
+    var picked = indices
+    if !keepdim || dim == 0 {
+      values = values.squeeze(dim: axis)
+      picked = picked.squeeze(dim: axis)
+    }
+    return (values, picked)
+  }
+
+  /// The `p`-norm distance between each row of `x1` `[..., P, M]` and each row of `x2`
+  /// `[..., R, M]`, as `[..., P, R]` (PyTorch: `torch.cdist`; the gradient at a zero distance is 0).
+  public static func cdist(_ x1: Tensor, _ x2: Tensor, p: Double = 2) -> Tensor {
+    usageCheck(x1.dim >= 2 && x2.dim >= 2, "cdist only supports at least 2D tensors, X1 got: \(x1.dim)D")
+    usageCheck(x1.shape.last == x2.shape.last, "X1 and X2 must have the same number of columns. X1: \(x1.shape.last!) X2: \(x2.shape.last!)")
+    return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p: p, dim: [-1])
+  }
+}

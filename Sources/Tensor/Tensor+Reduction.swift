@@ -214,7 +214,12 @@ extension Tensor {
       guard a.hasAutogradState else { return count }
       return count + Tensor.where(Tensor.zeros(like: a, dtype: .bool), a, 0.0).sum(dim: axes, keepdim: keepdim)
     case 1: return a.sum(dim: axes, keepdim: keepdim)
-    case 2: return (self * self).sum(dim: axes, keepdim: keepdim).sqrt()
+    case 2:
+      // At a zero norm the gradient is 0, as PyTorch's (sqrt's would be 0 / 0).
+      let squares = (self * self).sum(dim: axes, keepdim: keepdim)
+      guard hasAutogradState else { return squares.sqrt() }
+      let isZero = squares .== 0
+      return Tensor.where(isZero, 0.0, Tensor.where(isZero, 1.0, squares).sqrt())
     default: return a.pow(p).sum(dim: axes, keepdim: keepdim).pow(1 / p)
     }
   }

@@ -59,4 +59,16 @@ import Testing
     r.relu().sum().backward()
     #expect(r.grad == Tensor([1, 0, 0, 1] as [Float]))
   }
+
+  @Test func distancesHaveZeroGradientAtZero() {
+    let x = Tensor([[0, 1], [1, 1]] as [[Float]]).requiresGrad_()
+    let d = Tensor.cdist(x, x)
+    #expect(d == Tensor([[0, 1], [1, 0]] as [[Float]]))
+    d.sum().backward()
+    #expect(x.grad == Tensor([[-2, 0], [2, 0]] as [[Float]]))
+    let zero = Tensor.zeros(3).requiresGrad_()
+    zero.norm().backward()
+    #expect(zero.grad == Tensor.zeros(3))
+  }
+
 }

@@ -39,3 +39,18 @@ import Testing
       Tensor([2.2360665798187256] as [Double]).float(), rtol: 1e-6, atol: 0)
   }
 }
+
+@Suite struct ModeAndDistanceTests {
+  @Test func modePicksTheSmallestMostFrequentValueAndItsLastPosition() {
+    let (values, indices) = Tensor([[1, 2, 2, 3, 3, 1], [5, 5, 4, 4, 4, 5]]).mode(dim: 1)
+    #expect(values == Tensor([1, 4]) && indices == Tensor([5, 4]))
+    let withNaN = Tensor([1, .nan, .nan, 2] as [Float]).mode(dim: 0)
+    #expect(withNaN.values.item() == 1 && withNaN.indices.item() == 0)
+  }
+
+  @Test func logcumsumexpMatchesPyTorch() {
+    expectClose(
+      Tensor([1, 2, -1000, 3] as [Float]).logcumsumexp(dim: 0),
+      Tensor([1.0, 2.3132617473602295, 2.3132617473602295, 3.4076058864593506] as [Double]).float(), rtol: 1e-6, atol: 0)
+  }
+}

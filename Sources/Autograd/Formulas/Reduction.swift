@@ -70,8 +70,11 @@ enum ReductionFormulas {
   }
 
   /// `sum(g) - cumsum(g) + g` along `dim`: the reversed cumulative sum.
+  /// Sums from each position to the end of `dim`, by flipping (as PyTorch does): the total
+  /// minus the prefix sum lost the small terms next to large ones (a 0.3% error in
+  /// logcumsumexp's gradient).
   private static func reverseCumsum(_ g: Tensor, dim: Int) -> Tensor {
-    g.sum(dim: dim, keepdim: true) - g.cumsum(dim: dim) + g
+    g.flip(dim).cumsum(dim: dim).flip(dim)
   }
 
   static func scan(_ op: ScanOp, dim: Int, input: Tensor, output: Tensor) -> Function {
