@@ -197,6 +197,8 @@ cases = {
     "cdist": ([((2, 3, 4), "n"), ((2, 5, 4), "n")], lambda a, b: torch.cdist(a, b)),
     "cdist_p1": ([((3, 4), "n"), ((5, 4), "n")], lambda a, b: torch.cdist(a, b, p=1)),
     "mode": ([X345], lambda x: x.round().mode(2).values + x.mode(1).values.sum()),
+    "eigvalsh": ([((2, 4, 4), "n")], lambda m: torch.linalg.eigvalsh(m + m.mT)),
+    "eigh_vectors": ([((4, 4), "n")], lambda m: torch.linalg.eigh(m + m.mT).eigenvectors.pow(2)),
 }
 
 

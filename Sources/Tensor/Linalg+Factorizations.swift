@@ -182,3 +182,81 @@ extension Linalg {
     return l0 + l0.matmul(phi)
   }
 }
+
+extension Linalg {
+  /// The eigenvalues (ascending) and orthonormal eigenvectors (columns) of each symmetric
+  /// matrix, reading its lower triangle (PyTorch: `torch.linalg.eigh`). Cyclic Jacobi
+  /// rotations on the host in double precision, to full accuracy. Eigenvector signs are
+  /// arbitrary, as LAPACK's. The gradient is PyTorch's: exact where eigenvalues are distinct.
+  public static func eigh(_ a: Tensor) -> (eigenvalues: Tensor, eigenvectors: Tensor) {
+    let m = Matrices(a, op: "linalg.eigh")
+    let n = m.n
+    var values: [Double] = []
+    var vectors: [Double] = []
+    for b in 0..<m.count {
+      // The symmetric matrix from the lower triangle.
+      var s = [Double](repeating: 0, count: n * n)
+      for i in 0..<n { for j in 0...i { s[i * n + j] = m.values[b * n * n + i * n + j]; s[j * n + i] = s[i * n + j] } }
+      let (w, v) = jacobiEigen(s, n: n)
+      values += w
+      vectors += v
+    }
+    let batch = Array(a.shape.dropLast(2))
+    let w0 = Tensor(values, shape: batch + [n]).to(a.dtype).movedTo(a.device)
+    let v0 = Tensor(vectors, shape: a.shape).to(a.dtype).movedTo(a.device)
+    // dΛ = diag(Vᵀ dA V), dV = V (F ∘ Vᵀ dA V) with F_ij = 1 / (λ_j - λ_i) off the diagonal.
+    let change = a - a.detach()
+    let projected = v0.mT.matmul((change + change.mT) * 0.5).matmul(v0)
+    let gaps = w0.unsqueeze(-2) - w0.unsqueeze(-1)
+    let offDiagonal = Tensor.eye(n, dtype: .bool, device: a.device).logicalNot()
+    let f = Tensor.where(offDiagonal, gaps.reciprocal(), 0.0).detach()
+    let w = w0 + projected.diagonal(dim1: -2, dim2: -1)
+    let v = v0 + v0.matmul(f * projected)
+    return (w, v)
+  }
+
+  /// The eigenvalues of each symmetric matrix, ascending (PyTorch: `torch.linalg.eigvalsh`).
+  public static func eigvalsh(_ a: Tensor) -> Tensor { eigh(a).eigenvalues }
+
+  /// Cyclic Jacobi: rotates `s` (symmetric, row-major n x n) to diagonal, accumulating the
+  /// rotations; eigenvalues ascending with their eigenvectors as columns.
+  private static func jacobiEigen(_ matrix: [Double], n: Int) -> (values: [Double], vectors: [Double]) {
+    var s = matrix
+    var v = (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 }
+    for _ in 0..<100 {
+      var off = 0.0
+      for i in 0..<n { for j in 0..<n where i != j { off += s[i * n + j] * s[i * n + j] } }
+      let scale = (0..<n).reduce(0.0) { $0 + s[$1 * n + $1] * s[$1 * n + $1] } + off
+      if off <= 1e-30 * Swift.max(scale, Double.leastNormalMagnitude) { break }
+      for p in 0..<n {
+        for q in (p + 1)..<Swift.max(n, p + 1) where s[p * n + q] != 0 {
+          // The rotation that zeroes s[p][q] (Golub and Van Loan, symmetric Schur).
+          let theta = (s[q * n + q] - s[p * n + p]) / (2 * s[p * n + q])
+          let t = (theta >= 0 ? 1.0 : -1.0) / (Swift.abs(theta) + (theta * theta + 1).squareRoot())
+          let c = 1 / (t * t + 1).squareRoot()
+          let sn = t * c
+          for k in 0..<n {
+            let (skp, skq) = (s[k * n + p], s[k * n + q])
+            s[k * n + p] = c * skp - sn * skq
+            s[k * n + q] = sn * skp + c * skq
+          }
+          for k in 0..<n {
+            let (spk, sqk) = (s[p * n + k], s[q * n + k])
+            s[p * n + k] = c * spk - sn * sqk
+            s[q * n + k] = sn * spk + c * sqk
+          }
+          for k in 0..<n {
+            let (vkp, vkq) = (v[k * n + p], v[k * n + q])
+            v[k * n + p] = c * vkp - sn * vkq
+            v[k * n + q] = sn * vkp + c * vkq
+          }
+        }
+      }
+    }
+    let order = (0..<n).sorted { s[$0 * n + $0] < s[$1 * n + $1] }
+    let values = order.map { s[$0 * n + $0] }
+    var vectors = [Double](repeating: 0, count: n * n)
+    for (column, source) in order.enumerated() { for k in 0..<n { vectors[k * n + column] = v[k * n + source] } }
+    return (values, vectors)
+  }
+}

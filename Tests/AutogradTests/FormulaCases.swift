@@ -122,6 +122,8 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "logcumsumexp": { ($0[0] * 5).logcumsumexp(dim: 1) },
     "cdist": { Tensor.cdist($0[0], $0[1]) }, "cdist_p1": { Tensor.cdist($0[0], $0[1], p: 1) },
     "mode": { $0[0].round().mode(dim: 2).values + $0[0].mode(dim: 1).values.sum() },
+    "eigvalsh": { Linalg.eigvalsh($0[0] + $0[0].mT) },
+    "eigh_vectors": { Linalg.eigh($0[0] + $0[0].mT).eigenvectors.pow(2) },
     "nansum": { $0[0].nansum(dim: [0, 2]) }, "nanmean": { $0[0].nanmean(dim: [1], keepdim: true) },
     "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
     "index_mask": { $0[0][$0[0] .> 0.5] },

@@ -42,4 +42,16 @@ import Testing
     expectClose(l.matmul(l.mT), a, rtol: 1e-12, atol: 1e-12)
     #expect(l == l.tril())
   }
+
+  @Test func eighDiagonalizesWithOrthonormalVectors() {
+    let m = Tensor.randn(3, 5, 5, dtype: .float64)
+    let a = m + m.mT
+    let (w, v) = Linalg.eigh(a)
+    expectClose(a.matmul(v), v * w.unsqueeze(-2), rtol: 1e-12, atol: 1e-12)
+    expectClose(v.mT.matmul(v), Tensor.eye(5, dtype: .float64).expand(3, 5, 5), rtol: 0, atol: 1e-13)
+    #expect((w[.all, 1...] - w[.all, ..<4] .>= 0).all().item(Bool.self))
+    // The eigenvalues of [[2, 1], [1, 2]] are 1 and 3; of the zero matrix, 0 and 0.
+    expectClose(Linalg.eigvalsh(Tensor([[2, 1], [1, 2]], dtype: .float64)), Tensor([1, 3], dtype: .float64), rtol: 1e-15, atol: 1e-15)
+    #expect(Linalg.eigvalsh(Tensor.zeros(2, 2)) == Tensor.zeros(2))
+  }
 }
