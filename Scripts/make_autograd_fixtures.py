@@ -199,6 +199,15 @@ cases = {
     "mode": ([X345], lambda x: x.round().mode(2).values + x.mode(1).values.sum()),
     "eigvalsh": ([((2, 4, 4), "n")], lambda m: torch.linalg.eigvalsh(m + m.mT)),
     "eigh_vectors": ([((4, 4), "n")], lambda m: torch.linalg.eigh(m + m.mT).eigenvectors.pow(2)),
+    # SVD cases in double (PyTorch's float32 SVD gradient is off by 1e-4 here; the library
+    # factors in double), saved as float32.
+    "svdvals": ([((2, 5, 3), "n")], lambda a: torch.linalg.svdvals(a.double()).float()),
+    "svd_wide": ([((3, 5), "n")], lambda a: (lambda u, s, vh: torch.cat([u.pow(2).flatten(), s, vh.pow(2).flatten()]))(*torch.linalg.svd(a.double(), full_matrices=False)).float()),
+    "pinv": ([((4, 3), "n")], lambda a: torch.linalg.pinv(a.double()).float()),
+    "pinv_wide_batched": ([((2, 2, 4), "n")], lambda a: torch.linalg.pinv(a.double()).float()),
+    "matrix_norm_nuc": ([X345], lambda x: torch.linalg.matrix_norm(x.double(), ord="nuc").float()),
+    "matrix_norm_two": ([X345], lambda x: torch.linalg.matrix_norm(x.double(), ord=2, dim=(0, 2), keepdim=True).float()),
+    "svd_tall": ([((5, 3), "n")], lambda a: (lambda u, s, vh: (u * s) @ vh + u.pow(2).sum() + vh[0].pow(2).sum())(*torch.linalg.svd(a.double(), full_matrices=False)).float()),
 }
 
 

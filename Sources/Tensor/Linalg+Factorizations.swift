@@ -260,3 +260,133 @@ extension Linalg {
     return (values, vectors)
   }
 }
+
+extension Linalg {
+  /// The reduced singular value decomposition `A = U diag(S) Vh` of each matrix: `U` is
+  /// `m x k`, `S` descending, `Vh` is `k x n`, `k = min(m, n)` (PyTorch:
+  /// `torch.linalg.svd(A, full_matrices=False)`). One-sided Jacobi rotations on the host in
+  /// double precision; singular vector signs are arbitrary, as LAPACK's. The gradient is
+  /// PyTorch's, exact for distinct nonzero singular values.
+  public static func svd(_ a: Tensor) -> (U: Tensor, S: Tensor, Vh: Tensor) {
+    usageCheck(a.dim >= 2, "linalg.svd: The input tensor A must have at least 2 dimensions.")
+    usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.svd: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+    let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
+    // Work on the tall orientation: the SVD of Aᵀ is V S Uᵀ.
+    if rows < cols {
+      let (u, s, vh) = svd(a.mT)
+      return (vh.mT, s, u.mT)
+    }
+    let host = a.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+    let count = rows * cols == 0 ? 0 : host.count / (rows * cols)
+    var us: [Double] = []
+    var ss: [Double] = []
+    var vs: [Double] = []
+    for b in 0..<count {
+      let (u, s, v) = jacobiSVD(Array(host[(b * rows * cols)..<((b + 1) * rows * cols)]), rows: rows, cols: cols)
+      us += u
+      ss += s
+      vs += v
+    }
+    let batch = Array(a.shape.dropLast(2))
+    let u0 = Tensor(us, shape: batch + [rows, cols]).to(a.dtype).movedTo(a.device)
+    let s0 = Tensor(ss, shape: batch + [cols]).to(a.dtype).movedTo(a.device)
+    let v0 = Tensor(vs, shape: batch + [cols, cols]).to(a.dtype).movedTo(a.device)
+    // With J = Uᵀ dA V: dS = diag(J); dU = U (F ∘ (J S + S Jᵀ)) + (I - U Uᵀ) dA V S⁻¹;
+    // dV = V (F ∘ (S J + Jᵀ S)), F_ij = 1 / (s_j² - s_i²) off the diagonal (V is square here).
+    let change = a - a.detach()
+    let j = u0.mT.matmul(change).matmul(v0)
+    let sRow = s0.unsqueeze(-2)
+    let sColumn = s0.unsqueeze(-1)
+    let squares = s0 * s0
+    let offDiagonal = Tensor.eye(cols, dtype: .bool, device: a.device).logicalNot()
+    let f = Tensor.where(offDiagonal, (squares.unsqueeze(-2) - squares.unsqueeze(-1)).reciprocal(), 0.0).detach()
+    let s = s0 + j.diagonal(dim1: -2, dim2: -1)
+    let projector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - u0.matmul(u0.mT)
+    let u = u0 + u0.matmul(f * (j * sRow + j.mT * sColumn)) + projector.matmul(change).matmul(v0) / sRow
+    let v = v0 + v0.matmul(f * (j * sColumn + j.mT * sRow))
+    return (u, s, v.mT)
+  }
+
+  /// The singular values, descending (PyTorch: `torch.linalg.svdvals`).
+  public static func svdvals(_ a: Tensor) -> Tensor { svd(a).S }
+
+  /// One-sided Jacobi (Hestenes) on a tall `rows x cols` matrix: rotates column pairs until
+  /// all are orthogonal; the column norms are the singular values.
+  private static func jacobiSVD(_ matrix: [Double], rows m: Int, cols n: Int) -> (u: [Double], s: [Double], v: [Double]) {
+    var a = matrix
+    var v = (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 }
+    for _ in 0..<100 {
+      var rotated = false
+      for p in 0..<n {
+        for q in (p + 1)..<Swift.max(n, p + 1) {
+          var (alpha, beta, gamma) = (0.0, 0.0, 0.0)
+          for i in 0..<m {
+            alpha += a[i * n + p] * a[i * n + p]
+            beta += a[i * n + q] * a[i * n + q]
+            gamma += a[i * n + p] * a[i * n + q]
+          }
+          if gamma == 0 || Swift.abs(gamma) <= 1e-15 * (alpha * beta).squareRoot() { continue }
+          rotated = true
+          let zeta = (beta - alpha) / (2 * gamma)
+          let t = (zeta >= 0 ? 1.0 : -1.0) / (Swift.abs(zeta) + (zeta * zeta + 1).squareRoot())
+          let c = 1 / (t * t + 1).squareRoot()
+          let s = c * t
+          for i in 0..<m {
+            let (x, y) = (a[i * n + p], a[i * n + q])
+            a[i * n + p] = c * x - s * y
+            a[i * n + q] = s * x + c * y
+          }
+          for i in 0..<n {
+            let (x, y) = (v[i * n + p], v[i * n + q])
+            v[i * n + p] = c * x - s * y
+            v[i * n + q] = s * x + c * y
+          }
+        }
+      }
+      if !rotated { break }
+    }
+    let norms = (0..<n).map { p in (0..<m).reduce(0.0) { $0 + a[$1 * n + p] * a[$1 * n + p] }.squareRoot() }
+    let order = (0..<n).sorted { norms[$0] > norms[$1] }
+    var u = [Double](repeating: 0, count: m * n)
+    var vSorted = [Double](repeating: 0, count: n * n)
+    for (column, source) in order.enumerated() {
+      let norm = norms[source]
+      for i in 0..<m { u[i * n + column] = norm > 0 ? a[i * n + source] / norm : (i == column ? 1 : 0) }
+      for i in 0..<n { vSorted[i * n + column] = v[i * n + source] }
+    }
+    return (u, order.map { norms[$0] }, vSorted)
+  }
+}
+
+extension Linalg {
+  /// The number of singular values above `max(atol, rtol * largest)`; without tolerances,
+  /// `rtol` is the dtype's epsilon times the larger dimension (PyTorch: `torch.linalg.matrix_rank`).
+  public static func matrixRank(_ a: Tensor, atol: Double? = nil, rtol: Double? = nil) -> Tensor {
+    let s = svdvals(a).detach()
+    let epsilon = a.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
+    let relative = rtol ?? (atol == nil ? epsilon * Double(Swift.max(a.shape[a.dim - 2], a.shape[a.dim - 1])) : 0)
+    let largest = s.numel == 0 ? s.sum(dim: [-1], keepdim: true) : s.amax(dim: [-1], keepdim: true)
+    let tolerance = (largest * relative).clamp(min: .double(atol ?? 0))
+    return (s .> tolerance).sum(dim: [-1], dtype: .int64)
+  }
+
+  /// The Moore-Penrose pseudo-inverse, dropping singular values at or below
+  /// `rtol * largest` (default: epsilon times the larger dimension) (PyTorch:
+  /// `torch.linalg.pinv`). Its gradient is the constant-rank formula, as PyTorch's.
+  public static func pinv(_ a: Tensor, rtol: Double? = nil) -> Tensor {
+    let (u, s, vh) = svd(a.detach())
+    let epsilon = a.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
+    let relative = rtol ?? epsilon * Double(Swift.max(a.shape[a.dim - 2], a.shape[a.dim - 1]))
+    let largest = s.numel == 0 ? s : s.amax(dim: [-1], keepdim: true)
+    let inverted = Tensor.where(s .> largest * relative, s.reciprocal(), 0.0)
+    let p0 = (vh.mT * inverted.unsqueeze(-2)).matmul(u.mT)
+    // d(A⁺) = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺.
+    let change = a - a.detach()
+    let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
+    let a0 = a.detach()
+    let leftProjector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - a0.matmul(p0)
+    let rightProjector = Tensor.eye(cols, dtype: a.dtype, device: a.device) - p0.matmul(a0)
+    return p0 - p0.matmul(change).matmul(p0) + p0.matmul(p0.mT).matmul(change.mT).matmul(leftProjector)
+      + rightProjector.matmul(change.mT).matmul(p0.mT).matmul(p0)
+  }
+}

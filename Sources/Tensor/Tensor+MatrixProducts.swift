@@ -97,6 +97,12 @@ public enum Linalg {
     case infinity
     /// The smallest row sum (`ord=-inf`).
     case negativeInfinity
+    /// The sum of the singular values (`ord='nuc'`).
+    case nuclear
+    /// The largest singular value (`ord=2`).
+    case two
+    /// The smallest singular value (`ord=-2`).
+    case negativeTwo
   }
 
   /// A matrix norm over the last two dims (or `dim`) (PyTorch: `torch.linalg.matrix_norm`).
@@ -108,6 +114,11 @@ public enum Linalg {
     let result: Tensor
     switch ord {
     case .frobenius: return x.norm(p: 2, dim: [rows, cols], keepdim: keepdim)
+    case .nuclear, .two, .negativeTwo:
+      let s = svdvals(x.movedim([rows, cols], [x.dim - 2, x.dim - 1]))
+      let value = ord == .nuclear ? s.sum(dim: [-1]) : (ord == .two ? s.amax(dim: [-1]) : s.amin(dim: [-1]))
+      guard keepdim else { return value }
+      return value.unsqueeze(-1).unsqueeze(-1).movedim([x.dim - 2, x.dim - 1], [rows, cols])
     case .one: result = a.sum(dim: [rows], keepdim: true).amax(dim: [cols], keepdim: true)
     case .negativeOne: result = a.sum(dim: [rows], keepdim: true).amin(dim: [cols], keepdim: true)
     case .infinity: result = a.sum(dim: [cols], keepdim: true).amax(dim: [rows], keepdim: true)

@@ -124,6 +124,18 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "mode": { $0[0].round().mode(dim: 2).values + $0[0].mode(dim: 1).values.sum() },
     "eigvalsh": { Linalg.eigvalsh($0[0] + $0[0].mT) },
     "eigh_vectors": { Linalg.eigh($0[0] + $0[0].mT).eigenvectors.pow(2) },
+    "svdvals": { Linalg.svdvals($0[0]) },
+    "pinv": { Linalg.pinv($0[0]) }, "pinv_wide_batched": { Linalg.pinv($0[0]) },
+    "matrix_norm_nuc": { Linalg.matrixNorm($0[0], ord: .nuclear) },
+    "matrix_norm_two": { Linalg.matrixNorm($0[0], ord: .two, dim: (0, 2), keepdim: true) },
+    "svd_wide": { x in
+      let (u, s, vh) = Linalg.svd(x[0])
+      return Tensor.cat([u.pow(2).flatten(), s, vh.pow(2).flatten()])
+    },
+    "svd_tall": { x in
+      let (u, s, vh) = Linalg.svd(x[0])
+      return (u * s).matmul(vh) + u.pow(2).sum() + vh[0].pow(2).sum()
+    },
     "nansum": { $0[0].nansum(dim: [0, 2]) }, "nanmean": { $0[0].nanmean(dim: [1], keepdim: true) },
     "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
     "index_mask": { $0[0][$0[0] .> 0.5] },

@@ -54,4 +54,17 @@ import Testing
     expectClose(Linalg.eigvalsh(Tensor([[2, 1], [1, 2]], dtype: .float64)), Tensor([1, 3], dtype: .float64), rtol: 1e-15, atol: 1e-15)
     #expect(Linalg.eigvalsh(Tensor.zeros(2, 2)) == Tensor.zeros(2))
   }
+
+  @Test func svdReconstructsAndRanksCount() {
+    let a = Tensor.randn(2, 6, 4, dtype: .float64)
+    let (u, s, vh) = Linalg.svd(a)
+    expectClose((u * s.unsqueeze(-2)).matmul(vh), a, rtol: 1e-12, atol: 1e-12)
+    expectClose(u.mT.matmul(u), Tensor.eye(4, dtype: .float64).expand(2, 4, 4), rtol: 0, atol: 1e-13)
+    #expect((s[.all, ..<3] - s[.all, 1...] .>= 0).all().item(Bool.self))
+    // A rank-2 matrix (PyTorch 2.13: matrix_rank 2), and a pseudo-inverse's defining identity.
+    let rankTwo = Tensor([[1, 2, 3], [2, 4, 6], [1, 0, 1]], dtype: .float64)
+    #expect(Linalg.matrixRank(rankTwo) == Tensor(2))
+    let p = Linalg.pinv(rankTwo)
+    expectClose(rankTwo.matmul(p).matmul(rankTwo), rankTwo, rtol: 1e-12, atol: 1e-12)
+  }
 }
