@@ -230,26 +230,11 @@ extension Linalg {
       if off <= 1e-30 * Swift.max(scale, Double.leastNormalMagnitude) { break }
       for p in 0..<n {
         for q in (p + 1)..<Swift.max(n, p + 1) where s[p * n + q] != 0 {
-          // The rotation that zeroes s[p][q] (Golub and Van Loan, symmetric Schur).
-          let theta = (s[q * n + q] - s[p * n + p]) / (2 * s[p * n + q])
-          let t = (theta >= 0 ? 1.0 : -1.0) / (Swift.abs(theta) + (theta * theta + 1).squareRoot())
-          let c = 1 / (t * t + 1).squareRoot()
-          let sn = t * c
-          for k in 0..<n {
-            let (skp, skq) = (s[k * n + p], s[k * n + q])
-            s[k * n + p] = c * skp - sn * skq
-            s[k * n + q] = sn * skp + c * skq
-          }
-          for k in 0..<n {
-            let (spk, sqk) = (s[p * n + k], s[q * n + k])
-            s[p * n + k] = c * spk - sn * sqk
-            s[q * n + k] = sn * spk + c * sqk
-          }
-          for k in 0..<n {
-            let (vkp, vkq) = (v[k * n + p], v[k * n + q])
-            v[k * n + p] = c * vkp - sn * vkq
-            v[k * n + q] = sn * vkp + c * vkq
-          }
+          // The rotation that zeroes s[p][q] (Golub and Van Loan, symmetric Schur): S J, Jᵀ S, V J.
+          let (c, sn) = rotation((s[q * n + q] - s[p * n + p]) / (2 * s[p * n + q]))
+          rotate(&s, count: n, at: { $0 * n + p }, and: { $0 * n + q }, c, sn)
+          rotate(&s, count: n, at: { p * n + $0 }, and: { q * n + $0 }, c, sn)
+          rotate(&v, count: n, at: { $0 * n + p }, and: { $0 * n + q }, c, sn)
         }
       }
     }
@@ -327,20 +312,9 @@ extension Linalg {
           }
           if gamma == 0 || Swift.abs(gamma) <= 1e-15 * (alpha * beta).squareRoot() { continue }
           rotated = true
-          let zeta = (beta - alpha) / (2 * gamma)
-          let t = (zeta >= 0 ? 1.0 : -1.0) / (Swift.abs(zeta) + (zeta * zeta + 1).squareRoot())
-          let c = 1 / (t * t + 1).squareRoot()
-          let s = c * t
-          for i in 0..<m {
-            let (x, y) = (a[i * n + p], a[i * n + q])
-            a[i * n + p] = c * x - s * y
-            a[i * n + q] = s * x + c * y
-          }
-          for i in 0..<n {
-            let (x, y) = (v[i * n + p], v[i * n + q])
-            v[i * n + p] = c * x - s * y
-            v[i * n + q] = s * x + c * y
-          }
+          let (c, s) = rotation((beta - alpha) / (2 * gamma))
+          rotate(&a, count: m, at: { $0 * n + p }, and: { $0 * n + q }, c, s)
+          rotate(&v, count: n, at: { $0 * n + p }, and: { $0 * n + q }, c, s)
         }
       }
       if !rotated { break }
@@ -388,5 +362,22 @@ extension Linalg {
     let rightProjector = Tensor.eye(cols, dtype: a.dtype, device: a.device) - p0.matmul(a0)
     return p0 - p0.matmul(change).matmul(p0) + p0.matmul(p0.mT).matmul(change.mT).matmul(leftProjector)
       + rightProjector.matmul(change.mT).matmul(p0.mT).matmul(p0)
+  }
+
+  /// The cosine and sine of the Jacobi rotation for `theta = (b - a) / (2 g)`, the smaller of
+  /// the two angles that zero the off-diagonal `g` (Golub and Van Loan).
+  private static func rotation(_ theta: Double) -> (c: Double, s: Double) {
+    let t = (theta >= 0 ? 1.0 : -1.0) / (Swift.abs(theta) + (theta * theta + 1).squareRoot())
+    let c = 1 / (t * t + 1).squareRoot()
+    return (c, t * c)
+  }
+
+  /// Rotates the pairs of entries `(first(k), second(k))` for `k` in `0..<count` by (c, s).
+  private static func rotate(_ m: inout [Double], count: Int, at first: (Int) -> Int, and second: (Int) -> Int, _ c: Double, _ s: Double) {
+    for k in 0..<count {
+      let (x, y) = (m[first(k)], m[second(k)])
+      m[first(k)] = c * x - s * y
+      m[second(k)] = s * x + c * y
+    }
   }
 }
