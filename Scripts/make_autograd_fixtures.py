@@ -207,6 +207,9 @@ cases = {
     "pinv_wide_batched": ([((2, 2, 4), "n")], lambda a: torch.linalg.pinv(a.double()).float()),
     "matrix_norm_nuc": ([X345], lambda x: torch.linalg.matrix_norm(x.double(), ord="nuc").float()),
     "matrix_norm_two": ([X345], lambda x: torch.linalg.matrix_norm(x.double(), ord=2, dim=(0, 2), keepdim=True).float()),
+    "qr": ([((2, 5, 3), "n")], lambda a: (lambda q, r: torch.cat([q.flatten(), r.flatten()]))(*torch.linalg.qr(a.double())).float()),
+    "lstsq": ([((5, 3), "n"), ((5, 2), "n")], lambda a, b: torch.linalg.lstsq(a.double(), b.double()).solution.float()),
+    "matrix_exp": ([((2, 3, 3), "n")], lambda a: torch.linalg.matrix_exp(a.double()).float()),
     "svd_tall": ([((5, 3), "n")], lambda a: (lambda u, s, vh: (u * s) @ vh + u.pow(2).sum() + vh[0].pow(2).sum())(*torch.linalg.svd(a.double(), full_matrices=False)).float()),
 }
 

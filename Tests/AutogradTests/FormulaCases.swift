@@ -126,6 +126,11 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "eigh_vectors": { Linalg.eigh($0[0] + $0[0].mT).eigenvectors.pow(2) },
     "svdvals": { Linalg.svdvals($0[0]) },
     "pinv": { Linalg.pinv($0[0]) }, "pinv_wide_batched": { Linalg.pinv($0[0]) },
+    "qr": { x in
+      let (q, r) = Linalg.qr(x[0])
+      return Tensor.cat([q.flatten(), r.flatten()])
+    },
+    "lstsq": { Linalg.lstsq($0[0], $0[1]) }, "matrix_exp": { Linalg.matrixExp($0[0]) },
     "matrix_norm_nuc": { Linalg.matrixNorm($0[0], ord: .nuclear) },
     "matrix_norm_two": { Linalg.matrixNorm($0[0], ord: .two, dim: (0, 2), keepdim: true) },
     "svd_wide": { x in

@@ -67,4 +67,16 @@ import Testing
     let p = Linalg.pinv(rankTwo)
     expectClose(rankTwo.matmul(p).matmul(rankTwo), rankTwo, rtol: 1e-12, atol: 1e-12)
   }
+
+  @Test func qrMatrixExpAndLeastSquaresMatchPyTorch() {
+    let a = Tensor([[1, 2], [3, 4], [5, 6]], dtype: .float64)
+    let (q, r) = Linalg.qr(a)
+    // LAPACK's signs: PyTorch 2.13's Q and R exactly.
+    expectClose(q, Tensor([[-0.16903085094570325, 0.8970852271450607], [-0.50709255283711, 0.27602622373694136], [-0.8451542547285166, -0.34503277967117696]], dtype: .float64), rtol: 1e-14, atol: 1e-15)
+    expectClose(r, Tensor([[-5.916079783099615, -7.437357441610946], [0, 0.828078671210825]], dtype: .float64), rtol: 1e-14, atol: 1e-15)
+    expectClose(
+      Linalg.matrixExp(Tensor([[0, 1], [-1, 0]], dtype: .float64)),
+      Tensor([[0.54030230586814, 0.8414709848078963], [-0.8414709848078963, 0.54030230586814]], dtype: .float64), rtol: 1e-14, atol: 1e-15)
+    expectClose(Linalg.lstsq(a, Tensor([1, 2, 4], dtype: .float64)), Tensor([0.6666666666666665, 0.08333333333333355], dtype: .float64), rtol: 1e-13, atol: 1e-14)
+  }
 }
