@@ -374,4 +374,18 @@ functional_cases = {
 }
 for name, (shape, fn) in functional_cases.items():
     record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)
+# Transposed convolutions (their own stream), in the layer format: parameters and their gradients.
+convt_rng = np.random.default_rng(19)
+transposed = {
+    "convt": (nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 5, 4)),
+    "convt_groups_dilated": (nn.ConvTranspose2d(4, 6, 3, padding=2, groups=2, dilation=2, bias=False), (1, 4, 5, 5)),
+}
+for name, (module, shape) in transposed.items():
+    for p in module.parameters():
+        with torch.no_grad():
+            p.copy_(torch.tensor(convt_rng.standard_normal(tuple(p.shape)), dtype=torch.float32))
+    record_case(f"layer_{name}", convt_rng, torch.tensor(convt_rng.standard_normal(shape), dtype=torch.float32), module)
+    for pname, p in module.named_parameters():
+        save(f"layer_{name}_param_{pname}", p)
+        save(f"layer_{name}_grad_{pname}", p.grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -119,3 +119,79 @@ public final class AvgPool1d: FunctionModule {
     }
   }
 }
+
+extension Functional {
+  /// The transposed 2-D convolution (the gradient of `conv2d` with respect to its input) of
+  /// `[N, Cin, H, W]` (or unbatched) input with weight `[Cin, Cout / groups, kh, kw]`
+  /// (PyTorch: `F.conv_transpose2d`): the input spread `stride` apart with zeros, padded by
+  /// `dilation * (k - 1) - padding` (plus `outputPadding` on the far side), convolved with the
+  /// flipped, channel-swapped kernel.
+  public static func convTranspose2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    outputPadding: (Int, Int) = (0, 0), groups: Int = 1, dilation: (Int, Int) = (1, 1)
+  ) -> Tensor {
+    usageCheck(weight.dim == 4, "conv_transpose2d: expected a 4-D weight [in_channels, out_channels / groups, kh, kw], got \(weight.shape)")
+    usageCheck(
+      outputPadding.0 < Swift.max(stride.0, dilation.0) && outputPadding.1 < Swift.max(stride.1, dilation.1),
+      "conv_transpose2d: output padding must be smaller than either stride or dilation, but got output_padding=\(outputPadding), stride=\(stride), dilation=\(dilation)")
+    return acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: \(x.shape)") { x in
+      let (n, inChannels, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+      usageCheck(
+        inChannels == weight.shape[0] && inChannels % groups == 0,
+        "Given transposed=1, weight of size \(weight.shape), expected input\(x.shape) to have \(weight.shape[0]) channels, but got \(inChannels) channels instead")
+      let (kh, kw) = (weight.shape[2], weight.shape[3])
+      let outPerGroup = weight.shape[1]
+      // The input spread out: stride - 1 zeros between neighbours.
+      var spread = x
+      if stride != (1, 1) {
+        spread = Tensor.zeros([n, inChannels, (h - 1) * stride.0 + 1, (w - 1) * stride.1 + 1], dtype: x.dtype, device: x.device)
+        spread[.all, .all, .stride(by: stride.0), .stride(by: stride.1)] = x
+      }
+      let rows = (dilation.0 * (kh - 1) - padding.0, dilation.0 * (kh - 1) - padding.0 + outputPadding.0)
+      let cols = (dilation.1 * (kw - 1) - padding.1, dilation.1 * (kw - 1) - padding.1 + outputPadding.1)
+      let padded = pad(spread, [cols.0, cols.1, rows.0, rows.1])
+      // [Cin, Cout/g, kh, kw] -> [Cout, Cin/g, kh, kw], flipped in space.
+      let kernel = weight.reshape(groups, inChannels / groups, outPerGroup, kh, kw).transpose(1, 2)
+        .reshape(groups * outPerGroup, inChannels / groups, kh, kw).flip(2, 3)
+      return conv2d(padded, weight: kernel, bias: bias, stride: (1, 1), padding: (0, 0), dilation: dilation, groups: groups)
+    }
+  }
+}
+
+/// Transposed 2-D convolution (PyTorch: `nn.ConvTranspose2d`), initialised as PyTorch does.
+public final class ConvTranspose2d: Module {
+  /// `[inChannels, outChannels / groups, kh, kw]`.
+  public var weight: Tensor
+  /// `[outChannels]`, or `nil`.
+  public var bias: Tensor?
+  let stride: (Int, Int)
+  let padding: (Int, Int)
+  let outputPadding: (Int, Int)
+  let groups: Int
+  let dilation: (Int, Int)
+
+  /// A transposed convolution with a square kernel and symmetric settings.
+  public init(
+    _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+    groups: Int = 1, bias: Bool = true, dilation: Int = 1
+  ) {
+    usageCheck(
+      inChannels % groups == 0 && outChannels % groups == 0,
+      "ConvTranspose2d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
+    // PyTorch's fan-in for transposed weights is dim 1 times the kernel area.
+    let bound = 1 / Double(outChannels / groups * kernelSize * kernelSize).squareRoot()
+    weight = Tensor.empty(inChannels, outChannels / groups, kernelSize, kernelSize).uniform_(from: -bound, to: bound).requiresGrad_()
+    self.bias = bias ? Tensor.empty(outChannels).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    self.stride = (stride, stride)
+    self.padding = (padding, padding)
+    self.outputPadding = (outputPadding, outputPadding)
+    self.groups = groups
+    self.dilation = (dilation, dilation)
+  }
+
+  /// Applies the transposed convolution.
+  public override func forward(_ x: Tensor) -> Tensor {
+    Functional.convTranspose2d(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
+  }
+}

@@ -72,6 +72,12 @@ private let activationModules: [String: @Sendable () -> Module] = [
   @Test func batchNorm1d() throws { try check("batchnorm1d", BatchNorm1d(5)) }
   @Test func layerNorm() throws { try check("layernorm", LayerNorm([4, 3])) }
   @Test func gelu() throws { try check("gelu", GELU()) }
+  @Test func convTranspose() throws {
+    try check("convt", ConvTranspose2d(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
+  }
+  @Test func convTransposeGroupsDilated() throws {
+    try check("convt_groups_dilated", ConvTranspose2d(4, 6, kernelSize: 3, padding: 2, groups: 2, bias: false, dilation: 2))
+  }
   @Test(arguments: activationModules.keys.sorted())
   func activationsMatchPyTorch(name: String) throws { try check(name, activationModules[name]!()) }
   @Test func softmax() throws { try check("softmax", Softmax(dim: 1)) }
