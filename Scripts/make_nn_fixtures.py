@@ -371,6 +371,9 @@ functional_cases = {
     "conv2d_valid": ((2, 3, 6, 5), lambda v: F.conv2d(v, conv2d_even_w, None, padding="valid")),
     "max_pool1d": ((2, 3, 9), lambda v: F.max_pool1d(v, 3, stride=2, padding=1, ceil_mode=True)),
     "avg_pool1d": ((2, 3, 9), lambda v: F.avg_pool1d(v, 4, stride=3, padding=2, count_include_pad=False)),
+    "unfold": ((2, 3, 6, 5), lambda v: F.unfold(v, (2, 3), dilation=(2, 1), padding=1, stride=(1, 2))),
+    "fold": ((2, 12, 9), lambda v: F.fold(v, (5, 6), (2, 2), dilation=1, padding=(1, 0), stride=(2, 2))),
+    "local_response_norm": ((2, 5, 3, 2), lambda v: F.local_response_norm(v, 3, alpha=0.5, beta=0.6, k=2.0)),
 }
 for name, (shape, fn) in functional_cases.items():
     record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)

@@ -69,7 +69,7 @@ public enum Functional {
     let (ho, wo) = windowCount(padded, kernel: (kh, kw), stride: stride, dilation: dilation)
     // [N, C*kh*kw, Ho*Wo] (PyTorch's unfold layout): channel blocks are contiguous for groups,
     // and the product lands in NCHW order with no permute.
-    let columns = Unfold.apply(padded, kernel: (kh, kw), stride: stride, dilation: dilation)
+    let columns = Im2Col.apply(padded, kernel: (kh, kw), stride: stride, dilation: dilation)
     let perGroup = groupChannels * kh * kw
     let outPerGroup = outChannels / groups
     var outputs: [Tensor] = []
@@ -182,7 +182,7 @@ public enum Functional {
 /// im2col as one differentiable op (PyTorch: `F.unfold`, laid out as `[N, C*kh*kw, Ho*Wo]`):
 /// the forward copies the windows out; the backward adds the column gradients back into
 /// place with one strided add per kernel tap (col2im), instead of a scatter per element.
-enum Unfold: CustomFunction {
+enum Im2Col: CustomFunction {
   struct Geometry {
     let kernel: (Int, Int)
     let stride: (Int, Int)
@@ -192,7 +192,7 @@ enum Unfold: CustomFunction {
 
   static func apply(_ x: Tensor, kernel: (Int, Int), stride: (Int, Int), dilation: (Int, Int)) -> Tensor {
     let geometry = Geometry(kernel: kernel, stride: stride, dilation: dilation, inputShape: x.shape)
-    return withGeometry(geometry) { Unfold.apply(x) }
+    return withGeometry(geometry) { Im2Col.apply(x) }
   }
 
   /// Hands the geometry to `forward` (which only receives tensors) for this call.
@@ -201,7 +201,7 @@ enum Unfold: CustomFunction {
   private static func withGeometry<T>(_ g: Geometry, _ body: () -> T) -> T { $current.withValue(g) { body() } }
 
   static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> Tensor {
-    guard let g = current else { usageFailure("Unfold.forward called outside Unfold.apply") }
+    guard let g = current else { usageFailure("Im2Col.forward called outside Im2Col.apply") }
     ctx.values["geometry"] = g
     let x = inputs[0]
     let win = Functional.windows(x, kernel: g.kernel, stride: g.stride, dilation: g.dilation)
@@ -210,7 +210,7 @@ enum Unfold: CustomFunction {
   }
 
   static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] {
-    guard let g = ctx.values["geometry"] as? Geometry else { usageFailure("Unfold.backward: missing geometry") }
+    guard let g = ctx.values["geometry"] as? Geometry else { usageFailure("Im2Col.backward: missing geometry") }
     let (n, c, h, w) = (g.inputShape[0], g.inputShape[1], g.inputShape[2], g.inputShape[3])
     let ho = (h - g.dilation.0 * (g.kernel.0 - 1) - 1) / g.stride.0 + 1
     let wo = (w - g.dilation.1 * (g.kernel.1 - 1) - 1) / g.stride.1 + 1

@@ -32,6 +32,9 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     "conv2d_valid": { Functional.conv2d($0, weight: evenWeight, bias: nil, padding: .valid) },
     "max_pool1d": { Functional.maxPool1d($0, kernel: 3, stride: 2, padding: 1, ceilMode: true) },
     "avg_pool1d": { Functional.avgPool1d($0, kernel: 4, stride: 3, padding: 2, countIncludePad: false) },
+    "unfold": { Functional.unfold($0, kernelSize: (2, 3), dilation: (2, 1), padding: (1, 1), stride: (1, 2)) },
+    "fold": { Functional.fold($0, outputSize: (5, 6), kernelSize: (2, 2), padding: (1, 0), stride: (2, 2)) },
+    "local_response_norm": { Functional.localResponseNorm($0, size: 3, alpha: 0.5, beta: 0.6, k: 2) },
   ]
 }()
 
