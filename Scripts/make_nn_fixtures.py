@@ -349,6 +349,10 @@ conv1d_w = torch.tensor(fn_rng.standard_normal((4, 3, 3)), dtype=torch.float32)
 conv1d_groups_w = torch.tensor(fn_rng.standard_normal((4, 2, 2)), dtype=torch.float32)
 conv2d_even_w = torch.tensor(fn_rng.standard_normal((2, 3, 4, 2)), dtype=torch.float32)
 conv_b = torch.tensor(fn_rng.standard_normal(4), dtype=torch.float32)
+sample_grid = torch.tensor(fn_rng.uniform(-1.2, 1.2, (2, 3, 2, 2)), dtype=torch.float32)
+sample_input = torch.tensor(fn_rng.standard_normal((2, 3, 4, 5)), dtype=torch.float32)
+save("fn_sample_grid", sample_grid)
+save("fn_sample_input", sample_input)
 for name, value in {"conv1d_w": conv1d_w, "conv1d_groups_w": conv1d_groups_w, "conv2d_even_w": conv2d_even_w, "conv_b": conv_b}.items():
     save(f"fn_{name}", value)
 functional_cases = {
@@ -374,6 +378,10 @@ functional_cases = {
     "unfold": ((2, 3, 6, 5), lambda v: F.unfold(v, (2, 3), dilation=(2, 1), padding=1, stride=(1, 2))),
     "fold": ((2, 12, 9), lambda v: F.fold(v, (5, 6), (2, 2), dilation=1, padding=(1, 0), stride=(2, 2))),
     "local_response_norm": ((2, 5, 3, 2), lambda v: F.local_response_norm(v, 3, alpha=0.5, beta=0.6, k=2.0)),
+    "affine_grid": ((2, 2, 3), lambda v: F.affine_grid(v, [2, 3, 4, 5], align_corners=False)),
+    "grid_sample_input": ((2, 3, 4, 5), lambda v: F.grid_sample(v, sample_grid, align_corners=False)),
+    "grid_sample_grid": ((2, 3, 2, 2), lambda v: F.grid_sample(sample_input, v * 0.9, padding_mode="border", align_corners=True)),
+    "grid_sample_nearest": ((2, 3, 4, 5), lambda v: F.grid_sample(v, sample_grid, mode="nearest", align_corners=True)),
 }
 for name, (shape, fn) in functional_cases.items():
     record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)
@@ -382,6 +390,7 @@ convt_rng = np.random.default_rng(19)
 transposed = {
     "convt": (nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 5, 4)),
     "convt_groups_dilated": (nn.ConvTranspose2d(4, 6, 3, padding=2, groups=2, dilation=2, bias=False), (1, 4, 5, 5)),
+    "convt1d": (nn.ConvTranspose1d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 6)),
 }
 for name, (module, shape) in transposed.items():
     for p in module.parameters():

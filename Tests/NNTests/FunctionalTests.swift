@@ -10,6 +10,7 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
   let (weight, bias) = (fixtures.tensor("fn_gn_weight"), fixtures.tensor("fn_gn_bias"))
   let (conv1dWeight, groupsWeight) = (fixtures.tensor("fn_conv1d_w"), fixtures.tensor("fn_conv1d_groups_w"))
   let (evenWeight, convBias) = (fixtures.tensor("fn_conv2d_even_w"), fixtures.tensor("fn_conv_b"))
+  let (sampleGrid, sampleInput) = (fixtures.tensor("fn_sample_grid"), fixtures.tensor("fn_sample_input"))
   return [
     "pad_constant": { Functional.pad($0, [2, 1, -1, 2], value: 0.5) },
     "pad_reflect": { Functional.pad($0, [3, 1, 2, 0], mode: .reflect) },
@@ -35,6 +36,10 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     "unfold": { Functional.unfold($0, kernelSize: (2, 3), dilation: (2, 1), padding: (1, 1), stride: (1, 2)) },
     "fold": { Functional.fold($0, outputSize: (5, 6), kernelSize: (2, 2), padding: (1, 0), stride: (2, 2)) },
     "local_response_norm": { Functional.localResponseNorm($0, size: 3, alpha: 0.5, beta: 0.6, k: 2) },
+    "affine_grid": { Functional.affineGrid($0, size: [2, 3, 4, 5]) },
+    "grid_sample_input": { Functional.gridSample($0, grid: sampleGrid) },
+    "grid_sample_grid": { Functional.gridSample(sampleInput, grid: $0 * 0.9, paddingMode: .border, alignCorners: true) },
+    "grid_sample_nearest": { Functional.gridSample($0, grid: sampleGrid, mode: .nearest, alignCorners: true) },
   ]
 }()
 

@@ -75,6 +75,9 @@ private let activationModules: [String: @Sendable () -> Module] = [
   @Test func convTranspose() throws {
     try check("convt", ConvTranspose2d(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
   }
+  @Test func convTranspose1d() throws {
+    try check("convt1d", ConvTranspose1d(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
+  }
   @Test func convTransposeGroupsDilated() throws {
     try check("convt_groups_dilated", ConvTranspose2d(4, 6, kernelSize: 3, padding: 2, groups: 2, bias: false, dilation: 2))
   }
