@@ -382,6 +382,8 @@ functional_cases = {
     "grid_sample_input": ((2, 3, 4, 5), lambda v: F.grid_sample(v, sample_grid, align_corners=False)),
     "grid_sample_grid": ((2, 3, 2, 2), lambda v: F.grid_sample(sample_input, v * 0.9, padding_mode="border", align_corners=True)),
     "grid_sample_nearest": ((2, 3, 4, 5), lambda v: F.grid_sample(v, sample_grid, mode="nearest", align_corners=True)),
+    "max_pool3d": ((2, 2, 5, 4, 5), lambda v: F.max_pool3d(v, (2, 3, 2), stride=(1, 1, 2), padding=(1, 1, 0))),
+    "avg_pool3d_unbatched": ((2, 4, 4, 5), lambda v: F.avg_pool3d(v, 2, padding=1)),
 }
 for name, (shape, fn) in functional_cases.items():
     record_case(f"fn_{name}", fn_rng, torch.tensor(fn_rng.standard_normal(shape), dtype=torch.float32), fn)
@@ -391,6 +393,8 @@ transposed = {
     "convt": (nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 5, 4)),
     "convt_groups_dilated": (nn.ConvTranspose2d(4, 6, 3, padding=2, groups=2, dilation=2, bias=False), (1, 4, 5, 5)),
     "convt1d": (nn.ConvTranspose1d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 6)),
+    "conv3d_strided": (nn.Conv3d(4, 6, 2, stride=2, padding=1, groups=2), (2, 4, 4, 5, 4)),
+    "conv3d_dilated": (nn.Conv3d(3, 2, 2, padding=1, dilation=2), (1, 3, 4, 3, 4)),
 }
 for name, (module, shape) in transposed.items():
     for p in module.parameters():

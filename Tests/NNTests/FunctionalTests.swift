@@ -40,6 +40,8 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     "grid_sample_input": { Functional.gridSample($0, grid: sampleGrid) },
     "grid_sample_grid": { Functional.gridSample(sampleInput, grid: $0 * 0.9, paddingMode: .border, alignCorners: true) },
     "grid_sample_nearest": { Functional.gridSample($0, grid: sampleGrid, mode: .nearest, alignCorners: true) },
+    "max_pool3d": { Functional.maxPool3d($0, kernel: [2, 3, 2], stride: [1, 1, 2], padding: [1, 1, 0]) },
+    "avg_pool3d_unbatched": { Functional.avgPool3d($0, kernel: [2, 2, 2], padding: [1, 1, 1]) },
   ]
 }()
 

@@ -1,0 +1,121 @@
+import Autograd
+
+extension Functional {
+  /// The sliding windows of `[N, C, D, H, W]` as a view `[N, C, Do, Ho, Wo, kd, kh, kw]`.
+  static func windows3d(_ x: Tensor, kernel: [Int], stride: [Int], dilation: [Int], op: String) -> Tensor {
+    let out: [Int] = (0..<3).map { (d: Int) -> Int in
+      let span = dilation[d] * (kernel[d] - 1) + 1
+      return (x.shape[2 + d] - span) / stride[d] + 1
+    }
+    usageCheck(out.allSatisfy { $0 > 0 }, "\(op): Given input size \(x.shape), the calculated output size \(out) is too small")
+    let s = x.stride()
+    return x.asStrided(
+      size: Array(x.shape.prefix(2)) + out + kernel,
+      stride: [s[0], s[1]] + (0..<3).map { (d: Int) -> Int in s[2 + d] * stride[d] } + (0..<3).map { (d: Int) -> Int in s[2 + d] * dilation[d] },
+      storageOffset: x.storageOffset)
+  }
+
+  /// Runs a 3-D op on `[N, C, D, H, W]` input, or on unbatched `[C, D, H, W]` as a batch of one.
+  private static func acceptingUnbatched3d(_ x: Tensor, op: String, _ body: (Tensor) -> Tensor) -> Tensor {
+    usageCheck(x.dim == 4 || x.dim == 5, "Expected 4D (unbatched) or 5D (batched) input to \(op), but got input of size: \(x.shape)")
+    return x.dim == 4 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
+  }
+
+  /// 3-D convolution of `[N, C, D, H, W]` input with weight `[out, C / groups, kd, kh, kw]`
+  /// (PyTorch: `F.conv3d`), as windows and a matrix product per group.
+  public static func conv3d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1],
+    groups: Int = 1
+  ) -> Tensor {
+    usageCheck(weight.dim == 5, "conv3d: expected a 5-D weight [out_channels, in_channels / groups, kd, kh, kw], got \(weight.shape)")
+    usageCheck(stride.count == 3 && padding.count == 3 && dilation.count == 3, "conv3d: stride, padding and dilation take three values each")
+    return acceptingUnbatched3d(x, op: "conv3d") { x in
+      let (n, channels) = (x.shape[0], x.shape[1])
+      let (outChannels, groupChannels) = (weight.shape[0], weight.shape[1])
+      usageCheck(
+        channels == groupChannels * groups,
+        "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(channels) channels instead")
+      let kernel = Array(weight.shape.suffix(3))
+      let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]])
+      let win = windows3d(padded, kernel: kernel, stride: stride, dilation: dilation, op: "conv3d")
+      let outShape = Array(win.shape[2..<5])
+      let taps = kernel.reduce(1, *)
+      // [N, C, Do, Ho, Wo, kd, kh, kw] -> [N, groups, C/g * taps, L]
+      let columns = win.permute(0, 1, 5, 6, 7, 2, 3, 4).reshape(n, groups, groupChannels * taps, -1)
+      let kernels = weight.reshape(groups, outChannels / groups, groupChannels * taps).unsqueeze(0)
+      var y = kernels.matmul(columns).reshape([n, outChannels] + outShape)
+      if let bias { y = y + bias.view(1, outChannels, 1, 1, 1) }
+      return y
+    }
+  }
+
+  /// Max over 3-D windows; padding counts as -inf (PyTorch: `F.max_pool3d`).
+  public static func maxPool3d(_ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1]) -> Tensor {
+    acceptingUnbatched3d(x, op: "max_pool3d") { x in
+      let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]], value: -.infinity)
+      let win = windows3d(padded, kernel: kernel, stride: stride ?? kernel, dilation: dilation, op: "max_pool3d")
+      return win.reshape(Array(win.shape.prefix(5)) + [-1]).max(dim: -1).values
+    }
+  }
+
+  /// Mean over 3-D windows, padding counted (PyTorch: `F.avg_pool3d`).
+  public static func avgPool3d(_ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0]) -> Tensor {
+    acceptingUnbatched3d(x, op: "avg_pool3d") { x in
+      let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]])
+      return windows3d(padded, kernel: kernel, stride: stride ?? kernel, dilation: [1, 1, 1], op: "avg_pool3d").mean(dim: [5, 6, 7])
+    }
+  }
+}
+
+/// 3-D convolution (PyTorch: `nn.Conv3d`), initialised as PyTorch does.
+public final class Conv3d: Module {
+  /// `[outChannels, inChannels / groups, k, k, k]`.
+  public var weight: Tensor
+  /// `[outChannels]`, or `nil`.
+  public var bias: Tensor?
+  let stride: Int
+  let padding: Int
+  let dilation: Int
+  let groups: Int
+
+  /// A convolution with a cubic kernel and symmetric settings.
+  public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
+    usageCheck(
+      inChannels % groups == 0 && outChannels % groups == 0,
+      "Conv3d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
+    let bound = 1 / Double(inChannels / groups * kernelSize * kernelSize * kernelSize).squareRoot()
+    weight = Tensor.empty(outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize).uniform_(from: -bound, to: bound).requiresGrad_()
+    self.bias = bias ? Tensor.empty(outChannels).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    self.stride = stride
+    self.padding = padding
+    self.dilation = dilation
+    self.groups = groups
+  }
+
+  /// Applies the convolution.
+  public override func forward(_ x: Tensor) -> Tensor {
+    Functional.conv3d(
+      x, weight: weight, bias: bias, stride: [stride, stride, stride], padding: [padding, padding, padding],
+      dilation: [dilation, dilation, dilation], groups: groups)
+  }
+}
+
+/// PyTorch: `nn.MaxPool3d`.
+public final class MaxPool3d: FunctionModule {
+  /// Pools cubic windows of `kernelSize` every `stride` (default: the kernel size).
+  public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+    super.init {
+      Functional.maxPool3d($0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding])
+    }
+  }
+}
+
+/// PyTorch: `nn.AvgPool3d`.
+public final class AvgPool3d: FunctionModule {
+  /// Averages cubic windows of `kernelSize` every `stride` (default: the kernel size).
+  public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+    super.init {
+      Functional.avgPool3d($0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding])
+    }
+  }
+}
