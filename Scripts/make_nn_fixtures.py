@@ -404,4 +404,22 @@ for name, (module, shape) in transposed.items():
     for pname, p in module.named_parameters():
         save(f"layer_{name}_param_{pname}", p)
         save(f"layer_{name}_grad_{pname}", p.grad)
+# CTC (its own stream): logits are the input; targets and lengths are fixed.
+ctc_rng = np.random.default_rng(23)
+ctc_logits = torch.tensor(ctc_rng.standard_normal((12, 3, 5)), dtype=torch.float32)
+ctc_targets = torch.tensor([[1, 2, 2, 4], [3, 1, 0, 0], [4, 4, 4, 0]])
+save("ctc_logits", ctc_logits)
+save("ctc_targets", ctc_targets)
+ctc_cases = {
+    "mean": lambda v: F.ctc_loss(v.log_softmax(2), ctc_targets, [12, 10, 7], [4, 2, 3]),
+    "sum": lambda v: F.ctc_loss(v.log_softmax(2), ctc_targets, [12, 10, 7], [4, 2, 3], reduction="sum"),
+    "none_blank4": lambda v: F.ctc_loss(v.log_softmax(2), ctc_targets.clamp(max=3), [12, 10, 7], [4, 2, 3], blank=4, reduction="none"),
+    "impossible_zero_infinity": lambda v: F.ctc_loss(v.log_softmax(2), ctc_targets, [12, 10, 4], [4, 2, 3], reduction="none", zero_infinity=True),
+}
+for name, fn in ctc_cases.items():
+    v = ctc_logits.clone().requires_grad_()
+    out = fn(v)
+    out.sum().backward()
+    save(f"ctc_{name}_out", out)
+    save(f"ctc_{name}_grad", v.grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -273,3 +273,61 @@ public func multiMarginLoss(
   let loss = Tensor.where(notTarget, terms, 0.0).sum(dim: 1) / Double(classes)
   return reduction.apply(input.dim == 1 ? loss.squeeze(dim: 0) : loss)
 }
+
+/// The connectionist temporal classification loss of `logProbs` `[T, N, C]` (log-softmax
+/// outputs) for padded `targets` `[N, S]` of `targetLengths`, over `inputLengths` time steps
+/// (PyTorch: `F.ctc_loss`). The forward recursion runs in log space, in double, with ordinary
+/// tensor ops, so the gradient is autograd's. `.mean` divides each loss by its target length
+/// first, as PyTorch does; impossible alignments give infinity, or 0 with `zeroInfinity`.
+public func ctcLoss(
+  _ logProbs: Tensor, _ targets: Tensor, inputLengths: [Int], targetLengths: [Int], blank: Int = 0,
+  reduction: Reduction = .mean, zeroInfinity: Bool = false
+) -> Tensor {
+  usageCheck(logProbs.dim == 3, "ctc_loss: expected log_probs of shape [T, N, C], got \(logProbs.shape)")
+  let (steps, batch) = (logProbs.shape[0], logProbs.shape[1])
+  usageCheck(inputLengths.count == batch && targetLengths.count == batch, "ctc_loss: expected \(batch) input and target lengths")
+  usageCheck(inputLengths.allSatisfy { $0 >= 0 && $0 <= steps }, "ctc_loss: input lengths must be in [0, \(steps)], got \(inputLengths)")
+  let longest = targets.dim == 2 ? targets.shape[1] : 0
+  usageCheck(targetLengths.allSatisfy { $0 >= 0 && $0 <= longest }, "ctc_loss: target lengths must be in [0, \(longest)], got \(targetLengths)")
+  let device = logProbs.device
+  let states = 2 * longest + 1
+  // Extended targets: blank, t1, blank, t2, ..., blank.
+  let padded = targets.long().movedTo(device)
+  let blanks = Tensor.full([batch, longest + 1], blank, dtype: .int64, device: device)
+  let extended =
+    longest == 0
+    ? blanks
+    : Tensor.cat([Tensor.stack([blanks[.all, ..<longest], padded], dim: 2).reshape(batch, 2 * longest), blanks[.all, longest...]], dim: 1)
+  // A state may also come from two back when it is a label differing from the one two back.
+  let isLabel = Tensor.arange(states, device: device).remainder(2) .== 1
+  let twoBack = Tensor.cat([Tensor.full([batch, 2], blank, dtype: .int64, device: device), extended[.all, ..<(states - 2)]], dim: 1)
+  let skips = isLabel.unsqueeze(0).logicalAnd(extended .!= twoBack)
+  let never = -1e30  // a finite "log 0", so unreachable states carry no NaN gradients
+  let lp = logProbs.to(.float64).gather(dim: 2, index: extended.unsqueeze(0).expand(steps, batch, states))  // [T, N, L]
+  func shifted(_ a: Tensor, by k: Int) -> Tensor {
+    Tensor.cat([Tensor.full([batch, k], never, dtype: .float64, device: device), a[.all, ..<(states - k)]], dim: 1)
+  }
+  let start = Tensor.arange(states, device: device) .< 2
+  var alpha = Tensor.where(start.unsqueeze(0), lp[0], never)
+  let lengths = Tensor(inputLengths, shape: [batch], device: device).view(batch, 1)
+  for t in 1..<Swift.max(steps, 1) {
+    let candidates = Tensor.stack([alpha, shifted(alpha, by: 1), Tensor.where(skips, shifted(alpha, by: 2), never)], dim: 2)
+    let next = candidates.logsumexp(dim: [2]) + lp[t]
+    alpha = Tensor.where(lengths .> t, next, alpha)  // frozen after each sequence's end
+  }
+  // The last blank and the last label of each sequence end it.
+  let ends = Tensor(targetLengths.map { Int64(2 * $0) }, shape: [batch, 1], device: device)
+  let finals = Tensor.cat([ends, (ends - 1).clamp(min: .int(0))], dim: 1)
+  let endScores = alpha.gather(dim: 1, index: finals)
+  let single = Tensor(targetLengths.map { $0 == 0 }, shape: [batch, 1], device: device)
+  var loss = -Tensor.where(single, endScores[.all, ..<1], endScores.logsumexp(dim: [1], keepdim: true)).squeeze(dim: 1)
+  let impossible = loss .> 1e29
+  loss = Tensor.where(impossible, zeroInfinity ? 0.0 : Double.infinity, loss).to(logProbs.dtype)
+  switch reduction {
+  case .none: return loss
+  case .sum: return loss.sum()
+  case .mean:
+    let divisors = Tensor(targetLengths.map { Double(Swift.max($0, 1)) }, shape: [batch], device: device).to(logProbs.dtype)
+    return (loss / divisors).mean()
+  }
+}

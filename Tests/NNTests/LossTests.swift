@@ -99,3 +99,26 @@ private let moreLossCases: [String: @Sendable (Tensor) -> Tensor] = {
     #expect(Functional.oneHot(Tensor([[1], [0]])) == Tensor([[[0, 1]], [[1, 0]]]))
   }
 }
+
+/// CTC cases, as the fixture script calls `F.ctc_loss`.
+private let ctcCases: [String: @Sendable (Tensor) -> Tensor] = {
+  let targets = fixtures.tensor("ctc_targets")
+  let (inputs, lengths) = ([12, 10, 7], [4, 2, 3])
+  return [
+    "mean": { ctcLoss($0.logSoftmax(dim: 2), targets, inputLengths: inputs, targetLengths: lengths) },
+    "sum": { ctcLoss($0.logSoftmax(dim: 2), targets, inputLengths: inputs, targetLengths: lengths, reduction: .sum) },
+    "none_blank4": {
+      ctcLoss($0.logSoftmax(dim: 2), targets.clamp(max: 3), inputLengths: inputs, targetLengths: lengths, blank: 4, reduction: .none)
+    },
+    "impossible_zero_infinity": {
+      ctcLoss($0.logSoftmax(dim: 2), targets, inputLengths: [12, 10, 4], targetLengths: lengths, reduction: .none, zeroInfinity: true)
+    },
+  ]
+}()
+
+@Suite struct CTCLossTests {
+  @Test(arguments: ctcCases.keys.sorted())
+  func matchesPyTorch(name: String) {
+    expectMatchesPyTorch(ctcCases[name]!, fixtures, input: "ctc_logits", output: "ctc_\(name)_out", gradient: "ctc_\(name)_grad")
+  }
+}
