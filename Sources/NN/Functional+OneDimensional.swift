@@ -175,13 +175,9 @@ public final class ConvTranspose2d: Module {
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
     groups: Int = 1, bias: Bool = true, dilation: Int = 1
   ) {
-    usageCheck(
-      inChannels % groups == 0 && outChannels % groups == 0,
-      "ConvTranspose2d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
-    // PyTorch's fan-in for transposed weights is dim 1 times the kernel area.
-    let bound = 1 / Double(outChannels / groups * kernelSize * kernelSize).squareRoot()
-    weight = Tensor.empty(inChannels, outChannels / groups, kernelSize, kernelSize).uniform_(from: -bound, to: bound).requiresGrad_()
-    self.bias = bias ? Tensor.empty(outChannels).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    checkGroups("ConvTranspose2d", inChannels, outChannels, groups)
+    (weight, self.bias) = defaultParameters(
+      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize], biasCount: bias ? outChannels : nil)
     self.stride = (stride, stride)
     self.padding = (padding, padding)
     self.outputPadding = (outputPadding, outputPadding)

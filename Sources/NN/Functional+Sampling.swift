@@ -92,12 +92,8 @@ public final class ConvTranspose1d: Module {
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
     groups: Int = 1, bias: Bool = true, dilation: Int = 1
   ) {
-    usageCheck(
-      inChannels % groups == 0 && outChannels % groups == 0,
-      "ConvTranspose1d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
-    let bound = 1 / Double(outChannels / groups * kernelSize).squareRoot()
-    weight = Tensor.empty(inChannels, outChannels / groups, kernelSize).uniform_(from: -bound, to: bound).requiresGrad_()
-    self.bias = bias ? Tensor.empty(outChannels).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    checkGroups("ConvTranspose1d", inChannels, outChannels, groups)
+    (weight, self.bias) = defaultParameters(weightShape: [inChannels, outChannels / groups, kernelSize], biasCount: bias ? outChannels : nil)
     self.stride = stride
     self.padding = padding
     self.outputPadding = outputPadding

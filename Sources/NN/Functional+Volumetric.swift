@@ -80,12 +80,9 @@ public final class Conv3d: Module {
 
   /// A convolution with a cubic kernel and symmetric settings.
   public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
-    usageCheck(
-      inChannels % groups == 0 && outChannels % groups == 0,
-      "Conv3d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
-    let bound = 1 / Double(inChannels / groups * kernelSize * kernelSize * kernelSize).squareRoot()
-    weight = Tensor.empty(outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize).uniform_(from: -bound, to: bound).requiresGrad_()
-    self.bias = bias ? Tensor.empty(outChannels).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    checkGroups("Conv3d", inChannels, outChannels, groups)
+    (weight, self.bias) = defaultParameters(
+      weightShape: [outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize], biasCount: bias ? outChannels : nil)
     self.stride = stride
     self.padding = padding
     self.dilation = dilation

@@ -8,9 +8,7 @@ public final class Linear: Module {
 
   /// A layer from `inFeatures` to `outFeatures`.
   public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
-    let bound = 1 / Double(inFeatures).squareRoot()
-    weight = Tensor.empty(outFeatures, inFeatures).uniform_(from: -bound, to: bound).requiresGrad_()
-    self.bias = bias ? Tensor.empty(outFeatures).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    (weight, self.bias) = defaultParameters(weightShape: [outFeatures, inFeatures], biasCount: bias ? outFeatures : nil)
   }
 
   /// Applies the layer.
@@ -49,14 +47,9 @@ public final class Conv2d: Module {
     _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true
   ) {
-    usageCheck(
-      inChannels % groups == 0 && outChannels % groups == 0,
-      "Conv2d: in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
-    let fanIn = inChannels / groups * kernelSize.0 * kernelSize.1
-    let bound = 1 / Double(fanIn).squareRoot()
-    weight = Tensor.empty(outChannels, inChannels / groups, kernelSize.0, kernelSize.1).uniform_(from: -bound, to: bound)
-      .requiresGrad_()
-    self.bias = bias ? Tensor.empty(outChannels).uniform_(from: -bound, to: bound).requiresGrad_() : nil
+    checkGroups("Conv2d", inChannels, outChannels, groups)
+    (weight, self.bias) = defaultParameters(
+      weightShape: [outChannels, inChannels / groups, kernelSize.0, kernelSize.1], biasCount: bias ? outChannels : nil)
     self.stride = stride
     self.padding = padding
     self.dilation = dilation
