@@ -4,8 +4,9 @@ import Foundation
 // them. The factorizations run on the host in double precision, one matrix of the batch at a
 // time (a CUDA tensor is copied there and back). Their first derivatives are exact: each
 // result is its value plus terms that are zero in value and linear in the inputs' changes
-// (for the inverse, -Y dA Y), so the gradient flows through ordinary ops. Second derivatives
-// (`createGraph`) treat the factorization as a constant.
+// (for the inverse, -Y dA Y), so the gradient flows through ordinary ops; the terms are built
+// only for inputs autograd has touched. Second derivatives (`createGraph`) treat the
+// factorization as a constant.
 
 extension Linalg {
   /// A batch of square matrices as host rows of doubles.
@@ -87,12 +88,22 @@ extension Linalg {
     if let (b, zero) = factors.enumerated().compactMap({ i, f in f.singularAt.map { (i, $0) } }).first {
       usageFailure("linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular.")
     }
-    let n = lu.n
-    let identity = (0..<lu.count).flatMap { _ in (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 } }
-    let y0 = Tensor(luSolve(lu, factors, identity, columns: n), shape: a.shape).to(a.dtype).movedTo(a.device)
+    let y0 = inverse(lu, factors, like: a)
+    guard tracked(a) else { return y0 }
     // d(A^-1) = -A^-1 dA A^-1.
     return y0 - y0.matmul(a - a.detach()).matmul(y0)
   }
+
+  /// The inverses from LU factors, as a tensor like `a`.
+  private static func inverse(_ lu: Matrices, _ factors: [(pivots: [Int], sign: Double, singularAt: Int?)], like a: Tensor) -> Tensor {
+    let n = lu.n
+    let identity = (0..<lu.count).flatMap { _ in (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 } }
+    return Tensor(luSolve(lu, factors, identity, columns: n), shape: a.shape).to(a.dtype).movedTo(a.device)
+  }
+
+  /// Whether autograd may need a result's gradient terms: the zero-valued terms (and the
+  /// inverses they need) are built only then, not on every call.
+  private static func tracked(_ tensors: Tensor...) -> Bool { tensors.contains { $0.hasAutogradState } }
 
   /// The solution `X` of `A X = B` (`B` a batch of matrices, or of vectors when it has one dim
   /// fewer than `A`) (PyTorch: `torch.linalg.solve`).
@@ -108,9 +119,12 @@ extension Linalg {
     let k = rhs.shape[rhs.dim - 1]
     let values = rhs.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
     let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype)).movedTo(a.device)
-    // dX = A^-1 (dB - dA X).
-    let change = (rhs - rhs.detach()) - (a - a.detach()).matmul(x0)
-    let x = x0 + inv(a.detach()).matmul(change)
+    var x = x0
+    if tracked(a, b) {
+      // dX = A^-1 (dB - dA X), with the inverse from the factors already made.
+      let change = (rhs - rhs.detach()) - (a - a.detach()).matmul(x0)
+      x = x0 + inverse(lu, factors, like: a.detach()).matmul(change)
+    }
     return vector ? x.squeeze(dim: -1) : x
   }
 
@@ -143,8 +157,8 @@ extension Linalg {
     let sign = Tensor(signs, shape: batch).to(a.dtype).movedTo(a.device)
     let log0 = Tensor(logs, shape: batch).to(a.dtype).movedTo(a.device)
     // d log|det A| = trace(A^-1 dA), for invertible A.
-    guard factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
-    let change = inv(a.detach()).matmul(a - a.detach()).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])
+    guard tracked(a), factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
+    let change = inverse(lu, factors, like: a.detach()).matmul(a - a.detach()).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])
     return (sign, log0 + change)
   }
 
@@ -172,6 +186,7 @@ extension Linalg {
       }
     }
     let l0 = Tensor(l, shape: a.shape).to(a.dtype).movedTo(a.device)
+    guard tracked(a) else { return l0 }
     // dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ taking the lower triangle with the diagonal halved; dA is taken
     // symmetric, (dA + dAᵀ) / 2, so the gradient is symmetric as PyTorch's.
     let change = a - a.detach()
@@ -204,6 +219,7 @@ extension Linalg {
     let batch = Array(a.shape.dropLast(2))
     let w0 = Tensor(values, shape: batch + [n]).to(a.dtype).movedTo(a.device)
     let v0 = Tensor(vectors, shape: a.shape).to(a.dtype).movedTo(a.device)
+    guard tracked(a) else { return (w0, v0) }
     // dΛ = diag(Vᵀ dA V), dV = V (F ∘ Vᵀ dA V) with F_ij = 1 / (λ_j - λ_i) off the diagonal.
     let change = a - a.detach()
     let projected = v0.mT.matmul((change + change.mT) * 0.5).matmul(v0)
@@ -276,6 +292,7 @@ extension Linalg {
     let u0 = Tensor(us, shape: batch + [rows, cols]).to(a.dtype).movedTo(a.device)
     let s0 = Tensor(ss, shape: batch + [cols]).to(a.dtype).movedTo(a.device)
     let v0 = Tensor(vs, shape: batch + [cols, cols]).to(a.dtype).movedTo(a.device)
+    guard tracked(a) else { return (u0, s0, v0.mT) }
     // With J = Uᵀ dA V: dS = diag(J); dU = U (F ∘ (J S + S Jᵀ)) + (I - U Uᵀ) dA V S⁻¹;
     // dV = V (F ∘ (S J + Jᵀ S)), F_ij = 1 / (s_j² - s_i²) off the diagonal (V is square here).
     let change = a - a.detach()
@@ -354,6 +371,7 @@ extension Linalg {
     let largest = s.numel == 0 ? s : s.amax(dim: [-1], keepdim: true)
     let inverted = Tensor.where(s .> largest * relative, s.reciprocal(), 0.0)
     let p0 = (vh.mT * inverted.unsqueeze(-2)).matmul(u.mT)
+    guard tracked(a) else { return p0 }
     // d(A⁺) = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺.
     let change = a - a.detach()
     let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
@@ -427,6 +445,7 @@ extension Linalg {
     let batch = Array(a.shape.dropLast(2))
     let q0 = Tensor(qs, shape: batch + [m, n]).to(a.dtype).movedTo(a.device)
     let r0 = Tensor(rs, shape: batch + [n, n]).to(a.dtype).movedTo(a.device)
+    guard tracked(a) else { return (q0, r0) }
     // With X = Qᵀ dA R⁻¹ and Ω its strictly lower part minus that part's transpose:
     // dQ = Q Ω + (I - Q Qᵀ) dA R⁻¹, dR = (X - Ω) R.
     let change = a - a.detach()

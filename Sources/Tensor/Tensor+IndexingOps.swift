@@ -72,6 +72,8 @@ extension Tensor {
     let values = src.narrowed(toShapeOf: index).to(dtype)
     let hits = Tensor.zeros(like: self, dtype: .int64).scatterAdd(dim: axis, index: index, src: Tensor.ones(like: index, dtype: .int64))
     let reached = hits .> 0
+    // The host-computed reductions get gradient terms only when autograd may need them.
+    let needsGradient = hasAutogradState || values.hasAutogradState
     switch reduce {
     case .sum, .mean:
       let base = includeSelf ? self : Tensor.where(reached, 0.0, self)
@@ -84,6 +86,7 @@ extension Tensor {
       // Values on the host (a product through logs would lose signs and zeros). Gradients as
       // PyTorch's: the product of the others, computed with zeros masked to 1.
       let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
+      guard needsGradient else { return result }
       let maskedSelf = Tensor.where(self .== 0, 1.0, self)
       let maskedSelfResult = maskedSelf.scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
       let srcZero = values .== 0
@@ -102,6 +105,7 @@ extension Tensor {
       let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { a, b in
         a.isNaN || b.isNaN ? .nan : (largest ? Swift.max(a, b) : Swift.min(a, b))
       }
+      guard needsGradient else { return result }
       // The gradient is shared evenly among the inputs equal to the result (PyTorch counts
       // `self` among them even when excluded, then zeroes its share).
       let srcWins = (values .== result.gather(dim: axis, index: index)).to(dtype)
