@@ -211,6 +211,10 @@ cases = {
     "lstsq": ([((5, 3), "n"), ((5, 2), "n")], lambda a, b: torch.linalg.lstsq(a.double(), b.double()).solution.float()),
     "matrix_exp": ([((2, 3, 3), "n")], lambda a: torch.linalg.matrix_exp(a.double()).float()),
     "svd_tall": ([((5, 3), "n")], lambda a: (lambda u, s, vh: (u * s) @ vh + u.pow(2).sum() + vh[0].pow(2).sum())(*torch.linalg.svd(a.double(), full_matrices=False)).float()),
+    "qr_wide": ([((2, 3, 5), "n")], lambda a: (lambda q, r: torch.cat([q.flatten(), r.flatten()]))(*torch.linalg.qr(a.double())).float()),
+    "qr_complete_wide": ([((3, 4), "n")], lambda a: (lambda q, r: torch.cat([q.flatten(), r.flatten()]))(*torch.linalg.qr(a.double(), mode="complete")).float()),
+    "lstsq_gelsd": ([((2, 5, 3), "n"), ((2, 5, 2), "n")], lambda a, b: (lambda r: torch.cat([r.solution.flatten(), r.residuals.flatten()]))(torch.linalg.lstsq(a.double(), b.double(), driver="gelsd")).float()),
+    "lstsq_wide_vector": ([((3, 5), "n"), ((3,), "n")], lambda a, b: torch.linalg.lstsq(a.double(), b.double(), driver="gelsd").solution.float()),
 }
 
 

@@ -103,7 +103,7 @@ extension Linalg {
 
   /// Whether autograd may need a result's gradient terms: the zero-valued terms (and the
   /// inverses they need) are built only then, not on every call.
-  private static func tracked(_ tensors: Tensor...) -> Bool { tensors.contains { $0.hasAutogradState } }
+  static func tracked(_ tensors: Tensor...) -> Bool { tensors.contains { $0.hasAutogradState } }
 
   /// The solution `X` of `A X = B` (`B` a batch of matrices, or of vectors when it has one dim
   /// fewer than `A`) (PyTorch: `torch.linalg.solve`).
@@ -401,72 +401,6 @@ extension Linalg {
 }
 
 extension Linalg {
-  /// The reduced QR factorization `A = Q R` of each tall or square matrix (`Q` is `m x n` with
-  /// orthonormal columns, `R` upper triangular with LAPACK's signs) by Householder reflections
-  /// in double on the host (PyTorch: `torch.linalg.qr(A)`, mode 'reduced'). Wide matrices stop
-  /// with a message (factor the transpose). The gradient is PyTorch's.
-  public static func qr(_ a: Tensor) -> (Q: Tensor, R: Tensor) {
-    usageCheck(a.dim >= 2, "linalg.qr: The input tensor A must have at least 2 dimensions.")
-    usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.qr: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
-    let (m, n) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
-    usageCheck(m >= n, "linalg.qr: only tall or square matrices (rows >= columns) are supported, got \(m) x \(n); factor the transpose instead")
-    let host = a.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    var qs: [Double] = []
-    var rs: [Double] = []
-    for b in 0..<(m * n == 0 ? 0 : host.count / (m * n)) {
-      var r = Array(host[(b * m * n)..<((b + 1) * m * n)])
-      var reflectors: [[Double]] = []
-      for k in 0..<n {
-        var v = (k..<m).map { r[$0 * n + k] }
-        let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        if norm > 0 {
-          v[0] += v[0] >= 0 ? norm : -norm
-          let length = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
-          v = v.map { $0 / length }
-          for c in k..<n {
-            let dot = (k..<m).reduce(0.0) { $0 + v[$1 - k] * r[$1 * n + c] }
-            for i in k..<m { r[i * n + c] -= 2 * v[i - k] * dot }
-          }
-        }
-        reflectors.append(v)
-      }
-      // Q = H_0 H_1 ... H_(n-1) applied to the first n columns of the identity.
-      var q = (0..<(m * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 }
-      for k in stride(from: n - 1, through: 0, by: -1) {
-        let v = reflectors[k]
-        for c in 0..<n {
-          let dot = (k..<m).reduce(0.0) { $0 + v[$1 - k] * q[$1 * n + c] }
-          for i in k..<m { q[i * n + c] -= 2 * v[i - k] * dot }
-        }
-      }
-      qs += q
-      rs += (0..<n).flatMap { i in (0..<n).map { j in j >= i ? r[i * n + j] : 0 } }
-    }
-    let batch = Array(a.shape.dropLast(2))
-    let q0 = Tensor(qs, shape: batch + [m, n]).to(a.dtype).movedTo(a.device)
-    let r0 = Tensor(rs, shape: batch + [n, n]).to(a.dtype).movedTo(a.device)
-    guard tracked(a) else { return (q0, r0) }
-    // With X = Qᵀ dA R⁻¹ and Ω its strictly lower part minus that part's transpose:
-    // dQ = Q Ω + (I - Q Qᵀ) dA R⁻¹, dR = (X - Ω) R.
-    let change = a - a.detach()
-    let rInverse = inv(r0)
-    let x = q0.mT.matmul(change).matmul(rInverse)
-    let lower = x.tril(diagonal: -1)
-    let omega = lower - lower.mT
-    let projector = Tensor.eye(m, dtype: a.dtype, device: a.device) - q0.matmul(q0.mT)
-    let q = q0 + q0.matmul(omega) + projector.matmul(change).matmul(rInverse)
-    let r = r0 + (x - omega).matmul(r0)
-    return (q, r)
-  }
-
-  /// The least-squares solution of `A X = B` (the minimum-norm one when `A` is rank
-  /// deficient or wide), as `pinv(A) B` (PyTorch: `torch.linalg.lstsq(A, B).solution`).
-  public static func lstsq(_ a: Tensor, _ b: Tensor) -> Tensor {
-    let vector = b.dim == a.dim - 1
-    let x = pinv(a).matmul(vector ? b.unsqueeze(-1) : b)
-    return vector ? x.squeeze(dim: -1) : x
-  }
-
   /// The matrix exponential, by scaling and squaring a degree-18 Taylor polynomial (composed
   /// of matrix products, so its gradient is theirs) (PyTorch: `torch.linalg.matrix_exp`).
   public static func matrixExp(_ a: Tensor) -> Tensor {

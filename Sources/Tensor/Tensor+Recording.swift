@@ -29,6 +29,9 @@ package enum RecordedOp {
   case put(offsets: Tensor, accumulate: Bool)
   /// Concatenation along `dim`.
   case cat(dim: Int)
+  /// An output PyTorch defines no derivative for: a backward that reaches it stops with
+  /// `message` (`name` is the node's name).
+  case notDifferentiable(name: String, message: String)
 }
 
 /// How a view relates to its input, so that its backward can map gradients back exactly.
@@ -124,5 +127,13 @@ extension Tensor {
   package func recorded(_ op: @autoclosure () -> RecordedOp, _ a: Tensor, _ b: Tensor, _ output: Tensor) -> Tensor {
     guard Tensor.recorder != nil, a.hasAutogradState || b.hasAutogradState else { return output }
     return recorded(op(), [a, b], output)
+  }
+}
+
+extension Tensor {
+  /// `self`, computed from `input`, recorded so that a backward reaching it stops with
+  /// `message` (PyTorch's error for outputs without a derivative, such as `qr`'s `R` in mode 'r').
+  package func notDifferentiable(from input: Tensor, name: String, message: String) -> Tensor {
+    recorded(.notDifferentiable(name: name, message: message), input, self)
   }
 }

@@ -1,5 +1,6 @@
 import Autograd
 import Foundation
+import TestSupport
 import Testing
 
 /// Gradients at the edges PyTorch's sample sets probe; expected values are PyTorch 2.13's.
@@ -71,4 +72,18 @@ import Testing
     #expect(zero.grad == Tensor.zeros(3))
   }
 
+
+  @Test func qrFactorsWithoutADerivativeStopInBackward() async {
+    // PyTorch 2.13 raises these when backward reaches the factors (the forward succeeds).
+    let modeR = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let a = Tensor([[1, 2], [3, 4], [5, 6]], dtype: .float64, requiresGrad: true)
+      Linalg.qr(a, mode: .r).R.sum().backward()
+    }
+    #expect(standardError(of: modeR).contains("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."))
+    let complete = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let a = Tensor([[1, 2], [3, 4], [5, 6]], dtype: .float64, requiresGrad: true)
+      Linalg.qr(a, mode: .complete).Q.sum().backward()
+    }
+    #expect(standardError(of: complete).contains("The QR decomposition is not differentiable when mode='complete' and nrows > ncols."))
+  }
 }

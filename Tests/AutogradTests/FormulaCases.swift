@@ -130,7 +130,7 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
       let (q, r) = Linalg.qr(x[0])
       return Tensor.cat([q.flatten(), r.flatten()])
     },
-    "lstsq": { Linalg.lstsq($0[0], $0[1]) }, "matrix_exp": { Linalg.matrixExp($0[0]) },
+    "lstsq": { Linalg.lstsq($0[0], $0[1]).solution }, "matrix_exp": { Linalg.matrixExp($0[0]) },
     "matrix_norm_nuc": { Linalg.matrixNorm($0[0], ord: .nuclear) },
     "matrix_norm_two": { Linalg.matrixNorm($0[0], ord: .two, dim: (0, 2), keepdim: true) },
     "svd_wide": { x in
@@ -141,6 +141,19 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
       let (u, s, vh) = Linalg.svd(x[0])
       return (u * s).matmul(vh) + u.pow(2).sum() + vh[0].pow(2).sum()
     },
+    "qr_wide": { x in
+      let (q, r) = Linalg.qr(x[0])
+      return Tensor.cat([q.flatten(), r.flatten()])
+    },
+    "qr_complete_wide": { x in
+      let (q, r) = Linalg.qr(x[0], mode: .complete)
+      return Tensor.cat([q.flatten(), r.flatten()])
+    },
+    "lstsq_gelsd": { x in
+      let result = Linalg.lstsq(x[0], x[1], driver: .gelsd)
+      return Tensor.cat([result.solution.flatten(), result.residuals.flatten()])
+    },
+    "lstsq_wide_vector": { Linalg.lstsq($0[0], $0[1], driver: .gelsd).solution },
     "nansum": { $0[0].nansum(dim: [0, 2]) }, "nanmean": { $0[0].nanmean(dim: [1], keepdim: true) },
     "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
     "index_mask": { $0[0][$0[0] .> 0.5] },

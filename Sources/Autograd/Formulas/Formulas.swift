@@ -26,6 +26,8 @@ enum Formulas {
     case .put(let offsets, let accumulate):
       return IndexingFormulas.put(offsets: offsets, accumulate: accumulate, target: inputs[0], values: inputs[1])
     case .cat(let dim): return IndexingFormulas.cat(dim: dim, inputs: inputs)
+    case .notDifferentiable(let name, let message):
+      return Function(name: name, inputs: inputs, savesValues: false) { _ in usageFailure("\(name): \(message)") }
     }
   }
 }
