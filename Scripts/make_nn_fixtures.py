@@ -422,4 +422,39 @@ for name, fn in ctc_cases.items():
     out.sum().backward()
     save(f"ctc_{name}_out", out)
     save(f"ctc_{name}_grad", v.grad)
+# Sampling modes, 3-D pool options and the 3-D transposed convolution (their own stream).
+vol_rng = np.random.default_rng(29)
+wide_grid = torch.tensor(vol_rng.uniform(-2.5, 2.5, (2, 3, 4, 2)), dtype=torch.float32)
+volume = torch.tensor(vol_rng.standard_normal((2, 2, 3, 4, 5)), dtype=torch.float32)
+volume_grid = torch.tensor(vol_rng.uniform(-1.3, 1.3, (2, 2, 3, 2, 3)), dtype=torch.float32)
+for name, value in {"wide_grid": wide_grid, "volume": volume, "volume_grid": volume_grid}.items():
+    save(f"vol_{name}", value)
+volume_cases = {
+    "grid_sample_reflection": ((2, 3, 4, 5), lambda v: F.grid_sample(v, wide_grid, padding_mode="reflection", align_corners=False)),
+    "grid_sample_reflection_grid": ((2, 3, 4, 2), lambda v: F.grid_sample(sample_input, v * 2.5, padding_mode="reflection", align_corners=True)),
+    "grid_sample_bicubic": ((2, 3, 4, 5), lambda v: F.grid_sample(v, wide_grid * 0.5, mode="bicubic", align_corners=False)),
+    "grid_sample_bicubic_grid": ((2, 3, 4, 2), lambda v: F.grid_sample(sample_input, v * 0.6, mode="bicubic", padding_mode="border", align_corners=True)),
+    "grid_sample_bicubic_reflection": ((2, 3, 4, 5), lambda v: F.grid_sample(v, wide_grid, mode="bicubic", padding_mode="reflection", align_corners=True)),
+    "grid_sample_5d": ((2, 2, 3, 4, 5), lambda v: F.grid_sample(v, volume_grid, align_corners=False)),
+    "grid_sample_5d_grid": ((2, 2, 3, 2, 3), lambda v: F.grid_sample(volume, v * 1.2, padding_mode="border", align_corners=True)),
+    "grid_sample_5d_nearest_reflection": ((2, 2, 3, 4, 5), lambda v: F.grid_sample(v, volume_grid * 1.5, mode="nearest", padding_mode="reflection")),
+    "affine_grid_3d": ((2, 3, 4), lambda v: F.affine_grid(v, [2, 1, 2, 3, 4], align_corners=True)),
+    "max_pool3d_ceil_dilated": ((2, 2, 6, 5, 7), lambda v: F.max_pool3d(v, (2, 3, 2), stride=2, padding=(1, 1, 0), dilation=(2, 1, 2), ceil_mode=True)),
+    "avg_pool3d_ceil_exclude_pad": ((2, 2, 5, 6, 5), lambda v: F.avg_pool3d(v, 3, stride=2, padding=1, ceil_mode=True, count_include_pad=False)),
+    "avg_pool3d_divisor": ((2, 4, 4, 5), lambda v: F.avg_pool3d(v, 2, stride=(1, 2, 2), divisor_override=5)),
+}
+for name, (shape, fn) in volume_cases.items():
+    record_case(f"vol_{name}", vol_rng, torch.tensor(vol_rng.standard_normal(shape), dtype=torch.float32), fn)
+volume_layers = {
+    "convt3d": (nn.ConvTranspose3d(4, 6, 3, stride=2, padding=1, output_padding=1, groups=2), (2, 4, 3, 2, 3)),
+    "convt3d_dilated": (nn.ConvTranspose3d(3, 2, 2, padding=2, dilation=2, bias=False), (3, 3, 4, 3)),
+}
+for name, (module, shape) in volume_layers.items():
+    for p in module.parameters():
+        with torch.no_grad():
+            p.copy_(torch.tensor(vol_rng.standard_normal(tuple(p.shape)), dtype=torch.float32))
+    record_case(f"layer_{name}", vol_rng, torch.tensor(vol_rng.standard_normal(shape), dtype=torch.float32), module)
+    for pname, p in module.named_parameters():
+        save(f"layer_{name}_param_{pname}", p)
+        save(f"layer_{name}_grad_{pname}", p.grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -6,26 +6,94 @@ extension Functional {
   static func poolExtent(size n: Int, kernel k: Int, stride s: Int, padding p: Int, dilation d: Int, ceilMode: Bool) -> (out: Int, extra: Int) {
     let span = d * (k - 1) + 1
     let room = n + 2 * p - span
-    var out = (ceilMode ? (room + s - 1) / s : room / s) + 1
+    // PyTorch's rounding: toward -inf (an input smaller than the window gives 0 outputs).
+    let numerator = room + (ceilMode ? s - 1 : 0)
+    var out = (numerator >= 0 ? numerator / s : -((-numerator + s - 1) / s)) + 1
     if ceilMode && (out - 1) * s >= n + p { out -= 1 }
     return (out, Swift.max(0, (out - 1) * s + span - (n + 2 * p)))
   }
 
-  /// The windows of `x` padded by `padding` (filled with `value`) and, on the right, by what
-  /// `ceilMode` needs (filled with `ceilValue`), as a view `[N, C, Ho, Wo, kh, kw]`.
+  /// The windows of `[N, C, *spatial]` padded by `padding` (filled with `value`) and, on the
+  /// far side, by what `ceilMode` needs (filled with `ceilValue`), as a view
+  /// `[N, C, *out, *kernel]`; any number of spatial dims.
   private static func poolWindows(
-    _ x: Tensor, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), ceilMode: Bool,
-    value: Double, ceilValue: Double, op: String
+    _ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], ceilMode: Bool, value: Double, ceilValue: Double, op: String
   ) -> Tensor {
+    let dims = kernel.count
     usageCheck(
-      padding.0 <= kernel.0 / 2 && padding.1 <= kernel.1 / 2,
-      "\(op): pad should be smaller than or equal to half of kernel size, but got padW = \(padding.1), padH = \(padding.0), kW = \(kernel.1), kH = \(kernel.0)")
-    let rows = poolExtent(size: x.shape[2], kernel: kernel.0, stride: stride.0, padding: padding.0, dilation: dilation.0, ceilMode: ceilMode)
-    let cols = poolExtent(size: x.shape[3], kernel: kernel.1, stride: stride.1, padding: padding.1, dilation: dilation.1, ceilMode: ceilMode)
-    usageCheck(rows.out > 0 && cols.out > 0, "\(op): Given input size \(x.shape), the calculated output size is too small (\(rows.out)x\(cols.out))")
-    var padded = pad(x, [padding.1, padding.1, padding.0, padding.0], value: value)
-    if rows.extra > 0 || cols.extra > 0 { padded = pad(padded, [0, cols.extra, 0, rows.extra], value: ceilValue) }
-    return windows(padded, kernel: kernel, stride: stride, dilation: dilation)
+      stride.count == dims && padding.count == dims && dilation.count == dims,
+      "\(op): kernel_size, stride, padding and dilation take \(dims) values each")
+    if dims == 2 {
+      usageCheck(
+        padding[0] <= kernel[0] / 2 && padding[1] <= kernel[1] / 2,
+        "\(op): pad should be smaller than or equal to half of kernel size, but got padW = \(padding[1]), padH = \(padding[0]), kW = \(kernel[1]), kH = \(kernel[0])")
+    } else {
+      for d in 0..<dims {
+        usageCheck(
+          padding[d] <= (dilation[d] * (kernel[d] - 1) + 1) / 2,
+          "\(op): pad should be at most half of effective kernel size, but got pad=\(padding[d]), kernel_size=\(kernel[d]) and dilation=\(dilation[d])")
+      }
+    }
+    let spatial = Array(x.shape.suffix(dims))
+    let extents = (0..<dims).map { d in
+      poolExtent(size: spatial[d], kernel: kernel[d], stride: stride[d], padding: padding[d], dilation: dilation[d], ceilMode: ceilMode)
+    }
+    usageCheck(
+      extents.allSatisfy { $0.out > 0 },
+      "\(op): Given input size: (\(([x.shape[1]] + spatial).map(String.init).joined(separator: "x"))). Calculated output size: (\(([x.shape[1]] + extents.map(\.out)).map(String.init).joined(separator: "x"))). Output size is too small")
+    var padded = pad(x, padding.reversed().flatMap { [$0, $0] }, value: value)
+    if extents.contains(where: { $0.extra > 0 }) { padded = pad(padded, extents.reversed().flatMap { [0, $0.extra] }, value: ceilValue) }
+    return slidingWindows(padded, kernel: kernel, stride: stride, dilation: dilation, op: op)
+  }
+
+  /// Max over windows of any number of spatial dims, with where each maximum came from as an
+  /// index into the flattened spatial dims of its channel.
+  static func maxPoolWithIndices(
+    _ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], ceilMode: Bool, op: String
+  ) -> (values: Tensor, indices: Tensor) {
+    let dims = kernel.count
+    let win = poolWindows(
+      x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, value: -.infinity, ceilValue: -.infinity, op: op)
+    let flat = win.reshape(Array(win.shape.prefix(2 + dims)) + [kernel.reduce(1, *)])
+    let (best, slot) = flat.max(dim: -1)
+    // The winner's position along each spatial dim of the unpadded input, flattened.
+    let outShape = Array(best.shape.suffix(dims))
+    let spatial = Array(x.shape.suffix(dims))
+    var index = Tensor.zeros(like: slot)
+    var remaining = slot
+    for d in (0..<dims).reversed() {
+      let tap = remaining.remainder(kernel[d])
+      remaining = remaining.floorDivide(kernel[d])
+      var start = [Int](repeating: 1, count: dims)
+      start[d] = outShape[d]
+      let position = tap * dilation[d] + (Tensor.arange(outShape[d], device: x.device) * stride[d] - padding[d]).view(start)
+      index = index + position * spatial[(d + 1)...].reduce(1, *)
+    }
+    return (best, index)
+  }
+
+  /// Mean over windows of any number of spatial dims: padding counts toward the divisor
+  /// unless `countIncludePad` is false, the extension `ceilMode` adds never does, and
+  /// `divisorOverride` replaces the divisor.
+  static func avgPool(
+    _ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], ceilMode: Bool, countIncludePad: Bool, divisorOverride: Int?, op: String
+  ) -> Tensor {
+    let dims = kernel.count
+    let window = { (t: Tensor, value: Double) in
+      poolWindows(
+        t, kernel: kernel, stride: stride, padding: padding, dilation: [Int](repeating: 1, count: dims), ceilMode: ceilMode, value: value,
+        ceilValue: 0, op: op)
+    }
+    let windowDims = Array((2 + dims)..<(2 + 2 * dims))
+    let sums = window(x, 0).sum(dim: windowDims)
+    if let divisorOverride {
+      usageCheck(divisorOverride != 0, "\(op): divisor must be not zero")
+      return sums / Double(divisorOverride)
+    }
+    // How many cells of each window count: a ones image, its padding 1 or 0.
+    let ones = Tensor.ones([1, 1] + Array(x.shape.suffix(dims)), dtype: x.dtype, device: x.device)
+    let counts = window(ones, countIncludePad ? 1 : 0).sum(dim: windowDims)
+    return sums / counts
   }
 
   /// Max over sliding windows; padding counts as -inf (PyTorch: `F.max_pool2d` with
@@ -47,17 +115,11 @@ extension Functional {
     let message = "max_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)"
     var indices: Tensor?
     let values = acceptingUnbatched(x, message) { x in
-      let win = poolWindows(
-        x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode,
-        value: -.infinity, ceilValue: -.infinity, op: "max_pool2d")
-      let flat = win.reshape(Array(win.shape.prefix(4)) + [kernel.0 * kernel.1])
-      let (best, slot) = flat.max(dim: -1)
-      // The winner's row and column in the unpadded input.
-      let (ho, wo) = (best.shape[2], best.shape[3])
-      let row = slot.floorDivide(kernel.1) * dilation.0 + (Tensor.arange(ho, device: x.device) * stride.0 - padding.0).view(ho, 1)
-      let col = slot.remainder(kernel.1) * dilation.1 + (Tensor.arange(wo, device: x.device) * stride.1 - padding.1).view(1, wo)
-      indices = row * x.shape[3] + col
-      return best
+      let result = maxPoolWithIndices(
+        x, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1],
+        ceilMode: ceilMode, op: "max_pool2d")
+      indices = result.indices
+      return result.values
     }
     return (values, x.dim == 3 ? indices!.squeeze(dim: 0) : indices!)
   }
@@ -71,18 +133,9 @@ extension Functional {
   ) -> Tensor {
     let stride = stride ?? kernel
     return acceptingUnbatched(x, "avg_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)") { x in
-      let window = { (t: Tensor, value: Double) in
-        poolWindows(t, kernel: kernel, stride: stride, padding: padding, dilation: (1, 1), ceilMode: ceilMode, value: value, ceilValue: 0, op: "avg_pool2d")
-      }
-      let sums = window(x, 0).sum(dim: [4, 5])
-      if let divisorOverride {
-        usageCheck(divisorOverride != 0, "avg_pool2d: divisor must be not zero")
-        return sums / Double(divisorOverride)
-      }
-      // How many cells of each window count: a ones image, its padding 1 or 0.
-      let ones = Tensor.ones([1, 1, x.shape[2], x.shape[3]], dtype: x.dtype, device: x.device)
-      let counts = window(ones, countIncludePad ? 1 : 0).sum(dim: [4, 5])
-      return sums / counts
+      avgPool(
+        x, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: [padding.0, padding.1], ceilMode: ceilMode,
+        countIncludePad: countIncludePad, divisorOverride: divisorOverride, op: "avg_pool2d")
     }
   }
 }

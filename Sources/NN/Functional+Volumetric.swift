@@ -1,22 +1,26 @@
 import Autograd
 
 extension Functional {
-  /// The sliding windows of `[N, C, D, H, W]` as a view `[N, C, Do, Ho, Wo, kd, kh, kw]`.
-  static func windows3d(_ x: Tensor, kernel: [Int], stride: [Int], dilation: [Int], op: String) -> Tensor {
-    let out: [Int] = (0..<3).map { (d: Int) -> Int in
+  /// The sliding windows of `[N, C, *spatial]` as a view `[N, C, *out, *kernel]`.
+  static func slidingWindows(_ x: Tensor, kernel: [Int], stride: [Int], dilation: [Int], op: String) -> Tensor {
+    let dims = kernel.count
+    let spatial = Array(x.shape.suffix(dims))
+    let out = (0..<dims).map { (d: Int) -> Int in
       let span = dilation[d] * (kernel[d] - 1) + 1
-      return (x.shape[2 + d] - span) / stride[d] + 1
+      return (spatial[d] - span) / stride[d] + 1
     }
     usageCheck(out.allSatisfy { $0 > 0 }, "\(op): Given input size \(x.shape), the calculated output size \(out) is too small")
     let s = x.stride()
+    let spatialStrides = Array(s.suffix(dims))
     return x.asStrided(
       size: Array(x.shape.prefix(2)) + out + kernel,
-      stride: [s[0], s[1]] + (0..<3).map { (d: Int) -> Int in s[2 + d] * stride[d] } + (0..<3).map { (d: Int) -> Int in s[2 + d] * dilation[d] },
+      stride: [s[0], s[1]] + (0..<dims).map { (d: Int) -> Int in spatialStrides[d] * stride[d] }
+        + (0..<dims).map { (d: Int) -> Int in spatialStrides[d] * dilation[d] },
       storageOffset: x.storageOffset)
   }
 
   /// Runs a 3-D op on `[N, C, D, H, W]` input, or on unbatched `[C, D, H, W]` as a batch of one.
-  private static func acceptingUnbatched3d(_ x: Tensor, op: String, _ body: (Tensor) -> Tensor) -> Tensor {
+  static func acceptingUnbatched3d(_ x: Tensor, op: String, _ body: (Tensor) -> Tensor) -> Tensor {
     usageCheck(x.dim == 4 || x.dim == 5, "Expected 4D (unbatched) or 5D (batched) input to \(op), but got input of size: \(x.shape)")
     return x.dim == 4 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
   }
@@ -37,7 +41,7 @@ extension Functional {
         "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(channels) channels instead")
       let kernel = Array(weight.shape.suffix(3))
       let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]])
-      let win = windows3d(padded, kernel: kernel, stride: stride, dilation: dilation, op: "conv3d")
+      let win = slidingWindows(padded, kernel: kernel, stride: stride, dilation: dilation, op: "conv3d")
       let outShape = Array(win.shape[2..<5])
       let taps = kernel.reduce(1, *)
       // [N, C, Do, Ho, Wo, kd, kh, kw] -> [N, groups, C/g * taps, L]
@@ -49,20 +53,40 @@ extension Functional {
     }
   }
 
-  /// Max over 3-D windows; padding counts as -inf (PyTorch: `F.max_pool3d`).
-  public static func maxPool3d(_ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1]) -> Tensor {
-    acceptingUnbatched3d(x, op: "max_pool3d") { x in
-      let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]], value: -.infinity)
-      let win = windows3d(padded, kernel: kernel, stride: stride ?? kernel, dilation: dilation, op: "max_pool3d")
-      return win.reshape(Array(win.shape.prefix(5)) + [-1]).max(dim: -1).values
-    }
+  /// Max over 3-D windows; padding counts as -inf (PyTorch: `F.max_pool3d` with `dilation`
+  /// and `ceil_mode`).
+  public static func maxPool3d(
+    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1], ceilMode: Bool = false
+  ) -> Tensor {
+    maxPool3dWithIndices(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode).values
   }
 
-  /// Mean over 3-D windows, padding counted (PyTorch: `F.avg_pool3d`).
-  public static func avgPool3d(_ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0]) -> Tensor {
+  /// `maxPool3d` and where each maximum came from, as an index into the flattened D x H x W
+  /// of its channel (PyTorch: `F.max_pool3d(..., return_indices=True)`).
+  public static func maxPool3dWithIndices(
+    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1], ceilMode: Bool = false
+  ) -> (values: Tensor, indices: Tensor) {
+    var indices: Tensor?
+    let values = acceptingUnbatched3d(x, op: "max_pool3d") { x in
+      let result = maxPoolWithIndices(
+        x, kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation, ceilMode: ceilMode, op: "max_pool3d")
+      indices = result.indices
+      return result.values
+    }
+    return (values, x.dim == 4 ? indices!.squeeze(dim: 0) : indices!)
+  }
+
+  /// Mean over 3-D windows (PyTorch: `F.avg_pool3d`): padding counts toward the divisor
+  /// unless `countIncludePad` is false, the extension `ceilMode` adds never does, and
+  /// `divisorOverride` replaces the divisor.
+  public static func avgPool3d(
+    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], ceilMode: Bool = false, countIncludePad: Bool = true,
+    divisorOverride: Int? = nil
+  ) -> Tensor {
     acceptingUnbatched3d(x, op: "avg_pool3d") { x in
-      let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]])
-      return windows3d(padded, kernel: kernel, stride: stride ?? kernel, dilation: [1, 1, 1], op: "avg_pool3d").mean(dim: [5, 6, 7])
+      avgPool(
+        x, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad,
+        divisorOverride: divisorOverride, op: "avg_pool3d")
     }
   }
 }
@@ -97,12 +121,14 @@ public final class Conv3d: Module {
   }
 }
 
-/// PyTorch: `nn.MaxPool3d`.
+/// PyTorch: `nn.MaxPool3d`; `returnIndices` is `Functional.maxPool3dWithIndices`.
 public final class MaxPool3d: FunctionModule {
   /// Pools cubic windows of `kernelSize` every `stride` (default: the kernel size).
-  public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+  public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) {
     super.init {
-      Functional.maxPool3d($0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding])
+      Functional.maxPool3d(
+        $0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding],
+        dilation: [dilation, dilation, dilation], ceilMode: ceilMode)
     }
   }
 }
@@ -110,9 +136,13 @@ public final class MaxPool3d: FunctionModule {
 /// PyTorch: `nn.AvgPool3d`.
 public final class AvgPool3d: FunctionModule {
   /// Averages cubic windows of `kernelSize` every `stride` (default: the kernel size).
-  public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0) {
+  public init(
+    kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true, divisorOverride: Int? = nil
+  ) {
     super.init {
-      Functional.avgPool3d($0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding])
+      Functional.avgPool3d(
+        $0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding],
+        ceilMode: ceilMode, countIncludePad: countIncludePad, divisorOverride: divisorOverride)
     }
   }
 }

@@ -79,6 +79,10 @@ private let activationModules: [String: @Sendable () -> Module] = [
     try check("conv3d_strided", Conv3d(4, 6, kernelSize: 2, stride: 2, padding: 1, groups: 2))
     try check("conv3d_dilated", Conv3d(3, 2, kernelSize: 2, padding: 1, dilation: 2))
   }
+  @Test func convTranspose3d() throws {
+    try check("convt3d", ConvTranspose3d(4, 6, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, groups: 2))
+    try check("convt3d_dilated", ConvTranspose3d(3, 2, kernelSize: 2, padding: 2, bias: false, dilation: 2))
+  }
   @Test func convTranspose1d() throws {
     try check("convt1d", ConvTranspose1d(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
   }
