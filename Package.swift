@@ -22,7 +22,7 @@ let package = Package(
     .target(
       name: "CUDABackend",
       dependencies: ["Tensor", .target(name: "CCUDA", condition: .when(traits: ["CUDA"]))]),
-    .target(name: "DeviceParity", dependencies: ["Autograd", "CUDABackend"]),
+    .target(name: "DeviceParity", dependencies: ["NN", "CUDABackend"]),
     .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),

@@ -30,8 +30,8 @@ public enum DeviceParity {
   }
 
   /// Every case: elementwise (all unary ops, binary ops with broadcasting and strides, every
-  /// dtype conversion), reductions, matmul in each dtype, indexing, joins, in-place ops and
-  /// a backward pass.
+  /// dtype conversion), reductions, matmul in each dtype, indexing, joins, in-place ops, a
+  /// backward pass, and the `NN` families (`nnCases`).
   public static var cases: [Case] {
     var list: [Case] = []
     func add(_ name: String, tolerance: Double = 1e-5, _ inputs: @escaping @Sendable () -> [Tensor], _ run: @escaping @Sendable ([Tensor]) -> Tensor) {
@@ -145,7 +145,7 @@ public enum DeviceParity {
       a.matmul(b).relu().softmax(dim: 1).log().mean().backward()
       return Tensor.cat([a.grad!.flatten(), b.grad!.flatten()])
     }
-    return list
+    return list + nnCases
   }
 
   /// Runs every case on `device` and compares with the CPU.
