@@ -38,6 +38,8 @@ final class AutogradRecorder: OpRecorder, @unchecked Sendable {
     meta.viewChain = (inputMeta?.base != nil ? inputMeta!.viewChain : []) + [ViewStep(kind: kind, shape: view.shape)]
   }
 
+  func requiresGradient(_ tensor: Tensor) -> Bool { Autograd.gradEnabled && tensor.requiresGrad }
+
   func shouldRebaseInPlace(target: Tensor, inputs: [Tensor], op: String) -> Bool {
     guard Autograd.gradEnabled else { return false }
     if target.isLeaf && target.requiresGrad {

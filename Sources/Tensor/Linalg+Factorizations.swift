@@ -82,16 +82,18 @@ extension Linalg {
 
   /// The inverse of each matrix (PyTorch: `torch.linalg.inv`); a singular matrix stops with
   /// PyTorch's message.
-  public static func inv(_ a: Tensor) -> Tensor {
-    var lu = Matrices(a, op: "linalg.inv")
-    let factors = factorLU(&lu)
-    if let (b, zero) = factors.enumerated().compactMap({ i, f in f.singularAt.map { (i, $0) } }).first {
-      usageFailure("linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular.")
+  public static func inv(_ a: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.inv") {
+      var lu = Matrices(a, op: "linalg.inv")
+      let factors = factorLU(&lu)
+      if let (b, zero) = factors.enumerated().compactMap({ i, f in f.singularAt.map { (i, $0) } }).first {
+        usageFailure("linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular.")
+      }
+      let y0 = inverse(lu, factors, like: a)
+      guard tracked(a) else { return y0 }
+      // d(A^-1) = -A^-1 dA A^-1.
+      return y0 - y0.matmul(a - a.detach()).matmul(y0)
     }
-    let y0 = inverse(lu, factors, like: a)
-    guard tracked(a) else { return y0 }
-    // d(A^-1) = -A^-1 dA A^-1.
-    return y0 - y0.matmul(a - a.detach()).matmul(y0)
   }
 
   /// The inverses from LU factors, as a tensor like `a`.
@@ -107,94 +109,102 @@ extension Linalg {
 
   /// The solution `X` of `A X = B` (`B` a batch of matrices, or of vectors when it has one dim
   /// fewer than `A`) (PyTorch: `torch.linalg.solve`).
-  public static func solve(_ a: Tensor, _ b: Tensor) -> Tensor {
-    var lu = Matrices(a, op: "linalg.solve")
-    let vector = b.dim == a.dim - 1
-    let rhs = vector ? b.unsqueeze(-1) : b
-    usageCheck(
-      rhs.dim == a.dim && Array(rhs.shape.dropLast(2)) == Array(a.shape.dropLast(2)) && rhs.shape[rhs.dim - 2] == lu.n,
-      "linalg.solve: Incompatible shapes of A and B for the equation AX = B (\(shapeString(a.shape)) and \(shapeString(b.shape)))")
-    let factors = factorLU(&lu)
-    usageCheck(factors.allSatisfy { $0.singularAt == nil }, "linalg.solve: The solver failed because the input matrix is singular.")
-    let k = rhs.shape[rhs.dim - 1]
-    let values = rhs.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype)).movedTo(a.device)
-    var x = x0
-    if tracked(a, b) {
-      // dX = A^-1 (dB - dA X), with the inverse from the factors already made.
-      let change = (rhs - rhs.detach()) - (a - a.detach()).matmul(x0)
-      x = x0 + inverse(lu, factors, like: a.detach()).matmul(change)
+  public static func solve(_ a: Tensor, _ b: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.solve") {
+      var lu = Matrices(a, op: "linalg.solve")
+      let vector = b.dim == a.dim - 1
+      let rhs = vector ? b.unsqueeze(-1) : b
+      usageCheck(
+        rhs.dim == a.dim && Array(rhs.shape.dropLast(2)) == Array(a.shape.dropLast(2)) && rhs.shape[rhs.dim - 2] == lu.n,
+        "linalg.solve: Incompatible shapes of A and B for the equation AX = B (\(shapeString(a.shape)) and \(shapeString(b.shape)))")
+      let factors = factorLU(&lu)
+      usageCheck(factors.allSatisfy { $0.singularAt == nil }, "linalg.solve: The solver failed because the input matrix is singular.")
+      let k = rhs.shape[rhs.dim - 1]
+      let values = rhs.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype)).movedTo(a.device)
+      var x = x0
+      if tracked(a, b) {
+        // dX = A^-1 (dB - dA X), with the inverse from the factors already made.
+        let change = (rhs - rhs.detach()) - (a - a.detach()).matmul(x0)
+        x = x0 + inverse(lu, factors, like: a.detach()).matmul(change)
+      }
+      return vector ? x.squeeze(dim: -1) : x
     }
-    return vector ? x.squeeze(dim: -1) : x
   }
 
   /// The determinant of each matrix (PyTorch: `torch.linalg.det`).
-  public static func det(_ a: Tensor) -> Tensor {
-    let (sign, logAbs) = slogdet(a)
-    return sign * logAbs.exp()
+  public static func det(_ a: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.det") {
+      let (sign, logAbs) = slogdet(a)
+      return sign * logAbs.exp()
+    }
   }
 
   /// The sign and the log of the absolute value of each determinant, without overflow
   /// (PyTorch: `torch.linalg.slogdet`); a singular matrix gives sign 0 and -inf.
-  public static func slogdet(_ a: Tensor) -> (sign: Tensor, logAbsDet: Tensor) {
-    var lu = Matrices(a, op: "linalg.slogdet")
-    let factors = factorLU(&lu)
-    let n = lu.n
-    var signs: [Double] = []
-    var logs: [Double] = []
-    for (b, f) in factors.enumerated() {
-      var sign = f.sign
-      var log = 0.0
-      for i in 0..<n {
-        let d = lu.values[b * n * n + i * n + i]
-        if d < 0 { sign = -sign }
-        log += Foundation.log(Swift.abs(d))
+  public static func slogdet(_ a: Tensor, out: (sign: Tensor, logAbsDet: Tensor)? = nil) -> (sign: Tensor, logAbsDet: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "linalg.slogdet") {
+      var lu = Matrices(a, op: "linalg.slogdet")
+      let factors = factorLU(&lu)
+      let n = lu.n
+      var signs: [Double] = []
+      var logs: [Double] = []
+      for (b, f) in factors.enumerated() {
+        var sign = f.sign
+        var log = 0.0
+        for i in 0..<n {
+          let d = lu.values[b * n * n + i * n + i]
+          if d < 0 { sign = -sign }
+          log += Foundation.log(Swift.abs(d))
+        }
+        signs.append(f.singularAt == nil ? sign : 0)
+        logs.append(f.singularAt == nil ? log : -.infinity)
       }
-      signs.append(f.singularAt == nil ? sign : 0)
-      logs.append(f.singularAt == nil ? log : -.infinity)
+      let batch = Array(a.shape.dropLast(2))
+      let sign = Tensor(signs, shape: batch).to(a.dtype).movedTo(a.device)
+      let log0 = Tensor(logs, shape: batch).to(a.dtype).movedTo(a.device)
+      // d log|det A| = trace(A^-1 dA), for invertible A.
+      guard tracked(a), factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
+      let change = inverse(lu, factors, like: a.detach()).matmul(a - a.detach()).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])
+      return (sign, log0 + change)
     }
-    let batch = Array(a.shape.dropLast(2))
-    let sign = Tensor(signs, shape: batch).to(a.dtype).movedTo(a.device)
-    let log0 = Tensor(logs, shape: batch).to(a.dtype).movedTo(a.device)
-    // d log|det A| = trace(A^-1 dA), for invertible A.
-    guard tracked(a), factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
-    let change = inverse(lu, factors, like: a.detach()).matmul(a - a.detach()).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])
-    return (sign, log0 + change)
   }
 
   /// The lower-triangular `L` with `L Lᵀ = A` for symmetric positive-definite `A` (only the
   /// lower triangle is read; the gradient is symmetric, as PyTorch's) (PyTorch: `torch.linalg.cholesky`).
-  public static func cholesky(_ a: Tensor) -> Tensor {
-    let m = Matrices(a, op: "linalg.cholesky")
-    let n = m.n
-    var l = [Double](repeating: 0, count: m.values.count)
-    for b in 0..<m.count {
-      let base = b * n * n
-      for j in 0..<n {
-        var diagonal = m.values[base + j * n + j]
-        for k in 0..<j { diagonal -= l[base + j * n + k] * l[base + j * n + k] }
-        usageCheck(
-          diagonal > 0,
-          "linalg.cholesky: \(m.count > 1 ? "(Batch element \(b)): " : "")The factorization could not be completed because the input is not positive-definite (the leading minor of order \(j + 1) is not positive-definite).")
-        let root = diagonal.squareRoot()
-        l[base + j * n + j] = root
-        for i in (j + 1)..<Swift.max(n, j + 1) {
-          var s = m.values[base + i * n + j]
-          for k in 0..<j { s -= l[base + i * n + k] * l[base + j * n + k] }
-          l[base + i * n + j] = s / root
+  public static func cholesky(_ a: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.cholesky") {
+      let m = Matrices(a, op: "linalg.cholesky")
+      let n = m.n
+      var l = [Double](repeating: 0, count: m.values.count)
+      for b in 0..<m.count {
+        let base = b * n * n
+        for j in 0..<n {
+          var diagonal = m.values[base + j * n + j]
+          for k in 0..<j { diagonal -= l[base + j * n + k] * l[base + j * n + k] }
+          usageCheck(
+            diagonal > 0,
+            "linalg.cholesky: \(m.count > 1 ? "(Batch element \(b)): " : "")The factorization could not be completed because the input is not positive-definite (the leading minor of order \(j + 1) is not positive-definite).")
+          let root = diagonal.squareRoot()
+          l[base + j * n + j] = root
+          for i in (j + 1)..<Swift.max(n, j + 1) {
+            var s = m.values[base + i * n + j]
+            for k in 0..<j { s -= l[base + i * n + k] * l[base + j * n + k] }
+            l[base + i * n + j] = s / root
+          }
         }
       }
+      let l0 = Tensor(l, shape: a.shape).to(a.dtype).movedTo(a.device)
+      guard tracked(a) else { return l0 }
+      // dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ taking the lower triangle with the diagonal halved; dA is taken
+      // symmetric, (dA + dAᵀ) / 2, so the gradient is symmetric as PyTorch's.
+      let change = a - a.detach()
+      let symmetricChange = (change + change.mT) * 0.5
+      let lInverse = inv(l0)
+      let inner = lInverse.matmul(symmetricChange).matmul(lInverse.mT)
+      let phi = inner.tril() - inner.diagonal(dim1: -2, dim2: -1).diagEmbed() * 0.5
+      return l0 + l0.matmul(phi)
     }
-    let l0 = Tensor(l, shape: a.shape).to(a.dtype).movedTo(a.device)
-    guard tracked(a) else { return l0 }
-    // dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ taking the lower triangle with the diagonal halved; dA is taken
-    // symmetric, (dA + dAᵀ) / 2, so the gradient is symmetric as PyTorch's.
-    let change = a - a.detach()
-    let symmetricChange = (change + change.mT) * 0.5
-    let lInverse = inv(l0)
-    let inner = lInverse.matmul(symmetricChange).matmul(lInverse.mT)
-    let phi = inner.tril() - inner.diagonal(dim1: -2, dim2: -1).diagEmbed() * 0.5
-    return l0 + l0.matmul(phi)
   }
 }
 
@@ -203,36 +213,38 @@ extension Linalg {
   /// matrix, reading its lower triangle (PyTorch: `torch.linalg.eigh`). Cyclic Jacobi
   /// rotations on the host in double precision, to full accuracy. Eigenvector signs are
   /// arbitrary, as LAPACK's. The gradient is PyTorch's: exact where eigenvalues are distinct.
-  public static func eigh(_ a: Tensor) -> (eigenvalues: Tensor, eigenvectors: Tensor) {
-    let m = Matrices(a, op: "linalg.eigh")
-    let n = m.n
-    var values: [Double] = []
-    var vectors: [Double] = []
-    for b in 0..<m.count {
-      // The symmetric matrix from the lower triangle.
-      var s = [Double](repeating: 0, count: n * n)
-      for i in 0..<n { for j in 0...i { s[i * n + j] = m.values[b * n * n + i * n + j]; s[j * n + i] = s[i * n + j] } }
-      let (w, v) = jacobiEigen(s, n: n)
-      values += w
-      vectors += v
+  public static func eigh(_ a: Tensor, out: (eigenvalues: Tensor, eigenvectors: Tensor)? = nil) -> (eigenvalues: Tensor, eigenvectors: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "linalg.eigh") {
+      let m = Matrices(a, op: "linalg.eigh")
+      let n = m.n
+      var values: [Double] = []
+      var vectors: [Double] = []
+      for b in 0..<m.count {
+        // The symmetric matrix from the lower triangle.
+        var s = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { for j in 0...i { s[i * n + j] = m.values[b * n * n + i * n + j]; s[j * n + i] = s[i * n + j] } }
+        let (w, v) = jacobiEigen(s, n: n)
+        values += w
+        vectors += v
+      }
+      let batch = Array(a.shape.dropLast(2))
+      let w0 = Tensor(values, shape: batch + [n]).to(a.dtype).movedTo(a.device)
+      let v0 = Tensor(vectors, shape: a.shape).to(a.dtype).movedTo(a.device)
+      guard tracked(a) else { return (w0, v0) }
+      // dΛ = diag(Vᵀ dA V), dV = V (F ∘ Vᵀ dA V) with F_ij = 1 / (λ_j - λ_i) off the diagonal.
+      let change = a - a.detach()
+      let projected = v0.mT.matmul((change + change.mT) * 0.5).matmul(v0)
+      let gaps = w0.unsqueeze(-2) - w0.unsqueeze(-1)
+      let offDiagonal = Tensor.eye(n, dtype: .bool, device: a.device).logicalNot()
+      let f = Tensor.where(offDiagonal, gaps.reciprocal(), 0.0).detach()
+      let w = w0 + projected.diagonal(dim1: -2, dim2: -1)
+      let v = v0 + v0.matmul(f * projected)
+      return (w, v)
     }
-    let batch = Array(a.shape.dropLast(2))
-    let w0 = Tensor(values, shape: batch + [n]).to(a.dtype).movedTo(a.device)
-    let v0 = Tensor(vectors, shape: a.shape).to(a.dtype).movedTo(a.device)
-    guard tracked(a) else { return (w0, v0) }
-    // dΛ = diag(Vᵀ dA V), dV = V (F ∘ Vᵀ dA V) with F_ij = 1 / (λ_j - λ_i) off the diagonal.
-    let change = a - a.detach()
-    let projected = v0.mT.matmul((change + change.mT) * 0.5).matmul(v0)
-    let gaps = w0.unsqueeze(-2) - w0.unsqueeze(-1)
-    let offDiagonal = Tensor.eye(n, dtype: .bool, device: a.device).logicalNot()
-    let f = Tensor.where(offDiagonal, gaps.reciprocal(), 0.0).detach()
-    let w = w0 + projected.diagonal(dim1: -2, dim2: -1)
-    let v = v0 + v0.matmul(f * projected)
-    return (w, v)
   }
 
   /// The eigenvalues of each symmetric matrix, ascending (PyTorch: `torch.linalg.eigvalsh`).
-  public static func eigvalsh(_ a: Tensor) -> Tensor { eigh(a).eigenvalues }
+  public static func eigvalsh(_ a: Tensor, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.eigvalsh") { eigh(a).eigenvalues } }
 
   /// Cyclic Jacobi: rotates `s` (symmetric, row-major n x n) to diagonal, accumulating the
   /// rotations; eigenvalues ascending with their eigenvectors as columns.
@@ -268,49 +280,51 @@ extension Linalg {
   /// `torch.linalg.svd(A, full_matrices=False)`). One-sided Jacobi rotations on the host in
   /// double precision; singular vector signs are arbitrary, as LAPACK's. The gradient is
   /// PyTorch's, exact for distinct nonzero singular values.
-  public static func svd(_ a: Tensor) -> (U: Tensor, S: Tensor, Vh: Tensor) {
-    usageCheck(a.dim >= 2, "linalg.svd: The input tensor A must have at least 2 dimensions.")
-    usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.svd: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
-    let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
-    // Work on the tall orientation: the SVD of Aᵀ is V S Uᵀ.
-    if rows < cols {
-      let (u, s, vh) = svd(a.mT)
-      return (vh.mT, s, u.mT)
+  public static func svd(_ a: Tensor, out: (U: Tensor, S: Tensor, Vh: Tensor)? = nil) -> (U: Tensor, S: Tensor, Vh: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1, $0.2) }, op: "linalg.svd") {
+      usageCheck(a.dim >= 2, "linalg.svd: The input tensor A must have at least 2 dimensions.")
+      usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.svd: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+      let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
+      // Work on the tall orientation: the SVD of Aᵀ is V S Uᵀ.
+      if rows < cols {
+        let (u, s, vh) = svd(a.mT)
+        return (vh.mT, s, u.mT)
+      }
+      let host = a.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      let count = rows * cols == 0 ? 0 : host.count / (rows * cols)
+      var us: [Double] = []
+      var ss: [Double] = []
+      var vs: [Double] = []
+      for b in 0..<count {
+        let (u, s, v) = jacobiSVD(Array(host[(b * rows * cols)..<((b + 1) * rows * cols)]), rows: rows, cols: cols)
+        us += u
+        ss += s
+        vs += v
+      }
+      let batch = Array(a.shape.dropLast(2))
+      let u0 = Tensor(us, shape: batch + [rows, cols]).to(a.dtype).movedTo(a.device)
+      let s0 = Tensor(ss, shape: batch + [cols]).to(a.dtype).movedTo(a.device)
+      let v0 = Tensor(vs, shape: batch + [cols, cols]).to(a.dtype).movedTo(a.device)
+      guard tracked(a) else { return (u0, s0, v0.mT) }
+      // With J = Uᵀ dA V: dS = diag(J); dU = U (F ∘ (J S + S Jᵀ)) + (I - U Uᵀ) dA V S⁻¹;
+      // dV = V (F ∘ (S J + Jᵀ S)), F_ij = 1 / (s_j² - s_i²) off the diagonal (V is square here).
+      let change = a - a.detach()
+      let j = u0.mT.matmul(change).matmul(v0)
+      let sRow = s0.unsqueeze(-2)
+      let sColumn = s0.unsqueeze(-1)
+      let squares = s0 * s0
+      let offDiagonal = Tensor.eye(cols, dtype: .bool, device: a.device).logicalNot()
+      let f = Tensor.where(offDiagonal, (squares.unsqueeze(-2) - squares.unsqueeze(-1)).reciprocal(), 0.0).detach()
+      let s = s0 + j.diagonal(dim1: -2, dim2: -1)
+      let projector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - u0.matmul(u0.mT)
+      let u = u0 + u0.matmul(f * (j * sRow + j.mT * sColumn)) + projector.matmul(change).matmul(v0) / sRow
+      let v = v0 + v0.matmul(f * (j * sColumn + j.mT * sRow))
+      return (u, s, v.mT)
     }
-    let host = a.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    let count = rows * cols == 0 ? 0 : host.count / (rows * cols)
-    var us: [Double] = []
-    var ss: [Double] = []
-    var vs: [Double] = []
-    for b in 0..<count {
-      let (u, s, v) = jacobiSVD(Array(host[(b * rows * cols)..<((b + 1) * rows * cols)]), rows: rows, cols: cols)
-      us += u
-      ss += s
-      vs += v
-    }
-    let batch = Array(a.shape.dropLast(2))
-    let u0 = Tensor(us, shape: batch + [rows, cols]).to(a.dtype).movedTo(a.device)
-    let s0 = Tensor(ss, shape: batch + [cols]).to(a.dtype).movedTo(a.device)
-    let v0 = Tensor(vs, shape: batch + [cols, cols]).to(a.dtype).movedTo(a.device)
-    guard tracked(a) else { return (u0, s0, v0.mT) }
-    // With J = Uᵀ dA V: dS = diag(J); dU = U (F ∘ (J S + S Jᵀ)) + (I - U Uᵀ) dA V S⁻¹;
-    // dV = V (F ∘ (S J + Jᵀ S)), F_ij = 1 / (s_j² - s_i²) off the diagonal (V is square here).
-    let change = a - a.detach()
-    let j = u0.mT.matmul(change).matmul(v0)
-    let sRow = s0.unsqueeze(-2)
-    let sColumn = s0.unsqueeze(-1)
-    let squares = s0 * s0
-    let offDiagonal = Tensor.eye(cols, dtype: .bool, device: a.device).logicalNot()
-    let f = Tensor.where(offDiagonal, (squares.unsqueeze(-2) - squares.unsqueeze(-1)).reciprocal(), 0.0).detach()
-    let s = s0 + j.diagonal(dim1: -2, dim2: -1)
-    let projector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - u0.matmul(u0.mT)
-    let u = u0 + u0.matmul(f * (j * sRow + j.mT * sColumn)) + projector.matmul(change).matmul(v0) / sRow
-    let v = v0 + v0.matmul(f * (j * sColumn + j.mT * sRow))
-    return (u, s, v.mT)
   }
 
   /// The singular values, descending (PyTorch: `torch.linalg.svdvals`).
-  public static func svdvals(_ a: Tensor) -> Tensor { svd(a).S }
+  public static func svdvals(_ a: Tensor, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.svdvals") { svd(a).S } }
 
   /// One-sided Jacobi (Hestenes) on a tall `rows x cols` matrix: rotates column pairs until
   /// all are orthogonal; the column norms are the singular values.
@@ -352,34 +366,38 @@ extension Linalg {
 extension Linalg {
   /// The number of singular values above `max(atol, rtol * largest)`; without tolerances,
   /// `rtol` is the dtype's epsilon times the larger dimension (PyTorch: `torch.linalg.matrix_rank`).
-  public static func matrixRank(_ a: Tensor, atol: Double? = nil, rtol: Double? = nil) -> Tensor {
-    let s = svdvals(a).detach()
-    let epsilon = a.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
-    let relative = rtol ?? (atol == nil ? epsilon * Double(Swift.max(a.shape[a.dim - 2], a.shape[a.dim - 1])) : 0)
-    let largest = s.numel == 0 ? s.sum(dim: [-1], keepdim: true) : s.amax(dim: [-1], keepdim: true)
-    let tolerance = (largest * relative).clamp(min: .double(atol ?? 0))
-    return (s .> tolerance).sum(dim: [-1], dtype: .int64)
+  public static func matrixRank(_ a: Tensor, atol: Double? = nil, rtol: Double? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.matrix_rank") {
+      let s = svdvals(a).detach()
+      let epsilon = a.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
+      let relative = rtol ?? (atol == nil ? epsilon * Double(Swift.max(a.shape[a.dim - 2], a.shape[a.dim - 1])) : 0)
+      let largest = s.numel == 0 ? s.sum(dim: [-1], keepdim: true) : s.amax(dim: [-1], keepdim: true)
+      let tolerance = (largest * relative).clamp(min: .double(atol ?? 0))
+      return (s .> tolerance).sum(dim: [-1], dtype: .int64)
+    }
   }
 
   /// The Moore-Penrose pseudo-inverse, dropping singular values at or below
   /// `rtol * largest` (default: epsilon times the larger dimension) (PyTorch:
   /// `torch.linalg.pinv`). Its gradient is the constant-rank formula, as PyTorch's.
-  public static func pinv(_ a: Tensor, rtol: Double? = nil) -> Tensor {
-    let (u, s, vh) = svd(a.detach())
-    let epsilon = a.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
-    let relative = rtol ?? epsilon * Double(Swift.max(a.shape[a.dim - 2], a.shape[a.dim - 1]))
-    let largest = s.numel == 0 ? s : s.amax(dim: [-1], keepdim: true)
-    let inverted = Tensor.where(s .> largest * relative, s.reciprocal(), 0.0)
-    let p0 = (vh.mT * inverted.unsqueeze(-2)).matmul(u.mT)
-    guard tracked(a) else { return p0 }
-    // d(A⁺) = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺.
-    let change = a - a.detach()
-    let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
-    let a0 = a.detach()
-    let leftProjector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - a0.matmul(p0)
-    let rightProjector = Tensor.eye(cols, dtype: a.dtype, device: a.device) - p0.matmul(a0)
-    return p0 - p0.matmul(change).matmul(p0) + p0.matmul(p0.mT).matmul(change.mT).matmul(leftProjector)
-      + rightProjector.matmul(change.mT).matmul(p0.mT).matmul(p0)
+  public static func pinv(_ a: Tensor, rtol: Double? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.pinv") {
+      let (u, s, vh) = svd(a.detach())
+      let epsilon = a.dtype == .float64 ? Double.ulpOfOne : Double(Float.ulpOfOne)
+      let relative = rtol ?? epsilon * Double(Swift.max(a.shape[a.dim - 2], a.shape[a.dim - 1]))
+      let largest = s.numel == 0 ? s : s.amax(dim: [-1], keepdim: true)
+      let inverted = Tensor.where(s .> largest * relative, s.reciprocal(), 0.0)
+      let p0 = (vh.mT * inverted.unsqueeze(-2)).matmul(u.mT)
+      guard tracked(a) else { return p0 }
+      // d(A⁺) = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺.
+      let change = a - a.detach()
+      let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
+      let a0 = a.detach()
+      let leftProjector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - a0.matmul(p0)
+      let rightProjector = Tensor.eye(cols, dtype: a.dtype, device: a.device) - p0.matmul(a0)
+      return p0 - p0.matmul(change).matmul(p0) + p0.matmul(p0.mT).matmul(change.mT).matmul(leftProjector)
+        + rightProjector.matmul(change.mT).matmul(p0.mT).matmul(p0)
+    }
   }
 
   /// The cosine and sine of the Jacobi rotation for `theta = (b - a) / (2 g)`, the smaller of

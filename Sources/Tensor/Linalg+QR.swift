@@ -19,37 +19,39 @@ extension Linalg {
   /// double on the host (PyTorch: `torch.linalg.qr(A, mode:)`). The gradient is PyTorch's; as
   /// in PyTorch, a backward through mode `.r`, or through mode `.complete` of a matrix with
   /// more rows than columns, stops with PyTorch's message (those factors are not unique).
-  public static func qr(_ a: Tensor, mode: QRMode = .reduced) -> (Q: Tensor, R: Tensor) {
-    usageCheck(a.dim >= 2, "linalg.qr: The input tensor A must have at least 2 dimensions.")
-    usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.qr: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
-    let (m, n) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
-    let needsQ = mode != .r
-    let (q0, r0) = householderQR(a, completeQ: mode == .complete, formQ: needsQ)
-    guard tracked(a) else { return (q0, r0) }
-    switch mode {
-    case .r:
-      return (q0, r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."))
-    case .complete where m > n:
-      let message = "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
-      return (q0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message),
-              r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message))
-    default:
-      if m < n {
-        // A = [X | Y] with X square: X = Q R_X, and R = [R_X | Qᵀ Y] (autograd composes it).
-        let (q, rx) = qr(a.narrow(dim: -1, start: 0, length: m))
-        return (q, Tensor.cat([rx, q.mT.matmul(a.narrow(dim: -1, start: m, length: n - m))], dim: -1))
+  public static func qr(_ a: Tensor, mode: QRMode = .reduced, out: (Q: Tensor, R: Tensor)? = nil) -> (Q: Tensor, R: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "linalg.qr") {
+      usageCheck(a.dim >= 2, "linalg.qr: The input tensor A must have at least 2 dimensions.")
+      usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.qr: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+      let (m, n) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
+      let needsQ = mode != .r
+      let (q0, r0) = householderQR(a, completeQ: mode == .complete, formQ: needsQ)
+      guard tracked(a) else { return (q0, r0) }
+      switch mode {
+      case .r:
+        return (q0, r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."))
+      case .complete where m > n:
+        let message = "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
+        return (q0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message),
+                r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message))
+      default:
+        if m < n {
+          // A = [X | Y] with X square: X = Q R_X, and R = [R_X | Qᵀ Y] (autograd composes it).
+          let (q, rx) = qr(a.narrow(dim: -1, start: 0, length: m))
+          return (q, Tensor.cat([rx, q.mT.matmul(a.narrow(dim: -1, start: m, length: n - m))], dim: -1))
+        }
+        // With X = Qᵀ dA R⁻¹ and Ω its strictly lower part minus that part's transpose:
+        // dQ = Q Ω + (I - Q Qᵀ) dA R⁻¹, dR = (X - Ω) R.
+        let change = a - a.detach()
+        let rInverse = inv(r0)
+        let x = q0.mT.matmul(change).matmul(rInverse)
+        let lower = x.tril(diagonal: -1)
+        let omega = lower - lower.mT
+        let projector = Tensor.eye(m, dtype: a.dtype, device: a.device) - q0.matmul(q0.mT)
+        let q = q0 + q0.matmul(omega) + projector.matmul(change).matmul(rInverse)
+        let r = r0 + (x - omega).matmul(r0)
+        return (q, r)
       }
-      // With X = Qᵀ dA R⁻¹ and Ω its strictly lower part minus that part's transpose:
-      // dQ = Q Ω + (I - Q Qᵀ) dA R⁻¹, dR = (X - Ω) R.
-      let change = a - a.detach()
-      let rInverse = inv(r0)
-      let x = q0.mT.matmul(change).matmul(rInverse)
-      let lower = x.tril(diagonal: -1)
-      let omega = lower - lower.mT
-      let projector = Tensor.eye(m, dtype: a.dtype, device: a.device) - q0.matmul(q0.mT)
-      let q = q0 + q0.matmul(omega) + projector.matmul(change).matmul(rInverse)
-      let r = r0 + (x - omega).matmul(r0)
-      return (q, r)
     }
   }
 

@@ -46,6 +46,7 @@ extension Tensor {
     let ka = ta.to(compute).broadcastView(to: shape)
     let kb = tb.to(compute).broadcastView(to: shape)
     if let out {
+      checkOutIsNotDifferentiated(tensors, op: name)
       prepareOut(out, shape: shape, dtype: resultDType, device: device, op: name)
       if out.dtype == resultDType {
         out.backend.binary(op, ka, kb, into: out)
@@ -144,6 +145,7 @@ extension Tensor {
     let (compute, resultDType) = Tensor.unaryTypes(op, dtype, name: name)
     let input = to(compute)
     if let out {
+      Tensor.checkOutIsNotDifferentiated([self], op: name)
       Tensor.prepareOut(out, shape: shape, dtype: resultDType, device: device, op: name)
       if out.dtype == resultDType {
         backend.unary(op, input, into: out)

@@ -259,7 +259,7 @@ extension Tensor {
   }
 
   /// The coordinates of nonzero elements, `[n, dim]` int64 (PyTorch: `torch.nonzero`).
-  public func nonzero() -> Tensor { backend.nonzero(to(.bool)) }
+  public func nonzero(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "nonzero") { backend.nonzero(to(.bool)) } }
 
   /// Elements along `dim` picked by a 1-d int index (PyTorch: `torch.index_select`).
   public func indexSelect(dim d: Int, index: Tensor) -> Tensor {

@@ -24,8 +24,10 @@ extension Tensor {
   }
 
   /// `indexAdd_` on a copy (PyTorch: `torch.index_add`).
-  public func indexAdd(dim d: Int, index: Tensor, source: Tensor, alpha: Double = 1) -> Tensor {
-    clone().indexAdd_(dim: d, index: index, source: source, alpha: alpha)
+  public func indexAdd(dim d: Int, index: Tensor, source: Tensor, alpha: Double = 1, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "index_add") {
+      clone().indexAdd_(dim: d, index: index, source: source, alpha: alpha)
+    }
   }
 
   /// Copies `source`'s slices along `dim` into the slices `index` names
@@ -39,8 +41,10 @@ extension Tensor {
   }
 
   /// `indexCopy_` on a copy (PyTorch: `torch.index_copy`).
-  public func indexCopy(dim d: Int, index: Tensor, source: Tensor) -> Tensor {
-    clone().indexCopy_(dim: d, index: index, source: source)
+  public func indexCopy(dim d: Int, index: Tensor, source: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "index_copy") {
+      clone().indexCopy_(dim: d, index: index, source: source)
+    }
   }
 
   /// Fills the slices along `dim` that `index` names with `value`
@@ -67,53 +71,55 @@ extension Tensor {
   /// Combines `src` values sent along `dim` to `index`'s positions with `reduce`, including
   /// the tensor's own value unless `includeSelf` is false; positions no value reaches keep
   /// theirs (PyTorch: `torch.scatter_reduce(dim, index, src, reduce, include_self=)`).
-  public func scatterReduce(dim d: Int, index: Tensor, src: Tensor, reduce: ScatterReduction, includeSelf: Bool = true) -> Tensor {
-    let axis = normalizedDim(d)
-    let values = src.narrowed(toShapeOf: index).to(dtype)
-    let hits = Tensor.zeros(like: self, dtype: .int64).scatterAdd(dim: axis, index: index, src: Tensor.ones(like: index, dtype: .int64))
-    let reached = hits .> 0
-    // The host-computed reductions get gradient terms only when autograd may need them.
-    let needsGradient = hasAutogradState || values.hasAutogradState
-    switch reduce {
-    case .sum, .mean:
-      let base = includeSelf ? self : Tensor.where(reached, 0.0, self)
-      let total = base.scatterAdd(dim: axis, index: index, src: values)
-      guard reduce == .mean else { return total }
-      let count = (hits + (includeSelf ? 1 : 0)).clamp(min: 1)
-      let mean = dtype.isFloatingPoint ? total / count.to(dtype) : total.floorDivide(count)
-      return Tensor.where(reached, mean, self)
-    case .prod:
-      // Values on the host (a product through logs would lose signs and zeros). Gradients as
-      // PyTorch's: the product of the others, computed with zeros masked to 1.
-      let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
-      guard needsGradient else { return result }
-      let maskedSelf = Tensor.where(self .== 0, 1.0, self)
-      let maskedSelfResult = maskedSelf.scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
-      let srcZero = values .== 0
-      let zerosAt = Tensor.zeros(like: self).scatterAdd(dim: axis, index: index, src: srcZero.to(dtype)).gather(dim: axis, index: index)
-      let singleZero = srcZero.logicalAnd(zerosAt .== 1)
-      let maskedSrcResult = scatterCombine(
-        dim: axis, index: index, src: Tensor.where(singleZero, 1.0, values), includeSelf: includeSelf) { $0 * $1 }
-      let srcWeight = Tensor.where(
-        singleZero, maskedSrcResult.gather(dim: axis, index: index),
-        result.gather(dim: axis, index: index) / Tensor.where(srcZero, 1.0, values))
-      return withGradients(
-        result, dim: axis, index: index, src: values, srcWeight: srcWeight, selfWeight: maskedSelfResult / maskedSelf,
-        reached: includeSelf ? nil : reached)
-    case .amax, .amin:
-      let largest = reduce == .amax
-      let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { a, b in
-        a.isNaN || b.isNaN ? .nan : (largest ? Swift.max(a, b) : Swift.min(a, b))
+  public func scatterReduce(dim d: Int, index: Tensor, src: Tensor, reduce: ScatterReduction, includeSelf: Bool = true, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "scatter_reduce") {
+      let axis = normalizedDim(d)
+      let values = src.narrowed(toShapeOf: index).to(dtype)
+      let hits = Tensor.zeros(like: self, dtype: .int64).scatterAdd(dim: axis, index: index, src: Tensor.ones(like: index, dtype: .int64))
+      let reached = hits .> 0
+      // The host-computed reductions get gradient terms only when autograd may need them.
+      let needsGradient = hasAutogradState || values.hasAutogradState
+      switch reduce {
+      case .sum, .mean:
+        let base = includeSelf ? self : Tensor.where(reached, 0.0, self)
+        let total = base.scatterAdd(dim: axis, index: index, src: values)
+        guard reduce == .mean else { return total }
+        let count = (hits + (includeSelf ? 1 : 0)).clamp(min: 1)
+        let mean = dtype.isFloatingPoint ? total / count.to(dtype) : total.floorDivide(count)
+        return Tensor.where(reached, mean, self)
+      case .prod:
+        // Values on the host (a product through logs would lose signs and zeros). Gradients as
+        // PyTorch's: the product of the others, computed with zeros masked to 1.
+        let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
+        guard needsGradient else { return result }
+        let maskedSelf = Tensor.where(self .== 0, 1.0, self)
+        let maskedSelfResult = maskedSelf.scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
+        let srcZero = values .== 0
+        let zerosAt = Tensor.zeros(like: self).scatterAdd(dim: axis, index: index, src: srcZero.to(dtype)).gather(dim: axis, index: index)
+        let singleZero = srcZero.logicalAnd(zerosAt .== 1)
+        let maskedSrcResult = scatterCombine(
+          dim: axis, index: index, src: Tensor.where(singleZero, 1.0, values), includeSelf: includeSelf) { $0 * $1 }
+        let srcWeight = Tensor.where(
+          singleZero, maskedSrcResult.gather(dim: axis, index: index),
+          result.gather(dim: axis, index: index) / Tensor.where(srcZero, 1.0, values))
+        return withGradients(
+          result, dim: axis, index: index, src: values, srcWeight: srcWeight, selfWeight: maskedSelfResult / maskedSelf,
+          reached: includeSelf ? nil : reached)
+      case .amax, .amin:
+        let largest = reduce == .amax
+        let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { a, b in
+          a.isNaN || b.isNaN ? .nan : (largest ? Swift.max(a, b) : Swift.min(a, b))
+        }
+        guard needsGradient else { return result }
+        // The gradient is shared evenly among the inputs equal to the result (PyTorch counts
+        // `self` among them even when excluded, then zeroes its share).
+        let srcWins = (values .== result.gather(dim: axis, index: index)).to(dtype)
+        let selfWins = (self .== result).to(dtype)
+        let ties = selfWins.scatterAdd(dim: axis, index: index, src: srcWins)
+        return withGradients(
+          result, dim: axis, index: index, src: values, srcWeight: srcWins / ties.gather(dim: axis, index: index),
+          selfWeight: selfWins / ties, reached: includeSelf ? nil : reached)
       }
-      guard needsGradient else { return result }
-      // The gradient is shared evenly among the inputs equal to the result (PyTorch counts
-      // `self` among them even when excluded, then zeroes its share).
-      let srcWins = (values .== result.gather(dim: axis, index: index)).to(dtype)
-      let selfWins = (self .== result).to(dtype)
-      let ties = selfWins.scatterAdd(dim: axis, index: index, src: srcWins)
-      return withGradients(
-        result, dim: axis, index: index, src: values, srcWeight: srcWins / ties.gather(dim: axis, index: index),
-        selfWeight: selfWins / ties, reached: includeSelf ? nil : reached)
     }
   }
 
@@ -178,20 +184,22 @@ extension Tensor {
 
   /// Values picked along `dim` at `indices`, which broadcasts against the tensor in the other
   /// dims; with no `dim`, from the flattened tensor (PyTorch: `torch.take_along_dim`).
-  public func takeAlongDim(_ indices: Tensor, dim d: Int? = nil) -> Tensor {
-    guard let d else { return reshape(-1).gather(dim: 0, index: indices.reshape(-1)) }
-    let axis = normalizedDim(d)
-    usageCheck(indices.dim == dim, "take_along_dim(): input and indices should have the same number of dimensions, but got \(dim) dimensions for input, and \(indices.dim) dimensions for indices")
-    var selfShape = shape
-    var indexShape = indices.shape
-    selfShape[axis] = 1
-    indexShape[axis] = 1
-    let common = Tensor.broadcastShape([selfShape, indexShape], op: "take_along_dim")
-    var sourceShape = common
-    sourceShape[axis] = shape[axis]
-    var pickShape = common
-    pickShape[axis] = indices.shape[axis]
-    return expand(sourceShape).gather(dim: axis, index: indices.expand(pickShape))
+  public func takeAlongDim(_ indices: Tensor, dim d: Int? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "take_along_dim") {
+      guard let d else { return reshape(-1).gather(dim: 0, index: indices.reshape(-1)) }
+      let axis = normalizedDim(d)
+      usageCheck(indices.dim == dim, "take_along_dim(): input and indices should have the same number of dimensions, but got \(dim) dimensions for input, and \(indices.dim) dimensions for indices")
+      var selfShape = shape
+      var indexShape = indices.shape
+      selfShape[axis] = 1
+      indexShape[axis] = 1
+      let common = Tensor.broadcastShape([selfShape, indexShape], op: "take_along_dim")
+      var sourceShape = common
+      sourceShape[axis] = shape[axis]
+      var pickShape = common
+      pickShape[axis] = indices.shape[axis]
+      return expand(sourceShape).gather(dim: axis, index: indices.expand(pickShape))
+    }
   }
 
   /// Writes `source` at positions given as indices into the flattened tensor (negative
@@ -242,34 +250,38 @@ extension Tensor {
   /// inserted to keep the order: before equal elements, or after them with `right`
   /// (PyTorch: `torch.searchsorted`). A 1-d sequence serves every value; otherwise the
   /// leading dims pair up.
-  public static func searchsorted(_ sortedSequence: Tensor, _ values: Tensor, right: Bool = false, outInt32: Bool = false) -> Tensor {
-    let oneSequence = sortedSequence.dim == 1
-    usageCheck(
-      oneSequence || Array(sortedSequence.shape.dropLast()) == Array(values.shape.dropLast()),
-      "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match, but we got boundaries tensor \(shapeString(sortedSequence.shape)) and input value tensor \(shapeString(values.shape))")
-    let sequence = sortedSequence.movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    let keys = values.movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    let width = sortedSequence.shape.last ?? 0
-    let perRow = values.dim == 0 ? 1 : values.shape.last!
-    let positions = keys.enumerated().map { i, key -> Int64 in
-      let base = oneSequence ? 0 : (i / Swift.max(perRow, 1)) * width
-      var (low, high) = (0, width)
-      while low < high {
-        let mid = (low + high) / 2
-        let element = sequence[base + mid]
-        // PyTorch's comparisons, NaN included (a NaN value goes past every element).
-        let goesAfter = right ? !(element > key) : !(element >= key)
-        if goesAfter { low = mid + 1 } else { high = mid }
+  public static func searchsorted(_ sortedSequence: Tensor, _ values: Tensor, right: Bool = false, outInt32: Bool = false, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "searchsorted") {
+      let oneSequence = sortedSequence.dim == 1
+      usageCheck(
+        oneSequence || Array(sortedSequence.shape.dropLast()) == Array(values.shape.dropLast()),
+        "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match, but we got boundaries tensor \(shapeString(sortedSequence.shape)) and input value tensor \(shapeString(values.shape))")
+      let sequence = sortedSequence.movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      let keys = values.movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      let width = sortedSequence.shape.last ?? 0
+      let perRow = values.dim == 0 ? 1 : values.shape.last!
+      let positions = keys.enumerated().map { i, key -> Int64 in
+        let base = oneSequence ? 0 : (i / Swift.max(perRow, 1)) * width
+        var (low, high) = (0, width)
+        while low < high {
+          let mid = (low + high) / 2
+          let element = sequence[base + mid]
+          // PyTorch's comparisons, NaN included (a NaN value goes past every element).
+          let goesAfter = right ? !(element > key) : !(element >= key)
+          if goesAfter { low = mid + 1 } else { high = mid }
+        }
+        return Int64(low)
       }
-      return Int64(low)
+      return Tensor(positions, shape: values.shape).to(outInt32 ? .int32 : .int64).movedTo(values.device)
     }
-    return Tensor(positions, shape: values.shape).to(outInt32 ? .int32 : .int64).movedTo(values.device)
   }
 
   /// The bucket of each element among sorted `boundaries` (PyTorch: `torch.bucketize`).
-  public func bucketize(_ boundaries: Tensor, right: Bool = false, outInt32: Bool = false) -> Tensor {
-    usageCheck(boundaries.dim == 1, "boundaries tensor must be 1 dimension, but got dim(\(boundaries.dim))")
-    return Tensor.searchsorted(boundaries, self, right: right, outInt32: outInt32)
+  public func bucketize(_ boundaries: Tensor, right: Bool = false, outInt32: Bool = false, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "bucketize") {
+      usageCheck(boundaries.dim == 1, "boundaries tensor must be 1 dimension, but got dim(\(boundaries.dim))")
+      return Tensor.searchsorted(boundaries, self, right: right, outInt32: outInt32)
+    }
   }
 
   /// How often each non-negative integer occurs (or the sum of `weights` at its
@@ -290,18 +302,20 @@ extension Tensor {
 
   /// A histogram of `bins` equal bins over [`min`, `max`] (the data's range when both are 0);
   /// elements outside are ignored (PyTorch: `torch.histc`).
-  public func histc(bins: Int = 100, min low: Double = 0, max high: Double = 0) -> Tensor {
-    usageCheck(bins > 0, "torch.histc(): bins must be > 0, but got \(bins) for bins")
-    usageCheck(dtype.isFloatingPoint, "torch.histc(): \"histogram_cpu\" not implemented for '\(dtype.scalarTypeName)'")
-    let data = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    var (lower, upper) = (low, high)
-    if lower == 0 && upper == 0, let smallest = data.min(), let largest = data.max() { (lower, upper) = (smallest, largest) }
-    if lower == upper { (lower, upper) = (lower - 1, upper + 1) }
-    usageCheck(lower < upper, "torch.histc(): max must be larger than min")
-    var counts = [Double](repeating: 0, count: bins)
-    for v in data where v >= lower && v <= upper {
-      counts[Swift.min(Int((v - lower) / (upper - lower) * Double(bins)), bins - 1)] += 1
+  public func histc(bins: Int = 100, min low: Double = 0, max high: Double = 0, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "histc") {
+      usageCheck(bins > 0, "torch.histc(): bins must be > 0, but got \(bins) for bins")
+      usageCheck(dtype.isFloatingPoint, "torch.histc(): \"histogram_cpu\" not implemented for '\(dtype.scalarTypeName)'")
+      let data = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      var (lower, upper) = (low, high)
+      if lower == 0 && upper == 0, let smallest = data.min(), let largest = data.max() { (lower, upper) = (smallest, largest) }
+      if lower == upper { (lower, upper) = (lower - 1, upper + 1) }
+      usageCheck(lower < upper, "torch.histc(): max must be larger than min")
+      var counts = [Double](repeating: 0, count: bins)
+      for v in data where v >= lower && v <= upper {
+        counts[Swift.min(Int((v - lower) / (upper - lower) * Double(bins)), bins - 1)] += 1
+      }
+      return Tensor(counts, shape: [bins]).to(dtype).movedTo(device)
     }
-    return Tensor(counts, shape: [bins]).to(dtype).movedTo(device)
   }
 }

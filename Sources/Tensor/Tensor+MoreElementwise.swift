@@ -100,72 +100,86 @@ extension Tensor {
 
   /// `self + weight * (end - self)`, computed from the nearer end as PyTorch does
   /// (PyTorch: `torch.lerp`).
-  public func lerp(_ end: Tensor, weight: some TensorOperand) -> Tensor {
-    let w = Tensor.materialize(weight.operand, dtype: Tensor.resultType([operand, end.operand]), device: device)
-    let span = end - self
-    return Tensor.where(w.abs() .< 0.5, self + w * span, end - span * (1 - w))
+  public func lerp(_ end: Tensor, weight: some TensorOperand, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "lerp") {
+      let w = Tensor.materialize(weight.operand, dtype: Tensor.resultType([operand, end.operand]), device: device)
+      let span = end - self
+      return Tensor.where(w.abs() .< 0.5, self + w * span, end - span * (1 - w))
+    }
   }
 
   /// `log(exp(self) + exp(other))` without overflow (PyTorch: `torch.logaddexp`).
-  public func logaddexp(_ other: Tensor) -> Tensor {
-    let larger = maximum(other)
-    let sum = larger + (-(self - other).abs()).exp().log1p()
-    // Equal infinities: inf - inf is NaN, but the answer is the infinity itself.
-    return Tensor.where((self .== other).logicalAnd(isinf()), self, sum)
+  public func logaddexp(_ other: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "logaddexp") {
+      let larger = maximum(other)
+      let sum = larger + (-(self - other).abs()).exp().log1p()
+      // Equal infinities: inf - inf is NaN, but the answer is the infinity itself.
+      return Tensor.where((self .== other).logicalAnd(isinf()), self, sum)
+    }
   }
 
   /// `self * log(other)`, 0 where `self` is 0 (unless `other` is NaN) (PyTorch: `torch.xlogy`).
-  public func xlogy(_ other: some TensorOperand) -> Tensor {
-    let y = Tensor.materialize(other.operand, dtype: Tensor.resultType([operand, other.operand]).floatingResult, device: device)
-    let product = self * y.log()
-    return Tensor.where((self .== 0).logicalAnd(y.isnan().logicalNot()), 0.0, product)
+  public func xlogy(_ other: some TensorOperand, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "xlogy") {
+      let y = Tensor.materialize(other.operand, dtype: Tensor.resultType([operand, other.operand]).floatingResult, device: device)
+      let product = self * y.log()
+      return Tensor.where((self .== 0).logicalAnd(y.isnan().logicalNot()), 0.0, product)
+    }
   }
 
   /// 0 where `self < 0`, `values` where `self == 0`, 1 where `self > 0`
   /// (PyTorch: `torch.heaviside`).
-  public func heaviside(_ values: Tensor) -> Tensor {
-    Tensor.where(self .== 0, values, (self .> 0).to(Tensor.resultType([operand, values.operand])))
+  public func heaviside(_ values: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "heaviside") {
+      Tensor.where(self .== 0, values, (self .> 0).to(Tensor.resultType([operand, values.operand])))
+    }
   }
 
   /// The fractional part, `self - trunc(self)` (PyTorch: `torch.frac`).
-  public func frac() -> Tensor { self - trunc() }
+  public func frac(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "frac") { self - trunc() } }
 
   /// `self * self` (PyTorch: `torch.square`).
-  public func square() -> Tensor { self * self }
+  public func square(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "square") { self * self } }
 
   /// The sign for real tensors (PyTorch: `torch.sgn`, which also covers complex ones).
-  public func sgn() -> Tensor { sign() }
+  public func sgn(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "sgn") { sign() } }
 
   /// `clamp` under NumPy's name (PyTorch: `torch.clip`).
-  public func clip(min lower: Scalar? = nil, max upper: Scalar? = nil) -> Tensor { clamp(min: lower, max: upper) }
+  public func clip(min lower: Scalar? = nil, max upper: Scalar? = nil, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "clip") { clamp(min: lower, max: upper) } }
 
   /// Whether each element is positive or negative infinity (PyTorch: `torch.isinf`).
   public func isinf() -> Tensor {
     dtype.isFloatingPoint ? abs() .== Double.infinity : Tensor.zeros(like: self, dtype: .bool)
   }
   /// Whether each element is positive infinity (PyTorch: `torch.isposinf`).
-  public func isposinf() -> Tensor {
-    dtype.isFloatingPoint ? self .== Double.infinity : Tensor.zeros(like: self, dtype: .bool)
+  public func isposinf(out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "isposinf") {
+      dtype.isFloatingPoint ? self .== Double.infinity : Tensor.zeros(like: self, dtype: .bool)
+    }
   }
   /// Whether each element is negative infinity (PyTorch: `torch.isneginf`).
-  public func isneginf() -> Tensor {
-    dtype.isFloatingPoint ? self .== -Double.infinity : Tensor.zeros(like: self, dtype: .bool)
+  public func isneginf(out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "isneginf") {
+      dtype.isFloatingPoint ? self .== -Double.infinity : Tensor.zeros(like: self, dtype: .bool)
+    }
   }
 
   /// NaN, positive and negative infinity replaced by `nan`, `posinf` and `neginf`, which
   /// default to 0 and the dtype's largest and lowest finite values (PyTorch: `torch.nan_to_num`).
-  public func nanToNum(nan: Double = 0, posinf: Double? = nil, neginf: Double? = nil) -> Tensor {
-    guard dtype.isFloatingPoint else { return clone() }
-    let largest: Double =
-      switch dtype {
-      case .float16: 65504
-      case .bfloat16: 3.3895313892515355e38
-      case .float32: Double(Float.greatestFiniteMagnitude)
-      default: Double.greatestFiniteMagnitude
-      }
-    var result = Tensor.where(isnan(), nan, self)
-    result = Tensor.where(isposinf(), posinf ?? largest, result)
-    return Tensor.where(isneginf(), neginf ?? -largest, result)
+  public func nanToNum(nan: Double = 0, posinf: Double? = nil, neginf: Double? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "nan_to_num") {
+      guard dtype.isFloatingPoint else { return clone() }
+      let largest: Double =
+        switch dtype {
+        case .float16: 65504
+        case .bfloat16: 3.3895313892515355e38
+        case .float32: Double(Float.greatestFiniteMagnitude)
+        default: Double.greatestFiniteMagnitude
+        }
+      var result = Tensor.where(isnan(), nan, self)
+      result = Tensor.where(isposinf(), posinf ?? largest, result)
+      return Tensor.where(isneginf(), neginf ?? -largest, result)
+    }
   }
 }
 
@@ -177,57 +191,61 @@ extension Tensor {
   /// (PyTorch: `torch.digamma`). Composed in double precision: the recurrence
   /// ψ(x) = ψ(x + 6) - Σ 1/(x + k), the asymptotic series at x + 6, and the reflection
   /// ψ(x) = ψ(1 - x) - π / tan(πx) below 1/2; its gradient follows from the composition.
-  public func digamma() -> Tensor {
-    let v = to(.float64)
-    let reflected = v .< 0.5
-    var y = Tensor.where(reflected, 1 - v, v)
-    var shifted = Tensor.zeros(like: y)
-    for _ in 0..<6 {
-      shifted = shifted - y.reciprocal()
-      y = y + 1
+  public func digamma(out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "digamma") {
+      let v = to(.float64)
+      let reflected = v .< 0.5
+      var y = Tensor.where(reflected, 1 - v, v)
+      var shifted = Tensor.zeros(like: y)
+      for _ in 0..<6 {
+        shifted = shifted - y.reciprocal()
+        y = y + 1
+      }
+      let r = y.reciprocal()
+      let r2 = r * r
+      // log y - 1/(2y) - Σ B_2k / (2k y^2k), k = 1...6.
+      let tail = r2 * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132 - r2 * (691.0 / 32760))))))
+      var result = y.log() - r * 0.5 - tail + shifted
+      result = Tensor.where(reflected, result - Double.pi / (v * Double.pi).tan(), result)
+      result = Tensor.where(v .== 0, -Double.infinity, result)
+      result = Tensor.where((v .< 0).logicalAnd(v .== v.floor()), Double.nan, result)
+      return result.to(dtype.isFloatingPoint ? dtype : .float32)
     }
-    let r = y.reciprocal()
-    let r2 = r * r
-    // log y - 1/(2y) - Σ B_2k / (2k y^2k), k = 1...6.
-    let tail = r2 * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132 - r2 * (691.0 / 32760))))))
-    var result = y.log() - r * 0.5 - tail + shifted
-    result = Tensor.where(reflected, result - Double.pi / (v * Double.pi).tan(), result)
-    result = Tensor.where(v .== 0, -Double.infinity, result)
-    result = Tensor.where((v .< 0).logicalAnd(v .== v.floor()), Double.nan, result)
-    return result.to(dtype.isFloatingPoint ? dtype : .float32)
   }
 
   /// The `n`-th derivative of `digamma` (`n = 0` is `digamma` itself) (PyTorch:
   /// `torch.polygamma(n, x)`): `(-1)^(n+1) n! Σ_k (x + k)^-(n+1)`, summed directly until the
   /// argument passes 9 and by the Euler-Maclaurin series beyond, in double precision.
-  public func polygamma(_ n: Int) -> Tensor {
-    usageCheck(n >= 0, "polygamma(n, x) does not support negative n, got n = \(n)")
-    if n == 0 { return digamma() }
-    let v = to(.float64)
-    let s = Double(n + 1)
-    let smallest = numel == 0 ? 0 : v.min().item()
-    let steps = Swift.min(Swift.max(10, Int((9 - smallest).rounded(.up))), 100_000)
-    var sum = Tensor.zeros(like: v)
-    var y = v
-    for _ in 0..<steps {
-      sum = sum + y.pow(-s)
-      y = y + 1
+  public func polygamma(_ n: Int, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "polygamma") {
+      usageCheck(n >= 0, "polygamma(n, x) does not support negative n, got n = \(n)")
+      if n == 0 { return digamma() }
+      let v = to(.float64)
+      let s = Double(n + 1)
+      let smallest = numel == 0 ? 0 : v.min().item()
+      let steps = Swift.min(Swift.max(10, Int((9 - smallest).rounded(.up))), 100_000)
+      var sum = Tensor.zeros(like: v)
+      var y = v
+      for _ in 0..<steps {
+        sum = sum + y.pow(-s)
+        y = y + 1
+      }
+      // Hurwitz zeta tail at y: y^(1-s)/(s-1) + y^-s/2 + Σ B_2j/(2j)! s(s+1)...(s+2j-2) y^(-s-2j+1).
+      let bernoulli: [Double] = [1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730]
+      var tail = y.pow(1 - s) / (s - 1) + y.pow(-s) * 0.5
+      var rising = 1.0
+      var factorial = 1.0
+      for (j, b) in bernoulli.enumerated() {
+        let k = 2 * (j + 1)
+        rising *= j == 0 ? s : (s + Double(k - 3)) * (s + Double(k - 2))
+        factorial *= Double((k - 1) * k)
+        tail = tail + y.pow(-s - Double(k) + 1) * (b / factorial * rising)
+      }
+      let nFactorial = (1...n).reduce(1.0) { $0 * Double($1) }
+      var result = (sum + tail) * ((n % 2 == 1 ? 1.0 : -1.0) * nFactorial)
+      // Poles at 0 and the negative integers: +inf for odd n, -inf for even n (PyTorch's).
+      result = Tensor.where((v .<= 0).logicalAnd(v .== v.floor()), n % 2 == 1 ? Double.infinity : -Double.infinity, result)
+      return result.to(dtype.isFloatingPoint ? dtype : .float32)
     }
-    // Hurwitz zeta tail at y: y^(1-s)/(s-1) + y^-s/2 + Σ B_2j/(2j)! s(s+1)...(s+2j-2) y^(-s-2j+1).
-    let bernoulli: [Double] = [1.0 / 6, -1.0 / 30, 1.0 / 42, -1.0 / 30, 5.0 / 66, -691.0 / 2730]
-    var tail = y.pow(1 - s) / (s - 1) + y.pow(-s) * 0.5
-    var rising = 1.0
-    var factorial = 1.0
-    for (j, b) in bernoulli.enumerated() {
-      let k = 2 * (j + 1)
-      rising *= j == 0 ? s : (s + Double(k - 3)) * (s + Double(k - 2))
-      factorial *= Double((k - 1) * k)
-      tail = tail + y.pow(-s - Double(k) + 1) * (b / factorial * rising)
-    }
-    let nFactorial = (1...n).reduce(1.0) { $0 * Double($1) }
-    var result = (sum + tail) * ((n % 2 == 1 ? 1.0 : -1.0) * nFactorial)
-    // Poles at 0 and the negative integers: +inf for odd n, -inf for even n (PyTorch's).
-    result = Tensor.where((v .<= 0).logicalAnd(v .== v.floor()), n % 2 == 1 ? Double.infinity : -Double.infinity, result)
-    return result.to(dtype.isFloatingPoint ? dtype : .float32)
   }
 }

@@ -120,12 +120,46 @@ extension Tensor {
     out.checkWritable(inputs: [], op: op)
   }
 
-  /// Writes a computed result into a caller's `out:` tensor (converting its dtype).
+  /// Writes a computed result into a caller's `out:` tensor (converting its dtype). As in
+  /// PyTorch, a result that autograd would track cannot go to `out:`.
   package static func deliver(_ result: Tensor, into out: Tensor?, op: String) -> Tensor {
     guard let out else { return result }
+    checkOutIsNotDifferentiated([result], op: op)
     prepareOut(out, shape: result.shape, dtype: result.dtype, device: result.device, op: op)
     out.backend.copy(result, into: out)
     out.markWritten()
     return out
+  }
+
+  /// Stops, with PyTorch's message, when any of `tensors` requires grad while gradients are
+  /// recorded: `out:` results are never part of the graph.
+  package static func checkOutIsNotDifferentiated(_ tensors: [Tensor], op: String) {
+    guard let recorder = Tensor.recorder, tensors.contains(where: { recorder.requiresGradient($0) }) else { return }
+    usageFailure("\(op)(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad.")
+  }
+
+  /// Runs a composed op and, when the caller passed `out:`, writes its result there
+  /// (PyTorch's `out=` for ops built from other ops).
+  @inline(__always)
+  package static func writing(into out: Tensor?, op: String, _ body: () -> Tensor) -> Tensor {
+    deliver(body(), into: out, op: op)
+  }
+
+  /// `writing` for ops with two results (`out=(values, indices)` in PyTorch).
+  @inline(__always)
+  package static func writing(into out: (Tensor, Tensor)?, op: String, _ body: () -> (Tensor, Tensor)) -> (Tensor, Tensor) {
+    let result = body()
+    guard let out else { return result }
+    return (deliver(result.0, into: out.0, op: op), deliver(result.1, into: out.1, op: op))
+  }
+
+  /// `writing` for ops with three results (`linalg.svd`'s `out=(U, S, Vh)`).
+  @inline(__always)
+  package static func writing(
+    into out: (Tensor, Tensor, Tensor)?, op: String, _ body: () -> (Tensor, Tensor, Tensor)
+  ) -> (Tensor, Tensor, Tensor) {
+    let result = body()
+    guard let out else { return result }
+    return (deliver(result.0, into: out.0, op: op), deliver(result.1, into: out.1, op: op), deliver(result.2, into: out.2, op: op))
   }
 }

@@ -4,35 +4,39 @@
 extension Tensor {
   /// A random permutation of `0..<n` (PyTorch: `torch.randperm`; the same Fisher-Yates swaps
   /// as PyTorch's CPU generator, so the same seed gives the same permutation).
-  public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
-    usageCheck(n >= 0, "randperm: n must be non-negative, got \(n)")
-    var values = Array(0..<n)
-    let g = generator ?? Generator.global
-    g.lock.withLock {
-      let small = n < Int(UInt32.max / 20)
-      for i in 0..<Swift.max(n - 1, 0) {
-        let draw = small ? UInt64(g.next32()) : g.next64()
-        values.swapAt(i, i + Int(draw % UInt64(n - i)))
+  public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "randperm") {
+      usageCheck(n >= 0, "randperm: n must be non-negative, got \(n)")
+      var values = Array(0..<n)
+      let g = generator ?? Generator.global
+      g.lock.withLock {
+        let small = n < Int(UInt32.max / 20)
+        for i in 0..<Swift.max(n - 1, 0) {
+          let draw = small ? UInt64(g.next32()) : g.next64()
+          values.swapAt(i, i + Int(draw % UInt64(n - i)))
+        }
       }
+      return Tensor(values, shape: [n]).to(dtype).movedTo(device)
     }
-    return Tensor(values, shape: [n]).to(dtype).movedTo(device)
   }
 
   /// 1 with the probability each element gives, else 0, as this tensor's dtype
   /// (PyTorch: `torch.bernoulli(p)`).
-  public func bernoulli(generator: Generator? = nil) -> Tensor {
-    usageCheck(dtype.isFloatingPoint, "bernoulli: expected a floating point tensor of probabilities, got \(dtype.scalarTypeName)")
-    let p = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    usageCheck(p.allSatisfy { $0 >= 0 && $0 <= 1 }, "bernoulli: expected all probabilities to be in [0, 1]")
-    // PyTorch draws a uniform of the tensor's precision: 53 bits for double, 24 for the rest.
-    let wide = dtype == .float64
-    var k = 0
-    let draws = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in
-      defer { k += 1 }
-      let hit = wide ? g.uniformDouble() < p[k] : g.uniformFloat() < Float(p[k])
-      return hit ? 1 : 0
+  public func bernoulli(generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "bernoulli") {
+      usageCheck(dtype.isFloatingPoint, "bernoulli: expected a floating point tensor of probabilities, got \(dtype.scalarTypeName)")
+      let p = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+      usageCheck(p.allSatisfy { $0 >= 0 && $0 <= 1 }, "bernoulli: expected all probabilities to be in [0, 1]")
+      // PyTorch draws a uniform of the tensor's precision: 53 bits for double, 24 for the rest.
+      let wide = dtype == .float64
+      var k = 0
+      let draws = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in
+        defer { k += 1 }
+        let hit = wide ? g.uniformDouble() < p[k] : g.uniformFloat() < Float(p[k])
+        return hit ? 1 : 0
+      }
+      return draws.to(dtype).movedTo(device)
     }
-    return draws.to(dtype).movedTo(device)
   }
 
   /// 1 with probability `p`, else 0, shaped like this tensor (PyTorch: `torch.bernoulli(x, p)`).
@@ -51,21 +55,27 @@ extension Tensor {
 
   /// Normal samples with elementwise `mean` and `std` (broadcast together)
   /// (PyTorch: `torch.normal(mean, std)`: standard draws, scaled and shifted).
-  public static func normal(mean: Tensor, std: Tensor, generator: Generator? = nil) -> Tensor {
-    usageCheck(std.min().item() >= 0 || std.numel == 0, "normal expects all elements of std >= 0.0")
-    let shape = broadcastShape([mean.shape, std.shape], op: "normal")
-    let dtype = resultType([.tensor(mean), .tensor(std)])
-    return randn(shape, dtype: dtype, device: mean.device, generator: generator) * std + mean
+  public static func normal(mean: Tensor, std: Tensor, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "normal") {
+      usageCheck(std.min().item() >= 0 || std.numel == 0, "normal expects all elements of std >= 0.0")
+      let shape = broadcastShape([mean.shape, std.shape], op: "normal")
+      let dtype = resultType([.tensor(mean), .tensor(std)])
+      return randn(shape, dtype: dtype, device: mean.device, generator: generator) * std + mean
+    }
   }
 
   /// Normal samples with elementwise `mean` and one `std` (PyTorch: `torch.normal(mean, std=1.0)`).
-  public static func normal(mean: Tensor, std: Double = 1, generator: Generator? = nil) -> Tensor {
-    normal(mean: mean, std: Tensor.full([], std, dtype: mean.dtype, device: mean.device), generator: generator)
+  public static func normal(mean: Tensor, std: Double = 1, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "normal") {
+      normal(mean: mean, std: Tensor.full([], std, dtype: mean.dtype, device: mean.device), generator: generator)
+    }
   }
 
   /// Normal samples of `shape` with one `mean` and `std` (PyTorch: `torch.normal(mean, std, size)`).
-  public static func normal(mean: Double, std: Double, _ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
-    Tensor.empty(shape, dtype: dtype, device: device).normal_(mean: mean, std: std, generator: generator)
+  public static func normal(mean: Double, std: Double, _ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "normal") {
+      Tensor.empty(shape, dtype: dtype, device: device).normal_(mean: mean, std: std, generator: generator)
+    }
   }
 
   /// Integers from `[low, high)` shaped like `other` (PyTorch: `torch.randint_like`).
@@ -75,7 +85,9 @@ extension Tensor {
 
   /// `count` values from `base^start` to `base^end`, evenly spaced in the exponent
   /// (PyTorch: `torch.logspace`).
-  public static func logspace(_ start: Double, _ end: Double, count: Int, base: Double = 10, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
-    Tensor.full([], base, dtype: .float64).pow(linspace(start, end, count: count, dtype: .float64)).to(dtype).movedTo(device)
+  public static func logspace(_ start: Double, _ end: Double, count: Int, base: Double = 10, dtype: DType = .float32, device: Device = .cpu, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "logspace") {
+      Tensor.full([], base, dtype: .float64).pow(linspace(start, end, count: count, dtype: .float64)).to(dtype).movedTo(device)
+    }
   }
 }

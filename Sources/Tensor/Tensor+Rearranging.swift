@@ -171,16 +171,18 @@ extension Tensor {
   }
 
   /// Concatenates horizontally: along dim 1, or dim 0 for 1-d tensors (PyTorch: `torch.hstack`).
-  public static func hstack(_ tensors: [Tensor]) -> Tensor {
-    let parts = tensors.map { $0.atleast1d() }
-    return cat(parts, dim: parts.first?.dim == 1 ? 0 : 1)
+  public static func hstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "hstack") {
+      let parts = tensors.map { $0.atleast1d() }
+      return cat(parts, dim: parts.first?.dim == 1 ? 0 : 1)
+    }
   }
 
   /// Concatenates vertically, along dim 0 after `atleast2d` (PyTorch: `torch.vstack`).
-  public static func vstack(_ tensors: [Tensor]) -> Tensor { cat(tensors.map { $0.atleast2d() }, dim: 0) }
+  public static func vstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "vstack") { cat(tensors.map { $0.atleast2d() }, dim: 0) } }
 
   /// Concatenates in depth, along dim 2 after `atleast3d` (PyTorch: `torch.dstack`).
-  public static func dstack(_ tensors: [Tensor]) -> Tensor { cat(tensors.map { $0.atleast3d() }, dim: 2) }
+  public static func dstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "dstack") { cat(tensors.map { $0.atleast3d() }, dim: 2) } }
 
   /// `sections` nearly equal views along `dim`, the first `size % sections` one longer
   /// (PyTorch: `torch.tensor_split(x, sections, dim)`).
@@ -208,9 +210,11 @@ extension Tensor {
 
   /// A 1-d tensor's values on diagonal `diagonal` of a new square matrix, or a matrix's
   /// diagonal as a new 1-d tensor (PyTorch: `torch.diag`).
-  public func diag(_ diagonal: Int = 0) -> Tensor {
-    usageCheck(dim == 1 || dim == 2, "diag(): Supports 1D or 2D tensors. Got \(dim)D")
-    return dim == 1 ? diagEmbed(offset: diagonal) : self.diagonal(offset: diagonal).clone()
+  public func diag(_ diagonal: Int = 0, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "diag") {
+      usageCheck(dim == 1 || dim == 2, "diag(): Supports 1D or 2D tensors. Got \(dim)D")
+      return dim == 1 ? diagEmbed(offset: diagonal) : self.diagonal(offset: diagonal).clone()
+    }
   }
 
   /// The last dim's values on diagonal `offset` of new `dim1`/`dim2` planes, zeros elsewhere

@@ -68,6 +68,9 @@ package protocol OpRecorder: AnyObject, Sendable {
   func rebaseInPlace(target: Tensor, result: Tensor, dataWritten: Bool)
   /// Runs `body` without recording (for composite ops recorded as a whole).
   func withoutRecording<T>(_ body: () -> T) -> T
+  /// Whether `tensor` requires grad while gradients are being recorded (ops with `out:`
+  /// refuse such inputs, as PyTorch does).
+  func requiresGradient(_ tensor: Tensor) -> Bool
 }
 
 extension Tensor {

@@ -280,7 +280,7 @@ extension Tensor {
   }
 
   /// Running sums along `dim`; integers and bools sum in int64 (PyTorch: `torch.cumsum`).
-  public func cumsum(dim d: Int, dtype: DType? = nil) -> Tensor { scanOp(.cumsum, dim: d, dtype: dtype) }
+  public func cumsum(dim d: Int, dtype: DType? = nil, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "cumsum") { scanOp(.cumsum, dim: d, dtype: dtype) } }
   /// Running products along `dim` (PyTorch: `torch.cumprod`).
   public func cumprod(dim d: Int, dtype: DType? = nil) -> Tensor { scanOp(.cumprod, dim: d, dtype: dtype) }
 

@@ -47,11 +47,13 @@ extension Tensor {
 
   /// The elements sorted along `dim`, and where each came from (PyTorch: `torch.sort`).
   /// The sort is stable whatever `stable` says (PyTorch allows either for `stable: false`).
-  public func sort(dim d: Int = -1, descending: Bool = false, stable: Bool = false) -> (values: Tensor, indices: Tensor) {
-    if dim == 0 { return (clone(), Tensor.zeros([], dtype: .int64, device: device)) }
-    let axis = normalizedDim(d)
-    let indices = sortingPermutation(dim: axis, descending: descending)
-    return (gather(dim: axis, index: indices), indices)
+  public func sort(dim d: Int = -1, descending: Bool = false, stable: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "sort") {
+      if dim == 0 { return (clone(), Tensor.zeros([], dtype: .int64, device: device)) }
+      let axis = normalizedDim(d)
+      let indices = sortingPermutation(dim: axis, descending: descending)
+      return (gather(dim: axis, index: indices), indices)
+    }
   }
 
   /// The indices that sort along `dim` (PyTorch: `torch.argsort`).
@@ -60,26 +62,30 @@ extension Tensor {
   }
 
   /// The tensor sorted along its first dim (PyTorch: `torch.msort`).
-  public func msort() -> Tensor { sort(dim: 0).values }
+  public func msort(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "msort") { sort(dim: 0).values } }
 
   /// The `k` largest (or smallest) elements along `dim` and their indices, in sorted order
   /// (PyTorch: `torch.topk`; `sorted: false` also returns them sorted).
-  public func topk(_ k: Int, dim d: Int = -1, largest: Bool = true, sorted: Bool = true) -> (values: Tensor, indices: Tensor) {
-    let axis = dim == 0 ? 0 : normalizedDim(d)
-    let size = dim == 0 ? 1 : shape[axis]
-    usageCheck(k >= 0 && k <= size, "topk: selected index k out of range (k = \(k), size of dim \(axis) = \(size))")
-    if dim == 0 { return k == 1 ? sort() : (reshape(-1)[..<0].reshape(-1), Tensor.zeros(0, dtype: .int64, device: device)) }
-    let indices = sortingPermutation(dim: axis, descending: largest).narrow(dim: axis, start: 0, length: k)
-    return (gather(dim: axis, index: indices), indices)
+  public func topk(_ k: Int, dim d: Int = -1, largest: Bool = true, sorted: Bool = true, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "topk") {
+      let axis = dim == 0 ? 0 : normalizedDim(d)
+      let size = dim == 0 ? 1 : shape[axis]
+      usageCheck(k >= 0 && k <= size, "topk: selected index k out of range (k = \(k), size of dim \(axis) = \(size))")
+      if dim == 0 { return k == 1 ? sort() : (reshape(-1)[..<0].reshape(-1), Tensor.zeros(0, dtype: .int64, device: device)) }
+      let indices = sortingPermutation(dim: axis, descending: largest).narrow(dim: axis, start: 0, length: k)
+      return (gather(dim: axis, index: indices), indices)
+    }
   }
 
   /// The `k`-th smallest element (1-based) along `dim` and its index (PyTorch: `torch.kthvalue`).
-  public func kthvalue(_ k: Int, dim d: Int = -1, keepdim: Bool = false) -> (values: Tensor, indices: Tensor) {
-    let source = atleast1d()
-    let axis = source.normalizedDim(d)
-    usageCheck(k >= 1 && k <= source.shape[axis], "kthvalue(): selected number k out of range for dimension \(axis)")
-    let indices = source.sortingPermutation(dim: axis, descending: false).narrow(dim: axis, start: k - 1, length: 1)
-    return source.orderStatistic(indices, dim: axis, keepdim: keepdim, scalar: dim == 0)
+  public func kthvalue(_ k: Int, dim d: Int = -1, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "kthvalue") {
+      let source = atleast1d()
+      let axis = source.normalizedDim(d)
+      usageCheck(k >= 1 && k <= source.shape[axis], "kthvalue(): selected number k out of range for dimension \(axis)")
+      let indices = source.sortingPermutation(dim: axis, descending: false).narrow(dim: axis, start: k - 1, length: 1)
+      return source.orderStatistic(indices, dim: axis, keepdim: keepdim, scalar: dim == 0)
+    }
   }
 
   /// Picks `indices` (size 1 along `axis`) and shapes values and indices as a reduction's.
@@ -94,8 +100,10 @@ extension Tensor {
   }
 
   /// The lower median along `dim` and its index; NaN if the row has one (PyTorch: `torch.median(dim)`).
-  public func median(dim d: Int, keepdim: Bool = false) -> (values: Tensor, indices: Tensor) {
-    medianAlong(dim: d, keepdim: keepdim, ignoringNaN: false)
+  public func median(dim d: Int, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "median") {
+      medianAlong(dim: d, keepdim: keepdim, ignoringNaN: false)
+    }
   }
 
   /// The lower median of all elements; NaN if there is one (PyTorch: `torch.median()`).
@@ -105,8 +113,10 @@ extension Tensor {
   }
 
   /// The lower median along `dim` of the non-NaN elements (PyTorch: `torch.nanmedian(dim)`).
-  public func nanmedian(dim d: Int, keepdim: Bool = false) -> (values: Tensor, indices: Tensor) {
-    medianAlong(dim: d, keepdim: keepdim, ignoringNaN: true)
+  public func nanmedian(dim d: Int, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "nanmedian") {
+      medianAlong(dim: d, keepdim: keepdim, ignoringNaN: true)
+    }
   }
 
   /// The lower median of the non-NaN elements (PyTorch: `torch.nanmedian()`).
@@ -150,25 +160,33 @@ extension Tensor {
   /// a 1-d `q` adds a leading dim (PyTorch: `torch.quantile`). NaN in a row gives NaN.
   public func quantile(
     _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear
-  ) -> Tensor {
-    quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: false)
+  , out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "quantile") {
+      quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: false)
+    }
   }
 
   /// `quantile` at one `q`.
-  public func quantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear) -> Tensor {
-    quantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation)
+  public func quantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "quantile") {
+      quantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation)
+    }
   }
 
   /// `quantile` of the non-NaN elements (PyTorch: `torch.nanquantile`).
   public func nanquantile(
     _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear
-  ) -> Tensor {
-    quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: true)
+  , out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "nanquantile") {
+      quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: true)
+    }
   }
 
   /// `nanquantile` at one `q`.
-  public func nanquantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear) -> Tensor {
-    nanquantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation)
+  public func nanquantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "nanquantile") {
+      nanquantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation)
+    }
   }
 
   private func quantiles(_ q: Tensor, dim d: Int?, keepdim: Bool, interpolation: QuantileInterpolation, ignoringNaN: Bool) -> Tensor {

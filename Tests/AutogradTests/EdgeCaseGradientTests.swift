@@ -86,4 +86,21 @@ import Testing
     }
     #expect(standardError(of: complete).contains("The QR decomposition is not differentiable when mode='complete' and nrows > ncols."))
   }
+
+  @Test func outArgumentsRefuseInputsThatRequireGrad() async {
+    // PyTorch 2.13: torch.exp(x, out=o) and torch.logaddexp(x, y, out=o) with x requiring grad.
+    let kernel = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor([1.0], requiresGrad: true).exp(out: Tensor.empty([0], dtype: .float64))
+    }
+    #expect(standardError(of: kernel).contains("exp(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."))
+    let composed = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      let x = Tensor([1.0], requiresGrad: true)
+      _ = x.logaddexp(x, out: Tensor.empty([0], dtype: .float64))
+    }
+    #expect(standardError(of: composed).contains("logaddexp(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."))
+    // Without grad mode, out: is fine.
+    let out = Tensor.empty([0], dtype: .float64)
+    withNoGrad { _ = Tensor([0.0], requiresGrad: true).exp(out: out) }
+    #expect(out == Tensor([1.0]))
+  }
 }
