@@ -396,14 +396,21 @@ transposed = {
     "conv3d_strided": (nn.Conv3d(4, 6, 2, stride=2, padding=1, groups=2), (2, 4, 4, 5, 4)),
     "conv3d_dilated": (nn.Conv3d(3, 2, 2, padding=1, dilation=2), (1, 3, 4, 3, 4)),
 }
-for name, (module, shape) in transposed.items():
+
+
+def record_layer(name, module, shape, gen):
+    """Random parameters, then record_case, then the parameters and their gradients."""
     for p in module.parameters():
         with torch.no_grad():
-            p.copy_(torch.tensor(convt_rng.standard_normal(tuple(p.shape)), dtype=torch.float32))
-    record_case(f"layer_{name}", convt_rng, torch.tensor(convt_rng.standard_normal(shape), dtype=torch.float32), module)
+            p.copy_(torch.tensor(gen.standard_normal(tuple(p.shape)), dtype=torch.float32))
+    record_case(f"layer_{name}", gen, torch.tensor(gen.standard_normal(shape), dtype=torch.float32), module)
     for pname, p in module.named_parameters():
         save(f"layer_{name}_param_{pname}", p)
         save(f"layer_{name}_grad_{pname}", p.grad)
+
+
+for name, (module, shape) in transposed.items():
+    record_layer(name, module, shape, convt_rng)
 # CTC (its own stream): logits are the input; targets and lengths are fixed.
 ctc_rng = np.random.default_rng(23)
 ctc_logits = torch.tensor(ctc_rng.standard_normal((12, 3, 5)), dtype=torch.float32)
@@ -450,11 +457,5 @@ volume_layers = {
     "convt3d_dilated": (nn.ConvTranspose3d(3, 2, 2, padding=2, dilation=2, bias=False), (3, 3, 4, 3)),
 }
 for name, (module, shape) in volume_layers.items():
-    for p in module.parameters():
-        with torch.no_grad():
-            p.copy_(torch.tensor(vol_rng.standard_normal(tuple(p.shape)), dtype=torch.float32))
-    record_case(f"layer_{name}", vol_rng, torch.tensor(vol_rng.standard_normal(shape), dtype=torch.float32), module)
-    for pname, p in module.named_parameters():
-        save(f"layer_{name}_param_{pname}", p)
-        save(f"layer_{name}_grad_{pname}", p.grad)
+    record_layer(name, module, shape, vol_rng)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

@@ -98,30 +98,17 @@ extension Functional {
   }
 }
 
-/// Transposed 1-d convolution (PyTorch: `nn.ConvTranspose1d`), initialised as PyTorch does.
-public final class ConvTranspose1d: Module {
-  /// `[inChannels, outChannels / groups, k]`.
-  public var weight: Tensor
-  /// `[outChannels]`, or `nil`.
-  public var bias: Tensor?
-  let stride: Int
-  let padding: Int
-  let outputPadding: Int
-  let groups: Int
-  let dilation: Int
-
+/// Transposed 1-d convolution (PyTorch: `nn.ConvTranspose1d`), initialised as PyTorch does;
+/// `weight` is `[inChannels, outChannels / groups, k]`.
+public final class ConvTranspose1d: ConvolutionLayer {
   /// A transposed convolution of `kernelSize` taps.
   public init(
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
     groups: Int = 1, bias: Bool = true, dilation: Int = 1
   ) {
-    checkGroups("ConvTranspose1d", inChannels, outChannels, groups)
-    (weight, self.bias) = defaultParameters(weightShape: [inChannels, outChannels / groups, kernelSize], biasCount: bias ? outChannels : nil)
-    self.stride = stride
-    self.padding = padding
-    self.outputPadding = outputPadding
-    self.groups = groups
-    self.dilation = dilation
+    super.init(
+      "ConvTranspose1d", inChannels: inChannels, outChannels: outChannels, weightShape: [inChannels, outChannels / groups, kernelSize],
+      bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
   }
 
   /// Applies the transposed convolution.
@@ -131,71 +118,46 @@ public final class ConvTranspose1d: Module {
   }
 }
 
-/// Transposed 2-D convolution (PyTorch: `nn.ConvTranspose2d`), initialised as PyTorch does.
-public final class ConvTranspose2d: Module {
-  /// `[inChannels, outChannels / groups, kh, kw]`.
-  public var weight: Tensor
-  /// `[outChannels]`, or `nil`.
-  public var bias: Tensor?
-  let stride: (Int, Int)
-  let padding: (Int, Int)
-  let outputPadding: (Int, Int)
-  let groups: Int
-  let dilation: (Int, Int)
-
+/// Transposed 2-D convolution (PyTorch: `nn.ConvTranspose2d`), initialised as PyTorch does;
+/// `weight` is `[inChannels, outChannels / groups, k, k]`.
+public final class ConvTranspose2d: ConvolutionLayer {
   /// A transposed convolution with a square kernel and symmetric settings.
   public init(
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
     groups: Int = 1, bias: Bool = true, dilation: Int = 1
   ) {
-    checkGroups("ConvTranspose2d", inChannels, outChannels, groups)
-    (weight, self.bias) = defaultParameters(
-      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize], biasCount: bias ? outChannels : nil)
-    self.stride = (stride, stride)
-    self.padding = (padding, padding)
-    self.outputPadding = (outputPadding, outputPadding)
-    self.groups = groups
-    self.dilation = (dilation, dilation)
+    super.init(
+      "ConvTranspose2d", inChannels: inChannels, outChannels: outChannels,
+      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize], bias: bias, stride: stride, padding: padding,
+      outputPadding: outputPadding, groups: groups, dilation: dilation)
   }
 
   /// Applies the transposed convolution.
   public override func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose2d(
-      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
+      x, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), outputPadding: (outputPadding, outputPadding),
+      groups: groups, dilation: (dilation, dilation))
   }
 }
 
-/// Transposed 3-D convolution (PyTorch: `nn.ConvTranspose3d`), initialised as PyTorch does.
-public final class ConvTranspose3d: Module {
-  /// `[inChannels, outChannels / groups, k, k, k]`.
-  public var weight: Tensor
-  /// `[outChannels]`, or `nil`.
-  public var bias: Tensor?
-  let stride: Int
-  let padding: Int
-  let outputPadding: Int
-  let groups: Int
-  let dilation: Int
-
+/// Transposed 3-D convolution (PyTorch: `nn.ConvTranspose3d`), initialised as PyTorch does;
+/// `weight` is `[inChannels, outChannels / groups, k, k, k]`.
+public final class ConvTranspose3d: ConvolutionLayer {
   /// A transposed convolution with a cubic kernel and symmetric settings.
   public init(
     _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
     groups: Int = 1, bias: Bool = true, dilation: Int = 1
   ) {
-    checkGroups("ConvTranspose3d", inChannels, outChannels, groups)
-    (weight, self.bias) = defaultParameters(
-      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize, kernelSize], biasCount: bias ? outChannels : nil)
-    self.stride = stride
-    self.padding = padding
-    self.outputPadding = outputPadding
-    self.groups = groups
-    self.dilation = dilation
+    super.init(
+      "ConvTranspose3d", inChannels: inChannels, outChannels: outChannels,
+      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize, kernelSize], bias: bias, stride: stride, padding: padding,
+      outputPadding: outputPadding, groups: groups, dilation: dilation)
   }
 
   /// Applies the transposed convolution.
   public override func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose3d(
-      x, weight: weight, bias: bias, stride: [stride, stride, stride], padding: [padding, padding, padding],
-      outputPadding: [outputPadding, outputPadding, outputPadding], groups: groups, dilation: [dilation, dilation, dilation])
+      x, weight: weight, bias: bias, stride: each(stride, 3), padding: each(padding, 3), outputPadding: each(outputPadding, 3),
+      groups: groups, dilation: each(dilation, 3))
   }
 }

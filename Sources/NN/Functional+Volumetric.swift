@@ -91,33 +91,20 @@ extension Functional {
   }
 }
 
-/// 3-D convolution (PyTorch: `nn.Conv3d`), initialised as PyTorch does.
-public final class Conv3d: Module {
-  /// `[outChannels, inChannels / groups, k, k, k]`.
-  public var weight: Tensor
-  /// `[outChannels]`, or `nil`.
-  public var bias: Tensor?
-  let stride: Int
-  let padding: Int
-  let dilation: Int
-  let groups: Int
-
+/// 3-D convolution (PyTorch: `nn.Conv3d`), initialised as PyTorch does; `weight` is
+/// `[outChannels, inChannels / groups, k, k, k]`.
+public final class Conv3d: ConvolutionLayer {
   /// A convolution with a cubic kernel and symmetric settings.
   public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
-    checkGroups("Conv3d", inChannels, outChannels, groups)
-    (weight, self.bias) = defaultParameters(
-      weightShape: [outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize], biasCount: bias ? outChannels : nil)
-    self.stride = stride
-    self.padding = padding
-    self.dilation = dilation
-    self.groups = groups
+    super.init(
+      "Conv3d", inChannels: inChannels, outChannels: outChannels,
+      weightShape: [outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize], bias: bias, stride: stride, padding: padding,
+      groups: groups, dilation: dilation)
   }
 
   /// Applies the convolution.
   public override func forward(_ x: Tensor) -> Tensor {
-    Functional.conv3d(
-      x, weight: weight, bias: bias, stride: [stride, stride, stride], padding: [padding, padding, padding],
-      dilation: [dilation, dilation, dilation], groups: groups)
+    Functional.conv3d(x, weight: weight, bias: bias, stride: each(stride, 3), padding: each(padding, 3), dilation: each(dilation, 3), groups: groups)
   }
 }
 

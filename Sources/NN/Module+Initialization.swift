@@ -18,3 +18,34 @@ func checkGroups(_ layer: String, _ inChannels: Int, _ outChannels: Int, _ group
     groups > 0 && inChannels % groups == 0 && outChannels % groups == 0,
     "\(layer): in_channels (\(inChannels)) and out_channels (\(outChannels)) must be divisible by groups (\(groups))")
 }
+
+/// The weight, bias and settings (one value for every spatial dim) that `Conv3d` and the
+/// transposed convolution layers store, initialised as PyTorch does; each layer's `forward`
+/// says how it uses them.
+public class ConvolutionLayer: Module {
+  /// The kernels: `[out, in / groups, *kernel]` (transposed layers: `[in, out / groups, *kernel]`).
+  public var weight: Tensor
+  /// `[outChannels]`, or `nil`.
+  public var bias: Tensor?
+  let stride: Int
+  let padding: Int
+  let outputPadding: Int
+  let groups: Int
+  let dilation: Int
+
+  init(
+    _ layer: String, inChannels: Int, outChannels: Int, weightShape: [Int], bias: Bool, stride: Int, padding: Int, outputPadding: Int = 0,
+    groups: Int, dilation: Int
+  ) {
+    checkGroups(layer, inChannels, outChannels, groups)
+    (weight, self.bias) = defaultParameters(weightShape: weightShape, biasCount: bias ? outChannels : nil)
+    self.stride = stride
+    self.padding = padding
+    self.outputPadding = outputPadding
+    self.groups = groups
+    self.dilation = dilation
+  }
+
+  /// A setting repeated for each of `count` spatial dims.
+  func each(_ value: Int, _ count: Int) -> [Int] { [Int](repeating: value, count: count) }
+}

@@ -159,8 +159,8 @@ extension Tensor {
   /// The `q`-quantiles (each in [0, 1]) along `dim`, or of all elements when `dim` is nil;
   /// a 1-d `q` adds a leading dim (PyTorch: `torch.quantile`). NaN in a row gives NaN.
   public func quantile(
-    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear
-  , out: Tensor? = nil) -> Tensor {
+    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "quantile") {
       quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: false)
     }
@@ -175,8 +175,8 @@ extension Tensor {
 
   /// `quantile` of the non-NaN elements (PyTorch: `torch.nanquantile`).
   public func nanquantile(
-    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear
-  , out: Tensor? = nil) -> Tensor {
+    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "nanquantile") {
       quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: true)
     }
