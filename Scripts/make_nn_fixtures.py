@@ -241,6 +241,16 @@ configs = {
     "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
     "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
     "sgd_groups": lambda ps: torch.optim.SGD([{"params": [ps[0]]}, {"params": [ps[1]], "lr": 0.5}], lr=0.1, momentum=0.9),
+    # Every hyper-parameter per group: "decay on matrices only", and groups that change each setting.
+    "adamw_decay_groups": lambda ps: torch.optim.AdamW(
+        [{"params": [ps[0]], "weight_decay": 0.1}, {"params": [ps[1]], "weight_decay": 0.0, "betas": (0.8, 0.95), "eps": 1e-6, "lr": 0.02}],
+        lr=0.01, betas=(0.9, 0.99)),
+    "sgd_hyper_groups": lambda ps: torch.optim.SGD(
+        [{"params": [ps[0]], "nesterov": True, "momentum": 0.8}, {"params": [ps[1]], "weight_decay": 0.05, "dampening": 0.3}],
+        lr=0.05, momentum=0.9),
+    "rmsprop_hyper_groups": lambda ps: torch.optim.RMSprop(
+        [{"params": [ps[0]], "alpha": 0.9, "centered": True}, {"params": [ps[1]], "momentum": 0.5, "eps": 1e-4}], lr=0.01),
+    "adam_amsgrad_group": lambda ps: torch.optim.Adam([{"params": [ps[0]], "amsgrad": True}, {"params": [ps[1]]}], lr=0.01, weight_decay=0.01),
 }
 for name, make in configs.items():
     w = w0.clone().requires_grad_()
@@ -272,6 +282,45 @@ for _ in range(12):
     cosine.step()
     lrs.append(cosine.get_last_lr()[0])
 schedules["cosine"] = lrs
+
+
+def record_schedule(name, make, steps=100, metrics=None, optimizer=None):
+    """The rates (and momentum or first beta) after each of `steps` steps of `make(opt)`."""
+    opt = optimizer or torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1, momentum=0.9)
+    scheduler = make(opt)
+    lrs, momenta = [], []
+    for i in range(steps):
+        opt.step()
+        if metrics is None:
+            scheduler.step()
+        else:
+            scheduler.step(metrics[i])
+        lrs.append(opt.param_groups[0]["lr"])
+        group = opt.param_groups[0]
+        momenta.append(group["betas"][0] if "betas" in group else group["momentum"])
+    schedules[name] = lrs
+    schedules[name + "_momentum"] = momenta
+
+
+lr_sched = torch.optim.lr_scheduler
+record_schedule("lambda", lambda o: lr_sched.LambdaLR(o, lambda e: 0.95 ** e + 0.01 * (e % 7)))
+record_schedule("linear", lambda o: lr_sched.LinearLR(o, start_factor=0.25, end_factor=0.9, total_iters=40))
+record_schedule("warmup_cosine", lambda o: lr_sched.SequentialLR(
+    o, [lr_sched.LinearLR(o, start_factor=0.01, total_iters=10), lr_sched.CosineAnnealingLR(o, T_max=90, eta_min=1e-3)], milestones=[10]))
+record_schedule("three_stages", lambda o: lr_sched.SequentialLR(
+    o, [lr_sched.ExponentialLR(o, gamma=0.9),
+        lr_sched.StepLR(o, step_size=7, gamma=0.5), lr_sched.CosineAnnealingLR(o, T_max=20)], milestones=[30, 60]))
+record_schedule("multistep", lambda o: lr_sched.MultiStepLR(o, milestones=[10, 30, 30, 75], gamma=0.5))
+record_schedule("exponential", lambda o: lr_sched.ExponentialLR(o, gamma=0.97))
+record_schedule("onecycle", lambda o: lr_sched.OneCycleLR(o, max_lr=0.5, total_steps=100))
+record_schedule("onecycle_three_phase_linear_adam", lambda o: lr_sched.OneCycleLR(
+    o, max_lr=0.02, total_steps=120, pct_start=0.25, anneal_strategy="linear", three_phase=True, div_factor=10, final_div_factor=100),
+    optimizer=torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1))
+plateau_metrics = [1.0 / (1 + i) if i < 20 else 0.05 + 0.001 * ((i * 7) % 5) for i in range(100)]
+schedules["plateau_metrics"] = plateau_metrics
+record_schedule("plateau", lambda o: lr_sched.ReduceLROnPlateau(o, factor=0.5, patience=3, cooldown=2, min_lr=0.005), metrics=plateau_metrics)
+record_schedule("plateau_max_abs", lambda o: lr_sched.ReduceLROnPlateau(o, mode="max", threshold=0.01, threshold_mode="abs", patience=2),
+    metrics=[-m for m in plateau_metrics])
 with open(os.path.join(OUT, "schedules.json"), "w") as f:
     json.dump({k: ",".join(repr(v) for v in vs) for k, vs in schedules.items()}, f, indent=0)
 # Activations (their own random stream, so that adding one leaves the fixtures above alone).

@@ -1,6 +1,9 @@
 @_exported import Autograd
 
 /// A set of parameters that share hyper-parameters (PyTorch: an entry of `param_groups`).
+/// Every hyper-parameter of the optimizers can be set per group; the ones left `nil` take
+/// the optimizer's value when the optimizer is made, so that afterwards each group holds
+/// its full set (as PyTorch fills a group's dict from the optimizer's defaults).
 public struct ParamGroup {
   /// The tensors this group updates.
   public var params: [Tensor]
@@ -8,12 +11,62 @@ public struct ParamGroup {
   public var lr: Double
   /// The learning rate the group started with (PyTorch: `initial_lr`).
   public var initialLR: Double
+  /// L2 penalty (Adam, SGD, RMSprop) or decoupled decay (AdamW).
+  public var weightDecay: Double?
+  /// SGD's and RMSprop's momentum (`OneCycleLR` cycles it).
+  public var momentum: Double?
+  /// SGD's dampening.
+  public var dampening: Double?
+  /// SGD's Nesterov momentum.
+  public var nesterov: Bool?
+  /// Adam's and AdamW's coefficients of the moment averages (`OneCycleLR` cycles the first).
+  public var betas: (Double, Double)?
+  /// The term added to denominators (Adam, AdamW, RMSprop).
+  public var eps: Double?
+  /// Adam's AMSGrad variant.
+  public var amsgrad: Bool?
+  /// RMSprop's smoothing constant.
+  public var alpha: Double?
+  /// RMSprop's centering.
+  public var centered: Bool?
 
-  /// A group with its own learning rate, or the optimizer's default when `nil`.
-  public init(_ params: [Tensor], lr: Double? = nil) {
+  /// A group with its own hyper-parameters; those left `nil` take the optimizer's.
+  public init(
+    _ params: [Tensor], lr: Double? = nil, weightDecay: Double? = nil, momentum: Double? = nil, dampening: Double? = nil,
+    nesterov: Bool? = nil, betas: (Double, Double)? = nil, eps: Double? = nil, amsgrad: Bool? = nil, alpha: Double? = nil,
+    centered: Bool? = nil
+  ) {
     self.params = params
     self.lr = lr ?? .nan
     self.initialLR = lr ?? .nan
+    self.weightDecay = weightDecay
+    self.momentum = momentum
+    self.dampening = dampening
+    self.nesterov = nesterov
+    self.betas = betas
+    self.eps = eps
+    self.amsgrad = amsgrad
+    self.alpha = alpha
+    self.centered = centered
+  }
+
+  /// This group with every unset hyper-parameter taken from `defaults`.
+  func filled(from defaults: ParamGroup) -> ParamGroup {
+    var group = self
+    if group.lr.isNaN {
+      group.lr = defaults.lr
+      group.initialLR = defaults.lr
+    }
+    group.weightDecay = weightDecay ?? defaults.weightDecay
+    group.momentum = momentum ?? defaults.momentum
+    group.dampening = dampening ?? defaults.dampening
+    group.nesterov = nesterov ?? defaults.nesterov
+    group.betas = betas ?? defaults.betas
+    group.eps = eps ?? defaults.eps
+    group.amsgrad = amsgrad ?? defaults.amsgrad
+    group.alpha = alpha ?? defaults.alpha
+    group.centered = centered ?? defaults.centered
+    return group
   }
 }
 
@@ -32,33 +85,43 @@ public struct OptimizerState {
 /// The base of the optimizers (PyTorch: `torch.optim.Optimizer`): parameter groups,
 /// per-parameter state, `zeroGrad()` and `step()`.
 open class Optimizer {
-  /// The parameter groups.
+  /// The parameter groups, each with its full set of hyper-parameters.
   public var paramGroups: [ParamGroup]
   /// Per-parameter state, by parameter identity.
   var state: [ObjectIdentifier: [String: Tensor]] = [:]
   /// Steps taken so far.
   public internal(set) var stepCount = 0
 
-  /// An optimizer over `groups`; groups without a learning rate get `lr`.
-  public init(_ groups: [ParamGroup], lr: Double) {
-    usageCheck(lr >= 0, "Invalid learning rate: \(lr)")
+  /// An optimizer over `groups`; what a group leaves unset comes from `defaults` (whose
+  /// `params` are ignored).
+  public init(_ groups: [ParamGroup], defaults: ParamGroup) {
+    usageCheck(defaults.lr >= 0, "Invalid learning rate: \(defaults.lr)")
     usageCheck(!groups.flatMap(\.params).isEmpty, "optimizer got an empty parameter list")
-    paramGroups = groups.map { g in
-      var group = g
-      if group.lr.isNaN {
-        group.lr = lr
-        group.initialLR = lr
-      }
-      return group
-    }
-    for p in paramGroups.flatMap(\.params) {
-      usageCheck(p.isLeaf, "can't optimize a non-leaf Tensor")
+    paramGroups = groups.map { $0.filled(from: defaults) }
+    for group in paramGroups {
+      usageCheck(group.lr >= 0, "Invalid learning rate: \(group.lr)")
+      usageCheck((group.weightDecay ?? 0) >= 0, "Invalid weight_decay value: \(group.weightDecay ?? 0)")
+      for p in group.params { usageCheck(p.isLeaf, "can't optimize a non-leaf Tensor") }
     }
   }
 
-  /// Clears every parameter's gradient (PyTorch: `zero_grad()`, which sets `.grad` to None).
-  public func zeroGrad() {
-    for group in paramGroups { for p in group.params { p.grad = nil } }
+  /// An optimizer over `groups`; groups without a learning rate get `lr`.
+  public convenience init(_ groups: [ParamGroup], lr: Double) {
+    self.init(groups, defaults: ParamGroup([], lr: lr))
+  }
+
+  /// Clears every parameter's gradient (PyTorch: `zero_grad(set_to_none=True)`), or, with
+  /// `setToNone: false`, fills the existing gradients with zeros.
+  public func zeroGrad(setToNone: Bool = true) {
+    for group in paramGroups {
+      for p in group.params {
+        if setToNone {
+          p.grad = nil
+        } else if let grad = p.grad {
+          withNoGrad { _ = grad.detach().zero_() }
+        }
+      }
+    }
   }
 
   /// Applies one update to every parameter that has a gradient.
@@ -69,16 +132,17 @@ open class Optimizer {
         for p in group.params {
           guard let grad = p.grad else { continue }
           var s = state[ObjectIdentifier(p)] ?? [:]
-          update(p, grad: grad, lr: group.lr, state: &s)
+          update(p, grad: grad, group: group, state: &s)
           state[ObjectIdentifier(p)] = s
         }
       }
     }
   }
 
-  /// Updates one parameter in place; subclasses implement their rule here.
-  open func update(_ param: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
-    usageFailure("\(type(of: self)) does not override update(_:grad:lr:state:)")
+  /// Updates one parameter in place with its group's hyper-parameters; subclasses
+  /// implement their rule here.
+  open func update(_ param: Tensor, grad: Tensor, group: ParamGroup, state: inout [String: Tensor]) {
+    usageFailure("\(type(of: self)) does not override update(_:grad:group:state:)")
   }
 
   /// The optimizer's state (PyTorch: `state_dict()`).

@@ -3,30 +3,24 @@ import Foundation
 /// Stochastic gradient descent with momentum, dampening, Nesterov and weight decay, with
 /// PyTorch's exact update rule (PyTorch: `torch.optim.SGD`).
 public final class SGD: Optimizer {
-  let momentum: Double
-  let dampening: Double
-  let weightDecay: Double
-  let nesterov: Bool
-
   /// SGD over `params`.
   public convenience init(_ params: [Tensor], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
     self.init([ParamGroup(params)], lr: lr, momentum: momentum, dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
   }
 
-  /// SGD over parameter groups with their own learning rates.
+  /// SGD over parameter groups, each with its own hyper-parameters or these.
   public init(_ groups: [ParamGroup], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
-    usageCheck(momentum >= 0, "Invalid momentum value: \(momentum)")
-    usageCheck(weightDecay >= 0, "Invalid weight_decay value: \(weightDecay)")
-    usageCheck(!nesterov || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
-    self.momentum = momentum
-    self.dampening = dampening
-    self.weightDecay = weightDecay
-    self.nesterov = nesterov
-    super.init(groups, lr: lr)
+    super.init(groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, momentum: momentum, dampening: dampening, nesterov: nesterov))
+    for group in paramGroups {
+      let (momentum, dampening) = (group.momentum ?? 0, group.dampening ?? 0)
+      usageCheck(momentum >= 0, "Invalid momentum value: \(momentum)")
+      usageCheck(group.nesterov != true || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+    }
   }
 
   /// `p -= lr * d`, where `d` is the gradient (plus decay) through the momentum buffer.
-  public override func update(_ p: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
+  public override func update(_ p: Tensor, grad: Tensor, group: ParamGroup, state: inout [String: Tensor]) {
+    let (weightDecay, momentum, dampening) = (group.weightDecay ?? 0, group.momentum ?? 0, group.dampening ?? 0)
     var d = grad
     if weightDecay != 0 { d = d.add(p, alpha: .double(weightDecay)) }
     if momentum != 0 {
@@ -37,20 +31,16 @@ public final class SGD: Optimizer {
         buffer = d.clone()
         state["momentum_buffer"] = buffer
       }
-      d = nesterov ? d.add(buffer, alpha: .double(momentum)) : buffer
+      d = group.nesterov == true ? d.add(buffer, alpha: .double(momentum)) : buffer
     }
-    p.add_(d, alpha: .double(-lr))
+    p.add_(d, alpha: .double(-group.lr))
   }
 }
 
 /// Adam and AdamW (decoupled weight decay) with PyTorch's update rule
 /// (PyTorch: `torch.optim.Adam`, `torch.optim.AdamW`).
 public class Adam: Optimizer {
-  let beta1: Double
-  let beta2: Double
-  let eps: Double
-  let weightDecay: Double
-  let amsgrad: Bool
+  /// AdamW: weight decay shrinks the parameter instead of joining the gradient.
   let decoupled: Bool
 
   /// Adam over `params`.
@@ -64,19 +54,19 @@ public class Adam: Optimizer {
   }
 
   init(_ groups: [ParamGroup], lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
-    usageCheck(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "Invalid beta parameters: \(betas)")
-    usageCheck(eps >= 0, "Invalid epsilon value: \(eps)")
-    beta1 = betas.0
-    beta2 = betas.1
-    self.eps = eps
-    self.weightDecay = weightDecay
-    self.amsgrad = amsgrad
     self.decoupled = decoupled
-    super.init(groups, lr: lr)
+    super.init(groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, betas: betas, eps: eps, amsgrad: amsgrad))
+    for group in paramGroups {
+      let betas = group.betas ?? betas
+      usageCheck(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "Invalid beta parameters: \(betas)")
+      usageCheck((group.eps ?? 0) >= 0, "Invalid epsilon value: \(group.eps ?? 0)")
+    }
   }
 
   /// One Adam step with bias-corrected moment estimates.
-  public override func update(_ p: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
+  public override func update(_ p: Tensor, grad: Tensor, group: ParamGroup, state: inout [String: Tensor]) {
+    let (lr, weightDecay, eps) = (group.lr, group.weightDecay ?? 0, group.eps ?? 1e-8)
+    let (beta1, beta2) = group.betas ?? (0.9, 0.999)
     var g = grad
     if weightDecay != 0 {
       if decoupled { p.mul_(1 - lr * weightDecay) } else { g = g.add(p, alpha: .double(weightDecay)) }
@@ -92,7 +82,7 @@ public class Adam: Optimizer {
     let biasCorrection1 = 1 - Foundation.pow(beta1, step)
     let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
     var second = expAvgSq
-    if amsgrad {
+    if group.amsgrad == true {
       let maxSq = state["max_exp_avg_sq"].map { $0.maximum(expAvgSq) } ?? expAvgSq.clone()
       state["max_exp_avg_sq"] = maxSq
       second = maxSq
@@ -116,36 +106,28 @@ public final class AdamW: Adam {
 
 /// RMSprop with optional momentum and centering (PyTorch: `torch.optim.RMSprop`).
 public final class RMSprop: Optimizer {
-  let alpha: Double
-  let eps: Double
-  let weightDecay: Double
-  let momentum: Double
-  let centered: Bool
-
   /// RMSprop over `params`.
   public convenience init(_ params: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
     self.init([ParamGroup(params)], lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay, momentum: momentum, centered: centered)
   }
 
-  /// RMSprop over parameter groups.
+  /// RMSprop over parameter groups, each with its own hyper-parameters or these.
   public init(_ groups: [ParamGroup], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
-    self.alpha = alpha
-    self.eps = eps
-    self.weightDecay = weightDecay
-    self.momentum = momentum
-    self.centered = centered
-    super.init(groups, lr: lr)
+    super.init(
+      groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, momentum: momentum, eps: eps, alpha: alpha, centered: centered))
   }
 
   /// One RMSprop step.
-  public override func update(_ p: Tensor, grad: Tensor, lr: Double, state: inout [String: Tensor]) {
+  public override func update(_ p: Tensor, grad: Tensor, group: ParamGroup, state: inout [String: Tensor]) {
+    let (lr, weightDecay, eps) = (group.lr, group.weightDecay ?? 0, group.eps ?? 1e-8)
+    let (alpha, momentum) = (group.alpha ?? 0.99, group.momentum ?? 0)
     var g = grad
     if weightDecay != 0 { g = g.add(p, alpha: .double(weightDecay)) }
     let squareAvg = state["square_avg"] ?? Tensor.zeros(like: p)
     state["square_avg"] = squareAvg
     squareAvg.mul_(alpha).add_(g * g * (1 - alpha))
     var avg: Tensor
-    if centered {
+    if group.centered == true {
       let gradAvg = state["grad_avg"] ?? Tensor.zeros(like: p)
       state["grad_avg"] = gradAvg
       gradAvg.add_((g - gradAvg) * (1 - alpha))
