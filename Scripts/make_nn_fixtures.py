@@ -507,4 +507,40 @@ volume_layers = {
 }
 for name, (module, shape) in volume_layers.items():
     record_layer(name, module, shape, vol_rng)
+# Scaled dot-product attention (its own stream): query, key, value (and mask), output, upstream
+# gradient and the three input gradients per case.
+attn_rng = np.random.default_rng(31)
+def arand(*shape):
+    return torch.tensor(attn_rng.standard_normal(shape), dtype=torch.float32)
+padding_mask = torch.zeros(2, 1, 1, 9)
+padding_mask[0, ..., 6:] = float("-inf")
+bool_mask = torch.tensor(attn_rng.uniform(size=(5, 9)) > 0.3)
+bool_mask[2] = False  # a query with every key masked: zeros
+attention_cases = {
+    "plain": ((2, 3, 5, 4), (2, 3, 7, 4), (2, 3, 7, 6), lambda q, k, v: F.scaled_dot_product_attention(q, k, v)),
+    "causal_blocks": ((1, 2, 70, 8), (1, 2, 70, 8), (1, 2, 70, 8), lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    "causal_rectangular": ((2, 5, 4), (2, 9, 4), (2, 9, 3), lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    "bool_mask": ((2, 5, 4), (2, 9, 4), (2, 9, 4), lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=bool_mask)),
+    "padding_mask_scale": ((2, 2, 5, 4), (2, 2, 9, 4), (2, 2, 9, 4), lambda q, k, v: F.scaled_dot_product_attention(q, k, v, attn_mask=padding_mask, scale=0.3)),
+    "broadcast_batch": ((2, 3, 6, 4), (1, 3, 6, 4), (3, 6, 5), lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    "long_causal": ((1, 1, 1024, 16), (1, 1, 1024, 16), (1, 1, 1024, 16), lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    "long_cross": ((1, 2, 300, 16), (1, 2, 1024, 16), (1, 2, 1024, 8), lambda q, k, v: F.scaled_dot_product_attention(q, k, v)),
+}
+save("attn_padding_mask", padding_mask)
+save("attn_bool_mask", bool_mask)
+for name, (qs, ks, vs, fn) in attention_cases.items():
+    q, k, v = arand(*qs).requires_grad_(), arand(*ks).requires_grad_(), arand(*vs).requires_grad_()
+    out = fn(q, k, v)
+    up = arand(*out.shape)
+    (out * up).sum().backward()
+    for part, t in {"q": q, "k": k, "v": v, "out": out, "up": up, "gq": q.grad, "gk": k.grad, "gv": v.grad}.items():
+        save(f"attn_{name}_{part}", t)
+# A float mask that requires grad: its gradient too.
+mask_q, mask_k, mask_v = arand(2, 5, 4).requires_grad_(), arand(2, 9, 4).requires_grad_(), arand(2, 9, 4).requires_grad_()
+float_mask = arand(5, 9).requires_grad_()
+out = F.scaled_dot_product_attention(mask_q, mask_k, mask_v, attn_mask=float_mask)
+up = arand(*out.shape)
+(out * up).sum().backward()
+for part, t in {"q": mask_q, "k": mask_k, "v": mask_v, "mask": float_mask, "out": out, "up": up, "gmask": float_mask.grad, "gq": mask_q.grad}.items():
+    save(f"attn_float_mask_{part}", t)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

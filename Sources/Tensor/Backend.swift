@@ -96,6 +96,13 @@ package protocol Backend: Sendable {
   func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool
+  /// Blockwise attention (see `AttentionProblem`) into `problem.out` and
+  /// `problem.logsumexp`; returns false when not fused here.
+  func fusedAttention(_ problem: AttentionProblem) -> Bool
+  /// The gradients of `fusedAttention` into `gradQuery`, `gradKey` and `gradValue` (shaped
+  /// as the broadcast query, key and value, contiguous) from `gradOut`; returns false when
+  /// not fused here.
+  func fusedAttentionBackward(_ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) -> Bool
 }
 
 /// The fused kernels' defaults decline, and callers then compose the op from primitives.
@@ -105,6 +112,12 @@ extension Backend {
   package func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool { false }
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   package func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool { false }
+  /// Blockwise attention; returns false when not fused here.
+  package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }
+  /// The gradients of `fusedAttention`; returns false when not fused here.
+  package func fusedAttentionBackward(_ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) -> Bool {
+    false
+  }
 }
 
 /// Finds the backend of a device; device backends other than the CPU register here.

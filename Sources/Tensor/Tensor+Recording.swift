@@ -29,6 +29,9 @@ package enum RecordedOp {
   case put(offsets: Tensor, accumulate: Bool)
   /// Concatenation along `dim`.
   case cat(dim: Int)
+  /// Fused scaled-dot-product attention of `inputs` `[query, key, value]`; the problem holds
+  /// the (broadcast) operands, mask, output and saved log-sum-exp.
+  case attention(AttentionProblem)
   /// An output PyTorch defines no derivative for: a backward that reaches it stops with
   /// `message` (`name` is the node's name).
   case notDifferentiable(name: String, message: String)
