@@ -109,4 +109,20 @@ def conv_step():
 
 
 record("conv2d_forward_backward", conv_step, 3, repeats=5)
+
+threads = torch.get_num_threads()
+for t in [64, 256, 1024]:
+    q, k, v = (torch.randn(12, 4, t, 32, requires_grad=True) for _ in range(3))
+    upstream = torch.randn(12, 4, t, 32)
+
+    def attention_step():
+        for x in (q, k, v):
+            x.grad = None
+        (torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True) * upstream).sum().backward()
+
+    for thread_count in [1, threads]:
+        torch.set_num_threads(thread_count)
+        flops = 4 * 12 * 4 * t * t * 32 * 3.5 / 2
+        record(f"sdpa_causal_forward_backward_T{t}_t{thread_count}", attention_step, calls(flops / 40e9 / thread_count), repeats=5)
+torch.set_num_threads(threads)
 print(json.dumps(results, indent=1, sort_keys=True))

@@ -543,4 +543,80 @@ up = arand(*out.shape)
 (out * up).sum().backward()
 for part, t in {"q": mask_q, "k": mask_k, "v": mask_v, "mask": float_mask, "out": out, "up": up, "gmask": float_mask.grad, "gq": mask_q.grad}.items():
     save(f"attn_float_mask_{part}", t)
+# Transformer modules (their own stream): each module's state dict, its inputs, outputs, the
+# upstream gradient and the gradients of the first input and of every parameter.
+tf_rng = np.random.default_rng(37)
+def trand(*shape):
+    return torch.tensor(tf_rng.standard_normal(shape), dtype=torch.float32)
+torch.manual_seed(37)
+causal_mask_5 = torch.nn.Transformer.generate_square_subsequent_mask(5)
+key_padding = torch.tensor([[False, False, False, True, True, True, True], [False] * 7])
+tf_bool_mask = torch.tensor(tf_rng.uniform(size=(5, 7)) > 0.7)
+save("tf_key_padding", key_padding)
+save("tf_bool_mask", tf_bool_mask)
+transformer_cases = {
+    # name: (module, input shapes, call returning one tensor)
+    "mha_self": (nn.MultiheadAttention(8, 2), [(5, 2, 8)], lambda m, x: m(x, x, x)[0]),
+    "mha_weights": (nn.MultiheadAttention(8, 4, batch_first=True), [(2, 5, 8), (2, 7, 8), (2, 7, 8)],
+                    lambda m, q, k, v: torch.cat([t.flatten() for t in m(q, k, v, key_padding_mask=key_padding, attn_mask=tf_bool_mask)])),
+    "mha_heads_no_average": (nn.MultiheadAttention(8, 2, batch_first=True, bias=False), [(2, 5, 8), (2, 7, 8), (2, 7, 8)],
+                    lambda m, q, k, v: torch.cat([t.flatten() for t in m(q, k, v, average_attn_weights=False)])),
+    "mha_kvdim_no_weights": (nn.MultiheadAttention(8, 2, kdim=6, vdim=3), [(5, 2, 8), (7, 2, 6), (7, 2, 3)],
+                    lambda m, q, k, v: m(q, k, v, key_padding_mask=key_padding, need_weights=False)[0]),
+    "mha_causal_unbatched": (nn.MultiheadAttention(8, 2), [(5, 8)],
+                    lambda m, x: m(x, x, x, attn_mask=causal_mask_5, is_causal=True, need_weights=False)[0]),
+    "encoder_layer": (nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0), [(5, 2, 8)], lambda m, x: m(x)),
+    "encoder_layer_norm_first_gelu": (nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, activation="gelu", batch_first=True, norm_first=True),
+                    [(2, 5, 8)], lambda m, x: m(x, src_mask=causal_mask_5, is_causal=True)),
+    "encoder_layer_padding": (nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), [(2, 7, 8)],
+                    lambda m, x: m(x, src_key_padding_mask=key_padding)),
+    "decoder_layer": (nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), [(2, 5, 8), (2, 7, 8)],
+                    lambda m, t, mem: m(t, mem, tgt_mask=causal_mask_5, tgt_is_causal=True, memory_key_padding_mask=key_padding)),
+    "decoder_layer_norm_first": (nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, norm_first=True, activation="gelu"),
+                    [(5, 2, 8), (7, 2, 8)], lambda m, t, mem: m(t, mem)),
+    "encoder_stack": (nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), 2,
+                    norm=nn.LayerNorm(8), enable_nested_tensor=False), [(2, 5, 8)], lambda m, x: m(x, mask=causal_mask_5, is_causal=True)),
+    "rms_norm": (nn.RMSNorm([4, 3]), [(2, 4, 3)], lambda m, x: m(x)),
+    "rms_norm_eps": (nn.RMSNorm(3, eps=0.1, elementwise_affine=False), [(2, 4, 3)], lambda m, x: m(x)),
+    "gelu_tanh": (nn.GELU(approximate="tanh"), [(4, 6)], lambda m, x: m(x)),
+}
+for name, (module, shapes, call) in transformer_cases.items():
+    with torch.no_grad():
+        for p in module.parameters():
+            p.copy_(trand(*p.shape) * 0.5)
+    inputs = [trand(*shape).requires_grad_() for shape in shapes]
+    out = call(module, *inputs)
+    up = trand(*out.shape)
+    (out * up).sum().backward()
+    for i, t in enumerate(inputs):
+        save(f"tf_{name}_in{i}", t)
+    save(f"tf_{name}_out", out)
+    save(f"tf_{name}_up", up)
+    save(f"tf_{name}_gradin", inputs[0].grad)
+    for pname, p in module.named_parameters():
+        save(f"tf_{name}_param_{pname}", p)
+        save(f"tf_{name}_grad_{pname}", p.grad)
+# Embedding with padding_idx: the padding row gets no gradient.
+embedding = nn.Embedding(6, 3, padding_idx=-2)
+with torch.no_grad():
+    embedding.weight.copy_(trand(6, 3))
+tokens = torch.tensor([[0, 4, 2], [4, 5, 1]])
+out = embedding(tokens)
+up = trand(*out.shape)
+(out * up).sum().backward()
+for part, t in {"weight": embedding.weight, "out": out, "up": up, "grad": embedding.weight.grad}.items():
+    save(f"tf_embedding_{part}", t)
+# Gradient clipping: the returned norm and the clipped gradients.
+for name, kwargs in {"clip_norm_2": dict(max_norm=1.0), "clip_norm_inf": dict(max_norm=0.5, norm_type=float("inf")),
+                     "clip_norm_1_no_clip": dict(max_norm=100.0, norm_type=1.0)}.items():
+    grads = [trand(3, 4), trand(5)]
+    params = [torch.zeros_like(g, requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    total = torch.nn.utils.clip_grad_norm_(params, **kwargs)
+    save(f"tf_{name}_g0", grads[0])
+    save(f"tf_{name}_g1", grads[1])
+    save(f"tf_{name}_total", total)
+    save(f"tf_{name}_clipped0", params[0].grad)
+    save(f"tf_{name}_clipped1", params[1].grad)
 print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))

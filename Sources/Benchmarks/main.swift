@@ -144,6 +144,21 @@ record("conv2d_forward_backward", repeats: 5, inner: 3) {
   conv(images).sum().backward()
 }
 
+// Causal attention forward and backward at B=12, H=4, D=32, one and all threads.
+for t in [64, 256, 1024] {
+  let (q, k, v) = (Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true))
+  let upstream = Tensor.randn(12, 4, t, 32)
+  for threadCount in [1, threads] {
+    Tensor.setNumThreads(threadCount)
+    let flops = 4 * 12 * 4 * Double(t * t) * 32 * 3.5 / 2
+    record("sdpa_causal_forward_backward_T\(t)_t\(threadCount)", repeats: 5, inner: calls(flops / 40e9 / Double(threadCount))) {
+      for x in [q, k, v] { x.grad = nil }
+      (Functional.scaledDotProductAttention(q, k, v, isCausal: true) * upstream).sum().backward()
+    }
+  }
+}
+Tensor.setNumThreads(threads)
+
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
 print(String(data: try! encoder.encode(results), encoding: .utf8)!)

@@ -174,16 +174,26 @@ public final class LayerNorm: Module {
   }
 }
 
-/// A lookup table of vectors (PyTorch: `nn.Embedding`; weights standard normal).
+/// A lookup table of vectors (PyTorch: `nn.Embedding`; weights standard normal, the row at
+/// `paddingIdx` zero and without gradient).
 public final class Embedding: Module {
   /// `[numEmbeddings, embeddingDim]`.
   public var weight: Tensor
+  /// The row that stays out of training (negative counts from the end), if any.
+  public let paddingIdx: Int?
+
   /// A table of `numEmbeddings` vectors of size `embeddingDim`.
-  public init(_ numEmbeddings: Int, _ embeddingDim: Int) {
-    weight = Tensor.randn(numEmbeddings, embeddingDim).requiresGrad_()
+  public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil) {
+    if let paddingIdx {
+      usageCheck(paddingIdx < numEmbeddings && paddingIdx >= -numEmbeddings, "Padding_idx must be within num_embeddings")
+    }
+    self.paddingIdx = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }
+    weight = Tensor.randn(numEmbeddings, embeddingDim)
+    if let row = self.paddingIdx { _ = weight[row].zero_() }
+    weight.requiresGrad_()
   }
-  /// The rows at the int64 `indices`.
-  public override func forward(_ indices: Tensor) -> Tensor { weight[indices] }
+  /// The rows at the integer `indices`.
+  public override func forward(_ indices: Tensor) -> Tensor { Functional.embedding(indices, weight: weight, paddingIdx: paddingIdx) }
 }
 
 /// Random zeroing in training (PyTorch: `nn.Dropout`).
@@ -204,12 +214,21 @@ public final class ReLU: Module {
   public override func forward(_ x: Tensor) -> Tensor { x.relu() }
 }
 
-/// GELU with the exact erf form (PyTorch: `nn.GELU`).
+/// GELU, exact (erf) or with the tanh approximation (PyTorch: `nn.GELU(approximate=)`).
 public final class GELU: Module {
+  /// How GELU is computed.
+  public enum Approximation: Sendable {
+    /// `x * Φ(x)` with the erf.
+    case none
+    /// `0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x³)))`.
+    case tanh
+  }
+
+  let approximate: Approximation
   /// Creates the activation.
-  public override init() {}
+  public init(approximate: Approximation = .none) { self.approximate = approximate }
   /// Applies it.
-  public override func forward(_ x: Tensor) -> Tensor { x.gelu() }
+  public override func forward(_ x: Tensor) -> Tensor { Functional.gelu(x, approximate: approximate) }
 }
 
 /// Hyperbolic tangent (PyTorch: `nn.Tanh`).
