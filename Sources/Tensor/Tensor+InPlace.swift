@@ -1,3 +1,4 @@
+import Foundation
 extension Tensor {
   /// Adds `alpha * other` in place (PyTorch: `x.add_(y, alpha=)`).
   @discardableResult
@@ -121,6 +122,15 @@ extension Tensor {
     usageCheck(std >= 0, "normal expects std >= 0.0, but found std \(std)")
     let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std, generator: generator)
     return overwriteRandom(with: Tensor(flat: values, shape: shape))
+  }
+
+  /// Fills with exponential samples of rate `lambd`, `-log(1 - u) / lambd` from uniform
+  /// doubles `u` (PyTorch: `exponential_`; a seed gives torch's float32 numbers).
+  @discardableResult
+  public func exponential_(lambd: Double = 1, generator: Generator? = nil) -> Tensor {
+    usageCheck(lambd > 0, "exponential_ expects lambda > 0.0, but found lambda=\(lambd)")
+    let values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in -Foundation.log1p(-g.uniformDouble()) / lambd }
+    return overwriteRandom(with: values)
   }
 
   private func overwriteRandom(with values: Tensor) -> Tensor {

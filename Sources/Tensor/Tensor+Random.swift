@@ -20,6 +20,55 @@ extension Tensor {
     }
   }
 
+  /// `numSamples` category indices drawn from each row of non-negative weights (1-D `[C]` or
+  /// 2-D `[N, C]`; rows need not sum to 1), as int64 `[numSamples]` or `[N, numSamples]`
+  /// (PyTorch: `torch.multinomial`). With `replacement`, each draw is a uniform double
+  /// located in the row's normalised cumulative sum; without, the categories with the
+  /// largest `p / q`, `q` exponential (the Gumbel top-k trick PyTorch uses), so a seed gives
+  /// torch's samples. Computed on the host.
+  public func multinomial(numSamples: Int, replacement: Bool = false, generator: Generator? = nil) -> Tensor {
+    usageCheck(dim == 1 || dim == 2, "prob_dist must be 1 or 2 dim")
+    usageCheck(dtype.isFloatingPoint, "multinomial only supports floating-point dtypes for input, got: \(dtype.scalarTypeName)")
+    usageCheck(numSamples > 0, "cannot sample n_sample <= 0 samples")
+    let categories = shape[dim - 1]
+    usageCheck(replacement || numSamples <= categories, "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    let rows = dim == 2 ? shape[0] : 1
+    let weights = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
+    usageCheck(weights.allSatisfy { $0.isFinite && $0 >= 0 }, "probability tensor contains either `inf`, `nan` or element < 0")
+    for r in 0..<rows {
+      usageCheck(weights[(r * categories)..<((r + 1) * categories)].reduce(0, +) > 0, "invalid multinomial distribution (sum of probabilities <= 0)")
+    }
+    let outShape = dim == 2 ? [rows, numSamples] : [numSamples]
+    guard replacement else {
+      let q = Tensor.empty(shape, dtype: dtype).exponential_(generator: generator)
+      return (movedTo(.cpu) / q).topk(numSamples, dim: -1).indices.movedTo(device)
+    }
+    var samples = [Int](repeating: 0, count: rows * numSamples)
+    let g = generator ?? Generator.global
+    g.lock.withLock {
+      for r in 0..<rows {
+        var cumulative = [Double](repeating: 0, count: categories)
+        var sum = 0.0
+        for c in 0..<categories {
+          sum += weights[r * categories + c]
+          cumulative[c] = sum
+        }
+        for c in 0..<categories { cumulative[c] /= sum }
+        for j in 0..<numSamples {
+          let u = g.uniformDouble()
+          // The first slot whose cumulative probability reaches u.
+          var (low, high) = (0, categories)
+          while low < high {
+            let mid = (low + high) / 2
+            if cumulative[mid] < u { low = mid + 1 } else { high = mid }
+          }
+          samples[r * numSamples + j] = Swift.min(low, categories - 1)
+        }
+      }
+    }
+    return Tensor(samples, shape: outShape).movedTo(device)
+  }
+
   /// 1 with the probability each element gives, else 0, as this tensor's dtype
   /// (PyTorch: `torch.bernoulli(p)`).
   public func bernoulli(generator: Generator? = nil, out: Tensor? = nil) -> Tensor {

@@ -14,6 +14,34 @@ import Testing
     #expect(Tensor.randperm(5) == Tensor([1, 0, 3, 4, 2]))
   }
 
+  @Test func multinomialAndExponentialMatchPyTorch() {
+    let p = Tensor([[0.1, 0.2, 0.3, 0.4], [1, 0, 2, 5]] as [[Float]])
+    #expect(
+      p.multinomial(numSamples: 7, replacement: true, generator: Generator().manualSeed(5))
+        == Tensor([[3, 1, 2, 2, 1, 3, 2], [3, 3, 3, 2, 2, 3, 2]]))
+    #expect(p.multinomial(numSamples: 3, generator: Generator().manualSeed(5)) == Tensor([[3, 2, 1], [3, 0, 2]]))
+    let weights = Tensor([3, 0, 1, 1, 5, 0.5] as [Float])
+    #expect(weights.multinomial(numSamples: 6, generator: Generator().manualSeed(11)) == Tensor([0, 4, 5, 3, 2, 1]))
+    #expect(weights.multinomial(numSamples: 1, generator: Generator().manualSeed(11)) == Tensor([0]))
+    let exponential = Tensor.empty(4).exponential_(lambd: 2, generator: Generator().manualSeed(2))
+    #expect(exponential == Tensor([1.247846245765686, 0.05096941813826561, 0.6167886853218079, 0.38854870200157166] as [Float]))
+  }
+
+  @Test func multinomialRejectsBadDistributions() async {
+    let tooMany = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor([0.5, 0.5] as [Float]).multinomial(numSamples: 3)
+    }
+    #expect(standardError(of: tooMany).contains("cannot sample n_sample > prob_dist.size(-1) samples without replacement"))
+    let negative = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor([0.5, -0.5] as [Float]).multinomial(numSamples: 1)
+    }
+    #expect(standardError(of: negative).contains("probability tensor contains either `inf`, `nan` or element < 0"))
+    let zero = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor([0, 0] as [Float]).multinomial(numSamples: 1, replacement: true)
+    }
+    #expect(standardError(of: zero).contains("invalid multinomial distribution (sum of probabilities <= 0)"))
+  }
+
   @Test func generatorObjectsAreIndependentOfTheDefault() {
     let g = Generator().manualSeed(42)
     Tensor.manualSeed(7)
