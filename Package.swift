@@ -29,9 +29,10 @@ let package = Package(
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim"]),
     .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
-    .target(name: "ExampleSupport", dependencies: ["NN", "Optim"]),
+    .target(name: "ExampleSupport", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),
     .executableTarget(name: "FineTune", dependencies: ["ExampleSupport"]),
+    .executableTarget(name: "GPT", dependencies: ["ExampleSupport"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],

@@ -58,7 +58,7 @@ public struct Dataset {
   }
 
   /// Finds a file relative to the working directory, else to the package.
-  static func locate(_ path: String) throws -> URL {
+  public static func locate(_ path: String) throws -> URL {
     let candidates = [
       URL(fileURLWithPath: path),
       URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -80,6 +80,13 @@ public struct OptimizerState {
   public var groupLRs: [Double]
   /// Steps taken.
   public var stepCount: Int
+
+  /// A state to restore with `loadStateDict` (as read back from a checkpoint).
+  public init(state: [Int: [String: Tensor]], groupLRs: [Double], stepCount: Int) {
+    self.state = state
+    self.groupLRs = groupLRs
+    self.stepCount = stepCount
+  }
 }
 
 /// The base of the optimizers (PyTorch: `torch.optim.Optimizer`): parameter groups,
