@@ -27,7 +27,7 @@ let package = Package(
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
-    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim"]),
+    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "ExampleSupport"]),
     .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
     .target(name: "ExampleSupport", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),

@@ -1,6 +1,7 @@
 """Measures PyTorch on the cases of the Swift `Benchmarks` executable, with the same thread
 counts; prints one JSON object of seconds per call. Run: `.venv/bin/python Scripts/bench_torch.py`."""
 import json
+import os
 import sys
 import time
 
@@ -124,5 +125,27 @@ for t in [64, 256, 1024]:
         torch.set_num_threads(thread_count)
         flops = 4 * 12 * 4 * t * t * 32 * 3.5 / 2
         record(f"sdpa_causal_forward_backward_T{t}_t{thread_count}", attention_step, calls(flops / 40e9 / thread_count), repeats=5)
+torch.set_num_threads(threads)
+
+# One AdamW step of the GPT example's model (Scripts/nanogpt_reference.py) at its batch.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from nanogpt_reference import GPT, optimizer_for  # noqa: E402
+
+gpt = GPT(65, 64)
+gpt_optimizer = optimizer_for(gpt)
+gpt_batch = torch.randint(0, 65, (12, 65))
+gpt_inputs, gpt_targets = gpt_batch[:, :64].contiguous(), gpt_batch[:, 1:].contiguous()
+
+
+def gpt_step():
+    gpt_optimizer.zero_grad()
+    gpt(gpt_inputs, gpt_targets).backward()
+    torch.nn.utils.clip_grad_norm_(gpt.parameters(), 1.0)
+    gpt_optimizer.step()
+
+
+for thread_count in [1, threads]:
+    torch.set_num_threads(thread_count)
+    record(f"gpt_train_step_t{thread_count}", gpt_step, 10, repeats=5)
 torch.set_num_threads(threads)
 print(json.dumps(results, indent=1, sort_keys=True))

@@ -3,6 +3,7 @@
 // cases with PyTorch, and Scripts/compare.py runs both and prints the ratios.
 import Dispatch
 import Foundation
+import ExampleSupport
 import NN
 import Optim
 
@@ -155,6 +156,23 @@ for t in [64, 256, 1024] {
       for x in [q, k, v] { x.grad = nil }
       (Functional.scaledDotProductAttention(q, k, v, isCausal: true) * upstream).sum().backward()
     }
+  }
+}
+Tensor.setNumThreads(threads)
+
+// One AdamW step (zero, forward, backward, clipping, update) of the GPT example's model at
+// its batch: 4 layers, 4 heads, width 128, context 64, batch 12, 65 characters.
+let gpt = GPT(GPTConfig(vocabSize: 65, blockSize: 64))
+let gptOptimizer = gpt.configureOptimizer(lr: 1e-3, weightDecay: 0.1, betas: (0.9, 0.99))
+let gptBatch = Tensor.randint(0, 65, [12, 65])
+let (gptInputs, gptTargets) = (gptBatch[.all, ..<64].contiguous(), gptBatch[.all, 1...].contiguous())
+for threadCount in [1, threads] {
+  Tensor.setNumThreads(threadCount)
+  record("gpt_train_step_t\(threadCount)", repeats: 5, inner: 10) {
+    gptOptimizer.zeroGrad()
+    gpt.loss(gptInputs, gptTargets).backward()
+    _ = try? clipGradNorm_(gpt.parameters(), maxNorm: 1)
+    gptOptimizer.step()
   }
 }
 Tensor.setNumThreads(threads)

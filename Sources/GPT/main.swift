@@ -159,7 +159,10 @@ if !options.sampleOnly {
         detail: String(format: "loss %.4f  lr %.2e  %.0f tok/s  left %@", smoothed!, optimizer.paramGroups[0].lr, tokens / seconds, formatDuration(left)))
     }
     if done % options.evalInterval == 0 || done == options.iters {
-      let (trainLoss, valLoss) = (meanLoss(model, trainData, options, batches), meanLoss(model, valData, options, batches))
+      // The last evaluation averages 200 batches (nanoGPT's eval_iters), the others fewer.
+      var evaluation = options
+      if done == options.iters { evaluation.evalIters = max(options.evalIters, 200) }
+      let (trainLoss, valLoss) = (meanLoss(model, trainData, evaluation, batches), meanLoss(model, valData, evaluation, batches))
       print(String(format: "\nstep %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
       do {
         try GPTCheckpoint.save(model: model, optimizer: optimizer, generator: batches, iteration: done, config: config, to: checkpointURL)
