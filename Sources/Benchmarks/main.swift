@@ -62,6 +62,19 @@ case "profile-conv":
     conv(images).sum().backward()
   }
   exit(0)
+case "profile-gpt":
+  Tensor.setNumThreads(1)
+  let model = GPT(GPTConfig(vocabSize: 65, blockSize: 64))
+  let optimizer = model.configureOptimizer(lr: 1e-3, weightDecay: 0.1, betas: (0.9, 0.99))
+  let batch = Tensor.randint(0, 65, [12, 65])
+  let (inputs, targets) = (batch[.all, ..<64].contiguous(), batch[.all, 1...].contiguous())
+  for _ in 0..<100 {
+    optimizer.zeroGrad()
+    model.loss(inputs, targets).backward()
+    _ = try? clipGradNorm_(model.parameters(), maxNorm: 1)
+    optimizer.step()
+  }
+  exit(0)
 default: break
 }
 let threads = Tensor.numThreads

@@ -219,3 +219,68 @@ void ck_select32(int64_t n, const void *condition, const void *x, int64_t xs, co
     o[i] = (a[i * xs] & keep) | (b[i * ys] & ~keep);
   }
 }
+
+// erf by Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, the approximation
+// PyTorch's vectorised CPU erf uses): 1 - t (a1 + t (a2 + ...)) exp(-x^2), t = 1 / (1 + p|x|).
+__attribute__((target("avx512f"))) static __m512 erf512(__m512 x) {
+  const __m512 one = _mm512_set1_ps(1.0f);
+  __m512 ax = _mm512_abs_ps(x);
+  __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), ax, one));
+  __m512 r = _mm512_set1_ps(1.061405429f);
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-1.453152027f));
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(1.421413741f));
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(-0.284496736f));
+  r = _mm512_fmadd_ps(r, t, _mm512_set1_ps(0.254829592f));
+  r = _mm512_mul_ps(r, t);
+  __m512 e = exp512(_mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), ax), ax));
+  __m512 y = _mm512_fnmadd_ps(r, e, one);
+  // Copy x's sign onto y (a NaN x gives NaN through the arithmetic above).
+  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_castps_si512(y),
+                                             _mm512_and_si512(_mm512_castps_si512(x), _mm512_set1_epi32((int)0x80000000u))));
+}
+
+static float erf_scalar(float x) {
+  float ax = fabsf(x), t = 1.0f / (1.0f + 0.3275911f * ax);
+  float r = ((((1.061405429f * t - 1.453152027f) * t + 1.421413741f) * t - 0.284496736f) * t + 0.254829592f) * t;
+  float y = 1.0f - r * expf(-ax * ax);
+  return copysignf(y, x);
+}
+
+__attribute__((target("avx512f"))) static void gelu_avx512(int64_t n, const float *x, float *out) {
+  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), root = _mm512_set1_ps(0.70710678118654752f);
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    __m512 y = _mm512_mul_ps(_mm512_mul_ps(v, half), _mm512_add_ps(one, erf512(_mm512_mul_ps(v, root))));
+    _mm512_mask_storeu_ps(out + i, m, y);
+  }
+}
+
+void ck_gelu_f32(int64_t n, const float *x, float *out) {
+  if (n <= 0) return;
+  if (ck_isa() == 2) { gelu_avx512(n, x, out); return; }
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * 0.5f * (1.0f + erf_scalar(x[i] * 0.70710678118654752f));
+}
+
+__attribute__((target("avx512f"))) static void gelu_backward_avx512(int64_t n, const float *x, const float *g, float *out) {
+  const __m512 half = _mm512_set1_ps(0.5f), one = _mm512_set1_ps(1.0f), root = _mm512_set1_ps(0.70710678118654752f);
+  const __m512 norm = _mm512_set1_ps(0.39894228040143268f), minushalf = _mm512_set1_ps(-0.5f);
+  for (int64_t i = 0; i < n; i += 16) {
+    __mmask16 m = n - i >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n - i)) - 1);
+    __m512 v = _mm512_maskz_loadu_ps(m, x + i);
+    __m512 cdf = _mm512_mul_ps(half, _mm512_add_ps(one, erf512(_mm512_mul_ps(v, root))));
+    __m512 pdf = _mm512_mul_ps(exp512(_mm512_mul_ps(_mm512_mul_ps(v, v), minushalf)), norm);
+    __m512 d = _mm512_fmadd_ps(v, pdf, cdf);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_maskz_loadu_ps(m, g + i), d));
+  }
+}
+
+void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out) {
+  if (n <= 0) return;
+  if (ck_isa() == 2) { gelu_backward_avx512(n, x, g, out); return; }
+  for (int64_t i = 0; i < n; ++i) {
+    float v = x[i], cdf = 0.5f * (1.0f + erf_scalar(v * 0.70710678118654752f));
+    float pdf = expf(-0.5f * v * v) * 0.39894228040143268f;
+    out[i] = g[i] * (cdf + v * pdf);
+  }
+}

@@ -96,6 +96,9 @@ package protocol Backend: Sendable {
   func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool
+  /// GELU's gradient `grad * (cdf(x) + x pdf(x))` for same-shape contiguous operands into
+  /// `out`; returns false when not fused here.
+  func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool
   /// Blockwise attention (see `AttentionProblem`) into `problem.out` and
   /// `problem.logsumexp`; returns false when not fused here.
   func fusedAttention(_ problem: AttentionProblem) -> Bool
@@ -112,6 +115,8 @@ extension Backend {
   package func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool { false }
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   package func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool { false }
+  /// GELU's gradient; returns false when not fused here.
+  package func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool { false }
   /// Blockwise attention; returns false when not fused here.
   package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }
   /// The gradients of `fusedAttention`; returns false when not fused here.

@@ -36,6 +36,12 @@ extension Tensor {
   }
 
   private func batchedMatmul(_ other: Tensor) -> Tensor {
+    if dim >= 3 && other.dim == 2 && shape[dim - 1] == other.shape[0] {
+      // A stack of rows times one matrix is one matrix product (as PyTorch folds it): the
+      // weight's gradient is then one product too, not a product per batch and a sum.
+      let rows = reshape(-1, shape[dim - 1]).mm(other)
+      return rows.view(Array(shape.dropLast()) + [other.shape[1]])
+    }
     let a = dim == 1 ? unsqueeze(0) : self
     let b = other.dim == 1 ? other.unsqueeze(1) : other
     let (n, k) = (a.shape[a.dim - 2], a.shape[a.dim - 1])

@@ -59,6 +59,14 @@ enum ElementwiseFormulas {
       case .relu: return [Tensor.where((try y.unpack()) .<= 0, 0.0, g)]
       case .gelu:
         let v = try x.unpack()
+        if !Autograd.gradEnabled {
+          // One fused pass when no graph of the gradient is wanted.
+          let out = Tensor.empty(like: v)
+          if v.backend.fusedGeluBackward(v.contiguous(), g.contiguous(), into: out) {
+            out.markWritten()
+            return [out]
+          }
+        }
         let cdf = ((v * 0.5.squareRoot()).erf() + 1) * 0.5
         let pdf = (v * v * -0.5).exp() * (1 / (2 * Double.pi).squareRoot())
         return [g * (cdf + v * pdf)]

@@ -73,8 +73,11 @@ enum ViewFormulas {
       case .expand: return [g.sumTo(inputShape)]
       case .alias: return [g]
       case .slice, .select, .diagonal:
-        let step = ViewStep(kind: kind, shape: g.shape)
-        return [embed(g, at: offsets(of: [step], baseShape: inputShape, device: g.device), shape: inputShape)]
+        // These views never show an element twice: the gradient is zeros with `g` copied
+        // into the same view of them (a strided copy, no index tensor).
+        let result = Tensor.zeros(inputShape, dtype: g.dtype, device: g.device)
+        apply(ViewStep(kind: kind, shape: g.shape), to: result).copy_(g)
+        return [result]
       case .asStrided(let layout):
         return [asStridedBackward(g, viewLayout: layout, inputLayout: inputLayout)]
       }

@@ -51,6 +51,12 @@ void ck_select32(int64_t n, const void *condition, const void *x, int64_t xs, co
 /// y[i] += alpha * x[i] over n contiguous floats.
 void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 
+/// GELU, `x * (1 + erf(x / sqrt 2)) / 2`, and its gradient `g * (cdf + x * pdf)`, with the
+/// vectorised erf PyTorch's CPU kernel uses (Abramowitz-Stegun 7.1.26, error below 1.5e-7);
+/// contiguous float32.
+void ck_gelu_f32(int64_t n, const float *x, float *out);
+void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out);
+
 /// Blockwise attention forward for one (batch, head): out[i] = softmax_j(scale q_i . k_j +
 /// mask[i, j]) v_j for queries q_begin..<q_end, keeping an online softmax per query, and
 /// lse[i] = log sum_j exp(...) (-inf, with zero output, for a query whose keys are all

@@ -3,19 +3,40 @@ import Foundation
 
 extension CPUBackend {
   func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
-    if op == .exp && x.dtype == .float32 && out.dtype == .float32 {
+    // float32 exp and GELU run vector kernels over unit-stride rows.
+    if (op == .exp || op == .gelu) && x.dtype == .float32 && out.dtype == .float32 {
       let xp = x.storage.data.assumingMemoryBound(to: Float.self)
-      let op = out.storage.data.assumingMemoryBound(to: Float.self)
+      let outp = out.storage.data.assumingMemoryBound(to: Float.self)
+      let kernel = op == .exp ? ck_exp_f32 : ck_gelu_f32
       StridedLoop(shape: out.shape, layouts: [out.layout, x.layout]).forEachRow { offs, n, st in
         if st[0] == 1 && st[1] == 1 {
-          ck_exp_f32(Int64(n), xp + offs[1], op + offs[0])
+          kernel(Int64(n), xp + offs[1], outp + offs[0])
         } else {
-          for k in 0..<n { op[offs[0] + k * st[0]] = Foundation.expf(xp[offs[1] + k * st[1]]) }
+          for k in 0..<n {
+            let v = xp[offs[1] + k * st[1]]
+            var result: Float = 0
+            withUnsafePointer(to: v) { kernel(1, $0, &result) }
+            outp[offs[0] + k * st[0]] = result
+          }
         }
       }
       return
     }
     x.dtype.visit(UnaryKernel(op: op, x: x, out: out))
+  }
+
+  func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool {
+    guard x.dtype == .float32, grad.dtype == .float32, out.dtype == .float32, x.isContiguous, grad.isContiguous, out.isContiguous,
+      x.shape == grad.shape, x.shape == out.shape
+    else { return false }
+    let n = x.numel
+    let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
+    let gp = grad.storage.data.assumingMemoryBound(to: Float.self) + grad.storageOffset
+    let outp = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
+    parallelRanges(n, threads: StridedLoop.threads(forElements: n)) { _, r in
+      ck_gelu_backward_f32(Int64(r.count), xp + r.lowerBound, gp + r.lowerBound, outp + r.lowerBound)
+    }
+    return true
   }
 
   private struct UnaryKernel: DTypeVisitor {
