@@ -105,6 +105,20 @@ extension DeviceParity {
         Linalg.svdvals(a).flatten(), Linalg.eigvalsh(symmetric).flatten(), Linalg.pinv(wide).flatten(), Linalg.matrixExp(symmetric * 0.1).flatten(),
       ])
     }
+    add("attention and transformer layers", { [seeded(2, 3, 70, 8), seeded(2, 3, 90, 8), seeded(2, 3, 90, 5), seeded(2, 5, 8)] }) { xs in
+      let (q, k, v) = (xs[0].detach().requiresGrad_(), xs[1].detach().requiresGrad_(), xs[2].detach().requiresGrad_())
+      let keep = Tensor.ones(70, 90, dtype: .bool, device: q.device).tril(diagonal: 20)
+      let attended = Functional.scaledDotProductAttention(q, k, v, attnMask: keep) + Functional.scaledDotProductAttention(q, k, v.narrow(dim: 3, start: 0, length: 5), isCausal: true)
+      attended.sum().backward()
+      Tensor.manualSeed(3)
+      let layer = TransformerEncoderLayer(8, 2, dimFeedforward: 16, dropout: 0, activation: .gelu, batchFirst: true, normFirst: true)
+      try? layer.to(xs[3].device)
+      let encoded = layer(xs[3], srcMask: Transformer.generateSquareSubsequentMask(5, device: xs[3].device), isCausal: true)
+      return Tensor.cat([
+        attended.flatten(), q.grad!.flatten(), k.grad!.flatten(), v.grad!.flatten(), encoded.flatten(),
+        Functional.rmsNorm(xs[3], normalizedShape: [8]).flatten(), Functional.gelu(xs[3], approximate: .tanh).flatten(),
+      ])
+    }
     add("network backward", { [seeded(2, 3, 8, 8), seeded(4, 3, 3, 3), seeded(4)] }) { xs in
       let weight = xs[1].detach().requiresGrad_()
       let image = xs[0].detach().requiresGrad_()

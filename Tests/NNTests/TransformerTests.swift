@@ -124,4 +124,13 @@ private let transformerCases: [String: (make: @Sendable () -> Module, call: @Sen
     clipGradValue_([p], clipValue: 0.5)
     #expect(p.grad![0] == Tensor(Float(0.5)))
   }
+
+  @Test func newLayersPassGradcheck() throws {
+    let x = Tensor.randn(2, 4, 3, dtype: .float64).requiresGrad_()
+    let weight = Tensor.randn(4, 3, dtype: .float64).requiresGrad_()
+    #expect(try Autograd.gradcheck({ Functional.rmsNorm($0[0], normalizedShape: [4, 3], weight: $0[1]) }, inputs: [x, weight]))
+    #expect(try Autograd.gradcheck({ Functional.gelu($0[0], approximate: .tanh) }, inputs: [x]))
+    // (Embedding's padding row has, on purpose, no gradient: PyTorch's rule, not the
+    // derivative, so it is held by the fixture test above instead.)
+  }
 }
