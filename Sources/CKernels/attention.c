@@ -50,7 +50,7 @@ static void finish_scores_##SUFFIX(T *s, int64_t rows, int64_t cols, int64_t i0,
 }\
 \
 \
-int ck_attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq, const T *k,\
+static int attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq, const T *k,\
                              int64_t ldk, const T *v, int64_t ldv, const T *mask, int64_t mask_row,\
                              int64_t mask_col, int causal, T scale, T *out, int64_t ldo, T *lse,\
                              int64_t q_begin, int64_t q_end) {\
@@ -107,7 +107,7 @@ int ck_attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, c
   return 0;\
 }\
 \
-int ck_attention_backward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq,\
+static int attention_backward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq,\
                               const T *k, int64_t ldk, const T *v, int64_t ldv, const T *mask,\
                               int64_t mask_row, int64_t mask_col, int causal, T scale, const T *out,\
                               int64_t ldo, const T *dout, int64_t lddo, const T *lse, T *dq, int64_t lddq,\
@@ -178,3 +178,25 @@ int ck_attention_backward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, 
 
 DEFINE_ATTENTION(float, f32, ck_sgemm, ck_exp_f32, expf, logf)
 DEFINE_ATTENTION(double, f64, dgemm_plain, exp_row_f64, exp, log)
+
+int ck_attention_forward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
+                         const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
+                         int64_t mask_col, int causal, double scale, void *out, int64_t ldo, void *lse, int64_t q_begin,
+                         int64_t q_end) {
+  if (element_size == 4)
+    return attention_forward_f32(L, S, E, Ev, q, ldq, k, ldk, v, ldv, mask, mask_row, mask_col, causal, (float)scale, out, ldo, lse,
+                                 q_begin, q_end);
+  return attention_forward_f64(L, S, E, Ev, q, ldq, k, ldk, v, ldv, mask, mask_row, mask_col, causal, scale, out, ldo, lse, q_begin,
+                               q_end);
+}
+
+int ck_attention_backward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
+                          const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
+                          int64_t mask_col, int causal, double scale, const void *out, int64_t ldo, const void *dout,
+                          int64_t lddo, const void *lse, void *dq, int64_t lddq, void *dk, int64_t lddk, void *dv, int64_t lddv) {
+  if (element_size == 4)
+    return attention_backward_f32(L, S, E, Ev, q, ldq, k, ldk, v, ldv, mask, mask_row, mask_col, causal, (float)scale, out, ldo, dout,
+                                  lddo, lse, dq, lddq, dk, lddk, dv, lddv);
+  return attention_backward_f64(L, S, E, Ev, q, ldq, k, ldk, v, ldv, mask, mask_row, mask_col, causal, scale, out, ldo, dout, lddo,
+                                lse, dq, lddq, dk, lddk, dv, lddv);
+}

@@ -7,6 +7,31 @@ public enum TransformerActivation: Sendable {
   func callAsFunction(_ x: Tensor) -> Tensor { self == .relu ? x.relu() : x.gelu() }
 }
 
+/// The settings a transformer layer is made with (kept, so the stacks can make copies).
+struct TransformerLayerSettings {
+  let dModel: Int
+  let nhead: Int
+  let dimFeedforward: Int
+  let dropout: Double
+  let activation: TransformerActivation
+  let layerNormEps: Double
+  let batchFirst: Bool
+  let normFirst: Bool
+  let bias: Bool
+
+  func attention() -> MultiheadAttention { MultiheadAttention(dModel, nhead, dropout: dropout, bias: bias, batchFirst: batchFirst) }
+  func norm() -> LayerNorm { LayerNorm([dModel], eps: layerNormEps) }
+}
+
+extension Module {
+  /// `copy` (a module of the same structure) with this module's parameters and mode.
+  func withState<M: Module>(copiedInto copy: M) -> M {
+    try! copy.loadStateDict(stateDict().mapValues { $0.clone() })
+    copy.train(training)
+    return copy
+  }
+}
+
 /// Self-attention then a feed-forward block, each with a residual connection, dropout and a
 /// layer norm (after, or before with `normFirst`) (PyTorch: `nn.TransformerEncoderLayer`, with
 /// its parameter names: `self_attn`, `linear1`, `linear2`, `norm1`, `norm2`). Call it as
@@ -28,39 +53,34 @@ public final class TransformerEncoderLayer: Module {
   public var dropout1: Dropout
   /// Dropout on the feed-forward block's output.
   public var dropout2: Dropout
-  let activation: TransformerActivation
-  let normFirst: Bool
-  let settings: (dModel: Int, nhead: Int, dimFeedforward: Int, dropout: Double, layerNormEps: Double, batchFirst: Bool, bias: Bool)
+  let settings: TransformerLayerSettings
 
   /// A layer of width `dModel` with `nhead` heads.
-  public init(
+  public convenience init(
     _ dModel: Int, _ nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1, activation: TransformerActivation = .relu,
     layerNormEps: Double = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true
   ) {
-    selfAttn = MultiheadAttention(dModel, nhead, dropout: dropout, bias: bias, batchFirst: batchFirst)
-    linear1 = Linear(dModel, dimFeedforward, bias: bias)
-    self.dropout = Dropout(dropout)
-    linear2 = Linear(dimFeedforward, dModel, bias: bias)
-    norm1 = LayerNorm([dModel], eps: layerNormEps, elementwiseAffine: true)
-    norm2 = LayerNorm([dModel], eps: layerNormEps, elementwiseAffine: true)
-    dropout1 = Dropout(dropout)
-    dropout2 = Dropout(dropout)
-    self.activation = activation
-    self.normFirst = normFirst
-    settings = (dModel, nhead, dimFeedforward, dropout, layerNormEps, batchFirst, bias)
+    self.init(
+      TransformerLayerSettings(
+        dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation, layerNormEps: layerNormEps,
+        batchFirst: batchFirst, normFirst: normFirst, bias: bias))
+  }
+
+  init(_ settings: TransformerLayerSettings) {
+    self.settings = settings
+    selfAttn = settings.attention()
+    linear1 = Linear(settings.dModel, settings.dimFeedforward, bias: settings.bias)
+    dropout = Dropout(settings.dropout)
+    linear2 = Linear(settings.dimFeedforward, settings.dModel, bias: settings.bias)
+    norm1 = settings.norm()
+    norm2 = settings.norm()
+    dropout1 = Dropout(settings.dropout)
+    dropout2 = Dropout(settings.dropout)
   }
 
   /// A layer with the same settings and a copy of this one's parameters (what PyTorch's
   /// `TransformerEncoder` makes with `copy.deepcopy`).
-  public func copied() -> TransformerEncoderLayer {
-    let s = settings
-    let copy = TransformerEncoderLayer(
-      s.dModel, s.nhead, dimFeedforward: s.dimFeedforward, dropout: s.dropout, activation: activation, layerNormEps: s.layerNormEps,
-      batchFirst: s.batchFirst, normFirst: normFirst, bias: s.bias)
-    try! copy.loadStateDict(stateDict().mapValues { $0.clone() })
-    copy.train(training)
-    return copy
-  }
+  public func copied() -> TransformerEncoderLayer { withState(copiedInto: TransformerEncoderLayer(settings)) }
 
   /// Applies the layer without masks.
   public override func forward(_ x: Tensor) -> Tensor { self(x, srcMask: nil) }
@@ -71,8 +91,8 @@ public final class TransformerEncoderLayer: Module {
     func attention(_ x: Tensor) -> Tensor {
       dropout1(selfAttn(x, x, x, keyPaddingMask: srcKeyPaddingMask, needWeights: false, attnMask: srcMask, isCausal: isCausal).output)
     }
-    func feedForward(_ x: Tensor) -> Tensor { dropout2(linear2(dropout(activation(linear1(x))))) }
-    if normFirst {
+    func feedForward(_ x: Tensor) -> Tensor { dropout2(linear2(dropout(settings.activation(linear1(x))))) }
+    if settings.normFirst {
       let x = src + attention(norm1(src))
       return x + feedForward(norm2(x))
     }
@@ -107,41 +127,36 @@ public final class TransformerDecoderLayer: Module {
   public var dropout2: Dropout
   /// Dropout on the feed-forward block's output.
   public var dropout3: Dropout
-  let activation: TransformerActivation
-  let normFirst: Bool
-  let settings: (dModel: Int, nhead: Int, dimFeedforward: Int, dropout: Double, layerNormEps: Double, batchFirst: Bool, bias: Bool)
+  let settings: TransformerLayerSettings
 
   /// A layer of width `dModel` with `nhead` heads.
-  public init(
+  public convenience init(
     _ dModel: Int, _ nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1, activation: TransformerActivation = .relu,
     layerNormEps: Double = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true
   ) {
-    selfAttn = MultiheadAttention(dModel, nhead, dropout: dropout, bias: bias, batchFirst: batchFirst)
-    multiheadAttn = MultiheadAttention(dModel, nhead, dropout: dropout, bias: bias, batchFirst: batchFirst)
-    linear1 = Linear(dModel, dimFeedforward, bias: bias)
-    self.dropout = Dropout(dropout)
-    linear2 = Linear(dimFeedforward, dModel, bias: bias)
-    norm1 = LayerNorm([dModel], eps: layerNormEps)
-    norm2 = LayerNorm([dModel], eps: layerNormEps)
-    norm3 = LayerNorm([dModel], eps: layerNormEps)
-    dropout1 = Dropout(dropout)
-    dropout2 = Dropout(dropout)
-    dropout3 = Dropout(dropout)
-    self.activation = activation
-    self.normFirst = normFirst
-    settings = (dModel, nhead, dimFeedforward, dropout, layerNormEps, batchFirst, bias)
+    self.init(
+      TransformerLayerSettings(
+        dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation, layerNormEps: layerNormEps,
+        batchFirst: batchFirst, normFirst: normFirst, bias: bias))
+  }
+
+  init(_ settings: TransformerLayerSettings) {
+    self.settings = settings
+    selfAttn = settings.attention()
+    multiheadAttn = settings.attention()
+    linear1 = Linear(settings.dModel, settings.dimFeedforward, bias: settings.bias)
+    dropout = Dropout(settings.dropout)
+    linear2 = Linear(settings.dimFeedforward, settings.dModel, bias: settings.bias)
+    norm1 = settings.norm()
+    norm2 = settings.norm()
+    norm3 = settings.norm()
+    dropout1 = Dropout(settings.dropout)
+    dropout2 = Dropout(settings.dropout)
+    dropout3 = Dropout(settings.dropout)
   }
 
   /// A layer with the same settings and a copy of this one's parameters.
-  public func copied() -> TransformerDecoderLayer {
-    let s = settings
-    let copy = TransformerDecoderLayer(
-      s.dModel, s.nhead, dimFeedforward: s.dimFeedforward, dropout: s.dropout, activation: activation, layerNormEps: s.layerNormEps,
-      batchFirst: s.batchFirst, normFirst: normFirst, bias: s.bias)
-    try! copy.loadStateDict(stateDict().mapValues { $0.clone() })
-    copy.train(training)
-    return copy
-  }
+  public func copied() -> TransformerDecoderLayer { withState(copiedInto: TransformerDecoderLayer(settings)) }
 
   /// Applies the layer to `tgt` attending to `memory`.
   public func callAsFunction(
@@ -156,8 +171,8 @@ public final class TransformerDecoderLayer: Module {
         multiheadAttn(x, memory, memory, keyPaddingMask: memoryKeyPaddingMask, needWeights: false, attnMask: memoryMask, isCausal: memoryIsCausal)
           .output)
     }
-    func feedForward(_ x: Tensor) -> Tensor { dropout3(linear2(dropout(activation(linear1(x))))) }
-    if normFirst {
+    func feedForward(_ x: Tensor) -> Tensor { dropout3(linear2(dropout(settings.activation(linear1(x))))) }
+    if settings.normFirst {
       var x = tgt + selfAttention(norm1(tgt))
       x = x + memoryAttention(norm2(x))
       return x + feedForward(norm3(x))

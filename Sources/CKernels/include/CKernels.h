@@ -57,34 +57,23 @@ void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 void ck_gelu_f32(int64_t n, const float *x, float *out);
 void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out);
 
-/// Blockwise attention forward for one (batch, head): out[i] = softmax_j(scale q_i . k_j +
-/// mask[i, j]) v_j for queries q_begin..<q_end, keeping an online softmax per query, and
-/// lse[i] = log sum_j exp(...) (-inf, with zero output, for a query whose keys are all
-/// masked). Rows are addressed with row strides (unit element stride); the additive mask
-/// (NULL for none) with row and column strides (0 to broadcast); `causal` masks keys after
-/// the query. Returns 0, or -1 when scratch memory cannot be had.
-int ck_attention_forward_f32(int64_t L, int64_t S, int64_t E, int64_t Ev, const float *q, int64_t ldq, const float *k,
-                             int64_t ldk, const float *v, int64_t ldv, const float *mask, int64_t mask_row,
-                             int64_t mask_col, int causal, float scale, float *out, int64_t ldo, float *lse,
-                             int64_t q_begin, int64_t q_end);
+/// Blockwise attention forward for one (batch, head), for float32 (`element_size` 4) or
+/// float64 (8) operands: out[i] = softmax_j(scale q_i . k_j + mask[i, j]) v_j for queries
+/// q_begin..<q_end, keeping an online softmax per query, and lse[i] = log sum_j exp(...)
+/// (-inf, with zero output, for a query whose keys are all masked). Rows are addressed with
+/// row strides (unit element stride); the additive mask (NULL for none) with row and column
+/// strides (0 to broadcast); `causal` masks keys after the query. Returns 0, or -1 when
+/// scratch memory cannot be had.
+int ck_attention_forward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
+                         const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
+                         int64_t mask_col, int causal, double scale, void *out, int64_t ldo, void *lse, int64_t q_begin,
+                         int64_t q_end);
 
-/// The gradients dq, dk, dv (overwritten) of `ck_attention_forward_f32` for one (batch,
-/// head), from the output, its gradient and the saved lse. Returns 0, or -1 without memory.
-int ck_attention_backward_f32(int64_t L, int64_t S, int64_t E, int64_t Ev, const float *q, int64_t ldq,
-                              const float *k, int64_t ldk, const float *v, int64_t ldv, const float *mask,
-                              int64_t mask_row, int64_t mask_col, int causal, float scale, const float *out,
-                              int64_t ldo, const float *dout, int64_t lddo, const float *lse, float *dq, int64_t lddq,
-                              float *dk, int64_t lddk, float *dv, int64_t lddv);
-
-/// The float64 forms of the two attention kernels (same algorithm, plain products).
-int ck_attention_forward_f64(int64_t L, int64_t S, int64_t E, int64_t Ev, const double *q, int64_t ldq, const double *k,
-                             int64_t ldk, const double *v, int64_t ldv, const double *mask, int64_t mask_row,
-                             int64_t mask_col, int causal, double scale, double *out, int64_t ldo, double *lse,
-                             int64_t q_begin, int64_t q_end);
-int ck_attention_backward_f64(int64_t L, int64_t S, int64_t E, int64_t Ev, const double *q, int64_t ldq,
-                              const double *k, int64_t ldk, const double *v, int64_t ldv, const double *mask,
-                              int64_t mask_row, int64_t mask_col, int causal, double scale, const double *out,
-                              int64_t ldo, const double *dout, int64_t lddo, const double *lse, double *dq, int64_t lddq,
-                              double *dk, int64_t lddk, double *dv, int64_t lddv);
+/// The gradients dq, dk, dv (overwritten) of `ck_attention_forward` for one (batch, head),
+/// from the output, its gradient and the saved lse. Returns 0, or -1 without memory.
+int ck_attention_backward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
+                          const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
+                          int64_t mask_col, int causal, double scale, const void *out, int64_t ldo, const void *dout,
+                          int64_t lddo, const void *lse, void *dq, int64_t lddq, void *dk, int64_t lddk, void *dv, int64_t lddv);
 
 #endif
