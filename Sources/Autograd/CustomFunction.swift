@@ -50,12 +50,19 @@ extension CustomFunction {
     let ctx = FunctionContext()
     ctx.needsInputGrad = inputs.map(\.requiresGrad)
     let output = withNoGrad { forward(ctx, inputs) }
+    return Autograd.record(output, from: inputs, name: "\(Self.self)Backward") { g in try backward(ctx, g) }
+  }
+}
+
+extension Autograd {
+  /// Makes `output`, computed from `inputs` without recording, the result of one graph node
+  /// named `name` whose backward maps the output's gradient to one gradient (or `nil`) per
+  /// input: the closure form of `CustomFunction`, for ops whose settings are not tensors.
+  /// Returns `output` itself when nothing needs a gradient.
+  public static func record(_ output: Tensor, from inputs: [Tensor], name: String, backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
     guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
     let result = output.detach()
-    let node = Function(name: "\(Self.self)Backward", inputs: inputs, savesValues: true) { g in
-      try backward(ctx, g)
-    }
-    result.setHistory(node)
+    result.setHistory(Function(name: name, inputs: inputs, savesValues: true, backward: backward))
     return result
   }
 }

@@ -15,7 +15,7 @@ import Foundation
 ///   override func forward(_ x: Tensor) -> Tensor { fc(x).relu() }
 /// }
 /// ```
-open class Module {
+open class Module: Forwarding {
   /// Whether the module is in training mode (`train()`) or evaluation mode (`eval()`).
   public private(set) var training = true
   private var bufferNames: Set<String> = []
@@ -28,8 +28,6 @@ open class Module {
     usageFailure("\(type(of: self)) does not override forward(_:); a Module subclass must define its computation")
   }
 
-  /// Runs `forward` (PyTorch: `model(x)`).
-  public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
 
   /// Marks the tensor property `name` (Swift spelling) as a buffer: saved in `stateDict()`
   /// but not a parameter (PyTorch: `register_buffer`).
@@ -203,6 +201,20 @@ open class Module {
       t.layout = moved.layout
     }
   }
+}
+
+/// What makes a module callable as `model(x)`. The call lives in a protocol extension, not
+/// on `Module`, so that a layer whose call returns more than a tensor (`lstm(x)` returns the
+/// output and the final states) can declare its own `callAsFunction(_:)`: a concrete type's
+/// method wins over a protocol extension's.
+public protocol Forwarding: AnyObject {
+  /// The module's computation.
+  func forward(_ input: Tensor) -> Tensor
+}
+
+extension Forwarding {
+  /// Runs `forward` (PyTorch: `model(x)`).
+  public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
 }
 
 /// A `loadStateDict` failure, with PyTorch's message.

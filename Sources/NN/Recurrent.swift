@@ -1,0 +1,183 @@
+import Autograd
+
+/// Which recurrence a layer runs.
+enum RecurrentKind: Equatable, Sendable {
+  case rnnTanh, rnnRelu, lstm, gru
+
+  /// Gate rows per hidden unit in the stacked weights.
+  var gates: Int {
+    switch self {
+    case .lstm: 4
+    case .gru: 3
+    case .rnnTanh, .rnnRelu: 1
+    }
+  }
+}
+
+/// One direction of one layer: its weights, in PyTorch's layouts and gate order (LSTM
+/// i, f, g, o; GRU r, z, n).
+struct RecurrentWeights {
+  let inputHidden: Tensor
+  let hiddenHidden: Tensor
+  let inputBias: Tensor?
+  let hiddenBias: Tensor?
+  let projection: Tensor?
+
+  /// The tensors in the order the fused op takes them.
+  var all: [Tensor] { [inputHidden, hiddenHidden] + [inputBias, hiddenBias, projection].compactMap { $0 } }
+}
+
+/// Runs one direction of one recurrent layer over time-major `x` `[T, B, I]` from `h0`
+/// (and `c0` for LSTM), as one graph node: the input projection of every step is one
+/// matrix product, each step one product with the hidden weights plus the gate arithmetic,
+/// and the backward through time is written out (its weight gradients are one product each
+/// over all steps). With `lengths` (per batch element, for packed sequences), steps past a
+/// sequence's end leave its state alone and output zeros, as PyTorch. Returns the outputs
+/// `[T, B, Hout]`, and the final `h` and `c`.
+func recurrentDirection(
+  _ kind: RecurrentKind, _ x: Tensor, _ weights: RecurrentWeights, h0: Tensor, c0: Tensor?, lengths: [Int]?, reverse: Bool
+) -> (output: Tensor, h: Tensor, c: Tensor?) {
+  let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
+  let gateRows = weights.inputHidden.shape[0]
+  let hidden = gateRows / kind.gates
+  let outSize = weights.projection?.shape[0] ?? hidden
+  let order = reverse ? Array((0..<steps).reversed()) : Array(0..<steps)
+  // Per step, which batch elements are still inside their sequence (nil: all are).
+  let active: [Tensor?] = (0..<steps).map { t in
+    guard let lengths, lengths.contains(where: { $0 <= t }) else { return nil }
+    return Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [batch, 1]).to(x.dtype).movedTo(x.device)
+  }
+  let w = weights
+  // Saved for the backward pass, per step.
+  var previousH: [Tensor] = Array(repeating: h0, count: steps)
+  var previousC: [Tensor] = Array(repeating: h0, count: steps)
+  var saved: [[Tensor]] = Array(repeating: [], count: steps)
+  var outputs: [Tensor] = Array(repeating: h0, count: steps)
+  var (h, c) = (h0.detach(), c0?.detach())
+  withNoGrad {
+    var projected = x.detach().reshape(steps * batch, inputSize).matmul(w.inputHidden.detach().t())
+    if let b = w.inputBias { projected = projected + b.detach() }
+    let inputGates = projected.view(steps, batch, gateRows)
+    let (wHh, bHh, wHr) = (w.hiddenHidden.detach(), w.hiddenBias?.detach(), w.projection?.detach())
+    for t in order {
+      previousH[t] = h
+      if let c { previousC[t] = c }
+      var hiddenGates = h.matmul(wHh.t())
+      if let bHh { hiddenGates = hiddenGates + bHh }
+      let xg = inputGates[t]
+      var newH: Tensor
+      var newC: Tensor?
+      switch kind {
+      case .lstm:
+        let parts = (xg + hiddenGates).chunk(4, dim: 1)
+        let (i, f, g, o) = (parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid())
+        let cell = f * c! + i * g
+        let tanhCell = cell.tanh()
+        let raw = o * tanhCell
+        newH = wHr.map { raw.matmul($0.t()) } ?? raw
+        newC = cell
+        saved[t] = [i, f, g, o, tanhCell, raw]
+      case .gru:
+        let xs = xg.chunk(3, dim: 1)
+        let hs = hiddenGates.chunk(3, dim: 1)
+        let r = (xs[0] + hs[0]).sigmoid()
+        let z = (xs[1] + hs[1]).sigmoid()
+        let n = (xs[2] + r * hs[2]).tanh()
+        newH = (1 - z) * n + z * h
+        saved[t] = [r, z, n, hs[2]]
+      case .rnnTanh, .rnnRelu:
+        let pre = xg + hiddenGates
+        newH = kind == .rnnTanh ? pre.tanh() : pre.relu()
+        saved[t] = [newH]
+      }
+      if let a = active[t] {
+        outputs[t] = newH * a
+        h = Tensor.where(a .> 0, newH, h)
+        if let newC { c = Tensor.where(a .> 0, newC, c!) }
+      } else {
+        outputs[t] = newH
+        h = newH
+        if let newC { c = newC }
+      }
+    }
+  }
+  // One flat result holding outputs, final h and final c: the node's single output.
+  let pieces = [Tensor.stack(outputs).flatten(), h.flatten()] + (c.map { [$0.flatten()] } ?? [])
+  let flat = Tensor.cat(pieces)
+  let inputs = [x] + w.all + [h0] + (c0.map { [$0] } ?? [])
+  let name = kind == .lstm ? "LstmLayerBackward" : (kind == .gru ? "GruLayerBackward" : "RnnLayerBackward")
+  let counts = (steps * batch * outSize, batch * outSize, batch * hidden)
+  let recorded = Autograd.record(flat, from: inputs, name: name) { gradient in
+    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize)
+    var dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize)
+    var dc: Tensor? = c0 == nil ? nil : gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden)
+    let (wHh, wHr) = (w.hiddenHidden.detach(), w.projection?.detach())
+    var inputGrads: [Tensor] = Array(repeating: dh, count: steps)
+    var hiddenGrads: [Tensor] = Array(repeating: dh, count: steps)
+    var projectionGrad: Tensor?
+    for t in order.reversed() {
+      let a = active[t]
+      let dhIn = a.map { dh + dOut[t] * $0 } ?? dh + dOut[t]
+      let dhStep = a.map { dhIn * $0 } ?? dhIn
+      let s = saved[t]
+      var dhPrevious: Tensor
+      var dcPrevious: Tensor?
+      switch kind {
+      case .lstm:
+        let (i, f, g, o, tanhCell, raw) = (s[0], s[1], s[2], s[3], s[4], s[5])
+        var dRaw = dhStep
+        if let wHr {
+          dRaw = dhStep.matmul(wHr)
+          let term = dhStep.t().matmul(raw)
+          projectionGrad = projectionGrad.map { $0 + term } ?? term
+        }
+        let dcStep = (a.map { dc! * $0 } ?? dc!) + dRaw * o * (1 - tanhCell * tanhCell)
+        let gates = Tensor.cat(
+          [dcStep * g * i * (1 - i), dcStep * previousC[t] * f * (1 - f), dcStep * i * (1 - g * g), dRaw * tanhCell * o * (1 - o)], dim: 1)
+        inputGrads[t] = gates
+        hiddenGrads[t] = gates
+        dhPrevious = gates.matmul(wHh)
+        dcPrevious = dcStep * f
+      case .gru:
+        let (r, z, n, hn) = (s[0], s[1], s[2], s[3])
+        let dn = dhStep * (1 - z) * (1 - n * n)
+        let dz = dhStep * (previousH[t] - n) * z * (1 - z)
+        let dr = dn * hn * r * (1 - r)
+        inputGrads[t] = Tensor.cat([dr, dz, dn], dim: 1)
+        hiddenGrads[t] = Tensor.cat([dr, dz, dn * r], dim: 1)
+        dhPrevious = dhStep * z + hiddenGrads[t].matmul(wHh)
+      case .rnnTanh, .rnnRelu:
+        let newH = s[0]
+        let pre = kind == .rnnTanh ? dhStep * (1 - newH * newH) : dhStep * (newH .> 0).to(newH.dtype)
+        inputGrads[t] = pre
+        hiddenGrads[t] = pre
+        dhPrevious = pre.matmul(wHh)
+      }
+      // Steps past a sequence's end passed the state through unchanged.
+      if let a {
+        dh = dhPrevious * a + dhIn * (1 - a)
+        if let dcPrevious { dc = dcPrevious * a + dc! * (1 - a) }
+      } else {
+        dh = dhPrevious
+        if let dcPrevious { dc = dcPrevious }
+      }
+    }
+    let dInput = Tensor.stack(inputGrads).view(steps * batch, gateRows)
+    let dHidden = Tensor.stack(hiddenGrads).view(steps * batch, gateRows)
+    var grads: [Tensor?] = [
+      dInput.matmul(w.inputHidden.detach()).view(steps, batch, inputSize),
+      dInput.t().matmul(x.detach().reshape(steps * batch, inputSize)),
+      dHidden.t().matmul(Tensor.stack(previousH).view(steps * batch, outSize)),
+    ]
+    if w.inputBias != nil { grads.append(dInput.sum(dim: [0])) }
+    if w.hiddenBias != nil { grads.append(dHidden.sum(dim: [0])) }
+    if w.projection != nil { grads.append(projectionGrad ?? Tensor.zeros(like: w.projection!)) }
+    grads.append(dh)
+    if c0 != nil { grads.append(dc) }
+    return grads
+  }
+  let output = recorded.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize)
+  let finalH = recorded.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize)
+  let finalC = c0 == nil ? nil : recorded.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden)
+  return (output, finalH, finalC)
+}
