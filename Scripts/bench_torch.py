@@ -148,4 +148,32 @@ for thread_count in [1, threads]:
     torch.set_num_threads(thread_count)
     record(f"gpt_train_step_t{thread_count}", gpt_step, 10, repeats=5)
 torch.set_num_threads(threads)
+
+lstm_embedding = torch.nn.Embedding(65, 64)
+lstm = torch.nn.LSTM(64, 256, num_layers=2)
+lstm_head = torch.nn.Linear(256, 65)
+lstm_optimizer = torch.optim.Adam(list(lstm_embedding.parameters()) + list(lstm.parameters()) + list(lstm_head.parameters()), lr=1e-3)
+lstm_tokens = torch.randint(0, 65, (64, 32))
+lstm_targets = torch.randint(0, 65, (64, 32))
+gru = torch.nn.GRU(64, 256, num_layers=2)
+gru_input = torch.randn(64, 32, 64)
+
+
+def lstm_step():
+    lstm_optimizer.zero_grad()
+    hidden = lstm(lstm_embedding(lstm_tokens))[0]
+    torch.nn.functional.cross_entropy(lstm_head(hidden).view(-1, 65), lstm_targets.view(-1)).backward()
+    lstm_optimizer.step()
+
+
+def gru_forward():
+    with torch.no_grad():
+        gru(gru_input)
+
+
+for thread_count in [1, threads]:
+    torch.set_num_threads(thread_count)
+    record(f"lstm_train_step_t{thread_count}", lstm_step, 5, repeats=5)
+    record(f"gru_forward_t{thread_count}", gru_forward, 5, repeats=5)
+torch.set_num_threads(threads)
 print(json.dumps(results, indent=1, sort_keys=True))

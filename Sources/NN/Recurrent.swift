@@ -34,6 +34,10 @@ struct RecurrentWeights {
 /// over all steps). With `lengths` (per batch element, for packed sequences), steps past a
 /// sequence's end leave its state alone and output zeros, as PyTorch. Returns the outputs
 /// `[T, B, Hout]`, and the final `h` and `c`.
+///
+/// Inside, states are feature-major (`[H, B]`): the products per step are then `W h` with
+/// the large weight as the left operand, which the GEMM reads in place instead of packing
+/// it again at every step, and the gate chunks are contiguous row blocks.
 func recurrentDirection(
   _ kind: RecurrentKind, _ x: Tensor, _ weights: RecurrentWeights, h0: Tensor, c0: Tensor?, lengths: [Int]?, reverse: Bool
 ) -> (output: Tensor, h: Tensor, c: Tensor?) {
@@ -42,44 +46,60 @@ func recurrentDirection(
   let hidden = gateRows / kind.gates
   let outSize = weights.projection?.shape[0] ?? hidden
   let order = reverse ? Array((0..<steps).reversed()) : Array(0..<steps)
-  // Per step, which batch elements are still inside their sequence (nil: all are).
+  // Per step, which batch elements are still inside their sequence (nil: all are), `[1, B]`.
   let active: [Tensor?] = (0..<steps).map { t in
     guard let lengths, lengths.contains(where: { $0 <= t }) else { return nil }
-    return Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [batch, 1]).to(x.dtype).movedTo(x.device)
+    return Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [1, batch]).to(x.dtype).movedTo(x.device)
   }
   let w = weights
-  // Saved for the backward pass, per step.
+  // Saved for the backward pass, per step (feature-major).
   var previousH: [Tensor] = Array(repeating: h0, count: steps)
   var previousC: [Tensor] = Array(repeating: h0, count: steps)
   var saved: [[Tensor]] = Array(repeating: [], count: steps)
   var outputs: [Tensor] = Array(repeating: h0, count: steps)
-  var (h, c) = (h0.detach(), c0?.detach())
+  var (h, c) = (h0.detach().t().contiguous(), c0?.detach().t().contiguous())
+  let wHh = w.hiddenHidden.detach()
+  let wHr = w.projection?.detach()
+  let bHh = w.hiddenBias?.detach().unsqueeze(1)
+  // LSTM steps whose gate arithmetic ran as one kernel (its backward then does too).
+  var fusedSteps: [LSTMCellStep?] = Array(repeating: nil, count: steps)
   withNoGrad {
-    var projected = x.detach().reshape(steps * batch, inputSize).matmul(w.inputHidden.detach().t())
-    if let b = w.inputBias { projected = projected + b.detach() }
-    let inputGates = projected.view(steps, batch, gateRows)
-    let (wHh, bHh, wHr) = (w.hiddenHidden.detach(), w.hiddenBias?.detach(), w.projection?.detach())
+    // [G, T * B]: column block t holds step t's input gates.
+    var projected = w.inputHidden.detach().matmul(x.detach().reshape(steps * batch, inputSize).t())
+    if let b = w.inputBias { projected = projected + b.detach().unsqueeze(1) }
     for t in order {
       previousH[t] = h
       if let c { previousC[t] = c }
-      var hiddenGates = h.matmul(wHh.t())
-      if let bHh { hiddenGates = hiddenGates + bHh }
-      let xg = inputGates[t]
+      let xg = projected.narrow(dim: 1, start: t * batch, length: batch)
+      // The hidden projection (plus bias); the fused LSTM step adds the bias itself.
+      var hiddenGates: Tensor {
+        let product = wHh.matmul(h)
+        return bHh.map { product + $0 } ?? product
+      }
       var newH: Tensor
       var newC: Tensor?
       switch kind {
+      case .lstm where active[t] == nil:
+        if let step = Tensor.fusedLSTMCell(hiddenGates: wHh.matmul(h), inputGates: xg, bias: w.hiddenBias?.detach(), cPrevious: c!) {
+          fusedSteps[t] = step
+          newH = wHr.map { $0.matmul(step.h) } ?? step.h
+          newC = step.c
+          saved[t] = step.gates.chunk(4, dim: 0) + [step.tanhC, step.h]
+          break
+        }
+        fallthrough
       case .lstm:
-        let parts = (xg + hiddenGates).chunk(4, dim: 1)
+        let parts = (xg + hiddenGates).chunk(4, dim: 0)
         let (i, f, g, o) = (parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid())
         let cell = f * c! + i * g
         let tanhCell = cell.tanh()
         let raw = o * tanhCell
-        newH = wHr.map { raw.matmul($0.t()) } ?? raw
+        newH = wHr.map { $0.matmul(raw) } ?? raw
         newC = cell
         saved[t] = [i, f, g, o, tanhCell, raw]
       case .gru:
-        let xs = xg.chunk(3, dim: 1)
-        let hs = hiddenGates.chunk(3, dim: 1)
+        let xs = xg.chunk(3, dim: 0)
+        let hs = hiddenGates.chunk(3, dim: 0)
         let r = (xs[0] + hs[0]).sigmoid()
         let z = (xs[1] + hs[1]).sigmoid()
         let n = (xs[2] + r * hs[2]).tanh()
@@ -102,19 +122,22 @@ func recurrentDirection(
     }
   }
   // One flat result holding outputs, final h and final c: the node's single output.
-  let pieces = [Tensor.stack(outputs).flatten(), h.flatten()] + (c.map { [$0.flatten()] } ?? [])
-  let flat = Tensor.cat(pieces)
+  let pieces = [Tensor.stack(outputs).transpose(1, 2).flatten(), h.t().flatten()] + (c.map { [$0.t().flatten()] } ?? [])
+  let flat = withNoGrad { Tensor.cat(pieces) }
   let inputs = [x] + w.all + [h0] + (c0.map { [$0] } ?? [])
   let name = kind == .lstm ? "LstmLayerBackward" : (kind == .gru ? "GruLayerBackward" : "RnnLayerBackward")
   let counts = (steps * batch * outSize, batch * outSize, batch * hidden)
   let recorded = Autograd.record(flat, from: inputs, name: name) { gradient in
-    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize)
-    var dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize)
-    var dc: Tensor? = c0 == nil ? nil : gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden)
-    let (wHh, wHr) = (w.hiddenHidden.detach(), w.projection?.detach())
+    // Feature-major gradients: dOut [T, Hout, B], dh [Hout, B], dc [H, B].
+    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize).transpose(1, 2).contiguous()
+    var dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize).t()
+    var dc: Tensor? = c0 == nil ? nil : gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden).t()
+    // Transposed weights, made once, so each step's product reads its left operand in place.
+    let wHhT = wHh.t().contiguous()
+    let wHrT = wHr?.t().contiguous()
     var inputGrads: [Tensor] = Array(repeating: dh, count: steps)
     var hiddenGrads: [Tensor] = Array(repeating: dh, count: steps)
-    var projectionGrad: Tensor?
+    var projectionGrads: [Tensor] = []
     for t in order.reversed() {
       let a = active[t]
       let dhIn = a.map { dh + dOut[t] * $0 } ?? dh + dOut[t]
@@ -124,34 +147,40 @@ func recurrentDirection(
       var dcPrevious: Tensor?
       switch kind {
       case .lstm:
-        let (i, f, g, o, tanhCell, raw) = (s[0], s[1], s[2], s[3], s[4], s[5])
+        let (i, f, g, o, tanhCell) = (s[0], s[1], s[2], s[3], s[4])
         var dRaw = dhStep
-        if let wHr {
-          dRaw = dhStep.matmul(wHr)
-          let term = dhStep.t().matmul(raw)
-          projectionGrad = projectionGrad.map { $0 + term } ?? term
+        if let wHrT {
+          dRaw = wHrT.matmul(dhStep)
+          projectionGrads.append(dhStep)
+        }
+        if a == nil, let step = fusedSteps[t], let (gates, dcPrev) = Tensor.fusedLSTMCellBackward(step, dh: dRaw.contiguous(), dcNext: dc!.contiguous()) {
+          inputGrads[t] = gates
+          hiddenGrads[t] = gates
+          dhPrevious = wHhT.matmul(gates)
+          dcPrevious = dcPrev
+          break
         }
         let dcStep = (a.map { dc! * $0 } ?? dc!) + dRaw * o * (1 - tanhCell * tanhCell)
         let gates = Tensor.cat(
-          [dcStep * g * i * (1 - i), dcStep * previousC[t] * f * (1 - f), dcStep * i * (1 - g * g), dRaw * tanhCell * o * (1 - o)], dim: 1)
+          [dcStep * g * i * (1 - i), dcStep * previousC[t] * f * (1 - f), dcStep * i * (1 - g * g), dRaw * tanhCell * o * (1 - o)], dim: 0)
         inputGrads[t] = gates
         hiddenGrads[t] = gates
-        dhPrevious = gates.matmul(wHh)
+        dhPrevious = wHhT.matmul(gates)
         dcPrevious = dcStep * f
       case .gru:
         let (r, z, n, hn) = (s[0], s[1], s[2], s[3])
         let dn = dhStep * (1 - z) * (1 - n * n)
         let dz = dhStep * (previousH[t] - n) * z * (1 - z)
         let dr = dn * hn * r * (1 - r)
-        inputGrads[t] = Tensor.cat([dr, dz, dn], dim: 1)
-        hiddenGrads[t] = Tensor.cat([dr, dz, dn * r], dim: 1)
-        dhPrevious = dhStep * z + hiddenGrads[t].matmul(wHh)
+        inputGrads[t] = Tensor.cat([dr, dz, dn], dim: 0)
+        hiddenGrads[t] = Tensor.cat([dr, dz, dn * r], dim: 0)
+        dhPrevious = dhStep * z + wHhT.matmul(hiddenGrads[t])
       case .rnnTanh, .rnnRelu:
         let newH = s[0]
         let pre = kind == .rnnTanh ? dhStep * (1 - newH * newH) : dhStep * (newH .> 0).to(newH.dtype)
         inputGrads[t] = pre
         hiddenGrads[t] = pre
-        dhPrevious = pre.matmul(wHh)
+        dhPrevious = wHhT.matmul(pre)
       }
       // Steps past a sequence's end passed the state through unchanged.
       if let a {
@@ -162,18 +191,24 @@ func recurrentDirection(
         if let dcPrevious { dc = dcPrevious }
       }
     }
-    let dInput = Tensor.stack(inputGrads).view(steps * batch, gateRows)
-    let dHidden = Tensor.stack(hiddenGrads).view(steps * batch, gateRows)
+    // Over all steps at once: [G, T * B] gate gradients against [*, T * B] operands.
+    let dInput = Tensor.cat(inputGrads, dim: 1)
+    let dHidden = kind == .lstm || kind.gates == 1 ? dInput : Tensor.cat(hiddenGrads, dim: 1)
+    let flatX = x.detach().reshape(steps * batch, inputSize)
     var grads: [Tensor?] = [
-      dInput.matmul(w.inputHidden.detach()).view(steps, batch, inputSize),
-      dInput.t().matmul(x.detach().reshape(steps * batch, inputSize)),
-      dHidden.t().matmul(Tensor.stack(previousH).view(steps * batch, outSize)),
+      w.inputHidden.detach().t().matmul(dInput).t().reshape(steps, batch, inputSize),
+      dInput.matmul(flatX),
+      dHidden.matmul(Tensor.cat(previousH, dim: 1).t()),
     ]
-    if w.inputBias != nil { grads.append(dInput.sum(dim: [0])) }
-    if w.hiddenBias != nil { grads.append(dHidden.sum(dim: [0])) }
-    if w.projection != nil { grads.append(projectionGrad ?? Tensor.zeros(like: w.projection!)) }
-    grads.append(dh)
-    if c0 != nil { grads.append(dc) }
+    if w.inputBias != nil { grads.append(dInput.sum(dim: [1])) }
+    if w.hiddenBias != nil { grads.append(dHidden.sum(dim: [1])) }
+    if w.projection != nil {
+      // dW_hr = sum over steps of dh_t raw_tᵀ, in processing order.
+      let raws = order.reversed().map { saved[$0][5] }
+      grads.append(Tensor.cat(projectionGrads, dim: 1).matmul(Tensor.cat(raws, dim: 1).t()))
+    }
+    grads.append(dh.t())
+    if c0 != nil { grads.append(dc!.t()) }
     return grads
   }
   let output = recorded.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize)

@@ -99,6 +99,11 @@ package protocol Backend: Sendable {
   /// GELU's gradient `grad * (cdf(x) + x pdf(x))` for same-shape contiguous operands into
   /// `out`; returns false when not fused here.
   func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool
+  /// One LSTM step's gate arithmetic, feature-major (see `Tensor.fusedLSTMCell`); returns
+  /// false when not fused here.
+  func fusedLSTMCell(_ step: LSTMCellStep) -> Bool
+  /// That step's backward (see `Tensor.fusedLSTMCellBackward`); returns false when not fused here.
+  func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor) -> Bool
   /// Blockwise attention (see `AttentionProblem`) into `problem.out` and
   /// `problem.logsumexp`; returns false when not fused here.
   func fusedAttention(_ problem: AttentionProblem) -> Bool
@@ -117,6 +122,10 @@ extension Backend {
   package func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool { false }
   /// GELU's gradient; returns false when not fused here.
   package func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool { false }
+  /// One LSTM step; returns false when not fused here.
+  package func fusedLSTMCell(_ step: LSTMCellStep) -> Bool { false }
+  /// One LSTM step's backward; returns false when not fused here.
+  package func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor) -> Bool { false }
   /// Blockwise attention; returns false when not fused here.
   package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }
   /// The gradients of `fusedAttention`; returns false when not fused here.

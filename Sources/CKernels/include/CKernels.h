@@ -51,6 +51,22 @@ void ck_select32(int64_t n, const void *condition, const void *x, int64_t xs, co
 /// y[i] += alpha * x[i] over n contiguous floats.
 void ck_axpy_f32(int64_t n, float alpha, const float *x, float *y);
 
+/// sigmoid and tanh over contiguous float32 (vector forms within a few ulp of libm's).
+void ck_sigmoid_f32(int64_t n, const float *x, float *out);
+void ck_tanh_f32(int64_t n, const float *x, float *out);
+
+/// One LSTM step, feature-major and contiguous float32: `gates` `[4H, B]` holds the hidden
+/// projection on entry; the input projection (rows `input_row_stride` apart) and the bias
+/// (per row, or NULL) are added, and on return it holds the activations i, f, g, o; then
+/// `c = f c_prev + i g`, `tanh_c = tanh(c)`, `h = o tanh_c` (all `[H, B]`).
+void ck_lstm_cell_forward_f32(int64_t hidden, int64_t batch, float *gates, const float *input_gates, int64_t input_row_stride,
+                              const float *bias, const float *c_prev, float *c, float *tanh_c, float *h);
+
+/// The step's backward: from the activations, `tanh_c`, `c_prev`, the gradient `dh` of
+/// `h` and `dc_next` of `c`, the pre-activation gate gradients `dgates` `[4H, B]` and `dc_prev`.
+void ck_lstm_cell_backward_f32(int64_t hidden, int64_t batch, const float *gates, const float *tanh_c, const float *c_prev,
+                               const float *dh, const float *dc_next, float *dgates, float *dc_prev);
+
 /// GELU, `x * (1 + erf(x / sqrt 2)) / 2`, and its gradient `g * (cdf + x * pdf)`, with the
 /// vectorised erf PyTorch's CPU kernel uses (Abramowitz-Stegun 7.1.26, error below 1.5e-7);
 /// contiguous float32.

@@ -3,11 +3,10 @@ import Foundation
 
 extension CPUBackend {
   func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
-    // float32 exp and GELU run vector kernels over unit-stride rows.
-    if (op == .exp || op == .gelu) && x.dtype == .float32 && out.dtype == .float32 {
+    // float32 exp, sigmoid, tanh and GELU run vector kernels over unit-stride rows.
+    if let kernel = Self.vectorKernel(op), x.dtype == .float32 && out.dtype == .float32 {
       let xp = x.storage.data.assumingMemoryBound(to: Float.self)
       let outp = out.storage.data.assumingMemoryBound(to: Float.self)
-      let kernel = op == .exp ? ck_exp_f32 : ck_gelu_f32
       StridedLoop(shape: out.shape, layouts: [out.layout, x.layout]).forEachRow { offs, n, st in
         if st[0] == 1 && st[1] == 1 {
           kernel(Int64(n), xp + offs[1], outp + offs[0])
@@ -23,6 +22,17 @@ extension CPUBackend {
       return
     }
     x.dtype.visit(UnaryKernel(op: op, x: x, out: out))
+  }
+
+  /// The vector float32 kernel of a unary op, if it has one.
+  private static func vectorKernel(_ op: UnaryOp) -> (@convention(c) (Int64, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void)? {
+    switch op {
+    case .exp: ck_exp_f32
+    case .gelu: ck_gelu_f32
+    case .sigmoid: ck_sigmoid_f32
+    case .tanh: ck_tanh_f32
+    default: nil
+    }
   }
 
   func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool {
