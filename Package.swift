@@ -33,6 +33,7 @@ let package = Package(
     .executableTarget(name: "Train", dependencies: ["ExampleSupport"]),
     .executableTarget(name: "FineTune", dependencies: ["ExampleSupport"]),
     .executableTarget(name: "GPT", dependencies: ["ExampleSupport"]),
+    .executableTarget(name: "CharRNN", dependencies: ["ExampleSupport"]),
     .target(name: "TestSupport", dependencies: ["Tensor"], path: "Sources/TestSupport"),
     .testTarget(
       name: "TensorTests", dependencies: ["Tensor", "TestSupport"],

@@ -205,6 +205,13 @@ public final class GPT: Module {
   }
 }
 
+extension GPTConfig {
+  /// The sizes, as checkpoint metadata.
+  public var metadata: [String: String] {
+    ["vocab_size": "\(vocabSize)", "block_size": "\(blockSize)", "n_layer": "\(nLayer)", "n_head": "\(nHead)", "n_embd": "\(nEmbd)"]
+  }
+}
+
 /// A text as character indices, with its vocabulary (nanoGPT's `shakespeare_char` prepare).
 public struct CharacterText: Sendable {
   /// The distinct characters, sorted; a token is an index into it.

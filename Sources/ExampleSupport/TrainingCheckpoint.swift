@@ -3,11 +3,11 @@ import Foundation
 import NN
 import Optim
 
-/// A GPT training checkpoint: the model's state dict in one safetensors file (nanoGPT's
-/// parameter names, without the tied `lm_head.weight`), and beside it
+/// A training checkpoint of the examples: the model's state dict in one safetensors file
+/// (for the GPT, nanoGPT's parameter names without the tied `lm_head.weight`), and beside it
 /// (`<name>.optimizer.safetensors`) the optimizer's moments, step counts and the batch
 /// generator's state, so a resumed run continues exactly. Both files are written atomically.
-public struct GPTCheckpoint {
+public struct TrainingCheckpoint {
   /// The model's parameters by name.
   public let model: [String: Tensor]
   /// The optimizer state and generator state, by name.
@@ -20,12 +20,14 @@ public struct GPTCheckpoint {
     url.deletingPathExtension().appendingPathExtension("optimizer.safetensors")
   }
 
-  /// Saves `model`, `optimizer` and `generator` after `iteration` iterations.
-  public static func save(model: GPT, optimizer: Optimizer, generator: Generator, iteration: Int, config: GPTConfig, to url: URL) throws {
-    let metadata = [
-      "format": "pt", "iteration": "\(iteration)", "vocab_size": "\(config.vocabSize)", "block_size": "\(config.blockSize)",
-      "n_layer": "\(config.nLayer)", "n_head": "\(config.nHead)", "n_embd": "\(config.nEmbd)",
-    ]
+  /// Saves `model`, `optimizer` and `generator` after `iteration` iterations, with `settings`
+  /// (the model's sizes) in both files' metadata.
+  public static func save(
+    model: Module, optimizer: Optimizer, generator: Generator, iteration: Int, settings: [String: String], to url: URL
+  ) throws {
+    var metadata = settings
+    metadata["format"] = "pt"
+    metadata["iteration"] = "\(iteration)"
     try Tensor.save(safetensors: url, model.stateDict().mapValues { try $0.to(.cpu) }, metadata: metadata)
     let state = optimizer.stateDict()
     var training: [String: Tensor] = ["rng_state": generator.getState()]
@@ -39,13 +41,13 @@ public struct GPTCheckpoint {
   }
 
   /// Reads a checkpoint (the optimizer file may be missing: then only the model loads).
-  public static func load(from url: URL) throws -> GPTCheckpoint {
+  public static func load(from url: URL) throws -> TrainingCheckpoint {
     let model = try Tensor.load(safetensors: url).mapValues { $0.clone() }
     let second = trainingURL(url)
     guard FileManager.default.fileExists(atPath: second.path) else {
-      return GPTCheckpoint(model: model, training: [:], metadata: try Tensor.safetensorsMetadata(url))
+      return TrainingCheckpoint(model: model, training: [:], metadata: try Tensor.safetensorsMetadata(url))
     }
-    return GPTCheckpoint(
+    return TrainingCheckpoint(
       model: model, training: try Tensor.load(safetensors: second).mapValues { $0.clone() }, metadata: try Tensor.safetensorsMetadata(second))
   }
 

@@ -1,0 +1,214 @@
+import CUDABackend
+import Dispatch
+import Foundation
+import NN
+import Optim
+
+/// A character model the text examples train: its loss, optimizer and sampling.
+public protocol CharacterModel: Module {
+  /// The mean cross-entropy of predicting `targets` from `idx` (both `[B, T]`).
+  func loss(_ idx: Tensor, _ targets: Tensor) -> Tensor
+  /// AdamW with weight decay on the matrices only.
+  func configureOptimizer(lr: Double, weightDecay: Double, betas: (Double, Double)) -> AdamW
+  /// `count` more tokens after `prompt` `[1, T]`.
+  func generate(_ prompt: Tensor, count: Int, temperature: Double, topK: Int?, generator: Generator?) -> Tensor
+}
+
+extension GPT: CharacterModel {}
+extension CharLSTM: CharacterModel {}
+
+/// The settings of a text example's run; the command line overrides them.
+public struct LanguageModelOptions: Sendable {
+  public var iters: Int
+  public var device = Device.cpu
+  public var resume = false
+  public var sampleOnly = false
+  public var evalInterval: Int
+  public var evalIters: Int
+  /// Batches averaged by the last evaluation.
+  public var finalEvalIters: Int
+  public var checkpoint: String
+  public var prompt = "\n"
+  public var sampleLength = 500
+  public var temperature = 0.8
+  public var topK = 200
+  public var seed: UInt64 = 1337
+  public var batchSize: Int
+  public var sequenceLength: Int
+  /// Peak learning rate, reached after `warmup` iterations, then cosine decay to `minLR`.
+  public var lr: Double
+  public var minLR: Double
+  public var warmup = 100
+
+  /// A run's defaults.
+  public init(
+    iters: Int, evalInterval: Int, evalIters: Int, finalEvalIters: Int, checkpoint: String, batchSize: Int, sequenceLength: Int, lr: Double,
+    minLR: Double
+  ) {
+    self.iters = iters
+    self.evalInterval = evalInterval
+    self.evalIters = evalIters
+    self.finalEvalIters = finalEvalIters
+    self.checkpoint = checkpoint
+    self.batchSize = batchSize
+    self.sequenceLength = sequenceLength
+    self.lr = lr
+    self.minLR = minLR
+  }
+
+  /// These defaults with the command line's flags applied; exits with usage on a bad flag.
+  public func parsing(_ arguments: [String], program: String) -> LanguageModelOptions {
+    var options = self
+    var iterator = arguments.makeIterator()
+    func value(_ flag: String) -> String {
+      guard let v = iterator.next() else {
+        print("\(flag) needs a value")
+        exit(2)
+      }
+      return v
+    }
+    while let argument = iterator.next() {
+      switch argument {
+      case "--iters": options.iters = Int(value(argument)) ?? options.iters
+      case "--device": options.device = value(argument).hasPrefix("cuda") ? .cuda(0) : .cpu
+      case "--resume": options.resume = true
+      case "--sample-only": options.sampleOnly = true
+      case "--eval-interval": options.evalInterval = Int(value(argument)) ?? options.evalInterval
+      case "--eval-iters": options.evalIters = Int(value(argument)) ?? options.evalIters
+      case "--checkpoint": options.checkpoint = value(argument)
+      case "--prompt": options.prompt = value(argument)
+      case "--length": options.sampleLength = Int(value(argument)) ?? options.sampleLength
+      case "--temperature": options.temperature = Double(value(argument)) ?? options.temperature
+      case "--top-k": options.topK = Int(value(argument)) ?? options.topK
+      case "--seed": options.seed = UInt64(value(argument)) ?? options.seed
+      default:
+        print(
+          "usage: \(program) [--iters N] [--device cpu|cuda] [--resume] [--sample-only] [--eval-interval N] [--eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
+        )
+        exit(2)
+      }
+    }
+    return options
+  }
+}
+
+/// Minutes and seconds, for progress lines.
+func formatDuration(_ seconds: Double) -> String {
+  let s = Int(seconds.rounded())
+  return s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
+}
+
+/// Mean loss of `model` over `count` random batches of `split`, without a graph.
+func meanLoss(_ model: some CharacterModel, _ split: Tensor, count: Int, _ options: LanguageModelOptions, _ generator: Generator) -> Double {
+  model.eval()
+  defer { model.train() }
+  return withNoGrad {
+    var total = 0.0
+    for _ in 0..<count {
+      let (x, y) = randomBatch(split, batchSize: options.batchSize, blockSize: options.sequenceLength, generator: generator)
+      total += model.loss(try! x.to(options.device), try! y.to(options.device)).item()
+    }
+    return total / Double(count)
+  }
+}
+
+/// Runs a text example on tiny Shakespeare (first 90% train, last 10% validation): AdamW
+/// (betas 0.9/0.99, weight decay 0.1 on matrices), linear warm-up then cosine decay, clipping
+/// at 1.0, a progress line, evaluations, checkpoints that resume exactly, and a sample.
+/// `makeModel` gets the vocabulary size; `settings` go into the checkpoint's metadata.
+public func runLanguageModelExample<M: CharacterModel>(
+  _ defaults: LanguageModelOptions, program: String, describe: (M) -> String, settings: [String: String], makeModel: (Int) -> M
+) {
+  let options = defaults.parsing(Array(CommandLine.arguments.dropFirst()), program: program)
+  let text: CharacterText
+  do {
+    text = CharacterText(try String(contentsOf: Dataset.locate("Data/tinyshakespeare.txt"), encoding: .utf8))
+  } catch {
+    print("could not read the text: \(error)")
+    exit(1)
+  }
+  let data = Tensor(text.tokens.map(Int64.init), shape: [text.tokens.count])
+  let split = text.tokens.count * 9 / 10
+  let trainData = data.narrow(dim: 0, start: 0, length: split)
+  let valData = data.narrow(dim: 0, start: split, length: data.shape[0] - split)
+  print(
+    "tiny Shakespeare: \(text.tokens.count) characters, vocabulary \(text.vocabulary.count); \(split) for training, \(data.shape[0] - split) for validation")
+  Tensor.manualSeed(options.seed)
+  let model = makeModel(text.vocabulary.count)
+  let batches = Generator().manualSeed(options.seed)
+  let checkpointURL = URL(fileURLWithPath: options.checkpoint)
+  print("model: \(describe(model)), \(model.parameters().reduce(0) { $0 + $1.numel }) parameters")
+  let optimizer = model.configureOptimizer(lr: options.lr, weightDecay: 0.1, betas: (0.9, 0.99))
+  var startIteration = 0
+  if options.resume || options.sampleOnly {
+    do {
+      let checkpoint = try TrainingCheckpoint.load(from: checkpointURL)
+      try model.loadStateDict(checkpoint.model, strict: true)
+      if options.resume {
+        try checkpoint.restore(optimizer: optimizer, generator: batches)
+        startIteration = checkpoint.iteration
+      }
+      print("loaded \(checkpointURL.path) (iteration \(checkpoint.iteration))")
+    } catch {
+      print("could not load the checkpoint: \(error)")
+      exit(1)
+    }
+  }
+  do {
+    try model.to(options.device)
+  } catch {
+    print("cannot use \(options.device): \(error)")
+    exit(1)
+  }
+  if !options.sampleOnly {
+    let warmup = min(options.warmup, max(options.iters - 1, 1))
+    let schedule = SequentialLR(
+      optimizer,
+      schedulers: [
+        LinearLR(optimizer, startFactor: 0.01, totalIters: warmup),
+        CosineAnnealingLR(optimizer, tMax: max(options.iters - warmup, 1), etaMin: options.minLR),
+      ], milestones: [warmup])
+    for _ in 0..<startIteration { schedule.step() }
+    model.train()
+    let start = DispatchTime.now().uptimeNanoseconds
+    var smoothed: Double?
+    for iteration in startIteration..<options.iters {
+      let (x, y) = randomBatch(trainData, batchSize: options.batchSize, blockSize: options.sequenceLength, generator: batches)
+      optimizer.zeroGrad()
+      let loss = model.loss(try! x.to(options.device), try! y.to(options.device))
+      loss.backward()
+      _ = try? clipGradNorm_(model.parameters(), maxNorm: 1)
+      optimizer.step()
+      schedule.step()
+      let value = loss.item()
+      smoothed = smoothed.map { 0.9 * $0 + 0.1 * value } ?? value
+      let done = iteration + 1
+      if done % 10 == 0 || done == options.iters {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let tokens = Double((done - startIteration) * options.batchSize * options.sequenceLength)
+        let left = seconds / Double(done - startIteration) * Double(options.iters - done)
+        printProgress(
+          "iter", done: done, total: options.iters,
+          detail: String(format: "loss %.4f  lr %.2e  %.0f tok/s  left %@", smoothed!, optimizer.paramGroups[0].lr, tokens / seconds, formatDuration(left)))
+      }
+      if done % options.evalInterval == 0 || done == options.iters {
+        let count = done == options.iters ? max(options.evalIters, options.finalEvalIters) : options.evalIters
+        let (trainLoss, valLoss) = (meanLoss(model, trainData, count: count, options, batches), meanLoss(model, valData, count: count, options, batches))
+        print(String(format: "\nstep %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
+        do {
+          try TrainingCheckpoint.save(model: model, optimizer: optimizer, generator: batches, iteration: done, settings: settings, to: checkpointURL)
+        } catch {
+          print("could not save the checkpoint: \(error)")
+        }
+      }
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    print("trained \(options.iters - startIteration) iterations in \(formatDuration(seconds)); checkpoint: \(checkpointURL.path)")
+  }
+  let prompt = Tensor(text.encode(options.prompt).map(Int64.init), shape: [1, options.prompt.count])
+  let sample = model.generate(
+    try! prompt.to(options.device), count: options.sampleLength, temperature: options.temperature, topK: options.topK,
+    generator: Generator().manualSeed(options.seed))
+  print("---- sample ----")
+  print(text.decode(try! sample.cpu().toArray(Int64.self).map(Int.init)))
+}
