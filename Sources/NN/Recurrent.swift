@@ -41,6 +41,9 @@ struct RecurrentWeights {
 func recurrentDirection(
   _ kind: RecurrentKind, _ x: Tensor, _ weights: RecurrentWeights, h0: Tensor, c0: Tensor?, lengths: [Int]?, reverse: Bool
 ) -> (output: Tensor, h: Tensor, c: Tensor?) {
+  if kind == .lstm, weights.projection == nil, lengths == nil, let c0, let fused = fusedLSTMDirection(x, weights, h0: h0, c0: c0, reverse: reverse) {
+    return fused
+  }
   let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
   let gateRows = weights.inputHidden.shape[0]
   let hidden = gateRows / kind.gates
@@ -191,28 +194,77 @@ func recurrentDirection(
         if let dcPrevious { dc = dcPrevious }
       }
     }
-    // Over all steps at once: [G, T * B] gate gradients against [*, T * B] operands.
     let dInput = Tensor.cat(inputGrads, dim: 1)
     let dHidden = kind == .lstm || kind.gates == 1 ? dInput : Tensor.cat(hiddenGrads, dim: 1)
-    let flatX = x.detach().reshape(steps * batch, inputSize)
-    var grads: [Tensor?] = [
-      w.inputHidden.detach().t().matmul(dInput).t().reshape(steps, batch, inputSize),
-      dInput.matmul(flatX),
-      dHidden.matmul(Tensor.cat(previousH, dim: 1).t()),
-    ]
-    if w.inputBias != nil { grads.append(dInput.sum(dim: [1])) }
-    if w.hiddenBias != nil { grads.append(dHidden.sum(dim: [1])) }
+    var projection: Tensor?
     if w.projection != nil {
       // dW_hr = sum over steps of dh_t raw_tᵀ, in processing order.
       let raws = order.reversed().map { saved[$0][5] }
-      grads.append(Tensor.cat(projectionGrads, dim: 1).matmul(Tensor.cat(raws, dim: 1).t()))
+      projection = Tensor.cat(projectionGrads, dim: 1).matmul(Tensor.cat(raws, dim: 1).t())
     }
-    grads.append(dh.t())
-    if c0 != nil { grads.append(dc!.t()) }
-    return grads
+    return recurrentGradients(
+      x, w, dInput: dInput, dHidden: dHidden, previousHidden: Tensor.cat(previousH, dim: 1), dProjection: projection, dh0: dh.t(),
+      dc0: dc?.t())
   }
-  let output = recorded.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize)
-  let finalH = recorded.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize)
-  let finalC = c0 == nil ? nil : recorded.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden)
+  return recurrentResults(recorded, steps: steps, batch: batch, outSize: outSize, hidden: c0 == nil ? nil : hidden)
+}
+
+/// The gradients of a direction's inputs in the fused op's order from the `[G, T * B]` gate
+/// gradients (input side and hidden side), the `[Hout, T * B]` states before each step, and
+/// the initial states' gradients: every weight gradient is one product over all steps.
+private func recurrentGradients(
+  _ x: Tensor, _ w: RecurrentWeights, dInput: Tensor, dHidden: Tensor, previousHidden: Tensor, dProjection: Tensor?, dh0: Tensor, dc0: Tensor?
+) -> [Tensor?] {
+  let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
+  var grads: [Tensor?] = [
+    w.inputHidden.detach().t().matmul(dInput).t().reshape(steps, batch, inputSize),
+    dInput.matmul(x.detach().reshape(steps * batch, inputSize)),
+    dHidden.matmul(previousHidden.t()),
+  ]
+  if w.inputBias != nil { grads.append(dInput.sum(dim: [1])) }
+  if w.hiddenBias != nil { grads.append(dHidden.sum(dim: [1])) }
+  if w.projection != nil { grads.append(dProjection ?? Tensor.zeros(like: w.projection!)) }
+  grads.append(dh0)
+  if let dc0 { grads.append(dc0) }
+  return grads
+}
+
+/// Views of the node's flat result: outputs `[T, B, Hout]`, final h `[B, Hout]` and final c
+/// `[B, H]` (when `hidden` is given).
+private func recurrentResults(_ flat: Tensor, steps: Int, batch: Int, outSize: Int, hidden: Int?) -> (output: Tensor, h: Tensor, c: Tensor?) {
+  let (outputs, finals) = (steps * batch * outSize, batch * outSize)
+  let output = flat.narrow(dim: 0, start: 0, length: outputs).view(steps, batch, outSize)
+  let finalH = flat.narrow(dim: 0, start: outputs, length: finals).view(batch, outSize)
+  let finalC = hidden.map { flat.narrow(dim: 0, start: outputs + finals, length: batch * $0).view(batch, $0) }
   return (output, finalH, finalC)
+}
+
+/// An LSTM direction without projection or lengths, through the backend's fused recurrence
+/// (a team of threads over the hidden units, a barrier per step); nil when it has none.
+private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, c0: Tensor, reverse: Bool) -> (output: Tensor, h: Tensor, c: Tensor?)? {
+  let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
+  let hidden = w.hiddenHidden.shape[1]
+  guard x.dtype == .float32, steps > 0, batch > 0 else { return nil }
+  let problem: LSTMRecurrence? = withNoGrad {
+    var projected = w.inputHidden.detach().matmul(x.detach().reshape(steps * batch, inputSize).t())
+    if let b = w.inputBias { projected = projected + b.detach().unsqueeze(1) }
+    return Tensor.fusedLSTMRecurrence(
+      inputGates: projected.contiguous(), weight: w.hiddenHidden.detach().contiguous(), bias: w.hiddenBias?.detach().contiguous(),
+      h0: h0.detach().t().contiguous(), c0: c0.detach().t().contiguous(), steps: steps, reverse: reverse)
+  }
+  guard let p = problem else { return nil }
+  let last = reverse ? 0 : steps - 1
+  let flat = withNoGrad { Tensor.cat([p.hidden.transpose(1, 2).flatten(), p.hidden[last].t().flatten(), p.cells[last].t().flatten()]) }
+  let counts = (steps * batch * hidden, batch * hidden)
+  let recorded = Autograd.record(flat, from: [x] + w.all + [h0, c0], name: "LstmLayerBackward") { gradient in
+    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, hidden).transpose(1, 2)
+    let dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, hidden).t()
+    let dc = gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.1).view(batch, hidden).t()
+    guard let (dGates, dh0, dc0) = Tensor.fusedLSTMRecurrenceBackward(p, dOut: dOut, dhFinal: dh, dcFinal: dc) else {
+      usageFailure("LSTM: the fused backward could not run on \(x.device)")
+    }
+    return recurrentGradients(
+      x, w, dInput: dGates, dHidden: dGates, previousHidden: p.previousHidden, dProjection: nil, dh0: dh0.t(), dc0: dc0.t())
+  }
+  return recurrentResults(recorded, steps: steps, batch: batch, outSize: hidden, hidden: hidden)
 }

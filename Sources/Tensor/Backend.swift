@@ -104,6 +104,12 @@ package protocol Backend: Sendable {
   func fusedLSTMCell(_ step: LSTMCellStep) -> Bool
   /// That step's backward (see `Tensor.fusedLSTMCellBackward`); returns false when not fused here.
   func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor) -> Bool
+  /// A whole LSTM direction's forward recurrence (see `LSTMRecurrence`); returns false when
+  /// not fused here.
+  func fusedLSTMRecurrence(_ problem: LSTMRecurrence) -> Bool
+  /// Its backward: `dh`/`dc` hold the final states' gradients and receive the initial
+  /// states'; `dGates` `[4H, T*B]` receives the gate gradients. False when not fused here.
+  func fusedLSTMRecurrenceBackward(_ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor) -> Bool
   /// Blockwise attention (see `AttentionProblem`) into `problem.out` and
   /// `problem.logsumexp`; returns false when not fused here.
   func fusedAttention(_ problem: AttentionProblem) -> Bool
@@ -126,6 +132,12 @@ extension Backend {
   package func fusedLSTMCell(_ step: LSTMCellStep) -> Bool { false }
   /// One LSTM step's backward; returns false when not fused here.
   package func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor) -> Bool { false }
+  /// An LSTM direction's recurrence; returns false when not fused here.
+  package func fusedLSTMRecurrence(_ problem: LSTMRecurrence) -> Bool { false }
+  /// Its backward; returns false when not fused here.
+  package func fusedLSTMRecurrenceBackward(
+    _ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
+  ) -> Bool { false }
   /// Blockwise attention; returns false when not fused here.
   package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }
   /// The gradients of `fusedAttention`; returns false when not fused here.

@@ -42,3 +42,66 @@ extension Tensor {
     return (dGates, dcPrevious)
   }
 }
+
+/// One LSTM direction's recurrence as the backends see it (float32, feature-major,
+/// contiguous): `inputGates` `[4H, T*B]` (step t in column block t, input bias included),
+/// `weight` `[4H, H]`, `bias` `[4H]` or nil, `h0`/`c0` `[H, B]`; the forward fills the saved
+/// `activations` `[T, 4H, B]`, `cells` and `tanhCells` `[T, H, B]`, the states `hidden`
+/// `[T, H, B]` and the state before each step `previousHidden` `[H, T*B]`.
+package struct LSTMRecurrence {
+  package let inputGates: Tensor
+  package let weight: Tensor
+  package let bias: Tensor?
+  package let h0: Tensor
+  package let c0: Tensor
+  package let reverse: Bool
+  package let activations: Tensor
+  package let cells: Tensor
+  package let tanhCells: Tensor
+  package let hidden: Tensor
+  package let previousHidden: Tensor
+
+  package var steps: Int { hidden.shape[0] }
+  package var hiddenSize: Int { hidden.shape[1] }
+  package var batch: Int { hidden.shape[2] }
+}
+
+extension Tensor {
+  /// Runs a whole LSTM direction's forward recurrence in the backend's fused kernel (one team
+  /// of threads, a barrier per step), or returns nil when it has none or the operands do not
+  /// suit it. Not recorded: the recurrent layers' own backward uses it.
+  package static func fusedLSTMRecurrence(
+    inputGates: Tensor, weight: Tensor, bias: Tensor?, h0: Tensor, c0: Tensor, steps: Int, reverse: Bool
+  ) -> LSTMRecurrence? {
+    let (rows, hidden) = (weight.shape[0], weight.shape[1])
+    let batch = h0.shape[1]
+    guard inputGates.dtype == .float32, rows == 4 * hidden, [inputGates, weight, h0, c0].allSatisfy(\.isContiguous),
+      bias.map({ $0.isContiguous }) ?? true, inputGates.shape == [rows, steps * batch]
+    else { return nil }
+    func fresh(_ shape: [Int]) -> Tensor { Tensor(uninitializedShape: shape, dtype: .float32, device: weight.device) }
+    let problem = LSTMRecurrence(
+      inputGates: inputGates, weight: weight, bias: bias, h0: h0, c0: c0, reverse: reverse, activations: fresh([steps, rows, batch]),
+      cells: fresh([steps, hidden, batch]), tanhCells: fresh([steps, hidden, batch]), hidden: fresh([steps, hidden, batch]),
+      previousHidden: fresh([hidden, steps * batch]))
+    guard weight.backend.fusedLSTMRecurrence(problem) else { return nil }
+    for t in [problem.activations, problem.cells, problem.tanhCells, problem.hidden, problem.previousHidden] { t.markWritten() }
+    return problem
+  }
+
+  /// The backward of a fused recurrence from `dOut` `[T, H, B]` and the final states'
+  /// gradients: the gate gradients `[4H, T*B]` and the initial states' gradients `[H, B]`.
+  package static func fusedLSTMRecurrenceBackward(_ problem: LSTMRecurrence, dOut: Tensor, dhFinal: Tensor, dcFinal: Tensor) -> (
+    dGates: Tensor, dh0: Tensor, dc0: Tensor
+  )? {
+    let dh = dhFinal.contiguous().clone()
+    let dc = dcFinal.contiguous().clone()
+    let dGates = Tensor(uninitializedShape: [4 * problem.hiddenSize, problem.steps * problem.batch], dtype: .float32, device: dh.device)
+    let transposed = problem.weight.t().contiguous()
+    guard
+      problem.weight.backend.fusedLSTMRecurrenceBackward(
+        problem, weightTransposed: transposed, dOut: dOut.contiguous(), dh: dh, dc: dc, dGates: dGates)
+    else { return nil }
+    for t in [dh, dc, dGates] { t.markWritten() }
+    return (dGates, dh, dc)
+  }
+}

@@ -89,6 +89,29 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
     }
   }
 
+  /// The fused float32 recurrence (a team of threads with a barrier per step, at a size big
+  /// enough to use every core) against the composed float64 path, values and gradients.
+  @Test(arguments: [false, true])
+  func fusedRecurrenceMatchesTheComposedPath(reverse: Bool) throws {
+    let (steps, batch, input, hidden) = (6, 8, 5, 64)
+    let generator = Generator().manualSeed(9)
+    let doubles = [[steps, batch, input], [4 * hidden, input], [4 * hidden, hidden], [4 * hidden], [4 * hidden], [batch, hidden], [batch, hidden]]
+      .map { (Tensor.randn($0, dtype: .float64, generator: generator) * 0.3).requiresGrad_() }
+    let floats = doubles.map { $0.detach().float().requiresGrad_() }
+    let upstream = Tensor.randn([steps * batch * hidden + 2 * batch * hidden], dtype: .float64, generator: generator)
+    var results: [Tensor] = []
+    for t in [floats, doubles] {
+      let weights = RecurrentWeights(inputHidden: t[1], hiddenHidden: t[2], inputBias: t[3], hiddenBias: t[4], projection: nil)
+      let r = recurrentDirection(.lstm, t[0], weights, h0: t[5], c0: t[6], lengths: nil, reverse: reverse)
+      let out = Tensor.cat([r.output.flatten(), r.h.flatten(), r.c!.flatten()])
+      (out * upstream.to(out.dtype)).sum().backward()
+      results.append(out.double())
+    }
+    #expect(floats[0].grad != nil)
+    expectClose(results[0], results[1], rtol: 1e-4, atol: 1e-5)
+    for (f, d) in zip(floats, doubles) { expectClose(f.grad!.double(), d.grad!, rtol: 1e-3, atol: 1e-4) }
+  }
+
   @Test func packingMatchesPyTorch() {
     let padded = fixtures.tensor("rnn_pack_padded")
     let packed = packPaddedSequence(padded, lengths: [3, 5, 2], enforceSorted: false)

@@ -67,6 +67,33 @@ void ck_lstm_cell_forward_f32(int64_t hidden, int64_t batch, float *gates, const
 void ck_lstm_cell_backward_f32(int64_t hidden, int64_t batch, const float *gates, const float *tanh_c, const float *c_prev,
                                const float *dh, const float *dc_next, float *dgates, float *dc_prev);
 
+/// A spinning barrier for a team of threads that run one parallel region together.
+typedef struct {
+  _Atomic int arrived;
+  _Atomic int phase;
+} ck_barrier;
+void ck_barrier_init(ck_barrier *barrier);
+void ck_barrier_wait(ck_barrier *barrier, int threads);
+
+/// One LSTM direction's forward recurrence (no projection, float32, feature-major), run by
+/// `threads` threads together (each call is one thread of the team; all must run at once):
+/// `input_gates` `[4H, T*B]` (step t in column block t, input bias included), `w_hh` `[4H, H]`,
+/// `b_hh` `[4H]` or NULL, `h0`/`c0` `[H, B]`. Writes per step t the activations `acts`
+/// `[T][4H][B]`, `cs` and `tanh_cs` `[T][H][B]`, the new state `hs` `[T][H][B]`, and the state
+/// before the step into `previous_h` `[H, T*B]` (column block t). Returns 0, or -1 when a
+/// thread could not get its scratch memory.
+int ck_lstm_recurrence_forward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
+                                    const float *w_hh, const float *input_gates, const float *b_hh, const float *h0, const float *c0,
+                                   int reverse, float *acts, float *cs, float *tanh_cs, float *hs, float *previous_h);
+
+/// Its backward, by the same team: `w_hh_t` `[H, 4H]` (W_hh transposed), the saved
+/// activations and states, `d_out` `[T][H][B]`; `dh` and `dc` `[H, B]` hold the final states'
+/// gradients on entry and the initial states' on return; `d_gates` `[4H, T*B]` receives the
+/// gate gradients (column block t).
+void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
+                                     const float *w_hh_t, const float *acts, const float *cs, const float *tanh_cs, const float *c0,
+                                     const float *d_out, int reverse, float *dh, float *dc, float *d_gates);
+
 /// GELU, `x * (1 + erf(x / sqrt 2)) / 2`, and its gradient `g * (cdf + x * pdf)`, with the
 /// vectorised erf PyTorch's CPU kernel uses (Abramowitz-Stegun 7.1.26, error below 1.5e-7);
 /// contiguous float32.

@@ -25,6 +25,14 @@ func parallelRanges(_ count: Int, threads: Int, alignment: Int = 1, _ body: (Int
   }
 }
 
+/// Runs `body(member, teamSize)` once on each of up to `threads` threads at the same time, so
+/// the members may wait for each other (a barrier per step); when the pool is busy (a nested
+/// region) or one thread is asked for, the team is the caller alone (`teamSize` 1).
+func parallelTeam(_ threads: Int, _ body: (Int, Int) -> Void) {
+  let size = min(threads, WorkerPool.shared.size)
+  if size <= 1 || !WorkerPool.shared.runTeam(size, body) { body(0, 1) }
+}
+
 /// A small pool of threads that spin briefly between jobs before sleeping (as OpenMP's
 /// workers do): waking a sleeping thread costs tens of microseconds, which is more than a
 /// 10^6-element kernel takes. One parallel region runs at a time; a region started while
@@ -50,16 +58,37 @@ final class WorkerPool: @unchecked Sendable {
     }
   }
 
+  /// The threads a region can use: the workers and the caller.
+  var size: Int { workers + 1 }
+
+  /// Runs `body(i, count)` for `i` in `0..<count` (at most `size`), each on its own thread,
+  /// all at once; false (and nothing run) when the pool is busy.
+  func runTeam(_ count: Int, _ body: (Int, Int) -> Void) -> Bool {
+    guard acquire() else { return false }
+    // Iteration i runs on thread i (the caller takes 0), so all `count` members run at once.
+    dispatch(size) { i in if i < count { body(i, count) } }
+    return true
+  }
+
   func run(_ iterations: Int, _ body: (Int) -> Void) {
-    let acquired = workers > 0 && busy.withLock { taken in
+    guard acquire() else {
+      for i in 0..<iterations { body(i) }
+      return
+    }
+    dispatch(iterations, body)
+  }
+
+  /// Takes the pool for one region; false when another region holds it.
+  private func acquire() -> Bool {
+    workers > 0 && busy.withLock { taken in
       if taken { return false }
       taken = true
       return true
     }
-    guard acquired else {
-      for i in 0..<iterations { body(i) }
-      return
-    }
+  }
+
+  /// Runs a region on the acquired pool and releases it.
+  private func dispatch(_ iterations: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { escapable in
       job = escapable
       jobCount = iterations

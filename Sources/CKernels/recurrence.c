@@ -1,0 +1,117 @@
+// A whole LSTM direction's recurrence on a team of threads: each thread owns a slice of the
+// hidden units, computes its rows of every gate block (a product with its rows of W_hh) and
+// the gate arithmetic for its units, and a barrier per step publishes the new state. One
+// parallel region per sequence instead of one per step and op.
+#include "CKernels.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+void ck_barrier_init(ck_barrier *barrier) {
+  atomic_store(&barrier->arrived, 0);
+  atomic_store(&barrier->phase, 0);
+}
+
+void ck_barrier_wait(ck_barrier *barrier, int threads) {
+  if (threads <= 1) return;
+  int phase = atomic_load_explicit(&barrier->phase, memory_order_acquire);
+  if (atomic_fetch_add_explicit(&barrier->arrived, 1, memory_order_acq_rel) == threads - 1) {
+    atomic_store_explicit(&barrier->arrived, 0, memory_order_relaxed);
+    atomic_store_explicit(&barrier->phase, phase + 1, memory_order_release);
+  } else {
+    while (atomic_load_explicit(&barrier->phase, memory_order_acquire) == phase) {
+    }
+  }
+}
+
+static void slice_of(int thread, int threads, int64_t hidden, int64_t *begin, int64_t *end) {
+  int64_t chunk = (hidden + threads - 1) / threads;
+  *begin = thread * chunk < hidden ? thread * chunk : hidden;
+  *end = *begin + chunk < hidden ? *begin + chunk : hidden;
+}
+
+int ck_lstm_recurrence_forward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
+                                   const float *w_hh, const float *input_gates, const float *b_hh, const float *h0, const float *c0,
+                                   int reverse, float *acts, float *cs, float *tanh_cs, float *hs, float *previous_h) {
+  int64_t a, b;
+  slice_of(thread, threads, hidden, &a, &b);
+  int64_t n = b - a, row_stride = steps * batch, gates = 4 * hidden;
+  // This thread's rows of the four gate blocks, contiguous: one product per step.
+  float *weights = n > 0 ? malloc(sizeof(float) * (size_t)(4 * n * hidden)) : NULL;
+  float *local = n > 0 ? malloc(sizeof(float) * (size_t)(4 * n * batch)) : NULL;
+  int failed = n > 0 && (!weights || !local);
+  if (!failed)
+    for (int g = 0; g < 4; ++g)
+      if (n > 0) memcpy(weights + g * n * hidden, w_hh + (g * hidden + a) * hidden, sizeof(float) * (size_t)(n * hidden));
+  const float *h = h0, *c_prev = c0;
+  for (int64_t s = 0; s < steps; ++s) {
+    int64_t t = reverse ? steps - 1 - s : s;
+    float *act = acts + t * gates * batch, *c = cs + t * hidden * batch, *tc = tanh_cs + t * hidden * batch;
+    float *h_new = hs + t * hidden * batch;
+    if (n > 0 && !failed) {
+      for (int64_t j = a; j < b; ++j) memcpy(previous_h + j * row_stride + t * batch, h + j * batch, sizeof(float) * (size_t)batch);
+      ck_sgemm(4 * n, batch, hidden, weights, hidden, 1, h, batch, 1, local, batch);
+      for (int g = 0; g < 4; ++g) {
+        for (int64_t j = a; j < b; ++j) {
+          int64_t r = g * hidden + j;
+          const float *in = local + (g * n + j - a) * batch;
+          float *row = act + r * batch;
+          const float *x = input_gates + r * row_stride + t * batch;
+          float bias = b_hh ? b_hh[r] : 0.0f;
+          for (int64_t k = 0; k < batch; ++k) row[k] = in[k] + x[k] + bias;
+          if (g == 2) ck_tanh_f32(batch, row, row);
+          else ck_sigmoid_f32(batch, row, row);
+        }
+      }
+      for (int64_t j = a; j < b; ++j) {
+        const float *i = act + j * batch, *f = act + (hidden + j) * batch, *g = act + (2 * hidden + j) * batch,
+                    *o = act + (3 * hidden + j) * batch, *cp = c_prev + j * batch;
+        float *cj = c + j * batch, *tj = tc + j * batch, *hj = h_new + j * batch;
+        for (int64_t k = 0; k < batch; ++k) cj[k] = f[k] * cp[k] + i[k] * g[k];
+        ck_tanh_f32(batch, cj, tj);
+        for (int64_t k = 0; k < batch; ++k) hj[k] = o[k] * tj[k];
+      }
+    }
+    // Every member reaches every barrier, even one that failed, so none waits forever.
+    ck_barrier_wait(barrier, threads);
+    h = h_new;
+    c_prev = c;
+  }
+  free(weights);
+  free(local);
+  return failed ? -1 : 0;
+}
+
+void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
+                                     const float *w_hh_t, const float *acts, const float *cs, const float *tanh_cs, const float *c0,
+                                     const float *d_out, int reverse, float *dh, float *dc, float *d_gates) {
+  int64_t a, b;
+  slice_of(thread, threads, hidden, &a, &b);
+  int64_t row_stride = steps * batch, gates = 4 * hidden;
+  for (int64_t s = steps - 1; s >= 0; --s) {
+    int64_t t = reverse ? steps - 1 - s : s;
+    int64_t previous = reverse ? t + 1 : t - 1;
+    const float *act = acts + t * gates * batch, *tc = tanh_cs + t * hidden * batch;
+    const float *c_prev = (previous >= 0 && previous < steps) ? cs + previous * hidden * batch : c0;
+    const float *dout = d_out + t * hidden * batch;
+    for (int64_t j = a; j < b; ++j) {
+      const float *i = act + j * batch, *f = act + (hidden + j) * batch, *g = act + (2 * hidden + j) * batch,
+                  *o = act + (3 * hidden + j) * batch, *cp = c_prev + j * batch, *tj = tc + j * batch, *dj = dout + j * batch;
+      float *dhj = dh + j * batch, *dcj = dc + j * batch;
+      float *di = d_gates + j * row_stride + t * batch, *df = d_gates + (hidden + j) * row_stride + t * batch;
+      float *dg = d_gates + (2 * hidden + j) * row_stride + t * batch, *dO = d_gates + (3 * hidden + j) * row_stride + t * batch;
+      for (int64_t k = 0; k < batch; ++k) {
+        float h_grad = dhj[k] + dj[k];
+        float c_grad = dcj[k] + h_grad * o[k] * (1.0f - tj[k] * tj[k]);
+        di[k] = c_grad * g[k] * i[k] * (1.0f - i[k]);
+        df[k] = c_grad * cp[k] * f[k] * (1.0f - f[k]);
+        dg[k] = c_grad * i[k] * (1.0f - g[k] * g[k]);
+        dO[k] = h_grad * tj[k] * o[k] * (1.0f - o[k]);
+        dcj[k] = c_grad * f[k];
+      }
+    }
+    ck_barrier_wait(barrier, threads);
+    if (b > a) ck_sgemm(b - a, batch, gates, w_hh_t + a * gates, gates, 1, d_gates + t * batch, row_stride, 1, dh + a * batch, batch);
+  }
+}
