@@ -119,6 +119,18 @@ extension DeviceParity {
         Functional.rmsNorm(xs[3], normalizedShape: [8]).flatten(), Functional.gelu(xs[3], approximate: .tanh).flatten(),
       ])
     }
+    add("recurrent layers", { [seeded(6, 3, 5)] }) { xs in
+      let x = xs[0].detach().requiresGrad_()
+      Tensor.manualSeed(5)
+      let (lstm, gru, rnn) = (LSTM(5, 4, numLayers: 2, bidirectional: true), GRU(5, 3), RNN(5, 3, nonlinearity: .relu))
+      for m in [lstm, gru, rnn] as [Module] { try? m.to(x.device) }
+      let (lstmOut, state) = lstm(x)
+      let (gruOut, _) = gru(packPaddedSequence(x, lengths: [6, 4, 2]))
+      let (rnnOut, rnnH) = rnn(x)
+      let total = Tensor.cat([lstmOut.flatten(), state.h.flatten(), state.c.flatten(), gruOut.data.flatten(), rnnOut.flatten(), rnnH.flatten()])
+      total.sum().backward()
+      return Tensor.cat([total, x.grad!.flatten()])
+    }
     add("network backward", { [seeded(2, 3, 8, 8), seeded(4, 3, 3, 3), seeded(4)] }) { xs in
       let weight = xs[1].detach().requiresGrad_()
       let image = xs[0].detach().requiresGrad_()

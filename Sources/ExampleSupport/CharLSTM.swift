@@ -33,10 +33,7 @@ public final class CharLSTM: Module {
 
   /// AdamW with weight decay on the matrices (and embedding) only.
   public func configureOptimizer(lr: Double, weightDecay: Double, betas: (Double, Double)) -> AdamW {
-    let params = parameters()
-    return AdamW(
-      [ParamGroup(params.filter { $0.dim >= 2 }, weightDecay: weightDecay), ParamGroup(params.filter { $0.dim < 2 }, weightDecay: 0)],
-      lr: lr, betas: betas)
+    decayOnMatrices(parameters(), lr: lr, weightDecay: weightDecay, betas: betas)
   }
 
   /// Appends `count` tokens to `prompt` `[1, T]`, each sampled (with `temperature` and
@@ -49,13 +46,7 @@ public final class CharLSTM: Module {
       var (output, state) = lstm(embedding(prompt), nil)
       var tokens = prompt
       for _ in 0..<count {
-        var logits = head(output.select(dim: 1, index: output.shape[1] - 1)) / temperature
-        if let topK {
-          let k = Swift.min(topK, vocabSize)
-          let kth = logits.topk(k, dim: -1).values.narrow(dim: 1, start: k - 1, length: 1)
-          logits = logits.maskedFill(logits .< kth, .double(-.infinity))
-        }
-        let next = logits.softmax(dim: -1).multinomial(numSamples: 1, generator: generator)
+        let next = sampleToken(head(output.select(dim: 1, index: output.shape[1] - 1)), temperature: temperature, topK: topK, generator: generator)
         tokens = Tensor.cat([tokens, next], dim: 1)
         (output, state) = lstm(embedding(next), (state.h, state.c))
       }

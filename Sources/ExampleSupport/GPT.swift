@@ -176,10 +176,7 @@ public final class GPT: Module {
   /// AdamW over two groups, as nanoGPT: weight decay on the matrices and embeddings, none on
   /// biases and norms.
   public func configureOptimizer(lr: Double, weightDecay: Double, betas: (Double, Double)) -> AdamW {
-    let params = parameters()
-    return AdamW(
-      [ParamGroup(params.filter { $0.dim >= 2 }, weightDecay: weightDecay), ParamGroup(params.filter { $0.dim < 2 }, weightDecay: 0)],
-      lr: lr, betas: betas)
+    decayOnMatrices(parameters(), lr: lr, weightDecay: weightDecay, betas: betas)
   }
 
   /// Appends `count` tokens to `idx` `[B, T]`, each sampled from the logits divided by
@@ -192,12 +189,7 @@ public final class GPT: Module {
       for _ in 0..<count {
         let t = sequence.shape[1]
         let context = t <= config.blockSize ? sequence : sequence.narrow(dim: 1, start: t - config.blockSize, length: config.blockSize)
-        var logits = self(context).select(dim: 1, index: context.shape[1] - 1) / temperature
-        if let topK {
-          let kth = logits.topk(Swift.min(topK, logits.shape[1]), dim: -1).values.narrow(dim: 1, start: Swift.min(topK, logits.shape[1]) - 1, length: 1)
-          logits = logits.maskedFill(logits .< kth, .double(-.infinity))
-        }
-        let next = logits.softmax(dim: -1).multinomial(numSamples: 1, generator: generator)
+        let next = sampleToken(self(context).select(dim: 1, index: context.shape[1] - 1), temperature: temperature, topK: topK, generator: generator)
         sequence = Tensor.cat([sequence, next.to(sequence.dtype)], dim: 1)
       }
       return sequence
@@ -210,6 +202,26 @@ extension GPTConfig {
   public var metadata: [String: String] {
     ["vocab_size": "\(vocabSize)", "block_size": "\(blockSize)", "n_layer": "\(nLayer)", "n_head": "\(nHead)", "n_embd": "\(nEmbd)"]
   }
+}
+
+/// AdamW with weight decay on the matrices and embeddings (`dim >= 2`) and none on biases
+/// and norms: the two-group recipe of nanoGPT and the char-rnn example.
+func decayOnMatrices(_ params: [Tensor], lr: Double, weightDecay: Double, betas: (Double, Double)) -> AdamW {
+  AdamW(
+    [ParamGroup(params.filter { $0.dim >= 2 }, weightDecay: weightDecay), ParamGroup(params.filter { $0.dim < 2 }, weightDecay: 0)],
+    lr: lr, betas: betas)
+}
+
+/// One token per row of `logits` `[B, vocab]`, sampled from `softmax(logits / temperature)`
+/// cut to the `topK` most likely.
+func sampleToken(_ logits: Tensor, temperature: Double, topK: Int?, generator: Generator?) -> Tensor {
+  var scaled = logits / temperature
+  if let topK {
+    let k = Swift.min(topK, scaled.shape[1])
+    let kth = scaled.topk(k, dim: -1).values.narrow(dim: 1, start: k - 1, length: 1)
+    scaled = scaled.maskedFill(scaled .< kth, .double(-.infinity))
+  }
+  return scaled.softmax(dim: -1).multinomial(numSamples: 1, generator: generator)
 }
 
 /// A text as character indices, with its vocabulary (nanoGPT's `shakespeare_char` prepare).

@@ -146,6 +146,20 @@ public class RecurrentLayer: Module {
     return s
   }
 
+  /// `RNN` and `GRU`'s call: one hidden state in and out.
+  func runWithHiddenState(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) {
+    let (input, batched) = normalized(x)
+    let result = run(input, h0: state(h0, batched: batched), c0: nil, lengths: nil)
+    return (restored(result.output, batched: batched), batched ? result.h : result.h.squeeze(dim: 1))
+  }
+
+  /// `RNN` and `GRU`'s call on packed sequences.
+  func runWithHiddenState(_ x: PackedSequence, _ h0: Tensor?) -> (output: PackedSequence, h: Tensor) {
+    let (padded, lengths) = x.paddedTimeMajor()
+    let result = run(padded, h0: h0.map { x.sorted($0) }, c0: nil, lengths: lengths)
+    return (x.repacking(result.output), x.unsorted(result.h))
+  }
+
   /// A recurrent layer has no single-tensor forward of its own; call it with its states.
   public override func forward(_ input: Tensor) -> Tensor {
     usageFailure("\(name): call the layer as layer(x) or layer(x, state) to get the output and the final state")
@@ -200,21 +214,13 @@ public final class GRU: RecurrentLayer {
   }
 
   /// Runs the layers over `x` from a zero state.
-  public func callAsFunction(_ x: Tensor) -> (output: Tensor, h: Tensor) { self(x, nil) }
+  public func callAsFunction(_ x: Tensor) -> (output: Tensor, h: Tensor) { runWithHiddenState(x, nil) }
 
   /// Runs the layers over `x` from `h0` (zeros when nil).
-  public func callAsFunction(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) {
-    let (input, batched) = normalized(x)
-    let result = run(input, h0: state(h0, batched: batched), c0: nil, lengths: nil)
-    return (restored(result.output, batched: batched), batched ? result.h : result.h.squeeze(dim: 1))
-  }
+  public func callAsFunction(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) { runWithHiddenState(x, h0) }
 
   /// Runs the layers over a packed batch of sequences.
-  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) {
-    let (padded, lengths) = x.paddedTimeMajor()
-    let result = run(padded, h0: h0.map { x.sorted($0) }, c0: nil, lengths: lengths)
-    return (x.repacking(result.output), x.unsorted(result.h))
-  }
+  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) { runWithHiddenState(x, h0) }
 }
 
 /// An Elman recurrent network with tanh or ReLU (PyTorch: `nn.RNN`). Call it as `rnn(x)` or
@@ -231,19 +237,11 @@ public final class RNN: RecurrentLayer {
   }
 
   /// Runs the layers over `x` from a zero state.
-  public func callAsFunction(_ x: Tensor) -> (output: Tensor, h: Tensor) { self(x, nil) }
+  public func callAsFunction(_ x: Tensor) -> (output: Tensor, h: Tensor) { runWithHiddenState(x, nil) }
 
   /// Runs the layers over `x` from `h0` (zeros when nil).
-  public func callAsFunction(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) {
-    let (input, batched) = normalized(x)
-    let result = run(input, h0: state(h0, batched: batched), c0: nil, lengths: nil)
-    return (restored(result.output, batched: batched), batched ? result.h : result.h.squeeze(dim: 1))
-  }
+  public func callAsFunction(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) { runWithHiddenState(x, h0) }
 
   /// Runs the layers over a packed batch of sequences.
-  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) {
-    let (padded, lengths) = x.paddedTimeMajor()
-    let result = run(padded, h0: h0.map { x.sorted($0) }, c0: nil, lengths: lengths)
-    return (x.repacking(result.output), x.unsorted(result.h))
-  }
+  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) { runWithHiddenState(x, h0) }
 }
