@@ -112,6 +112,23 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
     for (f, d) in zip(floats, doubles) { expectClose(f.grad!.double(), d.grad!, rtol: 1e-3, atol: 1e-4) }
   }
 
+  @Test func dropoutActsBetweenLayersInTrainingOnly() throws {
+    let dropped = LSTM(3, 4, numLayers: 2, dropout: 1)
+    let plain = LSTM(3, 4, numLayers: 2)
+    try plain.loadStateDict(dropped.stateDict())
+    let x = Tensor.randn(5, 2, 3)
+    dropped.eval()
+    #expect(dropped(x).output == plain(x).output)
+    dropped.train()
+    // With p = 1 the second layer sees zeros: the same as a one-layer LSTM with its weights.
+    let second = LSTM(4, 4)
+    try second.loadStateDict([
+      "weight_ih_l0": dropped[parameter: "weight_ih_l1"]!, "weight_hh_l0": dropped[parameter: "weight_hh_l1"]!,
+      "bias_ih_l0": dropped[parameter: "bias_ih_l1"]!, "bias_hh_l0": dropped[parameter: "bias_hh_l1"]!,
+    ])
+    expectClose(dropped(x).output, second(Tensor.zeros(5, 2, 4)).output, rtol: 1e-6, atol: 1e-7)
+  }
+
   @Test func packingMatchesPyTorch() {
     let padded = fixtures.tensor("rnn_pack_padded")
     let packed = packPaddedSequence(padded, lengths: [3, 5, 2], enforceSorted: false)
