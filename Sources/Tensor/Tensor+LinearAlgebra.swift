@@ -36,7 +36,7 @@ extension Tensor {
   }
 
   private func batchedMatmul(_ other: Tensor) -> Tensor {
-    if dim >= 3 && other.dim == 2 && shape[dim - 1] == other.shape[0] {
+    if dim >= 3 && other.dim == 2 && shape[dim - 1] == other.shape[0] && numel > 0 {
       // A stack of rows times one matrix is one matrix product (as PyTorch folds it): the
       // weight's gradient is then one product too, not a product per batch and a sum.
       let rows = reshape(-1, shape[dim - 1]).mm(other)

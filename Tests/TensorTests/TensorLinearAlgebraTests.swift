@@ -35,6 +35,20 @@ private let fixtures = Fixtures()
 
   @Test func emptyInnerDimensionGivesZeros() {
     #expect(Tensor.ones(2, 0).mm(Tensor.ones(0, 3)).toArray(Float.self) == [0, 0, 0, 0, 0, 0])
+    // A stack of rows times a matrix (folded into one product) with empty dims, as PyTorch.
+    #expect(Tensor.ones(2, 3, 0).matmul(Tensor.ones(0, 4)) == Tensor.zeros(2, 3, 4))
+    #expect(Tensor.ones(0, 3, 5).matmul(Tensor.ones(5, 4)).shape == [0, 3, 4])
+  }
+
+  @Test func aStackOfRowsTimesAMatrixIsOneProduct() {
+    // [B, T, K] @ [K, N] equals the per-batch products, and the weight's gradient is the sum of
+    // theirs; non-contiguous rows too.
+    let x = Tensor.randn(3, 4, 5).transpose(0, 1)
+    let w = Tensor.randn(5, 2)
+    let folded = x.matmul(w)
+    let perBatch = Tensor.stack((0..<4).map { x[$0].mm(w) })
+    #expect(folded.shape == [4, 3, 2])
+    #expect((folded - perBatch).abs().max().item() < 1e-5)
   }
 
   @Test func incompatibleShapesStop() async {
