@@ -19,25 +19,41 @@ extension CharLSTM: CharacterModel {}
 
 /// The settings of a text example's run; the command line overrides them.
 public struct LanguageModelOptions: Sendable {
+  /// Training iterations (`--iters`).
   public var iters: Int
+  /// Where to train (`--device cpu|cuda`).
   public var device = Device.cpu
+  /// Continue from the checkpoint, optimizer and batch order included (`--resume`).
   public var resume = false
+  /// Load the checkpoint and only sample (`--sample-only`).
   public var sampleOnly = false
+  /// Iterations between evaluations (`--eval-interval`).
   public var evalInterval: Int
+  /// Batches each evaluation averages (`--eval-iters`).
   public var evalIters: Int
   /// Batches averaged by the last evaluation.
   public var finalEvalIters: Int
+  /// The checkpoint path (`--checkpoint`); the optimizer file sits beside it.
   public var checkpoint: String
+  /// The text sampling starts from (`--prompt`).
   public var prompt = "\n"
+  /// Characters to sample (`--length`).
   public var sampleLength = 500
+  /// Sampling temperature (`--temperature`).
   public var temperature = 0.8
+  /// Sample among this many most likely characters (`--top-k`).
   public var topK = 200
+  /// Seed of the initialisation, the batches and the sampling (`--seed`).
   public var seed: UInt64 = 1337
+  /// Sequences per batch.
   public var batchSize: Int
+  /// Characters per sequence (the context).
   public var sequenceLength: Int
   /// Peak learning rate, reached after `warmup` iterations, then cosine decay to `minLR`.
   public var lr: Double
+  /// The rate the cosine decay ends at.
   public var minLR: Double
+  /// Linear warm-up iterations.
   public var warmup = 100
 
   /// A run's defaults.

@@ -2,7 +2,10 @@ import Autograd
 
 /// The nonlinearity of a plain `RNN`.
 public enum RNNNonlinearity: Sendable {
-  case tanh, relu
+  /// `tanh` (PyTorch's default).
+  case tanh
+  /// `max(0, x)`.
+  case relu
 }
 
 /// The shared machinery of `RNN`, `LSTM` and `GRU` (PyTorch: `nn.RNNBase`): the weights of

@@ -2,7 +2,10 @@ import Autograd
 
 /// The feed-forward activation of the transformer layers.
 public enum TransformerActivation: Sendable {
-  case relu, gelu
+  /// `max(0, x)` (PyTorch's default).
+  case relu
+  /// The exact (erf) GELU.
+  case gelu
 
   func callAsFunction(_ x: Tensor) -> Tensor { self == .relu ? x.relu() : x.gelu() }
 }

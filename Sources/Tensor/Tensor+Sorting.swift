@@ -154,7 +154,18 @@ extension Tensor {
   }
 
   /// How `quantile` interpolates between the two nearest order statistics.
-  public enum QuantileInterpolation: Sendable { case linear, lower, higher, midpoint, nearest }
+  public enum QuantileInterpolation: Sendable {
+    /// `lower + (higher - lower) * fraction`.
+    case linear
+    /// The lower of the two order statistics.
+    case lower
+    /// The higher of the two.
+    case higher
+    /// Their mean.
+    case midpoint
+    /// The nearer one (halves to the even index).
+    case nearest
+  }
 
   /// The `q`-quantiles (each in [0, 1]) along `dim`, or of all elements when `dim` is nil;
   /// a 1-d `q` adds a leading dim (PyTorch: `torch.quantile`). NaN in a row gives NaN.
@@ -168,9 +179,7 @@ extension Tensor {
 
   /// `quantile` at one `q`.
   public func quantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil) -> Tensor {
-    Tensor.writing(into: out, op: "quantile") {
-      quantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation)
-    }
+    quantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation, out: out)
   }
 
   /// `quantile` of the non-NaN elements (PyTorch: `torch.nanquantile`).
@@ -184,9 +193,7 @@ extension Tensor {
 
   /// `nanquantile` at one `q`.
   public func nanquantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil) -> Tensor {
-    Tensor.writing(into: out, op: "nanquantile") {
-      nanquantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation)
-    }
+    nanquantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation, out: out)
   }
 
   private func quantiles(_ q: Tensor, dim d: Int?, keepdim: Bool, interpolation: QuantileInterpolation, ignoringNaN: Bool) -> Tensor {
