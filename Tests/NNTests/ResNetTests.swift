@@ -3,6 +3,8 @@ import Optim
 import TestSupport
 import Testing
 
+import Foundation
+
 private let fixtures = Fixtures()
 
 @Suite struct ResNetTests {
@@ -20,6 +22,23 @@ private let fixtures = Fixtures()
     #expect(model.namedParameters().count == 62)
     #expect(model.namedParameters().first?.0 == "conv1.weight")
     #expect(model.stateDictKeys().contains("layer2.0.downsample.1.running_var"))
+  }
+
+  /// A `.pth` written by `torch.save(model.state_dict())` for torchvision's ResNet-18 (1000
+  /// classes) loads with `strict: true` and gives PyTorch's logits.
+  @Test(.enabled(if: Interop.torchPython != nil, "needs python3 with torch (.ci/run installs it)"))
+  func torchSavedResNetLoadsStrictly() throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pth-\(UInt64.random(in: 0...UInt64.max))")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let script = Interop.packageRoot.appendingPathComponent("Scripts/pt_interop.py").path
+    let result = try Interop.run(Interop.torchPython!, [script, "resnet", folder.path])
+    try #require(result.status == 0, "\(result.output)")
+    let model = ResNet18()
+    try model.loadStateDict(Tensor.load(pt: folder.appendingPathComponent("resnet18.pth")), strict: true)
+    model.eval()
+    let logits = withNoGrad { model(try! Tensor(npy: folder.appendingPathComponent("input.npy"))) }
+    expectClose(logits, try Tensor(npy: folder.appendingPathComponent("logits.npy")), rtol: 1e-3, atol: 1e-4)
   }
 }
 

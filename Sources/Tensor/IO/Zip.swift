@@ -171,17 +171,26 @@ enum Zip {
       self.pieceSize = pieceSize
     }
 
-    /// Adds a member whose bytes are `pieces` in order.
-    mutating func add(name: String, pieces: [UnsafeRawBufferPointer]) throws {
+    /// Adds a member whose bytes are `pieces` in order. With `alignment`, a padding field in
+    /// the local header makes the data start at a multiple of it (as PyTorch aligns its
+    /// storages to 64 bytes, so that they can be mapped).
+    mutating func add(name: String, pieces: [UnsafeRawBufferPointer], alignment: Int = 1) throws {
       let crc = checksum(pieces)
       let size = pieces.reduce(0) { $0 + $1.count }
       let nameBytes = Array(name.utf8)
       let offset = sink.position
+      let unpadded = offset + 30 + nameBytes.count + 20
+      let padding = alignment > 1 ? (alignment - (unpadded + 4) % alignment) % alignment + 4 : 0
       var local = ByteWriter()
       local.u32(0x0403_4B50); local.u16(45); local.u16(0); local.u16(compress ? 8 : 0); local.u16(0); local.u16(0x21)
-      local.u32(crc); local.u32(0xFFFF_FFFF); local.u32(0xFFFF_FFFF); local.u16(UInt16(nameBytes.count)); local.u16(20)
+      local.u32(crc); local.u32(0xFFFF_FFFF); local.u32(0xFFFF_FFFF); local.u16(UInt16(nameBytes.count))
+      local.u16(UInt16(20 + padding))
       local.bytes.append(contentsOf: nameBytes)
       local.u16(1); local.u16(16); local.u64(UInt64(size)); local.u64(UInt64(size))
+      if padding > 0 {
+        local.u16(0x4246); local.u16(UInt16(padding - 4))
+        local.bytes.append(contentsOf: [UInt8](repeating: 0, count: padding - 4))
+      }
       try sink.write(local.bytes)
       let dataStart = sink.position
       if compress {
