@@ -9,6 +9,7 @@ let package = Package(
     .library(name: "Autograd", targets: ["Autograd"]),
     .library(name: "NN", targets: ["NN"]),
     .library(name: "Optim", targets: ["Optim"]),
+    .library(name: "Data", targets: ["Data"]),
   ],
   traits: [
     .trait(name: "CUDA", description: "Build the CUDA backend (needs CUDA headers and libraries; see the README)")
@@ -26,6 +27,7 @@ let package = Package(
     .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
+    .target(name: "Data", dependencies: ["NN"]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "ExampleSupport"]),
     .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
@@ -42,6 +44,7 @@ let package = Package(
       name: "NNTests", dependencies: ["NN", "Optim", "ExampleSupport", "TestSupport"],
       exclude: ["Fixtures"]),
     .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "DeviceParity", "Autograd", "TestSupport"]),
+    .testTarget(name: "DataTests", dependencies: ["Data", "Optim", "TestSupport"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),

@@ -132,7 +132,29 @@ public final class Generator: @unchecked Sendable {
   }
 
   /// The process-wide default generator (PyTorch seeds it with a fixed value too).
-  static let global = Generator()
+  static let process = Generator()
+
+  /// A generator that stands in for the default one on this thread or task
+  /// (`withDefault(_:_:)`); a `DataLoader` worker draws from its own this way.
+  @TaskLocal static var override: Generator?
+
+  /// The default generator where the caller runs: the process's, unless `withDefault` put
+  /// another in its place.
+  static var global: Generator { override ?? process }
+
+  /// Runs `body` with `generator` as the default generator of this thread or task, so that
+  /// random ops given no generator (dropout, `rand`, random transforms) draw from it
+  /// (a `DataLoader` worker runs with its own, seeded as PyTorch seeds a worker process).
+  public static func withDefault<R>(_ generator: Generator, _ body: () throws -> R) rethrows -> R {
+    try $override.withValue(generator) { try body() }
+  }
+
+  /// Draws 64 random bits, to seed another generator with (PyTorch:
+  /// `torch.empty((), dtype=torch.int64).random_(generator=g)`, as `DataLoader` draws its
+  /// base seed).
+  public func drawSeed() -> UInt64 {
+    lock.withLock { next64() }
+  }
 }
 
 extension Tensor {
