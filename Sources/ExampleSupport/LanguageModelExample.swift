@@ -33,7 +33,7 @@ public struct LanguageModelOptions: Sendable {
   public var evalIters: Int
   /// Batches averaged by the last evaluation.
   public var finalEvalIters: Int
-  /// The checkpoint path (`--checkpoint`); the optimizer file sits beside it.
+  /// The checkpoint path (`--checkpoint`): one `torch.save` file.
   public var checkpoint: String
   /// The text sampling starts from (`--prompt`).
   public var prompt = "\n"
@@ -155,13 +155,20 @@ public func runLanguageModelExample<M: CharacterModel>(
   let checkpointURL = URL(fileURLWithPath: options.checkpoint)
   print("model: \(describe(model)), \(model.parameters().reduce(0) { $0 + $1.numel }) parameters")
   let optimizer = model.configureOptimizer(lr: options.lr, weightDecay: 0.1, betas: (0.9, 0.99))
+  let warmup = min(options.warmup, max(options.iters - 1, 1))
+  let schedule = SequentialLR(
+    optimizer,
+    schedulers: [
+      LinearLR(optimizer, startFactor: 0.01, totalIters: warmup),
+      CosineAnnealingLR(optimizer, tMax: max(options.iters - warmup, 1), etaMin: options.minLR),
+    ], milestones: [warmup])
   var startIteration = 0
   if options.resume || options.sampleOnly {
     do {
       let checkpoint = try TrainingCheckpoint.load(from: checkpointURL)
       try model.loadStateDict(checkpoint.model, strict: true)
       if options.resume {
-        try checkpoint.restore(optimizer: optimizer, generator: batches)
+        try checkpoint.restore(optimizer: optimizer, scheduler: schedule, generator: batches)
         startIteration = checkpoint.iteration
       }
       print("loaded \(checkpointURL.path) (iteration \(checkpoint.iteration))")
@@ -177,14 +184,6 @@ public func runLanguageModelExample<M: CharacterModel>(
     exit(1)
   }
   if !options.sampleOnly {
-    let warmup = min(options.warmup, max(options.iters - 1, 1))
-    let schedule = SequentialLR(
-      optimizer,
-      schedulers: [
-        LinearLR(optimizer, startFactor: 0.01, totalIters: warmup),
-        CosineAnnealingLR(optimizer, tMax: max(options.iters - warmup, 1), etaMin: options.minLR),
-      ], milestones: [warmup])
-    for _ in 0..<startIteration { schedule.step() }
     model.train()
     let start = DispatchTime.now().uptimeNanoseconds
     var smoothed: Double?
@@ -212,7 +211,9 @@ public func runLanguageModelExample<M: CharacterModel>(
         let (trainLoss, valLoss) = (meanLoss(model, trainData, count: count, options, batches), meanLoss(model, valData, count: count, options, batches))
         print(String(format: "\nstep %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
         do {
-          try TrainingCheckpoint.save(model: model, optimizer: optimizer, generator: batches, iteration: done, settings: settings, to: checkpointURL)
+          try TrainingCheckpoint.save(
+            model: model, optimizer: optimizer, scheduler: schedule, generator: batches, iteration: done, settings: settings,
+            to: checkpointURL)
         } catch {
           print("could not save the checkpoint: \(error)")
         }

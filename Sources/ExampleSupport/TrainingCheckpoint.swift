@@ -3,66 +3,66 @@ import Foundation
 import NN
 import Optim
 
-/// A training checkpoint of the examples: the model's state dict in one safetensors file
-/// (for the GPT, nanoGPT's parameter names without the tied `lm_head.weight`), and beside it
-/// (`<name>.optimizer.safetensors`) the optimizer's moments, step counts and the batch
-/// generator's state, so a resumed run continues exactly. Both files are written atomically.
+/// A training checkpoint of the examples: one `torch.save` file in nanoGPT's `ckpt.pt`
+/// layout (`model`, `optimizer`, `model_args`, `iter_num`), which PyTorch reads with
+/// `torch.load(path, weights_only=True)`, plus what an exact resume needs (`scheduler`,
+/// `rng_state` of the batch generator). Written atomically.
 public struct TrainingCheckpoint {
   /// The model's parameters by name.
   public let model: [String: Tensor]
-  /// The optimizer state and generator state, by name.
-  let training: [String: Tensor]
-  let metadata: [String: String]
+  /// The whole saved tree.
+  public let saved: SavedValue
   /// The iterations done when it was saved.
-  public var iteration: Int { Int(metadata["iteration"] ?? "0") ?? 0 }
-
-  static func trainingURL(_ url: URL) -> URL {
-    url.deletingPathExtension().appendingPathExtension("optimizer.safetensors")
+  public var iteration: Int { saved["iter_num"]?.int ?? 0 }
+  /// The model's sizes, as they were saved.
+  public var settings: [String: String] {
+    Dictionary(uniqueKeysWithValues: (saved["model_args"]?.entries ?? []).compactMap { entry in
+      entry.key.string.map { key in (key, entry.value.int.map(String.init) ?? entry.value.string ?? "\(entry.value.double ?? 0)") }
+    })
   }
 
-  /// Saves `model`, `optimizer` and `generator` after `iteration` iterations, with `settings`
-  /// (the model's sizes) in both files' metadata.
+  /// Saves `model`, `optimizer`, `scheduler` and `generator` after `iteration` iterations,
+  /// with `settings` (the model's sizes; numbers are stored as numbers) as `model_args`.
   public static func save(
-    model: Module, optimizer: Optimizer, generator: Generator, iteration: Int, settings: [String: String], to url: URL
+    model: Module, optimizer: Optimizer, scheduler: LRScheduler? = nil, generator: Generator, iteration: Int,
+    settings: [String: String], to url: URL
   ) throws {
-    var metadata = settings
-    metadata["format"] = "pt"
-    metadata["iteration"] = "\(iteration)"
-    try Tensor.save(safetensors: url, model.stateDict().mapValues { try $0.to(.cpu) }, metadata: metadata)
-    let state = optimizer.stateDict()
-    var training: [String: Tensor] = ["rng_state": generator.getState()]
-    for (index, tensors) in state.state {
-      for (name, t) in tensors { training["state.\(index).\(name)"] = try t.to(.cpu) }
-    }
-    var trainingMetadata = metadata
-    trainingMetadata["group_lrs"] = state.groupLRs.map { "\($0)" }.joined(separator: ",")
-    trainingMetadata["step_count"] = "\(state.stepCount)"
-    try Tensor.save(safetensors: trainingURL(url), training, metadata: trainingMetadata)
+    let arguments = SavedValue.dict(settings.keys.sorted().map { key in
+      let value = settings[key]!
+      return (key: .string(key), value: Int(value).map { .int($0) } ?? .string(value))
+    })
+    var tree: [(key: SavedValue, value: SavedValue)] = [
+      ("model", .stateDict(try model.stateDict().mapValues { try $0.to(.cpu) })),
+      ("optimizer", optimizer.stateDict().savedValue),
+      ("model_args", arguments),
+      ("iter_num", .int(iteration)),
+      ("rng_state", .tensor(generator.getState())),
+    ]
+    if let scheduler { tree.append(("scheduler", scheduler.stateDict())) }
+    try Tensor.save(pt: url, object: .dict(tree))
   }
 
-  /// Reads a checkpoint (the optimizer file may be missing: then only the model loads).
+  /// Reads a checkpoint.
   public static func load(from url: URL) throws -> TrainingCheckpoint {
-    let model = try Tensor.load(safetensors: url).mapValues { $0.clone() }
-    let second = trainingURL(url)
-    guard FileManager.default.fileExists(atPath: second.path) else {
-      return TrainingCheckpoint(model: model, training: [:], metadata: try Tensor.safetensorsMetadata(url))
+    let saved = try Tensor.loadObject(pt: url)
+    guard let model = saved["model"]?.tensorDict else {
+      throw TensorFileError.malformed(path: url.path, reason: "the checkpoint has no 'model' dict of tensors")
     }
-    return TrainingCheckpoint(
-      model: model, training: try Tensor.load(safetensors: second).mapValues { $0.clone() }, metadata: try Tensor.safetensorsMetadata(second))
+    return TrainingCheckpoint(model: model, saved: saved)
   }
 
-  /// Puts the optimizer's moments and the generator's state back.
-  public func restore(optimizer: Optimizer, generator: Generator) throws {
-    guard let rng = training["rng_state"], let steps = metadata["step_count"].flatMap(Int.init), let lrs = metadata["group_lrs"] else {
-      throw TensorFileError.malformed(path: "checkpoint", reason: "the optimizer file lacks rng_state, step_count or group_lrs")
+  /// Puts the optimizer's state, the schedule's position and the generator's state back.
+  public func restore(optimizer: Optimizer, scheduler: LRScheduler? = nil, generator: Generator) throws {
+    guard let optimizerState = saved["optimizer"], let rng = saved["rng_state"]?.tensor else {
+      throw TensorFileError.malformed(path: "checkpoint", reason: "it lacks 'optimizer' or 'rng_state' (saved by another program?)")
     }
-    var state: [Int: [String: Tensor]] = [:]
-    for (key, t) in training where key.hasPrefix("state.") {
-      let parts = key.split(separator: ".", maxSplits: 2)
-      guard parts.count == 3, let index = Int(parts[1]) else { continue }
-      state[index, default: [:]][String(parts[2])] = t
+    try optimizer.loadStateDict(OptimizerState(optimizerState))
+    if let scheduler {
+      guard let state = saved["scheduler"] else {
+        throw TensorFileError.malformed(path: "checkpoint", reason: "it lacks the 'scheduler' state")
+      }
+      try scheduler.loadStateDict(state)
     }
-    optimizer.loadStateDict(OptimizerState(state: state, groupLRs: lrs.split(separator: ",").compactMap { Double($0) }, stepCount: steps))
     generator.setState(rng)
   }
 }

@@ -57,6 +57,25 @@ open class LRScheduler {
 
   /// The current learning rates (PyTorch: `get_last_lr()`).
   public var lastLR: [Double] { optimizer.paramGroups.map(\.lr) }
+
+  /// The schedule's position, by PyTorch's names (`last_epoch`, `_step_count`, `base_lrs`,
+  /// `_last_lr`), to save in a checkpoint beside the optimizer's state (PyTorch:
+  /// `state_dict()`). The rates themselves live in the optimizer's groups.
+  open func stateDict() -> SavedValue {
+    [
+      "last_epoch": .int(lastEpoch), "_step_count": .int(stepCount), "base_lrs": .list(baseLRs.map { .double($0) }),
+      "_last_lr": .list(lastLR.map { .double($0) }),
+    ]
+  }
+
+  /// Restores a position saved by `stateDict()` (PyTorch: `load_state_dict`).
+  open func loadStateDict(_ saved: SavedValue) throws {
+    guard let epoch = saved["last_epoch"]?.int, let steps = saved["_step_count"]?.int else {
+      throw OptimizerStateError(description: "a scheduler state needs integer 'last_epoch' and '_step_count', got \(saved.kindName)")
+    }
+    lastEpoch = epoch
+    stepCount = steps
+  }
 }
 
 /// Multiplies every group's learning rate by `gamma` each `stepSize` epochs
@@ -243,6 +262,22 @@ public final class SequentialLR: LRScheduler {
       schedulers[index].step()
     }
   }
+
+  /// The chain's position and each schedule's (PyTorch: `_schedulers` in its state dict).
+  public override func stateDict() -> SavedValue {
+    guard case .dict(var entries) = super.stateDict() else { return super.stateDict() }
+    entries.append((key: "_schedulers", value: .list(schedulers.map { $0.stateDict() })))
+    return .dict(entries)
+  }
+
+  /// Restores the chain's position and each schedule's.
+  public override func loadStateDict(_ saved: SavedValue) throws {
+    try super.loadStateDict(saved)
+    guard let states = saved["_schedulers"]?.elements, states.count == schedulers.count else {
+      throw OptimizerStateError(description: "SequentialLR's state needs '_schedulers' with one state per schedule (\(schedulers.count))")
+    }
+    for (s, state) in zip(schedulers, states) { try s.loadStateDict(state) }
+  }
 }
 
 /// The 1cycle policy: the rate rises from `maxLR / divFactor` to `maxLR` over the first
@@ -416,4 +451,24 @@ public final class ReduceLROnPlateau {
 
   /// The current learning rates (PyTorch: `get_last_lr()`).
   public var lastLR: [Double] { optimizer.paramGroups.map(\.lr) }
+
+  /// The plateau tracking by PyTorch's names (`best`, `num_bad_epochs`, `cooldown_counter`,
+  /// `last_epoch`).
+  public func stateDict() -> SavedValue {
+    [
+      "best": .double(best), "num_bad_epochs": .int(numBadEpochs), "cooldown_counter": .int(cooldownCounter),
+      "last_epoch": .int(lastEpoch), "_last_lr": .list(lastLR.map { .double($0) }),
+    ]
+  }
+
+  /// Restores tracking saved by `stateDict()`.
+  public func loadStateDict(_ saved: SavedValue) throws {
+    guard let best = saved["best"]?.double, let bad = saved["num_bad_epochs"]?.int, let cooldown = saved["cooldown_counter"]?.int,
+      let epoch = saved["last_epoch"]?.int
+    else { throw OptimizerStateError(description: "a ReduceLROnPlateau state needs best, num_bad_epochs, cooldown_counter and last_epoch") }
+    self.best = best
+    numBadEpochs = bad
+    cooldownCounter = cooldown
+    lastEpoch = epoch
+  }
 }

@@ -58,7 +58,7 @@ private let fixtures = Fixtures()
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gpt-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    let url = directory.appendingPathComponent("model.safetensors")
+    let url = directory.appendingPathComponent("ckpt.pt")
     try TrainingCheckpoint.save(model: model, optimizer: optimizer, generator: generator, iteration: 3, settings: config.metadata, to: url)
     let restored = GPT(config)
     let restoredOptimizer = restored.configureOptimizer(lr: 1e-2, weightDecay: 0.1, betas: (0.9, 0.99))

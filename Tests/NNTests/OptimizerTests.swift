@@ -48,7 +48,7 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     }
   }
 
-  @Test func zeroGradClearsAndStateRoundTrips() {
+  @Test func zeroGradClearsAndStateRoundTrips() throws {
     let w = Tensor([1.0, 2.0, 3.0]).requiresGrad_()
     let optimizer = SGD([w], lr: 0.1, momentum: 0.9)
     (w * w).sum().backward()
@@ -59,7 +59,7 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     #expect(saved.state[0]?["momentum_buffer"] != nil)
     let w2 = w.detach().clone().requiresGrad_()
     let restored = SGD([w2], lr: 0.5, momentum: 0.9)
-    restored.loadStateDict(saved)
+    try restored.loadStateDict(saved)
     #expect(restored.paramGroups[0].lr == 0.1)
     (w * w).sum().backward()
     optimizer.step()
@@ -67,6 +67,65 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     restored.step()
     // Equal only because the momentum buffer came back with the state.
     #expect(w2.equal(w))
+  }
+
+  /// An Adam state goes through a `.pt` file in PyTorch's layout and continues bit for bit;
+  /// mismatched groups throw PyTorch's message and change nothing.
+  @Test func stateSavesAsPyTorchsLayoutAndResumesExactly() throws {
+    let w = Tensor([1.0, -2.0, 3.0]).requiresGrad_()
+    let b = Tensor([0.5]).requiresGrad_()
+    let optimizer = Adam([ParamGroup([w]), ParamGroup([b], lr: 0.01)], lr: 0.1, betas: (0.8, 0.9), amsgrad: true)
+    func step(_ o: Optimizer, _ w: Tensor, _ b: Tensor) {
+      o.zeroGrad()
+      ((w * w).sum() + (b * w).sum()).backward()
+      o.step()
+    }
+    for _ in 0..<3 { step(optimizer, w, b) }
+    let tree = try Tensor.loadObject(pt: try Tensor.ptData(optimizer.stateDict().savedValue))
+    #expect(tree["param_groups"]?.elements?[1]["lr"]?.double == 0.01)
+    #expect(tree["param_groups"]?.elements?[0]["betas"]?.elements?.compactMap(\.double) == [0.8, 0.9])
+    #expect(tree["param_groups"]?.elements?[1]["params"]?.elements?.compactMap(\.int) == [1])
+    #expect(tree["state"]?[intKey: 0]?["step"]?.tensor?.item() == 3)
+    let w2 = w.detach().clone().requiresGrad_()
+    let b2 = b.detach().clone().requiresGrad_()
+    let restored = Adam([ParamGroup([w2]), ParamGroup([b2])], lr: 0.5)
+    try restored.loadStateDict(OptimizerState(tree))
+    #expect(restored.paramGroups[1].lr == 0.01 && restored.paramGroups[0].amsgrad == true && restored.stepCount == 3)
+    for _ in 0..<3 {
+      step(optimizer, w, b)
+      step(restored, w2, b2)
+    }
+    #expect(w2.equal(w) && b2.equal(b))
+    let single = Adam([w2, b2], lr: 0.1)
+    #expect {
+      try single.loadStateDict(OptimizerState(tree))
+    } throws: {
+      "\($0)".contains("loaded state dict has a different number of parameter groups (2 vs 1)")
+    }
+    #expect(single.paramGroups[0].lr == 0.1)
+  }
+
+  /// Schedulers save their position (PyTorch's names) and a restored chain continues the
+  /// same rates.
+  @Test func schedulerStateRoundTrips() throws {
+    func make() -> (SGD, SequentialLR) {
+      let o = SGD([Tensor([1.0]).requiresGrad_()], lr: 0.1, momentum: 0.9)
+      let s = SequentialLR(
+        o, schedulers: [LinearLR(o, startFactor: 0.1, totalIters: 3), CosineAnnealingLR(o, tMax: 10)], milestones: [3])
+      return (o, s)
+    }
+    let (o1, s1) = make()
+    for _ in 0..<5 { s1.step() }
+    let saved = try Tensor.loadObject(pt: try Tensor.ptData(["s": s1.stateDict(), "o": o1.stateDict().savedValue]))
+    #expect(saved["s"]?["last_epoch"]?.int == 5)
+    let (o2, s2) = make()
+    try o2.loadStateDict(OptimizerState(saved["o"]!))
+    try s2.loadStateDict(saved["s"]!)
+    for _ in 0..<6 {
+      s1.step()
+      s2.step()
+      #expect(o1.paramGroups[0].lr == o2.paramGroups[0].lr)
+    }
   }
 
   /// The schedules of `record_schedule` in the fixture script: 100 steps of an SGD (momentum
