@@ -23,6 +23,9 @@ extension Tensor {
   /// A handle that removes a registered hook.
   public struct HookHandle {
     let removal: () -> Void
+    /// A handle whose `remove()` runs `removal` (for hooks registered elsewhere, such as a
+    /// module's forward hooks).
+    public init(removal: @escaping () -> Void) { self.removal = removal }
     /// Unregisters the hook (PyTorch: `handle.remove()`).
     public func remove() { removal() }
   }

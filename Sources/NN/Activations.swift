@@ -86,8 +86,13 @@ extension Functional {
 /// other parameter-free layers.
 open class FunctionModule: Module {
   let function: @Sendable (Tensor) -> Tensor
-  /// A module applying `function`.
-  public init(_ function: @escaping @Sendable (Tensor) -> Tensor) { self.function = function }
+  /// The settings `print(model)` shows (PyTorch: `extra_repr()`).
+  public let settingsDescription: String
+  /// A module applying `function`; `settings` is what `print(model)` shows in its parentheses.
+  public init(settings: String = "", _ function: @escaping @Sendable (Tensor) -> Tensor) {
+    settingsDescription = settings
+    self.function = function
+  }
   /// Applies the activation.
   public override func forward(_ x: Tensor) -> Tensor { function(x) }
 }
@@ -95,12 +100,14 @@ open class FunctionModule: Module {
 /// PyTorch: `nn.LeakyReLU(negative_slope)`.
 public final class LeakyReLU: FunctionModule {
   /// The activation with `negativeSlope` below zero.
-  public init(negativeSlope: Double = 0.01) { super.init { Functional.leakyRelu($0, negativeSlope: negativeSlope) } }
+  public init(negativeSlope: Double = 0.01) {
+    super.init(settings: "negative_slope=\(negativeSlope)") { Functional.leakyRelu($0, negativeSlope: negativeSlope) }
+  }
 }
 /// PyTorch: `nn.ELU(alpha)`.
 public final class ELU: FunctionModule {
   /// The activation with `alpha`.
-  public init(alpha: Double = 1) { super.init { Functional.elu($0, alpha: alpha) } }
+  public init(alpha: Double = 1) { super.init(settings: "alpha=\(alpha)") { Functional.elu($0, alpha: alpha) } }
 }
 /// PyTorch: `nn.SELU()`.
 public final class SELU: FunctionModule {

@@ -19,6 +19,10 @@ open class Module: Forwarding {
   /// Whether the module is in training mode (`train()`) or evaluation mode (`eval()`).
   public private(set) var training = true
   private var bufferNames: Set<String> = []
+  /// Hooks that run before `forward` (`registerForwardPreHook`), in registration order.
+  var forwardPreHooks: [(id: Int, hook: (Module, Tensor) -> Tensor?)] = []
+  /// Hooks that run after `forward` (`registerForwardHook`), in registration order.
+  var forwardHooks: [(id: Int, hook: (Module, Tensor, Tensor) -> Tensor?)] = []
 
   /// Creates a module in training mode.
   public init() {}
@@ -201,6 +205,38 @@ open class Module: Forwarding {
       t.layout = moved.layout
     }
   }
+
+  /// Converts every floating-point parameter and buffer (and their gradients) to `dtype`
+  /// in place, keeping the same tensor objects, so an optimizer made before still holds them
+  /// (PyTorch: `model.to(dtype)`); integer buffers (`num_batches_tracked`) stay as they are.
+  @discardableResult
+  public func to(dtype: DType) -> Self {
+    usageCheck(dtype.isFloatingPoint, "nn.Module.to only accepts floating point dtypes, but got desired dtype=\(dtype)")
+    for (_, t) in namedParameters() + namedBuffers() where t.dtype.isFloatingPoint && t.dtype != dtype {
+      let converted = t.detach().to(dtype)
+      t.storage = converted.storage
+      t.layout = converted.layout
+      t.dtype = dtype
+      if let grad = t.grad { t.grad = grad.to(dtype) }
+    }
+    return self
+  }
+
+  /// Converts floating-point parameters and buffers to float16 (PyTorch: `half()`).
+  @discardableResult
+  public func half() -> Self { to(dtype: .float16) }
+
+  /// Converts floating-point parameters and buffers to bfloat16 (PyTorch: `bfloat16()`).
+  @discardableResult
+  public func bfloat16() -> Self { to(dtype: .bfloat16) }
+
+  /// Converts floating-point parameters and buffers to float32 (PyTorch: `float()`).
+  @discardableResult
+  public func float() -> Self { to(dtype: .float32) }
+
+  /// Converts floating-point parameters and buffers to float64 (PyTorch: `double()`).
+  @discardableResult
+  public func double() -> Self { to(dtype: .float64) }
 }
 
 /// What makes a module callable as `model(x)`. The call lives in a protocol extension, not
@@ -213,8 +249,13 @@ public protocol Forwarding: AnyObject {
 }
 
 extension Forwarding {
-  /// Runs `forward` (PyTorch: `model(x)`).
-  public func callAsFunction(_ input: Tensor) -> Tensor { forward(input) }
+  /// Runs `forward` (PyTorch: `model(x)`), with the module's forward hooks around it.
+  public func callAsFunction(_ input: Tensor) -> Tensor {
+    guard let module = self as? Module, !module.forwardPreHooks.isEmpty || !module.forwardHooks.isEmpty else {
+      return forward(input)
+    }
+    return module.runningHooks(input) { forward($0) }
+  }
 }
 
 /// A `loadStateDict` failure, with PyTorch's message.

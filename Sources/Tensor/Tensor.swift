@@ -17,8 +17,9 @@ public final class Tensor {
   @exclusivity(unchecked) package var storage: Storage
   /// Shape, strides and offset into `storage`.
   @exclusivity(unchecked) package var layout: Layout
-  /// The element type.
-  public let dtype: DType
+  /// The element type (changed in place only by `Module.to(dtype:)`, which converts
+  /// parameters while keeping the tensor objects the optimizer holds).
+  @exclusivity(unchecked) public package(set) var dtype: DType
   /// The slot autograd keeps its per-tensor state in (PyTorch's `AutogradMeta`); the Tensor
   /// layer only carries it.
   @exclusivity(unchecked) package var autogradMeta: AnyObject?
