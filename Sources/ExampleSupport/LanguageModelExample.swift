@@ -138,7 +138,7 @@ public func runLanguageModelExample<M: CharacterModel>(
   let options = defaults.parsing(Array(CommandLine.arguments.dropFirst()), program: program)
   let text: CharacterText
   do {
-    text = CharacterText(try String(contentsOf: Dataset.locate("Data/tinyshakespeare.txt"), encoding: .utf8))
+    text = CharacterText(try String(contentsOf: ImageDataset.locate("Data/tinyshakespeare.txt"), encoding: .utf8))
   } catch {
     print("could not read the text: \(error)")
     exit(1)
@@ -209,7 +209,8 @@ public func runLanguageModelExample<M: CharacterModel>(
       if done % options.evalInterval == 0 || done == options.iters {
         let count = done == options.iters ? max(options.evalIters, options.finalEvalIters) : options.evalIters
         let (trainLoss, valLoss) = (meanLoss(model, trainData, count: count, options, batches), meanLoss(model, valData, count: count, options, batches))
-        print(String(format: "\nstep %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
+        endProgress()
+        print(String(format: "step %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
         do {
           try TrainingCheckpoint.save(
             model: model, optimizer: optimizer, scheduler: schedule, generator: batches, iteration: done, settings: settings,
