@@ -29,7 +29,7 @@ let package = Package(
     .target(name: "Optim", dependencies: ["Autograd"]),
     .target(name: "Data", dependencies: ["NN"]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
-    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "ExampleSupport"]),
+    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "Data", "ExampleSupport"]),
     .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
     .target(name: "ExampleSupport", dependencies: ["NN", "Optim", "Data", "CUDABackend"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport", "Data"]),

@@ -3,6 +3,7 @@ counts; prints one JSON object of seconds per call. Run: `.venv/bin/python Scrip
 import json
 import os
 import sys
+import tempfile
 import time
 
 import torch
@@ -176,4 +177,30 @@ for thread_count in [1, threads]:
     record(f"lstm_train_step_t{thread_count}", lstm_step, 5, repeats=5)
     record(f"gru_forward_t{thread_count}", gru_forward, 5, repeats=5)
 torch.set_num_threads(threads)
+
+loader_images, loader_labels = torch.randn(4096, 3, 32, 32), torch.randint(0, 10, (4096,))
+for workers in [0, 2]:
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(loader_images, loader_labels), batch_size=64, shuffle=True, num_workers=workers)
+
+    def epoch():
+        for _ in loader:
+            pass
+
+    record(f"dataloader_epoch_w{workers}", epoch, 2, repeats=5)
+
+photos = torch.randn(8, 3, 224, 224)
+record(
+    "interpolate_bilinear_antialias",
+    lambda: torch.nn.functional.interpolate(photos, size=[112, 112], mode="bilinear", antialias=True), 5, repeats=5)
+
+sys.path.insert(0, os.path.dirname(__file__))
+from torch_models import ResNet18  # noqa: E402
+
+resnet_state = ResNet18().state_dict()
+pt_file = os.path.join(tempfile.gettempdir(), f"bench-resnet18-{os.getpid()}.pt")
+record("pt_save_resnet18", lambda: torch.save(resnet_state, pt_file), 2, repeats=5)
+torch.save(resnet_state, pt_file)
+record("pt_load_resnet18", lambda: torch.load(pt_file, weights_only=True), 2, repeats=5)
+os.remove(pt_file)
 print(json.dumps(results, indent=1, sort_keys=True))

@@ -3,6 +3,7 @@
 // cases with PyTorch, and Scripts/compare.py runs both and prints the ratios.
 import Dispatch
 import Foundation
+import Data
 import ExampleSupport
 import NN
 import Optim
@@ -225,6 +226,29 @@ for threadCount in [1, threads] {
   record("gru_forward_t\(threadCount)", repeats: 5, inner: 5) { withNoGrad { _ = gru(gruInput) } }
 }
 Tensor.setNumThreads(threads)
+
+// Data loading: one shuffled epoch of 4096 3x32x32 images in batches of 64, on the
+// consumer's thread and on two workers.
+let loaderImages = Tensor.randn(4096, 3, 32, 32)
+let loaderLabels = Tensor.randint(0, 10, [4096])
+for workers in [0, 2] {
+  let loader = DataLoader(TensorDataset(loaderImages, loaderLabels), batchSize: 64, shuffle: true, numWorkers: workers)
+  record("dataloader_epoch_w\(workers)", repeats: 5, inner: 2) { for _ in loader {} }
+}
+
+// A bilinear antialiased downscale (8x3x224x224 to 112x112), as `Resize` does.
+let photos = Tensor.randn(8, 3, 224, 224)
+record("interpolate_bilinear_antialias", repeats: 5, inner: 5) {
+  _ = Functional.interpolate(photos, size: [112, 112], mode: .bilinear, antialias: true)
+}
+
+// torch.save / torch.load of ResNet-18's state dict (46 MB).
+let resnetState = ResNet18().stateDict()
+let ptFile = FileManager.default.temporaryDirectory.appendingPathComponent("bench-resnet18-\(getpid()).pt")
+record("pt_save_resnet18", repeats: 5, inner: 2) { try! Tensor.save(pt: ptFile, resnetState) }
+if caseFilter.map({ "pt_load_resnet18".contains($0) }) ?? true { try! Tensor.save(pt: ptFile, resnetState) }
+record("pt_load_resnet18", repeats: 5, inner: 2) { _ = try! Tensor.load(pt: ptFile) }
+try? FileManager.default.removeItem(at: ptFile)
 
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]

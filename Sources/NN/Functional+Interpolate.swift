@@ -78,10 +78,9 @@ extension Functional {
         let indices = (0..<outSize).map { nearestSource($0, inSize: inSize, outSize: outSize, scale: scales[axis], exact: mode == .nearestExact) }
         y = y.indexSelect(dim: dim, index: Tensor(indices.map(Int64.init), shape: [outSize]).movedTo(x.device))
       } else {
-        let weights = resamplingWeights(
+        let map = resamplingMap(
           inSize: inSize, outSize: outSize, scale: scales[axis], mode: mode, alignCorners: alignCorners ?? false, antialias: antialias)
-        let matrix = Tensor(weights, shape: [inSize, outSize], dtype: .float64).to(x.dtype).movedTo(x.device)
-        y = y.transpose(dim, -1).matmul(matrix).transpose(dim, -1)
+        y = resample(y, along: dim, by: map)
       }
     }
     return y.contiguous()
@@ -103,12 +102,35 @@ extension Functional {
     return min(Int(source), inSize - 1)
   }
 
-  /// The `[in, out]` matrix whose column `o` holds output sample `o`'s weights.
-  private static func resamplingWeights(
+  /// `map` applied along `dim`: on the CPU (float32, float64) visiting only the taps, with
+  /// the transposed map as its gradient (so gradients of any order); elsewhere as a product
+  /// with the dense `[in, out]` matrix.
+  static func resample(_ x: Tensor, along dim: Int, by map: AxisResampling) -> Tensor {
+    guard x.device == .cpu, x.dtype == .float32 || x.dtype == .float64 else {
+      var dense = [Double](repeating: 0, count: map.inputSize * map.rows.count)
+      for (o, row) in map.rows.enumerated() {
+        for tap in row { dense[tap.index * map.rows.count + o] += tap.weight }
+      }
+      let matrix = Tensor(dense, shape: [map.inputSize, map.rows.count], dtype: .float64).to(x.dtype).movedTo(x.device)
+      return x.transpose(dim, -1).matmul(matrix).transpose(dim, -1)
+    }
+    let output = withNoGrad { x.detach().resampled(along: dim, by: map) }
+    return Autograd.record(output, from: [x], name: "UpsampleBackward0") { grad in [resample(grad, along: dim, by: map.transposed)] }
+  }
+
+  /// The taps and weights of each output sample along one axis, as PyTorch computes them.
+  private static func resamplingMap(
     inSize: Int, outSize: Int, scale: Double?, mode: InterpolationMode, alignCorners: Bool, antialias: Bool
-  ) -> [Double] {
-    var w = [Double](repeating: 0, count: inSize * outSize)
-    func add(_ source: Int, _ o: Int, _ weight: Double) { w[min(max(source, 0), inSize - 1) * outSize + o] += weight }
+  ) -> AxisResampling {
+    var rows = [[AxisResampling.Tap]](repeating: [], count: outSize)
+    func add(_ source: Int, _ o: Int, _ weight: Double) {
+      let index = min(max(source, 0), inSize - 1)
+      if let k = rows[o].firstIndex(where: { $0.index == index }) {
+        rows[o][k].weight += weight
+      } else {
+        rows[o].append(AxisResampling.Tap(index: index, weight: weight))
+      }
+    }
     let s = coordinateScale(inSize: inSize, outSize: outSize, scale: scale, alignCorners: alignCorners)
     switch mode {
     case .area:
@@ -149,7 +171,7 @@ extension Functional {
         add(i0 + (i0 < inSize - 1 ? 1 : 0), o, lambda)
       }
     }
-    return w
+    return AxisResampling(inputSize: inSize, rows: rows)
   }
 
   /// PyTorch's cubic convolution weights (A = -0.75) of the four samples around offset `t`.

@@ -47,3 +47,14 @@ private let fixtures = Fixtures()
     }.map { #expect(standardError(of: $0).contains("only one of size or scale_factor should be defined")) }
   }
 }
+
+@Suite struct InterpolateDTypeTests {
+  /// Half precision takes the dense path (a matrix product); it agrees with float32's taps.
+  @Test func halfPrecisionAgreesWithFloat() {
+    let x = Tensor.randn([1, 2, 9, 7], generator: Generator(seed: 3))
+    let reference = Functional.interpolate(x, size: [4, 11], mode: .bicubic, antialias: true)
+    let half = Functional.interpolate(x.half(), size: [4, 11], mode: .bicubic, antialias: true)
+    #expect(half.dtype == .float16)
+    expectClose(half.float(), reference, rtol: 1e-2, atol: 2e-2)
+  }
+}
