@@ -93,6 +93,17 @@ extension DeviceParity {
       results.append(Functional.affineGrid(xs[4], size: [2, 3, 4, 5]))
       return Tensor.cat(results.map { $0.flatten() })
     }
+    add("interpolate", { [seeded(2, 3, 6, 7), seeded(1, 2, 3, 4, 5)] }) { xs in
+      let (image, volume) = (xs[0], xs[1])
+      var results: [Tensor] = []
+      for mode in [Functional.InterpolationMode.nearest, .nearestExact, .bilinear, .bicubic, .area] {
+        results.append(Functional.interpolate(image, size: [4, 9], mode: mode))
+      }
+      results.append(Functional.interpolate(image, size: [3, 5], mode: .bilinear, antialias: true))
+      results.append(Functional.interpolate(image, scaleFactor: [1.5], mode: .bicubic, alignCorners: true))
+      results.append(Functional.interpolate(volume, size: [5, 3, 7], mode: .trilinear))
+      return Tensor.cat(results.map { $0.flatten() })
+    }
     add("linalg qr lstsq svd eigh", { [seeded(2, 5, 3, dtype: .float64), seeded(2, 5, 2, dtype: .float64), seeded(3, 5, dtype: .float64)] }) { xs in
       let (a, b, wide) = (xs[0], xs[1], xs[2])
       let (q, r) = Linalg.qr(a, mode: .complete)
