@@ -51,24 +51,23 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
     #expect(throws: CollateError.self) { try Tensor.collate([Tensor.zeros(2), Tensor.zeros(3)]) }
   }
 
+  /// Each loader gets its own generator: the default one is shared with suites running in
+  /// parallel (`Generator.withDefault` in the loader's workers is per batch, not global).
   @Test func shuffleIsReproducibleAndTheSameWithWorkers() {
-    Tensor.manualSeed(7)
-    let plain = labels(DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true))
+    let plain = labels(DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true, generator: Generator(seed: 7)))
     #expect(plain.flatMap { $0 }.sorted() == (0..<23).map(Int64.init))
     #expect(plain.flatMap { $0 } != (0..<23).map(Int64.init))
     for workers in [1, 2, 3] {
-      Tensor.manualSeed(7)
-      let loader = DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true, numWorkers: workers)
+      let loader = DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true, numWorkers: workers, generator: Generator(seed: 7))
       #expect(labels(loader) == plain, "numWorkers \(workers)")
     }
     // The random transform's draws (made in the dataset, on the default generator) match too.
-    Tensor.manualSeed(7)
-    let draws0 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true).map { $0.0.toArray(Float.self) }
-    Tensor.manualSeed(7)
-    let draws2 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true, numWorkers: 2).map { $0.0.toArray(Float.self) }
+    let draws0 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true, generator: Generator(seed: 7)).map { $0.0.toArray(Float.self) }
+    let draws2 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true, numWorkers: 2, generator: Generator(seed: 7))
+      .map { $0.0.toArray(Float.self) }
     #expect(draws0 == draws2)
     // A second pass draws a new order.
-    let loader = DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true)
+    let loader = DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true, generator: Generator(seed: 8))
     #expect(labels(loader) != labels(loader))
   }
 
@@ -110,8 +109,7 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
   }
 
   @Test func resumesAPassWhereItsStateWasSaved() {
-    Tensor.manualSeed(3)
-    let loader = DataLoader(ProbeDataset(count: 20), batchSize: 3, shuffle: true, numWorkers: 2)
+    let loader = DataLoader(ProbeDataset(count: 20), batchSize: 3, shuffle: true, numWorkers: 2, generator: Generator(seed: 3))
     var iterator = loader.makeIterator()
     var before: [[Int64]] = []
     for _ in 0..<3 { before.append(iterator.next()!.1.toArray(Int64.self)) }

@@ -53,9 +53,7 @@ enum PyTorchFile {
         throw fail("storage '\(key)' should hold \(count) \(dtype) elements but its member has \(member.size) bytes")
       }
       let storage = try Tensor.allocatedForReading([count], dtype: dtype, path: "\(path)[\(member.name)]")
-      try Zip.read(member, of: bytes, path: "\(path)[\(member.name)]") { source in
-        try source.readExactly(into: UnsafeMutableRawBufferPointer(start: storage.storage.data, count: bytesNeeded))
-      }
+      try Zip.copy(member, of: bytes, path: "\(path)[\(member.name)]", into: storage.storage.data)
       storages[key] = storage
       return storage
     }
