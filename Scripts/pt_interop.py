@@ -72,16 +72,12 @@ def fixtures(folder):
 
 def resnet(folder):
     sys.path.insert(0, os.path.dirname(__file__))
-    from torch_models import ResNet18
+    from torch_models import ResNet18, randomize_running_stats
 
     torch.manual_seed(2)
     model = ResNet18().eval()
+    randomize_running_stats(model)
     with torch.no_grad():
-        for name, b in model.named_buffers():
-            if name.endswith("running_mean"):
-                b.copy_(torch.randn_like(b) * 0.1)
-            elif name.endswith("running_var"):
-                b.copy_(torch.rand_like(b) + 0.5)
         x = torch.randn(1, 3, 64, 64)
         logits = model(x)
     torch.save(model.state_dict(), os.path.join(folder, "resnet18.pth"))

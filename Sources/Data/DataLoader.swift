@@ -89,7 +89,7 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     let progress = Progress(seed: seed, done: done)
     self.progress = progress
     let load = Loader(dataset: dataset, collate: collate, batches: batches, firstBatch: done, seed: seed)
-    return Iterator(pass: Pass(load, workers: numWorkers, prefetch: prefetchFactor, progress: progress))
+    return Iterator(Pass(load, workers: numWorkers, prefetch: prefetchFactor, progress: progress))
   }
 
   /// Where the current pass stands (its seed and how many batches it has handed out), to
@@ -113,36 +113,7 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
   }
 
   /// Hands out one pass's batches in order.
-  public struct Iterator: IteratorProtocol {
-    let pass: Pass
-    private let owner: PassOwner
-
-    init(pass: Pass) {
-      self.pass = pass
-      owner = PassOwner(pass)
-    }
-
-    /// The next batch; stops the program with the error if loading it failed (use
-    /// `nextBatch()` to handle errors).
-    public mutating func next() -> Batch? {
-      do {
-        return try pass.next()
-      } catch {
-        usageFailure("DataLoader: loading a batch failed: \(error). Iterate with `try iterator.nextBatch()` to handle errors")
-      }
-    }
-
-    /// The next batch, or `nil` at the end of the pass; rethrows an error from loading it.
-    public mutating func nextBatch() throws -> Batch? { try pass.next() }
-  }
-
-  /// Held only by iterators: when the last copy goes, the pass's workers stop (they hold
-  /// the pass itself, so its own deinit would never run while they wait).
-  final class PassOwner {
-    let pass: Pass
-    init(_ pass: Pass) { self.pass = pass }
-    deinit { pass.cancel() }
-  }
+  public typealias Iterator = BatchIterator<Pass>
 
   /// What a worker needs to load batch `i` of a pass.
   struct Loader: @unchecked Sendable {
@@ -162,7 +133,7 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
   }
 
   /// One pass: loads on the caller's thread, or on worker threads ahead of it.
-  final class Pass: @unchecked Sendable {
+  public final class Pass: BatchSource, @unchecked Sendable {
     let loader: Loader
     let progress: Progress
     private let workers: Int
@@ -195,26 +166,23 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
         condition.unlock()
         if stop { return }
         let result = Result { try loader.load(i) }
-        condition.lock()
-        results[i] = result
-        condition.broadcast()
-        condition.unlock()
+        condition.broadcasting { results[i] = result }
       }
     }
 
-    func next() throws -> Batch? {
+    /// The next batch in order, waiting for its worker; `nil` after the last.
+    public func next() throws -> Batch? {
       guard position < loader.batches.count else { return nil }
       let result: Result<Batch, Error>
       if workers == 0 {
         result = Result { try loader.load(position) }
         position += 1
       } else {
-        condition.lock()
-        while results[position] == nil { condition.wait() }
-        result = results.removeValue(forKey: position)!
-        position += 1
-        condition.broadcast()
-        condition.unlock()
+        result = condition.broadcasting {
+          while results[position] == nil { condition.wait() }
+          defer { position += 1 }
+          return results.removeValue(forKey: position)!
+        }
       }
       let batch = try result.get()
       progress.done += 1
@@ -222,12 +190,7 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     }
 
     /// Lets the workers go when the consumer drops the pass.
-    func cancel() {
-      condition.lock()
-      cancelled = true
-      condition.broadcast()
-      condition.unlock()
-    }
+    public func cancel() { condition.broadcasting { cancelled = true } }
   }
 }
 
@@ -263,5 +226,55 @@ extension DataLoader {
     self.init(
       dataset, batchSize: batchSize, shuffle: shuffle, sampler: sampler, batchSampler: batchSampler, dropLast: dropLast,
       numWorkers: numWorkers, prefetchFactor: prefetchFactor, generator: generator, collate: collateTriples)
+  }
+}
+
+/// Where an iterator of a loader takes its batches from: one pass, loaded in order.
+public protocol BatchSource: AnyObject {
+  /// What a batch is.
+  associatedtype Batch
+  /// The next batch, `nil` at the end; throws what loading it threw.
+  func next() throws -> Batch?
+  /// Stops any background loading (the iterator was dropped).
+  func cancel()
+}
+
+/// The iterator of `DataLoader` and `IterableDataLoader`: hands out a pass's batches in order.
+public struct BatchIterator<Source: BatchSource>: IteratorProtocol {
+  private let owner: Owner
+
+  /// Held only by iterators: when the last copy goes, the source's background loading
+  /// stops (its threads hold the source itself, whose own deinit would never run).
+  private final class Owner {
+    let source: Source
+    init(_ source: Source) { self.source = source }
+    deinit { source.cancel() }
+  }
+
+  init(_ source: Source) { owner = Owner(source) }
+
+  /// The next batch; stops the program with the error if loading it failed (use
+  /// `nextBatch()` to handle errors).
+  public mutating func next() -> Source.Batch? {
+    do {
+      return try owner.source.next()
+    } catch {
+      usageFailure("DataLoader: loading a batch failed: \(error). Iterate with `try iterator.nextBatch()` to handle errors")
+    }
+  }
+
+  /// The next batch, or `nil` at the end of the pass; rethrows an error from loading it.
+  public mutating func nextBatch() throws -> Source.Batch? { try owner.source.next() }
+}
+
+extension NSCondition {
+  /// Runs `body` under the lock, then wakes every waiter.
+  func broadcasting<R>(_ body: () throws -> R) rethrows -> R {
+    lock()
+    defer {
+      broadcast()
+      unlock()
+    }
+    return try body()
   }
 }

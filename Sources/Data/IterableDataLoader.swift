@@ -37,31 +37,11 @@ public final class IterableDataLoader<S: IterableDataset, Batch>: Sequence {
   /// Reads the stream from its start.
   public func makeIterator() -> Iterator {
     let source = Source(iterator: dataset.makeIterator(), batchSize: batchSize, dropLast: dropLast, collate: collate)
-    return Iterator(stream: Stream(source, prefetch: numWorkers > 0 ? prefetchFactor : 0))
+    return Iterator(Stream(source, prefetch: numWorkers > 0 ? prefetchFactor : 0))
   }
 
   /// Hands out the batches in order.
-  public struct Iterator: IteratorProtocol {
-    let stream: Stream
-    private let owner: StreamOwner
-
-    init(stream: Stream) {
-      self.stream = stream
-      owner = StreamOwner(stream)
-    }
-
-    /// The next batch; stops the program with the error if collating it failed.
-    public mutating func next() -> Batch? {
-      do {
-        return try stream.next()
-      } catch {
-        usageFailure("DataLoader: loading a batch failed: \(error). Iterate with `try iterator.nextBatch()` to handle errors")
-      }
-    }
-
-    /// The next batch, or `nil` at the end of the stream; rethrows a collation error.
-    public mutating func nextBatch() throws -> Batch? { try stream.next() }
-  }
+  public typealias Iterator = BatchIterator<Stream>
 
   /// Reads batches off the dataset's iterator.
   final class Source: @unchecked Sendable {
@@ -86,15 +66,8 @@ public final class IterableDataLoader<S: IterableDataset, Batch>: Sequence {
     }
   }
 
-  /// Ends the read-ahead thread when the last iterator goes.
-  final class StreamOwner {
-    let stream: Stream
-    init(_ stream: Stream) { self.stream = stream }
-    deinit { stream.cancel() }
-  }
-
   /// The batches of one pass: read on demand, or by a thread ahead of the consumer.
-  final class Stream: @unchecked Sendable {
+  public final class Stream: BatchSource, @unchecked Sendable {
     let source: Source
     private let prefetch: Int
     private let condition = NSCondition()
@@ -118,30 +91,23 @@ public final class IterableDataLoader<S: IterableDataset, Batch>: Sequence {
         condition.unlock()
         if stop { return }
         let batch = source.read()
-        condition.lock()
-        if let batch { queue.append(batch) } else { finished = true }
-        condition.broadcast()
-        condition.unlock()
+        condition.broadcasting { if let batch { queue.append(batch) } else { finished = true } }
         if batch == nil { return }
       }
     }
 
-    func next() throws -> Batch? {
+    /// The next batch, `nil` at the end of the stream.
+    public func next() throws -> Batch? {
       guard prefetch > 0 else { return try source.read()?.get() }
-      condition.lock()
-      while queue.isEmpty && !finished { condition.wait() }
-      let batch = queue.isEmpty ? nil : queue.removeFirst()
-      condition.broadcast()
-      condition.unlock()
+      let batch = condition.broadcasting {
+        while queue.isEmpty && !finished { condition.wait() }
+        return queue.isEmpty ? nil : queue.removeFirst()
+      }
       return try batch?.get()
     }
 
-    func cancel() {
-      condition.lock()
-      cancelled = true
-      condition.broadcast()
-      condition.unlock()
-    }
+    /// Stops the read-ahead thread.
+    public func cancel() { condition.broadcasting { cancelled = true } }
   }
 }
 
