@@ -55,6 +55,16 @@ case "profile-mlp":
     sgd.step()
   }
   exit(0)
+case "profile-dataloader":
+  let loader = DataLoader(TensorDataset(Tensor.randn(4096, 3, 32, 32), Tensor.randint(0, 10, [4096])), batchSize: 64, shuffle: true)
+  for _ in 0..<100 { for _ in loader {} }
+  exit(0)
+case "profile-pt-load":
+  let file = FileManager.default.temporaryDirectory.appendingPathComponent("profile-resnet18-\(getpid()).pt")
+  try! Tensor.save(pt: file, ResNet18().stateDict())
+  for _ in 0..<100 { _ = try! Tensor.load(pt: file) }
+  try? FileManager.default.removeItem(at: file)
+  exit(0)
 case "profile-conv":
   let conv = Conv2d(16, 32, kernelSize: 3, padding: 1)
   let images = Tensor.randn(8, 16, 32, 32)

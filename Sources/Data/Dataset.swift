@@ -52,7 +52,7 @@ public struct TensorDataset: Dataset {
   /// Row `index` of every tensor.
   public func sample(at index: Int) throws -> [Tensor] {
     try checkIndex(index, count: count, of: "TensorDataset")
-    return tensors.map { $0[index] }
+    return tensors.map { $0.select(dim: 0, index: index) }
   }
 }
 

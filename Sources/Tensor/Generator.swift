@@ -10,10 +10,12 @@ import Foundation
 /// let a = Tensor.rand(3, generator: g)
 /// ```
 public final class Generator: @unchecked Sendable {
-  private var state = [UInt32](repeating: 0, count: 624)
-  private var index = 624
+  // The state is read and written only under `lock`; the runtime's dynamic exclusivity
+  // checks on it cost more than the twister itself (a profile of `randn`).
+  @exclusivity(unchecked) private var state = [UInt32](repeating: 0, count: 624)
+  @exclusivity(unchecked) private var index = 624
   /// PyTorch caches the second Box-Muller sample of a scalar normal draw.
-  private var nextNormal: Double?
+  @exclusivity(unchecked) private var nextNormal: Double?
   /// The seed of the last `manualSeed` (PyTorch: `g.initial_seed()`).
   public private(set) var initialSeed: UInt64 = 0
   let lock = NSLock()
