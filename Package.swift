@@ -10,9 +10,11 @@ let package = Package(
     .library(name: "NN", targets: ["NN"]),
     .library(name: "Optim", targets: ["Optim"]),
     .library(name: "Data", targets: ["Data"]),
+    .library(name: "Distributed", targets: ["Distributed"]),
   ],
   traits: [
-    .trait(name: "CUDA", description: "Build the CUDA backend (needs CUDA headers and libraries; see the README)")
+    .trait(name: "CUDA", description: "Build the CUDA backend (needs CUDA headers and libraries; see the README)"),
+    .trait(name: "MPI", description: "Build the MPI process group (needs Open MPI: openmpi-bin, libopenmpi-dev)"),
   ],
   targets: [
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
@@ -25,9 +27,12 @@ let package = Package(
       dependencies: ["Tensor", .target(name: "CCUDA", condition: .when(traits: ["CUDA"]))]),
     .target(name: "DeviceParity", dependencies: ["NN", "CUDABackend"]),
     .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
+    .executableTarget(name: "DistributedCheck", dependencies: ["Distributed", "Optim"]),
     .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
     .target(name: "Data", dependencies: ["NN"]),
+    .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
+    .target(name: "Distributed", dependencies: ["NN", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
     .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "Data", "ExampleSupport"]),
     .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
@@ -45,6 +50,7 @@ let package = Package(
       exclude: ["Fixtures"]),
     .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "DeviceParity", "Autograd", "TestSupport"]),
     .testTarget(name: "DataTests", dependencies: ["Data", "Optim", "TestSupport"]),
+    .testTarget(name: "DistributedTests", dependencies: ["Distributed", "DistributedCheck", "TestSupport"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
       exclude: ["Fixtures"]),

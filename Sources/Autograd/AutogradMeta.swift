@@ -13,6 +13,8 @@ final class AutogradMeta {
   @exclusivity(unchecked) var accumulator: Function?
   /// Hooks on a leaf's gradient, run before it is accumulated.
   @exclusivity(unchecked) var leafHooks: [(id: Int, hook: (Tensor) -> Tensor?)] = []
+  /// Hooks run after a gradient has been accumulated into a leaf's `grad`.
+  @exclusivity(unchecked) var postAccumulateHooks: [(id: Int, hook: (Tensor) -> Void)] = []
   @exclusivity(unchecked) var retainsGrad = false
   /// For views: the tensor whose storage they look at, the view steps from it, and the
   /// storage version at which `gradFn` was last derived from the base's history.

@@ -9,7 +9,26 @@ enum Engine {
 
   /// Runs the pass. With `capture`, the gradients reaching those nodes are returned
   /// instead of being accumulated into leaves (`Autograd.grad`).
+  /// Callbacks queued during a pass (`Autograd.queueCallback`), run when it ends.
+  final class Callbacks: @unchecked Sendable {
+    var pending: [() throws -> Void] = []
+  }
+  @TaskLocal static var callbacks: Callbacks?
+
   static func run(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]? = nil) throws -> [ObjectIdentifier: Tensor] {
+    let queued = Callbacks()
+    let captured = try $callbacks.withValue(queued) {
+      try walk(roots: roots, retainGraph: retainGraph, createGraph: createGraph, capture: capture)
+    }
+    // In order, and callbacks may queue more (PyTorch's final callbacks).
+    while !queued.pending.isEmpty {
+      let callback = queued.pending.removeFirst()
+      try callback()
+    }
+    return captured
+  }
+
+  private static func walk(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]?) throws -> [ObjectIdentifier: Tensor] {
     // Count how many edges lead into each node.
     var dependencies: [ObjectIdentifier: Int] = [:]
     var seen = Set<ObjectIdentifier>()
@@ -103,5 +122,6 @@ enum Engine {
       // A fresh tensor: the incoming gradient may be shared with other leaves.
       leaf.grad = createGraph ? grad : grad.detach().clone()
     }
+    for (_, hook) in leaf.meta?.postAccumulateHooks ?? [] { hook(leaf) }
   }
 }

@@ -61,7 +61,33 @@ extension Tensor {
   }
 }
 
+extension Tensor {
+  /// Registers `hook` to run after this leaf's gradient has been accumulated into `grad`
+  /// during a backward pass (PyTorch: `register_post_accumulate_grad_hook`); it gets the
+  /// leaf, whose `grad` is then complete for this pass. `DistributedDataParallel` starts a
+  /// bucket's all-reduce from these.
+  @discardableResult
+  public func registerPostAccumulateGradHook(_ hook: @escaping (Tensor) -> Void) -> HookHandle {
+    usageCheck(isLeaf && requiresGrad, "post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that don't require grad")
+    let id = Autograd.nextHookID.add()
+    let meta = ensureMeta()
+    meta.postAccumulateHooks.append((id, hook))
+    return HookHandle { [weak meta] in meta?.postAccumulateHooks.removeAll { $0.id == id } }
+  }
+}
+
 extension Autograd {
+  /// Queues `callback` to run when the backward pass now running ends, after every
+  /// gradient has been accumulated (PyTorch: `Variable._execution_engine.queue_callback`);
+  /// stops when no pass is running.
+  public static func queueCallback(_ callback: @escaping () throws -> Void) {
+    guard let queue = Engine.callbacks else { usageFailure("queue_callback can only be called during the backward pass") }
+    queue.pending.append(callback)
+  }
+
+  /// Whether a backward pass is running on this thread or task (hooks run inside one).
+  public static var isInBackward: Bool { Engine.callbacks != nil }
+
   static let nextHookID = HookCounter()
 
   /// Hands out hook ids.
