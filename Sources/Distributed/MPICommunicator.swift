@@ -7,6 +7,8 @@
     let rank: Int
     let size: Int
     private let comm = cmpi_comm_world()
+    /// A duplicate of the world for the library's own point-to-point traffic.
+    private var ring: MPI_Comm?
     private var finalized = false
 
     init() throws {
@@ -19,6 +21,8 @@
         }
       }
       MPI_Comm_set_errhandler(comm, cmpi_errors_return())
+      MPI_Comm_dup(comm, &ring)
+      MPI_Comm_set_errhandler(ring, cmpi_errors_return())
       var r: Int32 = 0
       var s: Int32 = 0
       MPI_Comm_rank(comm, &r)
@@ -42,7 +46,7 @@
     }
 
     /// Starts an operation that fills `request`, and returns its poll.
-    private func start(_ name: String, _ body: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws -> () throws -> Bool {
+    fileprivate func start(_ name: String, _ body: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws -> () throws -> Bool {
       guard !finalized else { throw DistributedError.engine(op: name, message: "the process group was destroyed") }
       let request = UnsafeMutablePointer<MPI_Request?>.allocate(capacity: 1)
       request.initialize(to: cmpi_request_null())
@@ -133,6 +137,20 @@
 
     func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws -> Bool {
       try start(name) { MPI_Irecv(buffer, Int32(bytes), cmpi_uint8(), Int32(from ?? Int(cmpi_any_source())), Int32(tag), comm, $0) }
+    }
+  }
+
+  extension MPICommunicator {
+    func exchange(
+      _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int, from: Int, tag: Int, name: String
+    ) throws -> () throws -> Bool {
+      let receiving = try start(name) { MPI_Irecv(receive, Int32(receiveBytes), cmpi_uint8(), Int32(from), Int32(tag), ring, $0) }
+      let sending = try start(name) { MPI_Isend(send, Int32(sendBytes), cmpi_uint8(), Int32(to), Int32(tag), ring, $0) }
+      return {
+        let sent = try sending()
+        let received = try receiving()
+        return sent && received
+      }
     }
   }
 

@@ -71,11 +71,12 @@ public final class Work {
   /// Waits until the collective has finished and its results are in place; throws
   /// `DistributedError.timeout` when the group's timeout passes first.
   public func wait() throws {
-    var spins = 0
+    // MPI's non-blocking collectives advance only inside its calls, so the wait polls
+    // without sleeping (as a blocking MPI call spins), checking the clock now and then.
+    var polls = 0
     while try !isCompleted() {
-      if Date().timeIntervalSince1970 > deadline { throw DistributedError.timeout(op: op, seconds: timeout) }
-      spins += 1
-      if spins > 100 { usleep(50) }
+      polls += 1
+      if polls % 1024 == 0, Date().timeIntervalSince1970 > deadline { throw DistributedError.timeout(op: op, seconds: timeout) }
     }
   }
 }
@@ -101,6 +102,9 @@ public final class ProcessGroup {
   /// small all-gather); a mismatch then throws instead of hanging or corrupting.
   public var checksArguments = true
   let communicator: Communicator
+  /// Numbers the library's point-to-point operations (the same on every rank, since ranks
+  /// issue collectives in the same order), so that outstanding ones never match each other.
+  var sequence = 0
 
   /// Joins the job the launcher started: with `mpirun`, rank and size come from MPI (a
   /// process started alone is rank 0 of 1). `RANK` and `WORLD_SIZE`, when set, must agree.
@@ -149,4 +153,9 @@ protocol Communicator: AnyObject {
   func barrier(name: String) throws -> () throws -> Bool
   func send(_ buffer: UnsafeRawPointer, bytes: Int, to: Int, tag: Int, name: String) throws -> () throws -> Bool
   func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws -> Bool
+  /// Sends to one rank and receives from another at once, on a channel of the library's own
+  /// (user `send`/`recv` tags cannot match it); the ring all-reduce's step.
+  func exchange(
+    _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int, from: Int, tag: Int, name: String
+  ) throws -> () throws -> Bool
 }

@@ -24,6 +24,8 @@ do {
   exit(1)
 }
 let (rank, world) = (group.rank, group.worldSize)
+// The machine's cores shared among its ranks (as the examples' --distributed does).
+Tensor.setNumThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / world))
 var passed = 0
 var failed = 0
 
@@ -105,6 +107,26 @@ var failed = 0
   let strided = Tensor.arange(12).float().view(3, 4).t()
   try group.allReduce(strided)
   check("all_reduce non-contiguous", strided.equal(Tensor.arange(12).float().view(3, 4).t() * Double(world)))
+  // Large tensors take the ring (200,003 elements: chunks of unequal length).
+  let n = 200_003
+  let index = Tensor.arange(n)
+  for (op, dtype) in [(ReduceOp.sum, DType.float32), (.avg, .float64), (.max, .int64), (.min, .int32), (.product, .int64), (.sum, .bfloat16)] {
+    let x = ((index % 7) + rank).to(dtype)
+    try group.allReduce(x, op: op)
+    let each = ranks.map { ((index % 7) + $0).to(.float64) }
+    let expected: Tensor =
+      switch op {
+      case .sum: each.reduce(Tensor.zeros(n, dtype: .float64), +)
+      case .avg: each.reduce(Tensor.zeros(n, dtype: .float64), +) / Double(world)
+      case .max: each.reduce(each[0]) { $0.maximum($1) }
+      case .min: each.reduce(each[0]) { $0.minimum($1) }
+      case .product: each.reduce(Tensor.ones(n, dtype: .float64), *)
+      }
+    check("ring all_reduce \(op) \(dtype)", x.equal(expected.to(dtype)), "\(x)")
+  }
+  let flags = (index % (rank + 2)).eq(0)
+  try group.allReduce(flags, op: .sum)
+  check("ring all_reduce bool", flags.equal(ranks.map { (index % ($0 + 2)).eq(0) }.reduce(Tensor.zeros(n, dtype: .bool)) { $0.logicalOr($1) }))
   try group.barrier()
   check("barrier", true)
 }

@@ -1,5 +1,6 @@
 import CUDABackend
 import Dispatch
+import Distributed
 import Foundation
 import NN
 import Optim
@@ -25,6 +26,8 @@ public struct LanguageModelOptions: Sendable {
   public var device = Device.cpu
   /// Continue from the checkpoint, optimizer and batch order included (`--resume`).
   public var resume = false
+  /// Train data-parallel on the ranks `mpirun` started (`--distributed`; MPI trait).
+  public var distributed = false
   /// Load the checkpoint and only sample (`--sample-only`).
   public var sampleOnly = false
   /// Iterations between evaluations (`--eval-interval`).
@@ -88,6 +91,7 @@ public struct LanguageModelOptions: Sendable {
       case "--iters": options.iters = Int(value(argument)) ?? options.iters
       case "--device": options.device = value(argument).hasPrefix("cuda") ? .cuda(0) : .cpu
       case "--resume": options.resume = true
+      case "--distributed": options.distributed = true
       case "--sample-only": options.sampleOnly = true
       case "--eval-interval": options.evalInterval = Int(value(argument)) ?? options.evalInterval
       case "--eval-iters": options.evalIters = Int(value(argument)) ?? options.evalIters
@@ -99,7 +103,7 @@ public struct LanguageModelOptions: Sendable {
       case "--seed": options.seed = UInt64(value(argument)) ?? options.seed
       default:
         print(
-          "usage: \(program) [--iters N] [--device cpu|cuda] [--resume] [--sample-only] [--eval-interval N] [--eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
+          "usage: \(program) [--iters N] [--device cpu|cuda] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
         )
         exit(2)
       }
@@ -137,6 +141,11 @@ public func runLanguageModelExample<M: CharacterModel>(
 ) {
   let options = defaults.parsing(Array(CommandLine.arguments.dropFirst()), program: program)
   let text: CharacterText
+  // Data-parallel: every rank draws its own batches; rank 0 prints and saves.
+  let group = options.distributed ? joinDistributedJob() : nil
+  defer { group?.destroy() }
+  let rank = group?.rank ?? 0
+  if let group { print("data-parallel over \(group.worldSize) ranks, \(options.batchSize) sequences each") }
   do {
     text = CharacterText(try String(contentsOf: ImageDataset.locate("Data/tinyshakespeare.txt"), encoding: .utf8))
   } catch {
@@ -151,7 +160,7 @@ public func runLanguageModelExample<M: CharacterModel>(
     "tiny Shakespeare: \(text.tokens.count) characters, vocabulary \(text.vocabulary.count); \(split) for training, \(data.shape[0] - split) for validation")
   Tensor.manualSeed(options.seed)
   let model = makeModel(text.vocabulary.count)
-  let batches = Generator().manualSeed(options.seed)
+  let batches = Generator().manualSeed(options.seed &+ UInt64(rank) &* 1_000_003)
   let checkpointURL = URL(fileURLWithPath: options.checkpoint)
   print("model: \(describe(model)), \(model.parameters().reduce(0) { $0 + $1.numel }) parameters")
   let optimizer = model.configureOptimizer(lr: options.lr, weightDecay: 0.1, betas: (0.9, 0.99))
@@ -170,6 +179,8 @@ public func runLanguageModelExample<M: CharacterModel>(
       if options.resume {
         try checkpoint.restore(optimizer: optimizer, scheduler: schedule, generator: batches)
         startIteration = checkpoint.iteration
+        // The checkpoint holds rank 0's batch generator; the others start a fresh stream.
+        if rank != 0 { batches.manualSeed(options.seed &+ UInt64(rank) &* 1_000_003 &+ UInt64(startIteration)) }
       }
       print("loaded \(checkpointURL.path) (iteration \(checkpoint.iteration))")
     } catch {
@@ -184,6 +195,12 @@ public func runLanguageModelExample<M: CharacterModel>(
     exit(1)
   }
   if !options.sampleOnly {
+    // The wrapper's hooks average the gradients during backward; `model.loss` runs the replica.
+    let parallel: DistributedDataParallel?
+    do { parallel = try group.map { try DistributedDataParallel(model, group: $0) } } catch {
+      print("could not set up data parallelism: \(error)")
+      exit(1)
+    }
     model.train()
     let start = DispatchTime.now().uptimeNanoseconds
     var smoothed: Double?
@@ -211,6 +228,7 @@ public func runLanguageModelExample<M: CharacterModel>(
         let (trainLoss, valLoss) = (meanLoss(model, trainData, count: count, options, batches), meanLoss(model, valData, count: count, options, batches))
         endProgress()
         print(String(format: "step %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
+        if rank != 0 { continue }
         do {
           try TrainingCheckpoint.save(
             model: model, optimizer: optimizer, scheduler: schedule, generator: batches, iteration: done, settings: settings,
@@ -220,6 +238,7 @@ public func runLanguageModelExample<M: CharacterModel>(
         }
       }
     }
+    withExtendedLifetime(parallel) {}
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     print("trained \(options.iters - startIteration) iterations in \(formatDuration(seconds)); checkpoint: \(checkpointURL.path)")
   }

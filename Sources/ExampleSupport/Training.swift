@@ -53,8 +53,10 @@ public func accuracy(_ model: Module, _ data: ImageDataset, batchSize: Int = 256
 }
 
 /// Whether standard output is a terminal (progress redraws one line) or a file or pipe
-/// (progress prints whole lines, a few per run).
-public let standardOutputIsTerminal = isatty(STDOUT_FILENO) != 0
+/// (progress prints whole lines, a few per run). Under `mpirun`, whose ranks write to a
+/// pseudo-terminal whatever mpirun itself writes to, whole lines too.
+public let standardOutputIsTerminal =
+  isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil  // mpirun gives ranks a pty
 
 /// Shows progress `label [#####.....] done/total detail`: on a terminal by redrawing one
 /// line; otherwise (a log file, CI) as a whole line `linesPerRun` times over the run

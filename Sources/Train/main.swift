@@ -3,10 +3,15 @@
 // threads). By default it trains twice, without and with augmentation by random shifts
 // (`RandomCrop` with padding), and prints both test accuracies. Each run saves a checkpoint
 // (`torch.save` format) after every epoch; `--resume` continues from them exactly.
+// `--distributed` trains data-parallel on the ranks `mpirun` starts (build with
+// `--traits MPI`): each rank takes its `DistributedSampler` share of every epoch at batch
+// 64 / ranks, gradients are averaged by `DistributedDataParallel`, and only rank 0 prints.
 //
-//   swift run -c release Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume]
+//   swift run -c release Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed]
+//   mpirun -np 2 .build/release/Train --distributed
 //   swift run -c release Train train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
 import Data
+import Distributed
 import ExampleSupport
 import Foundation
 import NN
@@ -17,9 +22,10 @@ var epochs: Int?
 var workers = 2
 var variants = [false, true]
 var resume = false
+var distributed = false
 var arguments = Array(CommandLine.arguments.dropFirst())[...]
 func usage() -> Never {
-  print("usage: Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [train-images train-labels test-images test-labels]")
+  print("usage: Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed] [train-images train-labels test-images test-labels]")
   exit(2)
 }
 while let argument = arguments.popFirst() {
@@ -33,11 +39,14 @@ while let argument = arguments.popFirst() {
   case "--augment": variants = [true]
   case "--no-augment": variants = [false]
   case "--resume": resume = true
+  case "--distributed": distributed = true
   case _ where argument.hasPrefix("--"): usage()
   default: files.append(argument)
   }
 }
 
+let group = distributed ? joinDistributedJob() : nil
+if let group { print("data-parallel over \(group.worldSize) ranks") }
 Tensor.manualSeed(0)
 let train: ImageDataset
 let test: ImageDataset
@@ -72,8 +81,18 @@ for augment in variants {
   let data = augment ? train.transformed(Transforms.RandomCrop(side, padding: shift)) : train
   Tensor.manualSeed(1)
   let model = MLP(inputs: inputs, hidden: 128, classes: 10)
+  // Data-parallel: the replica's gradients are averaged over the ranks during backward, and
+  // each rank reads its own share of every epoch.
+  let trained: Module
+  do { trained = try group.map { try DistributedDataParallel(model, group: $0) } ?? model } catch {
+    print("could not set up data parallelism: \(error)")
+    exit(1)
+  }
   let optimizer = Adam(model.parameters(), lr: 2e-3)
-  let loader = DataLoader(data, batchSize: 64, shuffle: true, numWorkers: workers)
+  let shard = group.map { DistributedSampler(dataCount: data.count, numReplicas: $0.worldSize, rank: $0.rank) }
+  let loader =
+    shard.map { DataLoader(data, batchSize: 64 / group!.worldSize, sampler: $0, numWorkers: workers) }
+    ?? DataLoader(data, batchSize: 64, shuffle: true, numWorkers: workers)
   let checkpoint = URL(fileURLWithPath: augment ? "digits-mlp-augmented.pt" : "digits-mlp.pt")
   var firstEpoch = 1
   if resume, FileManager.default.fileExists(atPath: checkpoint.path) {
@@ -95,7 +114,9 @@ for augment in variants {
   }
   if firstEpoch <= epochCount {
     for epoch in firstEpoch...epochCount {
-      trainEpoch(model, loader, optimizer: optimizer, epoch: epoch, epochs: epochCount)
+      shard?.setEpoch(epoch)
+      trainEpoch(trained, loader, optimizer: optimizer, epoch: epoch, epochs: epochCount)
+      if (group?.rank ?? 0) != 0 { continue }  // every rank holds the same model; rank 0 saves it
       do {
         try Tensor.save(
           pt: checkpoint,
@@ -113,6 +134,7 @@ for augment in variants {
   print(String(format: "test accuracy %@: %.2f%% (shifted test images: %.2f%%); checkpoint: %@", name, 100 * plain, 100 * shifted, checkpoint.path))
   results.append((name, plain, shifted))
 }
+group?.destroy()
 if results.count > 1 {
   print("\ntest accuracy             test set   shifted test set")
   for (name, plain, shifted) in results {
