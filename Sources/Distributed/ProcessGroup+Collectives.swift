@@ -26,10 +26,18 @@ extension ProcessGroup {
     }
   }
 
-  private func requireHost(_ t: Tensor, _ op: String) {
-    usageCheck(
-      t.device == .cpu,
-      "\(op): the tensor is on \(t.device); this process group (MPI) takes host tensors. Move it with .cpu(), or use NCCL for CUDA tensors")
+  /// The engine for a tensor: MPI for host tensors, NCCL (made on first use, on the
+  /// tensor's GPU) for CUDA tensors.
+  private func channel(_ t: Tensor, _ op: String) throws -> Communicator {
+    guard t.device != .cpu else { return communicator }
+    if let deviceCommunicator { return deviceCommunicator }
+    guard case .cuda(let index) = t.device, let made = try makeDeviceCommunicator(over: communicator, device: index) else {
+      throw DistributedError.unavailable(
+        "\(op): the tensor is on \(t.device), which needs NCCL: build with `--traits CUDA,MPI` (NCCL from the nvidia-nccl-cu13 "
+          + "wheel, see Scripts/cuda-env.sh), or move the tensor to the host with .cpu()")
+    }
+    deviceCommunicator = made
+    return made
   }
 
   /// Checks that every rank called `op` with the same shape, dtype and root (one small
@@ -64,14 +72,14 @@ extension ProcessGroup {
 
   /// Starts reducing `tensor` across the ranks in place.
   public func allReduceAsync(_ tensor: Tensor, op: ReduceOp = .sum) throws -> Work {
-    requireHost(tensor, "all_reduce")
+    let link = try channel(tensor, "all_reduce")
     usageCheck(op != .avg || tensor.dtype.isFloatingPoint, "all_reduce: ReduceOp.AVG needs a floating-point tensor, got \(tensor.dtype)")
     try checkArguments("all_reduce", tensor)
-    let staged = Staged(tensor, reducing: true)
+    let staged = Staged(tensor, reducing: link === communicator)
     let poll =
-      staged.buffer.numel >= ProcessGroup.ringThreshold && worldSize > 1
+      link === communicator && staged.buffer.numel >= ProcessGroup.ringThreshold && worldSize > 1
       ? try ringAllReduce(staged.buffer.detach().reshape(-1), op: op)
-      : try communicator.allReduce(staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, name: "all_reduce")
+      : try link.allReduce(staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, name: "all_reduce")
     return Work(op: "all_reduce", timeout: timeout, poll: poll) { [worldSize] in
       if op == .avg { withNoGrad { _ = staged.buffer.detach().div_(Double(worldSize)) } }
       staged.writeBack()
@@ -84,11 +92,11 @@ extension ProcessGroup {
 
   /// Starts reducing onto rank `dst`.
   public func reduceAsync(_ tensor: Tensor, dst: Int, op: ReduceOp = .sum) throws -> Work {
-    requireHost(tensor, "reduce")
+    let link = try channel(tensor, "reduce")
     checkRank(dst, "reduce")
     try checkArguments("reduce", tensor, root: dst)
-    let staged = Staged(tensor, reducing: true)
-    let poll = try communicator.reduce(staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, root: dst, name: "reduce")
+    let staged = Staged(tensor, reducing: link === communicator)
+    let poll = try link.reduce(staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, root: dst, name: "reduce")
     return Work(op: "reduce", timeout: timeout, poll: poll) { [rank, worldSize] in
       guard rank == dst else { return }
       if op == .avg { withNoGrad { _ = staged.buffer.detach().div_(Double(worldSize)) } }
@@ -105,12 +113,12 @@ extension ProcessGroup {
     usageCheck(
       inputs.allSatisfy { $0.shape == output.shape && $0.dtype == output.dtype },
       "reduce_scatter: every input must have the output's shape \(output.shape) and dtype \(output.dtype)")
-    requireHost(output, "reduce_scatter")
+    let link = try channel(output, "reduce_scatter")
     try checkArguments("reduce_scatter", output)
-    let joined = Staged(Tensor.cat(inputs.map { $0.flatten() }), reducing: true)
-    let result = Staged(output, reducing: true)
+    let joined = Staged(Tensor.cat(inputs.map { $0.flatten() }), reducing: link === communicator)
+    let result = Staged(output, reducing: link === communicator)
     let target = result.buffer === output ? output : result.buffer
-    let poll = try communicator.reduceScatter(
+    let poll = try link.reduceScatter(
       joined.pointer, result.pointer, count: target.numel, dtype: joined.buffer.dtype, op: op, name: "reduce_scatter")
     return Work(op: "reduce_scatter", timeout: timeout, poll: poll) { [worldSize] in
       withExtendedLifetime(joined) {}
@@ -190,11 +198,11 @@ extension ProcessGroup {
 
   /// Starts a broadcast from `src`.
   public func broadcastAsync(_ tensor: Tensor, src: Int) throws -> Work {
-    requireHost(tensor, "broadcast")
+    let link = try channel(tensor, "broadcast")
     checkRank(src, "broadcast")
     try checkArguments("broadcast", tensor, root: src)
     let staged = Staged(tensor, reducing: false)
-    let poll = try communicator.broadcast(staged.pointer, bytes: staged.bytes, root: src, name: "broadcast")
+    let poll = try link.broadcast(staged.pointer, bytes: staged.bytes, root: src, name: "broadcast")
     return Work(op: "broadcast", timeout: timeout, poll: poll) { staged.writeBack() }
   }
 
@@ -203,23 +211,23 @@ extension ProcessGroup {
 
   /// Every rank's `tensor`, in rank order, on every rank (PyTorch: `dist.all_gather`).
   public func allGather(_ tensor: Tensor) throws -> [Tensor] {
-    requireHost(tensor, "all_gather")
+    let link = try channel(tensor, "all_gather")
     try checkArguments("all_gather", tensor)
     let staged = Staged(tensor, reducing: false)
-    let all = Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype)
-    let poll = try communicator.allGather(UnsafeRawPointer(staged.pointer), all.storage.data, bytes: staged.bytes, name: "all_gather")
+    let all = Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype, device: tensor.device)
+    let poll = try link.allGather(UnsafeRawPointer(staged.pointer), all.storage.data, bytes: staged.bytes, name: "all_gather")
     try Work(op: "all_gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }.wait()
     return (0..<worldSize).map { all[$0] }
   }
 
   /// On `dst`, every rank's `tensor` in rank order; elsewhere `nil` (PyTorch: `dist.gather`).
   public func gather(_ tensor: Tensor, dst: Int) throws -> [Tensor]? {
-    requireHost(tensor, "gather")
+    let link = try channel(tensor, "gather")
     checkRank(dst, "gather")
     try checkArguments("gather", tensor, root: dst)
     let staged = Staged(tensor, reducing: false)
-    let all = rank == dst ? Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype) : nil
-    let poll = try communicator.gather(UnsafeRawPointer(staged.pointer), all?.storage.data, bytes: staged.bytes, root: dst, name: "gather")
+    let all = rank == dst ? Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype, device: tensor.device) : nil
+    let poll = try link.gather(UnsafeRawPointer(staged.pointer), all?.storage.data, bytes: staged.bytes, root: dst, name: "gather")
     try Work(op: "gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }.wait()
     return all.map { all in (0..<worldSize).map { all[$0] } }
   }
@@ -227,7 +235,7 @@ extension ProcessGroup {
   /// Fills every rank's `output` with entry `rank` of `inputs`, given on `src` only
   /// (PyTorch: `dist.scatter`).
   public func scatter(_ output: Tensor, _ inputs: [Tensor]? = nil, src: Int) throws {
-    requireHost(output, "scatter")
+    let link = try channel(output, "scatter")
     checkRank(src, "scatter")
     if rank == src {
       usageCheck(
@@ -237,7 +245,7 @@ extension ProcessGroup {
     try checkArguments("scatter", output, root: src)
     let joined = rank == src ? Tensor.cat(inputs!.map { $0.contiguous().flatten() }) : nil
     let staged = Staged(output, reducing: false)
-    let poll = try communicator.scatter(
+    let poll = try link.scatter(
       joined.map { UnsafeRawPointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize) }, staged.pointer, bytes: staged.bytes, root: src,
       name: "scatter")
     try Work(op: "scatter", timeout: timeout, poll: poll) {
@@ -254,19 +262,19 @@ extension ProcessGroup {
   /// Sends `tensor` to rank `dst` (PyTorch: `dist.send`); the receiver's `recv` must
   /// expect the same number of bytes.
   public func send(_ tensor: Tensor, dst: Int, tag: Int = 0) throws {
-    requireHost(tensor, "send")
+    let link = try channel(tensor, "send")
     checkRank(dst, "send")
     let staged = Staged(tensor, reducing: false)
-    let poll = try communicator.send(UnsafeRawPointer(staged.pointer), bytes: staged.bytes, to: dst, tag: tag, name: "send")
+    let poll = try link.send(UnsafeRawPointer(staged.pointer), bytes: staged.bytes, to: dst, tag: tag, name: "send")
     try Work(op: "send", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }.wait()
   }
 
   /// Receives into `tensor` from rank `src` (any rank when `nil`) (PyTorch: `dist.recv`).
   public func recv(_ tensor: Tensor, src: Int? = nil, tag: Int = 0) throws {
-    requireHost(tensor, "recv")
+    let link = try channel(tensor, "recv")
     if let src { checkRank(src, "recv") }
     let staged = Staged(tensor, reducing: false)
-    let poll = try communicator.receive(staged.pointer, bytes: staged.bytes, from: src, tag: tag, name: "recv")
+    let poll = try link.receive(staged.pointer, bytes: staged.bytes, from: src, tag: tag, name: "recv")
     try Work(op: "recv", timeout: timeout, poll: poll) { staged.writeBack() }.wait()
   }
 

@@ -83,7 +83,8 @@ public final class Work {
 
 /// The ranks of a distributed job and their collectives (PyTorch: `torch.distributed` with
 /// its default group). Host tensors go through MPI (build with `--traits MPI` and launch with
-/// `mpirun`); a collective on a CUDA tensor is refused here (NCCL is issue 17/18 work).
+/// `mpirun`); CUDA tensors through NCCL (build with `--traits CUDA,MPI`), whose communicator
+/// is made on first use from a unique id rank 0 broadcasts over MPI.
 ///
 ///     let group = try ProcessGroup()              // after mpirun -np 4 ...
 ///     try group.allReduce(t, op: .avg)           // in place on every rank
@@ -102,6 +103,8 @@ public final class ProcessGroup {
   /// small all-gather); a mismatch then throws instead of hanging or corrupting.
   public var checksArguments = true
   let communicator: Communicator
+  /// NCCL, for CUDA tensors, once one has been used.
+  var deviceCommunicator: Communicator?
   /// Numbers the library's point-to-point operations (the same on every rank, since ranks
   /// issue collectives in the same order), so that outstanding ones never match each other.
   var sequence = 0
@@ -133,7 +136,10 @@ public final class ProcessGroup {
   }
 
   /// Leaves the group (PyTorch: `destroy_process_group`); later collectives stop.
-  public func destroy() { communicator.finalize() }
+  public func destroy() {
+    deviceCommunicator?.finalize()
+    communicator.finalize()
+  }
 }
 
 /// The primitives a communication engine provides, each started without blocking.

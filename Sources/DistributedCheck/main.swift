@@ -3,7 +3,8 @@
 // suite launches it with `mpirun` (build with `--traits MPI`).
 //
 //   mpirun -np 2 .build/debug/DistributedCheck collectives
-//   mpirun -np 2 .build/debug/DistributedCheck ddp | fault-exit | fault-mismatch | bench
+//   mpirun -np 2 .build/debug/DistributedCheck ddp | cuda | fault-exit | fault-mismatch | bench
+import CUDABackend
 import Distributed
 import Foundation
 import Optim
@@ -189,6 +190,33 @@ var failed = 0
   check("find unused parameters", (partial.module as! TwoHeads).unused.weight.grad?.abs().sum().item() == 0)
 }
 
+/// The collectives on CUDA tensors (NCCL; `--traits CUDA,MPI`, one GPU per rank), against
+/// the same collectives on host tensors.
+@MainActor func cudaCollectives() throws {
+  guard CUDA.deviceCount >= world else {
+    say("SKIP rank \(rank) cuda: \(CUDA.deviceCount) GPUs for \(world) ranks (\(CUDA.unavailableReason ?? "one per rank needed"))")
+    return
+  }
+  let device = Device.cuda(rank)
+  for dtype in [DType.float32, .bfloat16, .int64] {
+    for op in [ReduceOp.sum, .max] {
+      let host = values(dtype, rank: rank)
+      let gpu = try host.to(device)
+      try group.allReduce(host, op: op)
+      try group.allReduce(gpu, op: op)
+      check("nccl all_reduce \(op) \(dtype)", try gpu.cpu().equal(host))
+    }
+  }
+  let b = try (rank == 0 ? values(.float32, rank: 5) : Tensor.zeros(4)).to(device)
+  try group.broadcast(b, src: 0)
+  check("nccl broadcast", try b.cpu().equal(values(.float32, rank: 5)))
+  let gathered = try group.allGather(try values(.float32, rank: rank).to(device))
+  check("nccl all_gather", try gathered.enumerated().allSatisfy { try $0.element.cpu().equal(values(.float32, rank: $0.offset)) })
+  let big = try (Tensor.ones(300_000) * Double(rank + 1)).to(device)
+  try group.allReduce(big, op: .avg)
+  check("nccl all_reduce avg (large)", try big.cpu().equal(Tensor.ones(300_000) * (Double(world + 1) / 2)))
+}
+
 /// Rank 1 leaves; rank 0's next collective must throw a timeout instead of hanging.
 @MainActor func faultExit() {
   if rank == 1 {
@@ -250,6 +278,7 @@ do {
   switch scenario {
   case "collectives": try collectives()
   case "ddp": try ddp()
+  case "cuda": try cudaCollectives()
   case "fault-exit": faultExit()
   case "fault-mismatch": faultMismatch()
   case "bench": try bench()

@@ -65,6 +65,16 @@ enum Launcher {
     }
   }
 
+  /// NCCL collectives on CUDA tensors equal the host's; without a GPU per rank (or without
+  /// the CUDA trait) every rank says why it skips.
+  @Test(.enabled(if: Launcher.ready, "needs the MPI trait and mpirun"))
+  func cudaCollectivesMatchTheHostsOrSkip() throws {
+    let result = try Launcher.run(ranks: 2, "cuda")
+    #expect(result.status == 0, "\(result.output)")
+    #expect(!result.output.contains("FAIL"), "\(result.output)")
+    #expect(result.output.contains("SKIP rank 0 cuda") || result.output.contains("PASS rank 0 nccl all_reduce avg (large)"), "\(result.output)")
+  }
+
   /// A rank that leaves makes the other's next collective throw within the timeout (5 s
   /// in the scenario); mismatched shapes are reported on every rank, naming them.
   @Test(.enabled(if: Launcher.ready, "needs the MPI trait and mpirun"))
