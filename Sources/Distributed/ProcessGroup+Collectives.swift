@@ -209,32 +209,43 @@ extension ProcessGroup {
   /// Copies rank `src`'s tensor into every rank's (PyTorch: `dist.broadcast`).
   public func broadcast(_ tensor: Tensor, src: Int) throws { try broadcastAsync(tensor, src: src).wait() }
 
-  /// Every rank's `tensor`, in rank order, on every rank (PyTorch: `dist.all_gather`).
-  public func allGather(_ tensor: Tensor) throws -> [Tensor] {
+  /// Starts an all-gather; `outputs` (one per rank) hold the tensors once the work is done.
+  public func allGatherAsync(_ tensor: Tensor) throws -> (work: Work, outputs: [Tensor]) {
     let link = try channel(tensor, "all_gather")
     try checkArguments("all_gather", tensor)
     let staged = Staged(tensor, reducing: false)
     let all = Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype, device: tensor.device)
     let poll = try link.allGather(UnsafeRawPointer(staged.pointer), all.storage.data, bytes: staged.bytes, name: "all_gather")
-    try Work(op: "all_gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }.wait()
-    return (0..<worldSize).map { all[$0] }
+    return (Work(op: "all_gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }, (0..<worldSize).map { all[$0] })
   }
 
-  /// On `dst`, every rank's `tensor` in rank order; elsewhere `nil` (PyTorch: `dist.gather`).
-  public func gather(_ tensor: Tensor, dst: Int) throws -> [Tensor]? {
+  /// Every rank's `tensor`, in rank order, on every rank (PyTorch: `dist.all_gather`).
+  public func allGather(_ tensor: Tensor) throws -> [Tensor] {
+    let (work, outputs) = try allGatherAsync(tensor)
+    try work.wait()
+    return outputs
+  }
+
+  /// Starts a gather onto `dst`; there `outputs` hold the tensors once the work is done.
+  public func gatherAsync(_ tensor: Tensor, dst: Int) throws -> (work: Work, outputs: [Tensor]?) {
     let link = try channel(tensor, "gather")
     checkRank(dst, "gather")
     try checkArguments("gather", tensor, root: dst)
     let staged = Staged(tensor, reducing: false)
     let all = rank == dst ? Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype, device: tensor.device) : nil
     let poll = try link.gather(UnsafeRawPointer(staged.pointer), all?.storage.data, bytes: staged.bytes, root: dst, name: "gather")
-    try Work(op: "gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }.wait()
-    return all.map { all in (0..<worldSize).map { all[$0] } }
+    return (Work(op: "gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }, all.map { all in (0..<worldSize).map { all[$0] } })
   }
 
-  /// Fills every rank's `output` with entry `rank` of `inputs`, given on `src` only
-  /// (PyTorch: `dist.scatter`).
-  public func scatter(_ output: Tensor, _ inputs: [Tensor]? = nil, src: Int) throws {
+  /// On `dst`, every rank's `tensor` in rank order; elsewhere `nil` (PyTorch: `dist.gather`).
+  public func gather(_ tensor: Tensor, dst: Int) throws -> [Tensor]? {
+    let (work, outputs) = try gatherAsync(tensor, dst: dst)
+    try work.wait()
+    return outputs
+  }
+
+  /// Starts a scatter from `src`.
+  public func scatterAsync(_ output: Tensor, _ inputs: [Tensor]? = nil, src: Int) throws -> Work {
     let link = try channel(output, "scatter")
     checkRank(src, "scatter")
     if rank == src {
@@ -248,35 +259,50 @@ extension ProcessGroup {
     let poll = try link.scatter(
       joined.map { UnsafeRawPointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize) }, staged.pointer, bytes: staged.bytes, root: src,
       name: "scatter")
-    try Work(op: "scatter", timeout: timeout, poll: poll) {
+    return Work(op: "scatter", timeout: timeout, poll: poll) {
       withExtendedLifetime(joined) {}
       staged.writeBack()
-    }.wait()
+    }
+  }
+
+  /// Fills every rank's `output` with entry `rank` of `inputs`, given on `src` only
+  /// (PyTorch: `dist.scatter`).
+  public func scatter(_ output: Tensor, _ inputs: [Tensor]? = nil, src: Int) throws {
+    try scatterAsync(output, inputs, src: src).wait()
+  }
+
+  /// Starts a barrier.
+  public func barrierAsync() throws -> Work {
+    Work(op: "barrier", timeout: timeout, poll: try communicator.barrier(name: "barrier"), finish: {})
   }
 
   /// Waits until every rank has arrived (PyTorch: `dist.barrier`).
-  public func barrier() throws {
-    try Work(op: "barrier", timeout: timeout, poll: try communicator.barrier(name: "barrier"), finish: {}).wait()
-  }
+  public func barrier() throws { try barrierAsync().wait() }
 
-  /// Sends `tensor` to rank `dst` (PyTorch: `dist.send`); the receiver's `recv` must
-  /// expect the same number of bytes.
-  public func send(_ tensor: Tensor, dst: Int, tag: Int = 0) throws {
+  /// Starts sending `tensor` to rank `dst` (PyTorch: `dist.isend`).
+  public func sendAsync(_ tensor: Tensor, dst: Int, tag: Int = 0) throws -> Work {
     let link = try channel(tensor, "send")
     checkRank(dst, "send")
     let staged = Staged(tensor, reducing: false)
     let poll = try link.send(UnsafeRawPointer(staged.pointer), bytes: staged.bytes, to: dst, tag: tag, name: "send")
-    try Work(op: "send", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }.wait()
+    return Work(op: "send", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }
   }
 
-  /// Receives into `tensor` from rank `src` (any rank when `nil`) (PyTorch: `dist.recv`).
-  public func recv(_ tensor: Tensor, src: Int? = nil, tag: Int = 0) throws {
+  /// Sends `tensor` to rank `dst` (PyTorch: `dist.send`); the receiver's `recv` must
+  /// expect the same number of bytes.
+  public func send(_ tensor: Tensor, dst: Int, tag: Int = 0) throws { try sendAsync(tensor, dst: dst, tag: tag).wait() }
+
+  /// Starts receiving into `tensor` (PyTorch: `dist.irecv`).
+  public func recvAsync(_ tensor: Tensor, src: Int? = nil, tag: Int = 0) throws -> Work {
     let link = try channel(tensor, "recv")
     if let src { checkRank(src, "recv") }
     let staged = Staged(tensor, reducing: false)
     let poll = try link.receive(staged.pointer, bytes: staged.bytes, from: src, tag: tag, name: "recv")
-    try Work(op: "recv", timeout: timeout, poll: poll) { staged.writeBack() }.wait()
+    return Work(op: "recv", timeout: timeout, poll: poll) { staged.writeBack() }
   }
+
+  /// Receives into `tensor` from rank `src` (any rank when `nil`) (PyTorch: `dist.recv`).
+  public func recv(_ tensor: Tensor, src: Int? = nil, tag: Int = 0) throws { try recvAsync(tensor, src: src, tag: tag).wait() }
 
   private func checkRank(_ r: Int, _ op: String) {
     usageCheck(r >= 0 && r < worldSize, "\(op): rank \(r) is out of range for a group of \(worldSize)")

@@ -101,6 +101,14 @@ var failed = 0
     try group.send(Tensor([Int64(rank), 1, 2]), dst: (rank + 1) % world)
   }
   check("send/recv ring", incoming.toArray(Int64.self) == [Int64((rank + world - 1) % world), 1, 2], "\(incoming)")
+  // The asynchronous forms: both directions posted before either waits.
+  let box = Tensor.zeros(2, dtype: .float64)
+  let receiving = try group.recvAsync(box, src: (rank + world - 1) % world, tag: 5)
+  let sending = try group.sendAsync(Tensor([Double(rank), -1], dtype: .float64), dst: (rank + 1) % world, tag: 5)
+  let (gathering, pieces) = try group.allGatherAsync(Tensor([Int64(rank)]))
+  let barrier = try group.barrierAsync()
+  for work in [receiving, sending, gathering, barrier] { try work.wait() }
+  check("async isend/irecv, all_gather, barrier", box.toArray(Double.self) == [Double((rank + world - 1) % world), -1] && pieces.map { $0.item(Int64.self) } == ranks.map(Int64.init))
   let a = Tensor.ones(1000) * Double(rank + 1)
   let work = try group.allReduceAsync(a)
   try work.wait()

@@ -46,9 +46,9 @@ enum Launcher {
     #expect(result.status == 0, "\(result.output)")
     let lines = result.output.split(separator: "\n")
     #expect(lines.filter { $0.hasPrefix("FAIL") }.isEmpty, "\(result.output)")
-    // Per rank: 9 checks per dtype (4 dtypes), avg for the 3 floating ones, 4 others; rank 0 also
+    // Per rank: 9 checks per dtype (4 dtypes), avg for the 3 floating ones, 5 others; rank 0 also
     // checks reduce's result for each dtype; 7 ring all-reduces of 200,003 elements.
-    #expect(lines.filter { $0.hasPrefix("PASS") }.count == ranks * (4 * 9 + 3 + 4 + 7) + 4, "\(result.output)")
+    #expect(lines.filter { $0.hasPrefix("PASS") }.count == ranks * (4 * 9 + 3 + 5 + 7) + 4, "\(result.output)")
   }
 
   /// Two ranks at batch 32 with DistributedDataParallel end where one process at batch 64
