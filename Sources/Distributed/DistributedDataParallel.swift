@@ -122,8 +122,10 @@ public final class DistributedDataParallel: Module {
     let flat = withNoGrad {
       Tensor.cat(bucket.params.map { ($0.grad ?? Tensor.zeros($0.shape, dtype: $0.dtype)).detach().reshape(-1) })
     }
+    // The buckets are the same on every rank by construction: no per-bucket check.
+    let checking = group.checksArguments
     group.checksArguments = false
-    defer { group.checksArguments = true }
+    defer { group.checksArguments = checking }
     pass!.started.append((bucket, flat, try group.allReduceAsync(flat, op: .sum)))
   }
 
