@@ -111,6 +111,10 @@ public final class DistributedDataParallel: Module {
     while let next = nextBucket(), pass!.ready[next.index] == next.params.count {
       do { try start(next) } catch { usageFailure("DistributedDataParallel: \(error)") }
     }
+    // MPI moves a non-blocking operation on only inside its calls: polling the started
+    // buckets from each hook lets their transfers proceed while backward goes on. An error
+    // surfaces again at the final wait.
+    for started in pass!.started { _ = try? started.work.isCompleted() }
   }
 
   private func nextBucket() -> Bucket? {
