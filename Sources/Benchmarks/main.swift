@@ -20,6 +20,25 @@ func measure(repeats: Int = 7, inner: Int, _ body: () -> Void) -> Double {
   return samples.sorted()[samples.count / 2]
 }
 
+/// A character LSTM's training step (embedding 64, 2 layers of 256, head to 65; sequence 64,
+/// batch 32, Adam): the `lstm_train_step` case and `profile-lstm`.
+struct LSTMTrainingStep {
+  let embedding = Embedding(65, 64)
+  let lstm = LSTM(64, 256, numLayers: 2)
+  let head = Linear(256, 65)
+  let optimizer: Adam
+  let tokens = Tensor.randint(0, 65, [64, 32])
+  let targets = Tensor.randint(0, 65, [64, 32])
+
+  init() { optimizer = Adam(embedding.parameters() + lstm.parameters() + head.parameters(), lr: 1e-3) }
+
+  func run() {
+    optimizer.zeroGrad()
+    crossEntropy(head(lstm(embedding(tokens)).output).view(-1, 65), targets.view(-1)).backward()
+    optimizer.step()
+  }
+}
+
 /// Enough calls for about 20 ms per timed run.
 func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
 
@@ -75,17 +94,8 @@ case "profile-conv":
   exit(0)
 case "profile-lstm":
   Tensor.setNumThreads(Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)
-  let embedding = Embedding(65, 64)
-  let lstm = LSTM(64, 256, numLayers: 2)
-  let head = Linear(256, 65)
-  let optimizer = Adam(embedding.parameters() + lstm.parameters() + head.parameters(), lr: 1e-3)
-  let tokens = Tensor.randint(0, 65, [64, 32])
-  let targets = Tensor.randint(0, 65, [64, 32])
-  for _ in 0..<40 {
-    optimizer.zeroGrad()
-    crossEntropy(head(lstm(embedding(tokens)).output).view(-1, 65), targets.view(-1)).backward()
-    optimizer.step()
-  }
+  let step = LSTMTrainingStep()
+  for _ in 0..<40 { step.run() }
   exit(0)
 case "profile-gpt":
   Tensor.setNumThreads(1)
@@ -217,22 +227,12 @@ Tensor.setNumThreads(threads)
 
 // A character LSTM's training step (embedding 64, 2 layers of 256, head to 65; sequence 64,
 // batch 32, Adam), and a GRU's forward pass at the same sizes.
-let lstmEmbedding = Embedding(65, 64)
-let lstm = LSTM(64, 256, numLayers: 2)
-let lstmHead = Linear(256, 65)
-let lstmOptimizer = Adam(lstmEmbedding.parameters() + lstm.parameters() + lstmHead.parameters(), lr: 1e-3)
-let lstmTokens = Tensor.randint(0, 65, [64, 32])
-let lstmTargets = Tensor.randint(0, 65, [64, 32])
+let lstmStep = LSTMTrainingStep()
 let gru = GRU(64, 256, numLayers: 2)
 let gruInput = Tensor.randn(64, 32, 64)
 for threadCount in [1, threads] {
   Tensor.setNumThreads(threadCount)
-  record("lstm_train_step_t\(threadCount)", repeats: 5, inner: 5) {
-    lstmOptimizer.zeroGrad()
-    let hidden = lstm(lstmEmbedding(lstmTokens)).output
-    crossEntropy(lstmHead(hidden).view(-1, 65), lstmTargets.view(-1)).backward()
-    lstmOptimizer.step()
-  }
+  record("lstm_train_step_t\(threadCount)", repeats: 5, inner: 5) { lstmStep.run() }
   record("gru_forward_t\(threadCount)", repeats: 5, inner: 5) { withNoGrad { _ = gru(gruInput) } }
 }
 Tensor.setNumThreads(threads)

@@ -49,11 +49,13 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     }
   }
 
-  /// A loader that batches `dataset` with `collate`. Give `batchSize`, `shuffle`, `sampler`
-  /// and `dropLast`, or a `batchSampler` alone (PyTorch's rules for which go together).
+  /// A loader that batches `dataset` with `collate`, its arguments in the order
+  /// `DataLoader(ds, batchSize:, shuffle:, dropLast:, numWorkers:, sampler:)`. Give
+  /// `batchSize`, `shuffle`, `dropLast` and `sampler`, or a `batchSampler` alone (PyTorch's
+  /// rules for which go together).
   public init(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, sampler: (any Sampler)? = nil, batchSampler: (any BatchSampling)? = nil,
-    dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
     collate: @escaping ([D.Element]) throws -> Batch
   ) {
     usageCheck(numWorkers >= 0, "DataLoader: num_workers option should be non-negative; use num_workers=0 to disable workers, got \(numWorkers)")
@@ -198,34 +200,34 @@ extension DataLoader where D.Element: Collatable, Batch == D.Element.Batch {
   /// A loader with the default collation (`Collatable`: tensors stacked, numbers made
   /// tensors, arrays and dicts batched entry by entry).
   public convenience init(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, sampler: (any Sampler)? = nil, batchSampler: (any BatchSampling)? = nil,
-    dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
   ) {
     self.init(
-      dataset, batchSize: batchSize, shuffle: shuffle, sampler: sampler, batchSampler: batchSampler, dropLast: dropLast,
-      numWorkers: numWorkers, prefetchFactor: prefetchFactor, generator: generator, collate: D.Element.collate)
+      dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, numWorkers: numWorkers, sampler: sampler,
+      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, collate: D.Element.collate)
   }
 }
 
 extension DataLoader {
   /// A loader over a dataset of pairs, batched entry by entry (an image and its label).
   public convenience init<A: Collatable, B: Collatable>(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, sampler: (any Sampler)? = nil, batchSampler: (any BatchSampling)? = nil,
-    dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
   ) where D.Element == (A, B), Batch == (A.Batch, B.Batch) {
     self.init(
-      dataset, batchSize: batchSize, shuffle: shuffle, sampler: sampler, batchSampler: batchSampler, dropLast: dropLast,
-      numWorkers: numWorkers, prefetchFactor: prefetchFactor, generator: generator, collate: collatePairs)
+      dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, numWorkers: numWorkers, sampler: sampler,
+      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, collate: collatePairs)
   }
 
   /// A loader over a dataset of triples, batched entry by entry.
   public convenience init<A: Collatable, B: Collatable, C: Collatable>(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, sampler: (any Sampler)? = nil, batchSampler: (any BatchSampling)? = nil,
-    dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
   ) where D.Element == (A, B, C), Batch == (A.Batch, B.Batch, C.Batch) {
     self.init(
-      dataset, batchSize: batchSize, shuffle: shuffle, sampler: sampler, batchSampler: batchSampler, dropLast: dropLast,
-      numWorkers: numWorkers, prefetchFactor: prefetchFactor, generator: generator, collate: collateTriples)
+      dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, numWorkers: numWorkers, sampler: sampler,
+      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, collate: collateTriples)
   }
 }
 

@@ -6,7 +6,7 @@ import Foundation
 /// everywhere.
 ///
 ///     let group = try ProcessGroup()
-///     let model = try DistributedDataParallel(Net(), group: group)
+///     let model = try DistributedDataParallel(Net())      // over the default group
 ///     let optimizer = SGD(model.parameters(), lr: 0.1, momentum: 0.9)
 ///     crossEntropy(model(x), y).backward()     // gradients averaged over the ranks
 ///     optimizer.step()
@@ -51,10 +51,14 @@ public final class DistributedDataParallel: Module {
     init(buckets: Int) { ready = [Int](repeating: 0, count: buckets) }
   }
 
-  /// Wraps `module` for training over `group`'s ranks; copies rank 0's state to every rank.
+  /// Wraps `module` for training over `group`'s ranks (the default group when `nil`);
+  /// copies rank 0's state to every rank.
   public init(
-    _ module: Module, group: ProcessGroup, bucketCapMB: Double = 25, findUnusedParameters: Bool = false, broadcastBuffers: Bool = true
+    _ module: Module, group: ProcessGroup? = nil, bucketCapMB: Double = 25, findUnusedParameters: Bool = false, broadcastBuffers: Bool = true
   ) throws {
+    guard let group = group ?? ProcessGroup.defaultGroup else {
+      usageFailure("Default process group has not been initialized, please make sure to call ProcessGroup() (init_process_group) first")
+    }
     self.module = module
     self.group = group
     self.findUnusedParameters = findUnusedParameters

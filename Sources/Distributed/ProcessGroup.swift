@@ -109,8 +109,13 @@ public final class ProcessGroup {
   /// issue collectives in the same order), so that outstanding ones never match each other.
   var sequence = 0
 
+  /// The group collectives use when none is named (PyTorch: the default process group): the
+  /// first one made, until it is destroyed.
+  nonisolated(unsafe) public private(set) static var defaultGroup: ProcessGroup?
+
   /// Joins the job the launcher started: with `mpirun`, rank and size come from MPI (a
   /// process started alone is rank 0 of 1). `RANK` and `WORLD_SIZE`, when set, must agree.
+  /// The first group made becomes `defaultGroup` (PyTorch: `init_process_group`).
   public init(timeout: Double = 1800) throws {
     communicator = try makeCommunicator()
     rank = communicator.rank
@@ -124,6 +129,7 @@ public final class ProcessGroup {
     if let w = environment["WORLD_SIZE"].flatMap(Int.init), w != worldSize {
       throw DistributedError.engine(op: "init_process_group", message: "WORLD_SIZE=\(w) but MPI has \(worldSize) ranks")
     }
+    if Self.defaultGroup == nil { Self.defaultGroup = self }
   }
 
   /// Whether this build has a communication backend (the `MPI` trait).
@@ -139,6 +145,7 @@ public final class ProcessGroup {
   public func destroy() {
     deviceCommunicator?.finalize()
     communicator.finalize()
+    if Self.defaultGroup === self { Self.defaultGroup = nil }
   }
 }
 

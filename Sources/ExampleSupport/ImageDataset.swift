@@ -65,25 +65,12 @@ public struct ImageDataset: Dataset {
 
   /// The UCI digits shipped in `Data/digits.npz`: `[1797, 1, 8, 8]` images scaled to [0, 1].
   public static func digits(path: String? = nil) throws -> ImageDataset {
-    let url = try locate(path ?? "Data/digits.npz")
+    let url = try locatePackageFile(path ?? "Data/digits.npz")
     let arrays = try Tensor.load(npz: url)
     guard let images = arrays["images"], let labels = arrays["labels"] else {
       throw TensorFileError.malformed(path: url.path, reason: "expected arrays 'images' and 'labels'")
     }
     return ImageDataset(images: images.float().unsqueeze(1) / 16, labels: labels.long())
-  }
-
-  /// Finds a file relative to the working directory, else to the package.
-  public static func locate(_ path: String) throws -> URL {
-    let candidates = [
-      URL(fileURLWithPath: path),
-      URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent(path),
-    ]
-    guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
-      throw TensorFileError.io(path: path, reason: "file not found (run from the package folder, or pass its path)")
-    }
-    return found
   }
 
   /// MNIST from its IDX files (images `idx3-ubyte`, labels `idx1-ubyte`), scaled to [0, 1].
@@ -115,4 +102,17 @@ extension Tensor {
     let order = values.indices.sorted { values[$0] < values[$1] }
     return Tensor(order.map { Int64($0) }, shape: [order.count])
   }
+}
+
+/// Finds a file relative to the working directory, else to the package.
+public func locatePackageFile(_ path: String) throws -> URL {
+  let candidates = [
+    URL(fileURLWithPath: path),
+    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+      .appendingPathComponent(path),
+  ]
+  guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0.path) }) else {
+    throw TensorFileError.io(path: path, reason: "file not found (run from the package folder, or pass its path)")
+  }
+  return found
 }

@@ -147,7 +147,7 @@ public func runLanguageModelExample<M: CharacterModel>(
   let rank = group?.rank ?? 0
   if let group { print("data-parallel over \(group.worldSize) ranks, \(options.batchSize) sequences each") }
   do {
-    text = CharacterText(try String(contentsOf: ImageDataset.locate("Data/tinyshakespeare.txt"), encoding: .utf8))
+    text = CharacterText(try String(contentsOf: locatePackageFile("Data/tinyshakespeare.txt"), encoding: .utf8))
   } catch {
     print("could not read the text: \(error)")
     exit(1)

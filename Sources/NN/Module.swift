@@ -27,6 +27,12 @@ open class Module: Forwarding {
   /// Creates a module in training mode.
   public init() {}
 
+  /// Runs `forward`, with the pre-hooks before it and the hooks after it when there are
+  /// any (the call `m(x)` comes here).
+  public func forwardWithHooks(_ input: Tensor) -> Tensor {
+    forwardPreHooks.isEmpty && forwardHooks.isEmpty ? forward(input) : runningHooks(input) { forward($0) }
+  }
+
   /// Computes the module's output; every module overrides it.
   open func forward(_ input: Tensor) -> Tensor {
     usageFailure("\(type(of: self)) does not override forward(_:); a Module subclass must define its computation")
@@ -246,16 +252,13 @@ open class Module: Forwarding {
 public protocol Forwarding: AnyObject {
   /// The module's computation.
   func forward(_ input: Tensor) -> Tensor
+  /// Runs `forward` with the module's forward hooks around it (`Module` implements it).
+  func forwardWithHooks(_ input: Tensor) -> Tensor
 }
 
 extension Forwarding {
   /// Runs `forward` (PyTorch: `model(x)`), with the module's forward hooks around it.
-  public func callAsFunction(_ input: Tensor) -> Tensor {
-    guard let module = self as? Module, !module.forwardPreHooks.isEmpty || !module.forwardHooks.isEmpty else {
-      return forward(input)
-    }
-    return module.runningHooks(input) { forward($0) }
-  }
+  public func callAsFunction(_ input: Tensor) -> Tensor { forwardWithHooks(input) }
 }
 
 /// A `loadStateDict` failure, with PyTorch's message.

@@ -91,7 +91,7 @@ for augment in variants {
   let optimizer = Adam(model.parameters(), lr: 2e-3)
   let shard = group.map { DistributedSampler(dataCount: data.count, numReplicas: $0.worldSize, rank: $0.rank) }
   let loader =
-    shard.map { DataLoader(data, batchSize: 64 / group!.worldSize, sampler: $0, numWorkers: workers) }
+    shard.map { DataLoader(data, batchSize: 64 / group!.worldSize, numWorkers: workers, sampler: $0) }
     ?? DataLoader(data, batchSize: 64, shuffle: true, numWorkers: workers)
   let checkpoint = URL(fileURLWithPath: augment ? "digits-mlp-augmented.pt" : "digits-mlp.pt")
   var firstEpoch = 1
