@@ -113,6 +113,57 @@ def conv_step():
 record("conv2d_forward_backward", conv_step, 3, repeats=5)
 
 threads = torch.get_num_threads()
+# The Swift side's ConvolutionBenchmark.shapes: (in, out, kernel, stride, size, groups).
+conv_shapes = [(64, 64, 3, 1, 56, 1), (64, 128, 3, 2, 56, 1), (64, 128, 1, 2, 56, 1), (128, 128, 3, 1, 28, 1),
+               (256, 256, 3, 1, 14, 1), (256, 512, 1, 2, 14, 1), (512, 512, 3, 1, 7, 1), (64, 64, 3, 1, 56, 64)]
+for cin, cout, kernel, stride, size, groups in conv_shapes:
+    layer = torch.nn.Conv2d(cin, cout, kernel, stride=stride, padding=kernel // 2, groups=groups, bias=False)
+    conv_input = torch.randn(8, cin, size, size)
+    name = f"conv2d_{kernel}x{kernel}_{cin}to{cout}_{size}" + ("_s2" if stride == 2 else "") + ("_dw" if groups > 1 else "")
+    flops = 2 * 8 * cout * cin // groups * kernel * kernel * (size // stride) ** 2
+
+    def conv_forward(layer=layer, conv_input=conv_input):
+        with torch.no_grad():
+            layer(conv_input)
+
+    def conv_forward_backward(layer=layer, conv_input=conv_input):
+        layer.zero_grad()
+        layer(conv_input).sum().backward()
+
+    for thread_count in [1, threads]:
+        torch.set_num_threads(thread_count)
+        record(f"{name}_forward_t{thread_count}", conv_forward, calls(flops / 60e9 / thread_count), repeats=5)
+        record(f"{name}_forward_backward_t{thread_count}", conv_forward_backward, calls(3 * flops / 60e9 / thread_count), repeats=5)
+torch.set_num_threads(threads)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_models import ResNet18  # noqa: E402
+
+resnet = ResNet18()
+resnet_sgd = torch.optim.SGD(resnet.parameters(), lr=0.01, momentum=0.9)
+for thread_count in [1, threads]:
+    torch.set_num_threads(thread_count)
+    for size in [112, 128]:
+        pixels, labels = torch.randn(8, 3, size, size), torch.randint(0, 1000, (8,))
+        resnet.train()
+
+        def resnet_step(pixels=pixels, labels=labels):
+            resnet_sgd.zero_grad()
+            torch.nn.functional.cross_entropy(resnet(pixels), labels).backward()
+            resnet_sgd.step()
+
+        record(f"resnet18_train_step_{size}_t{thread_count}", resnet_step, 2, repeats=3)
+    resnet.eval()
+    for batch_size in [1, 8]:
+        pixels = torch.randn(batch_size, 3, 224, 224)
+
+        def resnet_inference(pixels=pixels):
+            with torch.no_grad():
+                resnet(pixels)
+
+        record(f"resnet18_inference_b{batch_size}_t{thread_count}", resnet_inference, 5 if batch_size == 1 else 2, repeats=3)
+torch.set_num_threads(threads)
+
 for t in [64, 256, 1024]:
     q, k, v = (torch.randn(12, 4, t, 32, requires_grad=True) for _ in range(3))
     upstream = torch.randn(12, 4, t, 32)
@@ -193,9 +244,6 @@ photos = torch.randn(8, 3, 224, 224)
 record(
     "interpolate_bilinear_antialias",
     lambda: torch.nn.functional.interpolate(photos, size=[112, 112], mode="bilinear", antialias=True), 5, repeats=5)
-
-sys.path.insert(0, os.path.dirname(__file__))
-from torch_models import ResNet18  # noqa: E402
 
 resnet_state = ResNet18().state_dict()
 pt_file = os.path.join(tempfile.gettempdir(), f"bench-resnet18-{os.getpid()}.pt")

@@ -39,6 +39,28 @@ struct LSTMTrainingStep {
   }
 }
 
+/// A convolution of the `conv2d_*` cases (input and output channels, kernel, stride, input
+/// size, groups); `Scripts/bench_torch.py` lists the same ones.
+struct ConvolutionBenchmark {
+  let input: Int, output: Int, kernel: Int, stride: Int, size: Int, groups: Int
+
+  /// The case's name prefix, e.g. `conv2d_3x3_64to128_56_s2`.
+  var name: String {
+    "conv2d_\(kernel)x\(kernel)_\(input)to\(output)_\(size)" + (stride == 2 ? "_s2" : "") + (groups > 1 ? "_dw" : "")
+  }
+
+  static let shapes = [
+    ConvolutionBenchmark(input: 64, output: 64, kernel: 3, stride: 1, size: 56, groups: 1),
+    ConvolutionBenchmark(input: 64, output: 128, kernel: 3, stride: 2, size: 56, groups: 1),
+    ConvolutionBenchmark(input: 64, output: 128, kernel: 1, stride: 2, size: 56, groups: 1),
+    ConvolutionBenchmark(input: 128, output: 128, kernel: 3, stride: 1, size: 28, groups: 1),
+    ConvolutionBenchmark(input: 256, output: 256, kernel: 3, stride: 1, size: 14, groups: 1),
+    ConvolutionBenchmark(input: 256, output: 512, kernel: 1, stride: 2, size: 14, groups: 1),
+    ConvolutionBenchmark(input: 512, output: 512, kernel: 3, stride: 1, size: 7, groups: 1),
+    ConvolutionBenchmark(input: 64, output: 64, kernel: 3, stride: 1, size: 56, groups: 64),
+  ]
+}
+
 /// Enough calls for about 20 ms per timed run.
 func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
 
@@ -192,6 +214,50 @@ record("conv2d_forward_backward", repeats: 5, inner: 3) {
   conv.zeroGrad()
   conv(images).sum().backward()
 }
+
+// The convolutions of ResNet-18 at batch 8 (and a depthwise one), forward and forward +
+// backward, one and all threads: `conv2d_<kernel>_<in>to<out>_<size>[_s2][_dw]_<mode>_t<n>`.
+for shape in ConvolutionBenchmark.shapes {
+  let layer = Conv2d(shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2, groups: shape.groups, bias: false)
+  let input = Tensor.randn(8, shape.input, shape.size, shape.size)
+  let flops = 2 * 8 * Double(shape.output * shape.input / shape.groups * shape.kernel * shape.kernel) * Double((shape.size / shape.stride) * (shape.size / shape.stride))
+  for threadCount in [1, threads] {
+    Tensor.setNumThreads(threadCount)
+    record("\(shape.name)_forward_t\(threadCount)", repeats: 5, inner: calls(flops / 60e9 / Double(threadCount))) {
+      withNoGrad { _ = layer(input) }
+    }
+    record("\(shape.name)_forward_backward_t\(threadCount)", repeats: 5, inner: calls(3 * flops / 60e9 / Double(threadCount))) {
+      layer.zeroGrad()
+      layer(input).sum().backward()
+    }
+  }
+}
+Tensor.setNumThreads(threads)
+
+// ResNet-18: an SGD training step (momentum 0.9) on 8 images of 112 and of 128 pixels, and
+// inference in eval mode at 224 pixels, batch 1 and 8.
+let resnet = ResNet18()
+let resnetSGD = SGD(resnet.parameters(), lr: 0.01, momentum: 0.9)
+for threadCount in [1, threads] {
+  Tensor.setNumThreads(threadCount)
+  for size in [112, 128] {
+    let (pixels, labels) = (Tensor.randn(8, 3, size, size), Tensor.randint(0, 1000, [8]))
+    resnet.train()
+    record("resnet18_train_step_\(size)_t\(threadCount)", repeats: 3, inner: 2) {
+      resnetSGD.zeroGrad()
+      crossEntropy(resnet(pixels), labels).backward()
+      resnetSGD.step()
+    }
+  }
+  resnet.eval()
+  for batchSize in [1, 8] {
+    let pixels = Tensor.randn(batchSize, 3, 224, 224)
+    record("resnet18_inference_b\(batchSize)_t\(threadCount)", repeats: 3, inner: batchSize == 1 ? 5 : 2) {
+      withNoGrad { _ = resnet(pixels) }
+    }
+  }
+}
+Tensor.setNumThreads(threads)
 
 // Causal attention forward and backward at B=12, H=4, D=32, one and all threads.
 for t in [64, 256, 1024] {

@@ -289,11 +289,33 @@ static float *thread_buffer(float **buffer, size_t *size, size_t needed) {
   return *buffer;
 }
 
+// The strided B of ck_sgemm, as a packer for the driver below.
+typedef struct {
+  const float *b;
+  int64_t sbk, sbn;
+} strided_b;
+
+static void pack_strided_b(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
+  const strided_b *s = (const strided_b *)context;
+  pack_b(kc, nc, s->b + k0 * s->sbk + j0 * s->sbn, s->sbk, s->sbn, out, nr);
+}
+
 void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
               const float *b, int64_t sbk, int64_t sbn, float *c, int64_t scm) {
+  ck_sgemm_accumulating(m, n, k, a, sam, sak, b, sbk, sbn, c, scm, 0);
+}
+
+void ck_sgemm_accumulating(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                           const float *b, int64_t sbk, int64_t sbn, float *c, int64_t scm, int accumulate) {
+  strided_b context = {b, sbk, sbn};
+  ck_sgemm_packing_b(m, n, k, a, sam, sak, pack_strided_b, &context, c, scm, accumulate);
+}
+
+void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                        ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm, int accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    for (int64_t i = 0; i < m; ++i) memset(c + i * scm, 0, (size_t)n * sizeof(float));
+    if (!accumulate) for (int64_t i = 0; i < m; ++i) memset(c + i * scm, 0, (size_t)n * sizeof(float));
     return;
   }
   int isa = ck_isa();
@@ -314,7 +336,7 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int6
     int64_t kblock = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
     for (int64_t pc = 0; pc < k; pc += kblock) {
       int64_t kc = k - pc < kblock ? k - pc : kblock;
-      pack_b(kc, nc, b + pc * sbk + jc * sbn, sbk, sbn, bpack, nr);
+      pack_b_block(context, pc, kc, jc, nc, bpack, nr);
       for (int64_t ic = 0; ic < m; ic += MC) {
         int64_t mcur = m - ic < MC ? m - ic : MC;
         // A row-major A is read in place by the AVX-512 kernel, so only a last partial panel
@@ -328,8 +350,9 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int6
           for (int64_t jr = 0; jr < nc; jr += nr) {
             int64_t cols = nc - jr < nr ? nc - jr : nr;
             float *ctile = c + (ic + ir) * scm + jc + jr;
-            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, scm, cols, pc > 0);
-            else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, scm, rows, cols, pc > 0);
+            int add = accumulate || pc > 0;
+            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, scm, cols, add);
+            else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, scm, rows, cols, add);
           }
         }
       }

@@ -45,8 +45,10 @@ public enum Functional {
     return x.dim == 3 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
   }
 
-  /// 2-D convolution over NCHW (or unbatched CHW) input (PyTorch: `F.conv2d`), as im2col and
-  /// a matrix product.
+  /// 2-D convolution over NCHW (or unbatched CHW) input (PyTorch: `F.conv2d`). float32 on the
+  /// CPU runs one fused op (implicit-GEMM kernels, see ARCHITECTURE); other dtypes and
+  /// devices compose it from im2col and matrix products. A channels-last input gives a
+  /// channels-last output.
   public static func conv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
@@ -59,11 +61,35 @@ public enum Functional {
   private static func batchedConv2d(
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
   ) -> Tensor {
-    let (outChannels, groupChannels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
+    let (groupChannels, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
     usageCheck(
       x.shape[1] == groupChannels * groups,
       "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(x.shape[1]) channels instead"
     )
+    let padded = [x.shape[0], x.shape[1], x.shape[2] + 2 * padding.0, x.shape[3] + 2 * padding.1]
+    let ho = (padded[2] - dilation.0 * (kh - 1) - 1) / stride.0 + 1
+    let wo = (padded[3] - dilation.1 * (kw - 1) - 1) / stride.1 + 1
+    usageCheck(
+      ho > 0 && wo > 0,
+      "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(padded) and kernel \((kh, kw))")
+    let composed = { (x: Tensor, weight: Tensor, bias: Tensor?) in
+      composedConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }
+    if let fused = Tensor.convolution2d(
+      x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, outputSize: (ho, wo),
+      composed: composed)
+    {
+      return fused
+    }
+    return composed(x, weight, bias)
+  }
+
+  /// conv2d composed from padding, im2col and a matrix product per group (the path of other
+  /// dtypes and devices, and of differentiable gradients).
+  static func composedConv2d(
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
+  ) -> Tensor {
+    let (outChannels, groupChannels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     let n = x.shape[0]
     let padded = pad2d(x, padding)
     let (ho, wo) = windowCount(padded, kernel: (kh, kw), stride: stride, dilation: dilation)

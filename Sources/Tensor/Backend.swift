@@ -117,6 +117,12 @@ package protocol Backend: Sendable {
   /// as the broadcast query, key and value, contiguous) from `gradOut`; returns false when
   /// not fused here.
   func fusedAttentionBackward(_ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) -> Bool
+  /// A 2-D convolution (see `Convolution2dProblem`) into contiguous `out`; returns false when
+  /// not fused here.
+  func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool
+  /// Its gradients into `gradInput` (written) and `gradWeight` (zeroed by the caller, added
+  /// to), either of which may be nil, from contiguous `gradOut`; false when not fused here.
+  func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool
 }
 
 /// The fused kernels' defaults decline, and callers then compose the op from primitives.
@@ -142,6 +148,12 @@ extension Backend {
   package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }
   /// The gradients of `fusedAttention`; returns false when not fused here.
   package func fusedAttentionBackward(_ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) -> Bool {
+    false
+  }
+  /// A 2-D convolution; returns false when not fused here.
+  package func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool { false }
+  /// Its gradients; returns false when not fused here.
+  package func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool {
     false
   }
 }

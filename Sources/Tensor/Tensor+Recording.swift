@@ -32,6 +32,8 @@ package enum RecordedOp {
   /// Fused scaled-dot-product attention of `inputs` `[query, key, value]`; the problem holds
   /// the (broadcast) operands, mask, output and saved log-sum-exp.
   case attention(AttentionProblem)
+  /// A fused 2-D convolution of `inputs` `[input, weight]` or `[input, weight, bias]`.
+  case convolution2d(Convolution2dProblem)
   /// An output PyTorch defines no derivative for: a backward that reaches it stops with
   /// `message` (`name` is the node's name).
   case notDifferentiable(name: String, message: String)

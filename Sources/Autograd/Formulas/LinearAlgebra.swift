@@ -40,4 +40,25 @@ enum LinearAlgebraFormulas {
       return withNoGrad { Tensor.attentionGradients(problem, gradOut: g.detach(), inputs: inputs) }
     }
   }
+
+  /// Fused convolution (PyTorch's node: `ConvolutionBackward0`): the backend's kernels give
+  /// the input and weight gradients, the bias gradient is the upstream sum. With
+  /// `createGraph: true` the gradients come from the composed convolution instead, so that
+  /// they are differentiable again (double backward, as PyTorch's).
+  static func convolution2d(_ problem: Convolution2dProblem, inputs: [Tensor]) -> Function {
+    let saved = inputs.map { SavedTensor($0) }
+    let needed = inputs.map(\.requiresGrad)
+    return Function(name: "ConvolutionBackward0", inputs: inputs, savesValues: true) { g in
+      let values = try saved.map { try $0.unpack() }
+      guard Autograd.isGradEnabled else {
+        return withNoGrad { Tensor.convolution2dGradients(problem, gradOut: g.detach(), needed: needed) }
+      }
+      let output = problem.composed(values[0], values[1], values.count > 2 ? values[2] : nil)
+      let wanted = values.indices.filter { needed[$0] }
+      let grads = try Autograd.grad(of: [output], wrt: wanted.map { values[$0] }, gradOutputs: [g], createGraph: true, allowUnused: true)
+      var result = [Tensor?](repeating: nil, count: values.count)
+      for (slot, index) in wanted.enumerated() { result[index] = grads[slot] }
+      return result
+    }
+  }
 }

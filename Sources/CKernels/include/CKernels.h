@@ -16,6 +16,20 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k,
               const float *b, int64_t sbk, int64_t sbn,
               float *c, int64_t scm);
 
+/// ck_sgemm that adds the product to C when `accumulate` is nonzero.
+void ck_sgemm_accumulating(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                           const float *b, int64_t sbk, int64_t sbn, float *c, int64_t scm, int accumulate);
+
+/// Packs rows k0 ..< k0+kc and columns j0 ..< j0+nc of a GEMM's B into panels of nr columns:
+/// panel q holds, for each of the kc rows, the nr values of columns j0+q*nr ..< j0+q*nr+nr
+/// (zero past column j0+nc).
+typedef void (*ck_pack_b_fn)(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr);
+
+/// ck_sgemm with B supplied by a packer (so B need not exist as a matrix: convolution packs it
+/// straight from the image); when `accumulate`, C += A B instead of C = A B.
+void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                        ck_pack_b_fn pack_b, const void *context, float *c, int64_t scm, int accumulate);
+
 /// The height (rows of C) and width (columns) of the SGEMM micro-kernel's tile on this CPU:
 /// splitting C at multiples of them keeps every thread's tiles full.
 int ck_sgemm_mr(void);
@@ -118,5 +132,29 @@ int ck_attention_backward(int element_size, int64_t L, int64_t S, int64_t E, int
                           const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
                           int64_t mask_col, int causal, double scale, const void *out, int64_t ldo, const void *dout,
                           int64_t lddo, const void *lse, void *dq, int64_t lddq, void *dk, int64_t lddk, void *dv, int64_t lddv);
+
+/// The geometry of a 2-D convolution over one image, for the ck_conv2d kernels: the input is
+/// `[channels, height, width]` contiguous float32, the weight `[out_channels, channels /
+/// groups, kh, kw]` contiguous, the output `[out_channels, out_h, out_w]` contiguous.
+typedef struct {
+  int64_t channels, height, width, out_channels, groups;
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+  int64_t out_h, out_w;
+} ck_conv2d_geometry;
+
+/// Output pixels p0 ..< p1 (row-major over out_h x out_w) of every output channel of one image:
+/// per group, the weight rows times the image's columns packed straight from the image
+/// (implicit im2col), plus `bias` (or NULL). Depthwise geometries (one input channel per
+/// group) run a direct kernel instead.
+void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
+                           int64_t p0, int64_t p1);
+
+/// The input gradient of one image for input channels c0 ..< c1 (written, not added):
+/// column gradients `weightᵀ dy` in blocks of pixels, added back into place (col2im).
+void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *dy, float *dx, int64_t c0, int64_t c1);
+
+/// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight` (`[out_channels,
+/// channels / groups * kh * kw]`): `dy` times the image's columns, transposed.
+void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1);
 
 #endif

@@ -1,0 +1,309 @@
+// 2-D convolution over NCHW float32 images, without materialising im2col's matrix.
+//
+// Forward, per image and group: y[O_g, P] = W_g[O_g, K] cols[K, P] with K = C_g kh kw and
+// P = out_h out_w; the SGEMM reads W_g in place and packs its B panels straight from the image
+// (`pack_columns`), so the columns only ever exist one cache-sized block at a time.
+// Input gradient: column gradients W_gᵀ dy for a block of pixels, added back into the image
+// (col2im) before the next block. Weight gradient: dy times a block of columns, transposed.
+// Depthwise geometries (one input channel per group) have direct loops instead: a GEMM with
+// one row per group would spend its time packing.
+#include "CKernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+// Columns are made and consumed in blocks of at most this many floats (1 MiB).
+#define BLOCK_FLOATS (1 << 18)
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+
+// The taps t (0 <= t < count) of a run of output columns starting at input column iw0 and
+// stepping sw that land inside 0 ..< width: t_lo ..< t_hi.
+static inline void valid_taps(int64_t iw0, int64_t sw, int64_t width, int64_t count, int64_t *t_lo, int64_t *t_hi) {
+  int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+  int64_t hi = iw0 >= width ? 0 : (width - iw0 + sw - 1) / sw;
+  *t_lo = min64(lo, count);
+  *t_hi = max64(*t_lo, min64(hi, count));
+}
+
+// Rows k0 ..< k0+kc and pixels p0 ..< p0+np of one group's column matrix (row k is input
+// channel k / (kh kw) at tap k % (kh kw)) into out[(k - k0) * ld + (p - p0)]; `x` is the
+// group's first input channel. Padding reads as zero.
+static void im2col_block(const ck_conv2d_geometry *g, const float *x, int64_t k0, int64_t kc, int64_t p0, int64_t np,
+                         float *out, int64_t ld) {
+  const int64_t taps = g->kh * g->kw, plane = g->height * g->width;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const int64_t k = k0 + kk, c = k / taps, i = (k % taps) / g->kw, j = k % g->kw;
+    float *row = out + kk * ld;
+    for (int64_t p = p0; p < p0 + np;) {
+      const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p0 + np - p);
+      float *dst = row + (p - p0);
+      const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+      if (ih < 0 || ih >= g->height) {
+        memset(dst, 0, (size_t)count * sizeof(float));
+      } else {
+        const float *src = x + c * plane + ih * g->width;
+        const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
+        int64_t lo, hi;
+        valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+        for (int64_t t = 0; t < lo; ++t) dst[t] = 0;
+        if (g->sw == 1) {
+          memcpy(dst + lo, src + iw0 + lo, (size_t)(hi - lo) * sizeof(float));
+        } else {
+          for (int64_t t = lo; t < hi; ++t) dst[t] = src[iw0 + t * g->sw];
+        }
+        for (int64_t t = hi; t < count; ++t) dst[t] = 0;
+      }
+      p += count;
+    }
+  }
+}
+
+// The transpose of im2col_block: adds column gradients back into the group's input gradient.
+static void col2im_block(const ck_conv2d_geometry *g, float *dx, int64_t k0, int64_t kc, int64_t p0, int64_t np,
+                         const float *cols, int64_t ld) {
+  const int64_t taps = g->kh * g->kw, plane = g->height * g->width;
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const int64_t k = k0 + kk, c = k / taps, i = (k % taps) / g->kw, j = k % g->kw;
+    const float *row = cols + kk * ld;
+    for (int64_t p = p0; p < p0 + np;) {
+      const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p0 + np - p);
+      const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+      if (ih >= 0 && ih < g->height) {
+        const float *src = row + (p - p0);
+        float *dst = dx + c * plane + ih * g->width;
+        const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
+        int64_t lo, hi;
+        valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+        if (g->sw == 1) {
+          float *d = dst + iw0;
+          for (int64_t t = lo; t < hi; ++t) d[t] += src[t];
+        } else {
+          for (int64_t t = lo; t < hi; ++t) dst[iw0 + t * g->sw] += src[t];
+        }
+      }
+      p += count;
+    }
+  }
+}
+
+typedef struct {
+  const ck_conv2d_geometry *g;
+  const float *x;  // the group's first input channel
+  int64_t p_base;  // the pixel of the GEMM's column 0
+} column_source;
+
+// The SGEMM's B packer: panels of nr pixels, each an im2col block with ld = nr.
+static void pack_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
+  const column_source *s = (const column_source *)context;
+  for (int64_t q = 0; q < nc; q += nr) {
+    const int64_t np = min64(nr, nc - q);
+    float *panel = out + q * kc;
+    im2col_block(s->g, s->x, k0, kc, s->p_base + j0 + q, np, panel, nr);
+    if (np < nr) {
+      for (int64_t kk = 0; kk < kc; ++kk) memset(panel + kk * nr + np, 0, (size_t)(nr - np) * sizeof(float));
+    }
+  }
+}
+
+static inline int is_depthwise(const ck_conv2d_geometry *g) { return g->groups == g->channels && g->groups > 1; }
+
+// Per-thread scratch for column blocks, grown as needed and kept.
+static __thread float *tl_columns;
+static __thread size_t tl_column_floats;
+
+static float *column_scratch(size_t floats) {
+  if (tl_column_floats < floats) {
+    free(tl_columns);
+    tl_columns = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    tl_column_floats = tl_columns ? floats : 0;
+  }
+  return tl_columns;
+}
+
+// How many pixels a block of `rows` column rows may span (a multiple of 32, at least 32).
+static int64_t block_pixels(int64_t rows) { return max64(32, BLOCK_FLOATS / max64(rows, 1) / 32 * 32); }
+
+// ---- Depthwise: direct loops over each output row -----------------------------------------
+
+// Output channel o reads input channel o / multiplier; out rows oh of pixels p0 ..< p1.
+static void depthwise_forward(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
+                              int64_t p0, int64_t p1) {
+  const int64_t mult = g->out_channels / g->groups, plane = g->height * g->width, pixels = g->out_h * g->out_w;
+  for (int64_t o = 0; o < g->out_channels; ++o) {
+    const float *src = x + (o / mult) * plane, *w = weight + o * g->kh * g->kw;
+    float *out = y + o * pixels;
+    const float b = bias ? bias[o] : 0;
+    for (int64_t p = p0; p < p1; ++p) out[p] = b;
+    for (int64_t p = p0; p < p1;) {
+      const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p1 - p);
+      float *dst = out + p;
+      for (int64_t i = 0; i < g->kh; ++i) {
+        const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+        if (ih < 0 || ih >= g->height) continue;
+        const float *line = src + ih * g->width;
+        for (int64_t j = 0; j < g->kw; ++j) {
+          const float wv = w[i * g->kw + j];
+          const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
+          int64_t lo, hi;
+          valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+          if (g->sw == 1) {
+            const float *s = line + iw0;
+            for (int64_t t = lo; t < hi; ++t) dst[t] += wv * s[t];
+          } else {
+            for (int64_t t = lo; t < hi; ++t) dst[t] += wv * line[iw0 + t * g->sw];
+          }
+        }
+      }
+      p += count;
+    }
+  }
+}
+
+static void depthwise_backward_input(const ck_conv2d_geometry *g, const float *weight, const float *dy, float *dx, int64_t c0, int64_t c1) {
+  const int64_t mult = g->out_channels / g->groups, plane = g->height * g->width, pixels = g->out_h * g->out_w;
+  memset(dx + c0 * plane, 0, (size_t)((c1 - c0) * plane) * sizeof(float));
+  for (int64_t o = c0 * mult; o < c1 * mult; ++o) {
+    float *dst = dx + (o / mult) * plane;
+    const float *w = weight + o * g->kh * g->kw, *grad = dy + o * pixels;
+    for (int64_t oh = 0; oh < g->out_h; ++oh) {
+      const float *src = grad + oh * g->out_w;
+      for (int64_t i = 0; i < g->kh; ++i) {
+        const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+        if (ih < 0 || ih >= g->height) continue;
+        float *line = dst + ih * g->width;
+        for (int64_t j = 0; j < g->kw; ++j) {
+          const float wv = w[i * g->kw + j];
+          const int64_t iw0 = -g->pw + j * g->dw;
+          int64_t lo, hi;
+          valid_taps(iw0, g->sw, g->width, g->out_w, &lo, &hi);
+          if (g->sw == 1) {
+            float *d = line + iw0;
+            for (int64_t t = lo; t < hi; ++t) d[t] += wv * src[t];
+          } else {
+            for (int64_t t = lo; t < hi; ++t) line[iw0 + t * g->sw] += wv * src[t];
+          }
+        }
+      }
+    }
+  }
+}
+
+static void depthwise_backward_weight(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1) {
+  const int64_t mult = g->out_channels / g->groups, plane = g->height * g->width, pixels = g->out_h * g->out_w;
+  for (int64_t o = 0; o < g->out_channels; ++o) {
+    const float *src = x + (o / mult) * plane, *grad = dy + o * pixels;
+    float *dw = dweight + o * g->kh * g->kw;
+    for (int64_t i = 0; i < g->kh; ++i) {
+      for (int64_t j = 0; j < g->kw; ++j) {
+        float sum = 0;
+        for (int64_t p = p0; p < p1;) {
+          const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p1 - p);
+          const int64_t ih = oh * g->sh - g->ph + i * g->dh;
+          if (ih >= 0 && ih < g->height) {
+            const float *line = src + ih * g->width, *gr = grad + p;
+            const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
+            int64_t lo, hi;
+            valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+            if (g->sw == 1) {
+              const float *s = line + iw0;
+              for (int64_t t = lo; t < hi; ++t) sum += gr[t] * s[t];
+            } else {
+              for (int64_t t = lo; t < hi; ++t) sum += gr[t] * line[iw0 + t * g->sw];
+            }
+          }
+          p += count;
+        }
+        dw[i * g->kw + j] += sum;
+      }
+    }
+  }
+}
+
+// ---- General: GEMMs per group -------------------------------------------------------------
+
+void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
+                           int64_t p0, int64_t p1) {
+  if (p1 <= p0) return;
+  if (is_depthwise(g)) {
+    depthwise_forward(g, x, weight, bias, y, p0, p1);
+    return;
+  }
+  const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, k = cg * g->kh * g->kw;
+  const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
+  for (int64_t group = 0; group < g->groups; ++group) {
+    float *out = y + group * og * pixels + p0;
+    const float *w = weight + group * og * k;
+    if (g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0) {
+      // A 1x1 convolution is a plain product with the image's channels as rows.
+      ck_sgemm(og, p1 - p0, k, w, k, 1, x + group * cg * plane + p0, plane, 1, out, pixels);
+    } else {
+      column_source source = {g, x + group * cg * plane, p0};
+      ck_sgemm_packing_b(og, p1 - p0, k, w, k, 1, pack_columns, &source, out, pixels, 0);
+    }
+    if (bias) {
+      for (int64_t o = 0; o < og; ++o) {
+        const float b = bias[group * og + o];
+        float *row = out + o * pixels;
+        for (int64_t p = 0; p < p1 - p0; ++p) row[p] += b;
+      }
+    }
+  }
+}
+
+void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *dy, float *dx, int64_t c0, int64_t c1) {
+  if (c1 <= c0) return;
+  if (is_depthwise(g)) {
+    depthwise_backward_input(g, weight, dy, dx, c0, c1);
+    return;
+  }
+  const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, taps = g->kh * g->kw, k = cg * taps;
+  const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
+  const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+  if (!pointwise) memset(dx + c0 * plane, 0, (size_t)((c1 - c0) * plane) * sizeof(float));
+  for (int64_t group = c0 / cg; group * cg < c1; ++group) {
+    // This group's channels within c0 ..< c1, as column rows r0 ..< r1.
+    const int64_t a = max64(c0, group * cg) - group * cg, b = min64(c1, (group + 1) * cg) - group * cg;
+    const float *wt = weight + group * og * k;  // Wᵀ[r, o] = wt[o k + r]
+    const float *grad = dy + group * og * pixels;
+    float *dgroup = dx + group * cg * plane;
+    if (pointwise) {
+      ck_sgemm(b - a, pixels, og, wt + a, 1, k, grad, pixels, 1, dgroup + a * plane, plane);
+      continue;
+    }
+    const int64_t r0 = a * taps, rows = (b - a) * taps, block = block_pixels(rows);
+    float *cols = column_scratch((size_t)(rows * block));
+    for (int64_t p = 0; p < pixels; p += block) {
+      const int64_t np = min64(block, pixels - p);
+      ck_sgemm(rows, np, og, wt + r0, 1, k, grad + p, pixels, 1, cols, np);
+      col2im_block(g, dgroup, r0, rows, p, np, cols, np);
+    }
+  }
+}
+
+void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1) {
+  if (p1 <= p0) return;
+  if (is_depthwise(g)) {
+    depthwise_backward_weight(g, x, dy, dweight, p0, p1);
+    return;
+  }
+  const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, k = cg * g->kh * g->kw;
+  const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
+  const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+  const int64_t block = block_pixels(k);
+  float *cols = pointwise ? NULL : column_scratch((size_t)(k * block));
+  for (int64_t group = 0; group < g->groups; ++group) {
+    const float *grad = dy + group * og * pixels, *image = x + group * cg * plane;
+    float *dw = dweight + group * og * k;
+    if (pointwise) {
+      ck_sgemm_accumulating(og, k, p1 - p0, grad + p0, pixels, 1, image + p0, 1, plane, dw, k, 1);
+      continue;
+    }
+    for (int64_t p = p0; p < p1; p += block) {
+      const int64_t np = min64(block, p1 - p);
+      im2col_block(g, image, 0, k, p, np, cols, np);
+      ck_sgemm_accumulating(og, k, np, grad + p, pixels, 1, cols, 1, np, dw, k, 1);
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import CKernels
+
+extension CPUBackend {
+  func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool {
+    guard let geometry = Self.geometry(problem) else { return false }
+    let (x, w) = (problem.input, problem.weight)
+    let (n, pixels) = (x.shape[0], problem.outputSize.0 * problem.outputSize.1)
+    let (xp, wp, yp) = (Self.floats(x), Self.floats(w), Self.floats(out))
+    let bp = problem.bias.map { Self.floats($0) }
+    let (imageIn, imageOut) = (x.numel / n, out.numel / n)
+    let threads = Self.threads(for: problem)
+    if n >= threads {
+      // Whole images per thread.
+      parallelFor(threads) { t in
+        var g = geometry
+        for image in stride(from: t, to: n, by: threads) {
+          ck_conv2d_forward_f32(&g, xp + image * imageIn, wp, bp, yp + image * imageOut, 0, Int64(pixels))
+        }
+      }
+    } else {
+      // Fewer images than threads: each image's pixels are split (in whole 32-pixel panels).
+      for image in 0..<n {
+        parallelRanges(pixels, threads: threads, alignment: 32) { _, range in
+          var g = geometry
+          ck_conv2d_forward_f32(&g, xp + image * imageIn, wp, bp, yp + image * imageOut, Int64(range.lowerBound), Int64(range.upperBound))
+        }
+      }
+    }
+    return true
+  }
+
+  func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool {
+    guard let geometry = Self.geometry(problem) else { return false }
+    let (x, w) = (problem.input, problem.weight)
+    let (n, channels, pixels) = (x.shape[0], x.shape[1], problem.outputSize.0 * problem.outputSize.1)
+    let (xp, wp, gp) = (Self.floats(x), Self.floats(w), Self.floats(gradOut))
+    let (imageIn, imageOut) = (x.numel / n, gradOut.numel / n)
+    let threads = Self.threads(for: problem)
+    if let gradInput {
+      let dxp = Self.floats(gradInput)
+      if n >= threads {
+        parallelFor(threads) { t in
+          var g = geometry
+          for image in stride(from: t, to: n, by: threads) {
+            ck_conv2d_backward_input_f32(&g, wp, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
+          }
+        }
+      } else {
+        for image in 0..<n {
+          parallelRanges(channels, threads: threads) { _, range in
+            var g = geometry
+            ck_conv2d_backward_input_f32(&g, wp, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound), Int64(range.upperBound))
+          }
+        }
+      }
+    }
+    if let gradWeight {
+      // Each thread sums its share into its own buffer (the first thread's is the result).
+      let (dwp, size) = (Self.floats(gradWeight), gradWeight.numel)
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (threads - 1) * size))
+      defer { scratch.deallocate() }
+      scratch.initialize(repeating: 0, count: (threads - 1) * size)
+      func target(_ t: Int) -> UnsafeMutablePointer<Float> { t == 0 ? dwp : scratch + (t - 1) * size }
+      if n >= threads {
+        parallelFor(threads) { t in
+          var g = geometry
+          for image in stride(from: t, to: n, by: threads) {
+            ck_conv2d_backward_weight_f32(&g, xp + image * imageIn, gp + image * imageOut, target(t), 0, Int64(pixels))
+          }
+        }
+      } else {
+        for image in 0..<n {
+          parallelRanges(pixels, threads: threads, alignment: 32) { t, range in
+            var g = geometry
+            ck_conv2d_backward_weight_f32(
+              &g, xp + image * imageIn, gp + image * imageOut, target(t), Int64(range.lowerBound), Int64(range.upperBound))
+          }
+        }
+      }
+      for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, target(t), dwp) }
+    }
+    return true
+  }
+
+  /// The kernels' geometry, or nil when the problem is not one they take (float32 on this
+  /// backend only).
+  private static func geometry(_ p: Convolution2dProblem) -> ck_conv2d_geometry? {
+    guard p.input.dtype == .float32 else { return nil }
+    let (x, w) = (p.input.shape, p.weight.shape)
+    return ck_conv2d_geometry(
+      channels: Int64(x[1]), height: Int64(x[2]), width: Int64(x[3]), out_channels: Int64(w[0]), groups: Int64(p.groups),
+      kh: Int64(w[2]), kw: Int64(w[3]), sh: Int64(p.stride.0), sw: Int64(p.stride.1), ph: Int64(p.padding.0),
+      pw: Int64(p.padding.1), dh: Int64(p.dilation.0), dw: Int64(p.dilation.1), out_h: Int64(p.outputSize.0),
+      out_w: Int64(p.outputSize.1))
+  }
+
+  /// All threads once the work is worth splitting (about 2^18 multiply-adds).
+  private static func threads(for p: Convolution2dProblem) -> Int {
+    let work = p.input.shape[0] * p.weight.numel * p.outputSize.0 * p.outputSize.1
+    return work >= 1 << 18 ? StridedLoop.threadCount : 1
+  }
+
+  private static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+    t.storage.data.assumingMemoryBound(to: Float.self) + t.storageOffset
+  }
+}

@@ -1,0 +1,45 @@
+/// How a 4-D tensor's elements are ordered in memory (PyTorch: `torch.memory_format`).
+public enum MemoryFormat: Sendable {
+  /// Row-major over `[N, C, H, W]` (PyTorch: `torch.contiguous_format`).
+  case contiguousFormat
+  /// Channels innermost: row-major over `[N, H, W, C]` while the shape stays `[N, C, H, W]`
+  /// (PyTorch: `torch.channels_last`).
+  case channelsLast
+}
+
+extension Tensor {
+  /// Whether the elements lie in `memoryFormat`'s order with no gaps (PyTorch:
+  /// `x.is_contiguous(memory_format=...)`). As PyTorch, dims of size 1 may have any stride,
+  /// so a tensor can be contiguous in both formats; channels-last needs 4 dims.
+  public func isContiguous(memoryFormat: MemoryFormat) -> Bool {
+    switch memoryFormat {
+    case .contiguousFormat: return isContiguous
+    case .channelsLast:
+      guard dim == 4 else { return false }
+      var expected = 1
+      for d in [1, 3, 2, 0] where shape[d] != 1 {
+        if stride(d) != expected { return false }
+        expected *= shape[d]
+      }
+      return true
+    }
+  }
+
+  /// `self` when already contiguous in `memoryFormat`, else a copy laid out in it, with the
+  /// same shape (PyTorch: `x.contiguous(memory_format=...)`). Channels-last needs a 4-D tensor.
+  public func contiguous(memoryFormat: MemoryFormat) -> Tensor {
+    switch memoryFormat {
+    case .contiguousFormat: return contiguous()
+    case .channelsLast:
+      usageCheck(dim == 4, "contiguous(memoryFormat: .channelsLast): required rank 4 tensor to use channels_last format, got shape \(shape)")
+      if isContiguous(memoryFormat: .channelsLast) { return self }
+      return permute(0, 2, 3, 1).clone().permute(0, 3, 1, 2)
+    }
+  }
+
+  /// The format ops give their results for this input (PyTorch: `suggest_memory_format`):
+  /// channels-last when the tensor is laid out so and not also plainly contiguous.
+  package var suggestedMemoryFormat: MemoryFormat {
+    !isContiguous && isContiguous(memoryFormat: .channelsLast) ? .channelsLast : .contiguousFormat
+  }
+}
