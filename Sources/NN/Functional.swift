@@ -155,13 +155,31 @@ public enum Functional {
       return y
     }
     let dims = [0] + Array(2..<x.dim)
+    let count = dims.reduce(1) { $0 * x.shape[$1] }
+    if training || runningMean == nil {
+      usageCheck(count != 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
+    }
+    if let fused = fusedBatchNorm(
+      x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training, momentum: momentum, eps: eps)
+    {
+      return fused
+    }
+    return composedBatchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training, momentum: momentum, eps: eps)
+  }
+
+  /// Batch normalization composed from reductions and elementwise ops (other dtypes and
+  /// devices, evaluation with a graph, and differentiable gradients).
+  private static func composedBatchNorm(
+    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool, momentum: Double, eps: Double
+  ) -> Tensor {
+    let channels = x.shape[1]
+    let dims = [0] + Array(2..<x.dim)
+    let count = dims.reduce(1) { $0 * x.shape[$1] }
     var shape = [Int](repeating: 1, count: x.dim)
     shape[1] = channels
     let mean: Tensor
     let variance: Tensor
     if training || runningMean == nil {
-      let count = dims.reduce(1) { $0 * x.shape[$1] }
-      usageCheck(count != 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
       mean = x.mean(dim: dims)
       variance = x.var(dim: dims, correction: 0)
       if training, let runningMean, let runningVar {
@@ -178,6 +196,44 @@ public enum Functional {
     if let weight { y = y * weight.view(shape) }
     if let bias { y = y + bias.view(shape) }
     return y
+  }
+
+  /// Batch normalization by the backend's fused kernel (one pass for the statistics, one for
+  /// the output; two for the backward), recorded as one node (`NativeBatchNormBackward0`); nil
+  /// when there is no kernel for the operands, or in evaluation with a graph to record (whose
+  /// gradient is the composed path's). With `createGraph: true` the backward re-derives the
+  /// gradients from the composed normalization so that they are differentiable again.
+  private static func fusedBatchNorm(
+    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool, momentum: Double, eps: Double
+  ) -> Tensor? {
+    let inputs = [x, weight, bias].compactMap { $0 }
+    let recording = Autograd.isGradEnabled && inputs.contains(where: \.requiresGrad)
+    let batchStatistics = training || runningMean == nil || runningVar == nil
+    guard batchStatistics || !recording,
+      let result = Tensor.fusedBatchNorm(
+        x.detach(), weight: weight?.detach(), bias: bias?.detach(), runningMean: runningMean, runningVar: runningVar, training: training,
+        eps: eps)
+    else { return nil }
+    if training, let runningMean, let runningVar {
+      let count = Double(x.numel / x.shape[1])
+      withNoGrad {
+        runningMean.mul_(1 - momentum).add_(result.mean.to(runningMean.dtype) * momentum)
+        runningVar.mul_(1 - momentum).add_(result.variance.to(runningVar.dtype) * (momentum * count / (count - 1)))
+      }
+    }
+    guard recording else { return result.out }
+    let needed = (input: x.requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false)
+    return Autograd.record(result.out, from: inputs, name: "NativeBatchNormBackward0") { gradient in
+      if Autograd.isGradEnabled {
+        let composed = composedBatchNorm(x, runningMean: nil, runningVar: nil, weight: weight, bias: bias, training: true, momentum: 0, eps: eps)
+        let wanted = inputs.filter(\.requiresGrad)
+        let grads = try Autograd.grad(of: [composed], wrt: wanted, gradOutputs: [gradient], createGraph: true, allowUnused: true)
+        return inputs.map { input in wanted.firstIndex { $0 === input }.flatMap { grads[$0] } }
+      }
+      let grads = Tensor.fusedBatchNormGradients(
+        x.detach(), weight: weight?.detach(), mean: result.mean, variance: result.variance, eps: eps, gradOut: gradient, needed: needed)
+      return [grads.input] + (weight != nil ? [grads.weight] : []) + (bias != nil ? [grads.bias] : [])
+    }
   }
 
   /// Normalization over the trailing `normalizedShape` dims (PyTorch: `F.layer_norm`).

@@ -123,6 +123,11 @@ package protocol Backend: Sendable {
   /// Its gradients into `gradInput` (written) and `gradWeight` (zeroed by the caller, added
   /// to), either of which may be nil, from contiguous `gradOut`; false when not fused here.
   func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool
+  /// Batch normalization (see `BatchNormProblem`); returns false when not fused here.
+  func fusedBatchNorm(_ problem: BatchNormProblem) -> Bool
+  /// The backward of a training-mode `fusedBatchNorm` (`problem.out` holds the output's
+  /// gradient) into the non-nil gradients; false when not fused here.
+  func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?) -> Bool
 }
 
 /// The fused kernels' defaults decline, and callers then compose the op from primitives.
@@ -154,6 +159,12 @@ extension Backend {
   package func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool { false }
   /// Its gradients; returns false when not fused here.
   package func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool {
+    false
+  }
+  /// Batch normalization; returns false when not fused here.
+  package func fusedBatchNorm(_ problem: BatchNormProblem) -> Bool { false }
+  /// Its backward; returns false when not fused here.
+  package func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?) -> Bool {
     false
   }
 }

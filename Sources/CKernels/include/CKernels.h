@@ -157,4 +157,17 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
 /// channels / groups * kh * kw]`): `dy` times the image's columns, transposed.
 void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1);
 
+/// Batch normalization of channels c0 ..< c1 of contiguous `[n, channels, hw]` float32: with
+/// `compute_stats`, the batch mean and biased variance are written to `mean` and `var`;
+/// otherwise those are read (running statistics). `y = (x - mean) / sqrt(var + eps) * weight +
+/// bias`; weight and bias may be NULL.
+void ck_batch_norm_forward_f32(int64_t n, int64_t channels, int64_t hw, const float *x, const float *weight, const float *bias,
+                               double eps, int compute_stats, float *mean, float *var, float *y, int64_t c0, int64_t c1);
+
+/// The backward of a training-mode ck_batch_norm_forward_f32 (batch statistics `mean`, `var`):
+/// `dx`, `dweight` and `dbias` (each may be NULL) for channels c0 ..< c1.
+void ck_batch_norm_backward_f32(int64_t n, int64_t channels, int64_t hw, const float *x, const float *dy, const float *mean,
+                                const float *var, double eps, const float *weight, float *dx, float *dweight, float *dbias,
+                                int64_t c0, int64_t c1);
+
 #endif

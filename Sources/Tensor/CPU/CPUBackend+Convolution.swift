@@ -100,7 +100,7 @@ extension CPUBackend {
     return work >= 1 << 18 ? StridedLoop.threadCount : 1
   }
 
-  private static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+  fileprivate static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
     t.storage.data.assumingMemoryBound(to: Float.self) + t.storageOffset
   }
 }
