@@ -138,6 +138,19 @@ static float *column_scratch(size_t floats) {
   return tl_columns;
 }
 
+// A second per-thread scratch, for a transposed weight or a transposed weight gradient.
+static __thread float *tl_transposed;
+static __thread size_t tl_transposed_floats;
+
+static float *transposed_scratch(size_t floats) {
+  if (tl_transposed_floats < floats) {
+    free(tl_transposed);
+    tl_transposed = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    tl_transposed_floats = tl_transposed ? floats : 0;
+  }
+  return tl_transposed;
+}
+
 // How many pixels a block of `rows` column rows may span (a multiple of 32, at least 32).
 static int64_t block_pixels(int64_t rows) { return max64(32, BLOCK_FLOATS / max64(rows, 1) / 32 * 32); }
 
@@ -281,18 +294,25 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
   for (int64_t group = c0 / cg; group * cg < c1; ++group) {
     // This group's channels within c0 ..< c1, as column rows r0 ..< r1.
     const int64_t a = max64(c0, group * cg) - group * cg, b = min64(c1, (group + 1) * cg) - group * cg;
-    const float *wt = weight + group * og * k;  // Wᵀ[r, o] = wt[o k + r]
+    // Wᵀ made once per call, row-major, so the GEMM reads it in place instead of packing it
+    // again for every block of pixels.
+    const float *w = weight + group * og * k;
+    const int64_t r0 = a * taps, rows = (b - a) * taps;
+    float *wt = transposed_scratch((size_t)(rows * og));
+    for (int64_t o = 0; o < og; ++o) {
+      for (int64_t r = 0; r < rows; ++r) wt[r * og + o] = w[o * k + r0 + r];
+    }
     const float *grad = dy + group * og * pixels;
     float *dgroup = dx + group * cg * plane;
     if (pointwise) {
-      ck_sgemm(b - a, pixels, og, wt + a, 1, k, grad, pixels, 1, dgroup + a * plane, plane);
+      ck_sgemm(rows, pixels, og, wt, og, 1, grad, pixels, 1, dgroup + a * plane, plane);
       continue;
     }
-    const int64_t r0 = a * taps, rows = (b - a) * taps, block = block_pixels(rows);
+    const int64_t block = block_pixels(rows);
     float *cols = column_scratch((size_t)(rows * block));
     for (int64_t p = 0; p < pixels; p += block) {
       const int64_t np = min64(block, pixels - p);
-      ck_sgemm(rows, np, og, wt + r0, 1, k, grad + p, pixels, 1, cols, np);
+      ck_sgemm(rows, np, og, wt, og, 1, grad + p, pixels, 1, cols, np);
       col2im_block(g, dgroup, r0, rows, p, np, cols, np);
     }
   }
@@ -309,17 +329,23 @@ void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, 
   const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
   const int64_t block = block_pixels(k);
   float *cols = pointwise ? NULL : column_scratch((size_t)(k * block));
+  // dWᵀ[K, O_g] = cols[K, P] dyᵀ[P, O_g]: the columns are read in place as the GEMM's A and
+  // only dy (O_g rows, not K) is packed; the sum is added, transposed, to dweight.
+  float *dwt = transposed_scratch((size_t)(k * og));
   for (int64_t group = 0; group < g->groups; ++group) {
     const float *grad = dy + group * og * pixels, *image = x + group * cg * plane;
     float *dw = dweight + group * og * k;
-    if (pointwise) {
-      ck_sgemm_accumulating(og, k, p1 - p0, grad + p0, pixels, 1, image + p0, 1, plane, dw, k, 1);
-      continue;
-    }
     for (int64_t p = p0; p < p1; p += block) {
       const int64_t np = min64(block, p1 - p);
-      im2col_block(g, image, 0, k, p, np, cols, np);
-      ck_sgemm_accumulating(og, k, np, grad + p, pixels, 1, cols, 1, np, dw, k, 1);
+      if (pointwise) {
+        ck_sgemm_accumulating(k, og, np, image + p, plane, 1, grad + p, 1, pixels, dwt, og, p > p0);
+      } else {
+        im2col_block(g, image, 0, k, p, np, cols, np);
+        ck_sgemm_accumulating(k, og, np, cols, np, 1, grad + p, 1, pixels, dwt, og, p > p0);
+      }
+    }
+    for (int64_t o = 0; o < og; ++o) {
+      for (int64_t r = 0; r < k; ++r) dw[o * k + r] += dwt[r * og + o];
     }
   }
 }
