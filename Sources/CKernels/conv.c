@@ -125,31 +125,22 @@ static void pack_columns(const void *context, int64_t k0, int64_t kc, int64_t j0
 
 static inline int is_depthwise(const ck_conv2d_geometry *g) { return g->groups == g->channels && g->groups > 1; }
 
-// Per-thread scratch for column blocks, grown as needed and kept.
-static __thread float *tl_columns;
-static __thread size_t tl_column_floats;
+// Per-thread scratch (one for column blocks, one for a transposed weight or weight gradient),
+// grown as needed and kept.
+static __thread float *tl_columns, *tl_transposed;
+static __thread size_t tl_column_floats, tl_transposed_floats;
 
-static float *column_scratch(size_t floats) {
-  if (tl_column_floats < floats) {
-    free(tl_columns);
-    tl_columns = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    tl_column_floats = tl_columns ? floats : 0;
+static float *scratch(float **buffer, size_t *capacity, size_t floats) {
+  if (*capacity < floats) {
+    free(*buffer);
+    *buffer = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    *capacity = *buffer ? floats : 0;
   }
-  return tl_columns;
+  return *buffer;
 }
 
-// A second per-thread scratch, for a transposed weight or a transposed weight gradient.
-static __thread float *tl_transposed;
-static __thread size_t tl_transposed_floats;
-
-static float *transposed_scratch(size_t floats) {
-  if (tl_transposed_floats < floats) {
-    free(tl_transposed);
-    tl_transposed = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    tl_transposed_floats = tl_transposed ? floats : 0;
-  }
-  return tl_transposed;
-}
+static float *column_scratch(size_t floats) { return scratch(&tl_columns, &tl_column_floats, floats); }
+static float *transposed_scratch(size_t floats) { return scratch(&tl_transposed, &tl_transposed_floats, floats); }
 
 // How many pixels a block of `rows` column rows may span (a multiple of 32, at least 32).
 static int64_t block_pixels(int64_t rows) { return max64(32, BLOCK_FLOATS / max64(rows, 1) / 32 * 32); }
@@ -219,14 +210,18 @@ VECTORISED static void depthwise_backward_input(const ck_conv2d_geometry *g, con
   }
 }
 
-VECTORISED static void depthwise_backward_weight(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1) {
+// Adds to the weight gradient in the transposed layout of ck_conv2d_backward_weight_f32.
+VECTORISED static void depthwise_backward_weight(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t,
+                                                 int64_t p0, int64_t p1) {
   const int64_t mult = g->out_channels / g->groups, plane = g->height * g->width, pixels = g->out_h * g->out_w;
+  const int64_t taps = g->kh * g->kw;
   for (int64_t o = 0; o < g->out_channels; ++o) {
     const float *src = x + (o / mult) * plane, *grad = dy + o * pixels;
-    float *dw = dweight + o * g->kh * g->kw;
+    float *dw = dweight_t + (o / mult) * taps * mult + o % mult;
     for (int64_t i = 0; i < g->kh; ++i) {
       for (int64_t j = 0; j < g->kw; ++j) {
-        float sum = 0;
+        // Sixteen running sums, so the products vectorise (a fixed order: deterministic).
+        float acc[16] = {0};
         for (int64_t p = p0; p < p1;) {
           const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p1 - p);
           const int64_t ih = oh * g->sh - g->ph + i * g->dh;
@@ -235,16 +230,22 @@ VECTORISED static void depthwise_backward_weight(const ck_conv2d_geometry *g, co
             const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
             int64_t lo, hi;
             valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+            int64_t t = lo;
             if (g->sw == 1) {
               const float *s = line + iw0;
-              for (int64_t t = lo; t < hi; ++t) sum += gr[t] * s[t];
+              for (; t + 16 <= hi; t += 16) {
+                for (int l = 0; l < 16; ++l) acc[l] += gr[t + l] * s[t + l];
+              }
+              for (; t < hi; ++t) acc[0] += gr[t] * s[t];
             } else {
-              for (int64_t t = lo; t < hi; ++t) sum += gr[t] * line[iw0 + t * g->sw];
+              for (; t < hi; ++t) acc[t & 15] += gr[t] * line[iw0 + t * g->sw];
             }
           }
           p += count;
         }
-        dw[i * g->kw + j] += sum;
+        float sum = 0;
+        for (int l = 0; l < 16; ++l) sum += acc[l];
+        dw[(i * g->kw + j) * mult] += sum;
       }
     }
   }
@@ -318,34 +319,48 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
   }
 }
 
-void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1) {
+void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t, int64_t p0, int64_t p1) {
   if (p1 <= p0) return;
   if (is_depthwise(g)) {
-    depthwise_backward_weight(g, x, dy, dweight, p0, p1);
+    depthwise_backward_weight(g, x, dy, dweight_t, p0, p1);
     return;
   }
   const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, k = cg * g->kh * g->kw;
   const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
   const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-  const int64_t block = block_pixels(k);
+  // At least 256 pixels per block, so each product has a deep inner dimension and the
+  // gradient is not read and written back for a few pixels at a time.
+  const int64_t block = max64(block_pixels(k), 256);
   float *cols = pointwise ? NULL : column_scratch((size_t)(k * block));
-  // dWᵀ[K, O_g] = cols[K, P] dyᵀ[P, O_g]: the columns are read in place as the GEMM's A and
-  // only dy (O_g rows, not K) is packed; the sum is added, transposed, to dweight.
-  float *dwt = transposed_scratch((size_t)(k * og));
+  // dWᵀ[K, O_g] += cols[K, P] dyᵀ[P, O_g]: the columns are read in place as the GEMM's A and
+  // only dy (O_g rows, not K) is packed.
   for (int64_t group = 0; group < g->groups; ++group) {
     const float *grad = dy + group * og * pixels, *image = x + group * cg * plane;
-    float *dw = dweight + group * og * k;
+    float *dwt = dweight_t + group * k * og;
     for (int64_t p = p0; p < p1; p += block) {
       const int64_t np = min64(block, p1 - p);
       if (pointwise) {
-        ck_sgemm_accumulating(k, og, np, image + p, plane, 1, grad + p, 1, pixels, dwt, og, p > p0);
+        ck_sgemm_accumulating(k, og, np, image + p, plane, 1, grad + p, 1, pixels, dwt, og, 1);
       } else {
         im2col_block(g, image, 0, k, p, np, cols, np);
-        ck_sgemm_accumulating(k, og, np, cols, np, 1, grad + p, 1, pixels, dwt, og, p > p0);
+        ck_sgemm_accumulating(k, og, np, cols, np, 1, grad + p, 1, pixels, dwt, og, 1);
       }
     }
-    for (int64_t o = 0; o < og; ++o) {
-      for (int64_t r = 0; r < k; ++r) dw[o * k + r] += dwt[r * og + o];
+  }
+}
+
+void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight) {
+  const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
+  for (int64_t group = 0; group < g->groups; ++group) {
+    const float *src = dweight_t + group * k * og;
+    float *dst = dweight + group * og * k;
+    // In 32 x 32 tiles, so both sides are read and written a cache line at a time.
+    for (int64_t r0 = 0; r0 < k; r0 += 32) {
+      for (int64_t o0 = 0; o0 < og; o0 += 32) {
+        for (int64_t o = o0; o < min64(og, o0 + 32); ++o) {
+          for (int64_t r = r0; r < min64(k, r0 + 32); ++r) dst[o * k + r] = src[r * og + o];
+        }
+      }
     }
   }
 }

@@ -120,8 +120,8 @@ package protocol Backend: Sendable {
   /// A 2-D convolution (see `Convolution2dProblem`) into contiguous `out`; returns false when
   /// not fused here.
   func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool
-  /// Its gradients into `gradInput` (written) and `gradWeight` (zeroed by the caller, added
-  /// to), either of which may be nil, from contiguous `gradOut`; false when not fused here.
+  /// Its gradients into `gradInput` and `gradWeight` (both written; either may be nil) from
+  /// contiguous `gradOut`; false when not fused here.
   func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool
   /// Batch normalization (see `BatchNormProblem`); returns false when not fused here.
   func fusedBatchNorm(_ problem: BatchNormProblem) -> Bool

@@ -53,7 +53,7 @@ extension Tensor {
     let (x, w) = (problem.input, problem.weight)
     let upstream = gradOut.contiguous()
     let gradInput = needed[0] ? Tensor(uninitializedShape: x.shape, dtype: x.dtype, device: x.device) : nil
-    let gradWeight = needed[1] ? Tensor.zeros(w.shape, dtype: w.dtype, device: w.device) : nil
+    let gradWeight = needed[1] ? Tensor(uninitializedShape: w.shape, dtype: w.dtype, device: w.device) : nil
     usageCheck(
       x.backend.fusedConvolution2dBackward(problem, gradOut: upstream, gradInput: gradInput, gradWeight: gradWeight),
       "conv2d: the backward kernel could not run on \(x.device)")

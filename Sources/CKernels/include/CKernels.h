@@ -153,9 +153,15 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
 /// column gradients `weightᵀ dy` in blocks of pixels, added back into place (col2im).
 void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *dy, float *dx, int64_t c0, int64_t c1);
 
-/// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight` (`[out_channels,
-/// channels / groups * kh * kw]`): `dy` times the image's columns, transposed.
-void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1);
+/// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight_t`, which holds it
+/// transposed per group (`[groups, channels / groups * kh * kw, out_channels / groups]`): the
+/// image's columns times `dy` transposed. Sum every image into it, then convert it once with
+/// ck_conv2d_weight_gradient_f32.
+void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t, int64_t p0, int64_t p1);
+
+/// Writes the weight gradient `[out_channels, channels / groups, kh, kw]` from its transposed
+/// accumulator (see ck_conv2d_backward_weight_f32).
+void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight);
 
 /// Batch normalization of channels c0 ..< c1 of contiguous `[n, channels, hw]` float32: with
 /// `compute_stats`, the batch mean and biased variance are written to `mean` and `var`;

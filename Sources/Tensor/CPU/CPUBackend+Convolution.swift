@@ -55,17 +55,17 @@ extension CPUBackend {
       }
     }
     if let gradWeight {
-      // Each thread sums its share into its own buffer (the first thread's is the result).
-      let (dwp, size) = (Self.floats(gradWeight), gradWeight.numel)
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, (threads - 1) * size))
+      // Each thread sums its share into its own transposed accumulator; they are added and
+      // converted to the weight's layout once.
+      let size = gradWeight.numel
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * size)
       defer { scratch.deallocate() }
-      scratch.initialize(repeating: 0, count: (threads - 1) * size)
-      func target(_ t: Int) -> UnsafeMutablePointer<Float> { t == 0 ? dwp : scratch + (t - 1) * size }
+      scratch.initialize(repeating: 0, count: threads * size)
       if n >= threads {
         parallelFor(threads) { t in
           var g = geometry
           for image in stride(from: t, to: n, by: threads) {
-            ck_conv2d_backward_weight_f32(&g, xp + image * imageIn, gp + image * imageOut, target(t), 0, Int64(pixels))
+            ck_conv2d_backward_weight_f32(&g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, 0, Int64(pixels))
           }
         }
       } else {
@@ -73,11 +73,13 @@ extension CPUBackend {
           parallelRanges(pixels, threads: threads, alignment: 32) { t, range in
             var g = geometry
             ck_conv2d_backward_weight_f32(
-              &g, xp + image * imageIn, gp + image * imageOut, target(t), Int64(range.lowerBound), Int64(range.upperBound))
+              &g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, Int64(range.lowerBound), Int64(range.upperBound))
           }
         }
       }
-      for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, target(t), dwp) }
+      for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, scratch + t * size, scratch) }
+      var g = geometry
+      ck_conv2d_weight_gradient_f32(&g, scratch, Self.floats(gradWeight))
     }
     return true
   }
