@@ -125,22 +125,18 @@ static void pack_columns(const void *context, int64_t k0, int64_t kc, int64_t j0
 
 static inline int is_depthwise(const ck_conv2d_geometry *g) { return g->groups == g->channels && g->groups > 1; }
 
-// Per-thread scratch (one for column blocks, one for a transposed weight or weight gradient),
-// grown as needed and kept.
-static __thread float *tl_columns, *tl_transposed;
-static __thread size_t tl_column_floats, tl_transposed_floats;
+// Per-thread scratch for column blocks, grown as needed and kept.
+static __thread float *tl_columns;
+static __thread size_t tl_column_floats;
 
-static float *scratch(float **buffer, size_t *capacity, size_t floats) {
-  if (*capacity < floats) {
-    free(*buffer);
-    *buffer = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    *capacity = *buffer ? floats : 0;
+static float *column_scratch(size_t floats) {
+  if (tl_column_floats < floats) {
+    free(tl_columns);
+    tl_columns = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    tl_column_floats = tl_columns ? floats : 0;
   }
-  return *buffer;
+  return tl_columns;
 }
-
-static float *column_scratch(size_t floats) { return scratch(&tl_columns, &tl_column_floats, floats); }
-static float *transposed_scratch(size_t floats) { return scratch(&tl_transposed, &tl_transposed_floats, floats); }
 
 // How many pixels a block of `rows` column rows may span (a multiple of 32, at least 32).
 static int64_t block_pixels(int64_t rows) { return max64(32, BLOCK_FLOATS / max64(rows, 1) / 32 * 32); }
@@ -282,7 +278,8 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
   }
 }
 
-void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *dy, float *dx, int64_t c0, int64_t c1) {
+void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *weight_t, const float *dy, float *dx,
+                                  int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
   if (is_depthwise(g)) {
     depthwise_backward_input(g, weight, dy, dx, c0, c1);
@@ -295,14 +292,9 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
   for (int64_t group = c0 / cg; group * cg < c1; ++group) {
     // This group's channels within c0 ..< c1, as column rows r0 ..< r1.
     const int64_t a = max64(c0, group * cg) - group * cg, b = min64(c1, (group + 1) * cg) - group * cg;
-    // Wᵀ made once per call, row-major, so the GEMM reads it in place instead of packing it
-    // again for every block of pixels.
-    const float *w = weight + group * og * k;
+    // Wᵀ (made once per backward by the caller) is row-major, so the GEMM reads it in place.
     const int64_t r0 = a * taps, rows = (b - a) * taps;
-    float *wt = transposed_scratch((size_t)(rows * og));
-    for (int64_t o = 0; o < og; ++o) {
-      for (int64_t r = 0; r < rows; ++r) wt[r * og + o] = w[o * k + r0 + r];
-    }
+    const float *wt = weight_t + group * k * og + r0 * og;
     const float *grad = dy + group * og * pixels;
     float *dgroup = dx + group * cg * plane;
     if (pointwise) {
@@ -349,18 +341,24 @@ void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, 
   }
 }
 
-void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight) {
-  const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
-  for (int64_t group = 0; group < g->groups; ++group) {
-    const float *src = dweight_t + group * k * og;
-    float *dst = dweight + group * og * k;
-    // In 32 x 32 tiles, so both sides are read and written a cache line at a time.
-    for (int64_t r0 = 0; r0 < k; r0 += 32) {
-      for (int64_t o0 = 0; o0 < og; o0 += 32) {
-        for (int64_t o = o0; o < min64(og, o0 + 32); ++o) {
-          for (int64_t r = r0; r < min64(k, r0 + 32); ++r) dst[o * k + r] = src[r * og + o];
-        }
+// dst[c * rows + r] = src[r * cols + c], in 32 x 32 tiles so that both sides move a cache
+// line at a time.
+static void transpose_tiles(const float *src, int64_t rows, int64_t cols, float *dst) {
+  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
+    for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+      for (int64_t c = c0; c < min64(cols, c0 + 32); ++c) {
+        for (int64_t r = r0; r < min64(rows, r0 + 32); ++r) dst[c * rows + r] = src[r * cols + c];
       }
     }
   }
+}
+
+void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight) {
+  const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
+  for (int64_t group = 0; group < g->groups; ++group) transpose_tiles(dweight_t + group * k * og, k, og, dweight + group * og * k);
+}
+
+void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t) {
+  const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
+  for (int64_t group = 0; group < g->groups; ++group) transpose_tiles(weight + group * og * k, og, k, weight_t + group * k * og);
 }

@@ -151,7 +151,14 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
 
 /// The input gradient of one image for input channels c0 ..< c1 (written, not added):
 /// column gradients `weightᵀ dy` in blocks of pixels, added back into place (col2im).
-void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *dy, float *dx, int64_t c0, int64_t c1);
+/// `weight_t` is the weight transposed per group by ck_conv2d_transpose_weight_f32 (made once
+/// per backward); depthwise geometries read `weight`.
+void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *weight_t, const float *dy, float *dx,
+                                  int64_t c0, int64_t c1);
+
+/// `weight_t[group][r][o] = weight[group * O_g + o][r]`: the layout ck_conv2d_backward_input_f32
+/// reads and ck_conv2d_backward_weight_f32 accumulates.
+void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t);
 
 /// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight_t`, which holds it
 /// transposed per group (`[groups, channels / groups * kh * kw, out_channels / groups]`): the

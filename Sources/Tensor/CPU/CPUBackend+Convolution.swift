@@ -38,18 +38,22 @@ extension CPUBackend {
     let threads = Self.threads(for: problem)
     if let gradInput {
       let dxp = Self.floats(gradInput)
+      let transposed = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
+      defer { transposed.deallocate() }
+      var g = geometry
+      ck_conv2d_transpose_weight_f32(&g, wp, transposed)
       if n >= threads {
         parallelFor(threads) { t in
           var g = geometry
           for image in stride(from: t, to: n, by: threads) {
-            ck_conv2d_backward_input_f32(&g, wp, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
+            ck_conv2d_backward_input_f32(&g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
           }
         }
       } else {
         for image in 0..<n {
           parallelRanges(channels, threads: threads) { _, range in
             var g = geometry
-            ck_conv2d_backward_input_f32(&g, wp, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound), Int64(range.upperBound))
+            ck_conv2d_backward_input_f32(&g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound), Int64(range.upperBound))
           }
         }
       }
