@@ -5,7 +5,7 @@
 
 #include <math.h>
 
-#define VECTORISED __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "vectorised.h"
 
 VECTORISED void ck_batch_norm_forward_f32(int64_t n, int64_t channels, int64_t hw, const float *x, const float *weight,
                                           const float *bias, double eps, int compute_stats, float *mean, float *var, float *y,

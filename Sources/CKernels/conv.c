@@ -15,7 +15,7 @@
 // The loops below are plain C that the compiler vectorises; each is built for AVX-512, AVX2
 // and the baseline, and the loader picks the best for the CPU (the package has no global
 // instruction-set flags).
-#define VECTORISED __attribute__((target_clones("avx512f", "avx2", "default")))
+#include "vectorised.h"
 
 // Columns are made and consumed in blocks of at most this many floats (1 MiB).
 #define BLOCK_FLOATS (1 << 18)
