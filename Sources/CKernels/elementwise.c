@@ -5,6 +5,8 @@
 #include <immintrin.h>
 #include <math.h>
 
+#include "vectorised.h"
+
 // out[i] = x[i*xs] OP y[i*ys] with xs, ys in {0, 1}.
 #define BINARY_KERNEL(NAME, OP, VOP)                                                              \
   __attribute__((target("avx512f"))) static void NAME##_avx512(int64_t n, const float *x, int64_t xs, \
@@ -283,6 +285,10 @@ void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out)
     float pdf = expf(-0.5f * v * v) * 0.39894228040143268f;
     out[i] = g[i] * (cdf + v * pdf);
   }
+}
+
+VECTORISED void ck_relu_backward_f32(int64_t n, const float *y, const float *g, float *out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = y[i] <= 0.0f ? 0.0f : g[i];
 }
 
 // sigmoid as 1 / (1 + exp(-x)) (PyTorch's vectorised form), and tanh by Cephes' tanhf: an odd

@@ -13,16 +13,18 @@ extension Functional {
     return (out, Swift.max(0, (out - 1) * s + span - (n + 2 * p)))
   }
 
-  /// The windows of `[N, C, *spatial]` padded by `padding` (filled with `value`) and, on the
-  /// far side, by what `ceilMode` needs (filled with `ceilValue`), as a view
-  /// `[N, C, *out, *kernel]`; any number of spatial dims.
-  private static func poolWindows(
-    _ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], ceilMode: Bool, value: Double, ceilValue: Double, op: String
-  ) -> Tensor {
+  /// Checks a pooling's arguments against `x` `[N, C, *spatial]` and gives, per spatial dim,
+  /// the output size and the extra right padding `ceilMode` needs.
+  static func poolExtents(
+    _ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], ceilMode: Bool, op: String
+  ) -> [(out: Int, extra: Int)] {
     let dims = kernel.count
     usageCheck(
       stride.count == dims && padding.count == dims && dilation.count == dims,
       "\(op): kernel_size, stride, padding and dilation take \(dims) values each")
+    usageCheck(kernel.allSatisfy { $0 > 0 }, "\(op): kernel size should be greater than zero, but got \(kernel)")
+    usageCheck(stride.allSatisfy { $0 > 0 }, "\(op): stride should be greater than zero, but got \(stride)")
+    usageCheck(dilation.allSatisfy { $0 > 0 }, "\(op): dilation should be greater than zero, but got \(dilation)")
     if dims == 2 {
       usageCheck(
         padding[0] <= kernel[0] / 2 && padding[1] <= kernel[1] / 2,
@@ -41,6 +43,16 @@ extension Functional {
     usageCheck(
       extents.allSatisfy { $0.out > 0 },
       "\(op): Given input size: (\(([x.shape[1]] + spatial).map(String.init).joined(separator: "x"))). Calculated output size: (\(([x.shape[1]] + extents.map(\.out)).map(String.init).joined(separator: "x"))). Output size is too small")
+    return extents
+  }
+
+  /// The windows of `[N, C, *spatial]` padded by `padding` (filled with `value`) and, on the
+  /// far side, by what `ceilMode` needs (filled with `ceilValue`), as a view
+  /// `[N, C, *out, *kernel]`; any number of spatial dims.
+  private static func poolWindows(
+    _ x: Tensor, kernel: [Int], stride: [Int], padding: [Int], dilation: [Int], ceilMode: Bool, value: Double, ceilValue: Double, op: String
+  ) -> Tensor {
+    let extents = poolExtents(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode, op: op)
     var padded = pad(x, padding.reversed().flatMap { [$0, $0] }, value: value)
     if extents.contains(where: { $0.extra > 0 }) { padded = pad(padded, extents.reversed().flatMap { [0, $0.extra] }, value: ceilValue) }
     return slidingWindows(padded, kernel: kernel, stride: stride, dilation: dilation, op: op)
@@ -115,13 +127,92 @@ extension Functional {
     let message = "max_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)"
     var indices: Tensor?
     let values = acceptingUnbatched(x, message) { x in
-      let result = maxPoolWithIndices(
-        x, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: [padding.0, padding.1], dilation: [dilation.0, dilation.1],
-        ceilMode: ceilMode, op: "max_pool2d")
+      let (k, s, p, d) = ([kernel.0, kernel.1], [stride.0, stride.1], [padding.0, padding.1], [dilation.0, dilation.1])
+      let extents = poolExtents(x, kernel: k, stride: s, padding: p, dilation: d, ceilMode: ceilMode, op: "max_pool2d")
+      let result =
+        fusedPool2d(
+          x, kind: .max, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: (extents[0].out, extents[1].out),
+          name: "MaxPool2DWithIndicesBackward0", composed: nil)
+        ?? maxPoolWithIndices(x, kernel: k, stride: s, padding: p, dilation: d, ceilMode: ceilMode, op: "max_pool2d")
       indices = result.indices
       return result.values
     }
     return (values, x.dim == 3 ? indices!.squeeze(dim: 0) : indices!)
+  }
+
+  /// Mean over adaptive windows to an exact output size (PyTorch: `F.adaptive_avg_pool2d`).
+  public static func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
+    acceptingUnbatched(x, "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(x.shape)") { x in
+      batchedAdaptiveAvgPool2d(x, outputSize: outputSize)
+    }
+  }
+
+  private static func batchedAdaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
+    usageCheck(
+      outputSize.0 >= 0 && outputSize.1 >= 0,
+      "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0 but received {\(outputSize.0), \(outputSize.1)}")
+    if outputSize == (1, 1) { return x.mean(dim: [2, 3], keepdim: true) }
+    if let fused = fusedPool2d(
+      x, kind: .adaptiveAverage, kernel: (1, 1), stride: (1, 1), padding: (0, 0), dilation: (1, 1), outputSize: outputSize,
+      name: "AdaptiveAvgPool2DBackward0", composed: { composedAdaptiveAvgPool2d($0, outputSize: outputSize) })
+    {
+      return fused.values
+    }
+    return composedAdaptiveAvgPool2d(x, outputSize: outputSize)
+  }
+
+  /// Adaptive average pooling from differentiable ops: whole-kernel average pooling where the
+  /// windows tile the input, else a mean per window.
+  private static func composedAdaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
+    let (h, w) = (x.shape[2], x.shape[3])
+    if h % outputSize.0 == 0 && w % outputSize.1 == 0 {
+      return avgPool(
+        x, kernel: [h / outputSize.0, w / outputSize.1], stride: [h / outputSize.0, w / outputSize.1], padding: [0, 0], ceilMode: false,
+        countIncludePad: true, divisorOverride: nil, op: "adaptive_avg_pool2d")
+    }
+    var rows: [Tensor] = []
+    for i in 0..<outputSize.0 {
+      let (h0, h1) = (i * h / outputSize.0, ((i + 1) * h + outputSize.0 - 1) / outputSize.0)
+      var cells: [Tensor] = []
+      for j in 0..<outputSize.1 {
+        let (w0, w1) = (j * w / outputSize.1, ((j + 1) * w + outputSize.1 - 1) / outputSize.1)
+        cells.append(x[.all, .all, h0..<h1, w0..<w1].mean(dim: [2, 3]))
+      }
+      rows.append(Tensor.stack(cells, dim: 2))
+    }
+    return Tensor.stack(rows, dim: 2)
+  }
+
+  /// A 2-D pooling by the backend's fused kernel, recorded as one node named `name` whose
+  /// backward runs the backend's gradient kernel; nil when the backend has no kernel for `x`.
+  /// With `createGraph: true` the gradient is built from differentiable ops instead: max
+  /// pooling scatters it to the saved indices, the averages re-derive it from `composed`.
+  static func fusedPool2d(
+    _ x: Tensor, kind: Pool2dProblem.Kind, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    outputSize: (Int, Int), name: String, composed: ((Tensor) -> Tensor)?
+  ) -> (values: Tensor, indices: Tensor?)? {
+    guard
+      let result = Tensor.fusedPool2d(
+        x.detach(), kind: kind, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: outputSize)
+    else { return nil }
+    let indices = result.indices
+    let values = Autograd.record(result.out, from: [x], name: name) { gradient in
+      if Autograd.isGradEnabled {
+        if let indices {
+          let (n, c) = (x.shape[0], x.shape[1])
+          let spread = Tensor.zeros([n, c, x.shape[2] * x.shape[3]], dtype: x.dtype, device: x.device)
+            .scatterAdd(dim: 2, index: indices.reshape([n, c, -1]), src: gradient.reshape([n, c, -1]))
+          return [spread.view(x.shape)]
+        }
+        return try Autograd.grad(of: [composed!(x)], wrt: [x], gradOutputs: [gradient], createGraph: true)
+      }
+      return [
+        Tensor.fusedPool2dGradient(
+          x.detach(), kind: kind, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: outputSize,
+          indices: indices, gradOut: gradient)
+      ]
+    }
+    return (values, indices)
   }
 
   /// Mean over sliding windows (PyTorch: `F.avg_pool2d`): padding counts toward the divisor
@@ -133,9 +224,19 @@ extension Functional {
   ) -> Tensor {
     let stride = stride ?? kernel
     return acceptingUnbatched(x, "avg_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got \(x.shape)") { x in
-      avgPool(
-        x, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: [padding.0, padding.1], ceilMode: ceilMode,
-        countIncludePad: countIncludePad, divisorOverride: divisorOverride, op: "avg_pool2d")
+      let composed = { (x: Tensor) in
+        avgPool(
+          x, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: [padding.0, padding.1], ceilMode: ceilMode,
+          countIncludePad: countIncludePad, divisorOverride: divisorOverride, op: "avg_pool2d")
+      }
+      let extents = poolExtents(
+        x, kernel: [kernel.0, kernel.1], stride: [stride.0, stride.1], padding: [padding.0, padding.1], dilation: [1, 1], ceilMode: ceilMode,
+        op: "avg_pool2d")
+      usageCheck(divisorOverride != 0, "avg_pool2d: divisor must be not zero")
+      return fusedPool2d(
+        x, kind: .average(countIncludePad: countIncludePad, divisorOverride: divisorOverride), kernel: kernel, stride: stride,
+        padding: padding, dilation: (1, 1), outputSize: (extents[0].out, extents[1].out), name: "AvgPool2DBackward0", composed: composed)?
+        .values ?? composed(x)
     }
   }
 }

@@ -109,32 +109,6 @@ public enum Functional {
     return y.reshape(n, outChannels, ho, wo)
   }
 
-  /// Mean over adaptive windows to an exact output size (PyTorch: `F.adaptive_avg_pool2d`).
-  public static func adaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
-    acceptingUnbatched(x, "adaptive_avg_pool2d(): Expected 3D or 4D tensor, but got \(x.shape)") { x in
-      batchedAdaptiveAvgPool2d(x, outputSize: outputSize)
-    }
-  }
-
-  private static func batchedAdaptiveAvgPool2d(_ x: Tensor, outputSize: (Int, Int)) -> Tensor {
-    let (h, w) = (x.shape[2], x.shape[3])
-    if outputSize == (1, 1) { return x.mean(dim: [2, 3], keepdim: true) }
-    if h % outputSize.0 == 0 && w % outputSize.1 == 0 {
-      return avgPool2d(x, kernel: (h / outputSize.0, w / outputSize.1))
-    }
-    var rows: [Tensor] = []
-    for i in 0..<outputSize.0 {
-      let (h0, h1) = (i * h / outputSize.0, ((i + 1) * h + outputSize.0 - 1) / outputSize.0)
-      var cells: [Tensor] = []
-      for j in 0..<outputSize.1 {
-        let (w0, w1) = (j * w / outputSize.1, ((j + 1) * w + outputSize.1 - 1) / outputSize.1)
-        cells.append(x[.all, .all, h0..<h1, w0..<w1].mean(dim: [2, 3]))
-      }
-      rows.append(Tensor.stack(cells, dim: 2))
-    }
-    return Tensor.stack(rows, dim: 2)
-  }
-
   /// Batch normalization over dim 1 (PyTorch: `F.batch_norm`): batch statistics in training
   /// (updating the running ones), running statistics in evaluation.
   public static func batchNorm(

@@ -96,9 +96,10 @@ package protocol Backend: Sendable {
   func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool
-  /// GELU's gradient `grad * (cdf(x) + x pdf(x))` for same-shape contiguous operands into
-  /// `out`; returns false when not fused here.
-  func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool
+  /// An activation's gradient in one pass, for same-shape contiguous operands, into `out`:
+  /// GELU's `grad * (cdf(x) + x pdf(x))` from its input (`saved` = x), ReLU's `y <= 0 ? 0 :
+  /// grad` from its output (`saved` = y); returns false when not fused here.
+  func fusedActivationBackward(_ op: UnaryOp, saved: Tensor, _ grad: Tensor, into out: Tensor) -> Bool
   /// One LSTM step's gate arithmetic, feature-major (see `Tensor.fusedLSTMCell`); returns
   /// false when not fused here.
   func fusedLSTMCell(_ step: LSTMCellStep) -> Bool
@@ -128,6 +129,12 @@ package protocol Backend: Sendable {
   /// The backward of a training-mode `fusedBatchNorm` (`problem.out` holds the output's
   /// gradient) into the non-nil gradients; false when not fused here.
   func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?) -> Bool
+  /// A 2-D pooling (see `Pool2dProblem`) into `problem.out` and `problem.indices`; returns
+  /// false when not fused here.
+  func fusedPool2d(_ problem: Pool2dProblem) -> Bool
+  /// Its input gradient, written into `problem.input`, from `problem.out` (the output's
+  /// gradient) and, for max pooling, `problem.indices`; false when not fused here.
+  func fusedPool2dBackward(_ problem: Pool2dProblem) -> Bool
 }
 
 /// The fused kernels' defaults decline, and callers then compose the op from primitives.
@@ -137,8 +144,8 @@ extension Backend {
   package func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool { false }
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   package func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool { false }
-  /// GELU's gradient; returns false when not fused here.
-  package func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool { false }
+  /// An activation's gradient; returns false when not fused here.
+  package func fusedActivationBackward(_ op: UnaryOp, saved: Tensor, _ grad: Tensor, into out: Tensor) -> Bool { false }
   /// One LSTM step; returns false when not fused here.
   package func fusedLSTMCell(_ step: LSTMCellStep) -> Bool { false }
   /// One LSTM step's backward; returns false when not fused here.
@@ -167,6 +174,10 @@ extension Backend {
   package func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?) -> Bool {
     false
   }
+  /// A 2-D pooling; returns false when not fused here.
+  package func fusedPool2d(_ problem: Pool2dProblem) -> Bool { false }
+  /// Its input gradient; returns false when not fused here.
+  package func fusedPool2dBackward(_ problem: Pool2dProblem) -> Bool { false }
 }
 
 /// Finds the backend of a device; device backends other than the CPU register here.

@@ -38,8 +38,7 @@ extension Tensor {
     if input.suggestedMemoryFormat == .channelsLast {
       // A channels-last input gives a channels-last output (as PyTorch's), the kernels' NCHW
       // result transposed once.
-      let last = Tensor(uninitializedShape: [shape[0], shape[2], shape[3], shape[1]], dtype: input.dtype, device: input.device)
-        .permute(0, 3, 1, 2)
+      let last = Tensor.uninitialized(shape, dtype: input.dtype, device: input.device, memoryFormat: .channelsLast)
       input.backend.copy(out, into: last)
       last.markWritten()
       out = last

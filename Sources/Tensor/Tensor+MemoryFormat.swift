@@ -42,4 +42,14 @@ extension Tensor {
   package var suggestedMemoryFormat: MemoryFormat {
     !isContiguous && isContiguous(memoryFormat: .channelsLast) ? .channelsLast : .contiguousFormat
   }
+
+  /// An uninitialized 4-D tensor of `shape` `[N, C, H, W]` laid out in `memoryFormat`, for
+  /// kernels that write every element.
+  package static func uninitialized(_ shape: [Int], dtype: DType, device: Device, memoryFormat: MemoryFormat) -> Tensor {
+    switch memoryFormat {
+    case .contiguousFormat: return Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+    case .channelsLast:
+      return Tensor(uninitializedShape: [shape[0], shape[2], shape[3], shape[1]], dtype: dtype, device: device).permute(0, 3, 1, 2)
+    }
+  }
 }

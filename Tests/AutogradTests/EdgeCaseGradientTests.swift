@@ -59,6 +59,11 @@ import Testing
     let r = Tensor([Float.nan, -1, 0, 1], requiresGrad: true)
     r.relu().sum().backward()
     #expect(r.grad == Tensor([1, 0, 0, 1] as [Float]))
+    // The one-pass kernel over vector lanes, a tail and threads: the gradient where y > 0.
+    let values = (0..<100_003).map { Float($0 % 7) - 3 }
+    let long = Tensor(values, requiresGrad: true)
+    long.relu().backward(gradient: Tensor((0..<100_003).map { Float($0) }))
+    #expect(long.grad!.toArray(Float.self) == values.indices.map { values[$0] > 0 ? Float($0) : 0 })
   }
 
   @Test func distancesHaveZeroGradientAtZero() {

@@ -56,17 +56,12 @@ enum ElementwiseFormulas {
         let s = try y.unpack()
         return [g * s * (1 - s)]
       // PyTorch's threshold_backward zeroes where y <= 0, so a NaN passes the gradient.
-      case .relu: return [Tensor.where((try y.unpack()) .<= 0, 0.0, g)]
+      case .relu:
+        let v = try y.unpack()
+        return [fusedBackward(.relu, saved: v, g) ?? Tensor.where(v .<= 0, 0.0, g)]
       case .gelu:
         let v = try x.unpack()
-        if !Autograd.gradEnabled {
-          // One fused pass when no graph of the gradient is wanted.
-          let out = Tensor.empty(like: v)
-          if v.backend.fusedGeluBackward(v.contiguous(), g.contiguous(), into: out) {
-            out.markWritten()
-            return [out]
-          }
-        }
+        if let fused = fusedBackward(.gelu, saved: v, g) { return [fused] }
         let cdf = ((v * 0.5.squareRoot()).erf() + 1) * 0.5
         let pdf = (v * v * -0.5).exp() * (1 / (2 * Double.pi).squareRoot())
         return [g * (cdf + v * pdf)]
@@ -101,6 +96,17 @@ enum ElementwiseFormulas {
         return [nil]
       }
     }
+  }
+
+  /// An activation's gradient by the backend's one-pass kernel (`saved` is what the formula
+  /// reads: GELU's input, ReLU's output); nil when a graph of the gradient is wanted
+  /// (`createGraph: true`) or the backend has no kernel.
+  private static func fusedBackward(_ op: UnaryOp, saved: Tensor, _ g: Tensor) -> Tensor? {
+    guard !Autograd.gradEnabled else { return nil }
+    let out = Tensor.empty(like: saved)
+    guard saved.backend.fusedActivationBackward(op, saved: saved.contiguous(), g.contiguous(), into: out) else { return nil }
+    out.markWritten()
+    return out
   }
 
   static func binaryName(_ op: BinaryOp, exponentIsScalar: Bool) -> String {

@@ -114,6 +114,10 @@ void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrie
 void ck_gelu_f32(int64_t n, const float *x, float *out);
 void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out);
 
+/// ReLU's gradient from its output: `out = y <= 0 ? 0 : g` (PyTorch's threshold_backward: a
+/// NaN output passes the gradient); contiguous float32.
+void ck_relu_backward_f32(int64_t n, const float *y, const float *g, float *out);
+
 /// Blockwise attention forward for one (batch, head), for float32 (`element_size` 4) or
 /// float64 (8) operands: out[i] = softmax_j(scale q_i . k_j + mask[i, j]) v_j for queries
 /// q_begin..<q_end, keeping an online softmax per query, and lse[i] = log sum_j exp(...)
@@ -182,5 +186,33 @@ void ck_batch_norm_forward_f32(int64_t n, int64_t channels, int64_t hw, const fl
 void ck_batch_norm_backward_f32(int64_t n, int64_t channels, int64_t hw, const float *x, const float *dy, const float *mean,
                                 const float *var, double eps, const float *weight, float *dx, float *dweight, float *dbias,
                                 int64_t c0, int64_t c1);
+
+/// Which pooling a ck_pool2d_geometry describes.
+typedef enum { CK_POOL_MAX = 0, CK_POOL_AVERAGE = 1, CK_POOL_ADAPTIVE_AVERAGE = 2 } ck_pool_kind;
+
+/// A 2-D pooling of float32 `[batch, channels, height, width]` into `[batch, channels, out_h,
+/// out_w]`, both addressed through element strides (n, c, h, w), so NCHW and channels-last
+/// tensors need no copy. Max windows start at `o * s - p` and take `k` taps `d` apart; average
+/// windows (d = 1) divide by the window clipped to the padded input (`count_include_pad`), or
+/// to the input, or by `divisor_override` when nonzero; adaptive windows run from
+/// floor(o * in / out) to ceil((o + 1) * in / out).
+typedef struct {
+  ck_pool_kind kind;
+  int64_t batch, channels, height, width, out_h, out_w;
+  int64_t kh, kw, sh, sw, ph, pw, dh, dw;
+  int count_include_pad;
+  int64_t divisor_override;
+  int64_t input_strides[4], output_strides[4];
+} ck_pool2d_geometry;
+
+/// Pools planes p0 ..< p1 (plane n * channels + c) of `x` into `y`; max pooling also writes
+/// where each maximum came from (h * width + w, PyTorch's indices; a NaN wins) into `indices`,
+/// laid out as `y`. Returns 0, or -1 without scratch memory.
+int ck_pool2d_forward_f32(const ck_pool2d_geometry *g, const float *x, float *y, int64_t *indices, int64_t p0, int64_t p1);
+
+/// The input gradient `dx` (input strides; written, not added) of planes p0 ..< p1 from `dy`
+/// (output strides): max pooling routes each gradient to its index, average pooling spreads
+/// it over its window. Returns 0, or -1 without scratch memory.
+int ck_pool2d_backward_f32(const ck_pool2d_geometry *g, const float *dy, const int64_t *indices, float *dx, int64_t p0, int64_t p1);
 
 #endif

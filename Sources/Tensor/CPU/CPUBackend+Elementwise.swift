@@ -35,16 +35,20 @@ extension CPUBackend {
     }
   }
 
-  func fusedGeluBackward(_ x: Tensor, _ grad: Tensor, into out: Tensor) -> Bool {
-    guard x.dtype == .float32, grad.dtype == .float32, out.dtype == .float32, x.isContiguous, grad.isContiguous, out.isContiguous,
-      x.shape == grad.shape, x.shape == out.shape
-    else { return false }
-    let n = x.numel
-    let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
+  func fusedActivationBackward(_ op: UnaryOp, saved: Tensor, _ grad: Tensor, into out: Tensor) -> Bool {
+    let kernel: @convention(c) (Int64, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+    switch op {
+    case .gelu: kernel = ck_gelu_backward_f32
+    case .relu: kernel = ck_relu_backward_f32
+    default: return false
+    }
+    guard [saved, grad, out].allSatisfy({ $0.dtype == .float32 && $0.isContiguous && $0.shape == saved.shape }) else { return false }
+    let n = saved.numel
+    let sp = saved.storage.data.assumingMemoryBound(to: Float.self) + saved.storageOffset
     let gp = grad.storage.data.assumingMemoryBound(to: Float.self) + grad.storageOffset
     let outp = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
     parallelRanges(n, threads: StridedLoop.threads(forElements: n)) { _, r in
-      ck_gelu_backward_f32(Int64(r.count), xp + r.lowerBound, gp + r.lowerBound, outp + r.lowerBound)
+      kernel(Int64(r.count), sp + r.lowerBound, gp + r.lowerBound, outp + r.lowerBound)
     }
     return true
   }
