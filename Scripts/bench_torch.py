@@ -136,6 +136,28 @@ for cin, cout, kernel, stride, size, groups in conv_shapes:
         record(f"{name}_forward_backward_t{thread_count}", conv_forward_backward, calls(3 * flops / 60e9 / thread_count), repeats=5)
 torch.set_num_threads(threads)
 
+# 2-D pooling of 8 x 64 x 112 x 112, as the Swift side's pool2d_* cases.
+pool_input = torch.randn(8, 64, 112, 112)
+pool_cases = {
+    "max_3x3_s2": lambda v: torch.nn.functional.max_pool2d(v, 3, 2, 1),
+    "avg_3x3_s2": lambda v: torch.nn.functional.avg_pool2d(v, 3, 2, 1),
+    "adaptive_avg_to7": lambda v: torch.nn.functional.adaptive_avg_pool2d(v, (7, 7)),
+}
+for name, pool in pool_cases.items():
+
+    def pool_forward(pool=pool):
+        with torch.no_grad():
+            pool(pool_input)
+
+    def pool_forward_backward(pool=pool):
+        pool(pool_input.detach().requires_grad_()).sum().backward()
+
+    for thread_count in [1, threads]:
+        torch.set_num_threads(thread_count)
+        record(f"pool2d_{name}_forward_t{thread_count}", pool_forward, 5, repeats=5)
+        record(f"pool2d_{name}_forward_backward_t{thread_count}", pool_forward_backward, 3, repeats=5)
+torch.set_num_threads(threads)
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_models import ResNet18  # noqa: E402
 

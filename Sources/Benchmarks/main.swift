@@ -96,6 +96,17 @@ case "profile-mlp":
     sgd.step()
   }
   exit(0)
+case "profile-resnet18":
+  Tensor.setNumThreads(Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)
+  let model = ResNet18()
+  let sgd = SGD(model.parameters(), lr: 0.01, momentum: 0.9)
+  let (pixels, labels) = (Tensor.randn(8, 3, 112, 112), Tensor.randint(0, 1000, [8]))
+  for _ in 0..<12 {
+    sgd.zeroGrad()
+    crossEntropy(model(pixels), labels).backward()
+    sgd.step()
+  }
+  exit(0)
 case "profile-dataloader":
   let loader = DataLoader(TensorDataset(Tensor.randn(4096, 3, 32, 32), Tensor.randint(0, 10, [4096])), batchSize: 64, shuffle: true)
   for _ in 0..<100 { for _ in loader {} }
@@ -229,6 +240,27 @@ for shape in ConvolutionBenchmark.shapes {
     record("\(shape.name)_forward_backward_t\(threadCount)", repeats: 5, inner: calls(3 * flops / 60e9 / Double(threadCount))) {
       layer.zeroGrad()
       layer(input).sum().backward()
+    }
+  }
+}
+Tensor.setNumThreads(threads)
+
+// 2-D pooling of 8 x 64 x 112 x 112 (ResNet-18's stem max pool and average pools of the same
+// input), forward and forward + backward, one and all threads: `pool2d_<case>_<mode>_t<n>`.
+let poolInput = Tensor.randn(8, 64, 112, 112)
+let poolCases: [(String, (Tensor) -> Tensor)] = [
+  ("max_3x3_s2", { Functional.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }),
+  ("avg_3x3_s2", { Functional.avgPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }),
+  ("adaptive_avg_to7", { Functional.adaptiveAvgPool2d($0, outputSize: (7, 7)) }),
+]
+for (name, pool) in poolCases {
+  for threadCount in [1, threads] {
+    Tensor.setNumThreads(threadCount)
+    record("pool2d_\(name)_forward_t\(threadCount)", repeats: 5, inner: 5) {
+      withNoGrad { _ = pool(poolInput) }
+    }
+    record("pool2d_\(name)_forward_backward_t\(threadCount)", repeats: 5, inner: 3) {
+      pool(poolInput.detach().requiresGrad_()).sum().backward()
     }
   }
 }

@@ -91,7 +91,7 @@ extension Tensor {
     let ta = materialize(a.operand, dtype: dtype, device: device)
     let tb = materialize(b.operand, dtype: dtype, device: device)
     let shape = broadcastShape([condition.shape, ta.shape, tb.shape], op: "where")
-    let result = Tensor(uninitializedShape: shape, dtype: dtype, device: device)
+    let result = Tensor.uninitialized(shape, dtype: dtype, device: device, memoryFormat: resultMemoryFormat(tensors, shape: shape))
     result.backend.select(
       condition.to(.bool).broadcastView(to: shape), ta.to(dtype).broadcastView(to: shape),
       tb.to(dtype).broadcastView(to: shape), into: result)

@@ -54,7 +54,7 @@ extension Tensor {
         return out
       }
     }
-    let result = Tensor(uninitializedShape: shape, dtype: resultDType, device: device)
+    let result = Tensor.uninitialized(shape, dtype: resultDType, device: device, memoryFormat: resultMemoryFormat(tensors, shape: shape))
     result.backend.binary(op, ka, kb, into: result)
     if out != nil { return deliver(result, into: out, op: name) }
     return result.recorded(.binary(op), ta, tb, result)

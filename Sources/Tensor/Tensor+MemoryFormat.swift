@@ -43,13 +43,36 @@ extension Tensor {
     !isContiguous && isContiguous(memoryFormat: .channelsLast) ? .channelsLast : .contiguousFormat
   }
 
-  /// An uninitialized 4-D tensor of `shape` `[N, C, H, W]` laid out in `memoryFormat`, for
-  /// kernels that write every element.
+  /// The layout an elementwise op gives its result of `shape` (PyTorch's TensorIterator
+  /// follows its operands' strides): the format of the first operand of the full shape that
+  /// is laid out in exactly one of the two formats; contiguous when none is.
+  package static func resultMemoryFormat(_ operands: [Tensor], shape: [Int]) -> MemoryFormat {
+    guard shape.count == 4 else { return .contiguousFormat }
+    for operand in operands where operand.shape == shape {
+      let (plain, last) = (operand.isContiguous, operand.isContiguous(memoryFormat: .channelsLast))
+      if plain != last { return last ? .channelsLast : .contiguousFormat }
+    }
+    return .contiguousFormat
+  }
+
+  /// An uninitialized tensor of `shape` laid out in `memoryFormat` (channels-last applies to
+  /// 4-D shapes `[N, C, H, W]`; others are contiguous), for kernels that write every element.
   package static func uninitialized(_ shape: [Int], dtype: DType, device: Device, memoryFormat: MemoryFormat) -> Tensor {
     switch memoryFormat {
-    case .contiguousFormat: return Tensor(uninitializedShape: shape, dtype: dtype, device: device)
-    case .channelsLast:
-      return Tensor(uninitializedShape: [shape[0], shape[2], shape[3], shape[1]], dtype: dtype, device: device).permute(0, 3, 1, 2)
+    case .channelsLast where shape.count == 4:
+      usageCheck(
+        Layout.byteCount(ofContiguous: shape, itemSize: dtype.itemSize) != nil,
+        "Storage size calculation overflowed with sizes=\(shapeString(shape))")
+      return Tensor(uninitializedLayout: Layout(channelsLast: shape), dtype: dtype, device: device)
+    default: return Tensor(uninitializedShape: shape, dtype: dtype, device: device)
     }
+  }
+}
+
+extension Layout {
+  /// The dense channels-last layout of a 4-D shape `[N, C, H, W]`: strides `[H W C, 1, W C, C]`.
+  package init(channelsLast shape: [Int]) {
+    let (c, h, w) = (shape[1], shape[2], shape[3])
+    self.init(shape: shape, strides: [h * w * c, 1, w * c, c])
   }
 }

@@ -53,15 +53,20 @@ public final class Tensor {
     self.init(uninitializedLayout: Layout(contiguous: shape), dtype: dtype, device: device)
   }
 
-  /// An uninitialized contiguous tensor shaped like `other`; it shares `other`'s layout
-  /// (its shape and stride arrays) when that is exactly row-major, saving an allocation per op.
+  /// An uninitialized tensor shaped like `other`, contiguous or, when `other` is laid out
+  /// channels-last, channels-last (as PyTorch's elementwise results); it shares `other`'s
+  /// layout (its shape and stride arrays) when that is exactly row-major, saving an
+  /// allocation per op.
   package convenience init(uninitializedLike other: Tensor, dtype: DType) {
-    let layout = other.layout.isExactlyRowMajor ? other.layout : Layout(contiguous: other.shape)
+    let layout =
+      if other.layout.isExactlyRowMajor { other.layout } else if other.suggestedMemoryFormat == .channelsLast {
+        Layout(channelsLast: other.shape)
+      } else { Layout(contiguous: other.shape) }
     self.init(uninitializedLayout: layout, dtype: dtype, device: other.device)
   }
 
-  /// Fresh storage on `device` for a contiguous `layout` (offset 0).
-  private convenience init(uninitializedLayout layout: Layout, dtype: DType, device: Device) {
+  /// Fresh storage on `device` for a dense `layout` (offset 0; row-major or channels-last).
+  package convenience init(uninitializedLayout layout: Layout, dtype: DType, device: Device) {
     let storage = Storage(byteCount: layout.numel * dtype.itemSize, allocator: Tensor.backend(for: device).allocator)
     self.init(storage: storage, layout: layout, dtype: dtype)
   }

@@ -95,6 +95,20 @@ private let fixtures = Fixtures()
     #expect(leaf.grad! == Tensor.full([2, 3, 4, 5], 2.0))
   }
 
+  /// Elementwise results keep a channels-last operand's layout (PyTorch's TensorIterator):
+  /// unary ops, same-shape and broadcast binary ops, `where`; a plainly contiguous first
+  /// operand decides for contiguous.
+  @Test func elementwiseOpsKeepChannelsLast() {
+    let x = Tensor.arange(120).float().view(2, 3, 4, 5)
+    let last = x.contiguous(memoryFormat: .channelsLast)
+    let bias = Tensor([1, 2, 3] as [Float]).view(1, 3, 1, 1)
+    for y in [last.relu(), last * 2, last + last, last + bias, bias + last, Tensor.where(last .> 50, last, 0.0), last + x.double()] {
+      #expect(y.isContiguous(memoryFormat: .channelsLast) && !y.isContiguous)
+    }
+    #expect((x + last).isContiguous && (last + bias).toArray(Float.self) == (x + bias).toArray(Float.self))
+    #expect(last.relu().contiguous() == x.relu())
+  }
+
   @Test func channelsLastNeedsFourDims() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.zeros(3, 4, 5).contiguous(memoryFormat: .channelsLast)
