@@ -103,8 +103,11 @@ enum ElementwiseFormulas {
   /// (`createGraph: true`) or the backend has no kernel.
   private static func fusedBackward(_ op: UnaryOp, saved: Tensor, _ g: Tensor) -> Tensor? {
     guard !Autograd.gradEnabled else { return nil }
-    let out = Tensor.empty(like: saved)
-    guard saved.backend.fusedActivationBackward(op, saved: saved.contiguous(), g.contiguous(), into: out) else { return nil }
+    // The kernels read and write plain contiguous operands (a channels-last `saved` would
+    // otherwise get a channels-last `out` and be declined after the allocation).
+    let operand = saved.contiguous()
+    let out = Tensor.empty(like: operand)
+    guard saved.backend.fusedActivationBackward(op, saved: operand, g.contiguous(), into: out) else { return nil }
     out.markWritten()
     return out
   }
