@@ -341,24 +341,12 @@ void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, 
   }
 }
 
-// dst[c * rows + r] = src[r * cols + c], in 32 x 32 tiles so that both sides move a cache
-// line at a time.
-static void transpose_tiles(const float *src, int64_t rows, int64_t cols, float *dst) {
-  for (int64_t r0 = 0; r0 < rows; r0 += 32) {
-    for (int64_t c0 = 0; c0 < cols; c0 += 32) {
-      for (int64_t c = c0; c < min64(cols, c0 + 32); ++c) {
-        for (int64_t r = r0; r < min64(rows, r0 + 32); ++r) dst[c * rows + r] = src[r * cols + c];
-      }
-    }
-  }
+void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight, int64_t r0, int64_t r1) {
+  const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
+  for (int64_t group = 0; group < g->groups; ++group) ck_transpose_f32(dweight_t + group * k * og, k, og, r0, r1, dweight + group * og * k);
 }
 
-void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight) {
+void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t, int64_t o0, int64_t o1) {
   const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
-  for (int64_t group = 0; group < g->groups; ++group) transpose_tiles(dweight_t + group * k * og, k, og, dweight + group * og * k);
-}
-
-void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t) {
-  const int64_t og = g->out_channels / g->groups, k = g->channels / g->groups * g->kh * g->kw;
-  for (int64_t group = 0; group < g->groups; ++group) transpose_tiles(weight + group * og * k, og, k, weight_t + group * k * og);
+  for (int64_t group = 0; group < g->groups; ++group) ck_transpose_f32(weight + group * og * k, og, k, o0, o1, weight_t + group * k * og);
 }

@@ -274,6 +274,42 @@ static void kernel_portable(int64_t kc, const float *ap, const float *bp, float 
   store_tile(tile, NRC, rows, cols, c, scm, accumulate);
 }
 
+// Transposes 16 x 16 tiles in registers: each strip of 16 source rows is read along its rows
+// and written as 16-float runs of the destination's rows (masked at the edges).
+__attribute__((target("avx512f")))
+static void transpose_avx512(const float *src, int64_t rows, int64_t cols, int64_t r0, int64_t r1, float *dst) {
+  for (int64_t r = r0; r < r1; r += 16) {
+    const int64_t lines = r1 - r < 16 ? r1 - r : 16;
+    const __mmask16 line_mask = first_lanes(lines);
+    for (int64_t c = 0; c < cols; c += 16) {
+      const int64_t steps = cols - c < 16 ? cols - c : 16;
+      const __mmask16 step_mask = first_lanes(steps);
+      __m512 v[16];
+      for (int i = 0; i < 16; ++i) v[i] = i < lines ? _mm512_maskz_loadu_ps(step_mask, src + (r + i) * cols + c) : _mm512_setzero_ps();
+      transpose16_avx512(v);
+      for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_ps(dst + (c + j) * rows + r, line_mask, v[j]);
+    }
+  }
+}
+
+void ck_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t r0, int64_t r1, float *dst) {
+  if (r1 <= r0) return;
+  if (ck_isa() == 2) {
+    transpose_avx512(src, rows, cols, r0, r1, dst);
+    return;
+  }
+  // 32 x 32 tiles, so that both sides move a cache line at a time.
+  for (int64_t rt = r0; rt < r1; rt += 32) {
+    const int64_t re = r1 - rt < 32 ? r1 : rt + 32;
+    for (int64_t ct = 0; ct < cols; ct += 32) {
+      const int64_t ce = cols - ct < 32 ? cols : ct + 32;
+      for (int64_t c = ct; c < ce; ++c) {
+        for (int64_t r = rt; r < re; ++r) dst[c * rows + r] = src[r * cols + c];
+      }
+    }
+  }
+}
+
 int ck_sgemm_mr(void) { return ck_isa() == 2 ? MR512 : (ck_isa() == 1 ? MR256 : MRC); }
 int ck_sgemm_nr(void) { return ck_isa() == 2 ? NR512 : (ck_isa() == 1 ? NR256 : NRC); }
 

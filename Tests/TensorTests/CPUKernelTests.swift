@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import TestSupport
 import Testing
@@ -44,6 +45,25 @@ import Testing
     let out = Tensor.empty(30, 70).t()
     a.matmul(b, out: out)
     expectClose(out, referenceMatmul(a, b).float(), rtol: 1e-4, atol: 1e-4)
+  }
+
+  /// The register-tile transpose (convolution weights and their gradients) against `t()`:
+  /// partial 16 x 16 tiles on both sides, and the rows split into ranges as threads split them.
+  @Test(arguments: [(1, 1), (16, 16), (17, 33), (40, 7), (3, 50), (64, 576)])
+  func transposeMatchesTheTransposedView(rows: Int, cols: Int) {
+    let source = Tensor.arange(rows * cols).float().view(rows, cols)
+    let expected = source.t().contiguous().toArray(Float.self)
+    for cut in Set([0, min(16, rows), rows / 2, rows]) {
+      let src = source.toArray(Float.self)
+      var dst = [Float](repeating: -1, count: rows * cols)
+      src.withUnsafeBufferPointer { s in
+        dst.withUnsafeMutableBufferPointer { d in
+          ck_transpose_f32(s.baseAddress, Int64(rows), Int64(cols), 0, Int64(cut), d.baseAddress)
+          ck_transpose_f32(s.baseAddress, Int64(rows), Int64(cols), Int64(cut), Int64(rows), d.baseAddress)
+        }
+      }
+      #expect(dst == expected, "rows \(rows), cols \(cols), cut at \(cut)")
+    }
   }
 
   @Test func sgemmBatchesAndThreads() {

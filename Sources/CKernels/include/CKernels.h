@@ -34,6 +34,9 @@ void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t
 /// splitting C at multiples of them keeps every thread's tiles full.
 int ck_sgemm_mr(void);
 int ck_sgemm_nr(void);
+/// `dst[c * rows + r] = src[r * cols + c]` for the source rows r0 ..< r1 of a row-major
+/// `rows x cols` matrix (so disjoint row ranges can run on separate threads).
+void ck_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t r0, int64_t r1, float *dst);
 
 /// Contiguous float32 elementwise kernels: out[i] = op(x[i], y[i]) over n elements; y may be a
 /// single broadcast scalar (y_stride 0) or a full array (y_stride 1); so may x.
@@ -162,7 +165,8 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
 
 /// `weight_t[group][r][o] = weight[group * O_g + o][r]`: the layout ck_conv2d_backward_input_f32
 /// reads and ck_conv2d_backward_weight_f32 accumulates.
-void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t);
+/// Rows o0 ..< o1 of each group's `O_g` rows: call it on disjoint ranges covering 0 ..< O_g.
+void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t, int64_t o0, int64_t o1);
 
 /// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight_t`, which holds it
 /// transposed per group (`[groups, channels / groups * kh * kw, out_channels / groups]`): the
@@ -171,8 +175,9 @@ void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *we
 void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t, int64_t p0, int64_t p1);
 
 /// Writes the weight gradient `[out_channels, channels / groups, kh, kw]` from its transposed
-/// accumulator (see ck_conv2d_backward_weight_f32).
-void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight);
+/// accumulator (see ck_conv2d_backward_weight_f32), for rows r0 ..< r1 of each group's
+/// `channels / groups * kh * kw` accumulator rows: call it on disjoint ranges covering them all.
+void ck_conv2d_weight_gradient_f32(const ck_conv2d_geometry *g, const float *dweight_t, float *dweight, int64_t r0, int64_t r1);
 
 /// Batch normalization of channels c0 ..< c1 of contiguous `[n, channels, hw]` float32: with
 /// `compute_stats`, the batch mean and biased variance are written to `mean` and `var`;

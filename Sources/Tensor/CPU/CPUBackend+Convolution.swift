@@ -40,8 +40,11 @@ extension CPUBackend {
       let dxp = Self.floats(gradInput)
       let transposed = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
       defer { transposed.deallocate() }
-      var g = geometry
-      ck_conv2d_transpose_weight_f32(&g, wp, transposed)
+      let outPerGroup = w.shape[0] / problem.groups
+      parallelRanges(outPerGroup, threads: Self.transposeThreads(w.numel, threads), alignment: 16) { _, range in
+        var g = geometry
+        ck_conv2d_transpose_weight_f32(&g, wp, transposed, Int64(range.lowerBound), Int64(range.upperBound))
+      }
       if n >= threads {
         parallelFor(threads) { t in
           var g = geometry
@@ -82,11 +85,18 @@ extension CPUBackend {
         }
       }
       for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, scratch + t * size, scratch) }
-      var g = geometry
-      ck_conv2d_weight_gradient_f32(&g, scratch, Self.floats(gradWeight))
+      let (dwp, rowsPerGroup) = (Self.floats(gradWeight), size / w.shape[0])
+      parallelRanges(rowsPerGroup, threads: Self.transposeThreads(size, threads), alignment: 16) { _, range in
+        var g = geometry
+        ck_conv2d_weight_gradient_f32(&g, scratch, dwp, Int64(range.lowerBound), Int64(range.upperBound))
+      }
     }
     return true
   }
+
+  /// Threads for a weight transpose of `count` floats: it moves memory only, so small weights
+  /// stay on one thread.
+  private static func transposeThreads(_ count: Int, _ threads: Int) -> Int { count >= 1 << 16 ? threads : 1 }
 
   /// The kernels' geometry, or nil when the problem is not one they take (float32 on this
   /// backend only).
