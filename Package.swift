@@ -54,6 +54,8 @@ let package = Package(
       name: "NNTests", dependencies: ["NN", "Optim", "Data", "ExampleSupport", "TestSupport"],
       exclude: ["Fixtures"]),
     .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "DeviceParity", "Autograd", "TestSupport"]),
+    .testTarget(
+      name: "DeviceTests", dependencies: ["NN", "Optim", "Data", "CUDABackend", "DeviceParity", "ExampleSupport", "TestSupport"]),
     .testTarget(name: "DataTests", dependencies: ["Data", "Optim", "TestSupport"]),
     .testTarget(name: "DistributedTests", dependencies: ["Distributed", "DistributedCheck", "TestSupport"]),
     .testTarget(

@@ -57,11 +57,13 @@ public enum CUDA {
 
 extension Tensor {
   /// A copy on `device` (or `self` when it is already there); throws when the device cannot
-  /// be used, with the runtime's reason (PyTorch: `x.to("cuda:0")`).
+  /// be used, with the runtime's reason, or has no memory for the copy (PyTorch:
+  /// `x.to("cuda:0")`). The move is recorded for autograd (`ToCopyBackward0`): gradients flow
+  /// back to this tensor's device.
   public func to(_ target: Device) throws -> Tensor {
     if target == device { return self }
     try Runtime.ensure(target)
-    return try Runtime.copy(self, to: target)
+    return try moved(to: target)
   }
 
   /// A copy on CUDA device `index` (PyTorch: `x.cuda()`).

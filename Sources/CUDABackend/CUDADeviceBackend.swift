@@ -68,6 +68,11 @@
       Runtime.require(cudaGetLastError(), "kernel \(name)")
     }
 
+    func transfer(_ src: Tensor, into dst: Tensor) throws {
+      Runtime.setDevice(index)
+      try Runtime.copyBytes(from: src, to: dst)
+    }
+
     func copy(_ src: Tensor, into dst: Tensor) {
       if src.dtype == dst.dtype, src.isContiguous, dst.isContiguous {
         let size = src.dtype.itemSize

@@ -14,8 +14,5 @@
     static func ensure(_ device: Device) throws {
       if device.isCUDA { throw DeviceError.backendMissing(device) }
     }
-
-    /// Only CPU-to-CPU moves reach here, and those return early.
-    static func copy(_ tensor: Tensor, to target: Device) throws -> Tensor { tensor }
   }
 #endif

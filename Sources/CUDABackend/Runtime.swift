@@ -52,55 +52,29 @@
 
     static func setDevice(_ index: Int) { require(cudaSetDevice(Int32(index)), "cudaSetDevice") }
 
-    /// Installs the backend factory and the cross-device copy hook, once.
+    /// Installs the backend factory, once.
     static let registerOnce: Void = {
       BackendRegistry.register(kind: "cuda") { device in
         guard case .cuda(let index) = device else { throw DeviceError.runtime("not a CUDA device: \(device)") }
         return CUDADeviceBackend(index: index)
       }
-      Tensor.crossDeviceCopy = { src, dst in
-        do { try copyBytes(from: src, to: dst) } catch { usageFailure("\(error)") }
-      }
     }()
 
-    /// A contiguous copy of `tensor` on `target` (allocation failures throw).
-    static func copy(_ tensor: Tensor, to target: Device) throws -> Tensor {
-      let source = tensor.contiguous()
-      let bytes = source.numel * source.dtype.itemSize
-      let storage: Storage
-      switch target {
-      case .cpu: storage = Storage(wrapping: UnsafeMutableRawPointer.allocate(byteCount: max(bytes, 1), alignment: 64), byteCount: bytes, device: .cpu) { p, _ in p.deallocate() }
-      case .cuda(let index):
-        let allocator = DeviceAllocator.forDevice(index)
-        let pointer = try allocator.allocateOrThrow(byteCount: bytes)
-        storage = Storage(wrapping: pointer, byteCount: bytes, device: target) { p, n in allocator.deallocate(p, byteCount: n) }
-      }
-      let result = Tensor.wrapping(storage: storage, shape: source.shape, dtype: source.dtype)
-      try copyBytes(from: source, to: result)
-      return result
-    }
-
-    /// Copies the bytes of contiguous `src` into contiguous `dst` across devices.
+    /// Copies the bytes of dense `src` into `dst` (same layout), between the host and a CUDA
+    /// device or between two CUDA devices (the backend's `transfer`).
     static func copyBytes(from src: Tensor, to dst: Tensor) throws {
       let bytes = src.numel * src.dtype.itemSize
       guard bytes > 0 else { return }
       let from = UnsafeRawPointer(src.storage.data + src.storageOffset * src.dtype.itemSize)
       let to = dst.storage.data + dst.storageOffset * dst.dtype.itemSize
-      let kind: cudaMemcpyKind =
-        switch (src.device, dst.device) {
-        case (.cpu, .cpu): cudaMemcpyHostToHost
-        case (.cpu, .cuda): cudaMemcpyHostToDevice
-        case (.cuda, .cpu): cudaMemcpyDeviceToHost
-        case (.cuda, .cuda): cudaMemcpyDeviceToDevice
-        }
+      let kind: cudaMemcpyKind
+      switch (src.device, dst.device) {
+      case (.cpu, .cuda): kind = cudaMemcpyHostToDevice
+      case (.cuda, .cpu): kind = cudaMemcpyDeviceToHost
+      case (.cuda, .cuda): kind = cudaMemcpyDeviceToDevice
+      default: throw DeviceError.runtime("the CUDA backend cannot copy from \(src.device) to \(dst.device)")
+      }
       try check(cudaMemcpy(to, from, bytes, kind), "cudaMemcpy(\(src.device) -> \(dst.device), \(bytes) bytes)")
-    }
-  }
-
-  extension Tensor {
-    /// A contiguous tensor over `storage`.
-    static func wrapping(storage: Storage, shape: [Int], dtype: DType) -> Tensor {
-      Tensor(storage: storage, layout: Layout(contiguous: shape), dtype: dtype)
     }
   }
 #endif

@@ -22,7 +22,7 @@ extension DeviceParity {
     add("losses", { [seeded(5, 4), seeded(5, 4), seeded(5)] }) { xs in
       let (x, t) = (xs[0], xs[1])
       let signs = xs[2].sign()
-      let classes = Tensor([0, 3, 1, 3, 2])
+      let classes = Tensor([0, 3, 1, 3, 2], device: x.device)
       let results: [Tensor] = [
         huberLoss(x, t, delta: 0.7), smoothL1Loss(x, t, reduction: .sum, beta: 0.5),
         klDiv(x.logSoftmax(dim: 1), t.softmax(dim: 1), reduction: .batchMean),
@@ -33,7 +33,7 @@ extension DeviceParity {
         multiMarginLoss(x, classes), crossEntropy(x, classes), mseLoss(x, t), l1Loss(x, t),
         binaryCrossEntropyWithLogits(x, (t .> 0).float()),
         ctcLoss(
-          Tensor.cat([x, t], dim: 0).view(10, 1, 2, 2).expand(10, 1, 2, 2).reshape(10, 1, 4).logSoftmax(dim: 2), Tensor([[1, 2, 3]]),
+          Tensor.cat([x, t], dim: 0).view(10, 1, 2, 2).expand(10, 1, 2, 2).reshape(10, 1, 4).logSoftmax(dim: 2), Tensor([[1, 2, 3]], device: x.device),
           inputLengths: [10], targetLengths: [3]),
       ]
       return Tensor.stack(results)
@@ -147,7 +147,7 @@ extension DeviceParity {
       let image = xs[0].detach().requiresGrad_()
       let features = Functional.conv2d(image, weight: weight, bias: xs[2], padding: (1, 1))
       let pooled = Functional.maxPool2d(Functional.groupNorm(features, numGroups: 2).relu(), kernel: (2, 2))
-      let loss = crossEntropy(Functional.adaptiveAvgPool2d(pooled, outputSize: (1, 1)).flatten(startDim: 1), Tensor([1, 3]))
+      let loss = crossEntropy(Functional.adaptiveAvgPool2d(pooled, outputSize: (1, 1)).flatten(startDim: 1), Tensor([1, 3], device: image.device))
       loss.backward()
       return Tensor.cat([loss.view(1), image.grad!.flatten(), weight.grad!.flatten()])
     }

@@ -94,17 +94,17 @@ public enum DeviceParity {
     add("mask indexing", { [seeded(5, 6)] }) { $0[0][$0[0] .> 0.3] }
     add("gather scatter", { [seeded(4, 6)] }) { xs in
       let x = xs[0]
-      let index = Tensor([[0, 5], [1, 1], [2, 4], [3, 0]])
+      let index = Tensor([[0, 5], [1, 1], [2, 4], [3, 0]], device: x.device)
       return Tensor.cat([x.gather(dim: 1, index: index), x.scatter(dim: 1, index: index, src: x.narrow(dim: 1, start: 0, length: 2))], dim: 1)
     }
     add("index put", { [seeded(8)] }) { xs in
       let y = xs[0].clone()
-      y[Tensor([1, 1, 3])] = Tensor([10.0, 20.0, 30.0])
+      y[Tensor([1, 1, 3])] = Tensor([10.0, 20.0, 30.0], device: y.device)
       return y
     }
     add("cat stack narrow", { [seeded(3, 4), seeded(2, 4)] }) { Tensor.stack([Tensor.cat($0, dim: 0).narrow(dim: 0, start: 1, length: 3)]) }
     add("repeat tile repeatInterleave", { [seeded(3, 4)] }) { xs in
-      Tensor.cat([xs[0].repeat(2, 1, 2).reshape(-1), xs[0].tile(2).reshape(-1), xs[0].repeatInterleave(Tensor([1, 0, 2]), dim: 0).reshape(-1)])
+      Tensor.cat([xs[0].repeat(2, 1, 2).reshape(-1), xs[0].tile(2).reshape(-1), xs[0].repeatInterleave(Tensor([1, 0, 2], device: xs[0].device), dim: 0).reshape(-1)])
     }
     add("flip roll rot90", { [seeded(3, 4, 5)] }) { xs in
       Tensor.cat([xs[0].flip(0, 2).reshape(-1), xs[0].roll(shifts: [1, -2], dims: [0, 2]).reshape(-1), xs[0].rot90(1, dims: (1, 2)).reshape(-1)])
@@ -120,13 +120,14 @@ public enum DeviceParity {
     }
     add("index ops", { [seeded(4, 5), seeded(4, 3)] }) { xs in
       Tensor.cat([
-        xs[0].indexAdd(dim: 1, index: Tensor([0, 4, 0]), source: xs[1]).reshape(-1),
-        xs[0].scatterReduce(dim: 1, index: Tensor([[0, 4, 0]]).expand(4, 3).contiguous(), src: xs[1], reduce: .amax).reshape(-1),
-        xs[0].takeAlongDim(Tensor([[1], [0], [4], [2]]), dim: 1).reshape(-1),
+        xs[0].indexAdd(dim: 1, index: Tensor([0, 4, 0], device: xs[0].device), source: xs[1]).reshape(-1),
+        xs[0].scatterReduce(dim: 1, index: Tensor([[0, 4, 0]], device: xs[0].device).expand(4, 3).contiguous(), src: xs[1], reduce: .amax)
+          .reshape(-1),
+        xs[0].takeAlongDim(Tensor([[1], [0], [4], [2]], device: xs[0].device), dim: 1).reshape(-1),
       ])
     }
     add("linalg solve inv det cholesky", tolerance: 1e-4, { [seeded(3, 3), seeded(3, 2)] }) { xs in
-      let a = xs[0].matmul(xs[0].mT) + Tensor.eye(3) * 2
+      let a = xs[0].matmul(xs[0].mT) + Tensor.eye(3, device: xs[0].device) * 2
       return Tensor.cat([Linalg.solve(a, xs[1]).reshape(-1), Linalg.inv(a).reshape(-1), Linalg.det(a).view(1), Linalg.cholesky(a).reshape(-1)])
     }
     add("diag_embed trace unfold", { [seeded(4, 5)] }) { xs in

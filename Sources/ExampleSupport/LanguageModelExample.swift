@@ -22,7 +22,7 @@ extension CharLSTM: CharacterModel {}
 public struct LanguageModelOptions: Sendable {
   /// Training iterations (`--iters`).
   public var iters: Int
-  /// Where to train (`--device cpu|cuda`).
+  /// Where to train (`--device cpu|cuda[:N]|test[:N]`; the test device stands in for a GPU).
   public var device = Device.cpu
   /// Continue from the checkpoint, optimizer and batch order included (`--resume`).
   public var resume = false
@@ -89,7 +89,13 @@ public struct LanguageModelOptions: Sendable {
     while let argument = iterator.next() {
       switch argument {
       case "--iters": options.iters = Int(value(argument)) ?? options.iters
-      case "--device": options.device = value(argument).hasPrefix("cuda") ? .cuda(0) : .cpu
+      case "--device":
+        let spelled = value(argument)
+        guard let device = Device(spelled) else {
+          print("--device expects cpu, cuda, cuda:N, test or test:N, got '\(spelled)'")
+          exit(2)
+        }
+        options.device = device
       case "--resume": options.resume = true
       case "--distributed": options.distributed = true
       case "--sample-only": options.sampleOnly = true
@@ -103,7 +109,7 @@ public struct LanguageModelOptions: Sendable {
       case "--seed": options.seed = UInt64(value(argument)) ?? options.seed
       default:
         print(
-          "usage: \(program) [--iters N] [--device cpu|cuda] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
+          "usage: \(program) [--iters N] [--device cpu|cuda[:N]|test[:N]] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
         )
         exit(2)
       }

@@ -201,14 +201,18 @@ open class Module: Forwarding {
     for p in parameters() { p.grad = nil }
   }
 
-  /// Moves every parameter and buffer to `device` in place, keeping the same tensor objects
-  /// (PyTorch: `model.to(device)`); throws when the device is unavailable.
+  /// Moves every parameter and buffer, and the parameters' gradients, to `device` in place,
+  /// keeping the same tensor objects (still leaves), so an optimizer built before the move
+  /// keeps working (PyTorch: `model.to(device)`); throws when the device is unavailable or
+  /// has no memory for them, before anything has moved when the device cannot be used.
   public func to(_ device: Device) throws {
     _ = try BackendRegistry.backend(for: device)
     for (_, t) in namedParameters() + namedBuffers() where t.device != device {
-      let moved = t.movedTo(device)
+      let moved = try t.detach().moved(to: device)
+      let grad = try t.grad.map { try $0.detach().moved(to: device) }
       t.storage = moved.storage
       t.layout = moved.layout
+      t.grad = grad
     }
   }
 

@@ -239,7 +239,9 @@ open class Optimizer {
     }
   }
 
-  /// Applies one update to every parameter that has a gradient.
+  /// Applies one update to every parameter that has a gradient. State a parameter left on
+  /// another device (the model moved with `Module.to` after earlier steps) follows it there
+  /// first; 0-d host values such as Adam's `step` stay on the host, as in PyTorch.
   public func step() {
     stepCount += 1
     withNoGrad {
@@ -247,6 +249,9 @@ open class Optimizer {
         for p in group.params {
           guard let grad = p.grad else { continue }
           var s = state[ObjectIdentifier(p)] ?? [:]
+          for (key, value) in s where value.device != p.device && !(value.dim == 0 && value.device == .cpu) {
+            s[key] = value.movedTo(p.device)
+          }
           update(p, grad: grad, group: group, state: &s)
           state[ObjectIdentifier(p)] = s
         }

@@ -65,6 +65,10 @@ package protocol Backend: Sendable {
   var allocator: any StorageAllocator { get }
   /// Copies `src` into `dst` (same shape), converting the element type.
   func copy(_ src: Tensor, into dst: Tensor)
+  /// Copies the bytes of dense `src` into `dst` (same shape, dtype and strides) where one of
+  /// them is on this backend's device and the other in host memory or on another device of
+  /// the same kind: the one path by which data crosses devices. Throws the runtime's error.
+  func transfer(_ src: Tensor, into dst: Tensor) throws
   /// Writes `value` into every element of `dst`.
   func fill(_ dst: Tensor, with value: Scalar)
   /// `out = op(x)`; `x` has the compute type, `out` that or bool.
@@ -189,17 +193,21 @@ package enum BackendRegistry {
   /// existential's inline buffer, so converting it per call allocated a box per op.
   static let cpu: any Backend = CPUBackend.shared
 
-  /// Installs the factory for a device kind (`"cuda"`).
+  /// Installs the factory for a device kind (`"cuda"`, as `Device.type` spells it).
   package static func register(kind: String, _ factory: @escaping @Sendable (Device) throws -> any Backend) {
     lock.withLock { factories[kind] = factory }
   }
 
   /// The backend of `device`, or the error that says why it cannot be had.
   package static func backend(for device: Device) throws -> any Backend {
-    if case .cpu = device { return cpu }
+    switch device {
+    case .cpu: return cpu
+    case .test(let index): return try TestDevice.backend(index)
+    case .cuda: break
+    }
     return try lock.withLock {
       if let cached = cache[device] { return cached }
-      guard let factory = factories["cuda"] else { throw DeviceError.backendMissing(device) }
+      guard let factory = factories[device.type] else { throw DeviceError.backendMissing(device) }
       let made = try factory(device)
       cache[device] = made
       return made
@@ -213,13 +221,15 @@ public enum DeviceError: Error, CustomStringConvertible, Sendable {
   case backendMissing(Device)
   /// The device's runtime reported an error.
   case runtime(String)
+  /// The device has no memory for an allocation; the message says how much was asked for.
+  case outOfMemory(String)
 
   /// A message that says what to do.
   public var description: String {
     switch self {
     case .backendMissing(let device):
       "Cannot use device '\(device)': the package was built without the CUDA trait. Build with `swift build --traits CUDA` (and import CUDABackend) to enable it."
-    case .runtime(let message): message
+    case .runtime(let message), .outOfMemory(let message): message
     }
   }
 }

@@ -39,6 +39,15 @@ public final class Storage: @unchecked Sendable {
     self.release = nil
   }
 
+  /// Allocates `byteCount` bytes with `allocator`, or throws `DeviceError.outOfMemory`.
+  package init(throwingByteCount byteCount: Int, allocator: StorageAllocator) throws {
+    self.data = try allocator.allocateOrThrow(byteCount: byteCount)
+    self.byteCount = byteCount
+    self.device = allocator.device
+    self.allocator = allocator
+    self.release = nil
+  }
+
   /// Takes ownership of `data`, which `allocator` allocated with `byteCount` bytes.
   package init(adopting data: UnsafeMutableRawPointer, byteCount: Int, allocator: StorageAllocator) {
     self.byteCount = byteCount
@@ -83,7 +92,11 @@ public final class Storage: @unchecked Sendable {
 /// Allocates and frees the memory of storages on one device.
 package protocol StorageAllocator: Sendable {
   var device: Device { get }
+  /// A block of `byteCount` bytes; stops with the device's message when there is no memory
+  /// (ops cannot throw).
   func allocate(byteCount: Int) -> UnsafeMutableRawPointer
+  /// A block of `byteCount` bytes, or `DeviceError.outOfMemory` (moves and file readers).
+  func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer
   func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int)
   func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int)
 }

@@ -33,23 +33,48 @@ extension Tensor {
   /// `self` when already contiguous, else a contiguous copy (PyTorch: `x.contiguous()`).
   public func contiguous() -> Tensor { isContiguous ? self : clone() }
 
-  /// The tensor on `device` (a copy unless it is already there); stops when the device's
-  /// backend is unavailable. The throwing, public form is `to(_: Device)` in CUDABackend.
+  /// The tensor on `target` (`self` when it is already there), recorded for autograd as
+  /// `ToCopyBackward0`, whose gradient moves back to this device; stops when the device cannot
+  /// be used. The throwing, public form is `to(_: Device)` in CUDABackend.
   package func movedTo(_ target: Device) -> Tensor {
-    if target == device { return self }
-    let out = Tensor(uninitializedShape: shape, dtype: dtype, device: target)
-    Tensor.copyAcrossDevices(from: self.contiguous(), to: out)
-    return out
+    do { return try moved(to: target) } catch { usageFailure("\(error)") }
   }
 
-  /// Copies between devices; device backends install the implementation.
-  nonisolated(unsafe) package static var crossDeviceCopy: ((Tensor, Tensor) -> Void)?
+  /// `movedTo`, throwing when the device cannot be used or has no memory for the copy. A
+  /// dense channels-last tensor arrives channels-last, anything else contiguous (PyTorch's
+  /// `memory_format=torch.preserve_format`).
+  package func moved(to target: Device) throws -> Tensor {
+    if target == device { return self }
+    let targetBackend = try BackendRegistry.backend(for: target)
+    let channelsLast = !isContiguous && isContiguous(memoryFormat: .channelsLast)
+    let source = channelsLast ? self : Tensor.unrecorded { contiguous() }
+    let out = try Tensor.allocated(
+      channelsLast ? Layout(channelsLast: shape) : Layout(contiguous: shape), dtype: dtype, allocator: targetBackend.allocator)
+    try Tensor.transfer(from: source, to: out)
+    return recorded(.deviceCopy(from: device), self, out)
+  }
 
-  package static func copyAcrossDevices(from src: Tensor, to dst: Tensor) {
-    guard let copy = crossDeviceCopy else {
-      usageFailure("copy from \(src.device) to \(dst.device): no backend for the device is loaded")
+  /// Fresh storage from `allocator` for a dense `layout`, or `DeviceError.outOfMemory`.
+  private static func allocated(_ layout: Layout, dtype: DType, allocator: any StorageAllocator) throws -> Tensor {
+    Tensor(storage: try Storage(throwingByteCount: layout.numel * dtype.itemSize, allocator: allocator), layout: layout, dtype: dtype)
+  }
+
+  /// Copies dense `src` into `dst` (same shape, dtype and strides) across devices, through the
+  /// `transfer` of the backend that is not the host's; between devices of two kinds the data
+  /// is staged in host memory.
+  package static func transfer(from src: Tensor, to dst: Tensor) throws {
+    guard src.numel > 0 else { return }
+    switch (src.device, dst.device) {
+    case (.cpu, let device), (let device, .cpu):
+      try BackendRegistry.backend(for: device).transfer(src, into: dst)
+    case (let from, let to) where from.type == to.type:
+      try BackendRegistry.backend(for: to).transfer(src, into: dst)
+    default:
+      let staged = try allocated(
+        Layout(shape: dst.shape, strides: dst.layout.strides), dtype: dst.dtype, allocator: CPUBackend.hostAllocator)
+      try transfer(from: src, to: staged)
+      try transfer(from: staged, to: dst)
     }
-    copy(src, dst)
   }
 
   /// The single value of a one-element tensor, as a `Double` (PyTorch: `x.item()`).

@@ -278,6 +278,9 @@ extension Tensor {
   /// Offsets into `self` (contiguous strides of `target`) of `index` positions along `dim`.
   private func scatterOffsets(dim axis: Int, index: Tensor, strides: [Int], op: String) -> Tensor {
     usageCheck(index.dtype == .int64 || index.dtype == .int32, "\(op)(): Expected dtype int32/int64 for index")
+    usageCheck(
+      index.device == device,
+      "\(op)(): Expected all tensors to be on the same device, but found at least two devices, \(device) and \(index.device)! (the index; move it with `index.to(\(device))`)")
     // An empty index picks nothing, whatever its rank (PyTorch skips the shape checks).
     if index.numel == 0 { return Tensor.zeros(index.shape, dtype: .int64, device: device) }
     usageCheck(

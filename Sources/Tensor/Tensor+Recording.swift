@@ -20,6 +20,8 @@ package enum RecordedOp {
   /// `softmax` / `logSoftmax` along `dim`.
   case softmax(dim: Int, log: Bool)
   case conversion
+  /// A copy from device `from` to the output's device.
+  case deviceCopy(from: Device)
   case clone
   /// `fill_` of a tensor in the graph: the old values get no gradient.
   case fill

@@ -20,6 +20,8 @@ enum Formulas {
     case .conversion:
       let dtype = inputs[0].dtype
       return Function(name: "ToCopyBackward0", inputs: inputs, savesValues: false) { g in [g.to(dtype)] }
+    case .deviceCopy(let source):
+      return Function(name: "ToCopyBackward0", inputs: inputs, savesValues: false) { g in [g.movedTo(source)] }
     case .clone: return Function(name: "CloneBackward0", inputs: inputs, savesValues: false) { g in [g] }
     case .fill: return Function(name: "FillBackward2", inputs: inputs, savesValues: false) { g in [Tensor.zeros(like: g)] }
     case .take(let offsets): return IndexingFormulas.take(offsets: offsets, source: inputs[0])

@@ -14,7 +14,7 @@ extension CPUBackend {
   fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
     guard out.stride(2) == 1 else {
       // The kernel writes rows with unit stride; go through a contiguous result.
-      let temporary = Tensor(uninitializedShape: out.shape, dtype: .float32, device: .cpu)
+      let temporary = Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
       sgemm(a, b, temporary)
       CPUBackend.shared.copy(temporary, into: out)
       return

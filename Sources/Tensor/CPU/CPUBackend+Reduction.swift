@@ -163,7 +163,7 @@ extension CPUBackend {
     if leading > 0 && trailing > 0 && leading + trailing == sorted.count {
       var partialShape = x.shape
       for d in sorted.suffix(trailing) { partialShape[d] = 1 }
-      let partial = Tensor(uninitializedShape: partialShape, dtype: .float32, device: .cpu)
+      let partial = Tensor(uninitializedShape: partialShape, dtype: .float32, device: out.device)
       return sumFloat32Contiguous(x, dims: Array(sorted.suffix(trailing)), into: partial)
         && sumFloat32Contiguous(partial, dims: Array(sorted.prefix(leading)), into: out)
     }

@@ -22,6 +22,13 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
     return pointer
   }
 
+  func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
+    guard let pointer = allocateOrNil(byteCount: byteCount) else {
+      throw DeviceError.outOfMemory("DefaultCPUAllocator: not enough memory: you tried to allocate \(byteCount) bytes.")
+    }
+    return pointer
+  }
+
   /// A block of `byteCount` bytes, or `nil` when the system has no memory for it even after
   /// the cache is released.
   @inline(__always)
@@ -71,13 +78,21 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
   }
 }
 
-/// The reference backend: every primitive as a strided loop over host memory.
+/// The reference backend: every primitive as a strided loop over host memory. The test
+/// devices (`Device.test`) run it too, over host memory from their own allocators.
 struct CPUBackend: Backend {
-  static let shared = CPUBackend()
+  static let shared = CPUBackend(allocator: CPUBackend.hostAllocator)
   /// The host allocator (also used directly by file readers, which must throw when memory
   /// runs out).
   static let hostAllocator = CPUAllocator()
-  let allocator: any StorageAllocator = CPUBackend.hostAllocator
+  let allocator: any StorageAllocator
+
+  /// Both sides are host memory (the CPU's or a test device's): the bytes are copied.
+  func transfer(_ src: Tensor, into dst: Tensor) throws {
+    let size = src.dtype.itemSize
+    (dst.storage.data + dst.storageOffset * size).copyMemory(
+      from: src.storage.data + src.storageOffset * size, byteCount: src.numel * size)
+  }
 
   func copy(_ src: Tensor, into dst: Tensor) {
     if src.dtype == dst.dtype, src.isContiguous, dst.isContiguous {
@@ -216,7 +231,7 @@ struct CPUBackend: Backend {
         d -= 1
       }
     }
-    let out = Tensor(uninitializedShape: [found, rank], dtype: .int64, device: .cpu)
+    let out = Tensor(uninitializedShape: [found, rank], dtype: .int64, device: x.device)
     coords.withUnsafeBytes { raw in
       if raw.count > 0 { out.storage.data.copyMemory(from: raw.baseAddress!, byteCount: raw.count) }
     }

@@ -1,0 +1,81 @@
+import Foundation
+
+/// The test devices (`Device.test(0)`, `Device.test(1)`): host memory behind a backend and an
+/// allocator of their own, so that device-generic code runs, and is tested, on a machine
+/// without a GPU. Every op runs the CPU's kernels; what differs from the CPU is what differs
+/// on a real device: data crosses only through explicit moves (`to(_:)`, recorded for
+/// autograd), an op that mixes devices stops with a message naming both, and the allocator
+/// keeps memory statistics.
+public enum TestDevice {
+  /// How many test devices there are: two, so that tests can also mix devices of one kind.
+  public static let deviceCount = 2
+
+  /// Bytes held by tensors on test device `index` (as `torch.cuda.memory_allocated`).
+  public static func memoryAllocated(_ index: Int = 0) -> Int { allocator(index).statistics.allocated }
+
+  /// The most bytes held at once since the start or the last `resetPeakMemoryStats`
+  /// (as `torch.cuda.max_memory_allocated`).
+  public static func maxMemoryAllocated(_ index: Int = 0) -> Int { allocator(index).statistics.peak }
+
+  /// Starts peak tracking afresh from the bytes held now (as `torch.cuda.reset_peak_memory_stats`).
+  public static func resetPeakMemoryStats(_ index: Int = 0) { allocator(index).resetPeak() }
+
+  private static let allocators = (0..<deviceCount).map { TestDeviceAllocator(index: $0) }
+  private static let backends: [any Backend] = allocators.map { CPUBackend(allocator: $0) }
+
+  /// The backend of test device `index`, or the error PyTorch gives for a bad ordinal.
+  static func backend(_ index: Int) throws -> any Backend {
+    guard backends.indices.contains(index) else { throw invalidOrdinal(index) }
+    return backends[index]
+  }
+
+  private static func allocator(_ index: Int) -> TestDeviceAllocator {
+    guard allocators.indices.contains(index) else { usageFailure("\(invalidOrdinal(index))") }
+    return allocators[index]
+  }
+
+  private static func invalidOrdinal(_ index: Int) -> DeviceError {
+    .runtime("invalid device ordinal: test:\(index) requested, \(deviceCount) test devices present (test:0 ... test:\(deviceCount - 1))")
+  }
+}
+
+/// The allocator of one test device: aligned host memory, counted.
+final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
+  let device: Device
+  private let lock = NSLock()
+  private var allocated = 0
+  private var peak = 0
+
+  init(index: Int) { device = .test(index) }
+
+  /// The bytes held now and the most held at once.
+  var statistics: (allocated: Int, peak: Int) { lock.withLock { (allocated, peak) } }
+
+  func resetPeak() { lock.withLock { peak = allocated } }
+
+  func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
+  }
+
+  func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
+    var pointer: UnsafeMutableRawPointer?
+    guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
+      throw DeviceError.outOfMemory(
+        "\(device): out of memory: tried to allocate \(byteCount) bytes with \(statistics.allocated) bytes already allocated")
+    }
+    lock.withLock {
+      allocated += byteCount
+      peak = max(peak, allocated)
+    }
+    return pointer
+  }
+
+  func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
+    free(pointer)
+    lock.withLock { allocated -= byteCount }
+  }
+
+  func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
+    to.copyMemory(from: from, byteCount: byteCount)
+  }
+}
