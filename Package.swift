@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "DeviceParity", dependencies: ["NN", "CUDABackend"]),
     .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
     .executableTarget(name: "DistributedCheck", dependencies: ["Distributed", "Optim", "CUDABackend"]),
-    .target(name: "NN", dependencies: ["Autograd"]),
+    .target(name: "NN", dependencies: ["Autograd", "CUDABackend"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
     .target(name: "Data", dependencies: ["NN"]),
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),

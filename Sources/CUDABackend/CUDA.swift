@@ -39,6 +39,11 @@ public enum CUDA {
     }
   }
 
+  /// Loads the runtime and checks that `device` exists (PyTorch: `torch.cuda.init()`, which
+  /// happens on first use there too); any other device kind passes. `Module.to` calls it, so
+  /// a model can move to a GPU before any tensor has.
+  public static func initialize(for device: Device) throws { try Runtime.ensure(device) }
+
   /// The properties of device `index`.
   public static func properties(of index: Int = 0) throws -> DeviceProperties { try Runtime.properties(index) }
 

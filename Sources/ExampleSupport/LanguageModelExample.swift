@@ -101,6 +101,7 @@ public struct LanguageModelOptions: Sendable {
       case "--sample-only": options.sampleOnly = true
       case "--eval-interval": options.evalInterval = Int(value(argument)) ?? options.evalInterval
       case "--eval-iters": options.evalIters = Int(value(argument)) ?? options.evalIters
+      case "--final-eval-iters": options.finalEvalIters = Int(value(argument)) ?? options.finalEvalIters
       case "--checkpoint": options.checkpoint = value(argument)
       case "--prompt": options.prompt = value(argument)
       case "--length": options.sampleLength = Int(value(argument)) ?? options.sampleLength
@@ -109,7 +110,7 @@ public struct LanguageModelOptions: Sendable {
       case "--seed": options.seed = UInt64(value(argument)) ?? options.seed
       default:
         print(
-          "usage: \(program) [--iters N] [--device cpu|cuda[:N]|test[:N]] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
+          "usage: \(program) [--iters N] [--device cpu|cuda[:N]|test[:N]] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--final-eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
         )
         exit(2)
       }
