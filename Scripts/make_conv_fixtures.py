@@ -28,6 +28,10 @@ cases = {
     "blocked": ([2, 64, 40, 40], [20, 64, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
     "stem": ([1, 3, 32, 32], [8, 3, 7, 7], dict(stride=[2, 2], padding=[3, 3], dilation=[1, 1], groups=1, bias=False)),
     "channels_last": ([2, 6, 8, 7], [5, 6, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True, channels_last=True)),
+    # More images than threads, with pixels per image not a multiple of a panel: the forward
+    # runs several images to one product, with panels that cross from one image into the next.
+    "batched_images": ([5, 6, 7, 9], [8, 3, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=2, bias=True)),
+    "batched_strided": ([6, 4, 9, 8], [5, 4, 3, 3], dict(stride=[2, 2], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
 }
 settings = {}
 for name, (xs, ws, kw) in cases.items():

@@ -125,6 +125,25 @@ case "profile-conv":
     conv(images).sum().backward()
   }
   exit(0)
+case "profile-conv2d":
+  // `profile-conv2d <case prefix> [forward|backward] [threads]`, e.g. conv2d_3x3_256to256_14.
+  let arguments = Array(CommandLine.arguments.dropFirst(2))
+  guard let shape = ConvolutionBenchmark.shapes.first(where: { $0.name == arguments.first }) else {
+    print("profile-conv2d: name one of \(ConvolutionBenchmark.shapes.map(\.name).joined(separator: ", "))")
+    exit(2)
+  }
+  Tensor.setNumThreads(arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1)
+  let layer = Conv2d(shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2, groups: shape.groups, bias: false)
+  let input = Tensor.randn(8, shape.input, shape.size, shape.size)
+  for _ in 0..<40 {
+    if arguments.count > 1 && arguments[1] == "backward" {
+      layer.zeroGrad()
+      layer(input).sum().backward()
+    } else {
+      withNoGrad { _ = layer(input) }
+    }
+  }
+  exit(0)
 case "profile-lstm":
   Tensor.setNumThreads(Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)
   let step = LSTMTrainingStep()

@@ -123,6 +123,32 @@ static void pack_columns(const void *context, int64_t k0, int64_t kc, int64_t j0
   }
 }
 
+typedef struct {
+  const ck_conv2d_geometry *g;
+  const float *x;      // the group's first input channel in the first image
+  int64_t image_in;    // floats from one image to the next
+} batch_column_source;
+
+// The B packer of a GEMM whose columns are several images' pixels side by side (column j is
+// pixel j % P of image j / P): a panel that crosses from one image into the next is packed
+// in one piece per image.
+static void pack_batch_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
+  const batch_column_source *s = (const batch_column_source *)context;
+  const int64_t pixels = s->g->out_h * s->g->out_w;
+  for (int64_t q = 0; q < nc; q += nr) {
+    const int64_t np = min64(nr, nc - q);
+    float *panel = out + q * kc;
+    for (int64_t filled = 0; filled < np;) {
+      const int64_t j = j0 + q + filled, image = j / pixels, p = j % pixels, count = min64(np - filled, pixels - p);
+      im2col_block(s->g, s->x + image * s->image_in, k0, kc, p, count, panel + filled, nr);
+      filled += count;
+    }
+    if (np < nr) {
+      for (int64_t kk = 0; kk < kc; ++kk) memset(panel + kk * nr + np, 0, (size_t)(nr - np) * sizeof(float));
+    }
+  }
+}
+
 static inline int is_depthwise(const ck_conv2d_geometry *g) { return g->groups == g->channels && g->groups > 1; }
 
 // Per-thread scratch for column blocks, grown as needed and kept.
@@ -273,6 +299,46 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
         const float b = bias[group * og + o];
         float *row = out + o * pixels;
         for (int64_t p = 0; p < p1 - p0; ++p) row[p] += b;
+      }
+    }
+  }
+}
+
+// Per-thread scratch for a batch's product, grown as needed and kept.
+static __thread float *tl_products;
+static __thread size_t tl_product_floats;
+
+void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
+                                  int64_t images) {
+  if (images <= 0) return;
+  const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
+  const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, k = cg * g->kh * g->kw, columns = images * pixels;
+  if (!is_depthwise(g) && images > 1 && tl_product_floats < (size_t)(og * columns)) {
+    free(tl_products);
+    tl_products = aligned_alloc(64, ((size_t)(og * columns) * sizeof(float) + 63) / 64 * 64);
+    tl_product_floats = tl_products ? (size_t)(og * columns) : 0;
+  }
+  // Image by image where batching does not apply, or its scratch could not be had.
+  if (is_depthwise(g) || images == 1 || !tl_products) {
+    for (int64_t image = 0; image < images; ++image) {
+      ck_conv2d_forward_f32(g, x + image * g->channels * plane, weight, bias, y + image * g->out_channels * pixels, 0, pixels);
+    }
+    return;
+  }
+  float *product = tl_products;
+  for (int64_t group = 0; group < g->groups; ++group) {
+    batch_column_source source = {g, x + group * cg * plane, g->channels * plane};
+    ck_sgemm_packing_b(og, columns, k, weight + group * og * k, k, 1, pack_batch_columns, &source, product, columns, 0);
+    for (int64_t image = 0; image < images; ++image) {
+      for (int64_t o = 0; o < og; ++o) {
+        float *row = y + image * g->out_channels * pixels + (group * og + o) * pixels;
+        const float *from = product + o * columns + image * pixels;
+        if (bias) {
+          const float b = bias[group * og + o];
+          for (int64_t p = 0; p < pixels; ++p) row[p] = from[p] + b;
+        } else {
+          memcpy(row, from, (size_t)pixels * sizeof(float));
+        }
       }
     }
   }

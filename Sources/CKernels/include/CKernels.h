@@ -156,6 +156,13 @@ typedef struct {
 void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
                            int64_t p0, int64_t p1);
 
+/// Every output pixel of `images` consecutive images (`x` and `y` at the first): per group,
+/// one product whose columns are all the images' pixels side by side, so the weight streams
+/// through the cache once for the batch instead of once per image (what small images, with
+/// few pixels per weight, need), then copied out per image with `bias` (or NULL).
+void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
+                                  int64_t images);
+
 /// The input gradient of one image for input channels c0 ..< c1 (written, not added):
 /// column gradients `weightᵀ dy` in blocks of pixels, added back into place (col2im).
 /// `weight_t` is the weight transposed per group by ck_conv2d_transpose_weight_f32 (made once

@@ -9,7 +9,15 @@ extension CPUBackend {
     let bp = problem.bias.map { Self.floats($0) }
     let (imageIn, imageOut) = (x.numel / n, out.numel / n)
     let threads = Self.threads(for: problem)
-    if n >= threads {
+    if n >= threads && pixels < Self.batchedPixelLimit {
+      // Small images: each thread takes a run of whole images as one product, so the weight
+      // streams through the cache once per run rather than once per image.
+      parallelRanges(n, threads: threads) { _, images in
+        var g = geometry
+        ck_conv2d_forward_images_f32(
+          &g, xp + images.lowerBound * imageIn, wp, bp, yp + images.lowerBound * imageOut, Int64(images.count))
+      }
+    } else if n >= threads {
       // Whole images per thread.
       parallelFor(threads) { t in
         var g = geometry
@@ -93,6 +101,10 @@ extension CPUBackend {
     }
     return true
   }
+
+  /// Images with fewer output pixels than this run their forward several images to a product
+  /// (`ck_conv2d_forward_images_f32`); larger ones have enough columns per weight on their own.
+  static let batchedPixelLimit = 1024
 
   /// Threads for a weight transpose of `count` floats: it moves memory only, so small weights
   /// stay on one thread.
