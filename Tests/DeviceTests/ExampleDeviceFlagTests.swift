@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The examples' `--device` flag on the test device: the GPT example (built beside this test
@@ -10,22 +11,14 @@ import Testing
 
   /// The evaluation lines (`step N: train loss ..., val loss ...`) of one GPT run.
   static func evaluations(_ arguments: [String], checkpoint: URL) throws -> [String] {
-    let process = Process()
-    process.executableURL = gpt
-    process.arguments =
-      arguments + ["--eval-interval", "1", "--eval-iters", "1", "--final-eval-iters", "1", "--length", "4", "--checkpoint", checkpoint.path]
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    #expect(process.terminationStatus == 0, "GPT \(arguments.joined(separator: " ")) failed:\n\(text)")
+    let (status, text) = try Interop.run(
+      gpt.path,
+      arguments + ["--eval-interval", "1", "--eval-iters", "1", "--final-eval-iters", "1", "--length", "4", "--checkpoint", checkpoint.path])
+    #expect(status == 0, "GPT \(arguments.joined(separator: " ")) failed:\n\(text)")
     return text.split(separator: "\n").map(String.init).filter { $0.hasPrefix("step ") }
   }
 
-  @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: gpt.path), "GPT is built beside the tests"))
-  func trainingAndResumingOnTheTestDeviceMatchTheCPU() throws {
+  @Test func trainingAndResumingOnTheTestDeviceMatchTheCPU() throws {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("device-flag-\(getpid())")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
