@@ -18,6 +18,12 @@ extension Functional {
     _ query: Tensor, _ key: Tensor, _ value: Tensor, attnMask: Tensor? = nil, dropoutP: Double = 0, isCausal: Bool = false,
     scale: Double? = nil
   ) -> Tensor {
+    // A float mask is cast with the operands; a bool mask passes as it is.
+    if let cast = Autocast.run(.lowerPrecision, [query, key, value, attnMask], { c in
+      scaledDotProductAttention(c[0]!, c[1]!, c[2]!, attnMask: c[3], dropoutP: dropoutP, isCausal: isCausal, scale: scale)
+    }) {
+      return cast
+    }
     let op = "scaled_dot_product_attention"
     usageCheck(
       query.dim >= 2 && key.dim >= 2 && value.dim >= 2,

@@ -74,6 +74,9 @@ extension Functional {
   /// Normalization over groups of channels of `[N, C, ...]` input, then a per-channel
   /// scale and shift (PyTorch: `F.group_norm`).
   public static func groupNorm(_ x: Tensor, numGroups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) -> Tensor {
+    if let cast = Autocast.run(.float32OnDevices, [x, weight, bias], { c in groupNorm(c[0]!, numGroups: numGroups, weight: c[1], bias: c[2], eps: eps) }) {
+      return cast
+    }
     usageCheck(x.dim >= 2, "group_norm: expected an input of shape [N, C, ...], got \(x.shape)")
     let channels = x.shape[1]
     usageCheck(numGroups > 0 && channels % numGroups == 0, "Expected number of channels in input to be divisible by num_groups, but got input of shape \(x.shape) and num_groups=\(numGroups)")

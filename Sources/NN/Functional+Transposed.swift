@@ -68,6 +68,11 @@ extension Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     outputPadding: (Int, Int) = (0, 0), groups: Int = 1, dilation: (Int, Int) = (1, 1)
   ) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
+      convTranspose2d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
+    }) {
+      return cast
+    }
     usageCheck(weight.dim == 4, "conv_transpose2d: expected a 4-D weight [in_channels, out_channels / groups, kh, kw], got \(weight.shape)")
     return acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: \(x.shape)") { x in
       transposedConvolution(
@@ -85,6 +90,11 @@ extension Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0],
     outputPadding: [Int] = [0, 0, 0], groups: Int = 1, dilation: [Int] = [1, 1, 1]
   ) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
+      convTranspose3d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
+    }) {
+      return cast
+    }
     usageCheck(weight.dim == 5, "conv_transpose3d: expected a 5-D weight [in_channels, out_channels / groups, kd, kh, kw], got \(weight.shape)")
     usageCheck(stride.count == 3, "conv_transpose3d: stride takes three values, got \(stride)")
     return acceptingUnbatched3d(x, op: "conv_transpose3d") { x in

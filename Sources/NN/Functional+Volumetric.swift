@@ -31,6 +31,11 @@ extension Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1],
     groups: Int = 1
   ) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
+      conv3d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }) {
+      return cast
+    }
     usageCheck(weight.dim == 5, "conv3d: expected a 5-D weight [out_channels, in_channels / groups, kd, kh, kw], got \(weight.shape)")
     usageCheck(stride.count == 3 && padding.count == 3 && dilation.count == 3, "conv3d: stride, padding and dilation take three values each")
     return acceptingUnbatched3d(x, op: "conv3d") { x in

@@ -3,6 +3,7 @@
 public enum Functional {
   /// `x @ weight.T + bias` (PyTorch: `F.linear`).
   public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in linear(c[0]!, weight: c[1]!, bias: c[2]) }) { return cast }
     let y = x.matmul(weight.t())
     return bias.map { y + $0 } ?? y
   }
@@ -53,7 +54,12 @@ public enum Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
   ) -> Tensor {
-    acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: \(x.shape)") { x in
+    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
+      conv2d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, dilation: dilation, groups: groups)
+    }) {
+      return cast
+    }
+    return acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: \(x.shape)") { x in
       batchedConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
   }
@@ -212,6 +218,11 @@ public enum Functional {
 
   /// Normalization over the trailing `normalizedShape` dims (PyTorch: `F.layer_norm`).
   public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
+    if let cast = Autocast.run(.float32OnDevices, [x, weight, bias], { c in
+      layerNorm(c[0]!, normalizedShape: normalizedShape, weight: c[1], bias: c[2], eps: eps)
+    }) {
+      return cast
+    }
     usageCheck(
       Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
       "layer_norm: normalized_shape \(normalizedShape) does not match the trailing dims of input of shape \(x.shape)")

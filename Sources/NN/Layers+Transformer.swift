@@ -23,6 +23,9 @@ extension Functional {
   /// `x / sqrt(mean(x²) + eps) * weight` over the trailing `normalizedShape` dims (PyTorch:
   /// `F.rms_norm`; `eps` nil means the dtype's machine epsilon).
   public static func rmsNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor? = nil, eps: Double? = nil) -> Tensor {
+    if let cast = Autocast.run(.float32OnDevices, [x, weight], { c in rmsNorm(c[0]!, normalizedShape: normalizedShape, weight: c[1], eps: eps) }) {
+      return cast
+    }
     usageCheck(
       Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
       "rms_norm: normalized_shape \(normalizedShape) does not match the trailing dims of input of shape \(x.shape)")

@@ -22,6 +22,7 @@ extension Reduction {
 /// `target` `[N, ...]` (PyTorch: `F.nll_loss`); `ignoreIndex` targets count for nothing,
 /// and a weighted mean divides by the weights of the counted targets.
 public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target, weight], { c in nllLoss(c[0]!, c[1]!, weight: c[2], ignoreIndex: ignoreIndex, reduction: reduction) }) { return cast }
   usageCheck(input.dim >= 1, "nll_loss: expected input with at least 1 dim, got \(input.shape)")
   usageCheck(
     target.dtype == .int64 || target.dtype == .int32,
@@ -57,6 +58,7 @@ public func crossEntropy(
   _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean,
   labelSmoothing: Double = 0
 ) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target, weight], { c in crossEntropy(c[0]!, c[1]!, weight: c[2], ignoreIndex: ignoreIndex, reduction: reduction, labelSmoothing: labelSmoothing) }) { return cast }
   usageCheck(labelSmoothing >= 0 && labelSmoothing <= 1, "label_smoothing must be between 0.0 and 1.0. Got: \(labelSmoothing)")
   let classDim = input.dim == 1 ? 0 : 1
   let classes = input.shape[classDim]
@@ -96,13 +98,15 @@ public func crossEntropy(
 
 /// Mean squared error (PyTorch: `F.mse_loss`).
 public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target], { c in mseLoss(c[0]!, c[1]!, reduction: reduction) }) { return cast }
   let d = input - target
   return reduction.apply(d * d)
 }
 
 /// Mean absolute error (PyTorch: `F.l1_loss`).
 public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-  reduction.apply((input - target).abs())
+  if let cast = Autocast.run(.float32, [input, target], { c in l1Loss(c[0]!, c[1]!, reduction: reduction) }) { return cast }
+  return reduction.apply((input - target).abs())
 }
 
 /// Binary cross-entropy of probabilities; logs are clamped at -100 as in PyTorch
@@ -130,6 +134,7 @@ public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor
 public func binaryCrossEntropyWithLogits(
   _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil, reduction: Reduction = .mean
 ) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target, weight, posWeight], { c in binaryCrossEntropyWithLogits(c[0]!, c[1]!, weight: c[2], posWeight: c[3], reduction: reduction) }) { return cast }
   usageCheck(
     input.shape == target.shape,
     "Target size (\(target.shape)) must be the same as input size (\(input.shape))")
@@ -148,12 +153,14 @@ public func binaryCrossEntropyWithLogits(
 
 /// Squared error below `delta`, linear above (PyTorch: `F.huber_loss`).
 public func huberLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, delta: Double = 1) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target], { c in huberLoss(c[0]!, c[1]!, reduction: reduction, delta: delta) }) { return cast }
   let d = (input - target).abs()
   return reduction.apply(Tensor.where(d .< delta, d * d * 0.5, (d - 0.5 * delta) * delta))
 }
 
 /// `huberLoss / beta`: squared error below `beta`, linear above (PyTorch: `F.smooth_l1_loss`).
 public func smoothL1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, beta: Double = 1) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target], { c in smoothL1Loss(c[0]!, c[1]!, reduction: reduction, beta: beta) }) { return cast }
   let d = (input - target).abs()
   if beta == 0 { return reduction.apply(d) }
   return reduction.apply(Tensor.where(d .< beta, d * d * (0.5 / beta), d - 0.5 * beta))
@@ -174,6 +181,7 @@ public enum KLDivReduction: Sendable {
 /// The Kullback-Leibler divergence of `target` from `input` (log-probabilities); `target`
 /// is probabilities, or log-probabilities with `logTarget` (PyTorch: `F.kl_div`).
 public func klDiv(_ input: Tensor, _ target: Tensor, reduction: KLDivReduction = .mean, logTarget: Bool = false) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target], { c in klDiv(c[0]!, c[1]!, reduction: reduction, logTarget: logTarget) }) { return cast }
   let pointwise = logTarget ? target.exp() * (target - input) : target.xlogy(target) - target * input
   switch reduction {
   case .mean: return pointwise.mean()
@@ -189,6 +197,7 @@ public func klDiv(_ input: Tensor, _ target: Tensor, reduction: KLDivReduction =
 public func poissonNLLLoss(
   _ input: Tensor, _ target: Tensor, logInput: Bool = true, full: Bool = false, eps: Double = 1e-8, reduction: Reduction = .mean
 ) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target], { c in poissonNLLLoss(c[0]!, c[1]!, logInput: logInput, full: full, eps: eps, reduction: reduction) }) { return cast }
   var loss = logInput ? input.exp() - target * input : input - target * (input + eps).log()
   if full {
     let stirling = target * target.log() - target + (target * (2 * Double.pi)).log() * 0.5
@@ -210,11 +219,13 @@ public func gaussianNLLLoss(
 
 /// `max(0, -y * (x1 - x2) + margin)` for `y` in {1, -1} (PyTorch: `F.margin_ranking_loss`).
 public func marginRankingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean) -> Tensor {
-  reduction.apply((-target * (x1 - x2) + margin).clamp(min: .double(0)))
+  if let cast = Autocast.run(.float32, [x1, x2, target], { c in marginRankingLoss(c[0]!, c[1]!, c[2]!, margin: margin, reduction: reduction) }) { return cast }
+  return reduction.apply((-target * (x1 - x2) + margin).clamp(min: .double(0)))
 }
 
 /// `x` where `y` is 1, `max(0, margin - x)` where it is -1 (PyTorch: `F.hinge_embedding_loss`).
 public func hingeEmbeddingLoss(_ input: Tensor, _ target: Tensor, margin: Double = 1, reduction: Reduction = .mean) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target], { c in hingeEmbeddingLoss(c[0]!, c[1]!, margin: margin, reduction: reduction) }) { return cast }
   let marginTerm = Tensor.where(target .!= 1, (margin - input).clamp(min: .double(0)), 0.0)
   let selfTerm = Tensor.where(target .!= -1, input, 0.0)
   return reduction.apply(marginTerm + selfTerm)
@@ -222,7 +233,8 @@ public func hingeEmbeddingLoss(_ input: Tensor, _ target: Tensor, margin: Double
 
 /// `log(1 + exp(-y * x))` (PyTorch: `F.soft_margin_loss`).
 public func softMarginLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-  reduction.apply((-target * input).exp().log1p())
+  if let cast = Autocast.run(.float32, [input, target], { c in softMarginLoss(c[0]!, c[1]!, reduction: reduction) }) { return cast }
+  return reduction.apply((-target * input).exp().log1p())
 }
 
 /// Binary cross-entropy of logits `[N, C]` against 0/1 targets, averaged over classes
@@ -239,6 +251,7 @@ public func tripletMarginLoss(
   _ anchor: Tensor, _ positive: Tensor, _ negative: Tensor, margin: Double = 1, p: Double = 2, eps: Double = 1e-6,
   swap: Bool = false, reduction: Reduction = .mean
 ) -> Tensor {
+  if let cast = Autocast.run(.float32, [anchor, positive, negative], { c in tripletMarginLoss(c[0]!, c[1]!, c[2]!, margin: margin, p: p, eps: eps, swap: swap, reduction: reduction) }) { return cast }
   let toPositive = Tensor.pairwiseDistance(anchor, positive, p: p, eps: eps)
   var toNegative = Tensor.pairwiseDistance(anchor, negative, p: p, eps: eps)
   if swap { toNegative = toNegative.minimum(Tensor.pairwiseDistance(positive, negative, p: p, eps: eps)) }
@@ -248,6 +261,7 @@ public func tripletMarginLoss(
 /// `1 - cos(x1, x2)` where `y` is 1, `max(0, cos - margin)` where it is -1, with PyTorch's
 /// cosine (`sum(x1 x2) / sqrt((|x1|² + 1e-12)(|x2|² + 1e-12))`) (PyTorch: `F.cosine_embedding_loss`).
 public func cosineEmbeddingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean) -> Tensor {
+  if let cast = Autocast.run(.float32, [x1, x2, target], { c in cosineEmbeddingLoss(c[0]!, c[1]!, c[2]!, margin: margin, reduction: reduction) }) { return cast }
   let last = x1.dim - 1
   let products = (x1 * x2).sum(dim: last)
   let magnitudes = ((x1 * x1).sum(dim: last) + 1e-12) * ((x2 * x2).sum(dim: last) + 1e-12)
@@ -261,6 +275,7 @@ public func cosineEmbeddingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, ma
 public func multiMarginLoss(
   _ input: Tensor, _ target: Tensor, p: Int = 1, margin: Double = 1, weight: Tensor? = nil, reduction: Reduction = .mean
 ) -> Tensor {
+  if let cast = Autocast.run(.float32, [input, target, weight], { c in multiMarginLoss(c[0]!, c[1]!, p: p, margin: margin, weight: c[2], reduction: reduction) }) { return cast }
   usageCheck(p == 1 || p == 2, "multi_margin_loss: only p == 1 and p == 2 supported, got \(p)")
   let x = input.atleast2d()
   let y = target.reshape(-1, 1)

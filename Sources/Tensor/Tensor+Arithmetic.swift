@@ -22,6 +22,9 @@ extension Tensor {
   /// `self ** exponent` (PyTorch: `torch.pow`).
   @discardableResult
   public func pow(_ exponent: some TensorOperand, out: Tensor? = nil) -> Tensor {
+    if out == nil, let cast = Autocast.run(.float32OnDevices, [self, exponent.operand.tensor], { cast in cast[1].map { cast[0]!.pow($0) } ?? cast[0]!.pow(exponent) }) {
+      return cast
+    }
     if case .scalar(let s) = exponent.operand, !dtype.isFloatingPoint, case .int(let e) = s {
       usageCheck(e >= 0, "pow: Integers to negative integer powers are not allowed.")
     }

@@ -10,6 +10,7 @@ extension Tensor {
 
   /// `einsum` with the operands as an array.
   public static func einsum(_ equation: String, _ operands: [Tensor]) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, operands, { einsum(equation, $0.map { $0! }) }) { return cast }
     let spec = EinsumSpec(equation, operands: operands)
     // Each operand as (tensor, labels): diagonals taken, then the dims no one else needs summed.
     var terms = zip(operands, spec.inputs).map { t, labels in EinsumTerm.diagonalized(t, labels) }

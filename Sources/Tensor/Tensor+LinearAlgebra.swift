@@ -21,6 +21,7 @@ extension Tensor {
   /// (PyTorch: `torch.matmul`, `@`).
   @discardableResult
   public func matmul(_ other: Tensor, out: Tensor? = nil) -> Tensor {
+    if out == nil, let cast = Autocast.run(.lowerPrecision, [self, other], { $0[0]!.matmul($0[1]!) }) { return cast }
     usageCheck(
       dim > 0 && other.dim > 0,
       "both arguments to matmul need to be at least 1D, but they are \(dim)D and \(other.dim)D")
@@ -62,6 +63,7 @@ extension Tensor {
 
   /// The product of two matrices (PyTorch: `torch.mm`).
   public func mm(_ other: Tensor) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, [self, other], { $0[0]!.mm($0[1]!) }) { return cast }
     usageCheck(dim == 2, "mm: self must be a matrix, got a \(dim)-D tensor of shape \(shapeString(shape))")
     usageCheck(other.dim == 2, "mm: mat2 must be a matrix, got a \(other.dim)-D tensor of shape \(shapeString(other.shape))")
     usageCheck(
@@ -72,6 +74,7 @@ extension Tensor {
 
   /// Batched matrix product of 3-d tensors (PyTorch: `torch.bmm`).
   public func bmm(_ other: Tensor) -> Tensor {
+    if let cast = Autocast.run(.lowerPrecision, [self, other], { $0[0]!.bmm($0[1]!) }) { return cast }
     usageCheck(dim == 3, "bmm: batch1 must be a 3D tensor, got shape \(shapeString(shape))")
     usageCheck(other.dim == 3, "bmm: batch2 must be a 3D tensor, got shape \(shapeString(other.shape))")
     usageCheck(

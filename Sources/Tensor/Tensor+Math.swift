@@ -71,7 +71,10 @@ extension Tensor {
   }
   /// Elementwise e^x (PyTorch: `torch.exp`).
   @discardableResult
-  public func exp(out: Tensor? = nil) -> Tensor { unaryOp(.exp, out: out, name: "exp") }
+  public func exp(out: Tensor? = nil) -> Tensor {
+    if out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.exp() }) { return cast }
+    return unaryOp(.exp, out: out, name: "exp")
+  }
   /// In-place e^x (PyTorch: `x.exp_()`).
   @discardableResult
   public func exp_() -> Tensor {
@@ -89,7 +92,10 @@ extension Tensor {
   }
   /// Elementwise natural logarithm (PyTorch: `torch.log`).
   @discardableResult
-  public func log(out: Tensor? = nil) -> Tensor { unaryOp(.log, out: out, name: "log") }
+  public func log(out: Tensor? = nil) -> Tensor {
+    if out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.log() }) { return cast }
+    return unaryOp(.log, out: out, name: "log")
+  }
   /// In-place natural logarithm (PyTorch: `x.log_()`).
   @discardableResult
   public func log_() -> Tensor {
@@ -125,7 +131,10 @@ extension Tensor {
   }
   /// Elementwise 1 / sqrt(x) (PyTorch: `torch.rsqrt`).
   @discardableResult
-  public func rsqrt(out: Tensor? = nil) -> Tensor { unaryOp(.rsqrt, out: out, name: "rsqrt") }
+  public func rsqrt(out: Tensor? = nil) -> Tensor {
+    if out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.rsqrt() }) { return cast }
+    return unaryOp(.rsqrt, out: out, name: "rsqrt")
+  }
   /// In-place 1 / sqrt(x) (PyTorch: `x.rsqrt_()`).
   @discardableResult
   public func rsqrt_() -> Tensor {
@@ -215,7 +224,10 @@ extension Tensor {
   }
   /// Elementwise 1 / x (PyTorch: `torch.reciprocal`).
   @discardableResult
-  public func reciprocal(out: Tensor? = nil) -> Tensor { unaryOp(.reciprocal, out: out, name: "reciprocal") }
+  public func reciprocal(out: Tensor? = nil) -> Tensor {
+    if out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.reciprocal() }) { return cast }
+    return unaryOp(.reciprocal, out: out, name: "reciprocal")
+  }
   /// In-place 1 / x (PyTorch: `x.reciprocal_()`).
   @discardableResult
   public func reciprocal_() -> Tensor {

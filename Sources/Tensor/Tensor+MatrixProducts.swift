@@ -4,7 +4,12 @@
 extension Tensor {
   /// `beta * self + alpha * (mat1 @ mat2)` (PyTorch: `torch.addmm`).
   public func addmm(_ mat1: Tensor, _ mat2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil) -> Tensor {
-    Tensor.writing(into: out, op: "addmm") {
+    if out == nil,
+      let cast = Autocast.run(.lowerPrecision, [self, mat1, mat2], { $0[0]!.addmm($0[1]!, $0[2]!, beta: beta, alpha: alpha) })
+    {
+      return cast
+    }
+    return Tensor.writing(into: out, op: "addmm") {
       Tensor.scaledSum(self, beta, mat1.mm(mat2), alpha)
     }
   }
@@ -18,7 +23,12 @@ extension Tensor {
 
   /// `beta * self + alpha * (batch1 @ batch2)`, per batch (PyTorch: `torch.baddbmm`).
   public func baddbmm(_ batch1: Tensor, _ batch2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil) -> Tensor {
-    Tensor.writing(into: out, op: "baddbmm") {
+    if out == nil,
+      let cast = Autocast.run(.lowerPrecision, [self, batch1, batch2], { $0[0]!.baddbmm($0[1]!, $0[2]!, beta: beta, alpha: alpha) })
+    {
+      return cast
+    }
+    return Tensor.writing(into: out, op: "baddbmm") {
       Tensor.scaledSum(self, beta, batch1.bmm(batch2), alpha)
     }
   }

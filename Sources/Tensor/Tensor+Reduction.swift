@@ -54,7 +54,8 @@ extension Tensor {
   public func sum(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { sum(dim: [d], keepdim: keepdim, dtype: dtype) }
   /// The sum over several dims (all when empty).
   public func sum(dim dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
-    reduction(.sum, dims: dims, keepdim: keepdim, computeType: dtype ?? accumulationType, name: "sum")
+    if dtype == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.sum(dim: dims, keepdim: keepdim) }) { return cast }
+    return reduction(.sum, dims: dims, keepdim: keepdim, computeType: dtype ?? accumulationType, name: "sum")
   }
 
   /// The product of all elements (PyTorch: `x.prod()`).
@@ -63,7 +64,8 @@ extension Tensor {
   public func prod(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { prod(dim: [d], keepdim: keepdim, dtype: dtype) }
   /// The product over several dims.
   public func prod(dim dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
-    reduction(.prod, dims: dims, keepdim: keepdim, computeType: dtype ?? accumulationType, name: "prod")
+    if dtype == nil, let cast = Tensor.autocast(.float32, self, { $0.prod(dim: dims, keepdim: keepdim) }) { return cast }
+    return reduction(.prod, dims: dims, keepdim: keepdim, computeType: dtype ?? accumulationType, name: "prod")
   }
 
   /// The mean of all elements; floating types only (PyTorch: `x.mean()`).
@@ -228,6 +230,7 @@ extension Tensor {
 
   /// `log(sum(exp(x)))` computed stably (PyTorch: `torch.logsumexp`).
   public func logsumexp(dim dims: [Int], keepdim: Bool = false) -> Tensor {
+    if let cast = Tensor.autocast(.float32OnDevices, self, { $0.logsumexp(dim: dims, keepdim: keepdim) }) { return cast }
     let x = to(dtype.floatingResult)
     let axes = reductionDims(dims, op: "logsumexp")
     if x.numel == 0 { return x.exp().sum(dim: axes, keepdim: keepdim).log() }
@@ -253,6 +256,7 @@ extension Tensor {
 
   /// `exp(x) / sum(exp(x))` along `dim`, computed stably (PyTorch: `torch.softmax`).
   public func softmax(dim d: Int) -> Tensor {
+    if let cast = Tensor.autocast(.float32OnDevices, self, { $0.softmax(dim: d) }) { return cast }
     usageCheck(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
@@ -265,6 +269,7 @@ extension Tensor {
 
   /// `log(softmax(x))` computed stably (PyTorch: `torch.log_softmax`).
   public func logSoftmax(dim d: Int) -> Tensor {
+    if let cast = Tensor.autocast(.float32OnDevices, self, { $0.logSoftmax(dim: d) }) { return cast }
     usageCheck(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     if numel == 0 { return clone() }
@@ -280,7 +285,10 @@ extension Tensor {
   }
 
   /// Running sums along `dim`; integers and bools sum in int64 (PyTorch: `torch.cumsum`).
-  public func cumsum(dim d: Int, dtype: DType? = nil, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "cumsum") { scanOp(.cumsum, dim: d, dtype: dtype) } }
+  public func cumsum(dim d: Int, dtype: DType? = nil, out: Tensor? = nil) -> Tensor {
+    if dtype == nil && out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.cumsum(dim: d) }) { return cast }
+    return Tensor.writing(into: out, op: "cumsum") { scanOp(.cumsum, dim: d, dtype: dtype) }
+  }
   /// Running products along `dim` (PyTorch: `torch.cumprod`).
   public func cumprod(dim d: Int, dtype: DType? = nil) -> Tensor { scanOp(.cumprod, dim: d, dtype: dtype) }
 

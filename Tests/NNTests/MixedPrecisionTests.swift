@@ -67,4 +67,85 @@ private let fixtures = Fixtures()
     }
     #expect(standardError(of: noChecks).contains("No inf checks were recorded prior to update."))
   }
+
+  /// Under CPU autocast with bfloat16, each op's result type is PyTorch's: products,
+  /// convolutions and attention in bfloat16, losses and `prod` in float32, the rest (softmax,
+  /// norms, `exp`, sums on bfloat16 input; relu; mixed-type promotion) in their inputs' type.
+  @Test func cpuAutocastPicksPyTorchsTypes() {
+    let expected = fixtures.strings("amp_cpu_dtypes")
+    let (x, w, xb) = (Tensor.randn(4, 8), Tensor.randn(8, 8), Tensor.randn(4, 8).bfloat16())
+    let (image, kernel) = (Tensor.randn(2, 3, 6, 6), Tensor.randn(4, 3, 3, 3))
+    let (volume, kernel3) = (Tensor.randn(1, 2, 4, 4, 4), Tensor.randn(3, 2, 2, 2, 2))
+    let labels = Tensor([1, 0, 7, 3])
+    let ops: [String: () -> Tensor] = [
+      "matmul": { x.matmul(w) }, "mm": { x.mm(w) }, "bmm": { x.unsqueeze(0).bmm(w.unsqueeze(0)) },
+      "addmm": { x.addmm(x, w) }, "baddbmm": { x.unsqueeze(0).baddbmm(x.unsqueeze(0), w.unsqueeze(0)) },
+      "einsum": { Tensor.einsum("ij,jk->ik", x, w) }, "linear": { Functional.linear(x, weight: w, bias: w[0]) },
+      "conv1d": { Functional.conv1d(image.select(dim: 2, index: 0), weight: kernel.select(dim: 2, index: 0), bias: nil) },
+      "conv2d": { Functional.conv2d(image, weight: kernel, bias: nil, padding: (1, 1)) },
+      "conv3d": { Functional.conv3d(volume, weight: kernel3, bias: nil) },
+      "conv_transpose2d": { Functional.convTranspose2d(image, weight: kernel.transpose(0, 1), bias: nil) },
+      "sdpa": { Functional.scaledDotProductAttention(x.unsqueeze(0), x.unsqueeze(0), x.unsqueeze(0)) },
+      "cross_entropy": { crossEntropy(x, labels) }, "nll_loss": { nllLoss(x, labels) },
+      "mse_loss": { mseLoss(x, w[..<4]) }, "l1_loss": { l1Loss(x, w[..<4]) },
+      "bce_with_logits": { binaryCrossEntropyWithLogits(x, w[..<4].sigmoid()) }, "huber_loss": { huberLoss(x, w[..<4]) },
+      "smooth_l1_loss": { smoothL1Loss(x, w[..<4]) }, "kl_div": { klDiv(x, w[..<4], reduction: .batchMean) },
+      "prod": { x.prod() },
+      "softmax_bf16": { xb.softmax(dim: 1) }, "log_softmax_bf16": { xb.logSoftmax(dim: 1) },
+      "layer_norm_bf16": { Functional.layerNorm(xb, normalizedShape: [8], weight: nil, bias: nil) },
+      "exp_bf16": { xb.exp() }, "sum_bf16": { xb.sum() }, "relu": { x.relu() }, "cat_mixed": { Tensor.cat([xb, x]) },
+      "add_mixed": { xb + x },
+    ]
+    withAutocast(device: .cpu) {
+      #expect(Autocast.isEnabled(.cpu) && Autocast.dtype(.cpu) == .bfloat16 && !Autocast.isEnabled(.test(0)))
+      for (name, op) in ops {
+        #expect(op().dtype.name == expected[name], "\(name)")
+      }
+      // `enabled: false` turns it off inside; `out:` and an explicit dtype are never cast.
+      withAutocast(device: .cpu, enabled: false) { #expect(x.matmul(w).dtype == .float32 && !Autocast.isEnabled(.cpu)) }
+      #expect(x.matmul(w, out: Tensor.empty(0)).dtype == .float32)
+    }
+    #expect(x.matmul(w).dtype == .float32)
+  }
+
+  /// A conv -> relu -> linear -> cross-entropy step under CPU autocast: bfloat16 activations,
+  /// a float32 loss and float32 gradients, with values PyTorch's within bfloat16's precision.
+  @Test func cpuAutocastTrainsLikePyTorch() throws {
+    let expected = fixtures.strings("amp_cpu_dtypes")
+    let conv = Conv2d(2, 4, kernelSize: 3, padding: 1)
+    let head = Linear(100, 3)
+    try conv.loadStateDict(["weight": fixtures.tensor("amp_net_conv_w"), "bias": fixtures.tensor("amp_net_conv_b")])
+    try head.loadStateDict(["weight": fixtures.tensor("amp_net_head_w"), "bias": fixtures.tensor("amp_net_head_b")])
+    let (features, logits, loss) = withAutocast(device: .cpu) {
+      let features = conv(fixtures.tensor("amp_net_images")).relu()
+      let logits = head(features.flatten(startDim: 1))
+      return (features, logits, crossEntropy(logits, Tensor([2, 0, 1])))
+    }
+    #expect(features.dtype.name == expected["net_features"] && logits.dtype.name == expected["net_logits"])
+    #expect(loss.dtype.name == expected["net_loss"])
+    expectClose(logits.float(), fixtures.tensor("amp_net_logits"), rtol: 2e-2, atol: 2e-2)
+    expectClose(loss.view(1), fixtures.tensor("amp_net_loss"), rtol: 1e-2, atol: 1e-2)
+    loss.backward()
+    #expect(conv.weight.grad?.dtype.name == expected["net_grad"])
+    for (name, parameter) in [("conv_w", conv.weight), ("conv_b", conv.bias!), ("head_w", head.weight), ("head_b", head.bias!)] {
+      expectClose(parameter.grad!, fixtures.tensor("amp_net_grad_\(name)"), rtol: 3e-2, atol: 1e-2)
+    }
+  }
+
+  /// On the test device (as on a GPU) softmax, norms, `exp` and sums of lower-precision inputs
+  /// run in float32 (PyTorch's CUDA lists); products in float16 by default.
+  @Test func deviceAutocastUsesTheGPULists() throws {
+    let x = try Tensor.randn(4, 8).to(.test(0))
+    let half = x.half()
+    withAutocast(device: .test(0)) {
+      #expect(x.matmul(x.t()).dtype == .float16)
+      #expect(Functional.linear(x, weight: x, bias: nil).dtype == .float16)
+      #expect(half.softmax(dim: 1).dtype == .float32 && half.logSoftmax(dim: 1).dtype == .float32)
+      #expect(Functional.layerNorm(half, normalizedShape: [8], weight: nil, bias: nil).dtype == .float32)
+      #expect(half.exp().dtype == .float32 && half.sum().dtype == .float32 && half.pow(2).dtype == .float32)
+      #expect(half.relu().dtype == .float16)
+      // CPU tensors are untouched by a region for another device kind.
+      #expect(Tensor.randn(2, 2).matmul(Tensor.randn(2, 2)).dtype == .float32)
+    }
+  }
 }
