@@ -5,16 +5,22 @@
 
   /// A caching allocator for one device (PyTorch's `CUDACachingAllocator` idea): freed
   /// blocks are kept by rounded size and reused, so steady-state training does not call
-  /// `cudaMalloc`. Out of memory, it frees the cache and retries once before failing with
-  /// the requested, allocated and reserved byte counts.
+  /// `cudaMalloc`. Out of memory, it frees the cache and retries once before throwing
+  /// `DeviceError.outOfMemory` with PyTorch's figures: requested, the device's total and
+  /// free memory, allocated by tensors, reserved but unallocated (cached). `CUDA.emptyCache()`
+  /// returns the cache, and the program carries on.
   final class DeviceAllocator: StorageAllocator, @unchecked Sendable {
     let index: Int
     var device: Device { .cuda(index) }
     private let lock = NSLock()
     private var cached: [Int: [UnsafeMutableRawPointer]] = [:]
     private var sizes: [UnsafeMutableRawPointer: Int] = [:]
-    private(set) var allocatedBytes = 0
-    private(set) var reservedBytes = 0
+    private var stats = MemoryStats()
+
+    /// What the allocator holds, with peaks.
+    var statistics: MemoryStats { lock.withLock { stats } }
+    /// Starts the peaks afresh.
+    func resetPeaks() { lock.withLock { stats.resetPeaks() } }
 
     private static let registryLock = NSLock()
     nonisolated(unsafe) private static var allocators: [Int: DeviceAllocator] = [:]
@@ -45,7 +51,7 @@
       return try lock.withLock {
         if var blocks = cached[size], let block = blocks.popLast() {
           cached[size] = blocks
-          allocatedBytes += size
+          stats.allocated(size, fresh: 0)
           return block
         }
         Runtime.setDevice(index)
@@ -54,17 +60,21 @@
         if status == cudaErrorMemoryAllocation {
           _ = cudaGetLastError()  // clear the sticky error before retrying
           releaseCachedLocked()
+          stats.allocationRetries += 1
           status = cudaMalloc(&pointer, size)
         }
         guard status == cudaSuccess, let pointer else {
           _ = cudaGetLastError()
-          throw DeviceError.runtime(
-            "CUDA out of memory. Tried to allocate \(DeviceAllocator.describe(size)) on cuda:\(index): \(DeviceAllocator.describe(allocatedBytes)) allocated by tensors, \(DeviceAllocator.describe(reservedBytes)) reserved by the caching allocator (\(String(cString: cudaGetErrorName(status)))). Free tensors or call CUDA.emptyCache()."
+          stats.outOfMemoryErrors += 1
+          var (free, total) = (0, 0)
+          _ = cudaMemGetInfo(&free, &total)
+          let describe = DeviceAllocator.describe
+          throw DeviceError.outOfMemory(
+            "CUDA out of memory. Tried to allocate \(describe(size)). GPU \(index) has a total capacity of \(describe(total)) of which \(describe(free)) is free. Of the allocated memory \(describe(stats.allocatedBytes)) is allocated by tensors, and \(describe(stats.reservedBytes - stats.allocatedBytes)) is reserved by the caching allocator but unallocated (\(String(cString: cudaGetErrorName(status)))). Free tensors, or call CUDA.emptyCache() and try again."
           )
         }
         sizes[pointer] = size
-        allocatedBytes += size
-        reservedBytes += size
+        stats.allocated(size, fresh: size)
         return pointer
       }
     }
@@ -77,7 +87,7 @@
       lock.withLock {
         let size = sizes[pointer] ?? DeviceAllocator.rounded(byteCount)
         cached[size, default: []].append(pointer)
-        allocatedBytes -= size
+        stats.freed(size, released: 0)
       }
     }
 
@@ -93,7 +103,7 @@
         for block in blocks {
           _ = cudaFree(block)
           sizes[block] = nil
-          reservedBytes -= size
+          stats.released(size)
         }
       }
       cached = [:]

@@ -50,11 +50,25 @@ public enum CUDA {
   /// Waits for all work on the current device (PyTorch: `torch.cuda.synchronize()`).
   public static func synchronize() throws { try Runtime.synchronize() }
 
+  /// What the caching allocator of `device` holds, with peaks, retries and out-of-memory
+  /// errors (PyTorch: `torch.cuda.memory_stats()`); all zero without the trait or a device.
+  public static func memoryStats(device: Int = 0) -> MemoryStats { Runtime.memoryStats(device) }
+
   /// Bytes held by tensors on `device` (PyTorch: `torch.cuda.memory_allocated()`).
-  public static func memoryAllocated(device: Int = 0) -> Int { Runtime.memoryAllocated(device) }
+  public static func memoryAllocated(device: Int = 0) -> Int { memoryStats(device: device).allocatedBytes }
+
+  /// The most bytes held by tensors at once since the start or `resetPeakMemoryStats`
+  /// (PyTorch: `torch.cuda.max_memory_allocated()`).
+  public static func maxMemoryAllocated(device: Int = 0) -> Int { memoryStats(device: device).peakAllocatedBytes }
 
   /// Bytes the caching allocator holds, in use or cached (PyTorch: `torch.cuda.memory_reserved()`).
-  public static func memoryReserved(device: Int = 0) -> Int { Runtime.memoryReserved(device) }
+  public static func memoryReserved(device: Int = 0) -> Int { memoryStats(device: device).reservedBytes }
+
+  /// The most bytes reserved at once (PyTorch: `torch.cuda.max_memory_reserved()`).
+  public static func maxMemoryReserved(device: Int = 0) -> Int { memoryStats(device: device).peakReservedBytes }
+
+  /// Starts the peaks afresh from what is held now (PyTorch: `torch.cuda.reset_peak_memory_stats()`).
+  public static func resetPeakMemoryStats(device: Int = 0) { Runtime.resetPeakMemoryStats(device) }
 
   /// Returns cached, unused blocks to the driver (PyTorch: `torch.cuda.empty_cache()`).
   public static func emptyCache() { Runtime.emptyCache() }

@@ -7,8 +7,8 @@
     static func deviceCount() throws -> Int { throw DeviceError.backendMissing(.cuda(0)) }
     static func properties(_ index: Int) throws -> CUDA.DeviceProperties { throw DeviceError.backendMissing(.cuda(index)) }
     static func synchronize() throws { throw DeviceError.backendMissing(.cuda(0)) }
-    static func memoryAllocated(_ device: Int) -> Int { 0 }
-    static func memoryReserved(_ device: Int) -> Int { 0 }
+    static func memoryStats(_ device: Int) -> MemoryStats { MemoryStats() }
+    static func resetPeakMemoryStats(_ device: Int) {}
     static func emptyCache() {}
 
     static func ensure(_ device: Device) throws {

@@ -37,8 +37,8 @@
 
     static func synchronize() throws { try check(cudaDeviceSynchronize(), "cudaDeviceSynchronize") }
 
-    static func memoryAllocated(_ device: Int) -> Int { DeviceAllocator.forDevice(device).allocatedBytes }
-    static func memoryReserved(_ device: Int) -> Int { DeviceAllocator.forDevice(device).reservedBytes }
+    static func memoryStats(_ device: Int) -> MemoryStats { DeviceAllocator.forDevice(device).statistics }
+    static func resetPeakMemoryStats(_ device: Int) { DeviceAllocator.forDevice(device).resetPeaks() }
     static func emptyCache() { DeviceAllocator.all.forEach { $0.emptyCache() } }
 
     /// Checks that `device` exists (registering the backend), or throws the runtime's reason.

@@ -21,6 +21,7 @@ import Testing
       #expect(!CUDA.isAvailable)
       #expect(CUDA.deviceCount == 0)
       #expect(CUDA.memoryAllocated() == 0)
+      #expect(CUDA.memoryStats() == MemoryStats() && CUDA.maxMemoryAllocated() == 0 && CUDA.maxMemoryReserved() == 0)
       do {
         _ = try Tensor.ones(2).cuda()
         Issue.record("expected an error")

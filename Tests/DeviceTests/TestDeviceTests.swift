@@ -80,8 +80,10 @@ import Testing
     }
     #expect(TestDevice.memoryAllocated(1) == before)
     #expect(TestDevice.maxMemoryAllocated(1) == before + 8000)
+    let stats = TestDevice.memoryStats(1)
+    #expect(stats.reservedBytes == before && stats.peakReservedBytes == before + 8000 && stats.outOfMemoryErrors == 0)
     TestDevice.resetPeakMemoryStats(1)
-    #expect(TestDevice.maxMemoryAllocated(1) == before)
+    #expect(TestDevice.maxMemoryAllocated(1) == before && TestDevice.memoryStats(1).peakReservedBytes == before)
   }
 
   /// Every op of the parity suite (the one the GPU check runs) gives the CPU's result.

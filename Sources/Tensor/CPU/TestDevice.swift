@@ -10,12 +10,16 @@ public enum TestDevice {
   /// How many test devices there are: two, so that tests can also mix devices of one kind.
   public static let deviceCount = 2
 
+  /// What test device `index`'s allocator holds (as `torch.cuda.memory_stats`); it caches
+  /// nothing, so reserved bytes are the allocated ones.
+  public static func memoryStats(_ index: Int = 0) -> MemoryStats { allocator(index).statistics }
+
   /// Bytes held by tensors on test device `index` (as `torch.cuda.memory_allocated`).
-  public static func memoryAllocated(_ index: Int = 0) -> Int { allocator(index).statistics.allocated }
+  public static func memoryAllocated(_ index: Int = 0) -> Int { memoryStats(index).allocatedBytes }
 
   /// The most bytes held at once since the start or the last `resetPeakMemoryStats`
   /// (as `torch.cuda.max_memory_allocated`).
-  public static func maxMemoryAllocated(_ index: Int = 0) -> Int { allocator(index).statistics.peak }
+  public static func maxMemoryAllocated(_ index: Int = 0) -> Int { memoryStats(index).peakAllocatedBytes }
 
   /// Starts peak tracking afresh from the bytes held now (as `torch.cuda.reset_peak_memory_stats`).
   public static func resetPeakMemoryStats(_ index: Int = 0) { allocator(index).resetPeak() }
@@ -43,15 +47,14 @@ public enum TestDevice {
 final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
   let device: Device
   private let lock = NSLock()
-  private var allocated = 0
-  private var peak = 0
+  private var stats = MemoryStats()
 
   init(index: Int) { device = .test(index) }
 
   /// The bytes held now and the most held at once.
-  var statistics: (allocated: Int, peak: Int) { lock.withLock { (allocated, peak) } }
+  var statistics: MemoryStats { lock.withLock { stats } }
 
-  func resetPeak() { lock.withLock { peak = allocated } }
+  func resetPeak() { lock.withLock { stats.resetPeaks() } }
 
   func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
     do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
@@ -60,19 +63,19 @@ final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
   func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
     var pointer: UnsafeMutableRawPointer?
     guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
-      throw DeviceError.outOfMemory(
-        "\(device): out of memory: tried to allocate \(byteCount) bytes with \(statistics.allocated) bytes already allocated")
+      let held = lock.withLock {
+        stats.outOfMemoryErrors += 1
+        return stats.allocatedBytes
+      }
+      throw DeviceError.outOfMemory("\(device): out of memory: tried to allocate \(byteCount) bytes with \(held) bytes already allocated")
     }
-    lock.withLock {
-      allocated += byteCount
-      peak = max(peak, allocated)
-    }
+    lock.withLock { stats.allocated(byteCount, fresh: byteCount) }
     return pointer
   }
 
   func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
     free(pointer)
-    lock.withLock { allocated -= byteCount }
+    lock.withLock { stats.freed(byteCount, released: byteCount) }
   }
 
   func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
