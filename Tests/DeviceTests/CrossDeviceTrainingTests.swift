@@ -80,3 +80,44 @@ import Testing
     #expect(model.parameters().allSatisfy { $0.device == .cpu })
   }
 }
+
+/// Mixed precision end to end on the test device, as it would run on a GPU: float16 autocast
+/// and a `GradScaler`, against the same model trained in float32 on the CPU.
+@Suite struct DeviceMixedPrecisionTests {
+  @Test func float16AutocastWithAScalerTracksFloat32Training() throws {
+    func makeModel() -> Sequential { Sequential(Linear(16, 32), ReLU(), Linear(32, 4)) }
+    let (reference, model) = (makeModel(), makeModel())
+    try model.loadStateDict(reference.stateDict())
+    try model.to(.test(0))
+    let referenceOptimizer = SGD(reference.parameters(), lr: 0.2, momentum: 0.9)
+    let optimizer = SGD(model.parameters(), lr: 0.2, momentum: 0.9)
+    let scaler = GradScaler(device: .test(0), initScale: 1024)
+    let generator = Generator(seed: 5)
+    let inputs = Tensor.randn([64, 16], generator: generator)
+    let labels = (inputs.narrow(dim: 1, start: 0, length: 4).argmax(dim: 1))
+    let (x, y) = (try inputs.to(.test(0)), try labels.to(.test(0)))
+    var (referenceLosses, losses) = ([Double](), [Double]())
+    for _ in 0..<30 {
+      referenceOptimizer.zeroGrad()
+      let referenceLoss = crossEntropy(reference(inputs), labels)
+      referenceLoss.backward()
+      referenceOptimizer.step()
+      referenceLosses.append(referenceLoss.item())
+
+      optimizer.zeroGrad()
+      let (logits, loss) = withAutocast(device: .test(0)) {
+        let logits = model(x)
+        return (logits, crossEntropy(logits, y))
+      }
+      #expect(logits.dtype == .float16 && loss.dtype == .float32)
+      scaler.scale(loss).backward()
+      #expect(model.parameters().allSatisfy { $0.grad?.dtype == .float32 && $0.grad?.device == .test(0) })
+      #expect(scaler.step(optimizer))
+      scaler.update()
+      losses.append(loss.item())
+    }
+    // Both learn; float16 products track float32 to within a few percent of the loss.
+    #expect(referenceLosses.last! < 0.5 * referenceLosses.first!)
+    for (a, b) in zip(referenceLosses, losses) { #expect(abs(a - b) <= 0.03 * a + 0.01, "float32 \(a) vs float16 \(b)") }
+  }
+}
