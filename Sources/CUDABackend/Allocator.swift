@@ -114,4 +114,33 @@
         : bytes >= 1 << 20 ? String(format: "%.2f MiB", Double(bytes) / Double(1 << 20)) : "\(bytes) bytes"
     }
   }
+
+  /// Page-locked host memory (`cudaHostAlloc`), which the device copies from and to by DMA
+  /// (PyTorch's pinned memory): what `pinMemory()` allocates.
+  final class PinnedHostAllocator: StorageAllocator, @unchecked Sendable {
+    static let shared = PinnedHostAllocator()
+    var device: Device { .cpu }
+    var isPinnedHost: Bool { true }
+
+    func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
+      var pointer: UnsafeMutableRawPointer?
+      let status = cudaHostAlloc(&pointer, max(byteCount, 1), UInt32(cudaHostAllocDefault))
+      guard status == cudaSuccess, let pointer else {
+        _ = cudaGetLastError()
+        throw DeviceError.outOfMemory(
+          "cudaHostAlloc: could not pin \(DeviceAllocator.describe(byteCount)) of host memory (\(String(cString: cudaGetErrorName(status))))")
+      }
+      return pointer
+    }
+
+    func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+      do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
+    }
+
+    func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) { _ = cudaFreeHost(pointer) }
+
+    func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
+      to.copyMemory(from: from, byteCount: byteCount)
+    }
+  }
 #endif

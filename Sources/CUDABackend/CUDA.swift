@@ -85,6 +85,14 @@ extension Tensor {
     return try moved(to: target)
   }
 
+  /// A copy of this host tensor in pinned (page-locked) memory, which `device` copies from
+  /// directly (PyTorch: `x.pin_memory()`); `self` when already pinned. Throws when the device
+  /// cannot be used (without a GPU, pin for the test device: `pinMemory(device: .test(0))`).
+  public func pinMemory(device: Device = .cuda(0)) throws -> Tensor {
+    try Runtime.ensure(device)
+    return try pinned(for: device)
+  }
+
   /// A copy on CUDA device `index` (PyTorch: `x.cuda()`).
   public func cuda(_ index: Int = 0) throws -> Tensor { try to(.cuda(index)) }
 

@@ -8,6 +8,7 @@
   struct CUDADeviceBackend: Backend {
     let index: Int
     var allocator: any StorageAllocator { DeviceAllocator.forDevice(index) }
+    var pinnedHostAllocator: (any StorageAllocator)? { PinnedHostAllocator.shared }
 
     /// A kernel argument, passed by address as `cudaLaunchKernel` wants.
     enum Argument {

@@ -8,6 +8,18 @@ public protocol Collatable {
   static func collate(_ samples: [Self]) throws -> Batch
 }
 
+/// Where the built-in collation puts the tensors it makes.
+enum Collation {
+  /// The device to pin batches for while a `DataLoader(pinMemory: true)` loads one.
+  @TaskLocal static var pinDevice: Device?
+
+  /// `batch`, copied into pinned host memory when the loader asks for it.
+  static func finished(_ batch: Tensor) throws -> Tensor {
+    guard let device = pinDevice, batch.device == .cpu else { return batch }
+    return try batch.pinned(for: device)
+  }
+}
+
 /// Why samples could not be batched.
 public struct CollateError: Error, CustomStringConvertible {
   /// What went wrong.
@@ -23,28 +35,30 @@ extension Tensor: Collatable {
         description: "default_collate: stack expects each tensor to be equal size and dtype, but got \(first.shape) \(first.dtype) "
           + "and \(other.shape) \(other.dtype); pad the samples or pass a collate function")
     }
-    return Tensor.stack(samples)
+    return try Collation.finished(Tensor.stack(samples))
   }
 }
 
 extension Int: Collatable {
   /// An int64 tensor of the samples.
-  public static func collate(_ samples: [Int]) throws -> Tensor { Tensor(samples.map(Int64.init), shape: [samples.count]) }
+  public static func collate(_ samples: [Int]) throws -> Tensor {
+    try Collation.finished(Tensor(samples.map(Int64.init), shape: [samples.count]))
+  }
 }
 
 extension Double: Collatable {
   /// A float64 tensor of the samples (PyTorch turns Python floats into float64).
-  public static func collate(_ samples: [Double]) throws -> Tensor { Tensor(samples, dtype: .float64) }
+  public static func collate(_ samples: [Double]) throws -> Tensor { try Collation.finished(Tensor(samples, dtype: .float64)) }
 }
 
 extension Float: Collatable {
   /// A float32 tensor of the samples.
-  public static func collate(_ samples: [Float]) throws -> Tensor { Tensor(samples, shape: [samples.count]) }
+  public static func collate(_ samples: [Float]) throws -> Tensor { try Collation.finished(Tensor(samples, shape: [samples.count])) }
 }
 
 extension Bool: Collatable {
   /// A bool tensor of the samples.
-  public static func collate(_ samples: [Bool]) throws -> Tensor { Tensor(samples, shape: [samples.count]) }
+  public static func collate(_ samples: [Bool]) throws -> Tensor { try Collation.finished(Tensor(samples, shape: [samples.count])) }
 }
 
 extension String: Collatable {

@@ -1,3 +1,4 @@
+import CUDABackend
 import Foundation
 
 /// The library's generator, named so inside `Sequence` types (whose `Generator` is their
@@ -19,6 +20,11 @@ public typealias RandomGenerator = Generator
 /// transforms give the same batches whatever `numWorkers` is, and a resumed loader
 /// (`loadStateDict`) gives the same batches as one never stopped.
 ///
+/// **Pinned memory.** With `pinMemory: true`, the tensors the built-in collation makes are
+/// copied into page-locked host memory for `pinMemoryDevice` (PyTorch: `pin_memory=True`),
+/// on the loading thread, so that moving a batch to the device copies by DMA. When that
+/// device cannot be used (no GPU), batches are left unpinned, as PyTorch warns and does.
+///
 /// **Workers.** With `numWorkers > 0`, batches are loaded on that many background threads,
 /// batch `i` by worker `i % numWorkers`, at most `prefetchFactor * numWorkers` ahead of the
 /// consumer, and handed out in order. An error thrown while loading a batch surfaces in the
@@ -36,6 +42,8 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
   /// Where each pass's seed is drawn from (`nil`: the default generator).
   public let generator: RandomGenerator?
   let collate: ([D.Element]) throws -> Batch
+  /// The device batches are pinned for, or nil (`pinMemory` off, or its device unusable).
+  public let pinMemoryDevice: Device?
   private var resumeAt: (seed: UInt64, done: Int)?
   private var progress: Progress?
 
@@ -55,8 +63,8 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
   /// rules for which go together).
   public init(
     _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
-    collate: @escaping ([D.Element]) throws -> Batch
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    pinMemoryDevice: Device = .cuda(0), collate: @escaping ([D.Element]) throws -> Batch
   ) {
     usageCheck(numWorkers >= 0, "DataLoader: num_workers option should be non-negative; use num_workers=0 to disable workers, got \(numWorkers)")
     usageCheck(prefetchFactor > 0, "DataLoader: prefetch_factor should be positive, got \(prefetchFactor)")
@@ -76,6 +84,17 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     self.prefetchFactor = prefetchFactor
     self.generator = generator
     self.collate = collate
+    self.pinMemoryDevice = pinMemory ? Self.pinnable(pinMemoryDevice) : nil
+  }
+
+  /// `device` when it can pin host memory here; else nil, after PyTorch's warning.
+  private static func pinnable(_ device: Device) -> Device? {
+    if (try? CUDA.initialize(for: device)) != nil, let backend = try? BackendRegistry.backend(for: device), backend.pinnedHostAllocator != nil {
+      return device
+    }
+    FileHandle.standardError.write(
+      Data("DataLoader: pinMemory is true but \(device) cannot be used here, so pinned memory won't be used.\n".utf8))
+    return nil
   }
 
   /// The number of batches in a pass (PyTorch: `len(loader)`).
@@ -90,7 +109,7 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     let batches = Array(batchSampler.batches(generator: epochGenerator).dropFirst(done))
     let progress = Progress(seed: seed, done: done)
     self.progress = progress
-    let load = Loader(dataset: dataset, collate: collate, batches: batches, firstBatch: done, seed: seed)
+    let load = Loader(dataset: dataset, collate: collate, batches: batches, firstBatch: done, seed: seed, pinDevice: pinMemoryDevice)
     return Iterator(Pass(load, workers: numWorkers, prefetch: prefetchFactor, progress: progress))
   }
 
@@ -124,12 +143,14 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     let batches: [[Int]]
     let firstBatch: Int
     let seed: UInt64
+    let pinDevice: Device?
 
     /// Loads the `position`-th remaining batch under its own default generator.
     func load(_ position: Int) throws -> Batch {
       let indices = batches[position]
       return try RandomGenerator.withDefault(RandomGenerator(seed: seed &+ 1 &+ UInt64(firstBatch + position))) {
-        try collate(indices.map { try dataset.sample(at: $0) })
+        let samples = try indices.map { try dataset.sample(at: $0) }
+        return try Collation.$pinDevice.withValue(pinDevice) { try collate(samples) }
       }
     }
   }
@@ -201,11 +222,13 @@ extension DataLoader where D.Element: Collatable, Batch == D.Element.Batch {
   /// tensors, arrays and dicts batched entry by entry).
   public convenience init(
     _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    pinMemoryDevice: Device = .cuda(0)
   ) {
     self.init(
       dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, numWorkers: numWorkers, sampler: sampler,
-      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, collate: D.Element.collate)
+      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, pinMemory: pinMemory,
+      pinMemoryDevice: pinMemoryDevice, collate: D.Element.collate)
   }
 }
 
@@ -213,21 +236,25 @@ extension DataLoader {
   /// A loader over a dataset of pairs, batched entry by entry (an image and its label).
   public convenience init<A: Collatable, B: Collatable>(
     _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    pinMemoryDevice: Device = .cuda(0)
   ) where D.Element == (A, B), Batch == (A.Batch, B.Batch) {
     self.init(
       dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, numWorkers: numWorkers, sampler: sampler,
-      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, collate: collatePairs)
+      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, pinMemory: pinMemory,
+      pinMemoryDevice: pinMemoryDevice, collate: collatePairs)
   }
 
   /// A loader over a dataset of triples, batched entry by entry.
   public convenience init<A: Collatable, B: Collatable, C: Collatable>(
     _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    pinMemoryDevice: Device = .cuda(0)
   ) where D.Element == (A, B, C), Batch == (A.Batch, B.Batch, C.Batch) {
     self.init(
       dataset, batchSize: batchSize, shuffle: shuffle, dropLast: dropLast, numWorkers: numWorkers, sampler: sampler,
-      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, collate: collateTriples)
+      batchSampler: batchSampler, prefetchFactor: prefetchFactor, generator: generator, pinMemory: pinMemory,
+      pinMemoryDevice: pinMemoryDevice, collate: collateTriples)
   }
 }
 

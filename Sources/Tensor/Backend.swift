@@ -65,6 +65,9 @@ package protocol Backend: Sendable {
   var allocator: any StorageAllocator { get }
   /// Copies `src` into `dst` (same shape), converting the element type.
   func copy(_ src: Tensor, into dst: Tensor)
+  /// Page-locked host memory this device copies from and to directly (`pinMemory`), or nil
+  /// when it has none (the CPU).
+  var pinnedHostAllocator: (any StorageAllocator)? { get }
   /// Copies the bytes of dense `src` into `dst` (same shape, dtype and strides) where one of
   /// them is on this backend's device and the other in host memory or on another device of
   /// the same kind: the one path by which data crosses devices. Throws the runtime's error.

@@ -77,6 +77,10 @@ public final class Storage: @unchecked Sendable {
   /// process's life, never written or freed.
   nonisolated(unsafe) package static let emptyPlaceholder = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
 
+  /// Whether the memory is page-locked host memory that a device can copy from directly
+  /// (PyTorch: `is_pinned()`).
+  public var isPinned: Bool { allocator?.isPinnedHost ?? false }
+
   /// Bumps the version counter (an in-place write happened).
   package func bumpVersion() { version &+= 1 }
 
@@ -97,6 +101,13 @@ package protocol StorageAllocator: Sendable {
   func allocate(byteCount: Int) -> UnsafeMutableRawPointer
   /// A block of `byteCount` bytes, or `DeviceError.outOfMemory` (moves and file readers).
   func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer
+  /// Whether its blocks are page-locked host memory (`pinMemory`).
+  var isPinnedHost: Bool { get }
   func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int)
   func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int)
+}
+
+extension StorageAllocator {
+  /// Device memory and ordinary host memory are not pinned.
+  package var isPinnedHost: Bool { false }
 }

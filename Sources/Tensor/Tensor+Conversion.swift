@@ -54,6 +54,24 @@ extension Tensor {
     return recorded(.deviceCopy(from: device), self, out)
   }
 
+  /// Whether this tensor is in pinned host memory (PyTorch: `x.is_pinned()`).
+  public var isPinned: Bool { storage.isPinned }
+
+  /// A copy of this host tensor in page-locked memory that `device` copies from directly
+  /// (`self` when it is pinned already); throws when the device has no pinned memory. The
+  /// public form is `pinMemory(device:)` in CUDABackend.
+  package func pinned(for device: Device) throws -> Tensor {
+    usageCheck(self.device == .cpu, "cannot pin a tensor on \(self.device): only dense CPU tensors can be pinned")
+    if storage.isPinned { return self }
+    guard let allocator = try BackendRegistry.backend(for: device).pinnedHostAllocator else {
+      throw DeviceError.runtime("\(device) has no pinned host memory: pin memory for an accelerator (cuda or test), not for the CPU")
+    }
+    let source = Tensor.unrecorded { contiguous() }
+    let out = try Tensor.allocated(Layout(contiguous: shape), dtype: dtype, allocator: allocator)
+    try Tensor.transfer(from: source, to: out)
+    return recorded(.clone, self, out)
+  }
+
   /// Fresh storage from `allocator` for a dense `layout`, or `DeviceError.outOfMemory`.
   private static func allocated(_ layout: Layout, dtype: DType, allocator: any StorageAllocator) throws -> Tensor {
     Tensor(storage: try Storage(throwingByteCount: layout.numel * dtype.itemSize, allocator: allocator), layout: layout, dtype: dtype)

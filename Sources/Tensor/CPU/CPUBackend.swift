@@ -81,11 +81,13 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
 /// The reference backend: every primitive as a strided loop over host memory. The test
 /// devices (`Device.test`) run it too, over host memory from their own allocators.
 struct CPUBackend: Backend {
-  static let shared = CPUBackend(allocator: CPUBackend.hostAllocator)
+  static let shared = CPUBackend(allocator: CPUBackend.hostAllocator, pinnedHostAllocator: nil)
   /// The host allocator (also used directly by file readers, which must throw when memory
   /// runs out).
   static let hostAllocator = CPUAllocator()
   let allocator: any StorageAllocator
+  /// The test devices' pinned memory (host memory marked pinned); nil for the CPU itself.
+  let pinnedHostAllocator: (any StorageAllocator)?
 
   /// Both sides are host memory (the CPU's or a test device's): the bytes are copied.
   func transfer(_ src: Tensor, into dst: Tensor) throws {

@@ -25,7 +25,9 @@ public enum TestDevice {
   public static func resetPeakMemoryStats(_ index: Int = 0) { allocator(index).resetPeak() }
 
   private static let allocators = (0..<deviceCount).map { TestDeviceAllocator(index: $0) }
-  private static let backends: [any Backend] = allocators.map { CPUBackend(allocator: $0) }
+  private static let backends: [any Backend] = allocators.map { CPUBackend(allocator: $0, pinnedHostAllocator: pinnedAllocator) }
+  /// Pinned host memory for the test devices: ordinary aligned host memory, marked pinned.
+  private static let pinnedAllocator = PinnedTestAllocator()
 
   /// The backend of test device `index`, or the error PyTorch gives for a bad ordinal.
   static func backend(_ index: Int) throws -> any Backend {
@@ -77,6 +79,31 @@ final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
     free(pointer)
     lock.withLock { stats.freed(byteCount, released: byteCount) }
   }
+
+  func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
+    to.copyMemory(from: from, byteCount: byteCount)
+  }
+}
+
+/// Host memory that the test devices treat as pinned (`pinMemory(device: .test(0))`), so that
+/// pinning in a data pipeline is exercised without a GPU.
+final class PinnedTestAllocator: StorageAllocator, @unchecked Sendable {
+  var device: Device { .cpu }
+  var isPinnedHost: Bool { true }
+
+  func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
+  }
+
+  func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
+    var pointer: UnsafeMutableRawPointer?
+    guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
+      throw DeviceError.outOfMemory("pinned host memory: out of memory: tried to allocate \(byteCount) bytes")
+    }
+    return pointer
+  }
+
+  func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) { free(pointer) }
 
   func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
     to.copyMemory(from: from, byteCount: byteCount)
