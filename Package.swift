@@ -25,7 +25,7 @@ let package = Package(
     .target(
       name: "CUDABackend",
       dependencies: ["Tensor", .target(name: "CCUDA", condition: .when(traits: ["CUDA"]))]),
-    .target(name: "DeviceParity", dependencies: ["NN", "CUDABackend"]),
+    .target(name: "DeviceParity", dependencies: ["NN", "Optim", "CUDABackend", "ExampleSupport"]),
     .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
     .executableTarget(name: "DistributedCheck", dependencies: ["Distributed", "Optim", "CUDABackend"]),
     .target(name: "NN", dependencies: ["Autograd", "CUDABackend"]),

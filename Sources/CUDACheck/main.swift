@@ -1,38 +1,67 @@
-// Runs every op on the CPU and on CUDA device 0 and compares them, times matmul and a few
-// elementwise ops, and ends with "N passed, M failed". Build it on a machine without a GPU
-// and run it on one with an NVIDIA GPU (see the README's CUDA section).
+// The GPU check: runs every op on the CPU and on a device and compares them, trains small
+// models (the digits MLP, a small ResNet, a GPT; float32 and float16 autocast with a scaler)
+// on both and compares the loss curves, times matmul and bandwidth-bound ops as fractions of
+// an H200's peak, and ends with "N passed, M failed". `Scripts/gpu-check.sh` builds it here and
+// runs it on a GPU machine; `CUDACheck --device test` runs the same checks on the test device.
 import CUDABackend
 import DeviceParity
 import Foundation
 import Tensor
 
-guard CUDA.isAvailable else {
-  print("CUDA is not available: \(CUDA.unavailableReason ?? "unknown reason")")
-  print("0 passed, 1 failed")
-  exit(1)
+let arguments = Array(CommandLine.arguments.dropFirst())
+let spelled = arguments.firstIndex(of: "--device").map { arguments.index(after: $0) < arguments.count ? arguments[$0 + 1] : "" } ?? "cuda:0"
+guard let device = Device(spelled) else {
+  print("usage: CUDACheck [--device cuda:N|test:N]   (got '\(spelled)')")
+  exit(2)
 }
-if let properties = try? CUDA.properties(of: 0) { print("device: \(properties)") }
-let outcomes = DeviceParity.run(on: .cuda(0))
+if device.isCUDA {
+  guard CUDA.isAvailable else {
+    print("CUDA is not available: \(CUDA.unavailableReason ?? "unknown reason")")
+    print("0 passed, 1 failed")
+    exit(1)
+  }
+  if let properties = try? CUDA.properties(of: 0) { print("device: \(properties)") }
+}
+let start = Date()
+var outcomes = DeviceParity.run(on: device)
 for outcome in outcomes { print(outcome) }
+print("\ntraining, \(device) against the CPU:")
+let training = DeviceParity.trainingRuns(on: device)
+for outcome in training { print(outcome) }
+outcomes += training
 
-print("\ntimings on cuda:0:")
-for n in [1024, 4096, 8192] {
+/// Seconds per call, synchronising CUDA around the loop.
+func time(_ iterations: Int, _ body: () -> Void) -> Double { DeviceParity.time(iterations, body) }
+
+// H200 peaks: about 4.8 TB/s of memory bandwidth and 989 TFLOP/s of dense bfloat16/float16
+// (495 TFLOP/s TF32); float32 without tensor cores is about 67 TFLOP/s.
+let peakBandwidth = 4.8e12
+let peakFlops: [DType: Double] = [.float32: 67e12, .float16: 989e12, .bfloat16: 989e12]
+print("\ntimings on \(device) (fractions of an H200's peak):")
+let sizes = device.isCUDA ? [1024, 4096, 8192] : [256]
+for n in sizes {
   for dtype in [DType.float32, .float16, .bfloat16] {
-    guard let a = try? Tensor.randn(n, n).to(dtype).cuda(), let b = try? Tensor.randn(n, n).to(dtype).cuda() else { continue }
-    let seconds = DeviceParity.time(n >= 8192 ? 5 : 20) { _ = a.mm(b) }
-    print(String(format: "  matmul %5d %-8@ %9.3f ms  %8.1f TFLOP/s", n, dtype.name as NSString, seconds * 1e3, 2 * pow(Double(n), 3) / seconds / 1e12))
+    guard let a = try? Tensor.randn(n, n).to(dtype).to(device), let b = try? Tensor.randn(n, n).to(dtype).to(device) else { continue }
+    let seconds = time(n >= 8192 ? 5 : 20) { _ = a.mm(b) }
+    let flops = 2 * pow(Double(n), 3) / seconds
+    print(String(format: "  matmul %5d %-8@ %9.3f ms  %8.1f TFLOP/s  %5.1f%% of peak", n, dtype.name as NSString, seconds * 1e3, flops / 1e12, 100 * flops / peakFlops[dtype]!))
   }
 }
-if let x = try? Tensor.randn(1 << 26).cuda(), let y = try? Tensor.randn(1 << 26).cuda() {
-  let bytes = Double(3 * (1 << 26) * 4)
-  let add = DeviceParity.time(20) { _ = x + y }
-  let exp = DeviceParity.time(20) { _ = x.exp() }
-  let sum = DeviceParity.time(20) { _ = x.sum() }
-  print(String(format: "  add   2^26 float32 %8.3f ms  %7.1f GB/s", add * 1e3, bytes / add / 1e9))
-  print(String(format: "  exp   2^26 float32 %8.3f ms  %7.1f GB/s", exp * 1e3, bytes * 2 / 3 / exp / 1e9))
-  print(String(format: "  sum   2^26 float32 %8.3f ms  %7.1f GB/s", sum * 1e3, bytes / 3 / sum / 1e9))
+let count = device.isCUDA ? 1 << 26 : 1 << 20
+if let x = try? Tensor.randn(count).to(device), let y = try? Tensor.randn(count).to(device) {
+  let bytes = Double(3 * count * 4)
+  for (name, traffic, body) in [
+    ("add", bytes, { _ = x + y }), ("exp", bytes * 2 / 3, { _ = x.exp() }), ("sum", bytes / 3, { _ = x.sum() }),
+  ] as [(String, Double, () -> Void)] {
+    let seconds = time(20, body)
+    print(String(format: "  %-4@ %8d float32 %8.3f ms  %7.1f GB/s  %5.1f%% of peak", name as NSString, count, seconds * 1e3, traffic / seconds / 1e9, 100 * traffic / seconds / peakBandwidth))
+  }
 }
-print("memory: \(CUDA.memoryAllocated()) bytes allocated, \(CUDA.memoryReserved()) reserved")
+if device.isCUDA {
+  let stats = CUDA.memoryStats()
+  print("memory: \(stats.allocatedBytes) bytes allocated (peak \(stats.peakAllocatedBytes)), \(stats.reservedBytes) reserved (peak \(stats.peakReservedBytes))")
+}
 let failed = outcomes.filter { $0.failure != nil }.count
+print(String(format: "checked in %.0f s", Date().timeIntervalSince(start)))
 print("\(outcomes.count - failed) passed, \(failed) failed")
 exit(failed == 0 ? 0 : 1)

@@ -96,6 +96,14 @@ import Testing
     #expect(standardError(of: result).isEmpty)
   }
 
+  /// The GPU check's training comparisons (CPU vs device loss curves, float32 and autocast
+  /// with a scaler) pass on the test device.
+  @Test func theGPUChecksTrainingRunsPass() {
+    let outcomes = DeviceParity.trainingRuns(on: .test(0))
+    #expect(outcomes.count == 5)
+    for outcome in outcomes { #expect(outcome.failure == nil, "\(outcome)") }
+  }
+
   /// Every op of the parity suite (the one the GPU check runs) gives the CPU's result.
   @Test func everyParityCaseMatchesTheCPU() {
     for outcome in DeviceParity.run(on: .test(0)) {
