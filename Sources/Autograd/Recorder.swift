@@ -4,18 +4,13 @@ import Foundation
 /// grad get a node with the op's backward formula.
 final class AutogradRecorder: OpRecorder, @unchecked Sendable {
   static let shared = AutogradRecorder()
-  private static let installLock = NSLock()
 
   /// Installs the recorder (once); called when a tensor first requires grad.
-  static func install() {
-    installLock.withLock {
-      guard Tensor.recorder == nil else { return }
-      Tensor.recorder = shared
-      Tensor.descriptionSuffixes = { t in
-        if let fn = t.gradFn { return ["grad_fn=<\(fn.name)>"] }
-        return t.requiresGrad ? ["requires_grad=True"] : []
-      }
-    }
+  static func install() { Tensor.installRecorder(shared) }
+
+  func descriptionSuffixes(for tensor: Tensor) -> [String] {
+    if let fn = tensor.gradFn { return ["grad_fn=<\(fn.name)>"] }
+    return tensor.requiresGrad ? ["requires_grad=True"] : []
   }
 
   func record(_ op: RecordedOp, inputs: [Tensor], output: Tensor) {

@@ -93,7 +93,7 @@ extension Tensor: CustomStringConvertible {
       if ![.float32, .int64, .bool].contains(dtype) { suffixes.append("dtype=\(dtype)") }
       body = formattedBody(indent: indent)
     }
-    suffixes.append(contentsOf: Tensor.descriptionSuffixes?(self) ?? [])
+    suffixes.append(contentsOf: Tensor.recorder?.descriptionSuffixes(for: self) ?? [])
     var out = prefix + body
     // PyTorch: len(s) - s.rfind("\n") + 1.
     var lastLineLength = out.count - (out.lastIndex(of: "\n").map { out.distance(from: out.startIndex, to: $0) } ?? -1) + 1
@@ -108,9 +108,6 @@ extension Tensor: CustomStringConvertible {
     }
     return out + ")"
   }
-
-  /// Extra suffixes (`grad_fn=<MulBackward0>`, `requires_grad=True`) that upper layers add.
-  nonisolated(unsafe) package static var descriptionSuffixes: ((Tensor) -> [String])?
 
   private func formattedBody(indent: Int) -> String {
     let host = movedTo(.cpu).detach()

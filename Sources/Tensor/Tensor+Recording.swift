@@ -1,3 +1,5 @@
+import Synchronization
+
 /// What an op did, as reported to the recorder that `Autograd` installs: enough for a
 /// backward formula, nothing device-specific.
 package enum RecordedOp {
@@ -61,6 +63,12 @@ package enum ViewKind {
   case alias
 }
 
+/// The installed recorder in one reference, so that it can be published with one atomic store.
+private final class RecorderSlot: Sendable {
+  let recorder: any OpRecorder
+  init(_ recorder: any OpRecorder) { self.recorder = recorder }
+}
+
 /// Receives every op that runs while it is installed (the autograd seam).
 package protocol OpRecorder: AnyObject, Sendable {
   /// Called after an out-of-place op produced `output` from `inputs`.
@@ -78,11 +86,23 @@ package protocol OpRecorder: AnyObject, Sendable {
   /// Whether `tensor` requires grad while gradients are being recorded (ops with `out:`
   /// refuse such inputs, as PyTorch does).
   func requiresGradient(_ tensor: Tensor) -> Bool
+  /// What `description` adds for autograd (`grad_fn=<MulBackward0>`, `requires_grad=True`).
+  func descriptionSuffixes(for tensor: Tensor) -> [String]
 }
 
 extension Tensor {
-  /// The installed recorder; `nil` costs one branch per op.
-  @exclusivity(unchecked) nonisolated(unsafe) package static var recorder: (any OpRecorder)?
+  /// The installed recorder; `nil` costs one branch per op. It is published once, atomically
+  /// (`installRecorder`), because the first tensor that requires grad may appear on one thread
+  /// while others run ops.
+  @inline(__always)
+  package static var recorder: (any OpRecorder)? { installedRecorder.load()?.recorder }
+
+  /// Installs `recorder` unless one is installed already.
+  package static func installRecorder(_ recorder: any OpRecorder) {
+    _ = installedRecorder.storeIfNil(RecorderSlot(recorder))
+  }
+
+  private static let installedRecorder = AtomicLazyReference<RecorderSlot>()
 
   /// Reports `op` to the recorder, if one is installed, and returns `output`.
   /// Runs `body` with recording off (composite ops recorded as one node).
