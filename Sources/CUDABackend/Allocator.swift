@@ -79,10 +79,6 @@
       }
     }
 
-    func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-      do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
-    }
-
     func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
       lock.withLock {
         let size = sizes[pointer] ?? DeviceAllocator.rounded(byteCount)
@@ -131,10 +127,6 @@
           "cudaHostAlloc: could not pin \(DeviceAllocator.describe(byteCount)) of host memory (\(String(cString: cudaGetErrorName(status))))")
       }
       return pointer
-    }
-
-    func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-      do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
     }
 
     func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) { _ = cudaFreeHost(pointer) }

@@ -110,4 +110,9 @@ package protocol StorageAllocator: Sendable {
 extension StorageAllocator {
   /// Device memory and ordinary host memory are not pinned.
   package var isPinnedHost: Bool { false }
+
+  /// `allocateOrThrow`, stopping with its error (for allocators with no message of their own).
+  package func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
+    do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
+  }
 }

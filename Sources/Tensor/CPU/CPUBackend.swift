@@ -46,7 +46,8 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
     return CPUAllocator.systemAllocate(byteCount)
   }
 
-  private static func systemAllocate(_ byteCount: Int) -> UnsafeMutableRawPointer? {
+  /// 64-byte-aligned host memory from the system, or nil (also the test devices' allocators).
+  static func systemAllocate(_ byteCount: Int) -> UnsafeMutableRawPointer? {
     var pointer: UnsafeMutableRawPointer?
     guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0 else { return nil }
     return pointer

@@ -58,13 +58,8 @@ final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
 
   func resetPeak() { lock.withLock { stats.resetPeaks() } }
 
-  func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-    do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
-  }
-
   func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
-    var pointer: UnsafeMutableRawPointer?
-    guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
+    guard let pointer = CPUAllocator.systemAllocate(byteCount) else {
       let held = lock.withLock {
         stats.outOfMemoryErrors += 1
         return stats.allocatedBytes
@@ -91,13 +86,8 @@ final class PinnedTestAllocator: StorageAllocator, @unchecked Sendable {
   var device: Device { .cpu }
   var isPinnedHost: Bool { true }
 
-  func allocate(byteCount: Int) -> UnsafeMutableRawPointer {
-    do { return try allocateOrThrow(byteCount: byteCount) } catch { usageFailure("\(error)") }
-  }
-
   func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
-    var pointer: UnsafeMutableRawPointer?
-    guard posix_memalign(&pointer, 64, max(byteCount, 1)) == 0, let pointer else {
+    guard let pointer = CPUAllocator.systemAllocate(byteCount) else {
       throw DeviceError.outOfMemory("pinned host memory: out of memory: tried to allocate \(byteCount) bytes")
     }
     return pointer
