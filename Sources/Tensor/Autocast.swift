@@ -54,10 +54,11 @@ public enum Autocast {
   /// kind (floating inputs other than float64 are cast; the rest pass as they are), run with
   /// autocast off inside as PyTorch's autocast kernels run; `nil` when no region applies, so
   /// that the caller runs its ordinary path.
+  /// The inputs are an autoclosure so that ops build no array while no region is open.
   @inline(__always)
-  package static func run(_ op: Op, _ inputs: [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
+  package static func run(_ op: Op, _ inputs: @autoclosure () -> [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
     guard activeRegions.load(ordering: .relaxed) > 0 else { return nil }
-    return castAndRun(op, inputs, body)
+    return castAndRun(op, inputs(), body)
   }
 
   private static func castAndRun(_ op: Op, _ inputs: [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
