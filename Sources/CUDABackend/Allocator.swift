@@ -5,7 +5,9 @@
 
   /// A caching allocator for one device (PyTorch's `CUDACachingAllocator` idea): freed
   /// blocks are kept by rounded size and reused, so steady-state training does not call
-  /// `cudaMalloc`. Out of memory, it frees the cache and retries once before throwing
+  /// `cudaMalloc`. It is stream-aware (see `StreamBlockPool`): a block is reused only on the
+  /// stream it was allocated on, and one that `recordStream` marked as used by other streams
+  /// only after events recorded there at its release have completed. Out of memory, it frees the cache and retries once before throwing
   /// `DeviceError.outOfMemory` with PyTorch's figures: requested, the device's total and
   /// free memory, allocated by tensors, reserved but unallocated (cached). `CUDA.emptyCache()`
   /// returns the cache, and the program carries on.
@@ -13,8 +15,7 @@
     let index: Int
     var device: Device { .cuda(index) }
     private let lock = NSLock()
-    private var cached: [Int: [UnsafeMutableRawPointer]] = [:]
-    private var sizes: [UnsafeMutableRawPointer: Int] = [:]
+    private var pool = StreamBlockPool<cudaEvent_t>()
     private var stats = MemoryStats()
 
     /// What the allocator holds, with peaks.
@@ -48,9 +49,10 @@
 
     func allocateOrThrow(byteCount: Int) throws -> UnsafeMutableRawPointer {
       let size = DeviceAllocator.rounded(byteCount)
+      let stream = Runtime.streamKey(index)
       return try lock.withLock {
-        if var blocks = cached[size], let block = blocks.popLast() {
-          cached[size] = blocks
+        collectCompletedLocked()
+        if let block = pool.reuse(size: size, stream: stream) {
           stats.allocated(size, fresh: 0)
           return block
         }
@@ -73,7 +75,7 @@
             "CUDA out of memory. Tried to allocate \(describe(size)). GPU \(index) has a total capacity of \(describe(total)) of which \(describe(free)) is free. Of the allocated memory \(describe(stats.allocatedBytes)) is allocated by tensors, and \(describe(stats.reservedBytes - stats.allocatedBytes)) is reserved by the caching allocator but unallocated (\(String(cString: cudaGetErrorName(status)))). Free tensors, or call CUDA.emptyCache() and try again."
           )
         }
-        sizes[pointer] = size
+        pool.added(pointer, size: size, stream: stream)
         stats.allocated(size, fresh: size)
         return pointer
       }
@@ -81,28 +83,44 @@
 
     func deallocate(_ pointer: UnsafeMutableRawPointer, byteCount: Int) {
       lock.withLock {
-        let size = sizes[pointer] ?? DeviceAllocator.rounded(byteCount)
-        cached[size, default: []].append(pointer)
-        stats.freed(size, released: 0)
+        let size = pool.released(pointer) { streams in
+          // An event at the current end of every other stream that used the block.
+          streams.compactMap { key in
+            var event: cudaEvent_t?
+            guard cudaEventCreateWithFlags(&event, UInt32(cudaEventDisableTiming)) == cudaSuccess, let event else { return nil }
+            _ = cudaEventRecord(event, cudaStream_t(bitPattern: key))
+            return event
+          }
+        }
+        stats.freed(size ?? DeviceAllocator.rounded(byteCount), released: 0)
       }
     }
 
+    /// Notes that `stream` (its key) uses the block at `pointer` too (`recordStream`); false
+    /// when `pointer` is not the start of a block of this allocator.
+    func markUsed(_ pointer: UnsafeMutableRawPointer, onStream stream: Int) -> Bool {
+      lock.withLock { pool.markUsed(pointer, on: stream) }
+    }
+
     func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
-      Runtime.require(cudaMemcpy(to, from, byteCount, cudaMemcpyDeviceToDevice), "cudaMemcpy (device to device)")
+      Runtime.require(
+        cudaMemcpyAsync(to, from, byteCount, cudaMemcpyDeviceToDevice, Runtime.currentStream(index)), "cudaMemcpyAsync (device to device)")
     }
 
     func emptyCache() { lock.withLock { releaseCachedLocked() } }
 
+    /// Returns blocks whose other-stream events have completed to their pools.
+    private func collectCompletedLocked() {
+      for event in pool.collect(isComplete: { cudaEventQuery($0) == cudaSuccess }) { _ = cudaEventDestroy(event) }
+    }
+
     private func releaseCachedLocked() {
       Runtime.setDevice(index)
-      for (size, blocks) in cached {
-        for block in blocks {
-          _ = cudaFree(block)
-          sizes[block] = nil
-          stats.released(size)
-        }
+      collectCompletedLocked()
+      for (block, size) in pool.takeFree() {
+        _ = cudaFree(block)
+        stats.released(size)
       }
-      cached = [:]
     }
 
     static func describe(_ bytes: Int) -> String {

@@ -57,7 +57,13 @@
       }
       Runtime.setDevice(device)
       let type = dataType(a.dtype)
-      let compute = a.dtype == .float64 ? CUBLAS_COMPUTE_64F : CUBLAS_COMPUTE_32F
+      // float16/bfloat16 operands accumulate in float32; float32 may use TF32 tensor cores
+      // when allowed (off by default, as `torch.backends.cuda.matmul.allow_tf32`).
+      let compute =
+        a.dtype == .float64 ? CUBLAS_COMPUTE_64F : (a.dtype == .float32 && CUDA.allowTF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F)
+      let cublas = handle(device)
+      let streamStatus = cublasSetStream_v2(cublas, Runtime.currentStream(device))
+      usageCheck(streamStatus == CUBLAS_STATUS_SUCCESS, "cublasSetStream failed with status \(streamStatus.rawValue)")
       var alpha64 = 1.0
       var beta64 = 0.0
       var alpha32: Float = 1
@@ -70,7 +76,7 @@
               let alpha = a.dtype == .float64 ? UnsafeRawPointer(al64) : UnsafeRawPointer(al32)
               let beta = a.dtype == .float64 ? UnsafeRawPointer(be64) : UnsafeRawPointer(be32)
               return cublasGemmStridedBatchedEx(
-                handle(device), bView.op, aView.op, Int32(n), Int32(m), Int32(k), alpha,
+                cublas, bView.op, aView.op, Int32(n), Int32(m), Int32(k), alpha,
                 b.storage.data + b.storageOffset * item, type, Int32(bView.ld), Int64(b.stride(0)),
                 a.storage.data + a.storageOffset * item, type, Int32(aView.ld), Int64(a.stride(0)), beta,
                 out.storage.data + out.storageOffset * item, type, Int32(out.stride(1)), Int64(out.stride(0)),

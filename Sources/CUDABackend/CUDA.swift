@@ -72,6 +72,29 @@ public enum CUDA {
 
   /// Returns cached, unused blocks to the driver (PyTorch: `torch.cuda.empty_cache()`).
   public static func emptyCache() { Runtime.emptyCache() }
+
+  private static let settingsLock = NSLock()
+  nonisolated(unsafe) private static var tf32 = false
+
+  /// Whether float32 matrix products may use TF32 tensor cores (10-bit mantissa inputs, float32
+  /// accumulation; about 8x the float32 throughput on an H100/H200). Off by default, as
+  /// PyTorch's `torch.backends.cuda.matmul.allow_tf32`; `setFloat32MatmulPrecision` sets it too.
+  public static var allowTF32: Bool {
+    get { settingsLock.withLock { tf32 } }
+    set { settingsLock.withLock { tf32 = newValue } }
+  }
+
+  /// The precision of float32 matrix products (PyTorch: `torch.set_float32_matmul_precision`):
+  /// `"highest"` computes in float32, `"high"` and `"medium"` allow TF32.
+  public static func setFloat32MatmulPrecision(_ precision: String) {
+    usageCheck(
+      ["highest", "high", "medium"].contains(precision),
+      "setFloat32MatmulPrecision: expected \"highest\", \"high\" or \"medium\", got \"\(precision)\"")
+    allowTF32 = precision != "highest"
+  }
+
+  /// `"highest"` unless TF32 is allowed, then `"high"` (PyTorch: `torch.get_float32_matmul_precision()`).
+  public static var float32MatmulPrecision: String { allowTF32 ? "high" : "highest" }
 }
 
 extension Tensor {
@@ -79,11 +102,7 @@ extension Tensor {
   /// be used, with the runtime's reason, or has no memory for the copy (PyTorch:
   /// `x.to("cuda:0")`). The move is recorded for autograd (`ToCopyBackward0`): gradients flow
   /// back to this tensor's device.
-  public func to(_ target: Device) throws -> Tensor {
-    if target == device { return self }
-    try Runtime.ensure(target)
-    return try moved(to: target)
-  }
+  public func to(_ target: Device) throws -> Tensor { try to(target, nonBlocking: false) }
 
   /// A copy of this host tensor in pinned (page-locked) memory, which `device` copies from
   /// directly (PyTorch: `x.pin_memory()`); `self` when already pinned. Throws when the device
@@ -93,8 +112,8 @@ extension Tensor {
     return try pinned(for: device)
   }
 
-  /// A copy on CUDA device `index` (PyTorch: `x.cuda()`).
-  public func cuda(_ index: Int = 0) throws -> Tensor { try to(.cuda(index)) }
+  /// A copy on CUDA device `index` (PyTorch: `x.cuda()`); `nonBlocking` as in `to(_:nonBlocking:)`.
+  public func cuda(_ index: Int = 0, nonBlocking: Bool = false) throws -> Tensor { try to(.cuda(index), nonBlocking: nonBlocking) }
 
   /// A copy in host memory (PyTorch: `x.cpu()`).
   public func cpu() throws -> Tensor { try to(.cpu) }

@@ -10,68 +10,50 @@
     var allocator: any StorageAllocator { DeviceAllocator.forDevice(index) }
     var pinnedHostAllocator: (any StorageAllocator)? { PinnedHostAllocator.shared }
 
-    /// A kernel argument, passed by address as `cudaLaunchKernel` wants.
-    enum Argument {
-      case geometry(StridedLoop)
-      case pointer(Tensor)
-      case int64(Int)
-      case int32(Int32)
-      case double(Double)
+    /// The geometry value of `loop` for a kernel whose geometry describes `operands` operands.
+    static func geometry(_ loop: StridedLoop, operands: Int) -> KernelArguments.Value {
+      .geometry(KernelArguments.geometryWords(shape: loop.shape, strides: loop.strides, offsets: loop.bases, operands: operands))
     }
 
-    /// The `Geometry` struct of the kernels: rank, count, shape, 4×8 strides, 4 offsets.
-    static func geometry(_ loop: StridedLoop) -> [Int64] {
-      usageCheck(
-        loop.shape.count <= KernelSource.maxRank,
-        "CUDA kernels take at most \(KernelSource.maxRank) dims after merging; got shape \(loop.shape); make the tensor contiguous first")
-      var g = [Int64](repeating: 0, count: 2 + 8 + 32 + 4)
-      g[0] = Int64(loop.shape.count)
-      g[1] = Int64(loop.count)
-      for (d, s) in loop.shape.enumerated() { g[2 + d] = Int64(s) }
-      for (op, strides) in loop.strides.enumerated() {
-        for (d, s) in strides.enumerated() { g[10 + op * 8 + d] = Int64(s) }
-      }
-      for (op, base) in loop.bases.enumerated() { g[42 + op] = Int64(base) }
-      return g
-    }
-
-    /// Launches `name` from `module` over `count` threads (or one thread).
-    func launch(_ module: KernelSource.Module, _ name: String, count: Int, singleThread: Bool = false, _ arguments: [Argument]) {
-      guard count > 0 else { return }
-      let kernel = KernelCompiler.kernel(name, in: module, device: index)
+    /// Launches kernel `name` of `family` over `threads` threads (blocks of
+    /// `KernelSource.blockSize`), or over `blocks` blocks, with its argument struct packed from
+    /// `values` in one buffer.
+    func launch(_ family: KernelSource.Family, _ name: String, threads: Int = 0, blocks: Int? = nil, _ values: [KernelArguments.Value]) {
+      let gridSize = blocks ?? (threads + KernelSource.blockSize - 1) / KernelSource.blockSize
+      guard gridSize > 0 else { return }
+      let (kernel, arguments) = KernelCompiler.kernel(name, in: family, device: index)
+      var packed = arguments.pack(values)
       Runtime.setDevice(index)
-      var storage: [UnsafeMutableRawPointer] = []
-      defer { storage.forEach { $0.deallocate() } }
-      func store<T>(_ value: T) {
-        let p = UnsafeMutableRawPointer.allocate(byteCount: MemoryLayout<T>.size, alignment: 16)
-        p.storeBytes(of: value, as: T.self)
-        storage.append(p)
+      packed.withUnsafeMutableBytes { raw in
+        var parameters: [UnsafeMutableRawPointer?] = [raw.baseAddress]
+        Runtime.require(
+          cudaLaunchKernel(
+            UnsafeRawPointer(kernel), dim3(x: UInt32(gridSize), y: 1, z: 1), dim3(x: UInt32(KernelSource.blockSize), y: 1, z: 1),
+            &parameters, 0, Runtime.currentStream(index)),
+          "cudaLaunchKernel(\(name))")
       }
-      for argument in arguments {
-        switch argument {
-        case .geometry(let loop):
-          let g = CUDADeviceBackend.geometry(loop)
-          let p = UnsafeMutableRawPointer.allocate(byteCount: g.count * 8, alignment: 16)
-          g.withUnsafeBytes { p.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-          storage.append(p)
-        case .pointer(let t): store(t.storage.data)
-        case .int64(let v): store(Int64(v))
-        case .int32(let v): store(v)
-        case .double(let v): store(v)
-        }
-      }
-      var pointers: [UnsafeMutableRawPointer?] = storage.map { $0 }
-      let threads = 256
-      let blocks = singleThread ? 1 : (count + threads - 1) / threads
-      Runtime.require(
-        cudaLaunchKernel(UnsafeRawPointer(kernel), dim3(x: UInt32(blocks), y: 1, z: 1), dim3(x: UInt32(singleThread ? 1 : threads), y: 1, z: 1), &pointers, 0, nil),
-        "cudaLaunchKernel(\(name))")
       Runtime.require(cudaGetLastError(), "kernel \(name)")
     }
 
-    func transfer(_ src: Tensor, into dst: Tensor) throws {
+    /// An elementwise kernel over `out` and `inputs`: the `_dense` variant (four elements a
+    /// thread, vector loads) when every operand is contiguous in the same order, else the
+    /// strided one.
+    func elementwise(_ family: KernelSource.Family, _ name: String, out: Tensor, inputs: [Tensor], extra: [KernelArguments.Value] = []) {
+      let operands = [out] + inputs
+      let loop = StridedLoop(shape: out.shape, layouts: operands.map(\.layout))
+      let pointers = (inputs + [out]).map { KernelArguments.Value.pointer($0.storage.data) }
+      if loop.shape.count == 1 && loop.strides.allSatisfy({ $0[0] == 1 }) {
+        let firsts = (inputs + [out]).map { KernelArguments.Value.pointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize) }
+        let perThread = KernelSource.elementsPerDenseThread
+        launch(family, KernelSource.denseName(name), threads: (loop.count + perThread - 1) / perThread, [.int64(loop.count)] + firsts + extra)
+      } else {
+        launch(family, name, threads: loop.count, [CUDADeviceBackend.geometry(loop, operands: operands.count)] + pointers + extra)
+      }
+    }
+
+    func transfer(_ src: Tensor, into dst: Tensor, nonBlocking: Bool) throws {
       Runtime.setDevice(index)
-      try Runtime.copyBytes(from: src, to: dst)
+      try Runtime.copyBytes(from: src, to: dst, device: index, nonBlocking: nonBlocking)
     }
 
     func copy(_ src: Tensor, into dst: Tensor) {
@@ -79,37 +61,31 @@
         let size = src.dtype.itemSize
         Runtime.setDevice(index)
         Runtime.require(
-          cudaMemcpy(dst.storage.data + dst.storageOffset * size, src.storage.data + src.storageOffset * size, src.numel * size, cudaMemcpyDeviceToDevice),
-          "cudaMemcpy (device to device)")
+          cudaMemcpyAsync(
+            dst.storage.data + dst.storageOffset * size, src.storage.data + src.storageOffset * size, src.numel * size,
+            cudaMemcpyDeviceToDevice, Runtime.currentStream(index)),
+          "cudaMemcpyAsync (device to device)")
         return
       }
-      let loop = StridedLoop(shape: dst.shape, layouts: [dst.layout, src.layout])
-      launch(KernelSource.copyModule(from: src.dtype), KernelSource.kernelName("copy", dst.dtype.name, src.dtype), count: loop.count,
-        [.geometry(loop), .pointer(src), .pointer(dst)])
+      elementwise(.copy(from: src.dtype), KernelSource.kernelName("copy", dst.dtype.name, src.dtype), out: dst, inputs: [src])
     }
 
     func fill(_ dst: Tensor, with value: Scalar) {
-      let loop = StridedLoop(shape: dst.shape, layouts: [dst.layout])
-      launch(KernelSource.dataModule(), KernelSource.kernelName("fill", "fill", dst.dtype), count: loop.count,
-        [.geometry(loop), .pointer(dst), .double(value.doubleValue), .int64(Int(value.int64Value))])
+      elementwise(
+        .data, KernelSource.kernelName("fill", "fill", dst.dtype), out: dst, inputs: [],
+        extra: [.double(value.doubleValue), .int64(Int(value.int64Value))])
     }
 
     func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
-      let loop = StridedLoop(shape: out.shape, layouts: [out.layout, x.layout])
-      launch(KernelSource.unaryModule(x.dtype), KernelSource.kernelName("unary", op.rawValue, x.dtype), count: loop.count,
-        [.geometry(loop), .pointer(x), .pointer(out)])
+      elementwise(.unary(x.dtype), KernelSource.kernelName("unary", op.rawValue, x.dtype), out: out, inputs: [x])
     }
 
     func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, into out: Tensor) {
-      let loop = StridedLoop(shape: out.shape, layouts: [out.layout, a.layout, b.layout])
-      launch(KernelSource.binaryModule(a.dtype), KernelSource.kernelName("binary", op.rawValue, a.dtype), count: loop.count,
-        [.geometry(loop), .pointer(a), .pointer(b), .pointer(out)])
+      elementwise(.binary(a.dtype), KernelSource.kernelName("binary", op.rawValue, a.dtype), out: out, inputs: [a, b])
     }
 
     func select(_ condition: Tensor, _ a: Tensor, _ b: Tensor, into out: Tensor) {
-      let loop = StridedLoop(shape: out.shape, layouts: [out.layout, condition.layout, a.layout, b.layout])
-      launch(KernelSource.dataModule(), KernelSource.kernelName("where", "where", a.dtype), count: loop.count,
-        [.geometry(loop), .pointer(condition), .pointer(a), .pointer(b), .pointer(out)])
+      elementwise(.data, KernelSource.kernelName("where", "where", a.dtype), out: out, inputs: [condition, a, b])
     }
 
     func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
@@ -122,20 +98,32 @@
                   Layout(shape: keptShape, strides: kept.map { x.layout.strides[$0] }, offset: x.storageOffset)])
       let reducedShape = dims.map { x.shape[$0] }
       let inner = Layout(shape: reducedShape, strides: dims.map { x.layout.strides[$0] })
-      let innerLoop = StridedLoop(shape: reducedShape, layouts: [inner, inner])
-      let count = reducedShape.reduce(1, *) == 0 ? 0 : innerLoop.count
-      var innerGeometry = innerLoop
-      if count == 0 { innerGeometry = StridedLoop(shape: [0], layouts: [Layout(contiguous: [0]), Layout(contiguous: [0])]) }
-      launch(KernelSource.reduceModule(x.dtype), KernelSource.kernelName("reduce", op.rawValue, x.dtype), count: outer.count,
-        [.geometry(outer), .geometry(innerGeometry), .pointer(x), .pointer(out)])
+      var innerLoop = StridedLoop(shape: reducedShape, layouts: [inner])
+      if reducedShape.contains(0) { innerLoop = StridedLoop(shape: [0], layouts: [Layout(contiguous: [0])]) }
+      let innerCount = reducedShape.reduce(1, *)
+      let name = KernelSource.kernelName("reduce", op.rawValue, x.dtype)
+      let values: [KernelArguments.Value] = [
+        CUDADeviceBackend.geometry(outer, operands: 2), CUDADeviceBackend.geometry(innerLoop, operands: 1), .pointer(x.storage.data),
+        .pointer(out.storage.data),
+      ]
+      // Long rows get a block each (shuffles combine the threads' shares); short ones a thread.
+      if innerCount >= 32 && (innerCount >= 1024 || outer.count < 4096) {
+        launch(.reduce(x.dtype), name + "_block", blocks: min(outer.count, 1 << 20), values)
+      } else {
+        launch(.reduce(x.dtype), name, threads: outer.count, values)
+      }
     }
 
     func argReduce(_ op: ArgReduceOp, _ x: Tensor, dim: Int, values: Tensor, indices: Tensor) {
       var rows = x.layout
       rows.shape[dim] = 1
       let loop = StridedLoop(shape: rows.shape, layouts: [values.layout, indices.layout, rows])
-      launch(KernelSource.reduceModule(x.dtype), KernelSource.kernelName("argreduce", op.rawValue, x.dtype), count: loop.count,
-        [.geometry(loop), .int64(x.shape[dim]), .int64(x.layout.strides[dim]), .pointer(x), .pointer(values), .pointer(indices)])
+      launch(
+        .reduce(x.dtype), KernelSource.kernelName("argreduce", op.rawValue, x.dtype), threads: loop.count,
+        [
+          CUDADeviceBackend.geometry(loop, operands: 3), .int64(x.shape[dim]), .int64(x.layout.strides[dim]), .pointer(x.storage.data),
+          .pointer(values.storage.data), .pointer(indices.storage.data),
+        ])
     }
 
     func scan(_ op: ScanOp, _ x: Tensor, dim: Int, into out: Tensor) {
@@ -144,22 +132,33 @@
       var rowsOut = out.layout
       rowsOut.shape[dim] = 1
       let loop = StridedLoop(shape: rowsIn.shape, layouts: [rowsOut, rowsIn])
-      launch(KernelSource.reduceModule(x.dtype), KernelSource.kernelName("scan", op.rawValue, x.dtype), count: loop.count,
-        [.geometry(loop), .int64(x.shape[dim]), .int64(x.layout.strides[dim]), .int64(out.layout.strides[dim]), .pointer(x), .pointer(out)])
+      launch(
+        .reduce(x.dtype), KernelSource.kernelName("scan", op.rawValue, x.dtype), threads: loop.count,
+        [
+          CUDADeviceBackend.geometry(loop, operands: 2), .int64(x.shape[dim]), .int64(x.layout.strides[dim]),
+          .int64(out.layout.strides[dim]), .pointer(x.storage.data), .pointer(out.storage.data),
+        ])
     }
 
     func take(_ src: Tensor, offsets: Tensor, into out: Tensor) {
       let loop = StridedLoop(shape: out.shape, layouts: [out.layout, offsets.layout])
-      let base = src.aliasedAtOffset()
-      launch(KernelSource.dataModule(), KernelSource.kernelName("take", "take", src.dtype), count: loop.count,
-        [.geometry(loop), .pointer(base), .pointer(offsets), .pointer(out)])
+      launch(
+        .data, KernelSource.kernelName("take", "take", src.dtype), threads: loop.count,
+        [
+          CUDADeviceBackend.geometry(loop, operands: 2), .pointer(src.firstElement), .pointer(offsets.storage.data),
+          .pointer(out.storage.data),
+        ])
     }
 
     func put(_ dst: Tensor, offsets: Tensor, values: Tensor, accumulate: Bool) {
       let loop = StridedLoop(shape: offsets.shape, layouts: [offsets.layout, values.layout])
-      let base = dst.aliasedAtOffset()
-      launch(KernelSource.dataModule(), KernelSource.kernelName("put", "put", dst.dtype), count: loop.count, singleThread: true,
-        [.geometry(loop), .pointer(base), .pointer(offsets), .pointer(values), .int32(accumulate ? 1 : 0)])
+      // A thread per value: atomic adds accumulate repeated offsets in parallel.
+      launch(
+        .data, KernelSource.kernelName("put", accumulate ? "accumulate" : "put", dst.dtype), threads: loop.count,
+        [
+          CUDADeviceBackend.geometry(loop, operands: 2), .pointer(dst.firstElement), .pointer(offsets.storage.data),
+          .pointer(values.storage.data),
+        ])
     }
 
     func nonzero(_ x: Tensor) -> Tensor {
@@ -173,21 +172,36 @@
         CUBLAS.gemm(a, b, into: out, device: index)
       } else {
         let (sa, sb, so) = (a.stride(), b.stride(), out.stride())
-        launch(KernelSource.integerGemmModule(), KernelSource.kernelName("gemm", "int", a.dtype), count: out.numel,
-          [.int64(out.shape[0]), .int64(out.shape[1]), .int64(out.shape[2]), .int64(a.shape[2]),
-           .pointer(a.aliasedAtOffset()), .int64(sa[0]), .int64(sa[1]), .int64(sa[2]),
-           .pointer(b.aliasedAtOffset()), .int64(sb[0]), .int64(sb[1]), .int64(sb[2]),
-           .pointer(out.aliasedAtOffset()), .int64(so[0]), .int64(so[1]), .int64(so[2])])
+        launch(
+          .integerGemm, KernelSource.kernelName("gemm", "int", a.dtype), threads: out.numel,
+          [
+            .int64(out.shape[0]), .int64(out.shape[1]), .int64(out.shape[2]), .int64(a.shape[2]),
+            .pointer(a.firstElement), .int64(sa[0]), .int64(sa[1]), .int64(sa[2]),
+            .pointer(b.firstElement), .int64(sb[0]), .int64(sb[1]), .int64(sb[2]),
+            .pointer(out.firstElement), .int64(so[0]), .int64(so[1]), .int64(so[2]),
+          ])
       }
+    }
+
+    func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool {
+      let (kind, a, b): (String, Double, Double) =
+        switch distribution {
+        case .uniform(let from, let to): ("uniform", from, to)
+        case .normal(let mean, let std): ("normal", mean, std)
+        case .bernoulli(let p): ("bernoulli", p, 0)
+        }
+      guard kind == "bernoulli" || dst.dtype.isFloatingPoint else { return false }
+      let perBlock = Philox.elementsPerBlock(dst.dtype)
+      launch(
+        .random, KernelSource.kernelName("random", kind, dst.dtype), threads: (dst.numel + perBlock - 1) / perBlock,
+        [.int64(dst.numel), .pointer(dst.firstElement), .uint64(seed), .uint64(offset), .double(a), .double(b)])
+      return true
     }
   }
 
   extension Tensor {
-    /// A tensor whose storage pointer starts at this tensor's first element (for kernels that
-    /// take a base pointer and relative offsets).
-    func aliasedAtOffset() -> Tensor {
-      let shifted = Storage(wrapping: storage.data + storageOffset * dtype.itemSize, byteCount: storage.byteCount - storageOffset * dtype.itemSize, device: device, release: nil)
-      return Tensor(storage: shifted, layout: Layout(shape: shape, strides: stride(), offset: 0), dtype: dtype)
-    }
+    /// The address of this tensor's first element (for kernels that take a base pointer and
+    /// offsets relative to it).
+    var firstElement: UnsafeMutableRawPointer { storage.data + storageOffset * dtype.itemSize }
   }
 #endif

@@ -70,8 +70,10 @@ package protocol Backend: Sendable {
   var pinnedHostAllocator: (any StorageAllocator)? { get }
   /// Copies the bytes of dense `src` into `dst` (same shape, dtype and strides) where one of
   /// them is on this backend's device and the other in host memory or on another device of
-  /// the same kind: the one path by which data crosses devices. Throws the runtime's error.
-  func transfer(_ src: Tensor, into dst: Tensor) throws
+  /// the same kind: the one path by which data crosses devices. With `nonBlocking`, a device
+  /// with streams may queue the copy and return before it finishes (from and to pinned host
+  /// memory). Throws the runtime's error.
+  func transfer(_ src: Tensor, into dst: Tensor, nonBlocking: Bool) throws
   /// Writes `value` into every element of `dst`.
   func fill(_ dst: Tensor, with value: Scalar)
   /// `out = op(x)`; `x` has the compute type, `out` that or bool.
@@ -142,6 +144,9 @@ package protocol Backend: Sendable {
   /// Its input gradient, written into `problem.input`, from `problem.out` (the output's
   /// gradient) and, for max pooling, `problem.indices`; false when not fused here.
   func fusedPool2dBackward(_ problem: Pool2dProblem) -> Bool
+  /// Fills contiguous `dst` from `distribution` with the Philox stream of `seed` at `offset`
+  /// (see `Philox`), on the device; false where random numbers are drawn on the host (the CPU).
+  func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool
 }
 
 /// The fused kernels' defaults decline, and callers then compose the op from primitives.
@@ -185,6 +190,8 @@ extension Backend {
   package func fusedPool2d(_ problem: Pool2dProblem) -> Bool { false }
   /// Its input gradient; returns false when not fused here.
   package func fusedPool2dBackward(_ problem: Pool2dProblem) -> Bool { false }
+  /// Random numbers are drawn on the host unless a backend draws them itself.
+  package func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool { false }
 }
 
 /// Finds the backend of a device; device backends other than the CPU register here.

@@ -9,7 +9,17 @@ import Foundation
 /// let g = Generator().manualSeed(42)
 /// let a = Tensor.rand(3, generator: g)
 /// ```
+///
+/// A generator of a device (`Generator(device: .cuda(0))`, and each device's default one,
+/// `Generator.default(for:)`) is a counter-based Philox generator instead: a seed and an
+/// offset that every fill advances, drawn on the device itself (see `Philox`), as PyTorch's
+/// CUDA generators.
 public final class Generator: @unchecked Sendable {
+  /// The device whose tensors this generator fills: `.cpu` for the Mersenne Twister, a
+  /// device for a Philox generator (PyTorch: `g.device`).
+  public let device: Device
+  /// A Philox generator's count of fills since seeding: the counter space of the next one.
+  @exclusivity(unchecked) var philoxOffset: UInt64 = 0
   // The state is read and written only under `lock`; the runtime's dynamic exclusivity
   // checks on it cost more than the twister itself (a profile of `randn`).
   @exclusivity(unchecked) private var state = [UInt32](repeating: 0, count: 624)
@@ -25,7 +35,18 @@ public final class Generator: @unchecked Sendable {
   public convenience init() { self.init(seed: 67_280_421_310_721) }
 
   /// A generator seeded with `seed`.
-  public init(seed: UInt64) { reseed(seed) }
+  public init(seed: UInt64) {
+    device = .cpu
+    reseed(seed)
+  }
+
+  /// A generator for `device`'s tensors, seeded with PyTorch's default seed: the host's
+  /// Mersenne Twister for `.cpu`, a Philox generator for a device (PyTorch:
+  /// `torch.Generator(device="cuda")`).
+  public init(device: Device) {
+    self.device = device
+    reseed(67_280_421_310_721)
+  }
 
   /// Reseeds and returns the generator (PyTorch: `g.manual_seed(s)`).
   @discardableResult
@@ -37,7 +58,8 @@ public final class Generator: @unchecked Sendable {
   /// The generator's whole state as a uint8 tensor, for `setState` (PyTorch:
   /// `g.get_state()`; the bytes are this library's layout, not torch's).
   public func getState() -> Tensor {
-    lock.withLock {
+    if device != .cpu { return philoxState() }
+    return lock.withLock {
       var words: [UInt64] = [Generator.stateMagic, initialSeed, UInt64(index), nextNormal == nil ? 0 : 1, (nextNormal ?? 0).bitPattern]
       words += stride(from: 0, to: 624, by: 2).map { UInt64(state[$0]) | UInt64(state[$0 + 1]) << 32 }
       let bytes = words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) } }
@@ -48,6 +70,7 @@ public final class Generator: @unchecked Sendable {
   /// Restores a state from `getState` (PyTorch: `g.set_state(t)`); stops with a message for a
   /// tensor that is not one.
   public func setState(_ saved: Tensor) {
+    if device != .cpu { return setPhiloxState(saved) }
     let bytes = saved.dtype == .uint8 ? saved.reshape(-1).toArray(UInt8.self) : []
     usageCheck(
       bytes.count == Generator.stateByteCount,
@@ -78,6 +101,7 @@ public final class Generator: @unchecked Sendable {
     }
     index = 624
     nextNormal = nil
+    philoxOffset = 0
   }
 
   /// The next 32 random bits.
@@ -160,8 +184,11 @@ public final class Generator: @unchecked Sendable {
 }
 
 extension Tensor {
-  /// Seeds the default random generator (PyTorch: `torch.manual_seed`).
-  public static func manualSeed(_ seed: UInt64) { Generator.global.manualSeed(seed) }
+  /// Seeds the default random generator and every device's (PyTorch: `torch.manual_seed`).
+  public static func manualSeed(_ seed: UInt64) {
+    Generator.global.manualSeed(seed)
+    Generator.seedDeviceGenerators(seed)
+  }
 
   /// The default generator's state (PyTorch: `torch.get_rng_state()`).
   public static func getRNGState() -> Tensor { Generator.global.getState() }
@@ -176,7 +203,7 @@ extension Tensor {
   static func randomCPU(_ shape: [Int], dtype: DType, generator: Generator?, _ draw: (Generator) -> Double) -> Tensor {
     let count = Layout.numel(of: shape)
     var values = [Double](repeating: 0, count: count)
-    let g = generator ?? Generator.global
+    let g = Generator.host(generator)
     g.lock.withLock {
       for i in 0..<count { values[i] = draw(g) }
     }
@@ -187,7 +214,7 @@ extension Tensor {
   /// come one by one from the double Box-Muller; 16 or more are made from uniform floats
   /// (of the tensor's type) transformed in blocks of 16.
   static func normalValues(count: Int, dtype: DType, mean: Double, std: Double, generator: Generator?) -> [Double] {
-    let g = generator ?? Generator.global
+    let g = Generator.host(generator)
     return g.lock.withLock {
       if count < 16 {
         return (0..<count).map { _ in g.normalDouble() * std + mean }

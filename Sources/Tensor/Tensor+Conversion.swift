@@ -42,15 +42,16 @@ extension Tensor {
 
   /// `movedTo`, throwing when the device cannot be used or has no memory for the copy. A
   /// dense channels-last tensor arrives channels-last, anything else contiguous (PyTorch's
-  /// `memory_format=torch.preserve_format`).
-  package func moved(to target: Device) throws -> Tensor {
+  /// `memory_format=torch.preserve_format`). `nonBlocking` lets a device with streams return
+  /// before the copy finishes (see `Backend.transfer`).
+  package func moved(to target: Device, nonBlocking: Bool = false) throws -> Tensor {
     if target == device { return self }
     let targetBackend = try BackendRegistry.backend(for: target)
     let channelsLast = !isContiguous && isContiguous(memoryFormat: .channelsLast)
     let source = channelsLast ? self : Tensor.unrecorded { contiguous() }
     let out = try Tensor.allocated(
       channelsLast ? Layout(channelsLast: shape) : Layout(contiguous: shape), dtype: dtype, allocator: targetBackend.allocator)
-    try Tensor.transfer(from: source, to: out)
+    try Tensor.transfer(from: source, to: out, nonBlocking: nonBlocking)
     return recorded(.deviceCopy(from: device), self, out)
   }
 
@@ -80,13 +81,13 @@ extension Tensor {
   /// Copies dense `src` into `dst` (same shape, dtype and strides) across devices, through the
   /// `transfer` of the backend that is not the host's; between devices of two kinds the data
   /// is staged in host memory.
-  package static func transfer(from src: Tensor, to dst: Tensor) throws {
+  package static func transfer(from src: Tensor, to dst: Tensor, nonBlocking: Bool = false) throws {
     guard src.numel > 0 else { return }
     switch (src.device, dst.device) {
     case (.cpu, let device), (let device, .cpu):
-      try BackendRegistry.backend(for: device).transfer(src, into: dst)
+      try BackendRegistry.backend(for: device).transfer(src, into: dst, nonBlocking: nonBlocking)
     case (let from, let to) where from.type == to.type:
-      try BackendRegistry.backend(for: to).transfer(src, into: dst)
+      try BackendRegistry.backend(for: to).transfer(src, into: dst, nonBlocking: nonBlocking)
     default:
       let staged = try allocated(
         Layout(shape: dst.shape, strides: dst.layout.strides), dtype: dst.dtype, allocator: CPUBackend.hostAllocator)

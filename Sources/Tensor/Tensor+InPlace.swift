@@ -103,6 +103,7 @@ extension Tensor {
   @discardableResult
   public func uniform_(from low: Double = 0, to high: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(low <= high, "uniform_ expects to return a [from, to) range, but found from=\(low) > to=\(high)")
+    if let drawn = drawnOnDevice(.uniform(from: low, to: high), generator: generator) { return overwriteRandom(with: drawn) }
     let width = high - low
     let values: Tensor
     if dtype == .float64 {
@@ -120,6 +121,7 @@ extension Tensor {
   @discardableResult
   public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(std >= 0, "normal expects std >= 0.0, but found std \(std)")
+    if let drawn = drawnOnDevice(.normal(mean: mean, std: std), generator: generator) { return overwriteRandom(with: drawn) }
     let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std, generator: generator)
     return overwriteRandom(with: Tensor(flat: values, shape: shape))
   }
@@ -131,6 +133,14 @@ extension Tensor {
     usageCheck(lambd > 0, "exponential_ expects lambda > 0.0, but found lambda=\(lambd)")
     let values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in -Foundation.log1p(-g.uniformDouble()) / lambd }
     return overwriteRandom(with: values)
+  }
+
+  /// A new tensor like this one filled from `distribution` on the device, or nil where the
+  /// numbers are drawn on the host (see `fillRandomOnDevice`).
+  func drawnOnDevice(_ distribution: RandomDistribution, generator: Generator?) -> Tensor? {
+    if case .cpu = device { return nil }
+    let drawn = Tensor.empty(shape, dtype: dtype, device: device)
+    return drawn.fillRandomOnDevice(distribution, generator: generator) ? drawn : nil
   }
 
   private func overwriteRandom(with values: Tensor) -> Tensor {

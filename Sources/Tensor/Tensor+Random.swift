@@ -8,7 +8,7 @@ extension Tensor {
     Tensor.writing(into: out, op: "randperm") {
       usageCheck(n >= 0, "randperm: n must be non-negative, got \(n)")
       var values = Array(0..<n)
-      let g = generator ?? Generator.global
+      let g = Generator.host(generator)
       g.lock.withLock {
         let small = n < Int(UInt32.max / 20)
         for i in 0..<Swift.max(n - 1, 0) {
@@ -44,7 +44,7 @@ extension Tensor {
       return (movedTo(.cpu) / q).topk(numSamples, dim: -1).indices.movedTo(device)
     }
     var samples = [Int](repeating: 0, count: rows * numSamples)
-    let g = generator ?? Generator.global
+    let g = Generator.host(generator)
     g.lock.withLock {
       for r in 0..<rows {
         var cumulative = [Double](repeating: 0, count: categories)
@@ -74,6 +74,14 @@ extension Tensor {
   public func bernoulli(generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "bernoulli") {
       usageCheck(dtype.isFloatingPoint, "bernoulli: expected a floating point tensor of probabilities, got \(dtype.scalarTypeName)")
+      // On a device: uniforms drawn there, compared with the probabilities there.
+      if let u = Tensor.empty(shape, dtype: dtype == .float64 ? .float64 : .float32, device: device)
+        .drawnOnDevice(.uniform(from: 0, to: 1), generator: generator)
+      {
+        let p = to(u.dtype)
+        usageCheck(p.ge(0).logicalAnd(p.le(1)).all().item() != 0, "bernoulli: expected all probabilities to be in [0, 1]")
+        return u.lt(p).to(dtype)
+      }
       let p = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
       usageCheck(p.allSatisfy { $0 >= 0 && $0 <= 1 }, "bernoulli: expected all probabilities to be in [0, 1]")
       // PyTorch draws a uniform of the tensor's precision: 53 bits for double, 24 for the rest.
@@ -91,6 +99,7 @@ extension Tensor {
   /// 1 with probability `p`, else 0, shaped like this tensor (PyTorch: `torch.bernoulli(x, p)`).
   public func bernoulli(p: Double, generator: Generator? = nil) -> Tensor {
     usageCheck(p >= 0 && p <= 1, "bernoulli_ expects p to be in [0, 1], but got p=\(p)")
+    if let drawn = drawnOnDevice(.bernoulli(p: p), generator: generator) { return drawn }
     return Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in g.uniformDouble() < p ? 1 : 0 }
       .to(dtype).movedTo(device)
   }

@@ -19,7 +19,20 @@
         }
       }
       #expect(failures.messages.isEmpty, "\(failures.messages.joined(separator: "\n"))")
-      #expect(modules.count == 42)
+      #expect(modules.count == 43)
+    }
+
+    /// The layout asserts are checked by the device compiler: a struct whose fields the device
+    /// would lay out elsewhere than the host packs them does not compile.
+    @Test func aStructTheHostWouldPackDifferentlyDoesNotCompile() throws {
+      let args = KernelArguments("Probe", [("n", .int32), ("p", .pointer("float*"))])
+      let kernel = "extern \"C\" __global__ void probe(const Probe args) { *args.p = (float)args.n; }\n"
+      let good = KernelSource.Module(name: "probe", source: KernelSource.prelude + args.declaration + kernel)
+      #expect(try !KernelCompiler.compile(good, arch: "sm_90").isEmpty)
+      let swapped = args.declaration.replacingOccurrences(of: "  int n;\n  float* p;\n", with: "  float* p;\n  int n;\n")
+      #expect(swapped != args.declaration)
+      let bad = KernelSource.Module(name: "probe", source: KernelSource.prelude + swapped + kernel)
+      #expect(throws: (any Error).self) { try KernelCompiler.compile(bad, arch: "sm_90") }
     }
 
     @Test func brokenSourceReportsTheCompilerLog() {

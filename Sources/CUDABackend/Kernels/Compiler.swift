@@ -48,20 +48,20 @@
 
     private static let lock = NSLock()
     nonisolated(unsafe) private static var libraries: [String: cudaLibrary_t] = [:]
-    nonisolated(unsafe) private static var kernels: [String: cudaKernel_t] = [:]
+    nonisolated(unsafe) private static var kernels: [String: (cudaKernel_t, KernelArguments)] = [:]
 
-    /// The kernel `name` of `module`, compiled (or read from the disk cache) and loaded for
-    /// `device`'s architecture.
-    static func kernel(_ name: String, in module: KernelSource.Module, device: Int) -> cudaKernel_t {
+    /// The kernel `name` of `family`'s module with its argument struct, compiled (or read from
+    /// the disk cache) and loaded for `device`'s architecture once per process.
+    static func kernel(_ name: String, in family: KernelSource.Family, device: Int) -> (cudaKernel_t, KernelArguments) {
       lock.withLock {
-        let arch = architecture(of: device)
         let key = "\(device)/\(name)"
         if let cached = kernels[key] { return cached }
+        let module = KernelSource.module(family)
         let libraryKey = "\(device)/\(module.name)"
         if libraries[libraryKey] == nil {
           let binary: Data
           do {
-            binary = try cachedBinary(module, arch: arch)
+            binary = try cachedBinary(module, arch: architecture(of: device))
           } catch {
             usageFailure("\(error)")
           }
@@ -72,10 +72,13 @@
           }
           libraries[libraryKey] = library
         }
+        guard let arguments = module.arguments[name] else {
+          usageFailure("the CUDA module \(module.name) has no kernel \(name)")
+        }
         var kernel: cudaKernel_t?
         Runtime.require(cudaLibraryGetKernel(&kernel, libraries[libraryKey]!, name), "cudaLibraryGetKernel(\(name))")
-        kernels[key] = kernel!
-        return kernel!
+        kernels[key] = (kernel!, arguments)
+        return (kernel!, arguments)
       }
     }
 

@@ -91,7 +91,7 @@ struct CPUBackend: Backend {
   let pinnedHostAllocator: (any StorageAllocator)?
 
   /// Both sides are host memory (the CPU's or a test device's): the bytes are copied.
-  func transfer(_ src: Tensor, into dst: Tensor) throws {
+  func transfer(_ src: Tensor, into dst: Tensor, nonBlocking: Bool) throws {
     let size = src.dtype.itemSize
     (dst.storage.data + dst.storageOffset * size).copyMemory(
       from: src.storage.data + src.storageOffset * size, byteCount: src.numel * size)

@@ -45,6 +45,17 @@ public enum TestDevice {
   }
 }
 
+extension CPUBackend {
+  /// A test device draws from the same Philox stream as a GPU (computed on the host by the
+  /// reference, `Philox.fill`), so device-generic code sees a device's random numbers, not
+  /// the CPU's; the CPU itself draws from its Mersenne Twister (false).
+  func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool {
+    guard case .test = allocator.device else { return false }
+    Philox.fill(dst, distribution, seed: seed, offset: offset)
+    return true
+  }
+}
+
 /// The allocator of one test device: aligned host memory, counted.
 final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
   let device: Device
