@@ -26,7 +26,7 @@ let package = Package(
       name: "CUDABackend",
       dependencies: ["Tensor", .target(name: "CCUDA", condition: .when(traits: ["CUDA"]))]),
     .target(name: "DeviceParity", dependencies: ["NN", "Optim", "CUDABackend", "ExampleSupport"]),
-    .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity"]),
+    .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity", "ExampleSupport", "NN", "Optim"]),
     .executableTarget(name: "DistributedCheck", dependencies: ["Distributed", "Optim", "CUDABackend"]),
     .target(name: "NN", dependencies: ["Autograd", "CUDABackend"]),
     .target(name: "Optim", dependencies: ["Autograd"]),

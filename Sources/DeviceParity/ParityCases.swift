@@ -79,6 +79,38 @@ public enum DeviceParity {
     add("softmax logsumexp", { [seeded(9, 10)] }) { Tensor.cat([$0[0].softmax(dim: 1), $0[0].logsumexp(dim: 1, keepdim: true)], dim: 1) }
     add("cumsum int", { [Tensor.randint(0, 5, [4, 9])] }) { $0[0].cumsum(dim: 1) }
     add("all any", { [seeded(5, 5)] }) { Tensor.stack([($0[0] .> -3).all(dim: 1), ($0[0] .> 1).any(dim: 1)]) }
+    // Long rows: a block per output row, warp shuffles (the kernel choice depends on the row length).
+    add("long-row reductions", tolerance: 1e-4, { [seeded(3, 5000)] }) { xs in
+      let x = xs[0]
+      return Tensor.cat([x.sum(dim: 1), x.amax(dim: 1), x.amin(dim: 1), x.mean().view(1), (x.t() * 0.5).sum(dim: 0), (x / 64).exp().prod(dim: 1)])
+    }
+    add("long-row int and bool reductions", { [Tensor.randint(-3, 4, [2, 3000])] }) { xs in
+      Tensor.cat([xs[0].sum(dim: 1), xs[0].amax(dim: 1), (xs[0] .> -3).all(dim: 1).long(), (xs[0] .== 3).any(dim: 1).long()])
+    }
+    add("long-row float16 sum", tolerance: 2e-2, { [seeded(2, 4096, dtype: .float16)] }) { $0[0].sum(dim: 1) }
+    // Contiguous operands take the vector-load kernels: odd lengths (a partial last pack) and a
+    // view starting one element in (not aligned for vector loads) take the scalar paths.
+    add("contiguous elementwise, odd length and unaligned", { [seeded(1001), seeded(1001)] }) { xs in
+      let (a, b) = (xs[0], xs[1])
+      let shifted = a[1...]
+      return Tensor.cat([(a * b + 1).exp(), a.sigmoid(), shifted * b[..<1000], shifted.to(.float16).to(.float32), Tensor.where(a .> 0, a, b)])
+    }
+    // Repeated indices accumulate with atomics (a thread per value).
+    for dtype in [DType.float32, .float16, .bfloat16, .float64, .int64, .int32, .int16, .int8, .uint8] {
+      let tolerance = dtype == .float16 || dtype == .bfloat16 ? 5e-2 : 1e-4
+      add("index_put accumulate repeated \(dtype.name)", tolerance: tolerance, { [Tensor.randint(0, 3, [4096]).to(dtype), Tensor.randint(0, 13, [4096])] }) { xs in
+        let target = Tensor.zeros([13], dtype: dtype, device: xs[0].device)
+        return target.indexPut_([xs[1]], xs[0], accumulate: true).to(.float64)
+      }
+    }
+    add("index_put accumulate repeated bool", { [Tensor.randint(0, 2, [999]).to(.bool), Tensor.randint(0, 7, [999])] }) { xs in
+      Tensor.zeros([7], dtype: .bool, device: xs[0].device).indexPut_([xs[1]], xs[0], accumulate: true)
+    }
+    add("embedding backward", tolerance: 1e-4, { [seeded(11, 8), Tensor.randint(0, 11, [300])] }) { xs in
+      let weight = xs[0].detach().requiresGrad_()
+      weight[xs[1]].pow(2).sum().backward()
+      return weight.grad!
+    }
     for dtype in [DType.float32, .float64] {
       add("matmul \(dtype.name) batched broadcast", tolerance: 1e-4, { [seeded(3, 1, 20, 30, dtype: dtype), seeded(4, 30, 10, dtype: dtype)] }) {
         $0[0].matmul($0[1])

@@ -111,6 +111,16 @@ import Testing
     }
   }
 
+  /// The GPU check's random-number checks (the device's Philox stream against the host
+  /// reference, offsets, dropout's keep rate) pass on the test device, and the CUDA-only
+  /// checks (streams, TF32) have nothing to run there.
+  @Test func theGPUChecksRandomStreamChecksPass() {
+    let outcomes = DeviceParity.randomStreams(on: .test(0))
+    #expect(outcomes.count == 17)
+    for outcome in outcomes { #expect(outcome.failure == nil, "\(outcome)") }
+    #expect(DeviceParity.streamChecks(on: .test(0)).isEmpty && DeviceParity.tf32Check(on: .test(0)).isEmpty)
+  }
+
   @Test func pinningCopiesIntoPinnedHostMemoryOnce() throws {
     let x = Tensor([1, 2, 3, 4] as [Float]).view(2, 2).t()
     #expect(!x.isPinned)
