@@ -10,17 +10,14 @@
     var allocator: any StorageAllocator { DeviceAllocator.forDevice(index) }
     var pinnedHostAllocator: (any StorageAllocator)? { PinnedHostAllocator.shared }
 
-    /// The geometry value of `loop` for a kernel whose geometry describes `operands` operands.
-    static func geometry(_ loop: StridedLoop, operands: Int) -> KernelArguments.Value {
-      .geometry(KernelArguments.geometryWords(shape: loop.shape, strides: loop.strides, offsets: loop.bases, operands: operands))
-    }
-
     /// Launches kernel `name` of `family` over `threads` threads (blocks of
-    /// `KernelSource.blockSize`), or over `blocks` blocks, with its argument struct packed from
-    /// `values` in one buffer.
-    func launch(_ family: KernelSource.Family, _ name: String, threads: Int = 0, blocks: Int? = nil, _ values: [KernelArguments.Value]) {
+    /// `KernelSource.blockSize`), or over `blocks` blocks, repeated `rows` times along the
+    /// grid's y axis, with its argument struct packed from `values` in one buffer.
+    func launch(
+      _ family: KernelSource.Family, _ name: String, threads: Int = 0, blocks: Int? = nil, rows: Int = 1, _ values: [KernelArguments.Value]
+    ) {
       let gridSize = blocks ?? (threads + KernelSource.blockSize - 1) / KernelSource.blockSize
-      guard gridSize > 0 else { return }
+      guard gridSize > 0 && rows > 0 else { return }
       let (kernel, arguments) = KernelCompiler.kernel(name, in: family, device: index)
       var packed = arguments.pack(values)
       Runtime.setDevice(index)
@@ -28,7 +25,7 @@
         var parameters: [UnsafeMutableRawPointer?] = [raw.baseAddress]
         Runtime.require(
           cudaLaunchKernel(
-            UnsafeRawPointer(kernel), dim3(x: UInt32(gridSize), y: 1, z: 1), dim3(x: UInt32(KernelSource.blockSize), y: 1, z: 1),
+            UnsafeRawPointer(kernel), dim3(x: UInt32(gridSize), y: UInt32(rows), z: 1), dim3(x: UInt32(KernelSource.blockSize), y: 1, z: 1),
             &parameters, 0, Runtime.currentStream(index)),
           "cudaLaunchKernel(\(name))")
       }
@@ -47,7 +44,7 @@
         let perThread = KernelSource.elementsPerDenseThread
         launch(family, KernelSource.denseName(name), threads: (loop.count + perThread - 1) / perThread, [.int64(loop.count)] + firsts + extra)
       } else {
-        launch(family, name, threads: loop.count, [CUDADeviceBackend.geometry(loop, operands: operands.count)] + pointers + extra)
+        launch(family, name, threads: loop.count, [KernelArguments.geometry(loop, operands: operands.count)] + pointers + extra)
       }
     }
 
@@ -103,7 +100,7 @@
       let innerCount = reducedShape.reduce(1, *)
       let name = KernelSource.kernelName("reduce", op.rawValue, x.dtype)
       let values: [KernelArguments.Value] = [
-        CUDADeviceBackend.geometry(outer, operands: 2), CUDADeviceBackend.geometry(innerLoop, operands: 1), .pointer(x.storage.data),
+        KernelArguments.geometry(outer, operands: 2), KernelArguments.geometry(innerLoop, operands: 1), .pointer(x.storage.data),
         .pointer(out.storage.data),
       ]
       // Long rows get a block each (shuffles combine the threads' shares); short ones a thread.
@@ -121,7 +118,7 @@
       launch(
         .reduce(x.dtype), KernelSource.kernelName("argreduce", op.rawValue, x.dtype), threads: loop.count,
         [
-          CUDADeviceBackend.geometry(loop, operands: 3), .int64(x.shape[dim]), .int64(x.layout.strides[dim]), .pointer(x.storage.data),
+          KernelArguments.geometry(loop, operands: 3), .int64(x.shape[dim]), .int64(x.layout.strides[dim]), .pointer(x.storage.data),
           .pointer(values.storage.data), .pointer(indices.storage.data),
         ])
     }
@@ -135,7 +132,7 @@
       launch(
         .reduce(x.dtype), KernelSource.kernelName("scan", op.rawValue, x.dtype), threads: loop.count,
         [
-          CUDADeviceBackend.geometry(loop, operands: 2), .int64(x.shape[dim]), .int64(x.layout.strides[dim]),
+          KernelArguments.geometry(loop, operands: 2), .int64(x.shape[dim]), .int64(x.layout.strides[dim]),
           .int64(out.layout.strides[dim]), .pointer(x.storage.data), .pointer(out.storage.data),
         ])
     }
@@ -145,7 +142,7 @@
       launch(
         .data, KernelSource.kernelName("take", "take", src.dtype), threads: loop.count,
         [
-          CUDADeviceBackend.geometry(loop, operands: 2), .pointer(src.firstElement), .pointer(offsets.storage.data),
+          KernelArguments.geometry(loop, operands: 2), .pointer(src.firstElement), .pointer(offsets.storage.data),
           .pointer(out.storage.data),
         ])
     }
@@ -156,7 +153,7 @@
       launch(
         .data, KernelSource.kernelName("put", accumulate ? "accumulate" : "put", dst.dtype), threads: loop.count,
         [
-          CUDADeviceBackend.geometry(loop, operands: 2), .pointer(dst.firstElement), .pointer(offsets.storage.data),
+          KernelArguments.geometry(loop, operands: 2), .pointer(dst.firstElement), .pointer(offsets.storage.data),
           .pointer(values.storage.data),
         ])
     }

@@ -89,6 +89,10 @@ package enum Philox {
     }
   }
 
+  /// 2 pi rounded to the nearest float, as the kernels' literal (`2 * Float.pi` is one ulp
+  /// smaller: Swift rounds `pi` toward zero).
+  static let twoPi32 = Float(6.283_185_307_179_586)
+
   private static func floatBlock(_ w: [UInt32], _ distribution: RandomDistribution, _ dtype: DType) -> [Double] {
     let u = w.map { Float($0 & 0xFF_FFFF) * 0x1p-24 }
     switch distribution {
@@ -102,7 +106,7 @@ package enum Philox {
       var z = [Float](repeating: 0, count: 4)
       for pair in 0..<2 {
         let r = (-2 * Foundation.logf(1 - u[2 * pair])).squareRoot()
-        let theta = 2 * Float.pi * u[2 * pair + 1]
+        let theta = twoPi32 * u[2 * pair + 1]
         z[2 * pair] = r * Foundation.cosf(theta)
         z[2 * pair + 1] = r * Foundation.sinf(theta)
       }
@@ -122,7 +126,7 @@ package enum Philox {
       }
     case .normal(let mean, let std):
       let r = (-2 * Foundation.log(1 - u[0])).squareRoot()
-      let theta = 2 * Double.pi * u[1]
+      let theta = 6.283_185_307_179_586 * u[1]
       return [mean.addingProduct(r * Foundation.cos(theta), std), mean.addingProduct(r * Foundation.sin(theta), std)]
     case .bernoulli(let p):
       return u.map { $0 < p ? 1 : 0 }

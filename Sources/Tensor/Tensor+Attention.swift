@@ -2,7 +2,8 @@
 /// E]`, `value` `[*batch, S, Ev]` over one broadcast batch shape (batch strides may be 0),
 /// each with unit stride along its last dim; an optional additive `mask` broadcast to
 /// `[*batch, L, S]`; `causal` masks keys after their query (top-left aligned, as PyTorch);
-/// `out` `[*batch, L, Ev]` and `logsumexp` `[*batch, L]` are contiguous results.
+/// `out` `[*batch, L, Ev]` and `logsumexp` `[*batch, L]` (float64 for float64 operands, else
+/// float32) are contiguous results.
 package struct AttentionProblem {
   package let query: Tensor
   package let key: Tensor
@@ -52,12 +53,13 @@ extension Tensor {
     }
     let (q, k, v) = (prepared(query, l, query.shape[query.dim - 1]), prepared(key, s, key.shape[key.dim - 1]), prepared(value, s, ev))
     let maskNeedsGradient = mask.map { m in Tensor.recorder?.requiresGradient(m) ?? false } ?? false
-    let fusable = (query.dtype == .float32 || query.dtype == .float64) && !maskNeedsGradient
+    // Backends decline the types their kernels lack (the CPU's: float32 and float64).
+    let fusable = query.dtype.isFloatingPoint && !maskNeedsGradient
     if fusable {
       let problem = AttentionProblem(
         query: q, key: k, value: v, mask: mask.map { $0.to(query.dtype).expand(batch + [l, s]) }, causal: causal, scale: scale,
         out: Tensor(uninitializedShape: batch + [l, ev], dtype: query.dtype, device: query.device),
-        logsumexp: Tensor(uninitializedShape: batch + [l], dtype: query.dtype, device: query.device))
+        logsumexp: Tensor(uninitializedShape: batch + [l], dtype: query.dtype == .float64 ? .float64 : .float32, device: query.device))
       if query.backend.fusedAttention(problem) {
         problem.out.markWritten()
         return query.recorded(.attention(problem), [query, key, value], problem.out)

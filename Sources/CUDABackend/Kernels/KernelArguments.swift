@@ -94,8 +94,8 @@ package struct KernelArguments: Sendable, Hashable {
   package enum Value {
     /// A geometry's 64-bit words (see `KernelArguments.geometryWords`).
     case geometry([Int64])
-    /// A device address.
-    case pointer(UnsafeMutableRawPointer)
+    /// A device address (nil: a null pointer).
+    case pointer(UnsafeMutableRawPointer?)
     /// A 64-bit signed integer.
     case int64(Int)
     /// A 64-bit unsigned integer.
@@ -131,6 +131,11 @@ package struct KernelArguments: Sendable, Hashable {
       }
     }
     return bytes
+  }
+
+  /// The geometry value of `loop` for a kernel whose geometry describes `operands` operands.
+  package static func geometry(_ loop: StridedLoop, operands: Int) -> Value {
+    .geometry(geometryWords(shape: loop.shape, strides: loop.strides, offsets: loop.bases, operands: operands))
   }
 
   /// The words of a `Geometry<operands>` for a loop over `shape` where operand `k` has

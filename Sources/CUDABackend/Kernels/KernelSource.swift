@@ -42,10 +42,11 @@ package enum KernelSource {
     case reduce(DType)
     case integerGemm
     case random
+    case attention
 
     /// Every family (what the NVRTC tests compile).
     package static var allCases: [Family] {
-      DType.allCases.flatMap { [Family.unary($0), .binary($0), .copy(from: $0), .reduce($0)] } + [.data, .integerGemm, .random]
+      DType.allCases.flatMap { [Family.unary($0), .binary($0), .copy(from: $0), .reduce($0)] } + [.data, .integerGemm, .random, .attention]
     }
   }
 
@@ -64,6 +65,7 @@ package enum KernelSource {
     case .reduce(let dtype): made = reduceModule(dtype)
     case .integerGemm: made = integerGemmModule()
     case .random: made = randomModule()
+    case .attention: made = attentionModule()
     }
     lock.withLock { built[family] = made }
     return made
@@ -72,7 +74,12 @@ package enum KernelSource {
   /// Every module the backend can load.
   package static var allModules: [Module] { Family.allCases.map(module) }
 
-  static let prelude = """
+  /// What every module starts with: the types, geometry and conversions the kernels use.
+  static let prelude = preludeTypes + preludeConversions
+
+  /// Types, the geometry and its addressing: plain C++ that a host compiler also accepts (the
+  /// host emulation of thread-independent kernels in the tests uses it).
+  static let preludeTypes = """
     typedef long long i64;
     typedef unsigned long long u64;
     typedef unsigned short f16raw;
@@ -91,6 +98,12 @@ package enum KernelSource {
     }
     template <typename T> struct alignas(4 * sizeof(T)) Pack4 { T v[4]; };
     template <typename T> __device__ __forceinline__ bool packAligned(const T* p) { return ((u64)p % sizeof(Pack4<T>)) == 0; }
+    #define THREAD_INDEX ((i64)blockIdx.x * blockDim.x + threadIdx.x)
+
+    """
+
+  /// 16-bit float conversions in PTX and the device's bit casts.
+  static let preludeConversions = """
     __device__ __forceinline__ float h2f(f16raw h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
     __device__ __forceinline__ f16raw f2h(float f) { f16raw h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
     __device__ __forceinline__ float bf2f(bf16raw b) { return __uint_as_float(((unsigned int)b) << 16); }
@@ -100,7 +113,6 @@ package enum KernelSource {
       u += 0x7fffu + ((u >> 16) & 1u);
       return (bf16raw)(u >> 16);
     }
-    #define THREAD_INDEX ((i64)blockIdx.x * blockDim.x + threadIdx.x)
 
     """
 

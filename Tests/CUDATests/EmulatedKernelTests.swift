@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TestSupport
+
+@testable import CUDABackend
+@testable import Tensor
+
+/// The CUDA kernels whose threads are independent, run on the host (`HostKernelEmulator`):
+/// the Philox random kernels against the host reference the test device uses, the dense and
+/// strided elementwise kernels against the CPU, and atomic accumulation in narrow types.
+@Suite struct EmulatedKernelTests {
+  @Test func randomKernelsDrawThePhiloxStream() throws {
+    let cases: [(DType, String, RandomDistribution)] = [
+      (.float32, "uniform", .uniform(from: -1, to: 3)), (.float64, "uniform", .uniform(from: 0, to: 2)),
+      (.float16, "uniform", .uniform(from: 0, to: 1)), (.bfloat16, "uniform", .uniform(from: -2, to: 2)),
+      (.float32, "normal", .normal(mean: 0.5, std: 2)), (.float64, "normal", .normal(mean: 0, std: 1)),
+      (.float32, "bernoulli", .bernoulli(p: 0.3)), (.float64, "bernoulli", .bernoulli(p: 0.6)), (.int8, "bernoulli", .bernoulli(p: 0.5)),
+    ]
+    let names = cases.map { KernelSource.kernelName("random", $0.1, $0.0) }
+    let emulator = try HostKernelEmulator(KernelSource.module(.random), kernels: names)
+    let count = 1031
+    for ((dtype, _, distribution), name) in zip(cases, names) {
+      let out = Tensor.zeros([count], dtype: dtype)
+      let (a, b): (Double, Double) =
+        switch distribution {
+        case .uniform(let from, let to): (from, to)
+        case .normal(let mean, let std): (mean, std)
+        case .bernoulli(let p): (p, 0)
+        }
+      let perBlock = Philox.elementsPerBlock(dtype)
+      try emulator.launch(name, threads: (count + perBlock - 1) / perBlock, tensors: [out]) { pointer in
+        [.int64(count), .pointer(pointer(out)), .uint64(0xDEAD_BEEF_0000_0042), .uint64(9), .double(a), .double(b)]
+      }
+      let reference = Tensor(Philox.values(count: count, dtype: dtype, distribution, seed: 0xDEAD_BEEF_0000_0042, offset: 9), shape: [count]).to(dtype)
+      if case .normal = distribution {
+        expectClose(out.to(.float64), reference.to(.float64), rtol: 1e-6, atol: 1e-6)
+      } else {
+        #expect(out.to(.float64).toArray(Double.self) == reference.to(.float64).toArray(Double.self), "\(name)")
+      }
+    }
+  }
+
+  @Test func elementwiseKernelsDenseAndStrided() throws {
+    let names = ["unary_exp_float32", "unary_exp_float32_dense"]
+    let unary = try HostKernelEmulator(KernelSource.module(.unary(.float32)), kernels: names)
+    let x = Tensor.randn([1003], generator: Generator(seed: 5))
+    // Dense: 1003 = 250 packs of 4 and a tail of 3; starting one element in misaligns the packs.
+    for start in [0, 1] {
+      let input = x[start...]
+      let out = Tensor.zeros([input.numel])
+      try unary.launch(names[1], threads: (input.numel + 3) / 4, tensors: [input, out]) { pointer in
+        [.int64(input.numel), .pointer(pointer(input)! + input.storageOffset * 4), .pointer(pointer(out))]
+      }
+      expectClose(out, input.exp(), rtol: 1e-6, atol: 0)
+    }
+    // Strided: a transposed view.
+    let matrix = Tensor.randn([7, 9], generator: Generator(seed: 6))
+    let view = matrix.t()
+    let out = Tensor.zeros([9, 7])
+    let loop = StridedLoop(shape: out.shape, layouts: [out.layout, view.layout])
+    try unary.launch(names[0], threads: loop.count, tensors: [matrix, out]) { pointer in
+      [KernelArguments.geometry(loop, operands: 2), .pointer(pointer(matrix)), .pointer(pointer(out))]
+    }
+    expectClose(out, view.exp(), rtol: 1e-6, atol: 0)
+
+    let data = try HostKernelEmulator(KernelSource.module(.data), kernels: ["where_where_float16_dense", "put_accumulate_int8", "put_accumulate_float16"])
+    let condition = Tensor.rand([11], generator: Generator(seed: 7)) .> 0.5
+    let (a, b) = (Tensor.randn([11]).to(.float16), Tensor.randn([11]).to(.float16))
+    let selected = Tensor.zeros([11], dtype: .float16)
+    try data.launch("where_where_float16_dense", threads: 3, tensors: [condition, a, b, selected]) { pointer in
+      [.int64(11), .pointer(pointer(condition)), .pointer(pointer(a)), .pointer(pointer(b)), .pointer(pointer(selected))]
+    }
+    #expect(selected.toArray(Float.self) == Tensor.where(condition, a, b).toArray(Float.self))
+
+    // Repeated offsets add up (int8 wraps), in neighbouring bytes of one 32-bit word.
+    for dtype in [DType.int8, .float16] {
+      let target = Tensor.zeros([6], dtype: dtype)
+      let offsets = Tensor([0, 1, 1, 2, 3, 3, 3, 5, 1, 0] as [Int64], shape: [10])
+      let values = Tensor([100, 100, 100, 1, 2, 3, 4, 5, 60, 27] as [Float], shape: [10]).to(dtype)
+      let loop = StridedLoop(shape: offsets.shape, layouts: [offsets.layout, values.layout])
+      try data.launch("put_accumulate_\(dtype.name)", threads: 10, tensors: [target, offsets, values]) { pointer in
+        [KernelArguments.geometry(loop, operands: 2), .pointer(pointer(target)), .pointer(pointer(offsets)), .pointer(pointer(values))]
+      }
+      let expected: [Double] = dtype == .int8 ? [127, Double(Int8(truncatingIfNeeded: 260)), 1, 9, 0, 5] : [127, 260, 1, 9, 0, 5]
+      #expect(target.to(.float64).toArray(Double.self) == expected, "\(dtype)")
+    }
+  }
+}
