@@ -131,6 +131,7 @@ extension Tensor {
   @discardableResult
   public func exponential_(lambd: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(lambd > 0, "exponential_ expects lambda > 0.0, but found lambda=\(lambd)")
+    if let u = drawnOnDevice(.uniform(from: 0, to: 1), generator: generator) { return overwriteRandom(with: u.neg().log1p().neg() / lambd) }
     let values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in -Foundation.log1p(-g.uniformDouble()) / lambd }
     return overwriteRandom(with: values)
   }

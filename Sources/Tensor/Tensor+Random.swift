@@ -2,11 +2,18 @@
 // one unless given) in PyTorch's order, so a seed gives torch's numbers where the draws match.
 
 extension Tensor {
-  /// A random permutation of `0..<n` (PyTorch: `torch.randperm`; the same Fisher-Yates swaps
-  /// as PyTorch's CPU generator, so the same seed gives the same permutation).
+  /// A random permutation of `0..<n` (PyTorch: `torch.randperm`; on the CPU the same
+  /// Fisher-Yates swaps as PyTorch's CPU generator, so the same seed gives the same
+  /// permutation). On a device the permutation ranks random keys drawn from the device's
+  /// generator (the ranking itself runs on the host, as every sort here does).
   public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "randperm") {
       usageCheck(n >= 0, "randperm: n must be non-negative, got \(n)")
+      if device != .cpu, generator?.device != .cpu,
+        let keys = Tensor.empty([n], dtype: .float64, device: device).drawnOnDevice(.uniform(from: 0, to: 1), generator: generator)
+      {
+        return keys.argsort(stable: true).to(dtype)
+      }
       var values = Array(0..<n)
       let g = Generator.host(generator)
       g.lock.withLock {
@@ -25,13 +32,18 @@ extension Tensor {
   /// (PyTorch: `torch.multinomial`). With `replacement`, each draw is a uniform double
   /// located in the row's normalised cumulative sum; without, the categories with the
   /// largest `p / q`, `q` exponential (the Gumbel top-k trick PyTorch uses), so a seed gives
-  /// torch's samples. Computed on the host.
+  /// torch's samples. On the CPU (and with a host generator) the draws are made on the host;
+  /// on a device from its Philox stream: with replacement each draw is located by comparing
+  /// with the row's cumulative sum there, without, the keys `p / q` are made there and ranked.
   public func multinomial(numSamples: Int, replacement: Bool = false, generator: Generator? = nil) -> Tensor {
     usageCheck(dim == 1 || dim == 2, "prob_dist must be 1 or 2 dim")
     usageCheck(dtype.isFloatingPoint, "multinomial only supports floating-point dtypes for input, got: \(dtype.scalarTypeName)")
     usageCheck(numSamples > 0, "cannot sample n_sample <= 0 samples")
     let categories = shape[dim - 1]
     usageCheck(replacement || numSamples <= categories, "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if device != .cpu && generator?.device != .cpu {
+      return multinomialOnDevice(numSamples: numSamples, replacement: replacement, generator: generator)
+    }
     let rows = dim == 2 ? shape[0] : 1
     let weights = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
     usageCheck(weights.allSatisfy { $0.isFinite && $0 >= 0 }, "probability tensor contains either `inf`, `nan` or element < 0")
@@ -67,6 +79,31 @@ extension Tensor {
       }
     }
     return Tensor(samples, shape: outShape).movedTo(device)
+  }
+
+  /// `multinomial` drawn on this tensor's device: the checks run as one reduction there, the
+  /// uniforms (or exponentials) come from the device's generator.
+  private func multinomialOnDevice(numSamples: Int, replacement: Bool, generator: Generator?) -> Tensor {
+    let rows = dim == 2 ? self : unsqueeze(0)
+    let weights = rows.to(dtype == .float64 ? .float64 : .float32)
+    let total = weights.sum(dim: [1], keepdim: true)
+    let invalid = weights.lt(0).logicalOr(weights.isfinite().logicalNot()).any().logicalOr(total.le(0).any())
+    if invalid.item() != 0 {
+      usageCheck(weights.isfinite().all().item() != 0 && weights.ge(0).all().item() != 0, "probability tensor contains either `inf`, `nan` or element < 0")
+      usageFailure("invalid multinomial distribution (sum of probabilities <= 0)")
+    }
+    let samples: Tensor
+    if replacement {
+      // The first category whose normalised cumulative probability reaches u: the count of
+      // categories below u (clamped for rounding at the top).
+      let cumulative = weights.cumsum(dim: 1) / total
+      let u = Tensor.empty([rows.shape[0], numSamples], dtype: weights.dtype, device: device).uniform_(generator: generator)
+      samples = cumulative.unsqueeze(1).lt(u.unsqueeze(2)).sum(dim: [2]).clamp(max: .int(Int64(shape[dim - 1] - 1)))
+    } else {
+      let q = Tensor.empty(weights.shape, dtype: weights.dtype, device: device).exponential_(generator: generator)
+      samples = (weights / q).topk(numSamples, dim: -1).indices
+    }
+    return dim == 2 ? samples.to(.int64) : samples.to(.int64).squeeze(dim: 0)
   }
 
   /// 1 with the probability each element gives, else 0, as this tensor's dtype

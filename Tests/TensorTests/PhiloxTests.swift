@@ -83,6 +83,52 @@ private let fixtures = Fixtures()
     #expect(draws.movedTo(.cpu).toArray(Float.self) == zip(u, pHost).map { Float($0) < $1 ? 1 : 0 })
   }
 
+  @Test func multinomialDrawsOnTheDevice() {
+    let weights = Tensor([[0.1, 0.0, 0.6, 0.3], [1, 1, 0, 2]] as [[Float]]).movedTo(.test(0))
+    let samples = weights.multinomial(numSamples: 3, replacement: true, generator: Generator(device: .test(0)).manualSeed(42))
+    #expect(samples.device == .test(0) && samples.dtype == .int64 && samples.shape == [2, 3])
+    // Each draw is the number of categories whose normalised cumulative weight is below u.
+    let cumulative = (weights.movedTo(.cpu).cumsum(dim: 1) / weights.movedTo(.cpu).sum(dim: [1], keepdim: true)).toArray(Float.self)
+    let u = Philox.values(count: 6, dtype: .float32, .uniform(from: 0, to: 1), seed: 42, offset: 0).map { Float($0) }
+    let expected = (0..<6).map { n in Int64((0..<4).filter { cumulative[(n / 3) * 4 + $0] < u[n] }.count) }
+    #expect(samples.movedTo(.cpu).toArray(Int64.self) == expected)
+
+    let many = weights[0].multinomial(numSamples: 2000, replacement: true)
+    #expect(many.shape == [2000])
+    let counts = (0..<4).map { c in many.movedTo(.cpu).toArray(Int64.self).filter { $0 == c }.count }
+    #expect(counts[1] == 0 && abs(counts[2] - 1200) < 120 && abs(counts[0] - 200) < 60)
+
+    let distinct = weights.multinomial(numSamples: 3, replacement: false, generator: Generator(device: .test(0)).manualSeed(1)).movedTo(.cpu)
+    for row in 0..<2 {
+      let picked = distinct[row].toArray(Int64.self)
+      #expect(Set(picked).count == 3 && !picked.contains(row == 0 ? 1 : 2), "\(picked)")
+    }
+  }
+
+  @Test func randpermOnADeviceRanksItsKeys() {
+    let perm = Tensor.randperm(9, device: .test(1), generator: Generator(device: .test(1)).manualSeed(8))
+    #expect(perm.device == .test(1) && perm.dtype == .int64)
+    let keys = Philox.values(count: 9, dtype: .float64, .uniform(from: 0, to: 1), seed: 8, offset: 0)
+    #expect(perm.movedTo(.cpu).toArray(Int64.self) == keys.indices.sorted { keys[$0] < keys[$1] }.map(Int64.init))
+  }
+
+  @Test func badDeviceProbabilitiesStop() async {
+    let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor([0.5, -1] as [Float]).movedTo(.test(0)).multinomial(numSamples: 1)
+    }
+    #expect(standardError(of: result).contains("probability tensor contains either `inf`, `nan` or element < 0"))
+    let zero = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
+      _ = Tensor([0, 0] as [Float]).movedTo(.test(0)).multinomial(numSamples: 1)
+    }
+    #expect(standardError(of: zero).contains("invalid multinomial distribution (sum of probabilities <= 0)"))
+  }
+
+  @Test func exponentialOnTheDeviceTransformsItsUniforms() {
+    let x = Tensor.empty([9], dtype: .float64, device: .test(0)).exponential_(lambd: 2, generator: Generator(device: .test(0)).manualSeed(3))
+    let u = Philox.values(count: 9, dtype: .float64, .uniform(from: 0, to: 1), seed: 3, offset: 0)
+    expectClose(x.movedTo(.cpu), Tensor(u.map { -Foundation.log1p(-$0) / 2 }, dtype: .float64), rtol: 1e-15, atol: 0)
+  }
+
   @Test func nonContiguousTargetsGetTheStreamInLogicalOrder() {
     let storage = Tensor.zeros([4, 3], device: .test(0))
     let view = storage.t()  // [3, 4], not contiguous

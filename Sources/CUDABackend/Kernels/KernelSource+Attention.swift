@@ -97,6 +97,19 @@ extension KernelSource {
     "attention_\(stage)_\(dtype.name)_d\(head)"
   }
 
+  /// The statements that make the scaled, masked score `s` of one (query, key) pair from the
+  /// expressions of their `e`-th elements, skipping (`continue`) a masked-out pair.
+  static func score(_ t: CType, query: String, key: String, mask: String) -> String {
+    """
+        \(t.compute) s = 0;
+        #pragma unroll
+        for (i64 e = 0; e < E; ++e) s += \(query) * \(key);
+        s *= scale;
+        if (mask) s += \(t.load(mask));
+        if (s == negInf<\(t.compute)>()) continue;
+    """
+  }
+
   /// Forward and backward attention for the float types, a thread per query row (forward,
   /// dQ) or key row (dK, dV): each thread walks the other sequence once with an online
   /// softmax (forward) or the saved log-sum-exp (backward, FlashAttention-2's scheme), so
@@ -122,18 +135,22 @@ extension KernelSource {
       let c = t.compute
       let lse = ctype(attentionStatisticsType(dtype)).storage
       for head in attentionHeadSizes + [0] {
+        // A thread per query row: its slice, its query, and the slice's keys, values and mask row.
+        let queryRow = """
+            const int D = \(head);
+            i64 slice = blockIdx.y, i = THREAD_INDEX;
+            if (i >= args.L) return;
+            const i64 E = HEAD(D, args.E), Ev = HEAD(D, args.Ev);
+            const \(t.storage)* q = args.q + offsetOf(args.g, 0, slice) + i * args.ldq;
+            const \(t.storage)* k = args.k + offsetOf(args.g, 1, slice);
+            const \(t.storage)* v = args.v + offsetOf(args.g, 2, slice);
+            const \(t.storage)* mask = args.mask ? args.mask + offsetOf(args.g, 3, slice) + i * args.maskRow : 0;
+          """
         let forward = attentionKernel("forward", dtype, head: head)
         builder.kernel(
           forward, attentionForwardFields(t, lse),
           body: """
-              const int D = \(head);
-              i64 slice = blockIdx.y, i = THREAD_INDEX;
-              if (i >= args.L) return;
-              const i64 E = HEAD(D, args.E), Ev = HEAD(D, args.Ev);
-              const \(t.storage)* q = args.q + offsetOf(args.g, 0, slice) + i * args.ldq;
-              const \(t.storage)* k = args.k + offsetOf(args.g, 1, slice);
-              const \(t.storage)* v = args.v + offsetOf(args.g, 2, slice);
-              const \(t.storage)* mask = args.mask ? args.mask + offsetOf(args.g, 3, slice) + i * args.maskRow : 0;
+            \(queryRow)
               \(c) qv[VEC(D)], acc[VEC(D)];
               #pragma unroll
               for (i64 e = 0; e < E; ++e) qv[e] = \(t.load("q[e]"));
@@ -142,12 +159,7 @@ extension KernelSource {
               \(c) m = negInf<\(c)>(), l = 0, scale = (\(c))args.scale;
               i64 end = args.causal ? (i + 1 < args.S ? i + 1 : args.S) : args.S;
               for (i64 j = 0; j < end; ++j) {
-                \(c) s = 0;
-                #pragma unroll
-                for (i64 e = 0; e < E; ++e) s += qv[e] * \(t.load("k[j * args.ldk + e]"));
-                s *= scale;
-                if (mask) s += \(t.load("mask[j * args.maskCol]"));
-                if (s == negInf<\(c)>()) continue;
+            \(score(t, query: "qv[e]", key: t.load("k[j * args.ldk + e]"), mask: "mask[j * args.maskCol]"))
                 if (s > m) {
                   \(c) correction = expC(m - s);
                   l *= correction;
@@ -169,14 +181,7 @@ extension KernelSource {
         builder.kernel(
           attentionKernel("dq", dtype, head: head), attentionBackwardFields(t, lse),
           body: """
-              const int D = \(head);
-              i64 slice = blockIdx.y, i = THREAD_INDEX;
-              if (i >= args.L) return;
-              const i64 E = HEAD(D, args.E), Ev = HEAD(D, args.Ev);
-              const \(t.storage)* q = args.q + offsetOf(args.g, 0, slice) + i * args.ldq;
-              const \(t.storage)* k = args.k + offsetOf(args.g, 1, slice);
-              const \(t.storage)* v = args.v + offsetOf(args.g, 2, slice);
-              const \(t.storage)* mask = args.mask ? args.mask + offsetOf(args.g, 3, slice) + i * args.maskRow : 0;
+            \(queryRow)
               const \(t.storage)* o = args.out + offsetOf(args.g, 4, slice) + i * args.ldo;
               const \(t.storage)* dout = args.dout + offsetOf(args.g, 5, slice) + i * args.lddo;
               \(c) qv[VEC(D)], dov[VEC(D)], dq[VEC(D)];
@@ -192,13 +197,8 @@ extension KernelSource {
               \(c) rowLse = (\(c))args.lse[offsetOf(args.g, 6, slice) + i], scale = (\(c))args.scale;
               i64 end = rowLse == negInf<\(c)>() ? 0 : (args.causal ? (i + 1 < args.S ? i + 1 : args.S) : args.S);
               for (i64 j = 0; j < end; ++j) {
-                \(c) s = 0, dp = 0;
-                #pragma unroll
-                for (i64 e = 0; e < E; ++e) s += qv[e] * \(t.load("k[j * args.ldk + e]"));
-                s *= scale;
-                if (mask) s += \(t.load("mask[j * args.maskCol]"));
-                if (s == negInf<\(c)>()) continue;
-                \(c) p = expC(s - rowLse);
+            \(score(t, query: "qv[e]", key: t.load("k[j * args.ldk + e]"), mask: "mask[j * args.maskCol]"))
+                \(c) p = expC(s - rowLse), dp = 0;
                 #pragma unroll
                 for (i64 e = 0; e < Ev; ++e) dp += dov[e] * \(t.load("v[j * args.ldv + e]"));
                 \(c) ds = p * (dp - delta);
@@ -233,13 +233,8 @@ extension KernelSource {
               for (i64 i = args.causal ? j : 0; i < args.L; ++i) {
                 \(c) lse = (\(c))rowLse[i];
                 if (lse == negInf<\(c)>()) continue;
-                \(c) s = 0, dp = 0;
-                #pragma unroll
-                for (i64 e = 0; e < E; ++e) s += \(t.load("q[i * args.ldq + e]")) * kv[e];
-                s *= scale;
-                if (mask) s += \(t.load("mask[i * args.maskRow]"));
-                if (s == negInf<\(c)>()) continue;
-                \(c) p = expC(s - lse);
+            \(score(t, query: t.load("q[i * args.ldq + e]"), key: "kv[e]", mask: "mask[i * args.maskRow]"))
+                \(c) p = expC(s - lse), dp = 0;
                 #pragma unroll
                 for (i64 e = 0; e < Ev; ++e) {
                   \(c) g = \(t.load("dout[i * args.lddo + e]"));
