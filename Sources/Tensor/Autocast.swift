@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Runs `body` with automatic mixed precision for tensors on `device`'s kind (PyTorch:
@@ -8,8 +9,13 @@ import Synchronization
 /// `exp`, `log`, `pow` and sums). Other ops run in their inputs' type. The casts are recorded
 /// for autograd, so gradients reach float32 parameters in float32. `enabled: false` turns
 /// autocast off for the device kind inside an enclosing region. Ops called with `out:` or an
-/// explicit `dtype:` are not cast, as in PyTorch.
-public func withAutocast<R>(device: Device, dtype: DType? = nil, enabled: Bool = true, _ body: () throws -> R) rethrows -> R {
+/// explicit `dtype:` are not cast, as in PyTorch. With `cacheEnabled` (the default, as
+/// PyTorch's `cache_enabled`), the lower-precision cast of a float32 parameter (a leaf that
+/// requires grad, not a view) is made once and reused until the outermost region ends, so a
+/// weight used by several ops, or in several time steps, is cast once per forward pass.
+public func withAutocast<R>(
+  device: Device, dtype: DType? = nil, enabled: Bool = true, cacheEnabled: Bool = true, _ body: () throws -> R
+) rethrows -> R {
   let dtype = dtype ?? (device == .cpu ? .bfloat16 : .float16)
   usageCheck(
     dtype == .float16 || dtype == .bfloat16,
@@ -18,7 +24,11 @@ public func withAutocast<R>(device: Device, dtype: DType? = nil, enabled: Bool =
   regions[device.type] = enabled ? dtype : nil
   Autocast.activeRegions.add(1, ordering: .relaxed)
   defer { Autocast.activeRegions.subtract(1, ordering: .relaxed) }
-  return try Autocast.$current.withValue(regions) { try body() }
+  // The outermost region owns the cast cache; nested ones share it (or turn it off).
+  let cache = cacheEnabled ? (Autocast.castCache ?? Autocast.CastCache()) : nil
+  return try Autocast.$castCache.withValue(cache) {
+    try Autocast.$current.withValue(regions) { try body() }
+  }
 }
 
 /// The autocast state and the op lists (PyTorch's `autocast_mode.cpp` policies).
@@ -72,11 +82,39 @@ public enum Autocast {
       guard device != .cpu else { return nil }
       target = .float32
     }
+    let cache = target == lower ? castCache : nil
     let cast = inputs.map { input in
-      input.map { t in t.dtype.isFloatingPoint && t.dtype != .float64 && t.device.type == device.type ? t.to(target) : t }
+      input.map { t in
+        guard t.dtype.isFloatingPoint && t.dtype != .float64 && t.device.type == device.type && t.dtype != target else { return t }
+        if let cache, t.dtype == .float32, Tensor.recorder?.isLeafRequiringGrad(t) == true { return cache.cast(t, to: target) }
+        return t.to(target)
+      }
     }
     return $current.withValue([:]) { body(cast) }
   }
+
+  /// The casts of parameters made in the current outermost region (PyTorch's autocast
+  /// weight cache), keyed by the parameter's identity; the entry keeps the parameter alive,
+  /// so an identity is never reused while cached.
+  package final class CastCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var casts: [ObjectIdentifier: (source: Tensor, cast: Tensor)] = [:]
+
+    /// `t` cast to `dtype`, made on first use in the region.
+    func cast(_ t: Tensor, to dtype: DType) -> Tensor {
+      let key = ObjectIdentifier(t)
+      if let hit = lock.withLock({ casts[key] }), hit.cast.dtype == dtype { return hit.cast }
+      let made = t.to(dtype)
+      lock.withLock { casts[key] = (t, made) }
+      return made
+    }
+
+    /// How many casts are cached.
+    package var count: Int { lock.withLock { casts.count } }
+  }
+
+  /// The cache of the enclosing regions, if caching is on.
+  @TaskLocal package static var castCache: CastCache?
 }
 
 extension Tensor {

@@ -86,6 +86,9 @@ package protocol OpRecorder: AnyObject, Sendable {
   /// Whether `tensor` requires grad while gradients are being recorded (ops with `out:`
   /// refuse such inputs, as PyTorch does).
   func requiresGradient(_ tensor: Tensor) -> Bool
+  /// Whether `tensor` is a leaf that requires grad and is not a view (a parameter): the
+  /// tensors whose autocast casts are cached for the region.
+  func isLeafRequiringGrad(_ tensor: Tensor) -> Bool
   /// What `description` adds for autograd (`grad_fn=<MulBackward0>`, `requires_grad=True`).
   func descriptionSuffixes(for tensor: Tensor) -> [String]
 }

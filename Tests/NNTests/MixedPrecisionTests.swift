@@ -149,3 +149,52 @@ private let fixtures = Fixtures()
     }
   }
 }
+
+/// PyTorch's autocast weight cache: a float32 parameter's lower-precision cast is made once
+/// per outermost region.
+@Suite struct AutocastCastCacheTests {
+  @Test func aParameterUsedTwiceIsCastOnceAndGetsBothGradients() {
+    let w = Tensor.randn([4, 3], generator: Generator(seed: 1)).requiresGrad_()
+    let x = Tensor.randn([2, 4], generator: Generator(seed: 2))
+    func run(cacheEnabled: Bool) -> (cached: Int?, grad: [Float]) {
+      w.grad = nil
+      var cached: Int?
+      let loss = withAutocast(device: .cpu, cacheEnabled: cacheEnabled) { () -> Tensor in
+        let first = x.matmul(w)
+        let second = (x * 2).matmul(w)
+        // A non-leaf (an activation) is not cached.
+        _ = x.matmul(w * 1)
+        cached = Autocast.castCache?.count
+        return (first + second).float().sum()
+      }
+      loss.backward()
+      return (cached, w.grad!.toArray(Float.self))
+    }
+    let withCache = run(cacheEnabled: true)
+    let without = run(cacheEnabled: false)
+    #expect(withCache.cached == 1)
+    #expect(without.cached == nil)
+    // With the cache both uses' gradients meet at the one bfloat16 cast and add up there (as in
+    // PyTorch); without it each is widened to float32 first: equal to bfloat16 precision.
+    expectClose(Tensor(withCache.grad), Tensor(without.grad), rtol: 1e-2, atol: 1e-2)
+    #expect(Autocast.castCache == nil)  // outside every region
+  }
+
+  @Test func nestedRegionsShareTheCacheAndANewRegionCastsAgain() {
+    let w = Tensor.ones([2, 2]).requiresGrad_()
+    let x = Tensor.ones([1, 2])
+    let (inner, outer) = withAutocast(device: .cpu) { () -> (Int, Int) in
+      _ = x.matmul(w)
+      let inner = withAutocast(device: .cpu) { () -> Int in
+        _ = x.matmul(w)
+        return Autocast.castCache!.count
+      }
+      return (inner, Autocast.castCache!.count)
+    }
+    #expect(inner == 1 && outer == 1)
+    withNoGrad { _ = w.mul_(3) }
+    // The next region casts the updated weight.
+    let y = withAutocast(device: .cpu) { x.matmul(w) }
+    #expect(y.dtype == .bfloat16 && y.float().toArray(Float.self) == [6, 6])
+  }
+}
