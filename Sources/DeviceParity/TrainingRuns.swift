@@ -5,7 +5,8 @@ import Optim
 extension DeviceParity {
   /// Trains the same small models on the CPU and on `device` from the same weights and
   /// batches and compares the loss curves step by step: the digits MLP (SGD with momentum),
-  /// a small residual CNN as FineTune trains (SGD, batch norm in training mode), and a
+  /// a small residual CNN as FineTune trains (SGD, batch norm in training mode), FineTune's
+  /// head alone on the bundled digits (everything else frozen), and a
   /// two-layer GPT (AdamW with clipping), each also under float16/bfloat16 autocast with a
   /// `GradScaler` on the device against float32 on the CPU (a looser tolerance). A case fails
   /// with the first step whose losses differ by more than its tolerance.
@@ -14,6 +15,7 @@ extension DeviceParity {
     return [
       compareTraining("train digits MLP", on: device, steps: 12, tolerance: 1e-4) { MLPRun() },
       compareTraining("train small ResNet", on: device, steps: 8, tolerance: 1e-3) { ResNetRun() },
+      compareTraining("train FineTune head on digits 5-9", on: device, steps: 8, tolerance: 1e-3) { FineTuneHeadRun() },
       compareTraining("train GPT", on: device, steps: 8, tolerance: 1e-3) { GPTRun() },
       compareTraining("train digits MLP, \(lower.name) autocast", on: device, steps: 12, tolerance: 3e-2, autocast: lower) { MLPRun() },
       compareTraining("train GPT, \(lower.name) autocast", on: device, steps: 8, tolerance: 3e-2, autocast: lower) { GPTRun() },
@@ -50,6 +52,35 @@ extension DeviceParity {
       let generator = Generator(seed: UInt64(200 + step))
       let x = Tensor.randn([8, 1, 16, 16], generator: generator)
       let y = Tensor.randint(0, 5, [8], generator: generator)
+      return crossEntropy(network(try x.to(device)), try y.to(device))
+    }
+  }
+
+  /// The FineTune example's second stage on the bundled digits: every parameter of a small
+  /// ResNet frozen, a new `fc` trained alone (SGD with momentum) on digits 5-9 relabelled 0-4,
+  /// batch norm in training mode, as the example runs it.
+  struct FineTuneHeadRun: TrainingRun {
+    let network = SmallResNet(classes: 5)
+    let optimizer: Optimizer
+    var model: Module { network }
+
+    /// Digits 5-9 (labels 0-4) from `Data/digits.npz`, loaded once.
+    nonisolated(unsafe) static let digits = Result { () throws -> ImageDataset in
+      let five = try ImageDataset.digits().filter { $0 >= 5 }
+      return ImageDataset(images: five.images, labels: five.labels - 5)
+    }
+
+    init() {
+      for parameter in network.parameters() { parameter.requiresGrad = false }
+      network.fc = Linear(32, 5)
+      optimizer = SGD(network.fc.parameters(), lr: 1e-2, momentum: 0.9)
+    }
+
+    func loss(step: Int, on device: Device) throws -> Tensor {
+      let data = try Self.digits.get()
+      let start = (step * 32) % (data.count - 32)
+      let x = data.images.narrow(dim: 0, start: start, length: 32).contiguous()
+      let y = data.labels.narrow(dim: 0, start: start, length: 32).contiguous()
       return crossEntropy(network(try x.to(device)), try y.to(device))
     }
   }

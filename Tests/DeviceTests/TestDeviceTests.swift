@@ -100,7 +100,7 @@ import Testing
   /// with a scaler) pass on the test device.
   @Test func theGPUChecksTrainingRunsPass() {
     let outcomes = DeviceParity.trainingRuns(on: .test(0))
-    #expect(outcomes.count == 5)
+    #expect(outcomes.count == 6)
     for outcome in outcomes { #expect(outcome.failure == nil, "\(outcome)") }
   }
 
