@@ -6,7 +6,9 @@ import Optim
 /// A training checkpoint of the examples: one `torch.save` file in nanoGPT's `ckpt.pt`
 /// layout (`model`, `optimizer`, `model_args`, `iter_num`), which PyTorch reads with
 /// `torch.load(path, weights_only=True)`, plus what an exact resume needs (`scheduler`,
-/// `rng_state` of the batch generator). Written atomically.
+/// `rng_state` of the batch generator, and `device_rng_state`: the state of the default
+/// generator of the device the model is on, which dropout draws from there, as PyTorch's
+/// `torch.cuda.get_rng_state()`). Written atomically.
 public struct TrainingCheckpoint {
   /// The model's parameters by name.
   public let model: [String: Tensor]
@@ -39,6 +41,9 @@ public struct TrainingCheckpoint {
       ("rng_state", .tensor(generator.getState())),
     ]
     if let scheduler { tree.append(("scheduler", scheduler.stateDict())) }
+    if let device = model.parameters().first?.device, device != .cpu {
+      tree.append(("device_rng_state", .dict([(key: .string("\(device)"), value: .tensor(Generator.default(for: device).getState()))])))
+    }
     try Tensor.save(pt: url, object: .dict(tree))
   }
 
@@ -51,7 +56,8 @@ public struct TrainingCheckpoint {
     return TrainingCheckpoint(model: model, saved: saved)
   }
 
-  /// Puts the optimizer's state, the schedule's position and the generator's state back.
+  /// Puts the optimizer's state, the schedule's position and the generator's state back, and
+  /// the saved device generator's state when there is one.
   public func restore(optimizer: Optimizer, scheduler: LRScheduler? = nil, generator: Generator) throws {
     guard let optimizerState = saved["optimizer"], let rng = saved["rng_state"]?.tensor else {
       throw TensorFileError.malformed(path: "checkpoint", reason: "it lacks 'optimizer' or 'rng_state' (saved by another program?)")
@@ -64,5 +70,11 @@ public struct TrainingCheckpoint {
       try scheduler.loadStateDict(state)
     }
     generator.setState(rng)
+    for entry in saved["device_rng_state"]?.entries ?? [] {
+      guard let name = entry.key.string, let device = Device(name), let state = entry.value.tensor else {
+        throw TensorFileError.malformed(path: "checkpoint", reason: "its 'device_rng_state' is not a dict of device names to states")
+      }
+      Generator.default(for: device).setState(state)
+    }
   }
 }

@@ -1,5 +1,7 @@
 import Autograd
 import CUDABackend
+import ExampleSupport
+import Foundation
 import NN
 import Optim
 import Tensor
@@ -119,5 +121,30 @@ import Testing
     // Both learn; float16 products track float32 to within a few percent of the loss.
     #expect(referenceLosses.last! < 0.5 * referenceLosses.first!)
     for (a, b) in zip(referenceLosses, losses) { #expect(abs(a - b) <= 0.03 * a + 0.01, "float32 \(a) vs float16 \(b)") }
+  }
+}
+
+/// A checkpoint of a model on a device keeps that device's generator, so dropout there
+/// resumes with the same masks.
+@Suite struct DeviceCheckpointTests {
+  @Test func theDevicesGeneratorStateIsSavedAndRestored() async {
+    await #expect(processExitsWith: .success) {
+      let config = GPTConfig(vocabSize: 11, blockSize: 8, nLayer: 1, nHead: 2, nEmbd: 8, dropout: 0.5)
+      let model = GPT(config)
+      try! model.to(.test(1))
+      let optimizer = model.configureOptimizer(lr: 1e-2, weightDecay: 0.1, betas: (0.9, 0.99))
+      Tensor.manualSeed(5)
+      _ = Tensor.rand([3], device: .test(1))
+      let url = FileManager.default.temporaryDirectory.appendingPathComponent("device-rng-\(UUID().uuidString).pt")
+      defer { try? FileManager.default.removeItem(at: url) }
+      try! TrainingCheckpoint.save(model: model, optimizer: optimizer, generator: Generator(), iteration: 1, settings: config.metadata, to: url)
+      let next = try! Tensor.rand([4], device: .test(1)).cpu().toArray(Float.self)
+      _ = Tensor.rand([9], device: .test(1))
+      let checkpoint = try! TrainingCheckpoint.load(from: url)
+      guard checkpoint.saved["device_rng_state"]?.entries?.first?.key.string == "test:1" else { fatalError("no device_rng_state for test:1") }
+      try! checkpoint.restore(optimizer: optimizer, generator: Generator())
+      let again = try! Tensor.rand([4], device: .test(1)).cpu().toArray(Float.self)
+      guard again == next else { fatalError("after restore: \(again), expected \(next)") }
+    }
   }
 }
