@@ -147,6 +147,15 @@ public enum DeviceParity {
         xs[0].quantile(0.3, dim: 1), xs[0].unique().values,
       ])
     }
+    // The device's bitonic sort: NaN, ties (stable), both directions, a width that is not a
+    // power of two, integers.
+    add("stable sort with NaN and ties", { [Tensor([[3, .nan, 1, 3, -2, 1, .nan], [0, 0, 5, 5, -1, 2, 2]] as [[Double]]).to(.float32)] }) { xs in
+      let x = xs[0]
+      return Tensor.cat([
+        x.argsort(dim: 1, stable: true).reshape(-1), x.argsort(dim: 1, descending: true, stable: true).reshape(-1),
+        x.long().argsort(dim: 0, stable: true).reshape(-1), x.sort(dim: 1).indices.reshape(-1),
+      ]).float()
+    }
     add("einsum", tolerance: 1e-4, { [seeded(2, 3, 4), seeded(4, 5), seeded(2, 5)] }) { xs in
       Tensor.einsum("bij,jk,bk->bi", xs[0], xs[1], xs[2])
     }

@@ -147,6 +147,10 @@ package protocol Backend: Sendable {
   /// Fills contiguous `dst` from `distribution` with the Philox stream of `seed` at `offset`
   /// (see `Philox`), on the device; false where random numbers are drawn on the host (the CPU).
   func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool
+  /// The stable sorting permutation (int64, same shape) of each row of contiguous 2-D `rows`
+  /// (NaN above every number; equal keys keep their order), or nil where sorting runs on the
+  /// host.
+  func sortPermutation(_ rows: Tensor, descending: Bool) -> Tensor?
 }
 
 /// The fused kernels' defaults decline, and callers then compose the op from primitives.
@@ -192,6 +196,8 @@ extension Backend {
   package func fusedPool2dBackward(_ problem: Pool2dProblem) -> Bool { false }
   /// Random numbers are drawn on the host unless a backend draws them itself.
   package func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool { false }
+  /// Rows are sorted on the host unless a backend sorts them itself.
+  package func sortPermutation(_ rows: Tensor, descending: Bool) -> Tensor? { nil }
 }
 
 /// Finds the backend of a device; device backends other than the CPU register here.

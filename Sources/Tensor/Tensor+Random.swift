@@ -5,7 +5,7 @@ extension Tensor {
   /// A random permutation of `0..<n` (PyTorch: `torch.randperm`; on the CPU the same
   /// Fisher-Yates swaps as PyTorch's CPU generator, so the same seed gives the same
   /// permutation). On a device the permutation ranks random keys drawn from the device's
-  /// generator (the ranking itself runs on the host, as every sort here does).
+  /// generator, with the device's sort where it has one (CUDA).
   public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "randperm") {
       usageCheck(n >= 0, "randperm: n must be non-negative, got \(n)")

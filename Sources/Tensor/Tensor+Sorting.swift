@@ -1,13 +1,20 @@
 // Sorting and the order statistics built on it: sort, argsort, topk, kthvalue, median,
-// quantile, unique. One host routine computes the sorting permutation of each row; values
-// are then picked with `gather`, so gradients flow through `gather`'s formula. On a device
-// other than the CPU the permutation is computed on a host copy and moved back (documented
-// host fallback); the gathers run on the device.
+// quantile, unique. One routine computes the sorting permutation of each row; values are then
+// picked with `gather`, so gradients flow through `gather`'s formula. A backend that sorts
+// (CUDA: a bitonic network) computes the permutation on its device; otherwise it is computed
+// on the host (a host copy for the test device) and moved back.
 
 extension Tensor {
   /// The permutation that sorts each row along `dim` (stable: equal elements keep their
   /// order; NaN sorts above every number, as in PyTorch), as int64 indices.
   private func sortingPermutation(dim axis: Int, descending: Bool) -> Tensor {
+    if device != .cpu {
+      let onDevice = Tensor.unrecorded { movedim(axis, -1).contiguous() }
+      let width = onDevice.shape.last ?? 1
+      if let permutation = backend.sortPermutation(onDevice.reshape(-1, Swift.max(width, 1)), descending: descending) {
+        return permutation.reshape(onDevice.shape).movedim(-1, axis)
+      }
+    }
     let rows = movedim(axis, -1).contiguous().movedTo(.cpu)
     let width = rows.shape.last ?? 1
     let count = rows.numel / Swift.max(width, 1)

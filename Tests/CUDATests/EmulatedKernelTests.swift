@@ -86,3 +86,37 @@ import TestSupport
     }
   }
 }
+
+/// The bitonic sort kernels, run on the host stage by stage, against the CPU's stable sort.
+@Suite struct EmulatedSortTests {
+  @Test(arguments: [false, true])
+  func sortKernelsGiveTheStablePermutation(descending: Bool) throws {
+    let nan = Double.nan
+    let floats = Tensor([[3, nan, 1, 3, -2], [0, 0, 0, nan, nan], [5, 4, 3, 2, 1]] as [[Double]]).to(.float32)
+    let integers = Tensor([[4, 1, 4, 1, 9, 0, 4], [7, 7, 7, 7, 7, 7, 7]] as [[Int64]])
+    for rows in [floats, integers] {
+      let (count, width) = (rows.shape[0], rows.shape[1])
+      let padded = 1 << (Int.bitWidth - (width - 1).leadingZeroBitCount)
+      let key = KernelSource.sortKeyType(rows.dtype)
+      let initName = KernelSource.kernelName("sort", "init", rows.dtype)
+      let emulator = try HostKernelEmulator(KernelSource.module(.sort), kernels: [initName, "sort_step_\(key)", "sort_gather"])
+      let keys = Tensor.zeros([count * padded], dtype: rows.dtype.isFloatingPoint ? .float64 : .int64)
+      let indices = Tensor.zeros([count * padded], dtype: .int64)
+      let out = Tensor.zeros([count, width], dtype: .int64)
+      func values(_ pointer: (Tensor?) -> UnsafeMutableRawPointer?, block: Int, distance: Int) -> [KernelArguments.Value] {
+        [
+          .pointer(pointer(rows)), .pointer(pointer(keys)), .pointer(pointer(indices)), .pointer(pointer(out)), .int64(count),
+          .int64(width), .int64(padded), .int64(block), .int64(distance), .int64(descending ? 1 : 0),
+        ]
+      }
+      let tensors = [rows, keys, indices, out]
+      try emulator.launch(initName, threads: count * padded, tensors: tensors) { values($0, block: 0, distance: 0) }
+      for stage in KernelSource.bitonicStages(padded: padded) {
+        try emulator.launch("sort_step_\(key)", threads: count * padded / 2, tensors: tensors) { values($0, block: stage.block, distance: stage.distance) }
+      }
+      try emulator.launch("sort_gather", threads: count * width, tensors: tensors) { values($0, block: 0, distance: 0) }
+      #expect(out.toArray(Int64.self) == rows.argsort(dim: 1, descending: descending, stable: true).toArray(Int64.self), "\(rows.dtype)")
+    }
+    #expect(KernelSource.bitonicStages(padded: 8).map { [$0.block, $0.distance] } == [[2, 1], [4, 2], [4, 1], [8, 4], [8, 2], [8, 1]])
+  }
+}

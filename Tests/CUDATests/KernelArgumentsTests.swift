@@ -64,7 +64,7 @@ import TestSupport
       for (kernel, structName) in declared { #expect(module.arguments[kernel]?.name == structName, "\(kernel)") }
       kernelCount += declared.count
     }
-    #expect(KernelSource.allModules.count == 44)
+    #expect(KernelSource.allModules.count == 45)
     #expect(kernelCount > 1000)
   }
 

@@ -19,7 +19,7 @@
         }
       }
       #expect(failures.messages.isEmpty, "\(failures.messages.joined(separator: "\n"))")
-      #expect(modules.count == 44)
+      #expect(modules.count == 45)
     }
 
     /// The layout asserts are checked by the device compiler: a struct whose fields the device

@@ -43,10 +43,11 @@ package enum KernelSource {
     case integerGemm
     case random
     case attention
+    case sort
 
     /// Every family (what the NVRTC tests compile).
     package static var allCases: [Family] {
-      DType.allCases.flatMap { [Family.unary($0), .binary($0), .copy(from: $0), .reduce($0)] } + [.data, .integerGemm, .random, .attention]
+      DType.allCases.flatMap { [Family.unary($0), .binary($0), .copy(from: $0), .reduce($0)] } + [.data, .integerGemm, .random, .attention, .sort]
     }
   }
 
@@ -66,6 +67,7 @@ package enum KernelSource {
     case .integerGemm: made = integerGemmModule()
     case .random: made = randomModule()
     case .attention: made = attentionModule()
+    case .sort: made = sortModule()
     }
     lock.withLock { built[family] = made }
     return made
