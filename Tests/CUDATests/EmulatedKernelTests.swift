@@ -120,3 +120,35 @@ import TestSupport
     #expect(KernelSource.bitonicStages(padded: 8).map { [$0.block, $0.distance] } == [[2, 1], [4, 2], [4, 1], [8, 4], [8, 2], [8, 1]])
   }
 }
+
+/// The block reductions (a block per output row: strided shares, warp shuffles, shared
+/// memory), run on the host with each block's threads together, against the CPU.
+@Suite struct EmulatedReductionTests {
+  @Test func blockReductionsMatchTheCPU() throws {
+    // Rows longer than a block, a NaN in one row, and the rows of a transposed view.
+    let x = Tensor.randn([3, 700], generator: Generator(seed: 12))
+    x[1, 333] = Tensor(Float.nan)
+    let cases: [(DType, String, Tensor, (Tensor) -> Tensor)] = [
+      (.float32, "sum", x, { $0.sum(dim: [1], keepdim: true) }),
+      (.float32, "amax", x, { $0.amax(dim: [1], keepdim: true) }),
+      (.float32, "amin", x.t().contiguous().t(), { $0.amin(dim: [1], keepdim: true) }),
+      (.int64, "sum", (x.nanToNum() * 100).long(), { $0.sum(dim: [1], keepdim: true) }),
+      (.bool, "any", x .> 2.5, { $0.any(dim: [1], keepdim: true) }),
+      (.bool, "all", x .> -3.5, { $0.all(dim: [1], keepdim: true) }),
+      (.float16, "sum", (x.nanToNum() * 0.01).to(.float16), { $0.sum(dim: [1], keepdim: true) }),
+    ]
+    for (dtype, op, input, reference) in cases {
+      let name = KernelSource.kernelName("reduce", op, dtype) + "_block"
+      let emulator = try HostKernelEmulator(KernelSource.module(.reduce(dtype)), kernels: [name])
+      let out = Tensor.zeros([3, 1], dtype: dtype)
+      let outer = StridedLoop(
+        shape: [3], layouts: [Layout(shape: [3], strides: [out.stride(0)], offset: 0), Layout(shape: [3], strides: [input.stride(0)], offset: input.storageOffset)])
+      let inner = StridedLoop(shape: [700], layouts: [Layout(shape: [700], strides: [input.stride(1)])])
+      try emulator.launch(name, blocks: 3, cooperative: true, tensors: [input, out]) { pointer in
+        [KernelArguments.geometry(outer, operands: 2), KernelArguments.geometry(inner, operands: 1), .pointer(pointer(input)), .pointer(pointer(out))]
+      }
+      let tolerance = dtype == .float16 ? 1e-2 : 1e-5
+      expectClose(out.to(.float64), reference(input).to(.float64), rtol: tolerance, atol: tolerance)
+    }
+  }
+}

@@ -6,9 +6,12 @@ import Testing
 
 /// Runs a module's kernels on the host, to test what they compute without a GPU: the module's
 /// source (its device-only conversions swapped for host ones) is compiled with the toolchain's
-/// `clang++` together with a driver that runs every thread of a launch in turn. Only kernels
-/// whose threads do not talk to each other (no shared memory, barriers or shuffles) can run
-/// this way; atomics are plain read-modify-writes, which is exact when threads run one by one.
+/// `clang++` together with a driver that runs every thread of a launch in turn; atomics are
+/// plain read-modify-writes, which is exact when threads run one by one. A `cooperative`
+/// launch instead runs each block's threads at once, as host threads, with `__syncthreads`
+/// a barrier of the block, `__shfl_down_sync` an exchange within a warp of 32 (behind a barrier
+/// of the warp) and `__shared__` one array per process (blocks run one after another), so
+/// kernels whose threads talk to each other run too.
 ///
 /// Tensors travel through one arena: each distinct storage is copied in, pointers in the packed
 /// arguments are arena offsets that the driver relocates, and the storages are copied back out.
@@ -23,11 +26,30 @@ struct HostKernelEmulator {
     #include <stdio.h>
     #include <stdlib.h>
     #include <string.h>
+    #include <barrier>
+    #include <memory>
+    #include <thread>
+    #include <vector>
     struct Dim3 { unsigned x, y, z; };
-    static Dim3 blockIdx, threadIdx, blockDim, gridDim;
+    static Dim3 blockIdx, blockDim, gridDim;
+    static thread_local Dim3 threadIdx;
     #define __global__
     #define __device__
     #define __forceinline__ inline
+    #define __shared__ static
+    static std::unique_ptr<std::barrier<>> blockBarrier;
+    static std::vector<std::unique_ptr<std::barrier<>>> warpBarriers;
+    static unsigned long long shuffleSlots[1024];
+    #define __syncthreads() blockBarrier->arrive_and_wait()
+    template <typename T> static inline T __shfl_down_sync(unsigned, T value, int delta) {
+      unsigned t = threadIdx.x, lane = t % 32;
+      memcpy(&shuffleSlots[t], &value, sizeof(T));
+      warpBarriers[t / 32]->arrive_and_wait();
+      T result = value;
+      if (lane + delta < 32 && t + delta < blockDim.x) memcpy(&result, &shuffleSlots[t + delta], sizeof(T));
+      warpBarriers[t / 32]->arrive_and_wait();
+      return result;
+    }
     static inline float __int_as_float(int i) { float f; memcpy(&f, &i, 4); return f; }
     static inline float __uint_as_float(unsigned i) { float f; memcpy(&f, &i, 4); return f; }
     static inline unsigned __float_as_uint(float f) { unsigned i; memcpy(&i, &f, 4); return i; }
@@ -77,8 +99,24 @@ struct HostKernelEmulator {
         FILE* f = fopen(path, "rb"); fseek(f, 0, SEEK_END); *size = ftell(f); fseek(f, 0, SEEK_SET);
         unsigned char* data = (unsigned char*)aligned_alloc(64, (*size + 63) / 64 * 64 + 64); fread(data, 1, *size, f); fclose(f); return data;
       }
+      // Runs every thread of the current block at once; a thread that returns leaves the barriers.
+      template <typename F> static void runBlock(F kernel) {
+        unsigned threads = blockDim.x;
+        blockBarrier.reset(new std::barrier<>(threads));
+        warpBarriers.clear();
+        for (unsigned w = 0; w < (threads + 31) / 32; ++w) warpBarriers.emplace_back(new std::barrier<>(threads - w * 32 < 32 ? threads - w * 32 : 32));
+        std::vector<std::thread> pool;
+        for (unsigned t = 0; t < threads; ++t) pool.emplace_back([=] {
+          threadIdx.x = t; threadIdx.y = threadIdx.z = 0;
+          kernel();
+          warpBarriers[t / 32]->arrive_and_drop();
+          blockBarrier->arrive_and_drop();
+        });
+        for (auto& thread : pool) thread.join();
+      }
       int main(int argc, char** argv) {
-        // argv: kernel, args file, arena file, grid x, grid y, block size, output file
+        // argv: kernel, args file, arena file, grid x, grid y, block size, output file, cooperative (0/1)
+        bool cooperative = argv[8][0] == '1';
         long argSize, arenaSize;
         unsigned char* args = readAll(argv[2], &argSize);
         arena = readAll(argv[3], &arenaSize);
@@ -93,9 +131,10 @@ struct HostKernelEmulator {
           if (!strcmp(argv[1], "\(kernel)")) {
             \(relocations)
             \(arguments.name) a; memcpy((void*)&a, args, sizeof a);
-            for (unsigned y = 0; y < gridDim.y; ++y) for (unsigned x = 0; x < gridDim.x; ++x) for (unsigned t = 0; t < blockDim.x; ++t) {
-              blockIdx.x = x; blockIdx.y = y; blockIdx.z = 0; threadIdx.x = t; threadIdx.y = threadIdx.z = 0;
-              \(kernel)(a);
+            for (unsigned y = 0; y < gridDim.y; ++y) for (unsigned x = 0; x < gridDim.x; ++x) {
+              blockIdx.x = x; blockIdx.y = y; blockIdx.z = 0;
+              if (cooperative) { runBlock([&] { \(kernel)(a); }); continue; }
+              for (unsigned t = 0; t < blockDim.x; ++t) { threadIdx.x = t; threadIdx.y = threadIdx.z = 0; \(kernel)(a); }
             }
           }
 
@@ -110,7 +149,7 @@ struct HostKernelEmulator {
     let file = directory.appendingPathComponent("\(module.name).cpp")
     try source.write(to: file, atomically: true, encoding: .utf8)
     binary = directory.appendingPathComponent(module.name)
-    try Self.run("/usr/bin/env", ["clang++", "-std=c++17", "-O1", "-w", "-o", binary.path, file.path])
+    try Self.run("/usr/bin/env", ["clang++", "-std=c++20", "-pthread", "-O1", "-w", "-o", binary.path, file.path])
   }
 
   enum EmulationError: Error, CustomStringConvertible {
@@ -133,10 +172,14 @@ struct HostKernelEmulator {
     }
   }
 
-  /// Launches `kernel` over `threads` threads (blocks of `KernelSource.blockSize`) times
-  /// `rows`, with arguments from `values(pointer)`, where `pointer` maps each tensor to its
-  /// place in the arena; the tensors' storages are updated with what the kernel wrote.
-  func launch(_ kernel: String, threads: Int, rows: Int = 1, tensors: [Tensor], values: ((Tensor?) -> UnsafeMutableRawPointer?) -> [KernelArguments.Value]) throws {
+  /// Launches `kernel` over `threads` threads (blocks of `KernelSource.blockSize`), or over
+  /// `blocks` blocks, times `rows`, with arguments from `values(pointer)`, where `pointer` maps
+  /// each tensor to its place in the arena; the tensors' storages are updated with what the
+  /// kernel wrote. `cooperative` runs each block's threads together (see the type).
+  func launch(
+    _ kernel: String, threads: Int = 0, blocks: Int? = nil, rows: Int = 1, cooperative: Bool = false, tensors: [Tensor],
+    values: ((Tensor?) -> UnsafeMutableRawPointer?) -> [KernelArguments.Value]
+  ) throws {
     var storages: [Storage] = []
     for t in tensors where !storages.contains(where: { $0 === t.storage }) { storages.append(t.storage) }
     var offsets: [Int] = []
@@ -159,8 +202,9 @@ struct HostKernelEmulator {
     let outFile = directory.appendingPathComponent("arena.out")
     try Data(packed).write(to: argsFile)
     try Data(arena).write(to: arenaFile)
-    let blocks = (threads + KernelSource.blockSize - 1) / KernelSource.blockSize
-    try Self.run(binary.path, [kernel, argsFile.path, arenaFile.path, "\(blocks)", "\(rows)", "\(KernelSource.blockSize)", outFile.path])
+    let grid = blocks ?? (threads + KernelSource.blockSize - 1) / KernelSource.blockSize
+    try Self.run(
+      binary.path, [kernel, argsFile.path, arenaFile.path, "\(grid)", "\(rows)", "\(KernelSource.blockSize)", outFile.path, cooperative ? "1" : "0"])
     let result = try Data(contentsOf: outFile)
     for (s, offset) in zip(storages, offsets) {
       result.withUnsafeBytes { s.data.copyMemory(from: $0.baseAddress! + offset, byteCount: s.byteCount) }
