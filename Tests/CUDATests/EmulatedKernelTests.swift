@@ -152,3 +152,60 @@ import TestSupport
     }
   }
 }
+
+/// The thread-per-row kernels (arg-reductions, scans, the integer matrix product) and
+/// conversions, run on the host against the CPU.
+@Suite struct EmulatedRowKernelTests {
+  @Test func argReductionsScansAndIntegerProducts() throws {
+    let x = Tensor([[3, 1, 3, -2], [0, .nan, 5, .nan], [-1, -1, -4, -4]] as [[Float]])
+    let reduce = try HostKernelEmulator(
+      KernelSource.module(.reduce(.float32)), kernels: ["argreduce_max_float32", "argreduce_min_float32", "scan_cumsum_float32", "scan_cumprod_float32"])
+    for op in ["max", "min"] {
+      let values = Tensor.zeros([3, 1])
+      let indices = Tensor.zeros([3, 1], dtype: .int64)
+      var rows = x.layout
+      rows.shape[1] = 1
+      let loop = StridedLoop(shape: rows.shape, layouts: [values.layout, indices.layout, rows])
+      try reduce.launch("argreduce_\(op)_float32", threads: loop.count, tensors: [x, values, indices]) { pointer in
+        [KernelArguments.geometry(loop, operands: 3), .int64(4), .int64(1), .pointer(pointer(x)), .pointer(pointer(values)), .pointer(pointer(indices))]
+      }
+      let expected = op == "max" ? x.max(dim: 1, keepdim: true) : x.min(dim: 1, keepdim: true)
+      #expect(indices.toArray(Int64.self) == expected.indices.toArray(Int64.self), "\(op)")
+      expectClose(values, expected.values)
+    }
+    // Scans along dim 0 of a [3, 4] tensor: rows are the columns (stride 4).
+    let finite = x.nanToNum(nan: 0.5)
+    for op in ["cumsum", "cumprod"] {
+      let out = Tensor.zeros([3, 4])
+      var rowsIn = finite.layout
+      rowsIn.shape[0] = 1
+      var rowsOut = out.layout
+      rowsOut.shape[0] = 1
+      let loop = StridedLoop(shape: rowsIn.shape, layouts: [rowsOut, rowsIn])
+      try reduce.launch("scan_\(op)_float32", threads: loop.count, tensors: [finite, out]) { pointer in
+        [KernelArguments.geometry(loop, operands: 2), .int64(3), .int64(4), .int64(4), .pointer(pointer(finite)), .pointer(pointer(out))]
+      }
+      expectClose(out, op == "cumsum" ? finite.cumsum(dim: 0) : finite.cumprod(dim: 0))
+    }
+
+    let gemm = try HostKernelEmulator(KernelSource.module(.integerGemm), kernels: ["gemm_int_int32"])
+    let a = Tensor.randint(-9, 9, [2, 3, 5], generator: Generator(seed: 4)).to(.int32)
+    let b = Tensor.randint(-9, 9, [2, 4, 5], generator: Generator(seed: 5)).to(.int32).mT  // a transposed operand
+    let c = Tensor.zeros([2, 3, 4], dtype: .int32)
+    try gemm.launch("gemm_int_int32", threads: c.numel, tensors: [a, b, c]) { pointer in
+      [.int64(2), .int64(3), .int64(4), .int64(5)]
+        + [(a, a.stride()), (b, b.stride()), (c, c.stride())].flatMap { t, s in
+          [KernelArguments.Value.pointer(pointer(t)! + t.storageOffset * 4), .int64(s[0]), .int64(s[1]), .int64(s[2])]
+        }
+    }
+    #expect(c.toArray(Int32.self) == a.bmm(b).toArray(Int32.self))
+
+    let convert = try HostKernelEmulator(KernelSource.module(.copy(from: .float32)), kernels: ["copy_float16_float32_dense", "copy_bool_float32_dense"])
+    let values = Tensor([0, 1.5, -0.0, 65520, 1e-8, .nan, .infinity] as [Float])
+    for (target, name) in [(DType.float16, "copy_float16_float32_dense"), (.bool, "copy_bool_float32_dense")] {
+      let out = Tensor.zeros([7], dtype: target)
+      try convert.launch(name, threads: 2, tensors: [values, out]) { pointer in [.int64(7), .pointer(pointer(values)), .pointer(pointer(out))] }
+      #expect(out.to(.float64).toArray(Double.self).map { $0.isNaN ? -1 : $0 } == values.to(target).to(.float64).toArray(Double.self).map { $0.isNaN ? -1 : $0 }, "\(target)")
+    }
+  }
+}
