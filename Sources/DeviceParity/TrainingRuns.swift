@@ -30,16 +30,22 @@ extension DeviceParity {
     func loss(step: Int, on device: Device) throws -> Tensor
   }
 
+  /// The cross-entropy of `model` on a batch of standard-normal inputs of `inputShape` and
+  /// uniform labels below `classes`, drawn from `seed` (the same batch on every device).
+  static func randomBatchLoss(_ model: Module, inputShape: [Int], classes: Int, seed: UInt64, on device: Device) throws -> Tensor {
+    let generator = Generator(seed: seed)
+    let x = Tensor.randn(inputShape, generator: generator)
+    let y = Tensor.randint(0, classes, [inputShape[0]], generator: generator)
+    return crossEntropy(model(try x.to(device)), try y.to(device))
+  }
+
   struct MLPRun: TrainingRun {
     let mlp = MLP(inputs: 64, hidden: 32, classes: 10)
     let optimizer: Optimizer
     var model: Module { mlp }
     init() { optimizer = SGD(mlp.parameters(), lr: 0.1, momentum: 0.9) }
     func loss(step: Int, on device: Device) throws -> Tensor {
-      let generator = Generator(seed: UInt64(100 + step))
-      let x = Tensor.randn([32, 64], generator: generator)
-      let y = Tensor.randint(0, 10, [32], generator: generator)
-      return crossEntropy(mlp(try x.to(device)), try y.to(device))
+      try randomBatchLoss(mlp, inputShape: [32, 64], classes: 10, seed: UInt64(100 + step), on: device)
     }
   }
 
@@ -49,10 +55,7 @@ extension DeviceParity {
     var model: Module { network }
     init() { optimizer = SGD(network.parameters(), lr: 0.05, momentum: 0.9) }
     func loss(step: Int, on device: Device) throws -> Tensor {
-      let generator = Generator(seed: UInt64(200 + step))
-      let x = Tensor.randn([8, 1, 16, 16], generator: generator)
-      let y = Tensor.randint(0, 5, [8], generator: generator)
-      return crossEntropy(network(try x.to(device)), try y.to(device))
+      try randomBatchLoss(network, inputShape: [8, 1, 16, 16], classes: 5, seed: UInt64(200 + step), on: device)
     }
   }
 
