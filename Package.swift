@@ -60,6 +60,6 @@ let package = Package(
     .testTarget(name: "DistributedTests", dependencies: ["Distributed", "DistributedCheck", "TestSupport"]),
     .testTarget(
       name: "AutogradTests", dependencies: ["Autograd", "TestSupport"],
-      exclude: ["Fixtures"]),
+      exclude: ["Fixtures", "GradGradFixtures"]),
   ]
 )

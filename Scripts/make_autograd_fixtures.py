@@ -12,9 +12,6 @@ import torch
 import torch.nn.functional as F
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "AutogradTests", "Fixtures")
-os.makedirs(OUT, exist_ok=True)
-for f in os.listdir(OUT):
-    os.remove(os.path.join(OUT, f))
 rng = np.random.default_rng(1)
 
 
@@ -231,30 +228,39 @@ def _index_put(x, v):
     return y
 
 
-for name, (specs, fn) in cases.items():
-    inputs = [make(s) for s in specs]
-    out = fn(*inputs)
-    up = torch.tensor(rng.standard_normal(tuple(out.shape)), dtype=out.dtype)
-    (out * up).sum().backward()
-    for i, t in enumerate(inputs):
-        save(f"{name}_in{i}", t)
-        save(f"{name}_grad{i}", t.grad if t.grad is not None else torch.zeros_like(t))
-    save(f"{name}_up", up)
-    save(f"{name}_out", out)
+def main():
+    """Writes every case's fixtures (the cases above are also read by make_gradgrad_fixtures.py)."""
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        os.remove(os.path.join(OUT, f))
+    for name, (specs, fn) in cases.items():
+        inputs = [make(s) for s in specs]
+        out = fn(*inputs)
+        up = torch.tensor(rng.standard_normal(tuple(out.shape)), dtype=out.dtype)
+        (out * up).sum().backward()
+        for i, t in enumerate(inputs):
+            save(f"{name}_in{i}", t)
+            save(f"{name}_grad{i}", t.grad if t.grad is not None else torch.zeros_like(t))
+        save(f"{name}_up", up)
+        save(f"{name}_out", out)
 
-# Names PyTorch gives the nodes.
-x = torch.randn(3, requires_grad=True)
-names = {
-    "add": (x + x).grad_fn.name(), "mul": (x * 2).grad_fn.name(), "sum": x.sum().grad_fn.name(),
-    "view": x.view(3, 1).grad_fn.name(), "t": x.view(3, 1).t().grad_fn.name(), "exp": x.exp().grad_fn.name(),
-    "mean": x.mean().grad_fn.name(), "select": x[0].grad_fn.name(), "slice": x[1:].grad_fn.name(),
-    "index": x[torch.tensor([0])].grad_fn.name(), "mm": x.view(3, 1).mm(x.view(1, 3)).grad_fn.name(),
-    "cat": torch.cat([x, x]).grad_fn.name(), "clone": x.clone().grad_fn.name(),
-    "where": torch.where(x > 0, x, x).grad_fn.name(), "pow": x.pow(2).grad_fn.name(),
-    "softmax": x.softmax(0).grad_fn.name(), "expand": x.expand(2, 3).grad_fn.name(),
-    "unsqueeze": x.unsqueeze(0).grad_fn.name(), "permute": x.view(3, 1).permute(1, 0).grad_fn.name(),
-}
-import json
-with open(os.path.join(OUT, "node_names.json"), "w") as f:
-    json.dump(names, f, indent=0, sort_keys=True)
-print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))
+    # Names PyTorch gives the nodes.
+    x = torch.randn(3, requires_grad=True)
+    names = {
+        "add": (x + x).grad_fn.name(), "mul": (x * 2).grad_fn.name(), "sum": x.sum().grad_fn.name(),
+        "view": x.view(3, 1).grad_fn.name(), "t": x.view(3, 1).t().grad_fn.name(), "exp": x.exp().grad_fn.name(),
+        "mean": x.mean().grad_fn.name(), "select": x[0].grad_fn.name(), "slice": x[1:].grad_fn.name(),
+        "index": x[torch.tensor([0])].grad_fn.name(), "mm": x.view(3, 1).mm(x.view(1, 3)).grad_fn.name(),
+        "cat": torch.cat([x, x]).grad_fn.name(), "clone": x.clone().grad_fn.name(),
+        "where": torch.where(x > 0, x, x).grad_fn.name(), "pow": x.pow(2).grad_fn.name(),
+        "softmax": x.softmax(0).grad_fn.name(), "expand": x.expand(2, 3).grad_fn.name(),
+        "unsqueeze": x.unsqueeze(0).grad_fn.name(), "permute": x.view(3, 1).permute(1, 0).grad_fn.name(),
+    }
+    import json
+    with open(os.path.join(OUT, "node_names.json"), "w") as f:
+        json.dump(names, f, indent=0, sort_keys=True)
+    print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT))
+
+
+if __name__ == "__main__":
+    main()

@@ -2,6 +2,8 @@
 /// (PyTorch: the `ctx` of `torch.autograd.Function`).
 public final class FunctionContext {
   private var saved: [SavedTensor] = []
+  /// What `saveForBackward` was given, until `apply` knows which of it is the output.
+  private var pending: [Tensor] = []
   /// Whether each input requires grad (PyTorch: `ctx.needs_input_grad`).
   public internal(set) var needsInputGrad: [Bool] = []
   /// Any other values `backward` needs.
@@ -12,7 +14,15 @@ public final class FunctionContext {
   /// Saves tensors for `backward`, guarded against later in-place writes
   /// (PyTorch: `ctx.save_for_backward`).
   public func saveForBackward(_ tensors: Tensor...) {
-    saved = tensors.map(SavedTensor.init)
+    pending = tensors
+  }
+
+  /// Saves what `forward` asked for, its output as the node's own (linked to the node when
+  /// unpacked, as PyTorch's saved outputs); returns those for the node to bind.
+  func seal(output: Tensor) -> [SavedTensor] {
+    saved = pending.map { $0 === output ? SavedTensor(output: $0) : SavedTensor($0) }
+    defer { pending = [] }
+    return zip(pending, saved).filter { $0.0 === output }.map(\.1)
   }
 
   /// The saved tensors; throws if one was modified in place since it was saved
@@ -50,7 +60,10 @@ extension CustomFunction {
     let ctx = FunctionContext()
     ctx.needsInputGrad = inputs.map(\.requiresGrad)
     let output = withNoGrad { forward(ctx, inputs) }
-    return Autograd.record(output, from: inputs, name: "\(Self.self)Backward") { g in try backward(ctx, g) }
+    let savedOutputs = ctx.seal(output: output)
+    return Autograd.record(output, from: inputs, name: "\(Self.self)Backward", savedOutputs: savedOutputs) { g in
+      try backward(ctx, g)
+    }
   }
 }
 
@@ -60,9 +73,18 @@ extension Autograd {
   /// input: the closure form of `CustomFunction`, for ops whose settings are not tensors.
   /// Returns `output` itself when nothing needs a gradient.
   public static func record(_ output: Tensor, from inputs: [Tensor], name: String, backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
+    record(output, from: inputs, name: name, savedOutputs: [], backward: backward)
+  }
+
+  /// `record` whose backward reads `savedOutputs`, values saved of `output` itself
+  /// (`SavedTensor(output:)`), which the node binds.
+  static func record(
+    _ output: Tensor, from inputs: [Tensor], name: String, savedOutputs: [SavedTensor],
+    backward: @escaping (Tensor) throws -> [Tensor?]
+  ) -> Tensor {
     guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
     let result = output.detach()
-    result.setHistory(Function(name: name, inputs: inputs, savesValues: true, backward: backward))
+    result.setHistory(Function(name: name, inputs: inputs, savesValues: true, savedOutputs: savedOutputs, backward: backward))
     return result
   }
 }

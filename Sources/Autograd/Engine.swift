@@ -29,24 +29,29 @@ enum Engine {
   }
 
   private static func walk(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]?) throws -> [ObjectIdentifier: Tensor] {
+    let captureIDs = Set((capture ?? []).map(ObjectIdentifier.init))
+    // `Autograd.grad` runs only the nodes that lead to what it captures (PyTorch's
+    // exec_info): the rest would be wasted work, and a backward formula that differentiates
+    // through its own saved output (`LinearizedFormulas`) would otherwise run itself again.
+    let needed = capture == nil ? nil : nodesLeading(to: captureIDs, from: roots.map(\.node))
+    func isNeeded(_ node: Function) -> Bool { needed?.contains(ObjectIdentifier(node)) ?? true }
     // Count how many edges lead into each node.
     var dependencies: [ObjectIdentifier: Int] = [:]
     var seen = Set<ObjectIdentifier>()
-    var stack = roots.map(\.node)
+    var stack = roots.map(\.node).filter(isNeeded)
     for root in stack { seen.insert(ObjectIdentifier(root)) }
     while let node = stack.popLast() {
       for edge in node.edges {
-        guard let next = edge.function else { continue }
+        guard let next = edge.function, isNeeded(next) else { continue }
         let id = ObjectIdentifier(next)
         dependencies[id, default: 0] += 1
         if seen.insert(id).inserted { stack.append(next) }
       }
     }
-    let captureIDs = Set((capture ?? []).map(ObjectIdentifier.init))
     var captured: [ObjectIdentifier: Tensor] = [:]
     var buffers: [ObjectIdentifier: Tensor] = [:]
     var ready: [Function] = []
-    for root in roots {
+    for root in roots where isNeeded(root.node) {
       let id = ObjectIdentifier(root.node)
       if let existing = buffers[id] {
         buffers[id] = existing + root.grad
@@ -60,7 +65,11 @@ enum Engine {
         let id = ObjectIdentifier(node)
         guard var grad = buffers.removeValue(forKey: id) else { continue }
         for (_, hook) in node.preHooks { if let replaced = hook(grad) { grad = replaced } }
-        if captureIDs.contains(id) { captured[id] = grad }
+        if captureIDs.contains(id) {
+          captured[id] = grad
+          // Nothing below a captured node is wanted unless it leads to another one.
+          if !node.edges.contains(where: { $0.function.map(isNeeded) ?? false }) { continue }
+        }
         if let retained = node.retainedOutput {
           retained.grad = retained.grad.map { createGraph ? $0 + grad : $0.add_(grad) } ?? (createGraph ? grad : grad.detach().clone())
         }
@@ -74,7 +83,7 @@ enum Engine {
         let grads = try node.apply(grad)
         if !retainGraph { node.release() }
         for (edge, g) in zip(node.edges, grads) {
-          guard let next = edge.function else { continue }
+          guard let next = edge.function, isNeeded(next) else { continue }
           let nextID = ObjectIdentifier(next)
           if var g {
             if Autograd.anomalyDetection, g.isnan().any().item(Bool.self) {
@@ -89,6 +98,30 @@ enum Engine {
       }
     }
     return captured
+  }
+
+  /// The nodes from which one of `targets` can be reached (targets included), found by one
+  /// depth-first pass in post-order without recursion (graphs are deep).
+  private static func nodesLeading(to targets: Set<ObjectIdentifier>, from roots: [Function]) -> Set<ObjectIdentifier> {
+    var leading = Set<ObjectIdentifier>()
+    var visited = Set<ObjectIdentifier>()
+    var stack: [(node: Function, nextEdge: Int)] = []
+    for root in roots where visited.insert(ObjectIdentifier(root)).inserted {
+      stack.append((root, 0))
+      while let (node, index) = stack.last {
+        if index < node.edges.count {
+          stack[stack.count - 1].nextEdge += 1
+          if let next = node.edges[index].function, visited.insert(ObjectIdentifier(next)).inserted { stack.append((next, 0)) }
+          continue
+        }
+        stack.removeLast()
+        let id = ObjectIdentifier(node)
+        if targets.contains(id) || node.edges.contains(where: { $0.function.map { leading.contains(ObjectIdentifier($0)) } ?? false }) {
+          leading.insert(id)
+        }
+      }
+    }
+    return leading
   }
 
   /// Sums a gradient back over broadcast dims and converts it to the input's dtype: the

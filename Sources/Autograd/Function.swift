@@ -42,13 +42,20 @@ public final class Function: CustomStringConvertible {
   /// The Swift location that created the node, when anomaly detection was on.
   var creationSite: String?
 
-  init(name: String, inputs: [Tensor], savesValues: Bool, backward: @escaping (Tensor) throws -> [Tensor?]) {
+  /// A node for an op on `inputs`. `savedOutputs` are the values its formula saved of the
+  /// op's own output (`SavedTensor(output:)`): they are bound to this node, so that they
+  /// unpack linked to it and the gradient stays differentiable.
+  init(
+    name: String, inputs: [Tensor], savesValues: Bool, savedOutputs: [SavedTensor?] = [],
+    backward: @escaping (Tensor) throws -> [Tensor?]
+  ) {
     self.name = name
     self.leaf = nil
     self.isAccumulator = false
     self.savesValues = savesValues
     self.backward = backward
     self.edges = inputs.map { Function.edge(to: $0) }
+    for saved in savedOutputs { saved?.bind(to: self) }
     if Autograd.anomalyDetection { creationSite = Function.callerLocation() }
   }
 

@@ -16,9 +16,11 @@ extension Autograd {
     let output = function(inputs)
     let outputCount = output.numel
     let differentiable = inputs.enumerated().filter { $0.element.requiresGrad }
-    // Analytical Jacobian, one row per output element.
-    var analytical: [[Double]] = differentiable.map { _ in [] }
-    for j in 0..<outputCount {
+    // Analytical Jacobian, one row per output element. An output outside the graph is
+    // constant to autograd: its Jacobian is zero, and the finite differences must agree.
+    var analytical: [[Double]] = differentiable.map { [Double](repeating: 0, count: outputCount * $0.element.numel) }
+    if output.requiresGrad { analytical = differentiable.map { _ in [] } }
+    for j in 0..<(output.requiresGrad ? outputCount : 0) {
       let seed = Tensor.zeros(like: output)
       seed.view(-1)[j] = Tensor(1.0, dtype: output.dtype)
       let grads = try grad(
@@ -53,5 +55,40 @@ extension Autograd {
       }
     }
     return true
+  }
+}
+
+extension Autograd {
+  /// Compares the second derivatives of `function` with finite differences of its first
+  /// derivatives (PyTorch: `torch.autograd.gradgradcheck`): `gradcheck` of the map from the
+  /// inputs and an upstream gradient `gradOutput` to the input gradients of
+  /// `sum(function(inputs) * gradOutput)`, computed with `createGraph: true`. So both the
+  /// derivative of the gradient with respect to the inputs and with respect to the upstream
+  /// gradient are checked. `gradOutput` defaults to a random float64 tensor of the output's
+  /// shape. Returns `true`, or throws a `GradcheckError` naming the first mismatch.
+  @discardableResult
+  public static func gradgradcheck(
+    _ function: @escaping ([Tensor]) -> Tensor, inputs: [Tensor], gradOutput: Tensor? = nil, eps: Double = 1e-6,
+    atol: Double = 1e-5, rtol: Double = 1e-3
+  ) throws -> Bool {
+    let upstream = (gradOutput ?? Tensor.randn(like: withNoGrad { function(inputs) })).detach().requiresGrad_()
+    let differentiable = inputs.filter(\.requiresGrad)
+    var failure: Error?
+    let firstDerivatives: ([Tensor]) -> Tensor = { values in
+      withGradEnabled(true) {
+        let (xs, w) = (Array(values.dropLast()), values[values.count - 1])
+        let wanted = xs.filter(\.requiresGrad)
+        do {
+          let grads = try grad(of: [(function(xs) * w).sum()], wrt: wanted, createGraph: true, allowUnused: true)
+          return Tensor.cat(zip(wanted, grads).map { ($1 ?? Tensor.zeros(like: $0)).reshape(-1) })
+        } catch {
+          failure = error
+          return Tensor.zeros([differentiable.reduce(0) { $0 + $1.numel }], dtype: w.dtype)
+        }
+      }
+    }
+    let passed = try gradcheck(firstDerivatives, inputs: inputs + [upstream], eps: eps, atol: atol, rtol: rtol)
+    if let failure { throw failure }
+    return passed
   }
 }

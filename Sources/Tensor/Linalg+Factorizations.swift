@@ -2,11 +2,10 @@ import Foundation
 
 // LU with partial pivoting and Cholesky, and the solves, inverses and determinants built on
 // them. The factorizations run on the host in double precision, one matrix of the batch at a
-// time (a CUDA tensor is copied there and back). Their first derivatives are exact: each
-// result is its value plus terms that are zero in value and linear in the inputs' changes
-// (for the inverse, -Y dA Y), so the gradient flows through ordinary ops; the terms are built
-// only for inputs autograd has touched. Second derivatives (`createGraph`) treat the
-// factorization as a constant.
+// time (a CUDA tensor is copied there and back). Each is recorded as one node with its linear
+// map (`Tensor.linearized`: for the inverse, dY = -Y dA Y), from which autograd derives the
+// gradient; the map reads the results, linked to the graph when a gradient graph is built, so
+// second and higher derivatives are exact too.
 
 extension Linalg {
   /// A batch of square matrices as host rows of doubles.
@@ -89,10 +88,10 @@ extension Linalg {
       if let (b, zero) = factors.enumerated().compactMap({ i, f in f.singularAt.map { (i, $0) } }).first {
         usageFailure("linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular.")
       }
-      let y0 = inverse(lu, factors, like: a)
-      guard tracked(a) else { return y0 }
       // d(A^-1) = -A^-1 dA A^-1.
-      return y0 - y0.matmul(a - a.detach()).matmul(y0)
+      return Tensor.linearized([inverse(lu, factors, like: a)], of: [a], name: "LinalgInvExBackward0") { _, y, t in
+        [-y[0].matmul(t[0]!).matmul(y[0])]
+      }[0]
     }
   }
 
@@ -122,12 +121,12 @@ extension Linalg {
       let k = rhs.shape[rhs.dim - 1]
       let values = rhs.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
       let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype)).movedTo(a.device)
-      var x = x0
-      if tracked(a, b) {
-        // dX = A^-1 (dB - dA X), with the inverse from the factors already made.
-        let change = (rhs - rhs.detach()) - (a - a.detach()).matmul(x0)
-        x = x0 + inverse(lu, factors, like: a.detach()).matmul(change)
-      }
+      // dX = A^-1 (dB - dA X), by the inverse (a solve here would transpose itself forever).
+      let x = Tensor.linearized([x0], of: [a, rhs], name: "LinalgSolveExBackward0") { inputs, x, t in
+        var change = t[1] ?? Tensor.zeros(like: x[0])
+        if let da = t[0] { change = change - da.matmul(x[0]) }
+        return [inv(inputs[0]).matmul(change)]
+      }[0]
       return vector ? x.squeeze(dim: -1) : x
     }
   }
@@ -164,9 +163,11 @@ extension Linalg {
       let sign = Tensor(signs, shape: batch).to(a.dtype).movedTo(a.device)
       let log0 = Tensor(logs, shape: batch).to(a.dtype).movedTo(a.device)
       // d log|det A| = trace(A^-1 dA), for invertible A.
-      guard tracked(a), factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
-      let change = inverse(lu, factors, like: a.detach()).matmul(a - a.detach()).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])
-      return (sign, log0 + change)
+      guard factors.allSatisfy({ $0.singularAt == nil }) else { return (sign, log0) }
+      let logAbsDet = Tensor.linearized([log0], of: [a], name: "LinalgSlogdetBackward0") { inputs, _, t in
+        [inv(inputs[0]).matmul(t[0]!).diagonal(dim1: -2, dim2: -1).sum(dim: [-1])]
+      }[0]
+      return (sign, logAbsDet)
     }
   }
 
@@ -195,15 +196,15 @@ extension Linalg {
         }
       }
       let l0 = Tensor(l, shape: a.shape).to(a.dtype).movedTo(a.device)
-      guard tracked(a) else { return l0 }
       // dL = L Φ(L⁻¹ dA L⁻ᵀ), Φ taking the lower triangle with the diagonal halved; dA is taken
       // symmetric, (dA + dAᵀ) / 2, so the gradient is symmetric as PyTorch's.
-      let change = a - a.detach()
-      let symmetricChange = (change + change.mT) * 0.5
-      let lInverse = inv(l0)
-      let inner = lInverse.matmul(symmetricChange).matmul(lInverse.mT)
-      let phi = inner.tril() - inner.diagonal(dim1: -2, dim2: -1).diagEmbed() * 0.5
-      return l0 + l0.matmul(phi)
+      return Tensor.linearized([l0], of: [a], name: "LinalgCholeskyExBackward0") { _, l, t in
+        let symmetricChange = (t[0]! + t[0]!.mT) * 0.5
+        let lInverse = inv(l[0])
+        let inner = lInverse.matmul(symmetricChange).matmul(lInverse.mT)
+        let phi = inner.tril() - inner.diagonal(dim1: -2, dim2: -1).diagEmbed() * 0.5
+        return [l[0].matmul(phi)]
+      }[0]
     }
   }
 }
@@ -230,17 +231,24 @@ extension Linalg {
       let batch = Array(a.shape.dropLast(2))
       let w0 = Tensor(values, shape: batch + [n]).to(a.dtype).movedTo(a.device)
       let v0 = Tensor(vectors, shape: a.shape).to(a.dtype).movedTo(a.device)
-      guard tracked(a) else { return (w0, v0) }
       // dΛ = diag(Vᵀ dA V), dV = V (F ∘ Vᵀ dA V) with F_ij = 1 / (λ_j - λ_i) off the diagonal.
-      let change = a - a.detach()
-      let projected = v0.mT.matmul((change + change.mT) * 0.5).matmul(v0)
-      let gaps = w0.unsqueeze(-2) - w0.unsqueeze(-1)
-      let offDiagonal = Tensor.eye(n, dtype: .bool, device: a.device).logicalNot()
-      let f = Tensor.where(offDiagonal, gaps.reciprocal(), 0.0).detach()
-      let w = w0 + projected.diagonal(dim1: -2, dim2: -1)
-      let v = v0 + v0.matmul(f * projected)
-      return (w, v)
+      let results = Tensor.linearized([w0, v0], of: [a], name: "LinalgEighBackward0") { _, outputs, t in
+        let (w, v) = (outputs[0], outputs[1])
+        let projected = v.mT.matmul((t[0]! + t[0]!.mT) * 0.5).matmul(v)
+        let f = offDiagonalReciprocal(w.unsqueeze(-2) - w.unsqueeze(-1))
+        return [projected.diagonal(dim1: -2, dim2: -1), v.matmul(f * projected)]
+      }
+      return (results[0], results[1])
     }
+  }
+
+  /// `1 / gaps` off the diagonal of the last two dims and 0 on it, differentiable: the
+  /// diagonal's zero gaps are replaced before the division, so no infinity meets a zero
+  /// gradient there (which would make NaN in a second derivative).
+  static func offDiagonalReciprocal(_ gaps: Tensor) -> Tensor {
+    let n = gaps.shape[gaps.dim - 1]
+    let diagonal = Tensor.eye(n, dtype: .bool, device: gaps.device)
+    return Tensor.where(diagonal, 0.0, Tensor.where(diagonal, 1.0, gaps).reciprocal())
   }
 
   /// The eigenvalues of each symmetric matrix, ascending (PyTorch: `torch.linalg.eigvalsh`).
@@ -305,21 +313,22 @@ extension Linalg {
       let u0 = Tensor(us, shape: batch + [rows, cols]).to(a.dtype).movedTo(a.device)
       let s0 = Tensor(ss, shape: batch + [cols]).to(a.dtype).movedTo(a.device)
       let v0 = Tensor(vs, shape: batch + [cols, cols]).to(a.dtype).movedTo(a.device)
-      guard tracked(a) else { return (u0, s0, v0.mT) }
       // With J = Uᵀ dA V: dS = diag(J); dU = U (F ∘ (J S + S Jᵀ)) + (I - U Uᵀ) dA V S⁻¹;
       // dV = V (F ∘ (S J + Jᵀ S)), F_ij = 1 / (s_j² - s_i²) off the diagonal (V is square here).
-      let change = a - a.detach()
-      let j = u0.mT.matmul(change).matmul(v0)
-      let sRow = s0.unsqueeze(-2)
-      let sColumn = s0.unsqueeze(-1)
-      let squares = s0 * s0
-      let offDiagonal = Tensor.eye(cols, dtype: .bool, device: a.device).logicalNot()
-      let f = Tensor.where(offDiagonal, (squares.unsqueeze(-2) - squares.unsqueeze(-1)).reciprocal(), 0.0).detach()
-      let s = s0 + j.diagonal(dim1: -2, dim2: -1)
-      let projector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - u0.matmul(u0.mT)
-      let u = u0 + u0.matmul(f * (j * sRow + j.mT * sColumn)) + projector.matmul(change).matmul(v0) / sRow
-      let v = v0 + v0.matmul(f * (j * sColumn + j.mT * sRow))
-      return (u, s, v.mT)
+      let results = Tensor.linearized([u0, s0, v0], of: [a], name: "LinalgSvdBackward0") { _, outputs, t in
+        let (u, s, v) = (outputs[0], outputs[1], outputs[2])
+        let j = u.mT.matmul(t[0]!).matmul(v)
+        let (sRow, sColumn) = (s.unsqueeze(-2), s.unsqueeze(-1))
+        let squares = s * s
+        let f = offDiagonalReciprocal(squares.unsqueeze(-2) - squares.unsqueeze(-1))
+        let projector = Tensor.eye(rows, dtype: u.dtype, device: u.device) - u.matmul(u.mT)
+        return [
+          u.matmul(f * (j * sRow + j.mT * sColumn)) + projector.matmul(t[0]!).matmul(v) / sRow,
+          j.diagonal(dim1: -2, dim2: -1),
+          v.matmul(f * (j * sColumn + j.mT * sRow)),
+        ]
+      }
+      return (results[0], results[1], results[2].mT)
     }
   }
 
@@ -388,15 +397,17 @@ extension Linalg {
       let largest = s.numel == 0 ? s : s.amax(dim: [-1], keepdim: true)
       let inverted = Tensor.where(s .> largest * relative, s.reciprocal(), 0.0)
       let p0 = (vh.mT * inverted.unsqueeze(-2)).matmul(u.mT)
-      guard tracked(a) else { return p0 }
       // d(A⁺) = -A⁺ dA A⁺ + A⁺ A⁺ᵀ dAᵀ (I - A A⁺) + (I - A⁺ A) dAᵀ A⁺ᵀ A⁺.
-      let change = a - a.detach()
       let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
-      let a0 = a.detach()
-      let leftProjector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - a0.matmul(p0)
-      let rightProjector = Tensor.eye(cols, dtype: a.dtype, device: a.device) - p0.matmul(a0)
-      return p0 - p0.matmul(change).matmul(p0) + p0.matmul(p0.mT).matmul(change.mT).matmul(leftProjector)
-        + rightProjector.matmul(change.mT).matmul(p0.mT).matmul(p0)
+      return Tensor.linearized([p0], of: [a], name: "LinalgPinvBackward0") { inputs, outputs, t in
+        let (a, p, change) = (inputs[0], outputs[0], t[0]!)
+        let leftProjector = Tensor.eye(rows, dtype: a.dtype, device: a.device) - a.matmul(p)
+        let rightProjector = Tensor.eye(cols, dtype: a.dtype, device: a.device) - p.matmul(a)
+        return [
+          -p.matmul(change).matmul(p) + p.matmul(p.mT).matmul(change.mT).matmul(leftProjector)
+            + rightProjector.matmul(change.mT).matmul(p.mT).matmul(p)
+        ]
+      }[0]
     }
   }
 

@@ -42,15 +42,16 @@ extension Linalg {
         }
         // With X = Qᵀ dA R⁻¹ and Ω its strictly lower part minus that part's transpose:
         // dQ = Q Ω + (I - Q Qᵀ) dA R⁻¹, dR = (X - Ω) R.
-        let change = a - a.detach()
-        let rInverse = inv(r0)
-        let x = q0.mT.matmul(change).matmul(rInverse)
-        let lower = x.tril(diagonal: -1)
-        let omega = lower - lower.mT
-        let projector = Tensor.eye(m, dtype: a.dtype, device: a.device) - q0.matmul(q0.mT)
-        let q = q0 + q0.matmul(omega) + projector.matmul(change).matmul(rInverse)
-        let r = r0 + (x - omega).matmul(r0)
-        return (q, r)
+        let results = Tensor.linearized([q0, r0], of: [a], name: "LinalgQrBackward0") { _, outputs, t in
+          let (q, r, change) = (outputs[0], outputs[1], t[0]!)
+          let rInverse = inv(r)
+          let x = q.mT.matmul(change).matmul(rInverse)
+          let lower = x.tril(diagonal: -1)
+          let omega = lower - lower.mT
+          let projector = Tensor.eye(m, dtype: q.dtype, device: q.device) - q.matmul(q.mT)
+          return [q.matmul(omega) + projector.matmul(change).matmul(rInverse), (x - omega).matmul(r)]
+        }
+        return (results[0], results[1])
       }
     }
   }

@@ -38,6 +38,8 @@ package enum RecordedOp {
   case attention(AttentionProblem)
   /// A fused 2-D convolution of `inputs` `[input, weight]` or `[input, weight, bias]`.
   case convolution2d(Convolution2dProblem)
+  /// An op given by its value and its linear map (the factorizations): see `Linearization`.
+  case linearized(Linearization)
   /// An output PyTorch defines no derivative for: a backward that reaches it stops with
   /// `message` (`name` is the node's name).
   case notDifferentiable(name: String, message: String)

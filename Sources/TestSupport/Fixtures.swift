@@ -12,6 +12,16 @@ public struct Fixtures: Sendable {
     directory = URL(fileURLWithPath: filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
   }
 
+  /// The folder `name` next to the calling test file.
+  public init(named name: String, besides filePath: String = #filePath) {
+    directory = URL(fileURLWithPath: filePath).deletingLastPathComponent().appendingPathComponent(name)
+  }
+
+  /// Whether `name.npy` exists.
+  public func has(_ name: String) -> Bool {
+    FileManager.default.fileExists(atPath: directory.appendingPathComponent(name + ".npy").path)
+  }
+
   /// Loads `name.npy`; stops the test run with the file name when it is missing.
   public func tensor(_ name: String) -> Tensor {
     let url = directory.appendingPathComponent(name + ".npy")

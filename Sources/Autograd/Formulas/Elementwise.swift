@@ -29,8 +29,8 @@ enum ElementwiseFormulas {
     // Save only what the formula reads (each saved tensor is an allocation per op).
     let readsOutput = usesOutput.contains(op)
     let x = readsOutput || op == .neg ? nil : SavedTensor(input)
-    let y = readsOutput ? SavedTensor(output) : nil
-    return Function(name: unaryName(op), inputs: inputs, savesValues: op != .neg) { g in
+    let y = readsOutput ? SavedTensor(output: output) : nil
+    return Function(name: unaryName(op), inputs: inputs, savesValues: op != .neg, savedOutputs: [y]) { g in
       let x = SavedReader(x)
       let y = SavedReader(y)
       switch op {
@@ -58,7 +58,7 @@ enum ElementwiseFormulas {
       // PyTorch's threshold_backward zeroes where y <= 0, so a NaN passes the gradient.
       case .relu:
         let v = try y.unpack()
-        return [fusedBackward(.relu, saved: v, g) ?? Tensor.where(v .<= 0, 0.0, g)]
+        return [fusedBackward(.relu, saved: v, g) ?? thresholdBackward(g, zeroWhere: v .<= 0, source: v)]
       case .gelu:
         let v = try x.unpack()
         if let fused = fusedBackward(.gelu, saved: v, g) { return [fused] }
@@ -112,6 +112,18 @@ enum ElementwiseFormulas {
     return out
   }
 
+  /// `where(mask, 0, g)` recorded as PyTorch's `threshold_backward`: a node that also takes
+  /// `source` (the tensor the mask was read from) with a zero gradient. So the gradient of a
+  /// piecewise-linear op requires grad whenever its input does (`createGraph: true`), and
+  /// differentiating it again gives zeros, as in PyTorch, instead of "does not require grad".
+  static func thresholdBackward(_ g: Tensor, zeroWhere mask: Tensor, source: Tensor) -> Tensor {
+    guard Autograd.isGradEnabled, source.requiresGrad else { return Tensor.where(mask, 0.0, g) }
+    let masked = withNoGrad { Tensor.where(mask, 0.0, g) }
+    return Autograd.record(masked, from: [g, source], name: "ThresholdBackwardBackward0") { gg in
+      [Tensor.where(mask, 0.0, gg), Tensor.zeros(like: source)]
+    }
+  }
+
   static func binaryName(_ op: BinaryOp, exponentIsScalar: Bool) -> String {
     op == .pow ? (exponentIsScalar ? "PowBackward0" : "PowBackward1") : binaryNames[op]!
   }
@@ -138,8 +150,9 @@ enum ElementwiseFormulas {
     let name = binaryName(op, exponentIsScalar: rhs.dim == 0 && !rhs.requiresGrad)
     let a = SavedReader(SavedTensor(lhs))
     let b = SavedReader(SavedTensor(rhs))
-    let y = SavedReader(op == .pow || op == .hypot || op == .copysign ? SavedTensor(output) : nil)
-    return Function(name: name, inputs: inputs, savesValues: true) { g in
+    let savedOutput = op == .pow || op == .hypot || op == .copysign ? SavedTensor(output: output) : nil
+    let y = SavedReader(savedOutput)
+    return Function(name: name, inputs: inputs, savesValues: true, savedOutputs: [savedOutput]) { g in
       switch op {
       case .mul: return [g * (try b.unpack()), g * (try a.unpack())]
       case .div:

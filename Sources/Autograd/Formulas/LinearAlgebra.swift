@@ -34,8 +34,9 @@ enum LinearAlgebraFormulas {
   /// Its gradients are not themselves recorded (as PyTorch's flash backward, which has no
   /// double backward).
   static func attention(_ problem: AttentionProblem, inputs: [Tensor], output: Tensor) -> Function {
-    let saved = inputs.map { SavedTensor($0) } + [SavedTensor(output)]
-    return Function(name: "ScaledDotProductFlashAttentionForCpuBackward0", inputs: inputs, savesValues: true) { g in
+    let savedOutput = SavedTensor(output: output)
+    let saved = inputs.map { SavedTensor($0) } + [savedOutput]
+    return Function(name: "ScaledDotProductFlashAttentionForCpuBackward0", inputs: inputs, savesValues: true, savedOutputs: [savedOutput]) { g in
       for s in saved { _ = try s.unpack() }  // stops if an operand was changed in place
       return withNoGrad { Tensor.attentionGradients(problem, gradOut: g.detach(), inputs: inputs) }
     }
