@@ -99,12 +99,15 @@ extension Tensor {
         let singleZero = srcZero.logicalAnd(zerosAt .== 1)
         let maskedSrcResult = scatterCombine(
           dim: axis, index: index, src: Tensor.where(singleZero, 1.0, values), includeSelf: includeSelf) { $0 * $1 }
-        let srcWeight = Tensor.where(
-          singleZero, maskedSrcResult.gather(dim: axis, index: index),
-          result.gather(dim: axis, index: index) / Tensor.where(srcZero, 1.0, values))
-        return withGradients(
-          result, dim: axis, index: index, src: values, srcWeight: srcWeight, selfWeight: maskedSelfResult / maskedSelf,
-          reached: includeSelf ? nil : reached)
+        let selfZero = self .== 0
+        // The weights read the result and the operands as the backward gets them (linked to
+        // the graph for second derivatives); the products with a zero masked out are constants.
+        return withGradients(result, dim: axis, index: index, src: values, reached: includeSelf ? nil : reached) { x, v, y in
+          let srcWeight = Tensor.where(
+            singleZero, maskedSrcResult.gather(dim: axis, index: index),
+            y.gather(dim: axis, index: index) / Tensor.where(srcZero, 1.0, v))
+          return (srcWeight, Tensor.where(selfZero, maskedSelfResult, y / Tensor.where(selfZero, 1.0, x)))
+        }
       case .amax, .amin:
         let largest = reduce == .amax
         let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { a, b in
@@ -116,23 +119,29 @@ extension Tensor {
         let srcWins = (values .== result.gather(dim: axis, index: index)).to(dtype)
         let selfWins = (self .== result).to(dtype)
         let ties = selfWins.scatterAdd(dim: axis, index: index, src: srcWins)
-        return withGradients(
-          result, dim: axis, index: index, src: values, srcWeight: srcWins / ties.gather(dim: axis, index: index),
-          selfWeight: selfWins / ties, reached: includeSelf ? nil : reached)
+        let (srcWeight, selfWeight) = (srcWins / ties.gather(dim: axis, index: index), selfWins / ties)
+        return withGradients(result, dim: axis, index: index, src: values, reached: includeSelf ? nil : reached) { _, _, _ in
+          (srcWeight, selfWeight)
+        }
       }
     }
   }
 
-  /// `result` (computed without gradient) made differentiable: its gradient reaches `src`
-  /// and `self` scaled by the given weights, through terms whose values are 0.
-  /// With `reached` (when `self` was excluded), `self` gets no gradient where values went.
+  /// `result` (computed without gradient) recorded with its linear map: a change of `src`
+  /// moves it by `srcWeight` times that change, scattered; a change of `self` by `selfWeight`
+  /// times it (the weights from `weights(self, src, result)`). With `reached` (when `self`
+  /// was excluded), `self` moves nothing where values went.
   private func withGradients(
-    _ result: Tensor, dim axis: Int, index: Tensor, src: Tensor, srcWeight: Tensor, selfWeight: Tensor, reached: Tensor?
+    _ result: Tensor, dim axis: Int, index: Tensor, src: Tensor, reached: Tensor?,
+    weights: @escaping (_ self: Tensor, _ src: Tensor, _ result: Tensor) -> (src: Tensor, target: Tensor)
   ) -> Tensor {
-    let srcTerm = srcWeight.detach() * (src - src.detach())
-    let selfScale = reached.map { Tensor.where($0, 0.0, selfWeight) } ?? selfWeight
-    let selfTerm = selfScale.detach() * (self - detach())
-    return result + Tensor.zeros(like: self).scatterAdd(dim: axis, index: index, src: srcTerm) + selfTerm
+    Tensor.linearized([result], of: [self, src], name: "ScatterReduceBackward0") { inputs, outputs, t in
+      let weight = weights(inputs[0], inputs[1], outputs[0])
+      var change = Tensor.zeros(like: outputs[0])
+      if let dSrc = t[1] { change = change.scatterAdd(dim: axis, index: index, src: weight.src * dSrc) }
+      if let dSelf = t[0] { change = change + (reached.map { Tensor.where($0, 0.0, weight.target) } ?? weight.target) * dSelf }
+      return [change]
+    }[0]
   }
 
   /// `src` cut to `index`'s shape (scatter reads only that corner).

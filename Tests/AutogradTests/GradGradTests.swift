@@ -47,9 +47,14 @@ private func float64Inputs(_ name: String) -> (inputs: [Tensor], upstream: Tenso
     }
   }
 
+  /// Cases with an input at a kink of `abs` (an exact 0), where finite differences straddle
+  /// it: checked on inputs moved off it.
+  static let kinks: Set<String> = ["matrix_norm_neginf", "norm_1_d1"]
+
   @Test(arguments: formulaCases.keys.sorted())
   func secondDerivativesMatchFiniteDifferences(name: String) throws {
-    let (xs, w) = float64Inputs(name)
+    var (xs, w) = float64Inputs(name)
+    if Self.kinks.contains(name) { xs = xs.map { ($0.detach() + 1e-3).requiresGrad_() } }
     #expect(try Autograd.gradgradcheck(formulaCases[name]!, inputs: xs, gradOutput: w, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
   }
 
