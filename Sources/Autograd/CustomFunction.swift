@@ -76,6 +76,21 @@ extension Autograd {
     record(output, from: inputs, name: name, savedOutputs: [], backward: backward)
   }
 
+  /// `record` for a fused op whose `backward` (a kernel) is not itself differentiable: when a
+  /// graph of the gradient is being built (`createGraph: true`), the gradients come from
+  /// `composed(inputs)`, the same function written with differentiable ops, instead, so
+  /// second derivatives are exact (PyTorch's double backward of its fused ops).
+  public static func record(
+    _ output: Tensor, from inputs: [Tensor], name: String, composed: @escaping ([Tensor]) -> Tensor,
+    backward: @escaping (Tensor) throws -> [Tensor?]
+  ) -> Tensor {
+    let needed = inputs.map(\.requiresGrad)
+    return record(output, from: inputs, name: name) { g in
+      guard Autograd.isGradEnabled else { return try backward(g) }
+      return try Formulas.composedGradients(of: inputs, needed: needed, upstream: g, composed)
+    }
+  }
+
   /// `record` whose backward reads `savedOutputs`, values saved of `output` itself
   /// (`SavedTensor(output:)`), which the node binds.
   static func record(

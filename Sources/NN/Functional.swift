@@ -203,13 +203,14 @@ public enum Functional {
     }
     guard recording else { return result.out }
     let needed = (input: x.requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false)
-    return Autograd.record(result.out, from: inputs, name: "NativeBatchNormBackward0") { gradient in
-      if Autograd.isGradEnabled {
-        let composed = composedBatchNorm(x, runningMean: nil, runningVar: nil, weight: weight, bias: bias, training: true, momentum: 0, eps: eps)
-        let wanted = inputs.filter(\.requiresGrad)
-        let grads = try Autograd.grad(of: [composed], wrt: wanted, gradOutputs: [gradient], createGraph: true, allowUnused: true)
-        return inputs.map { input in wanted.firstIndex { $0 === input }.flatMap { grads[$0] } }
-      }
+    // The composed normalization gives differentiable gradients (createGraph: true).
+    let composed: ([Tensor]) -> Tensor = { v in
+      var rest = v.dropFirst().makeIterator()
+      return composedBatchNorm(
+        v[0], runningMean: nil, runningVar: nil, weight: weight == nil ? nil : rest.next(), bias: bias == nil ? nil : rest.next(),
+        training: true, momentum: 0, eps: eps)
+    }
+    return Autograd.record(result.out, from: inputs, name: "NativeBatchNormBackward0", composed: composed) { gradient in
       let grads = Tensor.fusedBatchNormGradients(
         x.detach(), weight: weight?.detach(), mean: result.mean, variance: result.variance, eps: eps, gradOut: gradient, needed: needed)
       return [grads.input] + (weight != nil ? [grads.weight] : []) + (bias != nil ? [grads.bias] : [])

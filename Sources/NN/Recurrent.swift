@@ -130,7 +130,12 @@ func recurrentDirection(
   let inputs = [x] + w.all + [h0] + (c0.map { [$0] } ?? [])
   let name = kind == .lstm ? "LstmLayerBackward" : (kind == .gru ? "GruLayerBackward" : "RnnLayerBackward")
   let counts = (steps * batch * outSize, batch * outSize, batch * hidden)
-  let recorded = Autograd.record(flat, from: inputs, name: name) { gradient in
+  let composed: ([Tensor]) -> Tensor = { v in
+    composedRecurrentDirection(
+      kind, v, hasInputBias: w.inputBias != nil, hasHiddenBias: w.hiddenBias != nil, hasProjection: w.projection != nil,
+      lengths: lengths, reverse: reverse)
+  }
+  let recorded = Autograd.record(flat, from: inputs, name: name, composed: composed) { gradient in
     // Feature-major gradients: dOut [T, Hout, B], dh [Hout, B], dc [H, B].
     let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize).transpose(1, 2).contiguous()
     var dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize).t()
@@ -256,7 +261,11 @@ private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, 
   let last = reverse ? 0 : steps - 1
   let flat = withNoGrad { Tensor.cat([p.hidden.transpose(1, 2).flatten(), p.hidden[last].t().flatten(), p.cells[last].t().flatten()]) }
   let counts = (steps * batch * hidden, batch * hidden)
-  let recorded = Autograd.record(flat, from: [x] + w.all + [h0, c0], name: "LstmLayerBackward") { gradient in
+  let composed: ([Tensor]) -> Tensor = { v in
+    composedRecurrentDirection(
+      .lstm, v, hasInputBias: w.inputBias != nil, hasHiddenBias: w.hiddenBias != nil, hasProjection: false, lengths: nil, reverse: reverse)
+  }
+  let recorded = Autograd.record(flat, from: [x] + w.all + [h0, c0], name: "LstmLayerBackward", composed: composed) { gradient in
     let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, hidden).transpose(1, 2)
     let dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, hidden).t()
     let dc = gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.1).view(batch, hidden).t()

@@ -35,4 +35,17 @@ enum Formulas {
       return Function(name: name, inputs: inputs, savesValues: false) { _ in usageFailure("\(name): \(message)") }
     }
   }
+
+  /// The gradients of `composed(values)` for the `needed` values, differentiable again (the
+  /// `createGraph: true` path of the fused ops, whose kernels' gradients are not).
+  static func composedGradients(
+    of values: [Tensor], needed: [Bool], upstream g: Tensor, _ composed: ([Tensor]) -> Tensor
+  ) throws -> [Tensor?] {
+    let wanted = values.indices.filter { needed[$0] }
+    let grads = try Autograd.grad(
+      of: [composed(values)], wrt: wanted.map { values[$0] }, gradOutputs: [g], createGraph: true, allowUnused: true)
+    var result = [Tensor?](repeating: nil, count: values.count)
+    for (slot, index) in wanted.enumerated() { result[index] = grads[slot] }
+    return result
+  }
 }

@@ -30,15 +30,23 @@ enum LinearAlgebraFormulas {
   }
 
   /// Fused attention: the backward kernel recomputes the probabilities blockwise from the
-  /// saved log-sum-exp (PyTorch's node: `ScaledDotProductFlashAttentionForCpuBackward0`).
-  /// Its gradients are not themselves recorded (as PyTorch's flash backward, which has no
-  /// double backward).
+  /// saved log-sum-exp (PyTorch's node: `ScaledDotProductFlashAttentionForCpuBackward0`). The
+  /// kernel's gradients are not themselves differentiable (PyTorch's flash backward has no
+  /// double backward either), so with `createGraph: true` they come from the composed
+  /// attention instead (matmuls and a softmax), whose gradients are.
   static func attention(_ problem: AttentionProblem, inputs: [Tensor], output: Tensor) -> Function {
     let savedOutput = SavedTensor(output: output)
-    let saved = inputs.map { SavedTensor($0) } + [savedOutput]
+    let saved = inputs.map { SavedTensor($0) }
+    let needed = inputs.map(\.requiresGrad)
     return Function(name: "ScaledDotProductFlashAttentionForCpuBackward0", inputs: inputs, savesValues: true, savedOutputs: [savedOutput]) { g in
-      for s in saved { _ = try s.unpack() }  // stops if an operand was changed in place
-      return withNoGrad { Tensor.attentionGradients(problem, gradOut: g.detach(), inputs: inputs) }
+      _ = try savedOutput.unpack()  // stops if the output was changed in place
+      let values = try saved.map { try $0.unpack() }
+      guard Autograd.isGradEnabled else {
+        return withNoGrad { Tensor.attentionGradients(problem, gradOut: g.detach(), inputs: inputs) }
+      }
+      return try Formulas.composedGradients(of: values, needed: needed, upstream: g) { v in
+        Tensor.composedAttention(v[0], v[1], v[2], mask: problem.mask, causal: problem.causal, scale: problem.scale)
+      }
     }
   }
 
@@ -54,12 +62,9 @@ enum LinearAlgebraFormulas {
       guard Autograd.isGradEnabled else {
         return withNoGrad { Tensor.convolution2dGradients(problem, gradOut: g.detach(), needed: needed) }
       }
-      let output = problem.composed(values[0], values[1], values.count > 2 ? values[2] : nil)
-      let wanted = values.indices.filter { needed[$0] }
-      let grads = try Autograd.grad(of: [output], wrt: wanted.map { values[$0] }, gradOutputs: [g], createGraph: true, allowUnused: true)
-      var result = [Tensor?](repeating: nil, count: values.count)
-      for (slot, index) in wanted.enumerated() { result[index] = grads[slot] }
-      return result
+      return try Formulas.composedGradients(of: values, needed: needed, upstream: g) { v in
+        problem.composed(v[0], v[1], v.count > 2 ? v[2] : nil)
+      }
     }
   }
 }
