@@ -52,7 +52,7 @@ let package = Package(
       exclude: ["Fixtures", "Interop"]),
     .testTarget(
       name: "NNTests", dependencies: ["NN", "Optim", "Data", "ExampleSupport", "TestSupport"],
-      exclude: ["Fixtures"]),
+      exclude: ["Fixtures", "GradGradFixtures"]),
     .testTarget(name: "CUDATests", dependencies: ["CUDABackend", "DeviceParity", "Autograd", "TestSupport"]),
     .testTarget(
       name: "DeviceTests", dependencies: ["NN", "Optim", "Data", "CUDABackend", "DeviceParity", "ExampleSupport", "TestSupport"]),

@@ -14,12 +14,14 @@ import sys
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(__file__))
 import make_autograd_fixtures as base  # noqa: E402
 
 IN = base.OUT
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "AutogradTests", "GradGradFixtures")
+NN_OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "NNTests", "GradGradFixtures")
 rng = np.random.default_rng(36)
 
 # The cases that compute in double and return float32 (`.double()...float()`) stay in double here.
@@ -47,6 +49,115 @@ def second_derivatives(fn, xs, w, vs):
     return [torch.zeros_like(t) if g is None else g for t, g in zip(xs + [w], grads)]
 
 
+def make(shape, kind="n"):
+    """A float64 input: normal, positive (p), a probability (q) or distinct values (i)."""
+    if kind == "p":
+        data = rng.uniform(0.5, 2.0, shape)
+    elif kind == "q":
+        data = rng.uniform(0.05, 0.95, shape)
+    elif kind == "i":
+        data = rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 1.02
+    else:
+        data = rng.standard_normal(shape)
+    return torch.tensor(data, dtype=torch.float64)
+
+
+def recurrent(mode, reverse=False):
+    """One layer, one direction, through torch's own recurrent op: inputs x, the weights, h0 (c0)."""
+    def run(x, w_ih, w_hh, b_ih, b_hh, h0, c0=None):
+        if reverse:
+            x = x.flip(0)
+        weights = [w_ih, w_hh, b_ih, b_hh]
+        if mode == "LSTM":
+            out, h, c = torch._VF.lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)), weights, True, 1, 0.0, False, False, False)
+            finals = [h[0].flatten(), c[0].flatten()]
+        else:
+            fn = torch._VF.gru if mode == "GRU" else torch._VF.rnn_tanh
+            out, h = fn(x, h0.unsqueeze(0), weights, True, 1, 0.0, False, False, False)
+            finals = [h[0].flatten()]
+        if reverse:
+            out = out.flip(0)
+        return torch.cat([out.flatten()] + finals)
+    return run
+
+
+# The fused ops of the NN module (their double backward), as NNTests/GradGradTests.swift spells them.
+CE_TARGET = torch.tensor([1, 0, 4, 2])
+POS_WEIGHT = torch.tensor([0.5, 1.0, 2.0, 3.0], dtype=torch.float64)
+CE_WEIGHT = torch.tensor([0.5, 1.0, 1.5, 2.0, 0.8], dtype=torch.float64)
+nn_cases = {
+    "conv1d_grouped": ([(2, 4, 7), (6, 2, 3), (6,)], lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1, groups=2)),
+    "conv2d": ([(2, 3, 5, 5), (4, 3, 3, 3), (4,)], lambda x, w, b: F.conv2d(x, w, b, padding=1)),
+    "conv2d_strided_dilated": ([(1, 4, 7, 7), (6, 2, 3, 3)], lambda x, w: F.conv2d(x, w, None, stride=2, dilation=2, groups=2)),
+    "conv3d": ([(1, 2, 4, 4, 4), (3, 2, 2, 2, 2), (3,)], lambda x, w, b: F.conv3d(x, w, b, stride=1, padding=1)),
+    "conv_transpose1d": ([(2, 4, 5), (4, 3, 3), (3,)], lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2)),
+    "conv_transpose2d_grouped": ([(1, 4, 3, 3), (4, 2, 3, 3), (4,)],
+                                 lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, output_padding=1, groups=2)),
+    "batch_norm": ([(4, 3, 5), (3,), (3,)], lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
+    "batch_norm_2d": ([(3, 2, 3, 3), (2,), (2,)], lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
+    "layer_norm": ([(3, 4, 5), (5,), (5,)], lambda x, w, b: F.layer_norm(x, [5], w, b)),
+    "group_norm": ([(2, 4, 3), (4,), (4,)], lambda x, w, b: F.group_norm(x, 2, w, b)),
+    "instance_norm": ([(2, 3, 5), (3,), (3,)], lambda x, w, b: F.instance_norm(x, weight=w, bias=b)),
+    "sdpa": ([(1, 2, 3, 4), (1, 2, 5, 4), (1, 2, 5, 3)], lambda q, k, v: F.scaled_dot_product_attention(q, k, v)),
+    "sdpa_causal": ([(2, 4, 4), (2, 4, 4), (2, 4, 3)], lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True)),
+    "sdpa_mask": ([(2, 3, 4), (2, 5, 4), (2, 5, 2), (3, 5)],
+                  lambda q, k, v, m: F.scaled_dot_product_attention(q, k, v, attn_mask=m)),
+    "max_pool2d": ([((1, 2, 5, 5), "i")], lambda x: F.max_pool2d(x, 2, 2)),
+    "avg_pool2d": ([(1, 2, 5, 5)], lambda x: F.avg_pool2d(x, 3, 2, padding=1)),
+    "adaptive_avg_pool2d": ([(1, 2, 5, 6)], lambda x: F.adaptive_avg_pool2d(x, (2, 3))),
+    "interpolate_bilinear": ([(1, 2, 3, 4)], lambda x: F.interpolate(x, size=(5, 6), mode="bilinear", align_corners=False)),
+    "interpolate_nearest": ([(1, 2, 3, 3)], lambda x: F.interpolate(x, scale_factor=2.0, mode="nearest")),
+    "embedding": ([(6, 3)], lambda w: F.embedding(torch.tensor([[0, 2, 2], [5, 1, 0]]), w)),
+    "cross_entropy": ([(4, 5)], lambda x: F.cross_entropy(x, CE_TARGET)),
+    "cross_entropy_smoothing": ([(4, 5)], lambda x: F.cross_entropy(x, CE_TARGET, weight=CE_WEIGHT, label_smoothing=0.1)),
+    "cross_entropy_probabilities": ([(4, 5), ((4, 5), "q")], lambda x, t: F.cross_entropy(x, t)),
+    "nll_loss": ([(4, 5)], lambda x: F.nll_loss(x.log_softmax(1), CE_TARGET, reduction="sum")),
+    "mse_loss": ([(3, 4), (3, 4)], lambda x, t: F.mse_loss(x, t)),
+    "binary_cross_entropy": ([((3, 4), "q"), ((3, 4), "q")], lambda x, t: F.binary_cross_entropy(x, t)),
+    "binary_cross_entropy_with_logits": ([(3, 4), ((3, 4), "q")],
+                                         lambda x, t: F.binary_cross_entropy_with_logits(x, t, pos_weight=POS_WEIGHT)),
+    "huber_loss": ([(3, 4), (3, 4)], lambda x, t: F.huber_loss(x, t, delta=0.8)),
+    "smooth_l1_loss": ([(3, 4), (3, 4)], lambda x, t: F.smooth_l1_loss(x, t, beta=0.7)),
+    "kl_div": ([(3, 4), ((3, 4), "q")], lambda x, t: F.kl_div(x.log_softmax(1), t, reduction="batchmean")),
+    "poisson_nll_loss": ([(3, 4), ((3, 4), "p")], lambda x, t: F.poisson_nll_loss(x, t)),
+    "gaussian_nll_loss": ([(3, 4), (3, 4), ((3, 4), "p")], lambda x, t, v: F.gaussian_nll_loss(x, t, v)),
+    "soft_margin_loss": ([(3, 4)], lambda x: F.soft_margin_loss(x, torch.tensor([[1.0, -1.0, 1.0, 1.0]] * 3))),
+    "glu": ([(3, 4)], lambda x: F.glu(x, 1)),
+    "softplus": ([(3, 4)], lambda x: F.softplus(x, beta=2.0)),
+    "logsigmoid": ([(3, 4)], F.logsigmoid),
+    "elu": ([(3, 4)], F.elu),
+    "selu": ([(3, 4)], F.selu),
+    "celu": ([(3, 4)], lambda x: F.celu(x, alpha=0.7)),
+    "mish": ([(3, 4)], F.mish),
+    "tanhshrink": ([(3, 4)], F.tanhshrink),
+    "leaky_relu": ([(3, 4)], lambda x: F.leaky_relu(x, 0.2)),
+    "lstm": ([(3, 2, 3), (16, 3), (16, 4), (16,), (16,), (2, 4), (2, 4)], recurrent("LSTM")),
+    "lstm_reverse": ([(3, 2, 3), (16, 3), (16, 4), (16,), (16,), (2, 4), (2, 4)], recurrent("LSTM", reverse=True)),
+    "gru": ([(3, 2, 3), (12, 3), (12, 4), (12,), (12,), (2, 4)], recurrent("GRU")),
+    "rnn_tanh": ([(3, 2, 3), (4, 3), (4, 4), (4,), (4,), (2, 4)], recurrent("RNN")),
+}
+
+
+def write_nn_cases():
+    os.makedirs(NN_OUT, exist_ok=True)
+    for f in os.listdir(NN_OUT):
+        os.remove(os.path.join(NN_OUT, f))
+    for name, (specs, fn) in nn_cases.items():
+        xs = [make(*(spec if isinstance(spec[0], tuple) else (spec,))).requires_grad_() for spec in specs]
+        out = fn(*xs)
+        w = make(tuple(out.shape)).requires_grad_()
+        vs = [make(tuple(x.shape)) for x in xs]
+        results = second_derivatives(fn, xs, w, vs)
+        for i, (x, v, g) in enumerate(zip(xs, vs, results)):
+            np.save(os.path.join(NN_OUT, f"{name}_in{i}.npy"), x.detach().numpy())
+            np.save(os.path.join(NN_OUT, f"{name}_v{i}.npy"), v.numpy())
+            np.save(os.path.join(NN_OUT, f"{name}_gg{i}.npy"), g.detach().numpy(force=True))
+        np.save(os.path.join(NN_OUT, f"{name}_up.npy"), w.detach().numpy())
+        np.save(os.path.join(NN_OUT, f"{name}_out.npy"), out.detach().numpy())
+        np.save(os.path.join(NN_OUT, f"{name}_ggw.npy"), results[-1].detach().numpy(force=True))
+    print("wrote", len(os.listdir(NN_OUT)), "files to", os.path.normpath(NN_OUT))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
@@ -69,6 +180,7 @@ def main():
     with open(os.path.join(OUT, "excluded.json"), "w") as f:
         json.dump(excluded, f, indent=0, sort_keys=True)
     print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT), "; excluded:", excluded)
+    write_nn_cases()
 
 
 if __name__ == "__main__":

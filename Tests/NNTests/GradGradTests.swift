@@ -1,0 +1,125 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import NN
+
+private let fixtures = Fixtures(named: "GradGradFixtures")
+private let ceTarget = Tensor([1, 0, 4, 2])
+private let ceWeight = Tensor([0.5, 1.0, 1.5, 2.0, 0.8], dtype: .float64)
+private let posWeight = Tensor([0.5, 1.0, 2.0, 3.0], dtype: .float64)
+
+/// One layer, one direction of a recurrence through the fused op, flattened as the fixture
+/// script's `recurrent`: outputs, final h (and c).
+@Sendable private func recurrent(_ kind: RecurrentKind, reverse: Bool = false) -> @Sendable ([Tensor]) -> Tensor {
+  { x in
+    let weights = RecurrentWeights(inputHidden: x[1], hiddenHidden: x[2], inputBias: x[3], hiddenBias: x[4], projection: nil)
+    let r = recurrentDirection(kind, x[0], weights, h0: x[5], c0: x.count > 6 ? x[6] : nil, lengths: nil, reverse: reverse)
+    return Tensor.cat([r.output.flatten(), r.h.flatten()] + (r.c.map { [$0.flatten()] } ?? []))
+  }
+}
+
+/// The fused ops of the NN module (convolutions, norms, attention, pooling, interpolation,
+/// embedding, the losses, the recurrent layers) and the activations built on them, as
+/// `Scripts/make_gradgrad_fixtures.py` spells them in PyTorch.
+let nnGradGradCases: [String: @Sendable ([Tensor]) -> Tensor] = [
+  "conv1d_grouped": { Functional.conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: .explicit(1, 1), groups: 2) },
+  "conv2d": { Functional.conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) },
+  "conv2d_strided_dilated": { Functional.conv2d($0[0], weight: $0[1], bias: nil, stride: (2, 2), dilation: (2, 2), groups: 2) },
+  "conv3d": { Functional.conv3d($0[0], weight: $0[1], bias: $0[2], padding: [1, 1, 1]) },
+  "conv_transpose1d": { Functional.convTranspose1d($0[0], weight: $0[1], bias: $0[2], stride: 2) },
+  "conv_transpose2d_grouped": {
+    Functional.convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), outputPadding: (1, 1), groups: 2)
+  },
+  "batch_norm": { Functional.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true) },
+  "batch_norm_2d": { Functional.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true) },
+  "layer_norm": { Functional.layerNorm($0[0], normalizedShape: [5], weight: $0[1], bias: $0[2]) },
+  "group_norm": { Functional.groupNorm($0[0], numGroups: 2, weight: $0[1], bias: $0[2]) },
+  "instance_norm": { Functional.instanceNorm($0[0], weight: $0[1], bias: $0[2]) },
+  "sdpa": { Functional.scaledDotProductAttention($0[0], $0[1], $0[2]) },
+  "sdpa_causal": { Functional.scaledDotProductAttention($0[0], $0[1], $0[2], isCausal: true) },
+  "sdpa_mask": { Functional.scaledDotProductAttention($0[0], $0[1], $0[2], attnMask: $0[3]) },
+  "max_pool2d": { Functional.maxPool2d($0[0], kernel: (2, 2), stride: (2, 2)) },
+  "avg_pool2d": { Functional.avgPool2d($0[0], kernel: (3, 3), stride: (2, 2), padding: (1, 1)) },
+  "adaptive_avg_pool2d": { Functional.adaptiveAvgPool2d($0[0], outputSize: (2, 3)) },
+  "interpolate_bilinear": { Functional.interpolate($0[0], size: [5, 6], mode: .bilinear, alignCorners: false) },
+  "interpolate_nearest": { Functional.interpolate($0[0], scaleFactor: [2, 2], mode: .nearest) },
+  "embedding": { Functional.embedding(Tensor([[0, 2, 2], [5, 1, 0]]), weight: $0[0]) },
+  "cross_entropy": { crossEntropy($0[0], ceTarget) },
+  "cross_entropy_smoothing": { crossEntropy($0[0], ceTarget, weight: ceWeight, labelSmoothing: 0.1) },
+  "cross_entropy_probabilities": { crossEntropy($0[0], $0[1]) },
+  "nll_loss": { nllLoss($0[0].logSoftmax(dim: 1), ceTarget, reduction: .sum) },
+  "mse_loss": { mseLoss($0[0], $0[1]) },
+  "binary_cross_entropy": { binaryCrossEntropy($0[0], $0[1]) },
+  "binary_cross_entropy_with_logits": { binaryCrossEntropyWithLogits($0[0], $0[1], posWeight: posWeight) },
+  "huber_loss": { huberLoss($0[0], $0[1], delta: 0.8) },
+  "smooth_l1_loss": { smoothL1Loss($0[0], $0[1], beta: 0.7) },
+  "kl_div": { klDiv($0[0].logSoftmax(dim: 1), $0[1], reduction: .batchMean) },
+  "poisson_nll_loss": { poissonNLLLoss($0[0], $0[1]) },
+  "gaussian_nll_loss": { gaussianNLLLoss($0[0], $0[1], variance: $0[2]) },
+  "soft_margin_loss": { softMarginLoss($0[0], Tensor([[1.0, -1.0, 1.0, 1.0]]).expand(3, 4).double()) },
+  "glu": { Functional.glu($0[0], dim: 1) },
+  "softplus": { Functional.softplus($0[0], beta: 2) },
+  "logsigmoid": { Functional.logsigmoid($0[0]) },
+  "elu": { Functional.elu($0[0]) },
+  "selu": { Functional.selu($0[0]) },
+  "celu": { Functional.celu($0[0], alpha: 0.7) },
+  "mish": { Functional.mish($0[0]) },
+  "tanhshrink": { Functional.tanhshrink($0[0]) },
+  "leaky_relu": { Functional.leakyRelu($0[0], negativeSlope: 0.2) },
+  "lstm": recurrent(.lstm), "lstm_reverse": recurrent(.lstm, reverse: true), "gru": recurrent(.gru), "rnn_tanh": recurrent(.rnnTanh),
+]
+
+/// A case's float64 inputs (or `dtype`), requiring grad, and its upstream gradient.
+private func inputs(_ name: String, as dtype: DType = .float64) -> (inputs: [Tensor], upstream: Tensor) {
+  var xs: [Tensor] = []
+  while fixtures.has("\(name)_in\(xs.count)") { xs.append(fixtures.tensor("\(name)_in\(xs.count)").to(dtype).requiresGrad_()) }
+  return (xs, fixtures.tensor("\(name)_up").to(dtype).requiresGrad_())
+}
+
+/// `d/d(x, w) sum_i <grad_x_i sum(f(x) * w), v_i>` (the fixture script's quantity).
+private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: Tensor, _ vs: [Tensor]) throws -> [Tensor] {
+  let firsts = try Autograd.grad(of: [(f(xs) * w).sum()], wrt: xs, createGraph: true, allowUnused: true)
+  let terms = zip(firsts, vs).compactMap { g, v in g.flatMap { $0.requiresGrad ? ($0 * v.to(g!.dtype)).sum() : nil } }
+  let all = xs + [w]
+  guard !terms.isEmpty else { return all.map { Tensor.zeros(like: $0) } }
+  let grads = try Autograd.grad(of: [terms.dropFirst().reduce(terms[0], +)], wrt: all, allowUnused: true)
+  return zip(all, grads).map { $1 ?? Tensor.zeros(like: $0) }
+}
+
+/// Double backward of the fused NN ops: every case's second derivatives equal PyTorch's
+/// (float64, and float32 for the kernels that only run in float32) and finite differences of
+/// its first derivatives (`gradgradcheck`).
+@Suite struct NNGradGradTests {
+  @Test(arguments: nnGradGradCases.keys.sorted())
+  func secondDerivativesMatchPyTorch(name: String) throws {
+    let (xs, w) = inputs(name)
+    let f = nnGradGradCases[name]!
+    expectClose(f(xs), fixtures.tensor("\(name)_out"), rtol: 1e-10, atol: 1e-12)
+    let vs = xs.indices.map { fixtures.tensor("\(name)_v\($0)") }
+    let results = try secondDerivatives(f, xs, w, vs)
+    for (i, actual) in results.enumerated() {
+      let label = i < xs.count ? "gg\(i)" : "ggw"
+      #expect(actual.allclose(fixtures.tensor("\(name)_\(label)"), rtol: 1e-7, atol: 1e-9), "\(name) \(label)")
+    }
+  }
+
+  /// The fused float32 kernels (convolution, attention, batch norm, pooling, the LSTM
+  /// recurrence) take the composed path for their double backward too.
+  @Test(arguments: nnGradGradCases.keys.sorted())
+  func float32SecondDerivativesMatchPyTorch(name: String) throws {
+    let (xs, w) = inputs(name, as: .float32)
+    let vs = xs.indices.map { fixtures.tensor("\(name)_v\($0)").float() }
+    let results = try secondDerivatives(nnGradGradCases[name]!, xs, w, vs)
+    for (i, actual) in results.enumerated() {
+      let label = i < xs.count ? "gg\(i)" : "ggw"
+      #expect(actual.allclose(fixtures.tensor("\(name)_\(label)").float(), rtol: 1e-3, atol: 1e-4), "\(name) \(label) in float32")
+    }
+  }
+
+  @Test(arguments: nnGradGradCases.keys.sorted())
+  func secondDerivativesMatchFiniteDifferences(name: String) throws {
+    let (xs, w) = inputs(name)
+    #expect(try Autograd.gradgradcheck(nnGradGradCases[name]!, inputs: xs, gradOutput: w, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
+  }
+}
