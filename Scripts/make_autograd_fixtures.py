@@ -212,6 +212,8 @@ cases = {
     "qr_complete_wide": ([((3, 4), "n")], lambda a: (lambda q, r: torch.cat([q.flatten(), r.flatten()]))(*torch.linalg.qr(a.double(), mode="complete")).float()),
     "lstsq_gelsd": ([((2, 5, 3), "n"), ((2, 5, 2), "n")], lambda a, b: (lambda r: torch.cat([r.solution.flatten(), r.residuals.flatten()]))(torch.linalg.lstsq(a.double(), b.double(), driver="gelsd")).float()),
     "lstsq_wide_vector": ([((3, 5), "n"), ((3,), "n")], lambda a, b: torch.linalg.lstsq(a.double(), b.double(), driver="gelsd").solution.float()),
+    # Added with the second-derivative sweep (every elementwise op has a case).
+    **{f"unary_{n}": ([X], getattr(torch, n)) for n in ["ceil", "round", "trunc"]},
 }
 
 

@@ -23,6 +23,8 @@ IN = base.OUT
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "AutogradTests", "GradGradFixtures")
 NN_OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "NNTests", "GradGradFixtures")
 rng = np.random.default_rng(36)
+# The NN cases draw from their own stream, so adding a formula case leaves their inputs alone.
+nn_rng = np.random.default_rng(37)
 
 # The cases that compute in double and return float32 (`.double()...float()`) stay in double here.
 torch.Tensor.float = lambda self: self
@@ -52,13 +54,13 @@ def second_derivatives(fn, xs, w, vs):
 def make(shape, kind="n"):
     """A float64 input: normal, positive (p), a probability (q) or distinct values (i)."""
     if kind == "p":
-        data = rng.uniform(0.5, 2.0, shape)
+        data = nn_rng.uniform(0.5, 2.0, shape)
     elif kind == "q":
-        data = rng.uniform(0.05, 0.95, shape)
+        data = nn_rng.uniform(0.05, 0.95, shape)
     elif kind == "i":
-        data = rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 1.02
+        data = nn_rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 1.02
     else:
-        data = rng.standard_normal(shape)
+        data = nn_rng.standard_normal(shape)
     return torch.tensor(data, dtype=torch.float64)
 
 
@@ -138,6 +140,44 @@ nn_cases = {
 }
 
 
+def write_scenarios():
+    """A tanh MLP's Hessian-vector product and a WGAN-GP critic step, as GradGradTests runs them."""
+    g = np.random.default_rng(38)
+    t = lambda *shape: torch.tensor(g.standard_normal(shape), dtype=torch.float64)
+    params = [t(4, 3).requires_grad_(), t(4).requires_grad_(), t(2, 4).requires_grad_(), t(2).requires_grad_()]
+    x, y = t(5, 3), t(5, 2)
+    vs = [t(*p.shape) for p in params]
+
+    def mlp(w1, b1, w2, b2):
+        return ((torch.tanh(x @ w1.T + b1) @ w2.T + b2 - y) ** 2).mean()
+
+    grads = torch.autograd.grad(mlp(*params), params, create_graph=True)
+    hvp = torch.autograd.grad(sum((gr * v).sum() for gr, v in zip(grads, vs)), params)
+    for i, (p, v, h) in enumerate(zip(params, vs, hvp)):
+        np.save(os.path.join(OUT, f"mlp_param{i}.npy"), p.detach().numpy())
+        np.save(os.path.join(OUT, f"mlp_v{i}.npy"), v.numpy())
+        np.save(os.path.join(OUT, f"mlp_hvp{i}.npy"), h.numpy())
+    np.save(os.path.join(OUT, "mlp_x.npy"), x.numpy())
+    np.save(os.path.join(OUT, "mlp_y.npy"), y.numpy())
+
+    critic = [t(4, 3).requires_grad_(), t(4).requires_grad_(), t(1, 4).requires_grad_()]
+    real, fake, mix = t(5, 3), t(5, 3), torch.tensor(g.uniform(0, 1, (5, 1)), dtype=torch.float64)
+
+    def score(w1, b1, w2, inputs):
+        return torch.tanh(inputs @ w1.T + b1) @ w2.T
+
+    between = (mix * real + (1 - mix) * fake).requires_grad_()
+    slopes = torch.autograd.grad(score(*critic, between).sum(), between, create_graph=True)[0]
+    penalty = 10 * ((slopes.norm(dim=1) - 1) ** 2).mean()
+    loss = score(*critic, fake).mean() - score(*critic, real).mean() + penalty
+    loss_grads = torch.autograd.grad(loss, critic)
+    for i, (p, gr) in enumerate(zip(critic, loss_grads)):
+        np.save(os.path.join(OUT, f"wgan_param{i}.npy"), p.detach().numpy())
+        np.save(os.path.join(OUT, f"wgan_grad{i}.npy"), gr.numpy())
+    for name, value in [("real", real), ("fake", fake), ("mix", mix), ("penalty", penalty), ("loss", loss)]:
+        np.save(os.path.join(OUT, f"wgan_{name}.npy"), value.detach().numpy())
+
+
 def write_nn_cases():
     os.makedirs(NN_OUT, exist_ok=True)
     for f in os.listdir(NN_OUT):
@@ -179,6 +219,7 @@ def main():
         save(f"{name}_ggw", results[-1])
     with open(os.path.join(OUT, "excluded.json"), "w") as f:
         json.dump(excluded, f, indent=0, sort_keys=True)
+    write_scenarios()
     print("wrote", len(os.listdir(OUT)), "files to", os.path.normpath(OUT), "; excluded:", excluded)
     write_nn_cases()
 

@@ -12,6 +12,7 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "unary_erf": { $0[0].erf() }, "unary_reciprocal": { $0[0].reciprocal() }, "unary_floor": { $0[0].floor() },
     "unary_sign": { $0[0].sign() }, "unary_gelu": { $0[0].gelu() }, "unary_silu": { $0[0].silu() },
     "unary_exp_t": { $0[0].t().exp() },
+    "unary_ceil": { $0[0].ceil() }, "unary_round": { $0[0].round() }, "unary_trunc": { $0[0].trunc() },
     "binary_add": { $0[0] + $0[1] }, "binary_sub": { $0[0] - $0[1] }, "binary_mul": { $0[0] * $0[1] },
     "binary_div": { $0[0] / $0[1] }, "binary_pow": { $0[0].pow($0[1]) },
     "binary_maximum": { $0[0].maximum($0[1]) }, "binary_minimum": { $0[0].minimum($0[1]) },

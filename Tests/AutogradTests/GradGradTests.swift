@@ -66,3 +66,29 @@ private func float64Inputs(_ name: String) -> (inputs: [Tensor], upstream: Tenso
     ])
   }
 }
+
+/// Every elementwise op the formulas know has a case in the table (so in the sweep above):
+/// an op added without one fails here.
+@Suite struct SweepCoverageTests {
+  @Test func everyDifferentiableUnaryOpHasACase() {
+    let notDifferentiable: Set<UnaryOp> = [.logicalNot, .isnan, .isfinite, .bitwiseNot]
+    for op in UnaryOp.allCases where !notDifferentiable.contains(op) {
+      let name = op == .lgamma ? "lgamma" : "unary_\(op.rawValue)"
+      #expect(formulaCases[name] != nil, "no gradient-formula case \(name) for \(op)")
+    }
+  }
+
+  @Test func everyDifferentiableBinaryOpHasACase() {
+    // Comparisons, logical and bitwise ops have no derivative; PyTorch defines none for
+    // floor_divide ("derivative for aten::floor_divide is not implemented").
+    let notDifferentiable: Set<BinaryOp> = [
+      .eq, .ne, .lt, .le, .gt, .ge, .logicalAnd, .logicalOr, .logicalXor, .bitwiseAnd, .bitwiseOr, .bitwiseXor,
+      .bitwiseLeftShift, .bitwiseRightShift, .floorDivide,
+    ]
+    let unprefixed: Set<BinaryOp> = [.atan2, .fmod, .hypot, .copysign]
+    for op in BinaryOp.allCases where !notDifferentiable.contains(op) {
+      let name = unprefixed.contains(op) ? op.rawValue : "binary_\(op.rawValue)"
+      #expect(formulaCases[name] != nil, "no gradient-formula case \(name) for \(op)")
+    }
+  }
+}
