@@ -57,6 +57,8 @@ def make(shape, kind="n"):
         data = nn_rng.uniform(0.5, 2.0, shape)
     elif kind == "q":
         data = nn_rng.uniform(0.05, 0.95, shape)
+    elif kind == "u":
+        data = nn_rng.uniform(-0.9, 0.9, shape)
     elif kind == "i":
         data = nn_rng.permutation(int(np.prod(shape))).reshape(shape) / 7.0 - 1.02
     else:
@@ -133,6 +135,28 @@ nn_cases = {
     "mish": ([(3, 4)], F.mish),
     "tanhshrink": ([(3, 4)], F.tanhshrink),
     "leaky_relu": ([(3, 4)], lambda x: F.leaky_relu(x, 0.2)),
+    "pad_reflect": ([(1, 2, 4, 5)], lambda x: F.pad(x, (1, 2, 2, 1), mode="reflect")),
+    "pad_replicate": ([(1, 2, 4, 5)], lambda x: F.pad(x, (1, 2, 2, 1), mode="replicate")),
+    "pad_circular": ([(1, 2, 4, 5)], lambda x: F.pad(x, (1, 2, 2, 1), mode="circular")),
+    "pixel_shuffle": ([(1, 8, 2, 3)], lambda x: F.pixel_shuffle(x, 2)),
+    "unfold": ([(1, 2, 4, 5)], lambda x: F.unfold(x, (2, 3), padding=(1, 0), stride=(1, 2))),
+    "fold": ([(1, 8, 6)], lambda x: F.fold(x, (3, 4), (2, 2))),
+    "local_response_norm": ([(1, 4, 3, 3)], lambda x: F.local_response_norm(x, 3, alpha=0.5)),
+    "max_pool1d": ([((2, 3, 7), "i")], lambda x: F.max_pool1d(x, 3, 2)),
+    "avg_pool1d": ([(2, 3, 7)], lambda x: F.avg_pool1d(x, 3, 2, padding=1)),
+    "max_pool3d": ([((1, 1, 4, 4, 4), "i")], lambda x: F.max_pool3d(x, 2)),
+    "avg_pool3d": ([(1, 2, 4, 4, 4)], lambda x: F.avg_pool3d(x, 3, 2, padding=1)),
+    "conv_transpose3d": ([(1, 2, 3, 3, 3), (2, 2, 2, 2, 2), (2,)], lambda x, w, b: F.conv_transpose3d(x, w, b, stride=2)),
+    "interpolate_bicubic": ([(1, 1, 4, 4)], lambda x: F.interpolate(x, size=(6, 5), mode="bicubic", align_corners=True)),
+    "grid_sample": ([(1, 2, 4, 5), ((1, 3, 3, 2), "u")], lambda x, g: F.grid_sample(x, g, align_corners=False)),
+    "affine_grid": ([(2, 2, 3)], lambda t: F.affine_grid(t, [2, 1, 3, 4], align_corners=False)),
+    "margin_ranking_loss": ([(5,), (5,)], lambda a, b: F.margin_ranking_loss(a, b, torch.tensor([1.0, -1, 1, -1, 1]), margin=0.1)),
+    "hinge_embedding_loss": ([(2, 3)], lambda x: F.hinge_embedding_loss(x, torch.tensor([[1.0, -1, -1], [-1, 1, -1]]))),
+    "multilabel_soft_margin_loss": ([(3, 4)], lambda x: F.multilabel_soft_margin_loss(x, torch.tensor([[1.0, 0, 1, 0]] * 3))),
+    "cosine_embedding_loss": ([(3, 4), (3, 4)], lambda a, b: F.cosine_embedding_loss(a, b, torch.tensor([1.0, -1, 1]))),
+    "triplet_margin_loss": ([(3, 4), (3, 4), (3, 4)], lambda a, p, n: F.triplet_margin_loss(a, p, n, margin=2.0)),
+    "multi_margin_loss": ([(3, 4)], lambda x: F.multi_margin_loss(x, torch.tensor([1, 0, 3]))),
+    "ctc_loss": ([(5, 1, 3)], lambda x: F.ctc_loss(x.log_softmax(2), torch.tensor([[1, 2]]), [5], [2])),
     "lstm": ([(3, 2, 3), (16, 3), (16, 4), (16,), (16,), (2, 4), (2, 4)], recurrent("LSTM")),
     "lstm_reverse": ([(3, 2, 3), (16, 3), (16, 4), (16,), (16,), (2, 4), (2, 4)], recurrent("LSTM", reverse=True)),
     "gru": ([(3, 2, 3), (12, 3), (12, 4), (12,), (12,), (2, 4)], recurrent("GRU")),
@@ -182,12 +206,17 @@ def write_nn_cases():
     os.makedirs(NN_OUT, exist_ok=True)
     for f in os.listdir(NN_OUT):
         os.remove(os.path.join(NN_OUT, f))
+    excluded = {}
     for name, (specs, fn) in nn_cases.items():
         xs = [make(*(spec if isinstance(spec[0], tuple) else (spec,))).requires_grad_() for spec in specs]
         out = fn(*xs)
         w = make(tuple(out.shape)).requires_grad_()
         vs = [make(tuple(x.shape)) for x in xs]
-        results = second_derivatives(fn, xs, w, vs)
+        try:
+            results = second_derivatives(fn, xs, w, vs)
+        except RuntimeError as error:
+            excluded[name] = str(error).split("\n")[0]
+            results = [torch.full_like(t, float("nan")) for t in xs + [w]]
         for i, (x, v, g) in enumerate(zip(xs, vs, results)):
             np.save(os.path.join(NN_OUT, f"{name}_in{i}.npy"), x.detach().numpy())
             np.save(os.path.join(NN_OUT, f"{name}_v{i}.npy"), v.numpy())
@@ -195,7 +224,9 @@ def write_nn_cases():
         np.save(os.path.join(NN_OUT, f"{name}_up.npy"), w.detach().numpy())
         np.save(os.path.join(NN_OUT, f"{name}_out.npy"), out.detach().numpy())
         np.save(os.path.join(NN_OUT, f"{name}_ggw.npy"), results[-1].detach().numpy(force=True))
-    print("wrote", len(os.listdir(NN_OUT)), "files to", os.path.normpath(NN_OUT))
+    with open(os.path.join(NN_OUT, "excluded.json"), "w") as f:
+        json.dump(excluded, f, indent=0, sort_keys=True)
+    print("wrote", len(os.listdir(NN_OUT)), "files to", os.path.normpath(NN_OUT), "; excluded:", excluded)
 
 
 def main():

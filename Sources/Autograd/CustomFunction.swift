@@ -18,11 +18,12 @@ public final class FunctionContext {
   }
 
   /// Saves what `forward` asked for, its output as the node's own (linked to the node when
-  /// unpacked, as PyTorch's saved outputs); returns those for the node to bind.
-  func seal(output: Tensor) -> [SavedTensor] {
-    saved = pending.map { $0 === output ? SavedTensor(output: $0) : SavedTensor($0) }
-    defer { pending = [] }
-    return zip(pending, saved).filter { $0.0 === output }.map(\.1)
+  /// unpacked, as PyTorch's saved outputs); returns that one for the node to bind.
+  func seal(output: Tensor) -> SavedTensor? {
+    let savedOutput = pending.contains { $0 === output } ? SavedTensor(output: output) : nil
+    saved = pending.map { $0 === output ? savedOutput! : SavedTensor($0) }
+    pending = []
+    return savedOutput
   }
 
   /// The saved tensors; throws if one was modified in place since it was saved
@@ -60,8 +61,8 @@ extension CustomFunction {
     let ctx = FunctionContext()
     ctx.needsInputGrad = inputs.map(\.requiresGrad)
     let output = withNoGrad { forward(ctx, inputs) }
-    let savedOutputs = ctx.seal(output: output)
-    return Autograd.record(output, from: inputs, name: "\(Self.self)Backward", savedOutputs: savedOutputs) { g in
+    let savedOutput = ctx.seal(output: output)
+    return Autograd.record(output, from: inputs, name: "\(Self.self)Backward", savedOutput: savedOutput) { g in
       try backward(ctx, g)
     }
   }
@@ -73,7 +74,7 @@ extension Autograd {
   /// input: the closure form of `CustomFunction`, for ops whose settings are not tensors.
   /// Returns `output` itself when nothing needs a gradient.
   public static func record(_ output: Tensor, from inputs: [Tensor], name: String, backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
-    record(output, from: inputs, name: name, savedOutputs: [], backward: backward)
+    record(output, from: inputs, name: name, savedOutput: nil, backward: backward)
   }
 
   /// `record` for a fused op whose `backward` (a kernel) is not itself differentiable: when a
@@ -91,15 +92,15 @@ extension Autograd {
     }
   }
 
-  /// `record` whose backward reads `savedOutputs`, values saved of `output` itself
+  /// `record` whose backward reads `savedOutput`, saved of `output` itself
   /// (`SavedTensor(output:)`), which the node binds.
   static func record(
-    _ output: Tensor, from inputs: [Tensor], name: String, savedOutputs: [SavedTensor],
+    _ output: Tensor, from inputs: [Tensor], name: String, savedOutput: SavedTensor?,
     backward: @escaping (Tensor) throws -> [Tensor?]
   ) -> Tensor {
     guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
     let result = output.detach()
-    result.setHistory(Function(name: name, inputs: inputs, savesValues: true, savedOutputs: savedOutputs, backward: backward))
+    result.setHistory(Function(name: name, inputs: inputs, savesValues: true, savedOutput: savedOutput, backward: backward))
     return result
   }
 }

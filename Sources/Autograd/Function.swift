@@ -42,11 +42,12 @@ public final class Function: CustomStringConvertible {
   /// The Swift location that created the node, when anomaly detection was on.
   var creationSite: String?
 
-  /// A node for an op on `inputs`. `savedOutputs` are the values its formula saved of the
-  /// op's own output (`SavedTensor(output:)`): they are bound to this node, so that they
-  /// unpack linked to it and the gradient stays differentiable.
+  /// A node for an op on `inputs`. `savedOutput` is what its formula saved of the op's own
+  /// output (`SavedTensor(output:)`; an op with several outputs records one packed output):
+  /// it is bound to this node, so that it unpacks linked to it and the gradient stays
+  /// differentiable.
   init(
-    name: String, inputs: [Tensor], savesValues: Bool, savedOutputs: [SavedTensor?] = [],
+    name: String, inputs: [Tensor], savesValues: Bool, savedOutput: SavedTensor? = nil,
     backward: @escaping (Tensor) throws -> [Tensor?]
   ) {
     self.name = name
@@ -55,7 +56,7 @@ public final class Function: CustomStringConvertible {
     self.savesValues = savesValues
     self.backward = backward
     self.edges = inputs.map { Function.edge(to: $0) }
-    for saved in savedOutputs { saved?.bind(to: self) }
+    savedOutput?.bind(to: self)
     if Autograd.anomalyDetection { creationSite = Function.callerLocation() }
   }
 

@@ -39,7 +39,7 @@ final class SavedTensor {
   }
 
   /// Saves the output of the node being made; the node binds itself (`Function`'s
-  /// `savedOutputs:`), and unpacking without that binding stops as an internal error.
+  /// `savedOutput:`), and unpacking without that binding stops as an internal error.
   init(output: Tensor) {
     version = output.version
     isOutput = true

@@ -5,6 +5,8 @@ import Testing
 @testable import NN
 
 private let fixtures = Fixtures(named: "GradGradFixtures")
+/// The cases PyTorch cannot differentiate twice, with PyTorch's reason.
+private let excludedByPyTorch = fixtures.strings("excluded")
 private let ceTarget = Tensor([1, 0, 4, 2])
 private let ceWeight = Tensor([0.5, 1.0, 1.5, 2.0, 0.8], dtype: .float64)
 private let posWeight = Tensor([0.5, 1.0, 2.0, 3.0], dtype: .float64)
@@ -67,6 +69,30 @@ let nnGradGradCases: [String: @Sendable ([Tensor]) -> Tensor] = [
   "mish": { Functional.mish($0[0]) },
   "tanhshrink": { Functional.tanhshrink($0[0]) },
   "leaky_relu": { Functional.leakyRelu($0[0], negativeSlope: 0.2) },
+  "pad_reflect": { Functional.pad($0[0], [1, 2, 2, 1], mode: .reflect) },
+  "pad_replicate": { Functional.pad($0[0], [1, 2, 2, 1], mode: .replicate) },
+  "pad_circular": { Functional.pad($0[0], [1, 2, 2, 1], mode: .circular) },
+  "pixel_shuffle": { Functional.pixelShuffle($0[0], upscaleFactor: 2) },
+  "unfold": { Functional.unfold($0[0], kernelSize: (2, 3), padding: (1, 0), stride: (1, 2)) },
+  "fold": { Functional.fold($0[0], outputSize: (3, 4), kernelSize: (2, 2)) },
+  "local_response_norm": { Functional.localResponseNorm($0[0], size: 3, alpha: 0.5) },
+  "max_pool1d": { Functional.maxPool1d($0[0], kernel: 3, stride: 2) },
+  "avg_pool1d": { Functional.avgPool1d($0[0], kernel: 3, stride: 2, padding: 1) },
+  "max_pool3d": { Functional.maxPool3d($0[0], kernel: [2, 2, 2]) },
+  "avg_pool3d": { Functional.avgPool3d($0[0], kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1]) },
+  "conv_transpose3d": { Functional.convTranspose3d($0[0], weight: $0[1], bias: $0[2], stride: [2, 2, 2]) },
+  "interpolate_bicubic": { Functional.interpolate($0[0], size: [6, 5], mode: .bicubic, alignCorners: true) },
+  "grid_sample": { Functional.gridSample($0[0], grid: $0[1], alignCorners: false) },
+  "affine_grid": { Functional.affineGrid($0[0], size: [2, 1, 3, 4], alignCorners: false) },
+  "margin_ranking_loss": { marginRankingLoss($0[0], $0[1], Tensor([1.0, -1, 1, -1, 1], dtype: .float64), margin: 0.1) },
+  "hinge_embedding_loss": { hingeEmbeddingLoss($0[0], Tensor([[1.0, -1, -1], [-1, 1, -1]], dtype: .float64)) },
+  "multilabel_soft_margin_loss": {
+    multilabelSoftMarginLoss($0[0], Tensor([[1.0, 0, 1, 0]], dtype: .float64).expand(3, 4))
+  },
+  "cosine_embedding_loss": { cosineEmbeddingLoss($0[0], $0[1], Tensor([1.0, -1, 1], dtype: .float64)) },
+  "triplet_margin_loss": { tripletMarginLoss($0[0], $0[1], $0[2], margin: 2) },
+  "multi_margin_loss": { multiMarginLoss($0[0], Tensor([1, 0, 3])) },
+  "ctc_loss": { ctcLoss($0[0].logSoftmax(dim: 2), Tensor([[1, 2]]), inputLengths: [5], targetLengths: [2]) },
   "lstm": recurrent(.lstm), "lstm_reverse": recurrent(.lstm, reverse: true), "gru": recurrent(.gru), "rnn_tanh": recurrent(.rnnTanh),
 ]
 
@@ -97,6 +123,7 @@ private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: T
     let f = nnGradGradCases[name]!
     expectClose(f(xs), fixtures.tensor("\(name)_out"), rtol: 1e-10, atol: 1e-12)
     let vs = xs.indices.map { fixtures.tensor("\(name)_v\($0)") }
+    guard excludedByPyTorch[name] == nil else { return }
     let results = try secondDerivatives(f, xs, w, vs)
     for (i, actual) in results.enumerated() {
       let label = i < xs.count ? "gg\(i)" : "ggw"
@@ -108,6 +135,7 @@ private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: T
   /// recurrence) take the composed path for their double backward too.
   @Test(arguments: nnGradGradCases.keys.sorted())
   func float32SecondDerivativesMatchPyTorch(name: String) throws {
+    guard excludedByPyTorch[name] == nil else { return }
     let (xs, w) = inputs(name, as: .float32)
     let vs = xs.indices.map { fixtures.tensor("\(name)_v\($0)").float() }
     let results = try secondDerivatives(nnGradGradCases[name]!, xs, w, vs)
@@ -115,6 +143,14 @@ private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: T
       let label = i < xs.count ? "gg\(i)" : "ggw"
       #expect(actual.allclose(fixtures.tensor("\(name)_\(label)").float(), rtol: 1e-3, atol: 1e-4), "\(name) \(label) in float32")
     }
+  }
+
+  /// PyTorch's own exclusions are the only ones: these two still pass `gradgradcheck` here.
+  @Test func onlyPyTorchsExclusionsAreSkipped() {
+    #expect(excludedByPyTorch == [
+      "ctc_loss": "derivative for aten::_ctc_loss_backward is not implemented",
+      "multi_margin_loss": "derivative for aten::multi_margin_loss_backward is not implemented",
+    ])
   }
 
   @Test(arguments: nnGradGradCases.keys.sorted())

@@ -30,7 +30,7 @@ enum ElementwiseFormulas {
     let readsOutput = usesOutput.contains(op)
     let x = readsOutput || op == .neg ? nil : SavedTensor(input)
     let y = readsOutput ? SavedTensor(output: output) : nil
-    return Function(name: unaryName(op), inputs: inputs, savesValues: op != .neg, savedOutputs: [y]) { g in
+    return Function(name: unaryName(op), inputs: inputs, savesValues: op != .neg, savedOutput: y) { g in
       let x = SavedReader(x)
       let y = SavedReader(y)
       switch op {
@@ -152,7 +152,7 @@ enum ElementwiseFormulas {
     let b = SavedReader(SavedTensor(rhs))
     let savedOutput = op == .pow || op == .hypot || op == .copysign ? SavedTensor(output: output) : nil
     let y = SavedReader(savedOutput)
-    return Function(name: name, inputs: inputs, savesValues: true, savedOutputs: [savedOutput]) { g in
+    return Function(name: name, inputs: inputs, savesValues: true, savedOutput: savedOutput) { g in
       switch op {
       case .mul: return [g * (try b.unpack()), g * (try a.unpack())]
       case .div:

@@ -38,7 +38,7 @@ enum LinearAlgebraFormulas {
     let savedOutput = SavedTensor(output: output)
     let saved = inputs.map { SavedTensor($0) }
     let needed = inputs.map(\.requiresGrad)
-    return Function(name: "ScaledDotProductFlashAttentionForCpuBackward0", inputs: inputs, savesValues: true, savedOutputs: [savedOutput]) { g in
+    return Function(name: "ScaledDotProductFlashAttentionForCpuBackward0", inputs: inputs, savesValues: true, savedOutput: savedOutput) { g in
       _ = try savedOutput.unpack()  // stops if the output was changed in place
       let values = try saved.map { try $0.unpack() }
       guard Autograd.isGradEnabled else {

@@ -5,7 +5,7 @@ enum LinearizedFormulas {
     let savedInputs = inputs.map { SavedTensor($0) }
     let savedOutput = SavedTensor(output: output)
     let needed = inputs.map(\.requiresGrad)
-    return Function(name: linearization.name, inputs: inputs, savesValues: true, savedOutputs: [savedOutput]) { g in
+    return Function(name: linearization.name, inputs: inputs, savesValues: true, savedOutput: savedOutput) { g in
       // Linked to the graph only when the gradient is itself differentiated (createGraph).
       let createGraph = Autograd.isGradEnabled
       let values = try savedInputs.map { try $0.unpack() }

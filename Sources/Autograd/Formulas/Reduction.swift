@@ -16,7 +16,7 @@ enum ReductionFormulas {
     case .prod:
       let x = SavedTensor(input)
       let y = SavedTensor(output: output)
-      return Function(name: allDims ? "ProdBackward0" : "ProdBackward1", inputs: [input], savesValues: true, savedOutputs: [y]) { g in
+      return Function(name: allDims ? "ProdBackward0" : "ProdBackward1", inputs: [input], savesValues: true, savedOutput: y) { g in
         let v = try x.unpack()
         // An empty input has an empty gradient (the product of nothing is 1, a constant).
         if v.numel == 0 { return [Tensor.zeros(like: v)] }
@@ -33,7 +33,7 @@ enum ReductionFormulas {
       let x = SavedTensor(input)
       let y = SavedTensor(output: output)
       let name = allDims ? (op == .amax ? "MaxBackward1" : "MinBackward1") : (op == .amax ? "AmaxBackward0" : "AminBackward0")
-      return Function(name: name, inputs: [input], savesValues: true, savedOutputs: [y]) { g in
+      return Function(name: name, inputs: [input], savesValues: true, savedOutput: y) { g in
         // The gradient is shared evenly among tied extremes.
         let winners = ((try x.unpack()) .== keepingDims(try y.unpack(), dims: dims, keepdim: keepdim)).to(g.dtype)
         return [winners * keepingDims(g, dims: dims, keepdim: keepdim) / winners.sum(dim: dims, keepdim: true)]
@@ -89,7 +89,7 @@ enum ReductionFormulas {
     case .cumprod:
       let x = SavedTensor(input)
       let y = SavedTensor(output: output)
-      return Function(name: "CumprodBackward0", inputs: [input], savesValues: true, savedOutputs: [y]) { g in
+      return Function(name: "CumprodBackward0", inputs: [input], savesValues: true, savedOutput: y) { g in
         let v = try x.unpack()
         if !(v .== 0).any().item(Bool.self) {
           return [reverseCumsum(g * (try y.unpack()), dim: dim) / v]
@@ -128,7 +128,7 @@ enum ReductionFormulas {
 
   static func softmax(dim: Int, log: Bool, input: Tensor, output: Tensor) -> Function {
     let y = SavedTensor(output: output)
-    return Function(name: log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", inputs: [input], savesValues: true, savedOutputs: [y]) { g in
+    return Function(name: log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", inputs: [input], savesValues: true, savedOutput: y) { g in
       let out = try y.unpack()
       if log { return [g - out.exp() * g.sum(dim: dim, keepdim: true)] }
       return [out * (g - (g * out).sum(dim: dim, keepdim: true))]
