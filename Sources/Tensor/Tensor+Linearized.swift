@@ -34,12 +34,13 @@ extension Tensor {
   /// `outputs`, computed from `inputs` without recording, recorded as one node whose
   /// derivative is `tangent` (see `Linearization`). An op with several outputs is recorded
   /// once, on their concatenation, and returns views of it: one node with one output, whose
-  /// parts are the op's results. Returns `outputs` unchanged when no input is tracked.
+  /// parts are the op's results. Returns `outputs` unchanged when no input requires grad
+  /// while gradients are being recorded.
   package static func linearized(
     _ outputs: [Tensor], of inputs: [Tensor], name: String,
     tangent: @escaping (_ inputs: [Tensor], _ outputs: [Tensor], _ tangents: [Tensor?]) -> [Tensor]
   ) -> [Tensor] {
-    guard recorder != nil, inputs.contains(where: \.hasAutogradState) else { return outputs }
+    guard let recorder, inputs.contains(where: recorder.requiresGradient) else { return outputs }
     let linearization = Linearization(name: name, outputShapes: outputs.map(\.shape), tangent: tangent)
     guard outputs.count > 1 else { return [outputs[0].recorded(.linearized(linearization), inputs, outputs[0])] }
     let packed = unrecorded { Tensor.cat(outputs.map { $0.detach().reshape([-1]) }) }
