@@ -31,32 +31,56 @@ func composedRecurrentDirection(
     var newC: Tensor?
     switch kind {
     case .lstm:
-      let parts = (inputGates + hiddenGates).chunk(4, dim: 1)
-      let cell = parts[1].sigmoid() * c! + parts[0].sigmoid() * parts[2].tanh()
-      let raw = parts[3].sigmoid() * cell.tanh()
-      newH = wHr.map { raw.matmul($0.t()) } ?? raw
-      newC = cell
-    case .gru:
-      let xs = inputGates.chunk(3, dim: 1)
-      let hs = hiddenGates.chunk(3, dim: 1)
-      let r = (xs[0] + hs[0]).sigmoid()
-      let z = (xs[1] + hs[1]).sigmoid()
-      let n = (xs[2] + r * hs[2]).tanh()
-      newH = (1 - z) * n + z * h
+      let step = LSTMGates(inputGates + hiddenGates, cell: c!, dim: 1)
+      newH = wHr.map { step.raw.matmul($0.t()) } ?? step.raw
+      newC = step.cell
+    case .gru: newH = GRUGates(inputGates, hiddenGates, h: h, dim: 1).next
     case .rnnTanh: newH = (inputGates + hiddenGates).tanh()
     case .rnnRelu: newH = (inputGates + hiddenGates).relu()
     }
-    // Past a sequence's end the state stays and the output is zero, as in the fused path.
-    if let lengths, lengths.contains(where: { $0 <= t }) {
-      let active = Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [batch, 1]).to(x.dtype).movedTo(x.device)
-      outputs[t] = newH * active
-      h = Tensor.where(active .> 0, newH, h)
-      if let newC { c = Tensor.where(active .> 0, newC, c!) }
-    } else {
-      outputs[t] = newH
-      h = newH
-      if let newC { c = newC }
+    let active = lengths.flatMap { lengths in
+      lengths.contains { $0 <= t } ? Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [batch, 1]).to(x.dtype).movedTo(x.device) : nil
     }
+    (outputs[t], h, c) = maskedStep(newH: newH, newC: newC, h: h, c: c, active: active)
   }
   return Tensor.cat([Tensor.stack(outputs).flatten(), h.flatten()] + (c.map { [$0.flatten()] } ?? []))
+}
+
+/// One LSTM step's gate arithmetic from the stacked pre-activations (blocks i, f, g, o along
+/// `dim`) and the previous cell, with what the hand-written backward reads.
+struct LSTMGates {
+  let i, f, g, o, cell, tanhCell, raw: Tensor
+
+  init(_ gates: Tensor, cell previous: Tensor, dim: Int) {
+    let parts = gates.chunk(4, dim: dim)
+    (i, f, g, o) = (parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid())
+    cell = f * previous + i * g
+    tanhCell = cell.tanh()
+    raw = o * tanhCell
+  }
+}
+
+/// One GRU step's gate arithmetic from the stacked input and hidden projections (blocks r, z,
+/// n along `dim`) and the previous state, with what the hand-written backward reads.
+struct GRUGates {
+  let r, z, n, hiddenN, next: Tensor
+
+  init(_ inputGates: Tensor, _ hiddenGates: Tensor, h: Tensor, dim: Int) {
+    let xs = inputGates.chunk(3, dim: dim)
+    let hs = hiddenGates.chunk(3, dim: dim)
+    r = (xs[0] + hs[0]).sigmoid()
+    z = (xs[1] + hs[1]).sigmoid()
+    hiddenN = hs[2]
+    n = (xs[2] + r * hiddenN).tanh()
+    next = (1 - z) * n + z * h
+  }
+}
+
+/// A step's output and the states after it; with `active` (1 for the batch elements still
+/// inside their sequence, 0 past its end), a finished sequence keeps its state and outputs
+/// zeros, as PyTorch's packed sequences.
+func maskedStep(newH: Tensor, newC: Tensor?, h: Tensor, c: Tensor?, active: Tensor?) -> (output: Tensor, h: Tensor, c: Tensor?) {
+  guard let active else { return (newH, newH, newC ?? c) }
+  let running = active .> 0
+  return (newH * active, Tensor.where(running, newH, h), newC.map { Tensor.where(running, $0, c!) } ?? c)
 }

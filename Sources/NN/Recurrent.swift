@@ -92,36 +92,20 @@ func recurrentDirection(
         }
         fallthrough
       case .lstm:
-        let parts = (xg + hiddenGates).chunk(4, dim: 0)
-        let (i, f, g, o) = (parts[0].sigmoid(), parts[1].sigmoid(), parts[2].tanh(), parts[3].sigmoid())
-        let cell = f * c! + i * g
-        let tanhCell = cell.tanh()
-        let raw = o * tanhCell
-        newH = wHr.map { $0.matmul(raw) } ?? raw
-        newC = cell
-        saved[t] = [i, f, g, o, tanhCell, raw]
+        let step = LSTMGates(xg + hiddenGates, cell: c!, dim: 0)
+        newH = wHr.map { $0.matmul(step.raw) } ?? step.raw
+        newC = step.cell
+        saved[t] = [step.i, step.f, step.g, step.o, step.tanhCell, step.raw]
       case .gru:
-        let xs = xg.chunk(3, dim: 0)
-        let hs = hiddenGates.chunk(3, dim: 0)
-        let r = (xs[0] + hs[0]).sigmoid()
-        let z = (xs[1] + hs[1]).sigmoid()
-        let n = (xs[2] + r * hs[2]).tanh()
-        newH = (1 - z) * n + z * h
-        saved[t] = [r, z, n, hs[2]]
+        let step = GRUGates(xg, hiddenGates, h: h, dim: 0)
+        newH = step.next
+        saved[t] = [step.r, step.z, step.n, step.hiddenN]
       case .rnnTanh, .rnnRelu:
         let pre = xg + hiddenGates
         newH = kind == .rnnTanh ? pre.tanh() : pre.relu()
         saved[t] = [newH]
       }
-      if let a = active[t] {
-        outputs[t] = newH * a
-        h = Tensor.where(a .> 0, newH, h)
-        if let newC { c = Tensor.where(a .> 0, newC, c!) }
-      } else {
-        outputs[t] = newH
-        h = newH
-        if let newC { c = newC }
-      }
+      (outputs[t], h, c) = maskedStep(newH: newH, newC: newC, h: h, c: c, active: active[t])
     }
   }
   // One flat result holding outputs, final h and final c: the node's single output.
