@@ -161,6 +161,10 @@ nn_cases = {
     "lstm_reverse": ([(3, 2, 3), (16, 3), (16, 4), (16,), (16,), (2, 4), (2, 4)], recurrent("LSTM", reverse=True)),
     "gru": ([(3, 2, 3), (12, 3), (12, 4), (12,), (12,), (2, 4)], recurrent("GRU")),
     "rnn_tanh": ([(3, 2, 3), (4, 3), (4, 4), (4,), (4,), (2, 4)], recurrent("RNN")),
+    "lstm_cell": ([(2, 3), (16, 3), (16, 4), (16,), (16,), (2, 4), (2, 4)],
+                  lambda x, wi, wh, bi, bh, h, c: torch.cat([t.flatten() for t in torch._VF.lstm_cell(x, (h, c), wi, wh, bi, bh)])),
+    "gru_cell": ([(2, 3), (12, 3), (12, 4), (12,), (12,), (2, 4)],
+                 lambda x, wi, wh, bi, bh, h: torch._VF.gru_cell(x, h, wi, wh, bi, bh)),
 }
 
 

@@ -93,6 +93,17 @@ let nnGradGradCases: [String: @Sendable ([Tensor]) -> Tensor] = [
   "triplet_margin_loss": { tripletMarginLoss($0[0], $0[1], $0[2], margin: 2) },
   "multi_margin_loss": { multiMarginLoss($0[0], Tensor([1, 0, 3])) },
   "ctc_loss": { ctcLoss($0[0].logSoftmax(dim: 2), Tensor([[1, 2]]), inputLengths: [5], targetLengths: [2]) },
+  "lstm_cell": { x in
+    let cell = LSTMCell(3, 4)
+    (cell.weightIh, cell.weightHh, cell.biasIh, cell.biasHh) = (x[1], x[2], x[3], x[4])
+    let next = cell(x[0], (x[5], x[6]))
+    return Tensor.cat([next.h.flatten(), next.c.flatten()])
+  },
+  "gru_cell": { x in
+    let cell = GRUCell(3, 4)
+    (cell.weightIh, cell.weightHh, cell.biasIh, cell.biasHh) = (x[1], x[2], x[3], x[4])
+    return cell(x[0], x[5])
+  },
   "lstm": recurrent(.lstm), "lstm_reverse": recurrent(.lstm, reverse: true), "gru": recurrent(.gru), "rnn_tanh": recurrent(.rnnTanh),
 ]
 
