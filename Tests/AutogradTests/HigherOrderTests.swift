@@ -5,6 +5,16 @@ import Testing
 
 private let fixtures = Fixtures(named: "GradGradFixtures")
 
+/// exp as a custom function that saves its output, as PyTorch's documentation example.
+private enum SavedOutputExp: CustomFunction {
+  static func forward(_ ctx: FunctionContext, _ inputs: [Tensor]) -> Tensor {
+    let y = inputs[0].exp()
+    ctx.saveForBackward(y)
+    return y
+  }
+  static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] { [grad * (try ctx.savedTensors()[0])] }
+}
+
 /// Higher-order gradients end to end: the cases that silently lost their graph before saved
 /// outputs were linked to their node, and the workloads that rely on them.
 @Suite struct HigherOrderTests {
@@ -30,6 +40,13 @@ private let fixtures = Fixtures(named: "GradGradFixtures")
     let y = functions[op]!(x)
     let g = try Autograd.grad(of: [(y * Tensor([1.0, -2.0, 0.5]).double()).sum()], wrt: [x], createGraph: true)[0]!
     #expect(g.requiresGrad, "the gradient through \(op) lost its graph")
+  }
+
+  /// A custom function's saved output is linked to its node too (PyTorch's `is_output`).
+  @Test func customFunctionSavingItsOutputDifferentiatesTwice() throws {
+    let x = Tensor([0.3, -0.5], dtype: .float64).requiresGrad_()
+    let g = try Autograd.grad(of: [SavedOutputExp.apply(x).sum()], wrt: [x], createGraph: true)[0]!
+    #expect(try Autograd.grad(of: [g.sum()], wrt: [x])[0]!.toArray(Double.self) == x.toArray(Double.self).map(Foundation.exp))
   }
 
   /// relu's gradient requires grad (PyTorch's threshold_backward), and its own derivative is
