@@ -1,6 +1,6 @@
 """Writes the device random stream's expected values for PhiloxTests: an implementation of
 Philox4x32-10 and of the stream's distributions written from the published algorithm
-(Salmon et al., SC 2011) and the description in Sources/Tensor/Philox.swift, independent of
+(Salmon et al., SC 2011) and the description in Sources/Tensor/Random/Philox.swift, independent of
 the Swift code. Needs only numpy: `python3 Scripts/make_philox_fixtures.py`. Files go to
 Tests/TensorTests/Fixtures as philox_*.npy (this script touches no other file there).
 """
