@@ -77,18 +77,26 @@ extension Autograd {
     record(output, from: inputs, name: name, savedOutput: nil, backward: backward)
   }
 
-  /// `record` for a fused op whose `backward` (a kernel) is not itself differentiable: when a
-  /// graph of the gradient is being built (`createGraph: true`), the gradients come from
-  /// `composed(inputs)`, the same function written with differentiable ops, instead, so
+  /// `record` for a fused op: its output came from a kernel, `backward` runs the gradient
+  /// kernels, and `composed` is the same function written with differentiable ops. This is
+  /// the one mechanism of the fused ops (convolution, attention, batch norm, pooling, the
+  /// recurrent layers): the frontend that calls the kernel records it here, so the forward,
+  /// the backward and the composed form of an op sit together. The inputs are saved, so a
+  /// backward after one of them was written in place stops with PyTorch's message. When a
+  /// graph of the gradient is being built (`createGraph: true`) the gradients come from
+  /// `composed(inputs)` instead of the kernels, whose results are not differentiable, so
   /// second derivatives are exact (PyTorch's double backward of its fused ops).
   public static func record(
     _ output: Tensor, from inputs: [Tensor], name: String, composed: @escaping ([Tensor]) -> Tensor,
     backward: @escaping (Tensor) throws -> [Tensor?]
   ) -> Tensor {
+    guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
+    let saved = inputs.map { SavedTensor($0) }
     let needed = inputs.map(\.requiresGrad)
     return record(output, from: inputs, name: name) { g in
+      let values = try saved.map { try $0.unpack() }
       guard Autograd.isGradEnabled else { return try backward(g) }
-      return try Formulas.composedGradients(of: inputs, needed: needed, upstream: g, composed)
+      return try Formulas.composedGradients(of: values, needed: needed, upstream: g, composed)
     }
   }
 

@@ -10,10 +10,10 @@ extension Functional {
   /// defaults to `1 / sqrt(E)`. `dropoutP` drops attention weights (always, as PyTorch's
   /// functional form; pass 0 in evaluation). Queries whose keys are all masked give zeros.
   ///
-  /// On the CPU (float32 and float64) this is one fused op with its own backward, computed
-  /// blockwise with an online softmax, so memory does not grow with `L x S` per head; with
-  /// dropout, a float mask that requires grad, other dtypes or on CUDA it is composed from
-  /// matmuls and a softmax.
+  /// On the CPU (float32 and float64) and CUDA this is one fused op with its own backward,
+  /// computed blockwise with an online softmax, so memory does not grow with `L x S` per
+  /// head; with dropout, a float mask that requires grad, or types a backend's kernel lacks it
+  /// is composed from matmuls and a softmax (so is its double backward).
   public static func scaledDotProductAttention(
     _ query: Tensor, _ key: Tensor, _ value: Tensor, attnMask: Tensor? = nil, dropoutP: Double = 0, isCausal: Bool = false,
     scale: Double? = nil
@@ -53,6 +53,18 @@ extension Functional {
         dropout(weights, p: dropoutP, training: true)
       }
     }
-    return Tensor.attention(query, key, value, mask: additive, causal: isCausal, scale: scale)
+    let maskNeedsGradient = Autograd.isGradEnabled && (additive?.requiresGrad ?? false)
+    guard !maskNeedsGradient, let problem = Tensor.fusedAttention(query, key, value, mask: additive, causal: isCausal, scale: scale)
+    else { return Tensor.composedAttention(query, key, value, mask: additive, causal: isCausal, scale: scale) }
+    // One node, as PyTorch's flash attention on the CPU: the backward kernel recomputes the
+    // probabilities blockwise from the saved log-sum-exp.
+    let composed: ([Tensor]) -> Tensor = { v in
+      Tensor.composedAttention(v[0], v[1], v[2], mask: problem.mask, causal: isCausal, scale: scale)
+    }
+    return Autograd.record(
+      problem.out, from: [query, key, value], name: "ScaledDotProductFlashAttentionForCpuBackward0", composed: composed
+    ) { g in
+      withNoGrad { Tensor.attentionGradients(problem, gradOut: g.detach()) }
+    }
   }
 }

@@ -185,8 +185,8 @@ extension Functional {
 
   /// A 2-D pooling by the backend's fused kernel, recorded as one node named `name` whose
   /// backward runs the backend's gradient kernel; nil when the backend has no kernel for `x`.
-  /// With `createGraph: true` the gradient is built from differentiable ops instead: max
-  /// pooling scatters it to the saved indices, the averages re-derive it from `composed`.
+  /// Its composed form (for `createGraph: true`): max pooling gathers the input at the saved
+  /// indices (so its gradient scatters there), the averages are `composed`.
   static func fusedPool2d(
     _ x: Tensor, kind: Pool2dProblem.Kind, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
     outputSize: (Int, Int), name: String, composed: ((Tensor) -> Tensor)?
@@ -196,17 +196,13 @@ extension Functional {
         x.detach(), kind: kind, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: outputSize)
     else { return nil }
     let indices = result.indices
-    let values = Autograd.record(result.out, from: [x], name: name) { gradient in
-      if Autograd.isGradEnabled {
-        if let indices {
-          let (n, c) = (x.shape[0], x.shape[1])
-          let spread = Tensor.zeros([n, c, x.shape[2] * x.shape[3]], dtype: x.dtype, device: x.device)
-            .scatterAdd(dim: 2, index: indices.reshape([n, c, -1]), src: gradient.reshape([n, c, -1]))
-          return [spread.view(x.shape)]
-        }
-        return try Autograd.grad(of: [composed!(x)], wrt: [x], gradOutputs: [gradient], createGraph: true)
-      }
-      return [
+    let differentiable: ([Tensor]) -> Tensor = { v in
+      guard let indices else { return composed!(v[0]) }
+      let (n, c) = (v[0].shape[0], v[0].shape[1])
+      return v[0].reshape([n, c, -1]).gather(dim: 2, index: indices.reshape([n, c, -1])).view(indices.shape)
+    }
+    let values = Autograd.record(result.out, from: [x], name: name, composed: differentiable) { gradient in
+      [
         Tensor.fusedPool2dGradient(
           x.detach(), kind: kind, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: outputSize,
           indices: indices, gradOut: gradient)

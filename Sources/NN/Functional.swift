@@ -81,13 +81,19 @@ public enum Functional {
     let composed = { (x: Tensor, weight: Tensor, bias: Tensor?) in
       composedConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
-    if let fused = Tensor.convolution2d(
-      x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, outputSize: (ho, wo),
-      composed: composed)
-    {
-      return fused
+    guard
+      let fused = Tensor.fusedConvolution2d(
+        x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, outputSize: (ho, wo))
+    else { return composed(x, weight, bias) }
+    // One node (PyTorch's `ConvolutionBackward0`): the backend's kernels give the input and
+    // weight gradients, the bias gradient is the upstream sum.
+    let inputs = [x, weight] + (bias.map { [$0] } ?? [])
+    let needed = inputs.map(\.requiresGrad)
+    return Autograd.record(
+      fused.out, from: inputs, name: "ConvolutionBackward0", composed: { v in composed(v[0], v[1], v.count > 2 ? v[2] : nil) }
+    ) { g in
+      withNoGrad { Tensor.convolution2dGradients(fused.problem, gradOut: g.detach(), needed: needed) }
     }
-    return composed(x, weight, bias)
   }
 
   /// conv2d composed from padding, im2col and a matrix product per group (the path of other

@@ -28,8 +28,6 @@ enum Formulas {
     case .put(let offsets, let accumulate):
       return IndexingFormulas.put(offsets: offsets, accumulate: accumulate, target: inputs[0], values: inputs[1])
     case .cat(let dim): return IndexingFormulas.cat(dim: dim, inputs: inputs)
-    case .attention(let problem): return LinearAlgebraFormulas.attention(problem, inputs: inputs, output: output)
-    case .convolution2d(let problem): return LinearAlgebraFormulas.convolution2d(problem, inputs: inputs)
     case .linearized(let linearization): return LinearizedFormulas.node(linearization, inputs: inputs, output: output)
     case .notDifferentiable(let name, let message):
       return Function(name: name, inputs: inputs, savesValues: false) { _ in usageFailure("\(name): \(message)") }

@@ -28,43 +28,4 @@ enum LinearAlgebraFormulas {
       return [ga, gb]
     }
   }
-
-  /// Fused attention: the backward kernel recomputes the probabilities blockwise from the
-  /// saved log-sum-exp (PyTorch's node: `ScaledDotProductFlashAttentionForCpuBackward0`). The
-  /// kernel's gradients are not themselves differentiable (PyTorch's flash backward has no
-  /// double backward either), so with `createGraph: true` they come from the composed
-  /// attention instead (matmuls and a softmax), whose gradients are.
-  static func attention(_ problem: AttentionProblem, inputs: [Tensor], output: Tensor) -> Function {
-    let savedOutput = SavedTensor(output: output)
-    let saved = inputs.map { SavedTensor($0) }
-    let needed = inputs.map(\.requiresGrad)
-    return Function(name: "ScaledDotProductFlashAttentionForCpuBackward0", inputs: inputs, savesValues: true, savedOutput: savedOutput) { g in
-      _ = try savedOutput.unpack()  // stops if the output was changed in place
-      let values = try saved.map { try $0.unpack() }
-      guard Autograd.isGradEnabled else {
-        return withNoGrad { Tensor.attentionGradients(problem, gradOut: g.detach(), inputs: inputs) }
-      }
-      return try Formulas.composedGradients(of: values, needed: needed, upstream: g) { v in
-        Tensor.composedAttention(v[0], v[1], v[2], mask: problem.mask, causal: problem.causal, scale: problem.scale)
-      }
-    }
-  }
-
-  /// Fused convolution (PyTorch's node: `ConvolutionBackward0`): the backend's kernels give
-  /// the input and weight gradients, the bias gradient is the upstream sum. With
-  /// `createGraph: true` the gradients come from the composed convolution instead, so that
-  /// they are differentiable again (double backward, as PyTorch's).
-  static func convolution2d(_ problem: Convolution2dProblem, inputs: [Tensor]) -> Function {
-    let saved = inputs.map { SavedTensor($0) }
-    let needed = inputs.map(\.requiresGrad)
-    return Function(name: "ConvolutionBackward0", inputs: inputs, savesValues: true) { g in
-      let values = try saved.map { try $0.unpack() }
-      guard Autograd.isGradEnabled else {
-        return withNoGrad { Tensor.convolution2dGradients(problem, gradOut: g.detach(), needed: needed) }
-      }
-      return try Formulas.composedGradients(of: values, needed: needed, upstream: g) { v in
-        problem.composed(v[0], v[1], v.count > 2 ? v[2] : nil)
-      }
-    }
-  }
 }

@@ -33,11 +33,6 @@ package enum RecordedOp {
   case put(offsets: Tensor, accumulate: Bool)
   /// Concatenation along `dim`.
   case cat(dim: Int)
-  /// Fused scaled-dot-product attention of `inputs` `[query, key, value]`; the problem holds
-  /// the (broadcast) operands, mask, output and saved log-sum-exp.
-  case attention(AttentionProblem)
-  /// A fused 2-D convolution of `inputs` `[input, weight]` or `[input, weight, bias]`.
-  case convolution2d(Convolution2dProblem)
   /// An op given by its value and its linear map (the factorizations): see `Linearization`.
   case linearized(Linearization)
   /// An output PyTorch defines no derivative for: a backward that reaches it stops with

@@ -36,36 +36,34 @@ package struct AttentionProblem {
 }
 
 extension Tensor {
-  /// `softmax(scale Q Kᵀ + mask) V`, computed blockwise with an online softmax by the
-  /// backend's fused kernel when it has one (memory O(block²) per thread, not O(L S)), and
-  /// recorded as one op whose backward recomputes the probabilities from the saved
-  /// log-sum-exp; otherwise composed from matmuls and a softmax. `mask` is additive (0 or
-  /// -inf for a boolean one, which the caller converts); queries whose keys are all masked
-  /// give zeros, as PyTorch's safe softmax. The NN layer's `scaledDotProductAttention`
-  /// checks the caller's arguments and calls this.
-  package static func attention(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor?, causal: Bool, scale: Double) -> Tensor {
-    let batch = broadcastShape(
-      [Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)), Array(value.shape.dropLast(2))], op: "scaled_dot_product_attention")
-    let (l, s, ev) = (query.shape[query.dim - 2], key.shape[key.dim - 2], value.shape[value.dim - 1])
-    func prepared(_ t: Tensor, _ rows: Int, _ cols: Int) -> Tensor {
-      let unitRows = t.dim == 0 || t.stride(t.dim - 1) == 1 || t.shape[t.dim - 1] <= 1 ? t : t.contiguous()
-      return unitRows.expand(batch + [rows, cols])
-    }
-    let (q, k, v) = (prepared(query, l, query.shape[query.dim - 1]), prepared(key, s, key.shape[key.dim - 1]), prepared(value, s, ev))
-    let maskNeedsGradient = mask.map { m in Tensor.recorder?.requiresGradient(m) ?? false } ?? false
+  /// `softmax(scale Q Kᵀ + mask) V` by the backend's fused kernel, computed blockwise with an
+  /// online softmax (memory O(block²) per thread, not O(L S)) and not recorded: the NN layer
+  /// records it, with its backward (which recomputes the probabilities from the saved
+  /// log-sum-exp), as one node. Nil when the backend has no kernel for the operands (the
+  /// caller then composes). `mask` is additive (0 or -inf for a boolean one, which the caller
+  /// converts); queries whose keys are all masked give zeros, as PyTorch's safe softmax.
+  package static func fusedAttention(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor?, causal: Bool, scale: Double)
+    -> AttentionProblem?
+  {
     // Backends decline the types their kernels lack (the CPU's: float32 and float64).
-    let fusable = query.dtype.isFloatingPoint && !maskNeedsGradient
-    if fusable {
+    guard query.dtype.isFloatingPoint else { return nil }
+    return unrecorded {
+      let batch = broadcastShape(
+        [Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)), Array(value.shape.dropLast(2))], op: "scaled_dot_product_attention")
+      let (l, s, ev) = (query.shape[query.dim - 2], key.shape[key.dim - 2], value.shape[value.dim - 1])
+      func prepared(_ t: Tensor, _ rows: Int, _ cols: Int) -> Tensor {
+        let unitRows = t.dim == 0 || t.stride(t.dim - 1) == 1 || t.shape[t.dim - 1] <= 1 ? t : t.contiguous()
+        return unitRows.expand(batch + [rows, cols])
+      }
       let problem = AttentionProblem(
-        query: q, key: k, value: v, mask: mask.map { $0.to(query.dtype).expand(batch + [l, s]) }, causal: causal, scale: scale,
+        query: prepared(query, l, query.shape[query.dim - 1]), key: prepared(key, s, key.shape[key.dim - 1]), value: prepared(value, s, ev),
+        mask: mask.map { $0.to(query.dtype).expand(batch + [l, s]) }, causal: causal, scale: scale,
         out: Tensor(uninitializedShape: batch + [l, ev], dtype: query.dtype, device: query.device),
         logsumexp: Tensor(uninitializedShape: batch + [l], dtype: query.dtype == .float64 ? .float64 : .float32, device: query.device))
-      if query.backend.fusedAttention(problem) {
-        problem.out.markWritten()
-        return query.recorded(.attention(problem), [query, key, value], problem.out)
-      }
+      guard query.backend.fusedAttention(problem) else { return nil }
+      problem.out.markWritten()
+      return problem
     }
-    return composedAttention(q, k, v, mask: mask, causal: causal, scale: scale)
   }
 
   /// Attention from matmuls and a safe softmax (the path of backends without the fused
@@ -92,7 +90,7 @@ extension Tensor {
 
   /// The gradients of a fused attention call with respect to query, key and value, in the
   /// broadcast shape (the engine sums them back to each input's shape).
-  package static func attentionGradients(_ problem: AttentionProblem, gradOut: Tensor, inputs: [Tensor]) -> [Tensor] {
+  package static func attentionGradients(_ problem: AttentionProblem, gradOut: Tensor) -> [Tensor] {
     let (q, k, v) = (problem.query, problem.key, problem.value)
     let gradQuery = Tensor(uninitializedShape: q.shape, dtype: q.dtype, device: q.device)
     let gradKey = Tensor(uninitializedShape: k.shape, dtype: k.dtype, device: k.device)

@@ -10,40 +10,38 @@ package struct Convolution2dProblem {
   package let dilation: (Int, Int)
   package let groups: Int
   package let outputSize: (Int, Int)
-  /// The same convolution composed from differentiable ops (im2col and matmuls), for
-  /// gradients that must themselves be differentiable (`createGraph: true`) and for backends
-  /// without the fused kernel.
-  package let composed: (Tensor, Tensor, Tensor?) -> Tensor
 }
 
 extension Tensor {
-  /// `conv2d` by the backend's fused kernel, recorded as one op (`ConvolutionBackward0`)
-  /// whose backward runs the backend's gradient kernels; nil when the backend has no kernel
-  /// for these operands (the caller then uses `composed`). The NN layer checks the caller's
-  /// arguments (shapes, groups) and pads nothing: `padding` is part of the problem.
-  package static func convolution2d(
+  /// `conv2d` by the backend's fused kernel, not recorded (the NN layer records it, with its
+  /// backward, as one node); nil when the backend has no kernel for these operands. The NN
+  /// layer checks the caller's arguments (shapes, groups) and pads nothing: `padding` is part
+  /// of the problem.
+  package static func fusedConvolution2d(
     _ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int,
-    outputSize: (Int, Int), composed: @escaping (Tensor, Tensor, Tensor?) -> Tensor
-  ) -> Tensor? {
+    outputSize: (Int, Int)
+  ) -> (out: Tensor, problem: Convolution2dProblem)? {
     guard input.dtype == .float32, weight.dtype == .float32, bias.map({ $0.dtype == .float32 }) ?? true,
       weight.device == input.device, bias.map({ $0.device == input.device }) ?? true, input.numel > 0
     else { return nil }
-    let problem = Convolution2dProblem(
-      input: input.contiguous(), weight: weight.contiguous(), bias: bias?.contiguous(), stride: stride, padding: padding,
-      dilation: dilation, groups: groups, outputSize: outputSize, composed: composed)
-    let shape = [input.shape[0], weight.shape[0], outputSize.0, outputSize.1]
-    var out = Tensor(uninitializedShape: shape, dtype: input.dtype, device: input.device)
-    guard input.backend.fusedConvolution2d(problem, into: out) else { return nil }
-    out.markWritten()
-    if input.suggestedMemoryFormat == .channelsLast {
-      // A channels-last input gives a channels-last output (as PyTorch's), the kernels' NCHW
-      // result transposed once.
-      let last = Tensor.uninitialized(shape, dtype: input.dtype, device: input.device, memoryFormat: .channelsLast)
-      input.backend.copy(out, into: last)
-      last.markWritten()
-      out = last
+    return unrecorded {
+      let problem = Convolution2dProblem(
+        input: input.contiguous(), weight: weight.contiguous(), bias: bias?.contiguous(), stride: stride, padding: padding,
+        dilation: dilation, groups: groups, outputSize: outputSize)
+      let shape = [input.shape[0], weight.shape[0], outputSize.0, outputSize.1]
+      var out = Tensor(uninitializedShape: shape, dtype: input.dtype, device: input.device)
+      guard input.backend.fusedConvolution2d(problem, into: out) else { return nil }
+      out.markWritten()
+      if input.suggestedMemoryFormat == .channelsLast {
+        // A channels-last input gives a channels-last output (as PyTorch's), the kernels' NCHW
+        // result transposed once.
+        let last = Tensor.uninitialized(shape, dtype: input.dtype, device: input.device, memoryFormat: .channelsLast)
+        input.backend.copy(out, into: last)
+        last.markWritten()
+        out = last
+      }
+      return (out, problem)
     }
-    return out.recorded(.convolution2d(problem), [input, weight] + (bias.map { [$0] } ?? []), out)
   }
 
   /// The gradients of a fused convolution with respect to input, weight and bias (nil where
