@@ -29,6 +29,15 @@ enum Launcher {
 }
 
 @Suite(.serialized) struct DistributedTests {
+  /// CI sets `SWIFT_TENSOR_REQUIRE_MPI` where the MPI tests must run: a missing mpirun,
+  /// MPI trait or `DistributedCheck` then fails instead of skipping them all.
+  @Test(.enabled(if: ProcessInfo.processInfo.environment["SWIFT_TENSOR_REQUIRE_MPI"] != nil, "MPI is not required here"))
+  func theMPITestsCanRun() {
+    #expect(ProcessGroup.isAvailable, "this build lacks the MPI trait")
+    #expect(Launcher.mpirun != nil, "mpirun was not found")
+    #expect(FileManager.default.isExecutableFile(atPath: Launcher.check.path), "DistributedCheck is not built beside the tests")
+  }
+
   @Test(.enabled(if: !ProcessGroup.isAvailable, "this build has the MPI trait"))
   func withoutABackendTheGroupSaysHowToGetOne() {
     #expect {
