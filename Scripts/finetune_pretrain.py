@@ -1,7 +1,7 @@
 """Trains the FineTune example's network on digits 0-4 in PyTorch and saves its state_dict
-with torch.save, for `swift run -c release FineTune --pretrained digits-resnet-0to4.pth`.
+with torch.save, for `swift run -c release FineTune --pretrained runs/digits-resnet-0to4.pth`.
 
-    .venv/bin/python Scripts/finetune_pretrain.py [--epochs 6] [--out digits-resnet-0to4.pth]
+    .venv/bin/python Scripts/finetune_pretrain.py [--epochs 6] [--out runs/digits-resnet-0to4.pth]
         [--check FOLDER]   also write FOLDER/input.npy and FOLDER/logits.npy (eval mode)
 
 The network has the module names of `SmallResNet` in Sources/ExampleSupport/DigitModels.swift,
@@ -36,7 +36,7 @@ class SmallResNet(nn.Module):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=6)
-    parser.add_argument("--out", default="digits-resnet-0to4.pth")
+    parser.add_argument("--out", default="runs/digits-resnet-0to4.pth")
     parser.add_argument("--check")
     args = parser.parse_args()
     digits = np.load(os.path.join(os.path.dirname(__file__), "..", "Data", "digits.npz"))
@@ -57,6 +57,7 @@ def main():
             optimizer.step()
             correct += (logits.argmax(1) == y).sum().item()
         print(f"epoch {epoch + 1}/{args.epochs}: training accuracy {100 * correct / len(labels):.1f}%")
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     torch.save(model.state_dict(), args.out)
     print(f"saved {args.out}")
     if args.check:

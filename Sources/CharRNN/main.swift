@@ -10,7 +10,7 @@ import ExampleSupport
 // Batch 32, sequence 64; lr 2e-3 -> 2e-4; evaluations every 500 iterations over 20 batches
 // (100 at the end).
 let defaults = LanguageModelOptions(
-  iters: 3000, evalInterval: 500, evalIters: 20, finalEvalIters: 100, checkpoint: "charrnn-shakespeare.pt", batchSize: 32,
+  iters: 3000, evalInterval: 500, evalIters: 20, finalEvalIters: 100, checkpoint: "runs/charrnn-shakespeare.pt", batchSize: 32,
   sequenceLength: 64, lr: 2e-3, minLR: 2e-4)
 runLanguageModelExample(
   defaults, program: "CharRNN", describe: { (_: CharLSTM) in "embedding 64, LSTM 2 x 256" },

@@ -36,7 +36,8 @@ public struct LanguageModelOptions: Sendable {
   public var evalIters: Int
   /// Batches averaged by the last evaluation.
   public var finalEvalIters: Int
-  /// The checkpoint path (`--checkpoint`): one `torch.save` file.
+  /// The checkpoint's path (`--checkpoint`, one `torch.save` file; its folder is created); by
+  /// default in `runs/`, which git ignores, or in the folder `--out` names.
   public var checkpoint: String
   /// The text sampling starts from (`--prompt`).
   public var prompt = "\n"
@@ -103,6 +104,8 @@ public struct LanguageModelOptions: Sendable {
       case "--eval-iters": options.evalIters = Int(value(argument)) ?? options.evalIters
       case "--final-eval-iters": options.finalEvalIters = Int(value(argument)) ?? options.finalEvalIters
       case "--checkpoint": options.checkpoint = value(argument)
+      case "--out":
+        options.checkpoint = ExampleOutput.file(URL(fileURLWithPath: options.checkpoint).lastPathComponent, in: value(argument)).path
       case "--prompt": options.prompt = value(argument)
       case "--length": options.sampleLength = Int(value(argument)) ?? options.sampleLength
       case "--temperature": options.temperature = Double(value(argument)) ?? options.temperature
@@ -110,7 +113,7 @@ public struct LanguageModelOptions: Sendable {
       case "--seed": options.seed = UInt64(value(argument)) ?? options.seed
       default:
         print(
-          "usage: \(program) [--iters N] [--device cpu|cuda[:N]|test[:N]] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--final-eval-iters N] [--checkpoint PATH] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
+          "usage: \(program) [--iters N] [--device cpu|cuda[:N]|test[:N]] [--resume] [--distributed] [--sample-only] [--eval-interval N] [--eval-iters N] [--final-eval-iters N] [--checkpoint PATH] [--out DIR] [--prompt TEXT] [--length N] [--temperature T] [--top-k K] [--seed S]"
         )
         exit(2)
       }
@@ -168,7 +171,8 @@ public func runLanguageModelExample<M: CharacterModel>(
   Tensor.manualSeed(options.seed)
   let model = makeModel(text.vocabulary.count)
   let batches = Generator().manualSeed(options.seed &+ UInt64(rank) &* 1_000_003)
-  let checkpointURL = URL(fileURLWithPath: options.checkpoint)
+  let requested = URL(fileURLWithPath: options.checkpoint)
+  let checkpointURL = ExampleOutput.file(requested.lastPathComponent, in: requested.deletingLastPathComponent().path)
   print("model: \(describe(model)), \(model.parameters().reduce(0) { $0 + $1.numel }) parameters")
   let optimizer = model.configureOptimizer(lr: options.lr, weightDecay: 0.1, betas: (0.9, 0.99))
   let warmup = min(options.warmup, max(options.iters - 1, 1))

@@ -5,9 +5,10 @@
 //
 // `--pretrained PATH` starts from a `.pth` written by PyTorch instead
 // (`torch.save(model.state_dict(), PATH)` of the same network; `Scripts/finetune_pretrain.py`
-// trains and writes one).
+// trains and writes one). The network it trains is saved in `--out DIR` (default `runs/`,
+// which git ignores).
 //
-//   swift run -c release FineTune [--pretrained digits-resnet-0to4.pth]
+//   swift run -c release FineTune [--pretrained runs/digits-resnet-0to4.pth] [--out DIR]
 import Data
 import ExampleSupport
 import Foundation
@@ -20,13 +21,17 @@ func fail(_ message: String) -> Never {
 }
 
 var pretrainedPath: String?
+var outputFolder = ExampleOutput.defaultFolder
 var arguments = Array(CommandLine.arguments.dropFirst())[...]
 while let argument = arguments.popFirst() {
   switch argument {
   case "--pretrained":
     guard let path = arguments.popFirst() else { fail("--pretrained needs a path") }
     pretrainedPath = path
-  default: fail("usage: FineTune [--pretrained PATH.pth]")
+  case "--out":
+    guard let folder = arguments.popFirst() else { fail("--out needs a folder") }
+    outputFolder = folder
+  default: fail("usage: FineTune [--pretrained PATH.pth] [--out DIR]")
   }
 }
 
@@ -53,9 +58,9 @@ if let pretrainedPath {
   let loader = DataLoader(trainA, batchSize: 32, shuffle: true, numWorkers: 2)
   for epoch in 1...6 { trainEpoch(pretrained, loader, optimizer: optimizer, epoch: epoch, epochs: 6) }
   print(String(format: "accuracy on digits 0-4: %.1f%%", 100 * accuracy(pretrained, testA)))
-  checkpoint = URL(fileURLWithPath: "digits-resnet-0to4.pth")
+  checkpoint = ExampleOutput.file("digits-resnet-0to4.pth", in: outputFolder)
   do { try Tensor.save(pt: checkpoint, pretrained.stateDict()) } catch { fail("could not save: \(error)") }
-  print("saved \(checkpoint.lastPathComponent) (torch.load reads it)")
+  print("saved \(checkpoint.path) (torch.load reads it)")
 }
 
 print("\n2. Load it, freeze every parameter, replace fc for digits 5-9")

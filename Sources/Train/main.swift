@@ -2,12 +2,13 @@
 // MNIST, given its four IDX files) with a `DataLoader` (shuffled batches prepared on worker
 // threads). By default it trains twice, without and with augmentation by random shifts
 // (`RandomCrop` with padding), and prints both test accuracies. Each run saves a checkpoint
-// (`torch.save` format) after every epoch; `--resume` continues from them exactly.
+// (`torch.save` format) after every epoch into `--out DIR` (default `runs/`, which git
+// ignores); `--resume` continues from them exactly.
 // `--distributed` trains data-parallel on the ranks `mpirun` starts (build with
 // `--traits MPI`): each rank takes its `DistributedSampler` share of every epoch at batch
 // 64 / ranks, gradients are averaged by `DistributedDataParallel`, and only rank 0 prints.
 //
-//   swift run -c release Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed]
+//   swift run -c release Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed] [--out DIR]
 //   mpirun -np 2 .build/release/Train --distributed
 //   swift run -c release Train train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte
 import Data
@@ -23,9 +24,10 @@ var workers = 2
 var variants = [false, true]
 var resume = false
 var distributed = false
+var outputFolder = ExampleOutput.defaultFolder
 var arguments = Array(CommandLine.arguments.dropFirst())[...]
 func usage() -> Never {
-  print("usage: Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed] [train-images train-labels test-images test-labels]")
+  print("usage: Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed] [--out DIR] [train-images train-labels test-images test-labels]")
   exit(2)
 }
 while let argument = arguments.popFirst() {
@@ -40,6 +42,9 @@ while let argument = arguments.popFirst() {
   case "--no-augment": variants = [false]
   case "--resume": resume = true
   case "--distributed": distributed = true
+  case "--out":
+    guard let folder = arguments.popFirst() else { usage() }
+    outputFolder = folder
   case _ where argument.hasPrefix("--"): usage()
   default: files.append(argument)
   }
@@ -93,7 +98,7 @@ for augment in variants {
   let loader =
     shard.map { DataLoader(data, batchSize: 64 / group!.worldSize, numWorkers: workers, sampler: $0) }
     ?? DataLoader(data, batchSize: 64, shuffle: true, numWorkers: workers)
-  let checkpoint = URL(fileURLWithPath: augment ? "digits-mlp-augmented.pt" : "digits-mlp.pt")
+  let checkpoint = ExampleOutput.file(augment ? "digits-mlp-augmented.pt" : "digits-mlp.pt", in: outputFolder)
   var firstEpoch = 1
   if resume, FileManager.default.fileExists(atPath: checkpoint.path) {
     do {
