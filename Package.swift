@@ -28,7 +28,7 @@ let package = Package(
     .target(name: "DeviceParity", dependencies: ["NN", "Optim", "CUDABackend", "ExampleSupport"]),
     .executableTarget(name: "CUDACheck", dependencies: ["DeviceParity", "ExampleSupport", "NN", "Optim"]),
     .executableTarget(name: "DistributedCheck", dependencies: ["Distributed", "Optim", "CUDABackend"]),
-    .target(name: "NN", dependencies: ["Autograd", "CUDABackend"]),
+    .target(name: "NN", dependencies: ["Autograd"]),
     .target(name: "Optim", dependencies: ["Autograd"]),
     .target(name: "Data", dependencies: ["NN"]),
     .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),

@@ -116,17 +116,6 @@ extension CUDA {
 }
 
 extension Tensor {
-  /// A copy on `device`; with `nonBlocking`, a copy between pinned host memory and a GPU is
-  /// queued on the current stream and the call returns at once (PyTorch:
-  /// `x.to(device, non_blocking=True)`): synchronize the stream (or record and wait for an
-  /// event) before the host reads a copied-back result or writes the pinned source. Other
-  /// copies, and every copy on devices without streams, finish before the call returns.
-  public func to(_ target: Device, nonBlocking: Bool) throws -> Tensor {
-    if target == device { return self }
-    try Runtime.ensure(target)
-    return try moved(to: target, nonBlocking: nonBlocking)
-  }
-
   /// Marks this CUDA tensor's memory as used by `stream`, so that freeing it does not let the
   /// allocator hand the block to other work before `stream`'s queued work is done (PyTorch:
   /// `x.record_stream(s)`).

@@ -42,7 +42,7 @@ public enum CUDA {
   /// Loads the runtime and checks that `device` exists (PyTorch: `torch.cuda.init()`, which
   /// happens on first use there too); any other device kind passes. `Module.to` calls it, so
   /// a model can move to a GPU before any tensor has.
-  public static func initialize(for device: Device) throws { try Runtime.ensure(device) }
+  public static func initialize(for device: Device) throws { try device.prepare() }
 
   /// The properties of device `index`.
   public static func properties(of index: Int = 0) throws -> DeviceProperties { try Runtime.properties(index) }
@@ -97,24 +97,10 @@ public enum CUDA {
   public static var float32MatmulPrecision: String { allowTF32 ? "high" : "highest" }
 }
 
-extension Tensor {
-  /// A copy on `device` (or `self` when it is already there); throws when the device cannot
-  /// be used, with the runtime's reason, or has no memory for the copy (PyTorch:
-  /// `x.to("cuda:0")`). The move is recorded for autograd (`ToCopyBackward0`): gradients flow
-  /// back to this tensor's device.
-  public func to(_ target: Device) throws -> Tensor { try to(target, nonBlocking: false) }
-
-  /// A copy of this host tensor in pinned (page-locked) memory, which `device` copies from
-  /// directly (PyTorch: `x.pin_memory()`); `self` when already pinned. Throws when the device
-  /// cannot be used (without a GPU, pin for the test device: `pinMemory(device: .test(0))`).
-  public func pinMemory(device: Device = .cuda(0)) throws -> Tensor {
-    try Runtime.ensure(device)
-    return try pinned(for: device)
-  }
-
-  /// A copy on CUDA device `index` (PyTorch: `x.cuda()`); `nonBlocking` as in `to(_:nonBlocking:)`.
-  public func cuda(_ index: Int = 0, nonBlocking: Bool = false) throws -> Tensor { try to(.cuda(index), nonBlocking: nonBlocking) }
-
-  /// A copy in host memory (PyTorch: `x.cpu()`).
-  public func cpu() throws -> Tensor { try to(.cpu) }
+/// What the core's `BackendRegistry` finds (by its mangled name) and asks to register the CUDA
+/// backend the first time a `.cuda` device is used: the one point where the backend
+/// registers, besides `CUDA.isAvailable`/`deviceCount`. Without the `CUDA` trait it registers
+/// nothing, and the device's error says to build with the trait.
+package enum CUDADeviceLoader: DeviceBackendLoader {
+  package static func registerBackends() { Runtime.registerBackend() }
 }

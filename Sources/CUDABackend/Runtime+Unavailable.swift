@@ -11,6 +11,9 @@
     static func resetPeakMemoryStats(_ device: Int) {}
     static func emptyCache() {}
 
+    /// Nothing to register: `.cuda` devices then fail with the missing-trait message.
+    static func registerBackend() {}
+
     static func ensure(_ device: Device) throws {
       if device.isCUDA { throw DeviceError.backendMissing(device) }
     }

@@ -25,6 +25,10 @@
       return Int(count)
     }
 
+    /// Registers the backend (`CUDADeviceLoader`): its factory checks the device, so a missing
+    /// driver or ordinal surfaces as the runtime's error at first use.
+    static func registerBackend() { registerOnce }
+
     static func properties(_ index: Int) throws -> CUDA.DeviceProperties {
       try ensure(.cuda(index))
       var p = cudaDeviceProp()
@@ -56,6 +60,7 @@
     static let registerOnce: Void = {
       BackendRegistry.register(kind: "cuda") { device in
         guard case .cuda(let index) = device else { throw DeviceError.runtime("not a CUDA device: \(device)") }
+        try ensure(device)
         return CUDADeviceBackend(index: index)
       }
     }()

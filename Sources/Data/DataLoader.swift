@@ -1,4 +1,3 @@
-import CUDABackend
 import Foundation
 
 /// The library's generator, named so inside `Sequence` types (whose `Generator` is their
@@ -89,7 +88,7 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
 
   /// `device` when it can pin host memory here; else nil, after PyTorch's warning.
   private static func pinnable(_ device: Device) -> Device? {
-    if (try? CUDA.initialize(for: device)) != nil, let backend = try? BackendRegistry.backend(for: device), backend.pinnedHostAllocator != nil {
+    if let backend = try? BackendRegistry.backend(for: device), backend.pinnedHostAllocator != nil {
       return device
     }
     FileHandle.standardError.write(

@@ -1,5 +1,4 @@
 @_exported import Autograd
-import CUDABackend
 import Foundation
 
 /// The base class of layers and models (PyTorch: `torch.nn.Module`).
@@ -207,8 +206,7 @@ open class Module: Forwarding {
   /// keeps working (PyTorch: `model.to(device)`); throws when the device is unavailable or
   /// has no memory for them, before anything has moved when the device cannot be used.
   public func to(_ device: Device) throws {
-    try CUDA.initialize(for: device)
-    _ = try BackendRegistry.backend(for: device)
+    try device.prepare()
     for (_, t) in namedParameters() + namedBuffers() where t.device != device {
       let moved = try t.detach().moved(to: device)
       let grad = try t.grad.map { try $0.detach().moved(to: device) }

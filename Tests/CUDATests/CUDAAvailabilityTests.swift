@@ -4,6 +4,12 @@ import TestSupport
 import Testing
 
 @Suite struct CUDAAvailabilityTests {
+  /// The core finds the CUDA module's loader by its mangled name (it has no dependency on the
+  /// module): the name it looks for is the type's.
+  @Test func theCoreFindsTheCUDALoaderByItsMangledName() {
+    #expect(_mangledTypeName(CUDADeviceLoader.self) == BackendRegistry.loaderNames["cuda"])
+  }
+
   #if CUDA
     @Test(.enabled(if: !CUDA.isAvailable, "a CUDA device is present"))
     func withoutADeviceCUDAIsUnavailableAndSaysWhy() throws {

@@ -35,7 +35,7 @@ extension Tensor {
 
   /// The tensor on `target` (`self` when it is already there), recorded for autograd as
   /// `ToCopyBackward0`, whose gradient moves back to this device; stops when the device cannot
-  /// be used. The throwing, public form is `to(_: Device)` in CUDABackend.
+  /// be used. The throwing, public form is `to(_: Device)`.
   package func movedTo(_ target: Device) -> Tensor {
     do { return try moved(to: target) } catch { usageFailure("\(error)") }
   }
@@ -60,7 +60,7 @@ extension Tensor {
 
   /// A copy of this host tensor in page-locked memory that `device` copies from directly
   /// (`self` when it is pinned already); throws when the device has no pinned memory. The
-  /// public form is `pinMemory(device:)` in CUDABackend.
+  /// public form is `pinMemory(device:)`.
   package func pinned(for device: Device) throws -> Tensor {
     usageCheck(self.device == .cpu, "cannot pin a tensor on \(self.device): only dense CPU tensors can be pinned")
     if storage.isPinned { return self }

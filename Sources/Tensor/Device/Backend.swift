@@ -214,13 +214,15 @@ package enum BackendRegistry {
     lock.withLock { factories[kind] = factory }
   }
 
-  /// The backend of `device`, or the error that says why it cannot be had.
+  /// The backend of `device`, or the error that says why it cannot be had. A device kind
+  /// without a factory yet is loaded first (`loadBackends`).
   package static func backend(for device: Device) throws -> any Backend {
     switch device {
     case .cpu: return cpu
     case .test(let index): return try TestDevice.backend(index)
     case .cuda: break
     }
+    if lock.withLock({ factories[device.type] == nil }) { loadBackends(for: device.type) }
     return try lock.withLock {
       if let cached = cache[device] { return cached }
       guard let factory = factories[device.type] else { throw DeviceError.backendMissing(device) }
@@ -228,6 +230,27 @@ package enum BackendRegistry {
       cache[device] = made
       return made
     }
+  }
+}
+
+/// A module with backends for a device kind, which the core finds and asks to register them
+/// the first time a device of that kind is used: so the core needs no dependency on the
+/// module, and a program that links it (`import CUDABackend`, built with the `CUDA` trait)
+/// can use `.cuda` devices from any module, with nothing to call first.
+package protocol DeviceBackendLoader {
+  /// Registers the module's backend factories (`BackendRegistry.register`).
+  static func registerBackends()
+}
+
+extension BackendRegistry {
+  /// The mangled names of the loaders of each device kind: a type is found by its mangled name
+  /// in every linked module (`_typeByName`; CUDATests checks the name against the type).
+  package static let loaderNames = ["cuda": "11CUDABackend16CUDADeviceLoaderO"]
+
+  /// Asks the loader of `kind` to register its backends, when the program links it.
+  private static func loadBackends(for kind: String) {
+    guard let name = loaderNames[kind], let loader = _typeByName(name) as? any DeviceBackendLoader.Type else { return }
+    loader.registerBackends()
   }
 }
 
