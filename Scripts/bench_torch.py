@@ -61,6 +61,8 @@ record("sum_dim0_1000x1000", lambda: square.sum(0), 50)
 record("sum_dim1_1000x1000", lambda: square.sum(1), 50)
 record("broadcast_add_1000x1000", lambda: square + row, 50)
 record("transpose_contiguous_1000x1000", lambda: square.t().contiguous(), 50)
+record("rand_1000x1000", lambda: torch.rand(1000, 1000), 10)
+record("randn_1000x1000", lambda: torch.randn(1000, 1000), 10)
 
 one = torch.tensor([1.0])
 one_grad = torch.tensor([1.0], requires_grad=True)

@@ -201,6 +201,9 @@ record("sum_dim0_1000x1000", inner: 50) { _ = square.sum(dim: 0) }
 record("sum_dim1_1000x1000", inner: 50) { _ = square.sum(dim: 1) }
 record("broadcast_add_1000x1000", inner: 50) { _ = square + row }
 record("transpose_contiguous_1000x1000", inner: 50) { _ = square.t().contiguous() }
+// Random creation (PyTorch's CPU generator stream, float32).
+record("rand_1000x1000", inner: 10) { _ = Tensor.rand(1000, 1000) }
+record("randn_1000x1000", inner: 10) { _ = Tensor.randn(1000, 1000) }
 
 // Per-op overhead: a 1-element add, with and without autograd.
 let one = Tensor([1.0])

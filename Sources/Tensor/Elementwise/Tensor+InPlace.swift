@@ -103,7 +103,7 @@ extension Tensor {
   @discardableResult
   public func uniform_(from low: Double = 0, to high: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(low <= high, "uniform_ expects to return a [from, to) range, but found from=\(low) > to=\(high)")
-    if let drawn = drawnOnDevice(.uniform(from: low, to: high), generator: generator) { return overwriteRandom(with: drawn) }
+    if let filled = filledOnDevice(.uniform(from: low, to: high), generator: generator) { return filled }
     let width = high - low
     let values: Tensor
     if dtype == .float64 {
@@ -121,7 +121,7 @@ extension Tensor {
   @discardableResult
   public func normal_(mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(std >= 0, "normal expects std >= 0.0, but found std \(std)")
-    if let drawn = drawnOnDevice(.normal(mean: mean, std: std), generator: generator) { return overwriteRandom(with: drawn) }
+    if let filled = filledOnDevice(.normal(mean: mean, std: std), generator: generator) { return filled }
     let values = Tensor.normalValues(count: numel, dtype: dtype, mean: mean, std: std, generator: generator)
     return overwriteRandom(with: Tensor(flat: values, shape: shape))
   }
@@ -136,6 +136,21 @@ extension Tensor {
     return overwriteRandom(with: values)
   }
 
+  /// This tensor filled from `distribution` on its device, or nil where the numbers are drawn
+  /// on the host. Without autograd state the numbers land in place (no second device tensor);
+  /// otherwise in a fresh tensor that `overwriteRandom` records as the fill.
+  private func filledOnDevice(_ distribution: RandomDistribution, generator: Generator?) -> Tensor? {
+    if case .cpu = device { return nil }
+    guard hasAutogradState else {
+      usageCheck(dtype.isFloatingPoint, "random fill: expected a floating point tensor, got \(dtype)")
+      checkWritable(inputs: [], op: "random fill")
+      guard fillRandomOnDevice(distribution, generator: generator) else { return nil }
+      markWritten()
+      return self
+    }
+    return drawnOnDevice(distribution, generator: generator).map(overwriteRandom)
+  }
+
   /// A new tensor like this one filled from `distribution` on the device, or nil where the
   /// numbers are drawn on the host (see `fillRandomOnDevice`).
   func drawnOnDevice(_ distribution: RandomDistribution, generator: Generator?) -> Tensor? {
@@ -144,14 +159,16 @@ extension Tensor {
     return drawn.fillRandomOnDevice(distribution, generator: generator) ? drawn : nil
   }
 
+  /// Writes `values` (of any float type) into this tensor, converting them as they land (one
+  /// copy, no converted intermediate), or as a recorded fill when autograd tracks the tensor.
   private func overwriteRandom(with values: Tensor) -> Tensor {
     usageCheck(dtype.isFloatingPoint, "random fill: expected a floating point tensor, got \(dtype)")
     checkWritable(inputs: [], op: "random fill")
-    let filled = values.movedTo(device).to(dtype)
+    let onDevice = values.movedTo(device)
     inPlace(inputs: [], op: "random fill") {
-      backend.copy(filled, into: self)
+      backend.copy(onDevice, into: self)
     } outOfPlace: {
-      filled
+      onDevice.to(dtype)
     }
     return self
   }

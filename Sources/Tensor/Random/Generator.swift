@@ -201,13 +201,16 @@ extension Tensor {
 
   /// Fills a new CPU tensor of `shape` with values drawn by `draw` in row-major order.
   static func randomCPU(_ shape: [Int], dtype: DType, generator: Generator?, _ draw: (Generator) -> Double) -> Tensor {
-    let count = Layout.numel(of: shape)
-    var values = [Double](repeating: 0, count: count)
+    // Drawn straight into a float64 tensor (no array and copy of it): the one conversion to
+    // `dtype` happens where the values land.
+    let values = Tensor(uninitializedShape: shape, dtype: .float64, device: .cpu)
     let g = Generator.host(generator)
-    g.lock.withLock {
-      for i in 0..<count { values[i] = draw(g) }
+    values.withUnsafeMutableBufferPointer(as: Double.self) { buffer in
+      g.lock.withLock {
+        for i in buffer.indices { buffer[i] = draw(g) }
+      }
     }
-    return Tensor(flat: values, shape: shape).to(dtype)
+    return values.to(dtype)
   }
 
   /// Standard normal values as PyTorch's CPU `normal_` draws them: fewer than 16 values
