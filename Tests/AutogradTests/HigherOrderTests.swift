@@ -59,6 +59,30 @@ private enum SavedOutputExp: CustomFunction {
     #expect(try Autograd.grad(of: [g.sum()], wrt: [x])[0]!.toArray(Double.self) == [0, 0, 0])
   }
 
+  /// PyTorch's edge shapes: 0-d tensors, empty tensors and empty batches differentiate twice.
+  @Test func edgeShapesDifferentiateTwice() throws {
+    func second(_ f: (Tensor) -> Tensor, _ x: Tensor) throws -> (first: Tensor, second: Tensor?) {
+      let g = try Autograd.grad(of: [f(x).sum()], wrt: [x], createGraph: true)[0]!
+      return (g, g.requiresGrad ? try Autograd.grad(of: [g.sum()], wrt: [x], allowUnused: true)[0] : nil)
+    }
+    let scalar = Tensor(0.5, dtype: .float64).requiresGrad_()
+    #expect(try second({ $0.exp() }, scalar).second?.item() == Foundation.exp(0.5))
+    #expect(try second({ $0.relu() }, scalar).second?.item() == 0.0)
+    // The product of the others, with zeros: d(sum of pairwise products)/dx.
+    let zeros = Tensor([[0.0, 2, 3], [0, 0, 4]], dtype: .float64).requiresGrad_()
+    #expect(try second({ $0.prod(dim: 1) }, zeros).second?.toArray(Double.self) == [5, 3, 2, 4, 4, 0])
+    let empty = Tensor.zeros(0, 3, dtype: .float64).requiresGrad_()
+    for log in [false, true] {
+      let result = try second({ (log ? $0.logSoftmax(dim: 1) : $0.softmax(dim: 1)) * 2 }, empty)
+      #expect(result.first.requiresGrad && result.second?.shape == [0, 3], "empty \(log ? "logSoftmax" : "softmax")")
+    }
+    #expect(empty.softmax(dim: 1).gradFn?.name == "SoftmaxBackward0")
+    let emptyBatch = Tensor.zeros(0, 3, 3, dtype: .float64).requiresGrad_()
+    #expect(try second({ Linalg.inv($0) }, emptyBatch).second?.shape == [0, 3, 3])
+    #expect(try second({ Linalg.eigh($0 + $0.mT).eigenvalues }, emptyBatch).second?.shape == [0, 3, 3])
+    #expect(try second({ Linalg.svd($0).S }, emptyBatch).second?.shape == [0, 3, 3])
+  }
+
   /// A saved output changed in place is caught, and the message names the node whose output it is.
   @Test func savedOutputWrittenInPlaceIsNamed() throws {
     let x = Tensor([0.3, 0.5]).to(.float64).requiresGrad_()

@@ -7,6 +7,20 @@ import Testing
 /// Generators and the added random functions, against PyTorch 2.13's numbers for the same
 /// seeds. Serialized: they reseed the default generator.
 @Suite(.serialized) struct RandomTests {
+  /// Random fills land, converted, in empty, 0-d, strided and half-precision tensors, in
+  /// logical order (the stream does not depend on the layout).
+  @Test func randomFillsLandInEveryShapeAndLayout() {
+    #expect(Tensor.rand(0, 3).shape == [0, 3] && Tensor.randn([]).shape == [] && Tensor.randn(0).numel == 0)
+    Tensor.manualSeed(7)
+    let contiguous = Tensor.rand(4, 3)
+    Tensor.manualSeed(7)
+    let transposed = Tensor.empty(3, 4).t().uniform_()
+    #expect(transposed == contiguous)
+    Tensor.manualSeed(7)
+    let half = Tensor.rand(64, dtype: .float16)
+    #expect(half.dtype == .float16 && (half .>= 0).all().item(Bool.self) && (half .< 1).all().item(Bool.self))
+  }
+
   @Test func randpermMatchesPyTorch() {
     Tensor.manualSeed(0)
     #expect(Tensor.randperm(10) == Tensor([4, 1, 7, 5, 3, 9, 0, 8, 6, 2]))

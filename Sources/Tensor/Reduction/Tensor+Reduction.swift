@@ -259,7 +259,9 @@ extension Tensor {
     if let cast = Tensor.autocast(.float32OnDevices, self, { $0.softmax(dim: d) }) { return cast }
     usageCheck(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
-    if numel == 0 { return clone() }
+    // An empty input is its own result, still recorded as softmax (PyTorch's node, and a
+    // gradient that is differentiable again).
+    if numel == 0 { return recorded(.softmax(dim: axis, log: false), [self], Tensor.unrecorded { clone() }) }
     let result = fusedSoftmax(axis, log: false) ?? Tensor.unrecorded {
       let e = (self - amax(dim: axis, keepdim: true)).exp()
       return e / e.sum(dim: axis, keepdim: true)
@@ -272,7 +274,7 @@ extension Tensor {
     if let cast = Tensor.autocast(.float32OnDevices, self, { $0.logSoftmax(dim: d) }) { return cast }
     usageCheck(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
-    if numel == 0 { return clone() }
+    if numel == 0 { return recorded(.softmax(dim: axis, log: true), [self], Tensor.unrecorded { clone() }) }
     let result = fusedSoftmax(axis, log: true) ?? Tensor.unrecorded { self - logsumexp(dim: axis, keepdim: true) }
     return recorded(.softmax(dim: axis, log: true), [self], result)
   }
