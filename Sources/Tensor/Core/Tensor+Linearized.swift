@@ -43,7 +43,7 @@ extension Tensor {
     guard let recorder, inputs.contains(where: recorder.requiresGradient) else { return outputs }
     let linearization = Linearization(name: name, outputShapes: outputs.map(\.shape), tangent: tangent)
     guard outputs.count > 1 else { return [outputs[0].recorded(.linearized(linearization), inputs, outputs[0])] }
-    let packed = unrecorded { Tensor.cat(outputs.map { $0.detach().reshape([-1]) }) }
+    let packed = unrecorded { Tensor.cat(outputs.map { $0.reshape([-1]) }) }
     return linearization.unpacked(packed.recorded(.linearized(linearization), inputs, packed))
   }
 }
