@@ -102,5 +102,6 @@ public enum CUDA {
 /// registers, besides `CUDA.isAvailable`/`deviceCount`. Without the `CUDA` trait it registers
 /// nothing, and the device's error says to build with the trait.
 package enum CUDADeviceLoader: DeviceBackendLoader {
+  /// Registers the CUDA backend factory (nothing without the `CUDA` trait).
   package static func registerBackends() { Runtime.registerBackend() }
 }
