@@ -13,7 +13,7 @@
       defer { nvrtcDestroyProgram(&program) }
       let options = ["--gpu-architecture=\(arch)", "--std=c++17", "-default-device"]
       let cStrings = options.map { strdup($0) }
-      defer { cStrings.forEach { free($0) } }
+      defer { for string in cStrings { free(string) } }
       var pointers = cStrings.map { UnsafePointer<CChar>($0) }
       let status = nvrtcCompileProgram(program, Int32(pointers.count), &pointers)
       if status != NVRTC_SUCCESS {
@@ -22,7 +22,8 @@
         var log = [CChar](repeating: 0, count: logSize + 1)
         nvrtcGetProgramLog(program, &log)
         throw DeviceError.runtime(
-          "NVRTC could not compile \(module.name) for \(arch): \(String(cString: nvrtcGetErrorString(status)))\n\(String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))")
+          "NVRTC could not compile \(module.name) for \(arch): \(String(cString: nvrtcGetErrorString(status)))\n\(String(decoding: log.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))"
+        )
       }
       var size = 0
       try checkNVRTC(nvrtcGetCUBINSize(program, &size), module.name)
@@ -46,50 +47,47 @@
       return (Int(major), Int(minor))
     }
 
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var libraries: [String: cudaLibrary_t] = [:]
-    nonisolated(unsafe) private static var kernels: [String: (cudaKernel_t, KernelArguments)] = [:]
+    /// The loaded kernels of every device.
+    private static let table = KernelTable<cudaLibrary_t, cudaKernel_t>(
+      loadModule: { module, device in
+        let binary: Data
+        do {
+          binary = try cachedBinary(module, arch: architecture(of: device))
+        } catch {
+          usageFailure("\(error)")
+        }
+        var library: cudaLibrary_t?
+        Runtime.setDevice(device)
+        binary.withUnsafeBytes { raw in
+          Runtime.require(
+            cudaLibraryLoadData(&library, raw.baseAddress, nil, nil, 0, nil, nil, 0),
+            "cudaLibraryLoadData(\(module.name))")
+        }
+        return library!
+      },
+      loadKernel: { library, name, _ in
+        var kernel: cudaKernel_t?
+        Runtime.require(cudaLibraryGetKernel(&kernel, library, name), "cudaLibraryGetKernel(\(name))")
+        return kernel!
+      })
 
     /// The kernel `name` of `family`'s module with its argument struct, compiled (or read from
     /// the disk cache) and loaded for `device`'s architecture once per process.
     static func kernel(_ name: String, in family: KernelSource.Family, device: Int) -> (cudaKernel_t, KernelArguments) {
-      lock.withLock {
-        let key = "\(device)/\(name)"
-        if let cached = kernels[key] { return cached }
-        let module = KernelSource.module(family)
-        let libraryKey = "\(device)/\(module.name)"
-        if libraries[libraryKey] == nil {
-          let binary: Data
-          do {
-            binary = try cachedBinary(module, arch: architecture(of: device))
-          } catch {
-            usageFailure("\(error)")
-          }
-          var library: cudaLibrary_t?
-          Runtime.setDevice(device)
-          binary.withUnsafeBytes { raw in
-            Runtime.require(cudaLibraryLoadData(&library, raw.baseAddress, nil, nil, 0, nil, nil, 0), "cudaLibraryLoadData(\(module.name))")
-          }
-          libraries[libraryKey] = library
-        }
-        guard let arguments = module.arguments[name] else {
-          usageFailure("the CUDA module \(module.name) has no kernel \(name)")
-        }
-        var kernel: cudaKernel_t?
-        Runtime.require(cudaLibraryGetKernel(&kernel, libraries[libraryKey]!, name), "cudaLibraryGetKernel(\(name))")
-        kernels[key] = (kernel!, arguments)
-        return (kernel!, arguments)
-      }
+      table.kernel(name, in: family, device: device)
     }
 
+    /// Each device's architecture, read once (under the kernel table's lock, as modules load).
     nonisolated(unsafe) private static var architectures: [Int: String] = [:]
 
     private static func architecture(of device: Int) -> String {
       if let known = architectures[device] { return known }
       var major: Int32 = 0
       var minor: Int32 = 0
-      Runtime.require(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, Int32(device)), "cudaDeviceGetAttribute")
-      Runtime.require(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, Int32(device)), "cudaDeviceGetAttribute")
+      Runtime.require(
+        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, Int32(device)), "cudaDeviceGetAttribute")
+      Runtime.require(
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, Int32(device)), "cudaDeviceGetAttribute")
       let arch = "sm_\(major)\(minor)"
       architectures[device] = arch
       return arch
@@ -97,13 +95,16 @@
 
     /// The folder of compiled kernels: `$SWIFT_TENSOR_KERNEL_CACHE`, else `~/.cache/swift-tensor/kernels`.
     static var cacheDirectory: URL {
-      if let custom = ProcessInfo.processInfo.environment["SWIFT_TENSOR_KERNEL_CACHE"] { return URL(fileURLWithPath: custom) }
+      if let custom = ProcessInfo.processInfo.environment["SWIFT_TENSOR_KERNEL_CACHE"] {
+        return URL(fileURLWithPath: custom)
+      }
       return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/swift-tensor/kernels")
     }
 
     private static func cachedBinary(_ module: KernelSource.Module, arch: String) throws -> Data {
       let (major, minor) = version()
-      let file = cacheDirectory.appendingPathComponent("\(module.name)-\(arch)-nvrtc\(major).\(minor)-\(fnv1a(module.source)).cubin")
+      let file = cacheDirectory.appendingPathComponent(
+        "\(module.name)-\(arch)-nvrtc\(major).\(minor)-\(fnv1a(module.source)).cubin")
       if let data = try? Data(contentsOf: file) { return data }
       let binary = try compile(module, arch: arch)
       try? FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)

@@ -24,12 +24,19 @@ package enum KernelSource {
     package let name: String
     package let source: String
     package let arguments: [String: KernelArguments]
+    /// The kernels' names in a fixed order: a kernel's position is its integer key in
+    /// `KernelTable`.
+    package let kernelNames: [String]
+    /// Each kernel's position in `kernelNames`.
+    package let kernelIndices: [String: Int]
 
     /// A module from hand-written source (kernels without arguments).
     package init(name: String, source: String, arguments: [String: KernelArguments] = [:]) {
       self.name = name
       self.source = source
       self.arguments = arguments
+      kernelNames = arguments.keys.sorted()
+      kernelIndices = Dictionary(uniqueKeysWithValues: kernelNames.enumerated().map { ($0.element, $0.offset) })
     }
   }
 
@@ -45,18 +52,40 @@ package enum KernelSource {
     case attention
     case sort
 
-    /// Every family (what the NVRTC tests compile).
+    /// Every family (what the NVRTC tests compile), in `slot` order.
     package static var allCases: [Family] {
-      DType.allCases.flatMap { [Family.unary($0), .binary($0), .copy(from: $0), .reduce($0)] } + [.data, .integerGemm, .random, .attention, .sort]
+      DType.allCases.flatMap { [Family.unary($0), .binary($0), .copy(from: $0), .reduce($0)] } + [
+        .data, .integerGemm, .random, .attention, .sort,
+      ]
+    }
+
+    /// The number of families: every `slot` is below it.
+    package static let count = 4 * DType.allCases.count + 5
+
+    /// The family's integer key, `0..<count` (its position in `allCases`): module and kernel
+    /// caches are arrays indexed by it, not dictionaries keyed by names.
+    package var slot: Int {
+      let dtypes = DType.allCases.count
+      switch self {
+      case .unary(let dtype): return 4 * dtype.ordinal
+      case .binary(let dtype): return 4 * dtype.ordinal + 1
+      case .copy(let dtype): return 4 * dtype.ordinal + 2
+      case .reduce(let dtype): return 4 * dtype.ordinal + 3
+      case .data: return 4 * dtypes
+      case .integerGemm: return 4 * dtypes + 1
+      case .random: return 4 * dtypes + 2
+      case .attention: return 4 * dtypes + 3
+      case .sort: return 4 * dtypes + 4
+      }
     }
   }
 
   private static let lock = NSLock()
-  nonisolated(unsafe) private static var built: [Family: Module] = [:]
+  nonisolated(unsafe) private static var built = [Module?](repeating: nil, count: Family.count)
 
   /// The module of `family`, generated once per process.
   package static func module(_ family: Family) -> Module {
-    if let cached = lock.withLock({ built[family] }) { return cached }
+    if let cached = lock.withLock({ built[family.slot] }) { return cached }
     let made: Module
     switch family {
     case .unary(let dtype): made = unaryModule(dtype)
@@ -69,7 +98,7 @@ package enum KernelSource {
     case .attention: made = attentionModule()
     case .sort: made = sortModule()
     }
-    lock.withLock { built[family] = made }
+    lock.withLock { built[family.slot] = made }
     return made
   }
 
@@ -149,7 +178,9 @@ package enum KernelSource {
   }
 
   /// The kernel's name for an op on a dtype.
-  package static func kernelName(_ family: String, _ op: String, _ dtype: DType) -> String { "\(family)_\(op)_\(dtype.name)" }
+  package static func kernelName(_ family: String, _ op: String, _ dtype: DType) -> String {
+    "\(family)_\(op)_\(dtype.name)"
+  }
 
   /// The name of the contiguous variant of an elementwise kernel.
   package static func denseName(_ kernel: String) -> String { kernel + "_dense" }
@@ -189,9 +220,11 @@ package enum KernelSource {
     /// geometry operand `k + 1` (the output is operand 0); `extra` fields follow the pointers
     /// (the expression reads them as `args.<name>`).
     mutating func elementwise(
-      _ name: String, inputs: [(String, CType)], output: CType, extra: [(String, KernelArguments.Kind)] = [], expression: String
+      _ name: String, inputs: [(String, CType)], output: CType, extra: [(String, KernelArguments.Kind)] = [],
+      expression: String
     ) {
-      let pointers = inputs.enumerated().map { ("in\($0.offset)", KernelArguments.Kind.pointer("const \($0.element.1.storage)*")) }
+      let pointers =
+        inputs.enumerated().map { ("in\($0.offset)", KernelArguments.Kind.pointer("const \($0.element.1.storage)*")) }
         + [("out", .pointer("\(output.storage)*"))]
       let result = output.store("(\(output.compute))(\(expression))")
       let strided = inputs.enumerated().map { k, input in
@@ -205,12 +238,17 @@ package enum KernelSource {
           \(strided.joined(separator: "\n"))
             args.out[offsetOf(args.g, 0, i)] = \(result);
           """)
-      let aligned = (inputs.indices.map { "packAligned(args.in\($0))" } + ["packAligned(args.out)"]).joined(separator: " && ")
+      let aligned = (inputs.indices.map { "packAligned(args.in\($0))" } + ["packAligned(args.out)"]).joined(
+        separator: " && ")
       let packs = inputs.enumerated().map { k, input in
         "    Pack4<\(input.1.storage)> p\(k) = *(const Pack4<\(input.1.storage)>*)(args.in\(k) + base);"
       }
-      let packed = inputs.enumerated().map { k, input in "      \(input.1.compute) \(input.0) = \(input.1.load("p\(k).v[e]"));" }
-      let single = inputs.enumerated().map { k, input in "      \(input.1.compute) \(input.0) = \(input.1.load("args.in\(k)[e]"));" }
+      let packed = inputs.enumerated().map { k, input in
+        "      \(input.1.compute) \(input.0) = \(input.1.load("p\(k).v[e]"));"
+      }
+      let single = inputs.enumerated().map { k, input in
+        "      \(input.1.compute) \(input.0) = \(input.1.load("args.in\(k)[e]"));"
+      }
       kernel(
         denseName(name), [("count", .int64)] + pointers + extra,
         body: """

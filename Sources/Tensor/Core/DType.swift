@@ -22,6 +22,23 @@ public enum DType: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     }
   }
 
+  /// The type's position in `allCases`, `0..<allCases.count`: an integer key for tables
+  /// indexed by dtype.
+  package var ordinal: Int {
+    switch self {
+    case .float32: 0
+    case .float64: 1
+    case .float16: 2
+    case .bfloat16: 3
+    case .int64: 4
+    case .int32: 5
+    case .int16: 6
+    case .int8: 7
+    case .uint8: 8
+    case .bool: 9
+    }
+  }
+
   /// Whether the type is an integer type, `bool` excluded.
   public var isIntegral: Bool { !isFloatingPoint && self != .bool }
 
