@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 /// Autograd's per-tensor state, kept in the Tensor layer's `autogradMeta` slot
 /// (PyTorch: `AutogradMeta`).
 final class AutogradMeta {
@@ -149,7 +151,8 @@ extension Tensor {
   /// Cuts the tensor out of the graph in place (PyTorch: `x.detach_()`).
   @discardableResult
   public func detach_() -> Tensor {
-    usageCheck(meta?.base == nil || !(meta?.base?.requiresGrad ?? false), "Can't detach views in-place. Use detach() instead.")
+    usageCheck(
+      meta?.base == nil || !(meta?.base?.requiresGrad ?? false), "Can't detach views in-place. Use detach() instead.")
     if let meta {
       meta.gradFn = nil
       meta.requiresGrad = false

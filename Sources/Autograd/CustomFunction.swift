@@ -73,7 +73,9 @@ extension Autograd {
   /// named `name` whose backward maps the output's gradient to one gradient (or `nil`) per
   /// input: the closure form of `CustomFunction`, for ops whose settings are not tensors.
   /// Returns `output` itself when nothing needs a gradient.
-  public static func record(_ output: Tensor, from inputs: [Tensor], name: String, backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
+  public static func record(
+    _ output: Tensor, from inputs: [Tensor], name: String, backward: @escaping (Tensor) throws -> [Tensor?]
+  ) -> Tensor {
     record(output, from: inputs, name: name, savedOutput: nil, backward: backward)
   }
 
@@ -90,7 +92,9 @@ extension Autograd {
     _ output: Tensor, from inputs: [Tensor], name: String, composed: @escaping ([Tensor]) -> Tensor,
     backward: @escaping (Tensor) throws -> [Tensor?]
   ) -> Tensor {
-    guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
+    guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else {
+      return output
+    }
     let saved = inputs.map { SavedTensor($0) }
     let needed = inputs.map(\.requiresGrad)
     return record(output, from: inputs, name: name) { g in
@@ -106,9 +110,12 @@ extension Autograd {
     _ output: Tensor, from inputs: [Tensor], name: String, savedOutput: SavedTensor?,
     backward: @escaping (Tensor) throws -> [Tensor?]
   ) -> Tensor {
-    guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else { return output }
+    guard Autograd.isGradEnabled, inputs.contains(where: \.requiresGrad), output.dtype.isFloatingPoint else {
+      return output
+    }
     let result = output.detach()
-    result.setHistory(Function(name: name, inputs: inputs, savesValues: true, savedOutput: savedOutput, backward: backward))
+    result.setHistory(
+      Function(name: name, inputs: inputs, savesValues: true, savedOutput: savedOutput, backward: backward))
     return result
   }
 }

@@ -15,7 +15,9 @@ enum Engine {
   }
   @TaskLocal static var callbacks: Callbacks?
 
-  static func run(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]? = nil) throws -> [ObjectIdentifier: Tensor] {
+  static func run(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]? = nil) throws
+    -> [ObjectIdentifier: Tensor]
+  {
     let queued = Callbacks()
     let captured = try $callbacks.withValue(queued) {
       try walk(roots: roots, retainGraph: retainGraph, createGraph: createGraph, capture: capture)
@@ -28,7 +30,9 @@ enum Engine {
     return captured
   }
 
-  private static func walk(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]?) throws -> [ObjectIdentifier: Tensor] {
+  private static func walk(roots: [Root], retainGraph: Bool, createGraph: Bool, capture: [Function]?) throws
+    -> [ObjectIdentifier: Tensor]
+  {
     let captureIDs = Set((capture ?? []).map(ObjectIdentifier.init))
     // `Autograd.grad` runs only the nodes that lead to what it captures (PyTorch's
     // exec_info): the rest would be wasted work, and a backward formula that differentiates
@@ -71,11 +75,14 @@ enum Engine {
           if !node.edges.contains(where: { $0.function.map(isNeeded) ?? false }) { continue }
         }
         if let retained = node.retainedOutput {
-          retained.grad = retained.grad.map { createGraph ? $0 + grad : $0.add_(grad) } ?? (createGraph ? grad : grad.detach().clone())
+          retained.grad =
+            retained.grad.map { createGraph ? $0 + grad : $0.add_(grad) }
+            ?? (createGraph ? grad : grad.detach().clone())
         }
         if node.isAccumulator {
           if let leaf = node.variable {
-            try accumulate(grad, into: leaf, node: node, capturing: capture != nil, createGraph: createGraph, captured: &captured)
+            try accumulate(
+              grad, into: leaf, node: node, capturing: capture != nil, createGraph: createGraph, captured: &captured)
           }
           continue
         }
@@ -111,12 +118,16 @@ enum Engine {
       while let (node, index) = stack.last {
         if index < node.edges.count {
           stack[stack.count - 1].nextEdge += 1
-          if let next = node.edges[index].function, visited.insert(ObjectIdentifier(next)).inserted { stack.append((next, 0)) }
+          if let next = node.edges[index].function, visited.insert(ObjectIdentifier(next)).inserted {
+            stack.append((next, 0))
+          }
           continue
         }
         stack.removeLast()
         let id = ObjectIdentifier(node)
-        if targets.contains(id) || node.edges.contains(where: { $0.function.map { leading.contains(ObjectIdentifier($0)) } ?? false }) {
+        if targets.contains(id)
+          || node.edges.contains(where: { $0.function.map { leading.contains(ObjectIdentifier($0)) } ?? false })
+        {
           leading.insert(id)
         }
       }
@@ -129,7 +140,8 @@ enum Engine {
   private static func conform(_ g: Tensor, to edge: Function.Edge, node: Function) throws -> Tensor {
     var result = g
     if result.shape != edge.shape {
-      let summable = result.dim >= edge.shape.count
+      let summable =
+        result.dim >= edge.shape.count
         && zip(result.shape.suffix(edge.shape.count), edge.shape).allSatisfy { $0 == $1 || $1 == 1 }
       guard summable else { throw AutogradError.gradientShape(node: node.name, expected: edge.shape, got: g.shape) }
       result = result.sumTo(edge.shape)

@@ -1,3 +1,4 @@
+import Foundation
 import Runtime
 
 /// A node of the backward graph (PyTorch: `torch.autograd.graph.Node`, the object behind
@@ -134,8 +135,6 @@ public final class Function: CustomStringConvertible {
     return nil
   }
 }
-
-import Foundation
 
 /// What went wrong in a backward pass; `backward()` stops with this message, and the
 /// throwing entry points (`Autograd.grad`, `backward(throwing:)`) throw it.

@@ -1,3 +1,6 @@
+// The synchronous and async `withNoGrad` share a name on purpose, as the standard library's
+// `withTaskCancellationHandler` pair does: the call site picks by context.
+// swift-format-ignore-file: AmbiguousTrailingClosureOverload
 @_exported import Tensor
 
 /// Namespace for autograd's switches and entry points (PyTorch: `torch.autograd`).

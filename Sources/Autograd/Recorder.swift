@@ -35,7 +35,9 @@ final class AutogradRecorder: OpRecorder, @unchecked Sendable {
 
   func requiresGradient(_ tensor: Tensor) -> Bool { Autograd.gradEnabled && tensor.requiresGrad }
 
-  func isLeafRequiringGrad(_ tensor: Tensor) -> Bool { tensor.requiresGrad && tensor.isLeaf && tensor.meta?.base == nil }
+  func isLeafRequiringGrad(_ tensor: Tensor) -> Bool {
+    tensor.requiresGrad && tensor.isLeaf && tensor.meta?.base == nil
+  }
 
   func shouldRebaseInPlace(target: Tensor, inputs: [Tensor], op: String) -> Bool {
     guard Autograd.gradEnabled else { return false }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension Tensor {
   /// Computes the gradient of this tensor with respect to the graph's leaves and adds it
   /// to their `.grad` (PyTorch: `y.backward(gradient, retain_graph=, create_graph=)`).
@@ -68,7 +70,9 @@ extension Tensor {
   /// bucket's all-reduce from these.
   @discardableResult
   public func registerPostAccumulateGradHook(_ hook: @escaping (Tensor) -> Void) -> HookHandle {
-    usageCheck(isLeaf && requiresGrad, "post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that don't require grad")
+    usageCheck(
+      isLeaf && requiresGrad,
+      "post accumulate grad hooks cannot be registered on non-leaf tensors or tensors that don't require grad")
     let id = Autograd.nextHookID.add()
     let meta = ensureMeta()
     meta.postAccumulateHooks.append((id, hook))
@@ -81,7 +85,9 @@ extension Autograd {
   /// gradient has been accumulated (PyTorch: `Variable._execution_engine.queue_callback`);
   /// stops when no pass is running.
   public static func queueCallback(_ callback: @escaping () throws -> Void) {
-    guard let queue = Engine.callbacks else { usageFailure("queue_callback can only be called during the backward pass") }
+    guard let queue = Engine.callbacks else {
+      usageFailure("queue_callback can only be called during the backward pass")
+    }
     queue.pending.append(callback)
   }
 
@@ -94,14 +100,20 @@ extension Autograd {
   final class HookCounter: @unchecked Sendable {
     private var next = 0
     private let lock = NSLock()
-    func add() -> Int { lock.withLock { next += 1; return next } }
+    func add() -> Int {
+      lock.withLock {
+        next += 1
+        return next
+      }
+    }
   }
 
   static func seedGradient(for output: Tensor, _ gradient: Tensor?) throws -> Tensor {
     if let gradient {
       usageCheck(
         gradient.shape == output.shape,
-        "Mismatch in shape: grad_output[0] has a shape of \(gradient.shape) and output[0] has a shape of \(output.shape).")
+        "Mismatch in shape: grad_output[0] has a shape of \(gradient.shape) and output[0] has a shape of \(output.shape)."
+      )
       return gradient
     }
     guard output.numel == 1 else { throw AutogradError.notScalar(shape: output.shape) }
@@ -123,7 +135,8 @@ extension Autograd {
     }
     let targets: [Function?] = inputs.map { $0.requiresGrad ? $0.gradientNode : nil }
     let captured = try Engine.run(
-      roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph, capture: targets.compactMap { $0 })
+      roots: roots, retainGraph: retainGraph ?? createGraph, createGraph: createGraph,
+      capture: targets.compactMap { $0 })
     return try targets.enumerated().map { i, node in
       guard let node, let grad = captured[ObjectIdentifier(node)] else {
         if allowUnused { return nil }
@@ -133,5 +146,3 @@ extension Autograd {
     }
   }
 }
-
-import Foundation

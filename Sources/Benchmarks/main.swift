@@ -1,10 +1,10 @@
+import Data
 // Measures the library's speed; prints one JSON object of figures (seconds per call).
 // Run with `swift run -c release Benchmarks`; Scripts/bench_torch.py measures the same
 // cases with PyTorch, and Scripts/compare.py runs both and prints the ratios.
 import Dispatch
-import Foundation
-import Data
 import ExampleSupport
+import Foundation
 import NN
 import Optim
 
@@ -108,7 +108,8 @@ case "profile-resnet18":
   }
   exit(0)
 case "profile-dataloader":
-  let loader = DataLoader(TensorDataset(Tensor.randn(4096, 3, 32, 32), Tensor.randint(0, 10, [4096])), batchSize: 64, shuffle: true)
+  let loader = DataLoader(
+    TensorDataset(Tensor.randn(4096, 3, 32, 32), Tensor.randint(0, 10, [4096])), batchSize: 64, shuffle: true)
   for _ in 0..<100 { for _ in loader {} }
   exit(0)
 case "profile-pt-load":
@@ -133,7 +134,9 @@ case "profile-conv2d":
     exit(2)
   }
   Tensor.setNumThreads(arguments.count > 2 ? Int(arguments[2]) ?? 1 : 1)
-  let layer = Conv2d(shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2, groups: shape.groups, bias: false)
+  let layer = Conv2d(
+    shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2,
+    groups: shape.groups, bias: false)
   let input = Tensor.randn(8, shape.input, shape.size, shape.size)
   for _ in 0..<40 {
     if arguments.count > 1 && arguments[1] == "backward" {
@@ -251,15 +254,21 @@ record("conv2d_forward_backward", repeats: 5, inner: 3) {
 // The convolutions of ResNet-18 at batch 8 (and a depthwise one), forward and forward +
 // backward, one and all threads: `conv2d_<kernel>_<in>to<out>_<size>[_s2][_dw]_<mode>_t<n>`.
 for shape in ConvolutionBenchmark.shapes {
-  let layer = Conv2d(shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2, groups: shape.groups, bias: false)
+  let layer = Conv2d(
+    shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2,
+    groups: shape.groups, bias: false)
   let input = Tensor.randn(8, shape.input, shape.size, shape.size)
-  let flops = 2 * 8 * Double(shape.output * shape.input / shape.groups * shape.kernel * shape.kernel) * Double((shape.size / shape.stride) * (shape.size / shape.stride))
+  let flops =
+    2 * 8 * Double(shape.output * shape.input / shape.groups * shape.kernel * shape.kernel)
+    * Double((shape.size / shape.stride) * (shape.size / shape.stride))
   for threadCount in [1, threads] {
     Tensor.setNumThreads(threadCount)
     record("\(shape.name)_forward_t\(threadCount)", repeats: 5, inner: calls(flops / 60e9 / Double(threadCount))) {
       withNoGrad { _ = layer(input) }
     }
-    record("\(shape.name)_forward_backward_t\(threadCount)", repeats: 5, inner: calls(3 * flops / 60e9 / Double(threadCount))) {
+    record(
+      "\(shape.name)_forward_backward_t\(threadCount)", repeats: 5, inner: calls(3 * flops / 60e9 / Double(threadCount))
+    ) {
       layer.zeroGrad()
       layer(input).sum().backward()
     }
@@ -315,12 +324,17 @@ Tensor.setNumThreads(threads)
 
 // Causal attention forward and backward at B=12, H=4, D=32, one and all threads.
 for t in [64, 256, 1024] {
-  let (q, k, v) = (Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true))
+  let (q, k, v) = (
+    Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true),
+    Tensor.randn(12, 4, t, 32, requiresGrad: true)
+  )
   let upstream = Tensor.randn(12, 4, t, 32)
   for threadCount in [1, threads] {
     Tensor.setNumThreads(threadCount)
     let flops = 4 * 12 * 4 * Double(t * t) * 32 * 3.5 / 2
-    record("sdpa_causal_forward_backward_T\(t)_t\(threadCount)", repeats: 5, inner: calls(flops / 40e9 / Double(threadCount))) {
+    record(
+      "sdpa_causal_forward_backward_T\(t)_t\(threadCount)", repeats: 5, inner: calls(flops / 40e9 / Double(threadCount))
+    ) {
       for x in [q, k, v] { x.grad = nil }
       (Functional.scaledDotProductAttention(q, k, v, isCausal: true) * upstream).sum().backward()
     }

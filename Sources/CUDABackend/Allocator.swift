@@ -87,7 +87,9 @@
           // An event at the current end of every other stream that used the block.
           streams.compactMap { key in
             var event: cudaEvent_t?
-            guard cudaEventCreateWithFlags(&event, UInt32(cudaEventDisableTiming)) == cudaSuccess, let event else { return nil }
+            guard cudaEventCreateWithFlags(&event, UInt32(cudaEventDisableTiming)) == cudaSuccess, let event else {
+              return nil
+            }
             _ = cudaEventRecord(event, cudaStream_t(bitPattern: key))
             return event
           }
@@ -104,7 +106,8 @@
 
     func copy(from: UnsafeRawPointer, to: UnsafeMutableRawPointer, byteCount: Int) {
       Runtime.require(
-        cudaMemcpyAsync(to, from, byteCount, cudaMemcpyDeviceToDevice, Runtime.currentStream(index)), "cudaMemcpyAsync (device to device)")
+        cudaMemcpyAsync(to, from, byteCount, cudaMemcpyDeviceToDevice, Runtime.currentStream(index)),
+        "cudaMemcpyAsync (device to device)")
     }
 
     func emptyCache() { lock.withLock { releaseCachedLocked() } }
@@ -124,7 +127,8 @@
     }
 
     static func describe(_ bytes: Int) -> String {
-      bytes >= 1 << 30 ? String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
+      bytes >= 1 << 30
+        ? String(format: "%.2f GiB", Double(bytes) / Double(1 << 30))
         : bytes >= 1 << 20 ? String(format: "%.2f MiB", Double(bytes) / Double(1 << 20)) : "\(bytes) bytes"
     }
   }
@@ -142,7 +146,8 @@
       guard status == cudaSuccess, let pointer else {
         _ = cudaGetLastError()
         throw DeviceError.outOfMemory(
-          "cudaHostAlloc: could not pin \(DeviceAllocator.describe(byteCount)) of host memory (\(String(cString: cudaGetErrorName(status))))")
+          "cudaHostAlloc: could not pin \(DeviceAllocator.describe(byteCount)) of host memory (\(String(cString: cudaGetErrorName(status))))"
+        )
       }
       return pointer
     }

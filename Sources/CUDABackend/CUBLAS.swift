@@ -60,7 +60,9 @@
       // float16/bfloat16 operands accumulate in float32; float32 may use TF32 tensor cores
       // when allowed (off by default, as `torch.backends.cuda.matmul.allow_tf32`).
       let compute =
-        a.dtype == .float64 ? CUBLAS_COMPUTE_64F : (a.dtype == .float32 && CUDA.allowTF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F)
+        a.dtype == .float64
+        ? CUBLAS_COMPUTE_64F
+        : (a.dtype == .float32 && CUDA.allowTF32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F)
       let cublas = handle(device)
       let streamStatus = cublasSetStream_v2(cublas, Runtime.currentStream(device))
       usageCheck(streamStatus == CUBLAS_STATUS_SUCCESS, "cublasSetStream failed with status \(streamStatus.rawValue)")
@@ -85,7 +87,10 @@
           }
         }
       }
-      usageCheck(status == CUBLAS_STATUS_SUCCESS, "cublasGemmStridedBatchedEx failed with status \(status.rawValue) for [\(batch), \(m), \(k)] x [\(batch), \(k), \(n)]")
+      usageCheck(
+        status == CUBLAS_STATUS_SUCCESS,
+        "cublasGemmStridedBatchedEx failed with status \(status.rawValue) for [\(batch), \(m), \(k)] x [\(batch), \(k), \(n)]"
+      )
     }
   }
 #endif

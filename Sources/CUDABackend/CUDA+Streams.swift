@@ -90,7 +90,9 @@ extension CUDA {
     deinit { Runtime.destroyEvent(handle) }
 
     /// Records the event at the current end of `stream` (the current stream by default).
-    public func record(on stream: Stream? = nil) throws { try Runtime.recordEvent(self, on: stream ?? Stream.current()) }
+    public func record(on stream: Stream? = nil) throws {
+      try Runtime.recordEvent(self, on: stream ?? Stream.current())
+    }
 
     /// Waits on the host until the work before the recorded point has finished.
     public func synchronize() throws { try Runtime.synchronizeEvent(self) }
@@ -102,7 +104,8 @@ extension CUDA {
     /// (PyTorch: `start.elapsed_time(end)`).
     public func elapsedTime(to end: Event) throws -> Double {
       guard enableTiming && end.enableTiming else {
-        throw DeviceError.runtime("elapsedTime: both events need enableTiming: true (make them with CUDA.Event(enableTiming: true))")
+        throw DeviceError.runtime(
+          "elapsedTime: both events need enableTiming: true (make them with CUDA.Event(enableTiming: true))")
       }
       return try Runtime.elapsedTime(from: self, to: end)
     }
@@ -120,7 +123,9 @@ extension Tensor {
   /// allocator hand the block to other work before `stream`'s queued work is done (PyTorch:
   /// `x.record_stream(s)`).
   public func recordStream(_ stream: CUDA.Stream) {
-    usageCheck(device == .cuda(stream.device), "recordStream: the tensor is on \(device) but the stream belongs to cuda:\(stream.device)")
+    usageCheck(
+      device == .cuda(stream.device),
+      "recordStream: the tensor is on \(device) but the stream belongs to cuda:\(stream.device)")
     Runtime.recordStream(self, stream)
   }
 }

@@ -11,15 +11,19 @@
       let out = Tensor.empty([count, width], dtype: .int64, device: rows.device)
       guard count > 0 && width > 0 else { return out }
       let padded = 1 << (Int.bitWidth - (width - 1).leadingZeroBitCount)
-      let keys = Tensor.empty([count * padded], dtype: rows.dtype.isFloatingPoint ? .float64 : .int64, device: rows.device)
+      let keys = Tensor.empty(
+        [count * padded], dtype: rows.dtype.isFloatingPoint ? .float64 : .int64, device: rows.device)
       let indices = Tensor.empty([count * padded], dtype: .int64, device: rows.device)
       func values(block: Int, distance: Int) -> [KernelArguments.Value] {
         [
-          .pointer(rows.firstElement), .pointer(keys.firstElement), .pointer(indices.firstElement), .pointer(out.firstElement),
+          .pointer(rows.firstElement), .pointer(keys.firstElement), .pointer(indices.firstElement),
+          .pointer(out.firstElement),
           .int64(count), .int64(width), .int64(padded), .int64(block), .int64(distance), .int64(descending ? 1 : 0),
         ]
       }
-      launch(.sort, KernelSource.kernelName("sort", "init", rows.dtype), threads: count * padded, values(block: 0, distance: 0))
+      launch(
+        .sort, KernelSource.kernelName("sort", "init", rows.dtype), threads: count * padded,
+        values(block: 0, distance: 0))
       let step = "sort_step_" + KernelSource.sortKeyType(rows.dtype)
       for stage in KernelSource.bitonicStages(padded: padded) {
         launch(.sort, step, threads: count * padded / 2, values(block: stage.block, distance: stage.distance))

@@ -14,7 +14,8 @@
     /// `KernelSource.blockSize`), or over `blocks` blocks, repeated `rows` times along the
     /// grid's y axis, with its argument struct packed from `values` in one buffer.
     func launch(
-      _ family: KernelSource.Family, _ name: String, threads: Int = 0, blocks: Int? = nil, rows: Int = 1, _ values: [KernelArguments.Value]
+      _ family: KernelSource.Family, _ name: String, threads: Int = 0, blocks: Int? = nil, rows: Int = 1,
+      _ values: [KernelArguments.Value]
     ) {
       let gridSize = blocks ?? (threads + KernelSource.blockSize - 1) / KernelSource.blockSize
       guard gridSize > 0 && rows > 0 else { return }
@@ -25,7 +26,8 @@
         var parameters: [UnsafeMutableRawPointer?] = [raw.baseAddress]
         Runtime.require(
           cudaLaunchKernel(
-            UnsafeRawPointer(kernel), dim3(x: UInt32(gridSize), y: UInt32(rows), z: 1), dim3(x: UInt32(KernelSource.blockSize), y: 1, z: 1),
+            UnsafeRawPointer(kernel), dim3(x: UInt32(gridSize), y: UInt32(rows), z: 1),
+            dim3(x: UInt32(KernelSource.blockSize), y: 1, z: 1),
             &parameters, 0, Runtime.currentStream(index)),
           "cudaLaunchKernel(\(name))")
       }
@@ -35,16 +37,24 @@
     /// An elementwise kernel over `out` and `inputs`: the `_dense` variant (four elements a
     /// thread, vector loads) when every operand is contiguous in the same order, else the
     /// strided one.
-    func elementwise(_ family: KernelSource.Family, _ name: String, out: Tensor, inputs: [Tensor], extra: [KernelArguments.Value] = []) {
+    func elementwise(
+      _ family: KernelSource.Family, _ name: String, out: Tensor, inputs: [Tensor], extra: [KernelArguments.Value] = []
+    ) {
       let operands = [out] + inputs
       let loop = StridedLoop(shape: out.shape, layouts: operands.map(\.layout))
       let pointers = (inputs + [out]).map { KernelArguments.Value.pointer($0.storage.data) }
       if loop.shape.count == 1 && loop.strides.allSatisfy({ $0[0] == 1 }) {
-        let firsts = (inputs + [out]).map { KernelArguments.Value.pointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize) }
+        let firsts = (inputs + [out]).map {
+          KernelArguments.Value.pointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize)
+        }
         let perThread = KernelSource.elementsPerDenseThread
-        launch(family, KernelSource.denseName(name), threads: (loop.count + perThread - 1) / perThread, [.int64(loop.count)] + firsts + extra)
+        launch(
+          family, KernelSource.denseName(name), threads: (loop.count + perThread - 1) / perThread,
+          [.int64(loop.count)] + firsts + extra)
       } else {
-        launch(family, name, threads: loop.count, [KernelArguments.geometry(loop, operands: operands.count)] + pointers + extra)
+        launch(
+          family, name, threads: loop.count,
+          [KernelArguments.geometry(loop, operands: operands.count)] + pointers + extra)
       }
     }
 
@@ -64,7 +74,8 @@
           "cudaMemcpyAsync (device to device)")
         return
       }
-      elementwise(.copy(from: src.dtype), KernelSource.kernelName("copy", dst.dtype.name, src.dtype), out: dst, inputs: [src])
+      elementwise(
+        .copy(from: src.dtype), KernelSource.kernelName("copy", dst.dtype.name, src.dtype), out: dst, inputs: [src])
     }
 
     func fill(_ dst: Tensor, with value: Scalar) {
@@ -91,8 +102,10 @@
       let keptShape = kept.map { x.shape[$0] }
       let outer = StridedLoop(
         shape: keptShape,
-        layouts: [Layout(shape: keptShape, strides: kept.map { out.layout.strides[$0] }, offset: out.storageOffset),
-                  Layout(shape: keptShape, strides: kept.map { x.layout.strides[$0] }, offset: x.storageOffset)])
+        layouts: [
+          Layout(shape: keptShape, strides: kept.map { out.layout.strides[$0] }, offset: out.storageOffset),
+          Layout(shape: keptShape, strides: kept.map { x.layout.strides[$0] }, offset: x.storageOffset),
+        ])
       let reducedShape = dims.map { x.shape[$0] }
       let inner = Layout(shape: reducedShape, strides: dims.map { x.layout.strides[$0] })
       var innerLoop = StridedLoop(shape: reducedShape, layouts: [inner])
@@ -100,7 +113,8 @@
       let innerCount = reducedShape.reduce(1, *)
       let name = KernelSource.kernelName("reduce", op.rawValue, x.dtype)
       let values: [KernelArguments.Value] = [
-        KernelArguments.geometry(outer, operands: 2), KernelArguments.geometry(innerLoop, operands: 1), .pointer(x.storage.data),
+        KernelArguments.geometry(outer, operands: 2), KernelArguments.geometry(innerLoop, operands: 1),
+        .pointer(x.storage.data),
         .pointer(out.storage.data),
       ]
       // Long rows get a block each (shuffles combine the threads' shares); short ones a thread.
@@ -118,7 +132,8 @@
       launch(
         .reduce(x.dtype), KernelSource.kernelName("argreduce", op.rawValue, x.dtype), threads: loop.count,
         [
-          KernelArguments.geometry(loop, operands: 3), .int64(x.shape[dim]), .int64(x.layout.strides[dim]), .pointer(x.storage.data),
+          KernelArguments.geometry(loop, operands: 3), .int64(x.shape[dim]), .int64(x.layout.strides[dim]),
+          .pointer(x.storage.data),
           .pointer(values.storage.data), .pointer(indices.storage.data),
         ])
     }

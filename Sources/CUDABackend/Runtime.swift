@@ -43,14 +43,17 @@
 
     static func memoryStats(_ device: Int) -> MemoryStats { DeviceAllocator.forDevice(device).statistics }
     static func resetPeakMemoryStats(_ device: Int) { DeviceAllocator.forDevice(device).resetPeaks() }
-    static func emptyCache() { DeviceAllocator.all.forEach { $0.emptyCache() } }
+    static func emptyCache() {
+      for allocator in DeviceAllocator.all { allocator.emptyCache() }
+    }
 
     /// Checks that `device` exists (registering the backend), or throws the runtime's reason.
     static func ensure(_ device: Device) throws {
       guard case .cuda(let index) = device else { return }
       let count = try deviceCount()
       guard index >= 0 && index < count else {
-        throw DeviceError.runtime("CUDA error: invalid device ordinal: cuda:\(index) requested, \(count) device(s) present")
+        throw DeviceError.runtime(
+          "CUDA error: invalid device ordinal: cuda:\(index) requested, \(count) device(s) present")
       }
     }
 
@@ -81,7 +84,9 @@
       default: throw DeviceError.runtime("the CUDA backend cannot copy from \(src.device) to \(dst.device)")
       }
       if nonBlocking {
-        try check(cudaMemcpyAsync(to, from, bytes, kind, currentStream(device)), "cudaMemcpyAsync(\(src.device) -> \(dst.device), \(bytes) bytes)")
+        try check(
+          cudaMemcpyAsync(to, from, bytes, kind, currentStream(device)),
+          "cudaMemcpyAsync(\(src.device) -> \(dst.device), \(bytes) bytes)")
       } else {
         try check(cudaMemcpy(to, from, bytes, kind), "cudaMemcpy(\(src.device) -> \(dst.device), \(bytes) bytes)")
       }
@@ -128,7 +133,8 @@
     static func createEvent(timing: Bool) throws -> OpaquePointer? {
       try ensure(.cuda(0))
       var event: cudaEvent_t?
-      try check(cudaEventCreateWithFlags(&event, UInt32(timing ? cudaEventDefault : cudaEventDisableTiming)), "cudaEventCreate")
+      try check(
+        cudaEventCreateWithFlags(&event, UInt32(timing ? cudaEventDefault : cudaEventDisableTiming)), "cudaEventCreate")
       return event
     }
 
@@ -139,7 +145,9 @@
       try check(cudaEventRecord(event.handle, stream.handle), "cudaEventRecord")
     }
 
-    static func synchronizeEvent(_ event: CUDA.Event) throws { try check(cudaEventSynchronize(event.handle), "cudaEventSynchronize") }
+    static func synchronizeEvent(_ event: CUDA.Event) throws {
+      try check(cudaEventSynchronize(event.handle), "cudaEventSynchronize")
+    }
 
     static func queryEvent(_ event: CUDA.Event) throws -> Bool {
       let status = cudaEventQuery(event.handle)

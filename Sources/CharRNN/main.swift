@@ -10,9 +10,10 @@ import ExampleSupport
 // Batch 32, sequence 64; lr 2e-3 -> 2e-4; evaluations every 500 iterations over 20 batches
 // (100 at the end).
 let defaults = LanguageModelOptions(
-  iters: 3000, evalInterval: 500, evalIters: 20, finalEvalIters: 100, checkpoint: "runs/charrnn-shakespeare.pt", batchSize: 32,
+  iters: 3000, evalInterval: 500, evalIters: 20, finalEvalIters: 100, checkpoint: "runs/charrnn-shakespeare.pt",
+  batchSize: 32,
   sequenceLength: 64, lr: 2e-3, minLR: 2e-4)
 runLanguageModelExample(
   defaults, program: "CharRNN", describe: { (_: CharLSTM) in "embedding 64, LSTM 2 x 256" },
-  settings: ["model": "char-lstm", "embedding": "64", "hidden": "256", "layers": "2"]
-) { vocab in CharLSTM(vocabSize: vocab) }
+  settings: ["model": "char-lstm", "embedding": "64", "hidden": "256", "layers": "2"],
+  makeModel: { vocab in CharLSTM(vocabSize: vocab) })

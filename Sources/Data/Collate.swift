@@ -30,9 +30,12 @@ extension Tensor: Collatable {
   /// The samples stacked along a new dimension 0; they must share shape and dtype.
   public static func collate(_ samples: [Tensor]) throws -> Tensor {
     guard let first = samples.first else { throw CollateError(description: "default_collate: no samples to batch") }
-    if let other = samples.first(where: { $0.shape != first.shape || $0.dtype != first.dtype || $0.device != first.device }) {
+    if let other = samples.first(where: {
+      $0.shape != first.shape || $0.dtype != first.dtype || $0.device != first.device
+    }) {
       throw CollateError(
-        description: "default_collate: stack expects each tensor to be equal size and dtype, but got \(first.shape) \(first.dtype) "
+        description:
+          "default_collate: stack expects each tensor to be equal size and dtype, but got \(first.shape) \(first.dtype) "
           + "and \(other.shape) \(other.dtype); pad the samples or pass a collate function")
     }
     return try Collation.finished(Tensor.stack(samples))
@@ -48,17 +51,23 @@ extension Int: Collatable {
 
 extension Double: Collatable {
   /// A float64 tensor of the samples (PyTorch turns Python floats into float64).
-  public static func collate(_ samples: [Double]) throws -> Tensor { try Collation.finished(Tensor(samples, dtype: .float64)) }
+  public static func collate(_ samples: [Double]) throws -> Tensor {
+    try Collation.finished(Tensor(samples, dtype: .float64))
+  }
 }
 
 extension Float: Collatable {
   /// A float32 tensor of the samples.
-  public static func collate(_ samples: [Float]) throws -> Tensor { try Collation.finished(Tensor(samples, shape: [samples.count])) }
+  public static func collate(_ samples: [Float]) throws -> Tensor {
+    try Collation.finished(Tensor(samples, shape: [samples.count]))
+  }
 }
 
 extension Bool: Collatable {
   /// A bool tensor of the samples.
-  public static func collate(_ samples: [Bool]) throws -> Tensor { try Collation.finished(Tensor(samples, shape: [samples.count])) }
+  public static func collate(_ samples: [Bool]) throws -> Tensor {
+    try Collation.finished(Tensor(samples, shape: [samples.count]))
+  }
 }
 
 extension String: Collatable {
@@ -86,7 +95,9 @@ extension Dictionary: Collatable where Value: Collatable {
     for key in first.keys {
       result[key] = try Value.collate(
         samples.map { sample in
-          guard let v = sample[key] else { throw CollateError(description: "default_collate: a sample lacks the key '\(key)'") }
+          guard let v = sample[key] else {
+            throw CollateError(description: "default_collate: a sample lacks the key '\(key)'")
+          }
           return v
         })
     }
@@ -100,6 +111,8 @@ public func collatePairs<A: Collatable, B: Collatable>(_ samples: [(A, B)]) thro
 }
 
 /// Batches triples entry by entry.
-public func collateTriples<A: Collatable, B: Collatable, C: Collatable>(_ samples: [(A, B, C)]) throws -> (A.Batch, B.Batch, C.Batch) {
+public func collateTriples<A: Collatable, B: Collatable, C: Collatable>(_ samples: [(A, B, C)]) throws -> (
+  A.Batch, B.Batch, C.Batch
+) {
   (try A.collate(samples.map(\.0)), try B.collate(samples.map(\.1)), try C.collate(samples.map(\.2)))
 }

@@ -61,11 +61,15 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
   /// `batchSize`, `shuffle`, `dropLast` and `sampler`, or a `batchSampler` alone (PyTorch's
   /// rules for which go together).
   public init(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0,
+    sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
+    pinMemory: Bool = false,
     pinMemoryDevice: Device = .cuda(0), collate: @escaping ([D.Element]) throws -> Batch
   ) {
-    usageCheck(numWorkers >= 0, "DataLoader: num_workers option should be non-negative; use num_workers=0 to disable workers, got \(numWorkers)")
+    usageCheck(
+      numWorkers >= 0,
+      "DataLoader: num_workers option should be non-negative; use num_workers=0 to disable workers, got \(numWorkers)")
     usageCheck(prefetchFactor > 0, "DataLoader: prefetch_factor should be positive, got \(prefetchFactor)")
     usageCheck(!(shuffle && sampler != nil), "DataLoader: sampler option is mutually exclusive with shuffle")
     if let batchSampler {
@@ -74,8 +78,10 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
         "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, and drop_last")
       self.batchSampler = batchSampler
     } else {
-      usageCheck(batchSize > 0, "DataLoader: batch_size should be a positive integer value, but got batch_size=\(batchSize)")
-      let chosen: any Sampler = sampler ?? (shuffle ? RandomSampler(dataCount: dataset.count) : SequentialSampler(count: dataset.count))
+      usageCheck(
+        batchSize > 0, "DataLoader: batch_size should be a positive integer value, but got batch_size=\(batchSize)")
+      let chosen: any Sampler =
+        sampler ?? (shuffle ? RandomSampler(dataCount: dataset.count) : SequentialSampler(count: dataset.count))
       self.batchSampler = BatchSampler(chosen, batchSize: batchSize, dropLast: dropLast)
     }
     self.dataset = dataset
@@ -108,7 +114,8 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     let batches = Array(batchSampler.batches(generator: epochGenerator).dropFirst(done))
     let progress = Progress(seed: seed, done: done)
     self.progress = progress
-    let load = Loader(dataset: dataset, collate: collate, batches: batches, firstBatch: done, seed: seed, pinDevice: pinMemoryDevice)
+    let load = Loader(
+      dataset: dataset, collate: collate, batches: batches, firstBatch: done, seed: seed, pinDevice: pinMemoryDevice)
     return Iterator(Pass(load, workers: numWorkers, prefetch: prefetchFactor, progress: progress))
   }
 
@@ -117,7 +124,9 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
   public func stateDict() -> [String: Tensor] {
     let seed = progress?.seed ?? 0
     let done = progress.map { $0.done < count ? $0.done : -1 } ?? -1
-    return ["epoch_seed": Tensor([Int64(bitPattern: seed)], shape: [1]), "batches_done": Tensor([Int64(done)], shape: [1])]
+    return [
+      "epoch_seed": Tensor([Int64(bitPattern: seed)], shape: [1]), "batches_done": Tensor([Int64(done)], shape: [1]),
+    ]
   }
 
   /// Makes the next pass resume a pass saved by `stateDict()`: the same order, starting after
@@ -126,7 +135,9 @@ public final class DataLoader<D: Dataset, Batch>: Sequence {
     guard let seed = state["epoch_seed"], let done = state["batches_done"], seed.dtype == .int64, done.dtype == .int64,
       seed.numel == 1, done.numel == 1
     else {
-      usageFailure("DataLoader.loadStateDict: expected int64 'epoch_seed' and 'batches_done' from stateDict(), got keys \(state.keys.sorted())")
+      usageFailure(
+        "DataLoader.loadStateDict: expected int64 'epoch_seed' and 'batches_done' from stateDict(), got keys \(state.keys.sorted())"
+      )
     }
     let batches = Int(done.item(Int64.self))
     resumeAt = batches < 0 ? nil : (UInt64(bitPattern: seed.item(Int64.self)), batches)
@@ -220,8 +231,10 @@ extension DataLoader where D.Element: Collatable, Batch == D.Element.Batch {
   /// A loader with the default collation (`Collatable`: tensors stacked, numbers made
   /// tensors, arrays and dicts batched entry by entry).
   public convenience init(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0,
+    sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
+    pinMemory: Bool = false,
     pinMemoryDevice: Device = .cuda(0)
   ) {
     self.init(
@@ -234,8 +247,10 @@ extension DataLoader where D.Element: Collatable, Batch == D.Element.Batch {
 extension DataLoader {
   /// A loader over a dataset of pairs, batched entry by entry (an image and its label).
   public convenience init<A: Collatable, B: Collatable>(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0,
+    sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
+    pinMemory: Bool = false,
     pinMemoryDevice: Device = .cuda(0)
   ) where D.Element == (A, B), Batch == (A.Batch, B.Batch) {
     self.init(
@@ -246,8 +261,10 @@ extension DataLoader {
 
   /// A loader over a dataset of triples, batched entry by entry.
   public convenience init<A: Collatable, B: Collatable, C: Collatable>(
-    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0, sampler: (any Sampler)? = nil,
-    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil, pinMemory: Bool = false,
+    _ dataset: D, batchSize: Int = 1, shuffle: Bool = false, dropLast: Bool = false, numWorkers: Int = 0,
+    sampler: (any Sampler)? = nil,
+    batchSampler: (any BatchSampling)? = nil, prefetchFactor: Int = 2, generator: RandomGenerator? = nil,
+    pinMemory: Bool = false,
     pinMemoryDevice: Device = .cuda(0)
   ) where D.Element == (A, B, C), Batch == (A.Batch, B.Batch, C.Batch) {
     self.init(
@@ -287,7 +304,8 @@ public struct BatchIterator<Source: BatchSource>: IteratorProtocol {
     do {
       return try owner.source.next()
     } catch {
-      usageFailure("DataLoader: loading a batch failed: \(error). Iterate with `try iterator.nextBatch()` to handle errors")
+      usageFailure(
+        "DataLoader: loading a batch failed: \(error). Iterate with `try iterator.nextBatch()` to handle errors")
     }
   }
 

@@ -23,7 +23,8 @@ public final class IterableDataLoader<S: IterableDataset, Batch>: Sequence {
     _ dataset: S, batchSize: Int = 1, dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2,
     collate: @escaping ([S.Element]) throws -> Batch
   ) {
-    usageCheck(batchSize > 0, "DataLoader: batch_size should be a positive integer value, but got batch_size=\(batchSize)")
+    usageCheck(
+      batchSize > 0, "DataLoader: batch_size should be a positive integer value, but got batch_size=\(batchSize)")
     usageCheck(numWorkers >= 0, "DataLoader: num_workers option should be non-negative, got \(numWorkers)")
     usageCheck(prefetchFactor > 0, "DataLoader: prefetch_factor should be positive, got \(prefetchFactor)")
     self.dataset = dataset
@@ -113,7 +114,9 @@ public final class IterableDataLoader<S: IterableDataset, Batch>: Sequence {
 
 extension IterableDataLoader where S.Element: Collatable, Batch == S.Element.Batch {
   /// A loader with the default collation.
-  public convenience init(_ dataset: S, batchSize: Int = 1, dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2) {
+  public convenience init(
+    _ dataset: S, batchSize: Int = 1, dropLast: Bool = false, numWorkers: Int = 0, prefetchFactor: Int = 2
+  ) {
     self.init(
       dataset, batchSize: batchSize, dropLast: dropLast, numWorkers: numWorkers, prefetchFactor: prefetchFactor,
       collate: S.Element.collate)

@@ -30,7 +30,9 @@ public struct RandomSampler: Sampler {
 
   /// A random sampler over `dataCount` samples.
   public init(dataCount: Int, replacement: Bool = false, numSamples: Int? = nil) {
-    usageCheck(numSamples.map { $0 > 0 } ?? true, "num_samples should be a positive integer value, but got num_samples=\(numSamples ?? 0)")
+    usageCheck(
+      numSamples.map { $0 > 0 } ?? true,
+      "num_samples should be a positive integer value, but got num_samples=\(numSamples ?? 0)")
     self.dataCount = dataCount
     self.replacement = replacement
     count = numSamples ?? dataCount
@@ -41,7 +43,9 @@ public struct RandomSampler: Sampler {
   public func indices(generator: Generator) -> [Int] {
     guard dataCount > 0 else { return [] }
     if replacement {
-      return Tensor.randint(0, dataCount, like: Tensor.zeros(count, dtype: .int64), generator: generator).toArray(Int64.self).map(Int.init)
+      return Tensor.randint(0, dataCount, like: Tensor.zeros(count, dtype: .int64), generator: generator).toArray(
+        Int64.self
+      ).map(Int.init)
     }
     var result: [Int] = []
     while result.count < count {
@@ -114,9 +118,12 @@ public final class DistributedSampler: Sampler {
   public private(set) var epoch = 0
 
   /// The sampler of `rank` among `numReplicas`.
-  public init(dataCount: Int, numReplicas: Int, rank: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false) {
+  public init(
+    dataCount: Int, numReplicas: Int, rank: Int, shuffle: Bool = true, seed: UInt64 = 0, dropLast: Bool = false
+  ) {
     usageCheck(numReplicas > 0, "DistributedSampler: num_replicas must be positive, got \(numReplicas)")
-    usageCheck(rank >= 0 && rank < numReplicas, "Invalid rank \(rank), rank should be in the interval [0, \(numReplicas - 1)]")
+    usageCheck(
+      rank >= 0 && rank < numReplicas, "Invalid rank \(rank), rank should be in the interval [0, \(numReplicas - 1)]")
     self.dataCount = dataCount
     self.numReplicas = numReplicas
     self.rank = rank
@@ -184,7 +191,9 @@ public struct BatchSampler: BatchSampling {
   /// The epoch's batches.
   public func batches(generator: Generator) -> [[Int]] {
     let indices = sampler.indices(generator: generator)
-    var result = stride(from: 0, to: indices.count, by: batchSize).map { Array(indices[$0..<min($0 + batchSize, indices.count)]) }
+    var result = stride(from: 0, to: indices.count, by: batchSize).map {
+      Array(indices[$0..<min($0 + batchSize, indices.count)])
+    }
     if dropLast, let last = result.last, last.count < batchSize { result.removeLast() }
     return result
   }

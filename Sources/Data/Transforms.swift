@@ -41,7 +41,8 @@ public enum Transforms {
       usageCheck(
         image.dim >= 3 && image.shape[image.dim - 3] == mean.count,
         "Normalize: expected an image [..., \(mean.count), H, W], got shape \(image.shape)")
-      let m = Tensor(mean, dtype: image.dtype).view(-1, 1, 1), s = Tensor(std, dtype: image.dtype).view(-1, 1, 1)
+      let m = Tensor(mean, dtype: image.dtype).view(-1, 1, 1)
+      let s = Tensor(std, dtype: image.dtype).view(-1, 1, 1)
       return (image - m) / s
     }
   }
@@ -59,7 +60,8 @@ public enum Transforms {
 
     /// A resize to `size` (one or two numbers).
     public init(_ size: [Int], interpolation: Functional.InterpolationMode = .bilinear, antialias: Bool = true) {
-      usageCheck(size.count == 1 || size.count == 2, "Resize: size should be one number or (height, width), got \(size)")
+      usageCheck(
+        size.count == 1 || size.count == 2, "Resize: size should be one number or (height, width), got \(size)")
       self.size = size
       self.interpolation = interpolation
       self.antialias = antialias
@@ -101,11 +103,13 @@ public enum Transforms {
       var x = image
       let (h, w) = (x.shape[x.dim - 2], x.shape[x.dim - 1])
       if size.0 > h || size.1 > w {
-        let padTop = max(size.0 - h, 0) / 2, padLeft = max(size.1 - w, 0) / 2
+        let padTop = max(size.0 - h, 0) / 2
+        let padLeft = max(size.1 - w, 0) / 2
         x = Functional.pad(x, [padLeft, max(size.1 - w, 0) - padLeft, padTop, max(size.0 - h, 0) - padTop])
       }
       let (H, W) = (x.shape[x.dim - 2], x.shape[x.dim - 1])
-      let top = Int((Double(H - size.0) / 2).rounded(.toNearestOrEven)), left = Int((Double(W - size.1) / 2).rounded(.toNearestOrEven))
+      let top = Int((Double(H - size.0) / 2).rounded(.toNearestOrEven))
+      let left = Int((Double(W - size.1) / 2).rounded(.toNearestOrEven))
       return crop(x, top: top, left: left, height: size.0, width: size.1)
     }
   }
@@ -125,12 +129,15 @@ public enum Transforms {
     public let generator: Generator?
 
     /// A random crop of `size` (a square) after `padding`.
-    public init(_ size: Int, padding: Int = 0, padIfNeeded: Bool = false, fill: Double = 0, generator: Generator? = nil) {
+    public init(_ size: Int, padding: Int = 0, padIfNeeded: Bool = false, fill: Double = 0, generator: Generator? = nil)
+    {
       self.init((size, size), padding: padding, padIfNeeded: padIfNeeded, fill: fill, generator: generator)
     }
 
     /// A random crop of `(height, width)` after `padding`.
-    public init(_ size: (Int, Int), padding: Int = 0, padIfNeeded: Bool = false, fill: Double = 0, generator: Generator? = nil) {
+    public init(
+      _ size: (Int, Int), padding: Int = 0, padIfNeeded: Bool = false, fill: Double = 0, generator: Generator? = nil
+    ) {
       self.size = size
       self.padding = padding
       self.padIfNeeded = padIfNeeded
@@ -149,7 +156,8 @@ public enum Transforms {
       let (h, w) = (x.shape[x.dim - 2], x.shape[x.dim - 1])
       usageCheck(h >= size.0 && w >= size.1, "Required crop size \(size) is larger than input image size (\(h), \(w))")
       if h == size.0 && w == size.1 { return x }
-      let top = draw(0, h - size.0 + 1, generator), left = draw(0, w - size.1 + 1, generator)
+      let top = draw(0, h - size.0 + 1, generator)
+      let left = draw(0, w - size.1 + 1, generator)
       return crop(x, top: top, left: left, height: size.0, width: size.1)
     }
   }
@@ -194,7 +202,8 @@ public enum Transforms {
       _ size: Int, scale: (Double, Double) = (0.08, 1), ratio: (Double, Double) = (3.0 / 4, 4.0 / 3),
       interpolation: Functional.InterpolationMode = .bilinear, antialias: Bool = true, generator: Generator? = nil
     ) {
-      usageCheck(scale.0 <= scale.1 && ratio.0 <= ratio.1, "RandomResizedCrop: scale and ratio should be of kind (min, max)")
+      usageCheck(
+        scale.0 <= scale.1 && ratio.0 <= ratio.1, "RandomResizedCrop: scale and ratio should be of kind (min, max)")
       self.size = (size, size)
       self.scale = scale
       self.ratio = ratio
@@ -208,12 +217,15 @@ public enum Transforms {
       let area = Double(height * width)
       let logRatio = (log(ratio.0), log(ratio.1))
       for _ in 0..<10 {
-        let target = area * Tensor.empty([1], dtype: .float32).uniform_(from: scale.0, to: scale.1, generator: generator).item()
-        let aspect = exp(Tensor.empty([1], dtype: .float32).uniform_(from: logRatio.0, to: logRatio.1, generator: generator).item())
+        let target =
+          area * Tensor.empty([1], dtype: .float32).uniform_(from: scale.0, to: scale.1, generator: generator).item()
+        let aspect = exp(
+          Tensor.empty([1], dtype: .float32).uniform_(from: logRatio.0, to: logRatio.1, generator: generator).item())
         let w = Int((target * aspect).squareRoot().rounded(.toNearestOrEven))
         let h = Int((target / aspect).squareRoot().rounded(.toNearestOrEven))
         if w > 0 && w <= width && h > 0 && h <= height {
-          let top = draw(0, height - h + 1, generator), left = draw(0, width - w + 1, generator)
+          let top = draw(0, height - h + 1, generator)
+          let left = draw(0, width - w + 1, generator)
           return (top, left, h, w)
         }
       }
@@ -230,7 +242,9 @@ public enum Transforms {
     /// The resized crop.
     public func callAsFunction(_ image: Tensor) -> Tensor {
       let (top, left, h, w) = parameters(height: image.shape[image.dim - 2], width: image.shape[image.dim - 1])
-      return resized(crop(image, top: top, left: left, height: h, width: w), to: size, interpolation: interpolation, antialias: antialias)
+      return resized(
+        crop(image, top: top, left: left, height: h, width: w), to: size, interpolation: interpolation,
+        antialias: antialias)
     }
   }
 
@@ -257,8 +271,12 @@ public enum Transforms {
     /// The jittered image (float, values in [0, 1]).
     public func callAsFunction(_ image: Tensor) -> Tensor {
       let order = Tensor.randperm(4, generator: generator).toArray(Int64.self)
-      let b = brightness.map { Tensor.empty([1], dtype: .float32).uniform_(from: $0.0, to: $0.1, generator: generator).item() }
-      let c = contrast.map { Tensor.empty([1], dtype: .float32).uniform_(from: $0.0, to: $0.1, generator: generator).item() }
+      let b = brightness.map {
+        Tensor.empty([1], dtype: .float32).uniform_(from: $0.0, to: $0.1, generator: generator).item()
+      }
+      let c = contrast.map {
+        Tensor.empty([1], dtype: .float32).uniform_(from: $0.0, to: $0.1, generator: generator).item()
+      }
       var x = image
       for step in order {
         if step == 0, let b { x = (x * b).clamp(min: 0, max: 1) }
@@ -266,7 +284,8 @@ public enum Transforms {
           let channels = x.shape[x.dim - 3]
           let grey =
             channels == 3
-            ? x.select(dim: -3, index: 0) * 0.2989 + x.select(dim: -3, index: 1) * 0.587 + x.select(dim: -3, index: 2) * 0.114
+            ? x.select(dim: -3, index: 0) * 0.2989 + x.select(dim: -3, index: 1) * 0.587 + x.select(dim: -3, index: 2)
+              * 0.114
             : x
           let mean = grey.mean(dim: channels == 3 ? [-2, -1] : [-3, -2, -1], keepdim: true)
           x = (x * c + (channels == 3 ? mean.unsqueeze(-3) : mean) * (1 - c)).clamp(min: 0, max: 1)
@@ -288,7 +307,9 @@ private func crop(_ image: Tensor, top: Int, left: Int, height: Int, width: Int)
 }
 
 /// An image `[..., C, H, W]` resized with `Functional.interpolate` (which wants a batch).
-private func resized(_ image: Tensor, to size: (Int, Int), interpolation: Functional.InterpolationMode, antialias: Bool) -> Tensor {
+private func resized(_ image: Tensor, to size: (Int, Int), interpolation: Functional.InterpolationMode, antialias: Bool)
+  -> Tensor
+{
   let lead = Array(image.shape.dropLast(3))
   let batch = image.reshape([-1] + image.shape.suffix(3))
   let aa = antialias && (interpolation == .bilinear || interpolation == .bicubic)

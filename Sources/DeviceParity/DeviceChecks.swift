@@ -1,7 +1,7 @@
 import Autograd
-import NN
 import CUDABackend
 import Foundation
+import NN
 
 extension DeviceParity {
   /// The device's random numbers against the host reference of the same Philox stream
@@ -10,7 +10,9 @@ extension DeviceParity {
   /// fill; and dropout's keep rate.
   public static func randomStreams(on device: Device) -> [Outcome] {
     var outcomes: [Outcome] = []
-    func check(_ name: String, _ failure: @autoclosure () -> String?) { outcomes.append(Outcome(name: "random \(name)", failure: failure())) }
+    func check(_ name: String, _ failure: @autoclosure () -> String?) {
+      outcomes.append(Outcome(name: "random \(name)", failure: failure()))
+    }
     func compare(_ got: [Double], _ want: [Double], tolerance: Double) -> String? {
       guard got.count == want.count else { return "\(got.count) values, expected \(want.count)" }
       for i in got.indices where !(abs(got[i] - want[i]) <= tolerance * (1 + abs(want[i]))) {
@@ -22,19 +24,31 @@ extension DeviceParity {
     for dtype in [DType.float32, .float64, .float16, .bfloat16] {
       let g = Generator(device: device).manualSeed(2024)
       do {
-        let uniform = try Tensor.empty([count], dtype: dtype, device: device).uniform_(from: -2, to: 5, generator: g).cpu()
+        let uniform = try Tensor.empty([count], dtype: dtype, device: device).uniform_(from: -2, to: 5, generator: g)
+          .cpu()
         check(
           "uniform \(dtype.name)",
-          compare(uniform.toArray(Double.self), Philox.values(count: count, dtype: dtype, .uniform(from: -2, to: 5), seed: 2024, offset: 0), tolerance: 0))
-        let normal = try Tensor.empty([count], dtype: dtype, device: device).normal_(mean: 1, std: 3, generator: g).cpu()
-        let reference = Tensor(Philox.values(count: count, dtype: dtype, .normal(mean: 1, std: 3), seed: 2024, offset: 1), shape: [count])
+          compare(
+            uniform.toArray(Double.self),
+            Philox.values(count: count, dtype: dtype, .uniform(from: -2, to: 5), seed: 2024, offset: 0), tolerance: 0))
+        let normal = try Tensor.empty([count], dtype: dtype, device: device).normal_(mean: 1, std: 3, generator: g)
+          .cpu()
+        let reference = Tensor(
+          Philox.values(count: count, dtype: dtype, .normal(mean: 1, std: 3), seed: 2024, offset: 1), shape: [count])
         let tolerance = dtype == .float64 ? 1e-12 : (dtype == .float32 ? 1e-5 : 1e-2)
-        check("normal \(dtype.name)", compare(normal.toArray(Double.self), reference.to(dtype).toArray(Double.self), tolerance: tolerance))
+        check(
+          "normal \(dtype.name)",
+          compare(normal.toArray(Double.self), reference.to(dtype).toArray(Double.self), tolerance: tolerance))
         let coins = try Tensor.zeros([count], dtype: dtype, device: device).bernoulli(p: 0.3, generator: g).cpu()
         check(
           "bernoulli \(dtype.name)",
-          compare(coins.toArray(Double.self), Philox.values(count: count, dtype: dtype, .bernoulli(p: 0.3), seed: 2024, offset: 2), tolerance: 0))
-        check("offset \(dtype.name)", g.getState().toArray(UInt8.self)[8] == 3 ? nil : "the offset is \(g.getState().toArray(UInt8.self)[8]) after three fills, expected 3")
+          compare(
+            coins.toArray(Double.self),
+            Philox.values(count: count, dtype: dtype, .bernoulli(p: 0.3), seed: 2024, offset: 2), tolerance: 0))
+        check(
+          "offset \(dtype.name)",
+          g.getState().toArray(UInt8.self)[8] == 3
+            ? nil : "the offset is \(g.getState().toArray(UInt8.self)[8]) after three fills, expected 3")
       } catch {
         check(dtype.name, "\(error)")
       }
@@ -72,7 +86,8 @@ extension DeviceParity {
         return try doubled.to(.cpu, nonBlocking: true)
       }
       try stream.synchronize()
-      return back.toArray(Float.self) == host.toArray(Float.self).map { $0 * 2 } ? nil : "the values did not survive the round trip"
+      return back.toArray(Float.self) == host.toArray(Float.self).map { $0 * 2 }
+        ? nil : "the values did not survive the round trip"
     }
     check("event timing") {
       let a = try Tensor.randn(2048, 2048).to(device)
@@ -114,7 +129,10 @@ extension DeviceParity {
       defer { CUDA.allowTF32 = false }
       let fast = try a.mm(b).cpu()
       let relative = ((fast - exact).abs().max() / exact.abs().max()).item()
-      return [Outcome(name: "matmul TF32 close to float32", failure: relative < 5e-3 ? nil : "relative difference \(relative)")]
+      return [
+        Outcome(
+          name: "matmul TF32 close to float32", failure: relative < 5e-3 ? nil : "relative difference \(relative)")
+      ]
     } catch {
       return [Outcome(name: "matmul TF32 close to float32", failure: "\(error)")]
     }

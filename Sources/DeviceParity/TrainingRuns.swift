@@ -17,8 +17,12 @@ extension DeviceParity {
       compareTraining("train small ResNet", on: device, steps: 8, tolerance: 1e-3) { ResNetRun() },
       compareTraining("train FineTune head on digits 5-9", on: device, steps: 8, tolerance: 1e-3) { FineTuneHeadRun() },
       compareTraining("train GPT", on: device, steps: 8, tolerance: 1e-3) { GPTRun() },
-      compareTraining("train digits MLP, \(lower.name) autocast", on: device, steps: 12, tolerance: 3e-2, autocast: lower) { MLPRun() },
-      compareTraining("train GPT, \(lower.name) autocast", on: device, steps: 8, tolerance: 3e-2, autocast: lower) { GPTRun() },
+      compareTraining(
+        "train digits MLP, \(lower.name) autocast", on: device, steps: 12, tolerance: 3e-2, autocast: lower
+      ) { MLPRun() },
+      compareTraining("train GPT, \(lower.name) autocast", on: device, steps: 8, tolerance: 3e-2, autocast: lower) {
+        GPTRun()
+      },
     ]
   }
 
@@ -32,7 +36,9 @@ extension DeviceParity {
 
   /// The cross-entropy of `model` on a batch of standard-normal inputs of `inputShape` and
   /// uniform labels below `classes`, drawn from `seed` (the same batch on every device).
-  static func randomBatchLoss(_ model: Module, inputShape: [Int], classes: Int, seed: UInt64, on device: Device) throws -> Tensor {
+  static func randomBatchLoss(_ model: Module, inputShape: [Int], classes: Int, seed: UInt64, on device: Device) throws
+    -> Tensor
+  {
     let generator = Generator(seed: seed)
     let x = Tensor.randn(inputShape, generator: generator)
     let y = Tensor.randint(0, classes, [inputShape[0]], generator: generator)
@@ -105,7 +111,8 @@ extension DeviceParity {
   /// Trains `make()`'s model on the CPU (float32) and a copy on `device` (under `autocast`
   /// with a scaler when given) and compares the losses.
   static func compareTraining(
-    _ name: String, on device: Device, steps: Int, tolerance: Double, autocast: DType? = nil, _ make: () -> any TrainingRun
+    _ name: String, on device: Device, steps: Int, tolerance: Double, autocast: DType? = nil,
+    _ make: () -> any TrainingRun
   ) -> Outcome {
     let reference = Generator.withDefault(Generator(seed: 1)) { make() }
     let run = Generator.withDefault(Generator(seed: 2)) { make() }

@@ -54,10 +54,13 @@ public final class DistributedDataParallel: Module {
   /// Wraps `module` for training over `group`'s ranks (the default group when `nil`);
   /// copies rank 0's state to every rank.
   public init(
-    _ module: Module, group: ProcessGroup? = nil, bucketCapMB: Double = 25, findUnusedParameters: Bool = false, broadcastBuffers: Bool = true
+    _ module: Module, group: ProcessGroup? = nil, bucketCapMB: Double = 25, findUnusedParameters: Bool = false,
+    broadcastBuffers: Bool = true
   ) throws {
     guard let group = group ?? ProcessGroup.defaultGroup else {
-      usageFailure("Default process group has not been initialized, please make sure to call ProcessGroup() (init_process_group) first")
+      usageFailure(
+        "Default process group has not been initialized, please make sure to call ProcessGroup() (init_process_group) first"
+      )
     }
     self.module = module
     self.group = group
@@ -84,7 +87,9 @@ public final class DistributedDataParallel: Module {
     }
   }
 
-  deinit { hooks.forEach { $0.remove() } }
+  deinit {
+    for hook in hooks { hook.remove() }
+  }
 
   /// Runs the replica (after copying rank 0's buffers, in training mode).
   public override func forward(_ input: Tensor) -> Tensor {
@@ -144,10 +149,13 @@ public final class DistributedDataParallel: Module {
     defer { pass = nil }
     while let next = nextBucket() {
       if current.ready[next.index] < next.params.count && !findUnusedParameters {
-        let missing = module.namedParameters().filter { named in next.params.contains { $0 === named.1 } && named.1.grad == nil }.map(\.0)
+        let missing = module.namedParameters().filter { named in
+          next.params.contains { $0 === named.1 } && named.1.grad == nil
+        }.map(\.0)
         throw DistributedError.engine(
           op: "DistributedDataParallel",
-          message: "Expected to have finished reduction in the prior iteration before starting a new one. This error indicates that "
+          message:
+            "Expected to have finished reduction in the prior iteration before starting a new one. This error indicates that "
             + "your module has parameters that were not used in producing loss (\(missing.joined(separator: ", "))). Enable unused "
             + "parameter detection with DistributedDataParallel(..., findUnusedParameters: true), or make sure every parameter "
             + "takes part in the loss")

@@ -42,11 +42,14 @@
       var text = [CChar](repeating: 0, count: 512)
       var length: Int32 = 0
       MPI_Error_string(code, &text, &length)
-      throw DistributedError.engine(op: name, message: String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+      throw DistributedError.engine(
+        op: name, message: String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     /// Starts an operation that fills `request`, and returns its poll.
-    fileprivate func start(_ name: String, _ body: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws -> () throws -> Bool {
+    fileprivate func start(_ name: String, _ body: (UnsafeMutablePointer<MPI_Request?>) -> Int32) throws -> () throws ->
+      Bool
+    {
       guard !finalized else { throw DistributedError.engine(op: name, message: "the process group was destroyed") }
       let request = UnsafeMutablePointer<MPI_Request?>.allocate(capacity: 1)
       request.initialize(to: cmpi_request_null())
@@ -93,27 +96,45 @@
       }
     }
 
-    func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws -> () throws -> Bool {
-      try start(name) { MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), type(dtype), operation(op, dtype), comm, $0) }
+    func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws -> ()
+      throws -> Bool
+    {
+      try start(name) {
+        MPI_Iallreduce(cmpi_in_place(), buffer, Int32(count), type(dtype), operation(op, dtype), comm, $0)
+      }
     }
 
     func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String) throws -> () throws -> Bool {
       try start(name) { MPI_Ibcast(buffer, Int32(bytes), cmpi_uint8(), Int32(root), comm, $0) }
     }
 
-    func allGather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, bytes: Int, name: String) throws -> () throws -> Bool {
-      try start(name) { MPI_Iallgather(send, Int32(bytes), cmpi_uint8(), receive, Int32(bytes), cmpi_uint8(), comm, $0) }
+    func allGather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, bytes: Int, name: String) throws -> ()
+      throws -> Bool
+    {
+      try start(name) {
+        MPI_Iallgather(send, Int32(bytes), cmpi_uint8(), receive, Int32(bytes), cmpi_uint8(), comm, $0)
+      }
     }
 
-    func gather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer?, bytes: Int, root: Int, name: String) throws -> () throws -> Bool {
-      try start(name) { MPI_Igather(send, Int32(bytes), cmpi_uint8(), receive, Int32(bytes), cmpi_uint8(), Int32(root), comm, $0) }
+    func gather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer?, bytes: Int, root: Int, name: String)
+      throws -> () throws -> Bool
+    {
+      try start(name) {
+        MPI_Igather(send, Int32(bytes), cmpi_uint8(), receive, Int32(bytes), cmpi_uint8(), Int32(root), comm, $0)
+      }
     }
 
-    func scatter(_ send: UnsafeRawPointer?, _ receive: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String) throws -> () throws -> Bool {
-      try start(name) { MPI_Iscatter(send, Int32(bytes), cmpi_uint8(), receive, Int32(bytes), cmpi_uint8(), Int32(root), comm, $0) }
+    func scatter(_ send: UnsafeRawPointer?, _ receive: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String)
+      throws -> () throws -> Bool
+    {
+      try start(name) {
+        MPI_Iscatter(send, Int32(bytes), cmpi_uint8(), receive, Int32(bytes), cmpi_uint8(), Int32(root), comm, $0)
+      }
     }
 
-    func reduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, root: Int, name: String) throws -> () throws -> Bool {
+    func reduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, root: Int, name: String)
+      throws -> () throws -> Bool
+    {
       try start(name) {
         rank == root
           ? MPI_Ireduce(cmpi_in_place(), buffer, Int32(count), type(dtype), operation(op, dtype), Int32(root), comm, $0)
@@ -121,10 +142,14 @@
       }
     }
 
-    func reduceScatter(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String)
+    func reduceScatter(
+      _ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String
+    )
       throws -> () throws -> Bool
     {
-      try start(name) { MPI_Ireduce_scatter_block(send, receive, Int32(count), type(dtype), operation(op, dtype), comm, $0) }
+      try start(name) {
+        MPI_Ireduce_scatter_block(send, receive, Int32(count), type(dtype), operation(op, dtype), comm, $0)
+      }
     }
 
     func barrier(name: String) throws -> () throws -> Bool {
@@ -135,16 +160,23 @@
       try start(name) { MPI_Isend(buffer, Int32(bytes), cmpi_uint8(), Int32(to), Int32(tag), comm, $0) }
     }
 
-    func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws -> Bool {
-      try start(name) { MPI_Irecv(buffer, Int32(bytes), cmpi_uint8(), Int32(from ?? Int(cmpi_any_source())), Int32(tag), comm, $0) }
+    func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws
+      -> Bool
+    {
+      try start(name) {
+        MPI_Irecv(buffer, Int32(bytes), cmpi_uint8(), Int32(from ?? Int(cmpi_any_source())), Int32(tag), comm, $0)
+      }
     }
   }
 
   extension MPICommunicator {
     func exchange(
-      _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int, from: Int, tag: Int, name: String
+      _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int,
+      from: Int, tag: Int, name: String
     ) throws -> () throws -> Bool {
-      let receiving = try start(name) { MPI_Irecv(receive, Int32(receiveBytes), cmpi_uint8(), Int32(from), Int32(tag), ring, $0) }
+      let receiving = try start(name) {
+        MPI_Irecv(receive, Int32(receiveBytes), cmpi_uint8(), Int32(from), Int32(tag), ring, $0)
+      }
       let sending = try start(name) { MPI_Isend(send, Int32(sendBytes), cmpi_uint8(), Int32(to), Int32(tag), ring, $0) }
       return {
         let sent = try sending()

@@ -81,7 +81,9 @@
       }
     }
 
-    func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws -> () throws -> Bool {
+    func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws -> ()
+      throws -> Bool
+    {
       let t = try type(dtype, name)
       return try start(name) { ncclAllReduce(buffer, buffer, count, t, operation(op, dtype), comm, nil) }
     }
@@ -90,11 +92,15 @@
       try start(name) { ncclBroadcast(buffer, buffer, bytes, ncclUint8, Int32(root), comm, nil) }
     }
 
-    func allGather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, bytes: Int, name: String) throws -> () throws -> Bool {
+    func allGather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, bytes: Int, name: String) throws -> ()
+      throws -> Bool
+    {
       try start(name) { ncclAllGather(send, receive, bytes, ncclUint8, comm, nil) }
     }
 
-    func gather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer?, bytes: Int, root: Int, name: String) throws -> () throws -> Bool {
+    func gather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer?, bytes: Int, root: Int, name: String)
+      throws -> () throws -> Bool
+    {
       try start(name) {
         ncclGroupStart()
         if rank == root, let receive {
@@ -105,7 +111,9 @@
       }
     }
 
-    func scatter(_ send: UnsafeRawPointer?, _ receive: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String) throws -> () throws -> Bool {
+    func scatter(_ send: UnsafeRawPointer?, _ receive: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String)
+      throws -> () throws -> Bool
+    {
       try start(name) {
         ncclGroupStart()
         if rank == root, let send {
@@ -116,12 +124,16 @@
       }
     }
 
-    func reduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, root: Int, name: String) throws -> () throws -> Bool {
+    func reduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, root: Int, name: String)
+      throws -> () throws -> Bool
+    {
       let t = try type(dtype, name)
       return try start(name) { ncclReduce(buffer, buffer, count, t, operation(op, dtype), Int32(root), comm, nil) }
     }
 
-    func reduceScatter(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String)
+    func reduceScatter(
+      _ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String
+    )
       throws -> () throws -> Bool
     {
       let t = try type(dtype, name)
@@ -131,7 +143,9 @@
     func barrier(name: String) throws -> () throws -> Bool {
       if barrierFlag == nil {
         var pointer: UnsafeMutableRawPointer?
-        guard cudaMalloc(&pointer, 4) == cudaSuccess else { throw DistributedError.engine(op: name, message: "cudaMalloc failed") }
+        guard cudaMalloc(&pointer, 4) == cudaSuccess else {
+          throw DistributedError.engine(op: name, message: "cudaMalloc failed")
+        }
         barrierFlag = pointer
       }
       return try start(name) { ncclAllReduce(barrierFlag, barrierFlag, 1, ncclInt32, ncclSum, comm, nil) }
@@ -141,13 +155,18 @@
       try start(name) { ncclSend(buffer, bytes, ncclUint8, Int32(to), comm, nil) }
     }
 
-    func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws -> Bool {
-      guard let from else { throw DistributedError.engine(op: name, message: "NCCL cannot receive from any rank; name the source") }
+    func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws
+      -> Bool
+    {
+      guard let from else {
+        throw DistributedError.engine(op: name, message: "NCCL cannot receive from any rank; name the source")
+      }
       return try start(name) { ncclRecv(buffer, bytes, ncclUint8, Int32(from), comm, nil) }
     }
 
     func exchange(
-      _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int, from: Int, tag: Int, name: String
+      _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int,
+      from: Int, tag: Int, name: String
     ) throws -> () throws -> Bool {
       try start(name) {
         ncclGroupStart()

@@ -31,7 +31,8 @@ extension ProcessGroup {
   private func channel(_ t: Tensor, _ op: String) throws -> Communicator {
     guard t.device != .cpu else { return communicator }
     if let deviceCommunicator { return deviceCommunicator }
-    guard case .cuda(let index) = t.device, let made = try makeDeviceCommunicator(over: communicator, device: index) else {
+    guard case .cuda(let index) = t.device, let made = try makeDeviceCommunicator(over: communicator, device: index)
+    else {
       throw DistributedError.unavailable(
         "\(op): the tensor is on \(t.device), which needs NCCL: build with `--traits CUDA,MPI` (NCCL from the nvidia-nccl-cu13 "
           + "wheel, see Scripts/cuda-env.sh), or move the tensor to the host with .cpu()")
@@ -48,7 +49,9 @@ extension ProcessGroup {
     usageCheck(shape.count <= 8, "\(op): tensors of more than 8 dims cannot be checked across ranks; flatten first")
     // The op's name as a number that is the same in every process (Swift's hashValue is seeded per process).
     let opCode = op.utf8.reduce(Int64(0)) { $0 &* 31 &+ Int64($1) }
-    var mine: [Int64] = [opCode, Int64(t.map { DType.allCases.firstIndex(of: $0.dtype)! } ?? -1), Int64(root), Int64(shape.count)]
+    var mine: [Int64] = [
+      opCode, Int64(t.map { DType.allCases.firstIndex(of: $0.dtype)! } ?? -1), Int64(root), Int64(shape.count),
+    ]
     mine += (0..<8).map { $0 < shape.count ? Int64(shape[$0]) : -1 }
     var all = [Int64](repeating: 0, count: mine.count * worldSize)
     let poll = try mine.withUnsafeBytes { send in
@@ -64,7 +67,8 @@ extension ProcessGroup {
         let dtype = row[1] >= 0 ? "\(DType.allCases[Int(row[1])])" : "none"
         return "rank \(rank): [\(dims)] \(dtype)" + (row[2] >= 0 ? " root \(row[2])" : "")
       }
-      throw DistributedError.mismatch(op: op, details: described.joined(separator: "; ") + " (every rank must pass the same shape and dtype)")
+      throw DistributedError.mismatch(
+        op: op, details: described.joined(separator: "; ") + " (every rank must pass the same shape and dtype)")
     }
   }
 
@@ -73,13 +77,16 @@ extension ProcessGroup {
   /// Starts reducing `tensor` across the ranks in place.
   public func allReduceAsync(_ tensor: Tensor, op: ReduceOp = .sum) throws -> Work {
     let link = try channel(tensor, "all_reduce")
-    usageCheck(op != .avg || tensor.dtype.isFloatingPoint, "all_reduce: ReduceOp.AVG needs a floating-point tensor, got \(tensor.dtype)")
+    usageCheck(
+      op != .avg || tensor.dtype.isFloatingPoint,
+      "all_reduce: ReduceOp.AVG needs a floating-point tensor, got \(tensor.dtype)")
     try checkArguments("all_reduce", tensor)
     let staged = Staged(tensor, reducing: link === communicator)
     let poll =
       link === communicator && staged.buffer.numel >= ProcessGroup.ringThreshold && worldSize > 1
       ? try ringAllReduce(staged.buffer.detach().reshape(-1), op: op)
-      : try link.allReduce(staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, name: "all_reduce")
+      : try link.allReduce(
+        staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, name: "all_reduce")
     return Work(op: "all_reduce", timeout: timeout, poll: poll) { [worldSize] in
       if op == .avg { withNoGrad { _ = staged.buffer.detach().div_(Double(worldSize)) } }
       staged.writeBack()
@@ -96,7 +103,8 @@ extension ProcessGroup {
     checkRank(dst, "reduce")
     try checkArguments("reduce", tensor, root: dst)
     let staged = Staged(tensor, reducing: link === communicator)
-    let poll = try link.reduce(staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, root: dst, name: "reduce")
+    let poll = try link.reduce(
+      staged.pointer, count: staged.buffer.numel, dtype: staged.buffer.dtype, op: op, root: dst, name: "reduce")
     return Work(op: "reduce", timeout: timeout, poll: poll) { [rank, worldSize] in
       guard rank == dst else { return }
       if op == .avg { withNoGrad { _ = staged.buffer.detach().div_(Double(worldSize)) } }
@@ -105,11 +113,14 @@ extension ProcessGroup {
   }
 
   /// Reduces onto rank `dst`, whose tensor receives the result (PyTorch: `dist.reduce`).
-  public func reduce(_ tensor: Tensor, dst: Int, op: ReduceOp = .sum) throws { try reduceAsync(tensor, dst: dst, op: op).wait() }
+  public func reduce(_ tensor: Tensor, dst: Int, op: ReduceOp = .sum) throws {
+    try reduceAsync(tensor, dst: dst, op: op).wait()
+  }
 
   /// Starts a reduce-scatter.
   public func reduceScatterAsync(_ output: Tensor, _ inputs: [Tensor], op: ReduceOp = .sum) throws -> Work {
-    usageCheck(inputs.count == worldSize, "reduce_scatter: expected one input per rank (\(worldSize)), got \(inputs.count)")
+    usageCheck(
+      inputs.count == worldSize, "reduce_scatter: expected one input per rank (\(worldSize)), got \(inputs.count)")
     usageCheck(
       inputs.allSatisfy { $0.shape == output.shape && $0.dtype == output.dtype },
       "reduce_scatter: every input must have the output's shape \(output.shape) and dtype \(output.dtype)")
@@ -144,7 +155,8 @@ extension ProcessGroup {
   /// Each step is a non-blocking exchange, so `Work` can time out; the combining is a tensor op.
   func ringAllReduce(_ flat: Tensor, op: ReduceOp) throws -> () throws -> Bool {
     let world = worldSize
-    let base = flat.numel / world, extra = flat.numel % world
+    let base = flat.numel / world
+    let extra = flat.numel % world
     let starts = (0...world).map { $0 * base + min($0, extra) }
     func chunk(_ k: Int) -> Tensor {
       let c = ((k % world) + world) % world
@@ -165,7 +177,8 @@ extension ProcessGroup {
       let incoming = reducing ? chunk(rank - s - 1) : chunk(rank - s)
       let target = reducing ? scratch.narrow(dim: 0, start: 0, length: incoming.numel) : incoming
       pending = try communicator.exchange(
-        UnsafeRawPointer(address(outgoing)), sendBytes: outgoing.numel * item, to: right, address(target), receiveBytes: incoming.numel * item,
+        UnsafeRawPointer(address(outgoing)), sendBytes: outgoing.numel * item, to: right, address(target),
+        receiveBytes: incoming.numel * item,
         from: left, tag: tag, name: "all_reduce")
     }
     func combine() {
@@ -215,8 +228,12 @@ extension ProcessGroup {
     try checkArguments("all_gather", tensor)
     let staged = Staged(tensor, reducing: false)
     let all = Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype, device: tensor.device)
-    let poll = try link.allGather(UnsafeRawPointer(staged.pointer), all.storage.data, bytes: staged.bytes, name: "all_gather")
-    return (Work(op: "all_gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }, (0..<worldSize).map { all[$0] })
+    let poll = try link.allGather(
+      UnsafeRawPointer(staged.pointer), all.storage.data, bytes: staged.bytes, name: "all_gather")
+    return (
+      Work(op: "all_gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} },
+      (0..<worldSize).map { all[$0] }
+    )
   }
 
   /// Every rank's `tensor`, in rank order, on every rank (PyTorch: `dist.all_gather`).
@@ -233,8 +250,12 @@ extension ProcessGroup {
     try checkArguments("gather", tensor, root: dst)
     let staged = Staged(tensor, reducing: false)
     let all = rank == dst ? Tensor.empty([worldSize] + tensor.shape, dtype: tensor.dtype, device: tensor.device) : nil
-    let poll = try link.gather(UnsafeRawPointer(staged.pointer), all?.storage.data, bytes: staged.bytes, root: dst, name: "gather")
-    return (Work(op: "gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} }, all.map { all in (0..<worldSize).map { all[$0] } })
+    let poll = try link.gather(
+      UnsafeRawPointer(staged.pointer), all?.storage.data, bytes: staged.bytes, root: dst, name: "gather")
+    return (
+      Work(op: "gather", timeout: timeout, poll: poll) { withExtendedLifetime(staged) {} },
+      all.map { all in (0..<worldSize).map { all[$0] } }
+    )
   }
 
   /// On `dst`, every rank's `tensor` in rank order; elsewhere `nil` (PyTorch: `dist.gather`).
@@ -251,13 +272,15 @@ extension ProcessGroup {
     if rank == src {
       usageCheck(
         inputs?.count == worldSize && inputs!.allSatisfy { $0.shape == output.shape && $0.dtype == output.dtype },
-        "scatter: the source rank needs one input per rank (\(worldSize)), each of the output's shape \(output.shape) and dtype \(output.dtype)")
+        "scatter: the source rank needs one input per rank (\(worldSize)), each of the output's shape \(output.shape) and dtype \(output.dtype)"
+      )
     }
     try checkArguments("scatter", output, root: src)
     let joined = rank == src ? Tensor.cat(inputs!.map { $0.contiguous().flatten() }) : nil
     let staged = Staged(output, reducing: false)
     let poll = try link.scatter(
-      joined.map { UnsafeRawPointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize) }, staged.pointer, bytes: staged.bytes, root: src,
+      joined.map { UnsafeRawPointer($0.storage.data + $0.storageOffset * $0.dtype.itemSize) }, staged.pointer,
+      bytes: staged.bytes, root: src,
       name: "scatter")
     return Work(op: "scatter", timeout: timeout, poll: poll) {
       withExtendedLifetime(joined) {}
@@ -302,7 +325,9 @@ extension ProcessGroup {
   }
 
   /// Receives into `tensor` from rank `src` (any rank when `nil`) (PyTorch: `dist.recv`).
-  public func recv(_ tensor: Tensor, src: Int? = nil, tag: Int = 0) throws { try recvAsync(tensor, src: src, tag: tag).wait() }
+  public func recv(_ tensor: Tensor, src: Int? = nil, tag: Int = 0) throws {
+    try recvAsync(tensor, src: src, tag: tag).wait()
+  }
 
   private func checkRank(_ r: Int, _ op: String) {
     usageCheck(r >= 0 && r < worldSize, "\(op): rank \(r) is out of range for a group of \(worldSize)")

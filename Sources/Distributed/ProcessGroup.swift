@@ -1,8 +1,9 @@
+import Foundation
 @_exported import NN
+
 #if canImport(CMPI)
   import CMPI
 #endif
-import Foundation
 
 /// Why a collective or the group itself failed.
 public enum DistributedError: Error, CustomStringConvertible {
@@ -76,7 +77,9 @@ public final class Work {
     var polls = 0
     while try !isCompleted() {
       polls += 1
-      if polls % 1024 == 0, Date().timeIntervalSince1970 > deadline { throw DistributedError.timeout(op: op, seconds: timeout) }
+      if polls % 1024 == 0, Date().timeIntervalSince1970 > deadline {
+        throw DistributedError.timeout(op: op, seconds: timeout)
+      }
     }
   }
 }
@@ -155,20 +158,29 @@ protocol Communicator: AnyObject {
   var size: Int { get }
   func finalize()
   /// Starts an operation and returns a poll that says when it is done.
-  func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws -> () throws -> Bool
+  func allReduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws -> ()
+    throws -> Bool
   func broadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String) throws -> () throws -> Bool
-  func allGather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, bytes: Int, name: String) throws -> () throws -> Bool
-  func gather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer?, bytes: Int, root: Int, name: String) throws -> () throws -> Bool
-  func scatter(_ send: UnsafeRawPointer?, _ receive: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String) throws -> () throws -> Bool
-  func reduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, root: Int, name: String) throws -> () throws -> Bool
-  func reduceScatter(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String) throws
+  func allGather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, bytes: Int, name: String) throws -> ()
+    throws -> Bool
+  func gather(_ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer?, bytes: Int, root: Int, name: String) throws
+    -> () throws -> Bool
+  func scatter(_ send: UnsafeRawPointer?, _ receive: UnsafeMutableRawPointer, bytes: Int, root: Int, name: String)
+    throws -> () throws -> Bool
+  func reduce(_ buffer: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, root: Int, name: String) throws
+    -> () throws -> Bool
+  func reduceScatter(
+    _ send: UnsafeRawPointer, _ receive: UnsafeMutableRawPointer, count: Int, dtype: DType, op: ReduceOp, name: String
+  ) throws
     -> () throws -> Bool
   func barrier(name: String) throws -> () throws -> Bool
   func send(_ buffer: UnsafeRawPointer, bytes: Int, to: Int, tag: Int, name: String) throws -> () throws -> Bool
-  func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws -> Bool
+  func receive(_ buffer: UnsafeMutableRawPointer, bytes: Int, from: Int?, tag: Int, name: String) throws -> () throws ->
+    Bool
   /// Sends to one rank and receives from another at once, on a channel of the library's own
   /// (user `send`/`recv` tags cannot match it); the ring all-reduce's step.
   func exchange(
-    _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int, from: Int, tag: Int, name: String
+    _ send: UnsafeRawPointer, sendBytes: Int, to: Int, _ receive: UnsafeMutableRawPointer, receiveBytes: Int, from: Int,
+    tag: Int, name: String
   ) throws -> () throws -> Bool
 }

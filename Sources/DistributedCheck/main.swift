@@ -30,7 +30,9 @@ Tensor.setNumThreads(max(1, ProcessInfo.processInfo.activeProcessorCount / world
 var passed = 0
 var failed = 0
 
-@MainActor func check(_ name: String, _ condition: @autoclosure () throws -> Bool, _ detail: @autoclosure () -> String = "") {
+@MainActor func check(
+  _ name: String, _ condition: @autoclosure () throws -> Bool, _ detail: @autoclosure () -> String = ""
+) {
   do {
     if try condition() {
       passed += 1
@@ -73,7 +75,9 @@ var failed = 0
     try group.broadcast(b, src: 1 % world)
     check("broadcast \(name)", b.equal(values(dtype, rank: 7)))
     let gathered = try group.allGather(values(dtype, rank: rank))
-    check("all_gather \(name)", gathered.count == world && zip(gathered, ranks).allSatisfy { $0.equal(values(dtype, rank: $1)) })
+    check(
+      "all_gather \(name)",
+      gathered.count == world && zip(gathered, ranks).allSatisfy { $0.equal(values(dtype, rank: $1)) })
     let out = Tensor.zeros(4, dtype: dtype)
     try group.reduceScatter(out, ranks.map { values(dtype, rank: $0 + rank) })
     let rsExpected = ranks.map { values(.float64, rank: rank + $0) }.reduce(Tensor.zeros(4, dtype: .float64), +)
@@ -108,18 +112,26 @@ var failed = 0
   let (gathering, pieces) = try group.allGatherAsync(Tensor([Int64(rank)]))
   let barrier = try group.barrierAsync()
   for work in [receiving, sending, gathering, barrier] { try work.wait() }
-  check("async isend/irecv, all_gather, barrier", box.toArray(Double.self) == [Double((rank + world - 1) % world), -1] && pieces.map { $0.item(Int64.self) } == ranks.map(Int64.init))
+  check(
+    "async isend/irecv, all_gather, barrier",
+    box.toArray(Double.self) == [Double((rank + world - 1) % world), -1]
+      && pieces.map { $0.item(Int64.self) } == ranks.map(Int64.init))
   let a = Tensor.ones(1000) * Double(rank + 1)
   let work = try group.allReduceAsync(a)
   try work.wait()
-  check("all_reduce async", try work.isCompleted() && a.toArray(Float.self).allSatisfy { $0 == Float(world * (world + 1) / 2) })
+  check(
+    "all_reduce async",
+    try work.isCompleted() && a.toArray(Float.self).allSatisfy { $0 == Float(world * (world + 1) / 2) })
   let strided = Tensor.arange(12).float().view(3, 4).t()
   try group.allReduce(strided)
   check("all_reduce non-contiguous", strided.equal(Tensor.arange(12).float().view(3, 4).t() * Double(world)))
   // Large tensors take the ring (200,003 elements: chunks of unequal length).
   let n = 200_003
   let index = Tensor.arange(n)
-  for (op, dtype) in [(ReduceOp.sum, DType.float32), (.avg, .float64), (.max, .int64), (.min, .int32), (.product, .int64), (.sum, .bfloat16)] {
+  for (op, dtype) in [
+    (ReduceOp.sum, DType.float32), (.avg, .float64), (.max, .int64), (.min, .int32), (.product, .int64),
+    (.sum, .bfloat16),
+  ] {
     let x = ((index % 7) + rank).to(dtype)
     try group.allReduce(x, op: op)
     let each = ranks.map { ((index % 7) + $0).to(.float64) }
@@ -135,7 +147,9 @@ var failed = 0
   }
   let flags = (index % (rank + 2)).eq(0)
   try group.allReduce(flags, op: .sum)
-  check("ring all_reduce bool", flags.equal(ranks.map { (index % ($0 + 2)).eq(0) }.reduce(Tensor.zeros(n, dtype: .bool)) { $0.logicalOr($1) }))
+  check(
+    "ring all_reduce bool",
+    flags.equal(ranks.map { (index % ($0 + 2)).eq(0) }.reduce(Tensor.zeros(n, dtype: .bool)) { $0.logicalOr($1) }))
   try group.barrier()
   check("barrier", true)
 }
@@ -151,7 +165,8 @@ var failed = 0
 }
 
 @MainActor func maxRelativeDifference(_ a: Module, _ b: Module) -> Double {
-  zip(a.parameters(), b.parameters()).map { x, y in ((x - y).abs().max().item() / max(y.abs().max().item(), 1e-12)) }.max()!
+  zip(a.parameters(), b.parameters()).map { x, y in ((x - y).abs().max().item() / max(y.abs().max().item(), 1e-12)) }
+    .max()!
 }
 
 /// 2 ranks x batch 32 with DistributedDataParallel equal 1 process x batch 64, after 50 SGD
@@ -168,17 +183,23 @@ var failed = 0
   let share = 64 / world
   for accumulate in [1, 2] {
     // Each rank starts from its own initialisation: the wrapper copies rank 0's.
-    let local = Generator.withDefault(Generator(seed: UInt64(100 + rank))) { Sequential(Linear(20, 32), ReLU(), Linear(32, 5)) }
+    let local = Generator.withDefault(Generator(seed: UInt64(100 + rank))) {
+      Sequential(Linear(20, 32), ReLU(), Linear(32, 5))
+    }
     if rank == 0 { try local.loadStateDict(makeModel().stateDict()) }
     let model = try DistributedDataParallel(local, group: group, bucketCapMB: 0.002)
     let optimizer = SGD(model.parameters(), lr: 0.05, momentum: 0.9)
     for (x, y) in data {
       optimizer.zeroGrad()
-      let mine = (x.narrow(dim: 0, start: rank * share, length: share), y.narrow(dim: 0, start: rank * share, length: share))
+      let mine = (
+        x.narrow(dim: 0, start: rank * share, length: share), y.narrow(dim: 0, start: rank * share, length: share)
+      )
       let micro = share / accumulate
       for k in 0..<accumulate {
-        let loss = crossEntropy(
-          model(mine.0.narrow(dim: 0, start: k * micro, length: micro)), mine.1.narrow(dim: 0, start: k * micro, length: micro)) / Double(accumulate)
+        let loss =
+          crossEntropy(
+            model(mine.0.narrow(dim: 0, start: k * micro, length: micro)),
+            mine.1.narrow(dim: 0, start: k * micro, length: micro)) / Double(accumulate)
         if k < accumulate - 1 { model.noSync { loss.backward() } } else { loss.backward() }
       }
       optimizer.step()
@@ -202,7 +223,9 @@ var failed = 0
 /// the same collectives on host tensors.
 @MainActor func cudaCollectives() throws {
   guard CUDA.deviceCount >= world else {
-    say("SKIP rank \(rank) cuda: \(CUDA.deviceCount) GPUs for \(world) ranks (\(CUDA.unavailableReason ?? "one per rank needed"))")
+    say(
+      "SKIP rank \(rank) cuda: \(CUDA.deviceCount) GPUs for \(world) ranks (\(CUDA.unavailableReason ?? "one per rank needed"))"
+    )
     return
   }
   let device = Device.cuda(rank)
@@ -219,7 +242,9 @@ var failed = 0
   try group.broadcast(b, src: 0)
   check("nccl broadcast", try b.cpu().equal(values(.float32, rank: 5)))
   let gathered = try group.allGather(try values(.float32, rank: rank).to(device))
-  check("nccl all_gather", try gathered.enumerated().allSatisfy { try $0.element.cpu().equal(values(.float32, rank: $0.offset)) })
+  check(
+    "nccl all_gather",
+    try gathered.enumerated().allSatisfy { try $0.element.cpu().equal(values(.float32, rank: $0.offset)) })
   let big = try (Tensor.ones(300_000) * Double(rank + 1)).to(device)
   try group.allReduce(big, op: .avg)
   check("nccl all_reduce avg (large)", try big.cpu().equal(Tensor.ones(300_000) * (Double(world + 1) / 2)))

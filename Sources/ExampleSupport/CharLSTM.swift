@@ -39,14 +39,18 @@ public final class CharLSTM: Module {
   /// Appends `count` tokens to `prompt` `[1, T]`, each sampled (with `temperature` and
   /// `topK`) from the logits after feeding the sequence so far; the LSTM state carries over,
   /// so each new token costs one step.
-  public func generate(_ prompt: Tensor, count: Int, temperature: Double = 1, topK: Int? = nil, generator: Generator? = nil) -> Tensor {
+  public func generate(
+    _ prompt: Tensor, count: Int, temperature: Double = 1, topK: Int? = nil, generator: Generator? = nil
+  ) -> Tensor {
     eval()
     defer { train() }
     return withNoGrad {
       var (output, state) = lstm(embedding(prompt), nil)
       var tokens = prompt
       for _ in 0..<count {
-        let next = sampleToken(head(output.select(dim: 1, index: output.shape[1] - 1)), temperature: temperature, topK: topK, generator: generator)
+        let next = sampleToken(
+          head(output.select(dim: 1, index: output.shape[1] - 1)), temperature: temperature, topK: topK,
+          generator: generator)
         tokens = Tensor.cat([tokens, next], dim: 1)
         (output, state) = lstm(embedding(next), (state.h, state.c))
       }

@@ -20,7 +20,10 @@ public struct GPTConfig: Sendable {
   public var bias: Bool
 
   /// A configuration.
-  public init(vocabSize: Int, blockSize: Int, nLayer: Int = 4, nHead: Int = 4, nEmbd: Int = 128, dropout: Double = 0, bias: Bool = true) {
+  public init(
+    vocabSize: Int, blockSize: Int, nLayer: Int = 4, nHead: Int = 4, nEmbd: Int = 128, dropout: Double = 0,
+    bias: Bool = true
+  ) {
     self.vocabSize = vocabSize
     self.blockSize = blockSize
     self.nLayer = nLayer
@@ -56,7 +59,8 @@ public final class CausalSelfAttention: Module {
     let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
     let qkv = cAttn(x).split(c, dim: 2)
     func heads(_ y: Tensor) -> Tensor { y.view(b, t, nHead, c / nHead).transpose(1, 2) }
-    let y = Functional.scaledDotProductAttention(heads(qkv[0]), heads(qkv[1]), heads(qkv[2]), dropoutP: training ? dropout : 0, isCausal: true)
+    let y = Functional.scaledDotProductAttention(
+      heads(qkv[0]), heads(qkv[1]), heads(qkv[2]), dropoutP: training ? dropout : 0, isCausal: true)
     return residDropout(cProj(y.transpose(1, 2).contiguous().view(b, t, c)))
   }
 }
@@ -93,11 +97,16 @@ public final class GPTBlock: Module {
     ln2 = LayerNorm([config.nEmbd], elementwiseAffine: true)
     mlp = GPTMLP(config)
     super.init()
-    if !config.bias { ln1.bias = nil; ln2.bias = nil }
+    if !config.bias {
+      ln1.bias = nil
+      ln2.bias = nil
+    }
   }
 
   /// nanoGPT's child names.
-  public override func namedChildren() -> [(String, Module)] { [("ln_1", ln1), ("attn", attn), ("ln_2", ln2), ("mlp", mlp)] }
+  public override func namedChildren() -> [(String, Module)] {
+    [("ln_1", ln1), ("attn", attn), ("ln_2", ln2), ("mlp", mlp)]
+  }
 
   /// `x + attn(ln_1(x))`, then `x + mlp(ln_2(x))`.
   public override func forward(_ x: Tensor) -> Tensor {
@@ -181,15 +190,21 @@ public final class GPT: Module {
 
   /// Appends `count` tokens to `idx` `[B, T]`, each sampled from the logits divided by
   /// `temperature` and (with `topK`) cut to the `topK` most likely.
-  public func generate(_ idx: Tensor, count: Int, temperature: Double = 1, topK: Int? = nil, generator: Generator? = nil) -> Tensor {
+  public func generate(
+    _ idx: Tensor, count: Int, temperature: Double = 1, topK: Int? = nil, generator: Generator? = nil
+  ) -> Tensor {
     eval()
     defer { train() }
     return withNoGrad {
       var sequence = idx
       for _ in 0..<count {
         let t = sequence.shape[1]
-        let context = t <= config.blockSize ? sequence : sequence.narrow(dim: 1, start: t - config.blockSize, length: config.blockSize)
-        let next = sampleToken(self(context).select(dim: 1, index: context.shape[1] - 1), temperature: temperature, topK: topK, generator: generator)
+        let context =
+          t <= config.blockSize
+          ? sequence : sequence.narrow(dim: 1, start: t - config.blockSize, length: config.blockSize)
+        let next = sampleToken(
+          self(context).select(dim: 1, index: context.shape[1] - 1), temperature: temperature, topK: topK,
+          generator: generator)
         sequence = Tensor.cat([sequence, next.to(sequence.dtype)], dim: 1)
       }
       return sequence
@@ -200,7 +215,10 @@ public final class GPT: Module {
 extension GPTConfig {
   /// The sizes, as checkpoint metadata.
   public var metadata: [String: String] {
-    ["vocab_size": "\(vocabSize)", "block_size": "\(blockSize)", "n_layer": "\(nLayer)", "n_head": "\(nHead)", "n_embd": "\(nEmbd)"]
+    [
+      "vocab_size": "\(vocabSize)", "block_size": "\(blockSize)", "n_layer": "\(nLayer)", "n_head": "\(nHead)",
+      "n_embd": "\(nEmbd)",
+    ]
   }
 }
 
@@ -208,7 +226,10 @@ extension GPTConfig {
 /// and norms: the two-group recipe of nanoGPT and the char-rnn example.
 func decayOnMatrices(_ params: [Tensor], lr: Double, weightDecay: Double, betas: (Double, Double)) -> AdamW {
   AdamW(
-    [ParamGroup(params.filter { $0.dim >= 2 }, weightDecay: weightDecay), ParamGroup(params.filter { $0.dim < 2 }, weightDecay: 0)],
+    [
+      ParamGroup(params.filter { $0.dim >= 2 }, weightDecay: weightDecay),
+      ParamGroup(params.filter { $0.dim < 2 }, weightDecay: 0),
+    ],
     lr: lr, betas: betas)
 }
 
@@ -242,7 +263,9 @@ public struct CharacterText: Sendable {
   public func encode(_ text: String) -> [Int] {
     let index = Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($1, $0) })
     return text.map { c in
-      guard let token = index[c] else { usageFailure("the prompt has a character the model never saw: \(c.debugDescription)") }
+      guard let token = index[c] else {
+        usageFailure("the prompt has a character the model never saw: \(c.debugDescription)")
+      }
       return token
     }
   }
@@ -253,7 +276,9 @@ public struct CharacterText: Sendable {
 
 /// `batchSize` random windows of `blockSize + 1` tokens from `data`: inputs and the targets
 /// one position later (nanoGPT's `get_batch`).
-public func randomBatch(_ data: Tensor, batchSize: Int, blockSize: Int, generator: Generator? = nil) -> (x: Tensor, y: Tensor) {
+public func randomBatch(_ data: Tensor, batchSize: Int, blockSize: Int, generator: Generator? = nil) -> (
+  x: Tensor, y: Tensor
+) {
   let starts = Tensor.randint(0, data.shape[0] - blockSize, [batchSize], generator: generator).toArray(Int64.self)
   let x = Tensor.stack(starts.map { data.narrow(dim: 0, start: Int($0), length: blockSize) })
   let y = Tensor.stack(starts.map { data.narrow(dim: 0, start: Int($0) + 1, length: blockSize) })

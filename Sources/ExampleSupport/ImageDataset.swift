@@ -14,7 +14,8 @@ public struct ImageDataset: Dataset {
 
   /// A data set from images and labels.
   public init(images: Tensor, labels: Tensor, transform: (any ImageTransform)? = nil) {
-    usageCheck(images.shape[0] == labels.shape[0], "ImageDataset: \(images.shape[0]) images but \(labels.shape[0]) labels")
+    usageCheck(
+      images.shape[0] == labels.shape[0], "ImageDataset: \(images.shape[0]) images but \(labels.shape[0]) labels")
     self.images = images
     self.labels = labels
     self.transform = transform
@@ -25,7 +26,9 @@ public struct ImageDataset: Dataset {
 
   /// Image `index` (transformed) and its label.
   public func sample(at index: Int) throws -> (Tensor, Int) {
-    guard index >= 0 && index < count else { throw DatasetError("ImageDataset: index \(index) out of range 0..<\(count)") }
+    guard index >= 0 && index < count else {
+      throw DatasetError("ImageDataset: index \(index) out of range 0..<\(count)")
+    }
     let image = images[index]
     return (transform.map { $0(image) } ?? image, Int(labels[index].item(Int64.self)))
   }
@@ -45,7 +48,9 @@ public struct ImageDataset: Dataset {
 
   /// The examples at `indices` (an int64 tensor).
   public func subset(_ indices: Tensor) -> ImageDataset {
-    ImageDataset(images: images.indexSelect(dim: 0, index: indices), labels: labels.indexSelect(dim: 0, index: indices), transform: transform)
+    ImageDataset(
+      images: images.indexSelect(dim: 0, index: indices), labels: labels.indexSelect(dim: 0, index: indices),
+      transform: transform)
   }
 
   /// The examples whose label satisfies `keep`.
@@ -59,8 +64,10 @@ public struct ImageDataset: Dataset {
     Tensor.manualSeed(seed)
     let order = Tensor.randint(0, Int(Int32.max), [count]).argsortAscending()
     let trainCount = Int(Double(count) * fraction)
-    return (subset(order.narrow(dim: 0, start: 0, length: trainCount)),
-            subset(order.narrow(dim: 0, start: trainCount, length: count - trainCount)))
+    return (
+      subset(order.narrow(dim: 0, start: 0, length: trainCount)),
+      subset(order.narrow(dim: 0, start: trainCount, length: count - trainCount))
+    )
   }
 
   /// The UCI digits shipped in `Data/digits.npz`: `[1797, 1, 8, 8]` images scaled to [0, 1].
@@ -87,7 +94,9 @@ public struct ImageDataset: Dataset {
     let (n, rows, cols) = (bigEndian(imageBytes, 4), bigEndian(imageBytes, 8), bigEndian(imageBytes, 12))
     guard n == bigEndian(labelBytes, 4), n >= 0, rows > 0, cols > 0, imageBytes.count >= 16 + n * rows * cols,
       labelBytes.count >= 8 + n
-    else { throw TensorFileError.malformed(path: imagesPath, reason: "sizes in the IDX headers do not match the files") }
+    else {
+      throw TensorFileError.malformed(path: imagesPath, reason: "sizes in the IDX headers do not match the files")
+    }
     let pixels = [UInt8](imageBytes[(imageBytes.startIndex + 16)..<(imageBytes.startIndex + 16 + n * rows * cols)])
     let labels = labelBytes[(labelBytes.startIndex + 8)..<(labelBytes.startIndex + 8 + n)].map { Int64($0) }
     return ImageDataset(

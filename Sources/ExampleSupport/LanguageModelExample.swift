@@ -62,7 +62,8 @@ public struct LanguageModelOptions: Sendable {
 
   /// A run's defaults.
   public init(
-    iters: Int, evalInterval: Int, evalIters: Int, finalEvalIters: Int, checkpoint: String, batchSize: Int, sequenceLength: Int, lr: Double,
+    iters: Int, evalInterval: Int, evalIters: Int, finalEvalIters: Int, checkpoint: String, batchSize: Int,
+    sequenceLength: Int, lr: Double,
     minLR: Double
   ) {
     self.iters = iters
@@ -105,7 +106,8 @@ public struct LanguageModelOptions: Sendable {
       case "--final-eval-iters": options.finalEvalIters = Int(value(argument)) ?? options.finalEvalIters
       case "--checkpoint": options.checkpoint = value(argument)
       case "--out":
-        options.checkpoint = ExampleOutput.file(URL(fileURLWithPath: options.checkpoint).lastPathComponent, in: value(argument)).path
+        options.checkpoint =
+          ExampleOutput.file(URL(fileURLWithPath: options.checkpoint).lastPathComponent, in: value(argument)).path
       case "--prompt": options.prompt = value(argument)
       case "--length": options.sampleLength = Int(value(argument)) ?? options.sampleLength
       case "--temperature": options.temperature = Double(value(argument)) ?? options.temperature
@@ -129,13 +131,16 @@ func formatDuration(_ seconds: Double) -> String {
 }
 
 /// Mean loss of `model` over `count` random batches of `split`, without a graph.
-func meanLoss(_ model: some CharacterModel, _ split: Tensor, count: Int, _ options: LanguageModelOptions, _ generator: Generator) -> Double {
+func meanLoss(
+  _ model: some CharacterModel, _ split: Tensor, count: Int, _ options: LanguageModelOptions, _ generator: Generator
+) -> Double {
   model.eval()
   defer { model.train() }
   return withNoGrad {
     var total = 0.0
     for _ in 0..<count {
-      let (x, y) = randomBatch(split, batchSize: options.batchSize, blockSize: options.sequenceLength, generator: generator)
+      let (x, y) = randomBatch(
+        split, batchSize: options.batchSize, blockSize: options.sequenceLength, generator: generator)
       total += model.loss(try! x.to(options.device), try! y.to(options.device)).item()
     }
     return total / Double(count)
@@ -147,7 +152,8 @@ func meanLoss(_ model: some CharacterModel, _ split: Tensor, count: Int, _ optio
 /// at 1.0, a progress line, evaluations, checkpoints that resume exactly, and a sample.
 /// `makeModel` gets the vocabulary size; `settings` go into the checkpoint's metadata.
 public func runLanguageModelExample<M: CharacterModel>(
-  _ defaults: LanguageModelOptions, program: String, describe: (M) -> String, settings: [String: String], makeModel: (Int) -> M
+  _ defaults: LanguageModelOptions, program: String, describe: (M) -> String, settings: [String: String],
+  makeModel: (Int) -> M
 ) {
   let options = defaults.parsing(Array(CommandLine.arguments.dropFirst()), program: program)
   let text: CharacterText
@@ -167,7 +173,8 @@ public func runLanguageModelExample<M: CharacterModel>(
   let trainData = data.narrow(dim: 0, start: 0, length: split)
   let valData = data.narrow(dim: 0, start: split, length: data.shape[0] - split)
   print(
-    "tiny Shakespeare: \(text.tokens.count) characters, vocabulary \(text.vocabulary.count); \(split) for training, \(data.shape[0] - split) for validation")
+    "tiny Shakespeare: \(text.tokens.count) characters, vocabulary \(text.vocabulary.count); \(split) for training, \(data.shape[0] - split) for validation"
+  )
   Tensor.manualSeed(options.seed)
   let model = makeModel(text.vocabulary.count)
   let batches = Generator().manualSeed(options.seed &+ UInt64(rank) &* 1_000_003)
@@ -216,7 +223,8 @@ public func runLanguageModelExample<M: CharacterModel>(
     let start = DispatchTime.now().uptimeNanoseconds
     var smoothed: Double?
     for iteration in startIteration..<options.iters {
-      let (x, y) = randomBatch(trainData, batchSize: options.batchSize, blockSize: options.sequenceLength, generator: batches)
+      let (x, y) = randomBatch(
+        trainData, batchSize: options.batchSize, blockSize: options.sequenceLength, generator: batches)
       optimizer.zeroGrad()
       let loss = model.loss(try! x.to(options.device), try! y.to(options.device))
       loss.backward()
@@ -232,17 +240,23 @@ public func runLanguageModelExample<M: CharacterModel>(
         let left = seconds / Double(done - startIteration) * Double(options.iters - done)
         printProgress(
           "iter", done: done, total: options.iters,
-          detail: String(format: "loss %.4f  lr %.2e  %.0f tok/s  left %@", smoothed!, optimizer.paramGroups[0].lr, tokens / seconds, formatDuration(left)))
+          detail: String(
+            format: "loss %.4f  lr %.2e  %.0f tok/s  left %@", smoothed!, optimizer.paramGroups[0].lr, tokens / seconds,
+            formatDuration(left)))
       }
       if done % options.evalInterval == 0 || done == options.iters {
         let count = done == options.iters ? max(options.evalIters, options.finalEvalIters) : options.evalIters
-        let (trainLoss, valLoss) = (meanLoss(model, trainData, count: count, options, batches), meanLoss(model, valData, count: count, options, batches))
+        let (trainLoss, valLoss) = (
+          meanLoss(model, trainData, count: count, options, batches),
+          meanLoss(model, valData, count: count, options, batches)
+        )
         endProgress()
         print(String(format: "step %d: train loss %.4f, val loss %.4f", done, trainLoss, valLoss))
         if rank != 0 { continue }
         do {
           try TrainingCheckpoint.save(
-            model: model, optimizer: optimizer, scheduler: schedule, generator: batches, iteration: done, settings: settings,
+            model: model, optimizer: optimizer, scheduler: schedule, generator: batches, iteration: done,
+            settings: settings,
             to: checkpointURL)
         } catch {
           print("could not save the checkpoint: \(error)")
@@ -251,7 +265,9 @@ public func runLanguageModelExample<M: CharacterModel>(
     }
     withExtendedLifetime(parallel) {}
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    print("trained \(options.iters - startIteration) iterations in \(formatDuration(seconds)); checkpoint: \(checkpointURL.path)")
+    print(
+      "trained \(options.iters - startIteration) iterations in \(formatDuration(seconds)); checkpoint: \(checkpointURL.path)"
+    )
   }
   let prompt = Tensor(text.encode(options.prompt).map(Int64.init), shape: [1, options.prompt.count])
   let sample = model.generate(

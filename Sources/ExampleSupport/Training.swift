@@ -10,7 +10,9 @@ public typealias ImageLoader = DataLoader<ImageDataset, (Tensor, Tensor)>
 /// One epoch of training over `loader`'s batches with a progress line; returns the mean
 /// loss and accuracy.
 @discardableResult
-public func trainEpoch(_ model: Module, _ loader: ImageLoader, optimizer: Optimizer, epoch: Int, epochs: Int) -> (loss: Double, accuracy: Double) {
+public func trainEpoch(_ model: Module, _ loader: ImageLoader, optimizer: Optimizer, epoch: Int, epochs: Int) -> (
+  loss: Double, accuracy: Double
+) {
   model.train()
   let start = DispatchTime.now().uptimeNanoseconds
   var lossSum = 0.0
@@ -31,7 +33,9 @@ public func trainEpoch(_ model: Module, _ loader: ImageLoader, optimizer: Optimi
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     printProgress(
       "epoch \(String(format: "%2d", epoch))/\(epochs)", done: done, total: loader.count, linesPerRun: 1,
-      detail: String(format: "loss %.4f  acc %5.1f%%  %6.0f samples/s", lossSum / Double(seen), 100 * Double(correct) / Double(seen), Double(seen) / max(seconds, 1e-9)))
+      detail: String(
+        format: "loss %.4f  acc %5.1f%%  %6.0f samples/s", lossSum / Double(seen), 100 * Double(correct) / Double(seen),
+        Double(seen) / max(seconds, 1e-9)))
   }
   endProgress()
   return (lossSum / Double(seen), Double(correct) / Double(seen))
@@ -56,7 +60,8 @@ public func accuracy(_ model: Module, _ data: ImageDataset, batchSize: Int = 256
 /// (progress prints whole lines, a few per run). Under `mpirun`, whose ranks write to a
 /// pseudo-terminal whatever mpirun itself writes to, whole lines too.
 public let standardOutputIsTerminal =
-  isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil  // mpirun gives ranks a pty
+  // mpirun gives ranks a pty.
+  isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"] == nil
 
 /// Shows progress `label [#####.....] done/total detail`: on a terminal by redrawing one
 /// line; otherwise (a log file, CI) as a whole line `linesPerRun` times over the run

@@ -18,9 +18,12 @@ public struct TrainingCheckpoint {
   public var iteration: Int { saved["iter_num"]?.int ?? 0 }
   /// The model's sizes, as they were saved.
   public var settings: [String: String] {
-    Dictionary(uniqueKeysWithValues: (saved["model_args"]?.entries ?? []).compactMap { entry in
-      entry.key.string.map { key in (key, entry.value.int.map(String.init) ?? entry.value.string ?? "\(entry.value.double ?? 0)") }
-    })
+    Dictionary(
+      uniqueKeysWithValues: (saved["model_args"]?.entries ?? []).compactMap { entry in
+        entry.key.string.map { key in
+          (key, entry.value.int.map(String.init) ?? entry.value.string ?? "\(entry.value.double ?? 0)")
+        }
+      })
   }
 
   /// Saves `model`, `optimizer`, `scheduler` and `generator` after `iteration` iterations,
@@ -29,10 +32,11 @@ public struct TrainingCheckpoint {
     model: Module, optimizer: Optimizer, scheduler: LRScheduler? = nil, generator: Generator, iteration: Int,
     settings: [String: String], to url: URL
   ) throws {
-    let arguments = SavedValue.dict(settings.keys.sorted().map { key in
-      let value = settings[key]!
-      return (key: .string(key), value: Int(value).map { .int($0) } ?? .string(value))
-    })
+    let arguments = SavedValue.dict(
+      settings.keys.sorted().map { key in
+        let value = settings[key]!
+        return (key: .string(key), value: Int(value).map { .int($0) } ?? .string(value))
+      })
     var tree: [(key: SavedValue, value: SavedValue)] = [
       ("model", .stateDict(try model.stateDict().mapValues { try $0.to(.cpu) })),
       ("optimizer", optimizer.stateDict().savedValue),
@@ -42,7 +46,11 @@ public struct TrainingCheckpoint {
     ]
     if let scheduler { tree.append(("scheduler", scheduler.stateDict())) }
     if let device = model.parameters().first?.device, device != .cpu {
-      tree.append(("device_rng_state", .dict([(key: .string("\(device)"), value: .tensor(Generator.default(for: device).getState()))])))
+      tree.append(
+        (
+          "device_rng_state",
+          .dict([(key: .string("\(device)"), value: .tensor(Generator.default(for: device).getState()))])
+        ))
     }
     try Tensor.save(pt: url, object: .dict(tree))
   }
@@ -60,7 +68,8 @@ public struct TrainingCheckpoint {
   /// the saved device generator's state when there is one.
   public func restore(optimizer: Optimizer, scheduler: LRScheduler? = nil, generator: Generator) throws {
     guard let optimizerState = saved["optimizer"], let rng = saved["rng_state"]?.tensor else {
-      throw TensorFileError.malformed(path: "checkpoint", reason: "it lacks 'optimizer' or 'rng_state' (saved by another program?)")
+      throw TensorFileError.malformed(
+        path: "checkpoint", reason: "it lacks 'optimizer' or 'rng_state' (saved by another program?)")
     }
     try optimizer.loadStateDict(OptimizerState(optimizerState))
     if let scheduler {
@@ -72,7 +81,8 @@ public struct TrainingCheckpoint {
     generator.setState(rng)
     for entry in saved["device_rng_state"]?.entries ?? [] {
       guard let name = entry.key.string, let device = Device(name), let state = entry.value.tensor else {
-        throw TensorFileError.malformed(path: "checkpoint", reason: "its 'device_rng_state' is not a dict of device names to states")
+        throw TensorFileError.malformed(
+          path: "checkpoint", reason: "its 'device_rng_state' is not a dict of device names to states")
       }
       Generator.default(for: device).setState(state)
     }

@@ -81,4 +81,5 @@ for epoch in 1...8 {
 }
 print(String(format: "accuracy on digits 5-9 after fine-tuning the head: %.1f%%", 100 * accuracy(model, testB)))
 let gotGradients = frozen.filter { $0.1.grad != nil }.map(\.0)
-print("frozen parameters that received a gradient: \(gotGradients.isEmpty ? "none" : gotGradients.joined(separator: ", "))")
+print(
+  "frozen parameters that received a gradient: \(gotGradients.isEmpty ? "none" : gotGradients.joined(separator: ", "))")

@@ -122,7 +122,9 @@ public final class CELU: FunctionModule {
 /// PyTorch: `nn.Hardtanh(min_val, max_val)`.
 public final class Hardtanh: FunctionModule {
   /// The activation clamping to [`minVal`, `maxVal`].
-  public init(minVal: Double = -1, maxVal: Double = 1) { super.init { Functional.hardtanh($0, minVal: minVal, maxVal: maxVal) } }
+  public init(minVal: Double = -1, maxVal: Double = 1) {
+    super.init { Functional.hardtanh($0, minVal: minVal, maxVal: maxVal) }
+  }
 }
 /// PyTorch: `nn.ReLU6()`.
 public final class ReLU6: FunctionModule {
@@ -132,7 +134,9 @@ public final class ReLU6: FunctionModule {
 /// PyTorch: `nn.Softplus(beta, threshold)`.
 public final class Softplus: FunctionModule {
   /// The activation with `beta` and `threshold`.
-  public init(beta: Double = 1, threshold: Double = 20) { super.init { Functional.softplus($0, beta: beta, threshold: threshold) } }
+  public init(beta: Double = 1, threshold: Double = 20) {
+    super.init { Functional.softplus($0, beta: beta, threshold: threshold) }
+  }
 }
 /// PyTorch: `nn.Softsign()`.
 public final class Softsign: FunctionModule {
@@ -182,7 +186,9 @@ public final class Hardshrink: FunctionModule {
 /// PyTorch: `nn.Threshold(threshold, value)`.
 public final class Threshold: FunctionModule {
   /// `x` above `threshold`, `value` elsewhere.
-  public init(threshold: Double, value: Double) { super.init { Functional.threshold($0, threshold: threshold, value: value) } }
+  public init(threshold: Double, value: Double) {
+    super.init { Functional.threshold($0, threshold: threshold, value: value) }
+  }
 }
 /// PyTorch: `nn.SiLU()`.
 public final class SiLU: FunctionModule {

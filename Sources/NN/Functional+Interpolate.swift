@@ -43,43 +43,59 @@ extension Functional {
   /// Each spatial dim is resampled in turn by a matrix of PyTorch's weights, so the gradient
   /// is the transposed resampling (nearest modes gather, and scatter back).
   public static func interpolate(
-    _ x: Tensor, size: [Int]? = nil, scaleFactor: [Double]? = nil, mode: InterpolationMode = .nearest, alignCorners: Bool? = nil,
+    _ x: Tensor, size: [Int]? = nil, scaleFactor: [Double]? = nil, mode: InterpolationMode = .nearest,
+    alignCorners: Bool? = nil,
     recomputeScaleFactor: Bool? = nil, antialias: Bool = false
   ) -> Tensor {
     let dims = x.dim - 2
-    usageCheck(dims >= 1 && dims <= 3, "interpolate: expected 3-D, 4-D or 5-D input ([N, C, *spatial]), got \(x.dim)-D input of shape \(x.shape)")
+    usageCheck(
+      dims >= 1 && dims <= 3,
+      "interpolate: expected 3-D, 4-D or 5-D input ([N, C, *spatial]), got \(x.dim)-D input of shape \(x.shape)")
     let needed = ["linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3][mode.name]
-    usageCheck(needed == nil || needed == dims, "Got \(x.dim)D input, but \(mode.name) mode needs \((needed ?? 0) + 2)D input")
+    usageCheck(
+      needed == nil || needed == dims, "Got \(x.dim)D input, but \(mode.name) mode needs \((needed ?? 0) + 2)D input")
     usageCheck((size == nil) != (scaleFactor == nil), "only one of size or scale_factor should be defined")
     usageCheck(
       alignCorners == nil || mode.interpolates,
       "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear")
     usageCheck(
-      !antialias || mode == .bilinear || mode == .bicubic, "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input")
+      !antialias || mode == .bilinear || mode == .bicubic,
+      "Anti-alias option is restricted to bilinear and bicubic modes and requires a 4-D tensor as input")
     let inSizes = Array(x.shape.dropFirst(2))
     let outSizes: [Int]
     var scales: [Double?] = Array(repeating: nil, count: dims)
     if let size {
-      usageCheck(size.count == 1 || size.count == dims, "Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of \(inSizes) and output size of \(size)")
+      usageCheck(
+        size.count == 1 || size.count == dims,
+        "Input and output must have the same number of spatial dimensions, but got input with spatial dimensions of \(inSizes) and output size of \(size)"
+      )
       outSizes = size.count == 1 ? Array(repeating: size[0], count: dims) : size
     } else {
       let factors = scaleFactor!.count == 1 ? Array(repeating: scaleFactor![0], count: dims) : scaleFactor!
-      usageCheck(factors.count == dims, "Input and scale_factor must have the same number of spatial dimensions, but got input with spatial dimensions of \(inSizes) and scale_factor of shape \(scaleFactor!)")
+      usageCheck(
+        factors.count == dims,
+        "Input and scale_factor must have the same number of spatial dimensions, but got input with spatial dimensions of \(inSizes) and scale_factor of shape \(scaleFactor!)"
+      )
       outSizes = zip(inSizes, factors).map { Int((Double($0) * $1).rounded(.down)) }
       if recomputeScaleFactor != true { scales = factors.map { Optional(1 / $0) } }
     }
-    usageCheck(outSizes.allSatisfy { $0 > 0 }, "interpolate: the output size \(outSizes) must be positive (input \(inSizes))")
+    usageCheck(
+      outSizes.allSatisfy { $0 > 0 }, "interpolate: the output size \(outSizes) must be positive (input \(inSizes))")
     var y = x
     // A dim whose size and scale stay (scale 1) maps every sample onto itself in every mode.
     for axis in 0..<dims where inSizes[axis] != outSizes[axis] || (scales[axis] ?? 1) != 1 {
       let dim = 2 + axis
-      let inSize = inSizes[axis], outSize = outSizes[axis]
+      let inSize = inSizes[axis]
+      let outSize = outSizes[axis]
       if mode == .nearest || mode == .nearestExact {
-        let indices = (0..<outSize).map { nearestSource($0, inSize: inSize, outSize: outSize, scale: scales[axis], exact: mode == .nearestExact) }
+        let indices = (0..<outSize).map {
+          nearestSource($0, inSize: inSize, outSize: outSize, scale: scales[axis], exact: mode == .nearestExact)
+        }
         y = y.indexSelect(dim: dim, index: Tensor(indices.map(Int64.init), shape: [outSize]).movedTo(x.device))
       } else {
         let map = resamplingMap(
-          inSize: inSize, outSize: outSize, scale: scales[axis], mode: mode, alignCorners: alignCorners ?? false, antialias: antialias)
+          inSize: inSize, outSize: outSize, scale: scales[axis], mode: mode, alignCorners: alignCorners ?? false,
+          antialias: antialias)
         y = resample(y, along: dim, by: map)
       }
     }
@@ -115,7 +131,9 @@ extension Functional {
       return x.transpose(dim, -1).matmul(matrix).transpose(dim, -1)
     }
     let output = withNoGrad { x.detach().resampled(along: dim, by: map) }
-    return Autograd.record(output, from: [x], name: "UpsampleBackward0") { grad in [resample(grad, along: dim, by: map.transposed)] }
+    return Autograd.record(output, from: [x], name: "UpsampleBackward0") { grad in
+      [resample(grad, along: dim, by: map.transposed)]
+    }
   }
 
   /// The taps and weights of each output sample along one axis, as PyTorch computes them.
@@ -136,7 +154,8 @@ extension Functional {
     case .area:
       // Adaptive average pooling: output o averages input [floor(o in / out), ceil((o + 1) in / out)).
       for o in 0..<outSize {
-        let start = o * inSize / outSize, end = ((o + 1) * inSize + outSize - 1) / outSize
+        let start = o * inSize / outSize
+        let end = ((o + 1) * inSize + outSize - 1) / outSize
         for i in start..<end { add(i, o, 1 / Double(end - start)) }
       }
     case _ where antialias && s > 1:
@@ -145,7 +164,8 @@ extension Functional {
       let support = (mode == .bicubic ? 2.0 : 1.0) * s
       for o in 0..<outSize {
         let center = s * (Double(o) + 0.5)
-        let low = max(Int(center - support + 0.5), 0), high = min(Int(center + support + 0.5), inSize)
+        let low = max(Int(center - support + 0.5), 0)
+        let high = min(Int(center + support + 0.5), inSize)
         let taps = (low..<high).map { j -> Double in
           let x = abs((Double(j) - center + 0.5) / s)
           if mode == .bilinear { return max(0, 1 - x) }
@@ -160,13 +180,15 @@ extension Functional {
     case .bicubic:
       for o in 0..<outSize {
         let source = alignCorners ? s * Double(o) : s * (Double(o) + 0.5) - 0.5
-        let base = source.rounded(.down), t = source - base
+        let base = source.rounded(.down)
+        let t = source - base
         for (k, c) in cubicCoefficients(t).enumerated() { add(Int(base) - 1 + k, o, c) }
       }
     default:
       for o in 0..<outSize {
         let source = alignCorners ? s * Double(o) : max(s * (Double(o) + 0.5) - 0.5, 0)
-        let i0 = Int(source), lambda = source - Double(i0)
+        let i0 = Int(source)
+        let lambda = source - Double(i0)
         add(i0, o, 1 - lambda)
         add(i0 + (i0 < inSize - 1 ? 1 : 0), o, lambda)
       }

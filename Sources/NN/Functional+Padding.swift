@@ -17,7 +17,10 @@ extension Functional {
   /// PyTorch's `F.pad(x, (left, right, top, bottom, ...), mode, value)`.
   public static func pad(_ x: Tensor, _ padding: [Int], mode: PadMode = .constant, value: Double = 0) -> Tensor {
     usageCheck(padding.count % 2 == 0, "Padding length must be divisible by 2, got \(padding.count)")
-    usageCheck(padding.count / 2 <= x.dim, "Padding length should be less than or equal to two times the input dimension but got padding length \(padding.count) and input of dimension \(x.dim)")
+    usageCheck(
+      padding.count / 2 <= x.dim,
+      "Padding length should be less than or equal to two times the input dimension but got padding length \(padding.count) and input of dimension \(x.dim)"
+    )
     var result = x
     for pair in 0..<(padding.count / 2) {
       let axis = x.dim - 1 - pair
@@ -31,7 +34,8 @@ extension Functional {
   /// Negative amounts crop first; then the tensor goes into a filled one.
   private static func padConstant(_ x: Tensor, axis: Int, before: Int, after: Int, value: Double) -> Tensor {
     let n = x.shape[axis]
-    let kept = x.narrow(dim: axis, start: Swift.max(-before, 0), length: Swift.max(n - Swift.max(-before, 0) - Swift.max(-after, 0), 0))
+    let kept = x.narrow(
+      dim: axis, start: Swift.max(-before, 0), length: Swift.max(n - Swift.max(-before, 0) - Swift.max(-after, 0), 0))
     var shape = kept.shape
     shape[axis] += Swift.max(before, 0) + Swift.max(after, 0)
     let out = Tensor.full(shape, value, dtype: x.dtype, device: x.device)
@@ -42,14 +46,17 @@ extension Functional {
   private static func padOne(_ x: Tensor, axis: Int, before: Int, after: Int, mode: PadMode, value: Double) -> Tensor {
     let n = x.shape[axis]
     if mode == .constant { return padConstant(x, axis: axis, before: before, after: after, value: value) }
-    usageCheck(before >= 0 && after >= 0, "\(mode) padding: negative padding is only supported in constant mode, got (\(before), \(after))")
+    usageCheck(
+      before >= 0 && after >= 0,
+      "\(mode) padding: negative padding is only supported in constant mode, got (\(before), \(after))")
     let left: Tensor
     let right: Tensor
     switch mode {
     case .reflect:
       usageCheck(
         before < n && after < n,
-        "Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (\(before), \(after)) at dimension \(axis) of input \(x.shape)")
+        "Argument #4: Padding size should be less than the corresponding input dimension, but got: padding (\(before), \(after)) at dimension \(axis) of input \(x.shape)"
+      )
       left = x.narrow(dim: axis, start: 1, length: before).flip(axis)
       right = x.narrow(dim: axis, start: n - 1 - after, length: after).flip(axis)
     case .replicate:
@@ -60,7 +67,10 @@ extension Functional {
       shape[axis] = after
       right = x.narrow(dim: axis, start: n - 1, length: 1).expand(shape)
     case .circular:
-      usageCheck(before <= n && after <= n, "Padding value causes wrapping around more than once: padding (\(before), \(after)) at dimension \(axis) of size \(n)")
+      usageCheck(
+        before <= n && after <= n,
+        "Padding value causes wrapping around more than once: padding (\(before), \(after)) at dimension \(axis) of size \(n)"
+      )
       left = x.narrow(dim: axis, start: n - before, length: before)
       right = x.narrow(dim: axis, start: 0, length: after)
     case .constant:
@@ -73,13 +83,21 @@ extension Functional {
 extension Functional {
   /// Normalization over groups of channels of `[N, C, ...]` input, then a per-channel
   /// scale and shift (PyTorch: `F.group_norm`).
-  public static func groupNorm(_ x: Tensor, numGroups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) -> Tensor {
-    if let cast = Autocast.run(.float32OnDevices, [x, weight, bias], { c in groupNorm(c[0]!, numGroups: numGroups, weight: c[1], bias: c[2], eps: eps) }) {
+  public static func groupNorm(
+    _ x: Tensor, numGroups: Int, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5
+  ) -> Tensor {
+    if let cast = Autocast.run(
+      .float32OnDevices, [x, weight, bias],
+      { c in groupNorm(c[0]!, numGroups: numGroups, weight: c[1], bias: c[2], eps: eps) })
+    {
       return cast
     }
     usageCheck(x.dim >= 2, "group_norm: expected an input of shape [N, C, ...], got \(x.shape)")
     let channels = x.shape[1]
-    usageCheck(numGroups > 0 && channels % numGroups == 0, "Expected number of channels in input to be divisible by num_groups, but got input of shape \(x.shape) and num_groups=\(numGroups)")
+    usageCheck(
+      numGroups > 0 && channels % numGroups == 0,
+      "Expected number of channels in input to be divisible by num_groups, but got input of shape \(x.shape) and num_groups=\(numGroups)"
+    )
     let grouped = x.reshape(x.shape[0], numGroups, -1)
     let mean = grouped.mean(dim: [2], keepdim: true)
     let variance = grouped.var(dim: [2], correction: 0, keepdim: true)
@@ -94,17 +112,23 @@ extension Functional {
   /// Normalization of each channel of each sample over its other dims, with batch
   /// statistics, then an optional per-channel scale and shift (PyTorch: `F.instance_norm`
   /// without running statistics).
-  public static func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) -> Tensor {
-    usageCheck(x.dim >= 3, "instance_norm: expected an input of shape [N, C, ...] with at least one spatial dim, got \(x.shape)")
+  public static func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Double = 1e-5) -> Tensor
+  {
+    usageCheck(
+      x.dim >= 3, "instance_norm: expected an input of shape [N, C, ...] with at least one spatial dim, got \(x.shape)")
     return groupNorm(x, numGroups: x.shape[1], weight: weight, bias: bias, eps: eps)
   }
 
   /// Moves `factor²` channels into a `factor` times larger image: `[N, C r², H, W]` to
   /// `[N, C, H r, W r]` (PyTorch: `F.pixel_shuffle`).
   public static func pixelShuffle(_ x: Tensor, upscaleFactor r: Int) -> Tensor {
-    usageCheck(x.dim >= 3, "pixel_shuffle expects input to have at least 3 dimensions, but got input with \(x.dim) dimension(s)")
+    usageCheck(
+      x.dim >= 3, "pixel_shuffle expects input to have at least 3 dimensions, but got input with \(x.dim) dimension(s)")
     let (c, h, w) = (x.shape[x.dim - 3], x.shape[x.dim - 2], x.shape[x.dim - 1])
-    usageCheck(c % (r * r) == 0, "pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=\(c) is not divisible by \(r * r)")
+    usageCheck(
+      c % (r * r) == 0,
+      "pixel_shuffle expects its input's 'channel' dimension to be divisible by the square of upscale_factor, but input.size(-3)=\(c) is not divisible by \(r * r)"
+    )
     let batch = Array(x.shape.dropLast(3))
     let k = batch.count
     return x.reshape(batch + [c / (r * r), r, r, h, w])
@@ -115,9 +139,13 @@ extension Functional {
   /// The inverse of `pixelShuffle`: `[N, C, H r, W r]` to `[N, C r², H, W]`
   /// (PyTorch: `F.pixel_unshuffle`).
   public static func pixelUnshuffle(_ x: Tensor, downscaleFactor r: Int) -> Tensor {
-    usageCheck(x.dim >= 3, "pixel_unshuffle expects input to have at least 3 dimensions, but got input with \(x.dim) dimension(s)")
+    usageCheck(
+      x.dim >= 3,
+      "pixel_unshuffle expects input to have at least 3 dimensions, but got input with \(x.dim) dimension(s)")
     let (c, h, w) = (x.shape[x.dim - 3], x.shape[x.dim - 2], x.shape[x.dim - 1])
-    usageCheck(h % r == 0 && w % r == 0, "pixel_unshuffle expects height and width to be divisible by downscale_factor, got \(h) x \(w) and \(r)")
+    usageCheck(
+      h % r == 0 && w % r == 0,
+      "pixel_unshuffle expects height and width to be divisible by downscale_factor, got \(h) x \(w) and \(r)")
     let batch = Array(x.shape.dropLast(3))
     let k = batch.count
     return x.reshape(batch + [c, h / r, r, w / r, r])
@@ -144,7 +172,9 @@ public final class GroupNorm: Module {
   }
 
   /// Normalizes `x`.
-  public override func forward(_ x: Tensor) -> Tensor { Functional.groupNorm(x, numGroups: numGroups, weight: weight, bias: bias, eps: eps) }
+  public override func forward(_ x: Tensor) -> Tensor {
+    Functional.groupNorm(x, numGroups: numGroups, weight: weight, bias: bias, eps: eps)
+  }
 }
 
 /// Instance normalization of `[N, C, L]` or `[N, C, H, W]` input, without running statistics
@@ -164,7 +194,9 @@ public final class InstanceNorm: Module {
   }
 
   /// Normalizes `x`.
-  public override func forward(_ x: Tensor) -> Tensor { Functional.instanceNorm(x, weight: weight, bias: bias, eps: eps) }
+  public override func forward(_ x: Tensor) -> Tensor {
+    Functional.instanceNorm(x, weight: weight, bias: bias, eps: eps)
+  }
 }
 
 /// PyTorch: `nn.PixelShuffle(upscale_factor)`.

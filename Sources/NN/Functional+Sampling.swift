@@ -6,11 +6,14 @@ extension Functional {
   /// edges) (PyTorch: `F.affine_grid`): `theta` `[N, 2, 3]` and `size` `[N, C, H, W]` give
   /// `[N, H, W, 2]`; `theta` `[N, 3, 4]` and `size` `[N, C, D, H, W]` give `[N, D, H, W, 3]`.
   public static func affineGrid(_ theta: Tensor, size: [Int], alignCorners: Bool = false) -> Tensor {
-    usageCheck(size.count == 4 || size.count == 5, "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. Got size \(size).")
+    usageCheck(
+      size.count == 4 || size.count == 5,
+      "affine_grid only supports 4D and 5D sizes, for 2D and 3D affine transforms, respectively. Got size \(size).")
     let dims = size.count - 2
     usageCheck(
       theta.dim == 3 && theta.shape[1] == dims && theta.shape[2] == dims + 1 && theta.shape[0] == size[0],
-      "Expected a batch of \(dims)D affine matrices of shape Nx\(dims)x\(dims + 1) for size \(size). Got \(theta.shape).")
+      "Expected a batch of \(dims)D affine matrices of shape Nx\(dims)x\(dims + 1) for size \(size). Got \(theta.shape)."
+    )
     let n = size[0]
     let spatial = Array(size.suffix(dims))
     let count = spatial.reduce(1, *)
@@ -55,13 +58,18 @@ extension Functional {
   /// giving `[N, C, Ho, Wo]`, or `[N, C, D, H, W]` at `[N, Do, Ho, Wo, 3]` (x, y, z), giving
   /// `[N, C, Do, Ho, Wo]`; differentiable in both (PyTorch: `F.grid_sample`).
   public static func gridSample(
-    _ input: Tensor, grid: Tensor, mode: SampleMode = .bilinear, paddingMode: SamplePadding = .zeros, alignCorners: Bool = false
+    _ input: Tensor, grid: Tensor, mode: SampleMode = .bilinear, paddingMode: SamplePadding = .zeros,
+    alignCorners: Bool = false
   ) -> Tensor {
-    usageCheck(input.dim == 4 || input.dim == 5, "grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got input with sizes \(input.shape) and grid with sizes \(grid.shape)")
+    usageCheck(
+      input.dim == 4 || input.dim == 5,
+      "grid_sampler(): expected 4D or 5D input and grid with same number of dimensions, but got input with sizes \(input.shape) and grid with sizes \(grid.shape)"
+    )
     let dims = input.dim - 2
     usageCheck(
       grid.dim == input.dim && grid.shape[grid.dim - 1] == dims && grid.shape[0] == input.shape[0],
-      "grid_sampler(): expected grid to have size \(dims) in last dimension and the input's batch size \(input.shape[0]), but got grid with sizes \(grid.shape)")
+      "grid_sampler(): expected grid to have size \(dims) in last dimension and the input's batch size \(input.shape[0]), but got grid with sizes \(grid.shape)"
+    )
     usageCheck(mode != .bicubic || dims == 2, "grid_sampler(): bicubic interpolation only supports 4D input")
     let sampler = GridSampler(input: input, grid: grid, paddingMode: paddingMode, alignCorners: alignCorners)
     // Pixel coordinates, x first; the bicubic taps apply the padding themselves.
@@ -91,7 +99,8 @@ extension Functional {
       let (tx, ty) = ((coordinates[0] - floors[0]).unsqueeze(1), (coordinates[1] - floors[1]).unsqueeze(1))
       let rows = (0..<4).map { i in
         let y = sampler.padded(floors[1] + Double(i - 1), axis: 1)
-        return cubicBlend((0..<4).map { j in sampler.read([sampler.padded(floors[0] + Double(j - 1), axis: 0), y]) }, tx)
+        return cubicBlend(
+          (0..<4).map { j in sampler.read([sampler.padded(floors[0] + Double(j - 1), axis: 0), y]) }, tx)
       }
       return cubicBlend(rows, ty)
     }

@@ -8,7 +8,8 @@ extension Functional {
   /// crop), then convolved (`convolve(input, kernel)`, stride 1, no padding) with the
   /// flipped, channel-swapped kernel.
   private static func transposedConvolution(
-    _ x: Tensor, weight: Tensor, stride: [Int], padding: [Int], outputPadding: [Int], groups: Int, dilation: [Int], op: String,
+    _ x: Tensor, weight: Tensor, stride: [Int], padding: [Int], outputPadding: [Int], groups: Int, dilation: [Int],
+    op: String,
     convolve: (Tensor, Tensor) -> Tensor
   ) -> Tensor {
     let dims = stride.count
@@ -17,11 +18,13 @@ extension Functional {
       "\(op): stride, padding, output_padding and dilation take \(dims) values each")
     usageCheck(
       (0..<dims).allSatisfy { outputPadding[$0] < Swift.max(stride[$0], dilation[$0]) },
-      "\(op): output padding must be smaller than either stride or dilation, but got output_padding=\(outputPadding), stride=\(stride), dilation=\(dilation)")
+      "\(op): output padding must be smaller than either stride or dilation, but got output_padding=\(outputPadding), stride=\(stride), dilation=\(dilation)"
+    )
     let inChannels = x.shape[1]
     usageCheck(
       inChannels == weight.shape[0] && inChannels % groups == 0,
-      "Given transposed=1, weight of size \(weight.shape), expected input\(x.shape) to have \(weight.shape[0]) channels, but got \(inChannels) channels instead")
+      "Given transposed=1, weight of size \(weight.shape), expected input\(x.shape) to have \(weight.shape[0]) channels, but got \(inChannels) channels instead"
+    )
     let kernelSize = Array(weight.shape.suffix(dims))
     // The input spread out: stride - 1 zeros between neighbours, one spatial dim at a time.
     var spread = x
@@ -30,7 +33,8 @@ extension Functional {
       let length = spread.shape[axis]
       var zerosShape = spread.unsqueeze(axis + 1).shape
       zerosShape[axis + 1] = stride[d] - 1
-      let interleaved = Tensor.cat([spread.unsqueeze(axis + 1), Tensor.zeros(zerosShape, dtype: x.dtype, device: x.device)], dim: axis + 1)
+      let interleaved = Tensor.cat(
+        [spread.unsqueeze(axis + 1), Tensor.zeros(zerosShape, dtype: x.dtype, device: x.device)], dim: axis + 1)
       var merged = spread.shape
       merged[axis] = length * stride[d]
       spread = interleaved.reshape(merged).narrow(dim: axis, start: 0, length: (length - 1) * stride[d] + 1)
@@ -51,13 +55,19 @@ extension Functional {
   /// The transposed 1-d convolution of `[N, Cin, L]` (or `[Cin, L]`) input with weight
   /// `[Cin, Cout / groups, k]` (PyTorch: `F.conv_transpose1d`).
   public static func convTranspose1d(
-    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0, groups: Int = 1, dilation: Int = 1
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0, outputPadding: Int = 0,
+    groups: Int = 1, dilation: Int = 1
   ) -> Tensor {
-    usageCheck(weight.dim == 3, "conv_transpose1d: expected a 3-D weight [in_channels, out_channels / groups, kernel], got \(weight.shape)")
-    usageCheck(x.dim == 2 || x.dim == 3, "Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input of size: \(x.shape)")
+    usageCheck(
+      weight.dim == 3,
+      "conv_transpose1d: expected a 3-D weight [in_channels, out_channels / groups, kernel], got \(weight.shape)")
+    usageCheck(
+      x.dim == 2 || x.dim == 3,
+      "Expected 2D (unbatched) or 3D (batched) input to conv_transpose1d, but got input of size: \(x.shape)")
     let image = x.unsqueeze(-2)
     let y = convTranspose2d(
-      image, weight: weight.unsqueeze(2), bias: bias, stride: (1, stride), padding: (0, padding), outputPadding: (0, outputPadding),
+      image, weight: weight.unsqueeze(2), bias: bias, stride: (1, stride), padding: (0, padding),
+      outputPadding: (0, outputPadding),
       groups: groups, dilation: (1, dilation))
     return y.squeeze(dim: -2)
   }
@@ -68,15 +78,25 @@ extension Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     outputPadding: (Int, Int) = (0, 0), groups: Int = 1, dilation: (Int, Int) = (1, 1)
   ) -> Tensor {
-    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
-      convTranspose2d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
-    }) {
+    if let cast = Autocast.run(
+      .lowerPrecision, [x, weight, bias],
+      { c in
+        convTranspose2d(
+          c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, outputPadding: outputPadding,
+          groups: groups, dilation: dilation)
+      })
+    {
       return cast
     }
-    usageCheck(weight.dim == 4, "conv_transpose2d: expected a 4-D weight [in_channels, out_channels / groups, kh, kw], got \(weight.shape)")
-    return acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: \(x.shape)") { x in
+    usageCheck(
+      weight.dim == 4,
+      "conv_transpose2d: expected a 4-D weight [in_channels, out_channels / groups, kh, kw], got \(weight.shape)")
+    return acceptingUnbatched(
+      x, "Expected 3D (unbatched) or 4D (batched) input to conv_transpose2d, but got input of size: \(x.shape)"
+    ) { x in
       transposedConvolution(
-        x, weight: weight, stride: [stride.0, stride.1], padding: [padding.0, padding.1], outputPadding: [outputPadding.0, outputPadding.1],
+        x, weight: weight, stride: [stride.0, stride.1], padding: [padding.0, padding.1],
+        outputPadding: [outputPadding.0, outputPadding.1],
         groups: groups, dilation: [dilation.0, dilation.1], op: "conv_transpose2d"
       ) { input, kernel in
         conv2d(input, weight: kernel, bias: bias, stride: (1, 1), padding: (0, 0), dilation: dilation, groups: groups)
@@ -90,16 +110,24 @@ extension Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0],
     outputPadding: [Int] = [0, 0, 0], groups: Int = 1, dilation: [Int] = [1, 1, 1]
   ) -> Tensor {
-    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
-      convTranspose3d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
-    }) {
+    if let cast = Autocast.run(
+      .lowerPrecision, [x, weight, bias],
+      { c in
+        convTranspose3d(
+          c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, outputPadding: outputPadding,
+          groups: groups, dilation: dilation)
+      })
+    {
       return cast
     }
-    usageCheck(weight.dim == 5, "conv_transpose3d: expected a 5-D weight [in_channels, out_channels / groups, kd, kh, kw], got \(weight.shape)")
+    usageCheck(
+      weight.dim == 5,
+      "conv_transpose3d: expected a 5-D weight [in_channels, out_channels / groups, kd, kh, kw], got \(weight.shape)")
     usageCheck(stride.count == 3, "conv_transpose3d: stride takes three values, got \(stride)")
     return acceptingUnbatched3d(x, op: "conv_transpose3d") { x in
       transposedConvolution(
-        x, weight: weight, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation,
+        x, weight: weight, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups,
+        dilation: dilation,
         op: "conv_transpose3d"
       ) { input, kernel in
         conv3d(input, weight: kernel, bias: bias, dilation: dilation, groups: groups)
@@ -117,14 +145,16 @@ public final class ConvTranspose1d: ConvolutionLayer {
     groups: Int = 1, bias: Bool = true, dilation: Int = 1
   ) {
     super.init(
-      "ConvTranspose1d", inChannels: inChannels, outChannels: outChannels, weightShape: [inChannels, outChannels / groups, kernelSize],
+      "ConvTranspose1d", inChannels: inChannels, outChannels: outChannels,
+      weightShape: [inChannels, outChannels / groups, kernelSize],
       bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
   }
 
   /// Applies the transposed convolution.
   public override func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose1d(
-      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups, dilation: dilation)
+      x, weight: weight, bias: bias, stride: stride, padding: padding, outputPadding: outputPadding, groups: groups,
+      dilation: dilation)
   }
 }
 
@@ -138,14 +168,16 @@ public final class ConvTranspose2d: ConvolutionLayer {
   ) {
     super.init(
       "ConvTranspose2d", inChannels: inChannels, outChannels: outChannels,
-      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize], bias: bias, stride: stride, padding: padding,
+      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize], bias: bias, stride: stride,
+      padding: padding,
       outputPadding: outputPadding, groups: groups, dilation: dilation)
   }
 
   /// Applies the transposed convolution.
   public override func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose2d(
-      x, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding), outputPadding: (outputPadding, outputPadding),
+      x, weight: weight, bias: bias, stride: (stride, stride), padding: (padding, padding),
+      outputPadding: (outputPadding, outputPadding),
       groups: groups, dilation: (dilation, dilation))
   }
 }
@@ -160,14 +192,16 @@ public final class ConvTranspose3d: ConvolutionLayer {
   ) {
     super.init(
       "ConvTranspose3d", inChannels: inChannels, outChannels: outChannels,
-      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize, kernelSize], bias: bias, stride: stride, padding: padding,
+      weightShape: [inChannels, outChannels / groups, kernelSize, kernelSize, kernelSize], bias: bias, stride: stride,
+      padding: padding,
       outputPadding: outputPadding, groups: groups, dilation: dilation)
   }
 
   /// Applies the transposed convolution.
   public override func forward(_ x: Tensor) -> Tensor {
     Functional.convTranspose3d(
-      x, weight: weight, bias: bias, stride: each(stride, 3), padding: each(padding, 3), outputPadding: each(outputPadding, 3),
+      x, weight: weight, bias: bias, stride: each(stride, 3), padding: each(padding, 3),
+      outputPadding: each(outputPadding, 3),
       groups: groups, dilation: each(dilation, 3))
   }
 }

@@ -9,7 +9,8 @@ extension Functional {
       let span = dilation[d] * (kernel[d] - 1) + 1
       return (spatial[d] - span) / stride[d] + 1
     }
-    usageCheck(out.allSatisfy { $0 > 0 }, "\(op): Given input size \(x.shape), the calculated output size \(out) is too small")
+    usageCheck(
+      out.allSatisfy { $0 > 0 }, "\(op): Given input size \(x.shape), the calculated output size \(out) is too small")
     let s = x.stride()
     let spatialStrides = Array(s.suffix(dims))
     return x.asStrided(
@@ -21,29 +22,40 @@ extension Functional {
 
   /// Runs a 3-D op on `[N, C, D, H, W]` input, or on unbatched `[C, D, H, W]` as a batch of one.
   static func acceptingUnbatched3d(_ x: Tensor, op: String, _ body: (Tensor) -> Tensor) -> Tensor {
-    usageCheck(x.dim == 4 || x.dim == 5, "Expected 4D (unbatched) or 5D (batched) input to \(op), but got input of size: \(x.shape)")
+    usageCheck(
+      x.dim == 4 || x.dim == 5,
+      "Expected 4D (unbatched) or 5D (batched) input to \(op), but got input of size: \(x.shape)")
     return x.dim == 4 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
   }
 
   /// 3-D convolution of `[N, C, D, H, W]` input with weight `[out, C / groups, kd, kh, kw]`
   /// (PyTorch: `F.conv3d`), as windows and a matrix product per group.
   public static func conv3d(
-    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1],
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: [Int] = [1, 1, 1], padding: [Int] = [0, 0, 0],
+    dilation: [Int] = [1, 1, 1],
     groups: Int = 1
   ) -> Tensor {
-    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
-      conv3d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, dilation: dilation, groups: groups)
-    }) {
+    if let cast = Autocast.run(
+      .lowerPrecision, [x, weight, bias],
+      { c in
+        conv3d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, dilation: dilation, groups: groups)
+      })
+    {
       return cast
     }
-    usageCheck(weight.dim == 5, "conv3d: expected a 5-D weight [out_channels, in_channels / groups, kd, kh, kw], got \(weight.shape)")
-    usageCheck(stride.count == 3 && padding.count == 3 && dilation.count == 3, "conv3d: stride, padding and dilation take three values each")
+    usageCheck(
+      weight.dim == 5,
+      "conv3d: expected a 5-D weight [out_channels, in_channels / groups, kd, kh, kw], got \(weight.shape)")
+    usageCheck(
+      stride.count == 3 && padding.count == 3 && dilation.count == 3,
+      "conv3d: stride, padding and dilation take three values each")
     return acceptingUnbatched3d(x, op: "conv3d") { x in
       let (n, channels) = (x.shape[0], x.shape[1])
       let (outChannels, groupChannels) = (weight.shape[0], weight.shape[1])
       usageCheck(
         channels == groupChannels * groups,
-        "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(channels) channels instead")
+        "Given groups=\(groups), weight of size \(weight.shape), expected input\(x.shape) to have \(groupChannels * groups) channels, but got \(channels) channels instead"
+      )
       let kernel = Array(weight.shape.suffix(3))
       let padded = pad(x, [padding[2], padding[2], padding[1], padding[1], padding[0], padding[0]])
       let win = slidingWindows(padded, kernel: kernel, stride: stride, dilation: dilation, op: "conv3d")
@@ -61,20 +73,24 @@ extension Functional {
   /// Max over 3-D windows; padding counts as -inf (PyTorch: `F.max_pool3d` with `dilation`
   /// and `ceil_mode`).
   public static func maxPool3d(
-    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1], ceilMode: Bool = false
+    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1],
+    ceilMode: Bool = false
   ) -> Tensor {
-    maxPool3dWithIndices(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode).values
+    maxPool3dWithIndices(x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, ceilMode: ceilMode)
+      .values
   }
 
   /// `maxPool3d` and where each maximum came from, as an index into the flattened D x H x W
   /// of its channel (PyTorch: `F.max_pool3d(..., return_indices=True)`).
   public static func maxPool3dWithIndices(
-    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1], ceilMode: Bool = false
+    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], dilation: [Int] = [1, 1, 1],
+    ceilMode: Bool = false
   ) -> (values: Tensor, indices: Tensor) {
     var indices: Tensor?
     let values = acceptingUnbatched3d(x, op: "max_pool3d") { x in
       let result = maxPoolWithIndices(
-        x, kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation, ceilMode: ceilMode, op: "max_pool3d")
+        x, kernel: kernel, stride: stride ?? kernel, padding: padding, dilation: dilation, ceilMode: ceilMode,
+        op: "max_pool3d")
       indices = result.indices
       return result.values
     }
@@ -85,12 +101,14 @@ extension Functional {
   /// unless `countIncludePad` is false, the extension `ceilMode` adds never does, and
   /// `divisorOverride` replaces the divisor.
   public static func avgPool3d(
-    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], ceilMode: Bool = false, countIncludePad: Bool = true,
+    _ x: Tensor, kernel: [Int], stride: [Int]? = nil, padding: [Int] = [0, 0, 0], ceilMode: Bool = false,
+    countIncludePad: Bool = true,
     divisorOverride: Int? = nil
   ) -> Tensor {
     acceptingUnbatched3d(x, op: "avg_pool3d") { x in
       avgPool(
-        x, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode, countIncludePad: countIncludePad,
+        x, kernel: kernel, stride: stride ?? kernel, padding: padding, ceilMode: ceilMode,
+        countIncludePad: countIncludePad,
         divisorOverride: divisorOverride, op: "avg_pool3d")
     }
   }
@@ -100,16 +118,22 @@ extension Functional {
 /// `[outChannels, inChannels / groups, k, k, k]`.
 public final class Conv3d: ConvolutionLayer {
   /// A convolution with a cubic kernel and symmetric settings.
-  public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true) {
+  public init(
+    _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0, dilation: Int = 1,
+    groups: Int = 1, bias: Bool = true
+  ) {
     super.init(
       "Conv3d", inChannels: inChannels, outChannels: outChannels,
-      weightShape: [outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize], bias: bias, stride: stride, padding: padding,
+      weightShape: [outChannels, inChannels / groups, kernelSize, kernelSize, kernelSize], bias: bias, stride: stride,
+      padding: padding,
       groups: groups, dilation: dilation)
   }
 
   /// Applies the convolution.
   public override func forward(_ x: Tensor) -> Tensor {
-    Functional.conv3d(x, weight: weight, bias: bias, stride: each(stride, 3), padding: each(padding, 3), dilation: each(dilation, 3), groups: groups)
+    Functional.conv3d(
+      x, weight: weight, bias: bias, stride: each(stride, 3), padding: each(padding, 3), dilation: each(dilation, 3),
+      groups: groups)
   }
 }
 
@@ -119,7 +143,8 @@ public final class MaxPool3d: FunctionModule {
   public init(kernelSize: Int, stride: Int? = nil, padding: Int = 0, dilation: Int = 1, ceilMode: Bool = false) {
     super.init {
       Functional.maxPool3d(
-        $0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding],
+        $0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] },
+        padding: [padding, padding, padding],
         dilation: [dilation, dilation, dilation], ceilMode: ceilMode)
     }
   }
@@ -129,11 +154,13 @@ public final class MaxPool3d: FunctionModule {
 public final class AvgPool3d: FunctionModule {
   /// Averages cubic windows of `kernelSize` every `stride` (default: the kernel size).
   public init(
-    kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true, divisorOverride: Int? = nil
+    kernelSize: Int, stride: Int? = nil, padding: Int = 0, ceilMode: Bool = false, countIncludePad: Bool = true,
+    divisorOverride: Int? = nil
   ) {
     super.init {
       Functional.avgPool3d(
-        $0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] }, padding: [padding, padding, padding],
+        $0, kernel: [kernelSize, kernelSize, kernelSize], stride: stride.map { [$0, $0, $0] },
+        padding: [padding, padding, padding],
         ceilMode: ceilMode, countIncludePad: countIncludePad, divisorOverride: divisorOverride)
     }
   }

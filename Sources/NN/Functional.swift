@@ -3,7 +3,9 @@
 public enum Functional {
   /// `x @ weight.T + bias` (PyTorch: `F.linear`).
   public static func linear(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
-    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in linear(c[0]!, weight: c[1]!, bias: c[2]) }) { return cast }
+    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in linear(c[0]!, weight: c[1]!, bias: c[2]) }) {
+      return cast
+    }
     let y = x.matmul(weight.t())
     return bias.map { y + $0 } ?? y
   }
@@ -20,7 +22,8 @@ public enum Functional {
     let wo = (x.shape[3] - dilation.1 * (kernel.1 - 1) - 1) / stride.1 + 1
     usageCheck(
       ho > 0 && wo > 0,
-      "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(x.shape) and kernel \(kernel)")
+      "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(x.shape) and kernel \(kernel)"
+    )
     return (ho, wo)
   }
 
@@ -41,7 +44,9 @@ public enum Functional {
 
   /// Runs a 2-D op on `[N, C, H, W]` input, or on an unbatched `[C, H, W]` one as a batch of
   /// one (as PyTorch's 2-D layers accept both); other ranks stop with `message`.
-  static func acceptingUnbatched(_ x: Tensor, _ message: @autoclosure () -> String, _ body: (Tensor) -> Tensor) -> Tensor {
+  static func acceptingUnbatched(_ x: Tensor, _ message: @autoclosure () -> String, _ body: (Tensor) -> Tensor)
+    -> Tensor
+  {
     usageCheck(x.dim == 3 || x.dim == 4, message())
     return x.dim == 3 ? body(x.unsqueeze(0)).squeeze(dim: 0) : body(x)
   }
@@ -54,18 +59,24 @@ public enum Functional {
     _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1
   ) -> Tensor {
-    if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in
-      conv2d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, dilation: dilation, groups: groups)
-    }) {
+    if let cast = Autocast.run(
+      .lowerPrecision, [x, weight, bias],
+      { c in
+        conv2d(c[0]!, weight: c[1]!, bias: c[2], stride: stride, padding: padding, dilation: dilation, groups: groups)
+      })
+    {
       return cast
     }
-    return acceptingUnbatched(x, "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: \(x.shape)") { x in
+    return acceptingUnbatched(
+      x, "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: \(x.shape)"
+    ) { x in
       batchedConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
   }
 
   private static func batchedConv2d(
-    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    groups: Int
   ) -> Tensor {
     let (groupChannels, kh, kw) = (weight.shape[1], weight.shape[2], weight.shape[3])
     usageCheck(
@@ -77,29 +88,34 @@ public enum Functional {
     let wo = (padded[3] - dilation.1 * (kw - 1) - 1) / stride.1 + 1
     usageCheck(
       ho > 0 && wo > 0,
-      "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(padded) and kernel \((kh, kw))")
+      "Calculated output size (\(x.shape[1])x\(ho)x\(wo)) is too small for input of size \(padded) and kernel \((kh, kw))"
+    )
     let composed = { (x: Tensor, weight: Tensor, bias: Tensor?) in
-      composedConv2d(x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
+      composedConv2d(
+        x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups)
     }
     guard
       let fused = Tensor.fusedConvolution2d(
-        x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups, outputSize: (ho, wo))
+        x, weight: weight, bias: bias, stride: stride, padding: padding, dilation: dilation, groups: groups,
+        outputSize: (ho, wo))
     else { return composed(x, weight, bias) }
     // One node (PyTorch's `ConvolutionBackward0`): the backend's kernels give the input and
     // weight gradients, the bias gradient is the upstream sum.
     let inputs = [x, weight] + (bias.map { [$0] } ?? [])
     let needed = inputs.map(\.requiresGrad)
     return Autograd.record(
-      fused.out, from: inputs, name: "ConvolutionBackward0", composed: { v in composed(v[0], v[1], v.count > 2 ? v[2] : nil) }
-    ) { g in
-      withNoGrad { Tensor.convolution2dGradients(fused.problem, gradOut: g.detach(), needed: needed) }
-    }
+      fused.out, from: inputs, name: "ConvolutionBackward0",
+      composed: { v in composed(v[0], v[1], v.count > 2 ? v[2] : nil) },
+      backward: { g in
+        withNoGrad { Tensor.convolution2dGradients(fused.problem, gradOut: g.detach(), needed: needed) }
+      })
   }
 
   /// conv2d composed from padding, im2col and a matrix product per group (the path of other
   /// dtypes and devices, and of differentiable gradients).
   static func composedConv2d(
-    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int
+    _ x: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    groups: Int
   ) -> Tensor {
     let (outChannels, groupChannels, kh, kw) = (weight.shape[0], weight.shape[1], weight.shape[2], weight.shape[3])
     let n = x.shape[0]
@@ -113,7 +129,8 @@ public enum Functional {
     var outputs: [Tensor] = []
     for g in 0..<groups {
       let cols = groups == 1 ? columns : columns.narrow(dim: 1, start: g * perGroup, length: perGroup)
-      let w = (groups == 1 ? weight : weight.narrow(dim: 0, start: g * outPerGroup, length: outPerGroup)).reshape(outPerGroup, perGroup)
+      let w = (groups == 1 ? weight : weight.narrow(dim: 0, start: g * outPerGroup, length: outPerGroup)).reshape(
+        outPerGroup, perGroup)
       outputs.append(w.matmul(cols))
     }
     var y = groups == 1 ? outputs[0] : Tensor.cat(outputs, dim: 1)
@@ -130,7 +147,9 @@ public enum Functional {
     usageCheck(x.dim >= 2, "batch_norm: expected an input of shape [N, C, ...] (at least 2-D), got \(x.shape)")
     let channels = x.shape[1]
     for (name, t) in [("running_mean", runningMean), ("running_var", runningVar), ("weight", weight), ("bias", bias)] {
-      if let t { usageCheck(t.numel == channels, "batch_norm: \(name) should contain \(channels) elements not \(t.numel)") }
+      if let t {
+        usageCheck(t.numel == channels, "batch_norm: \(name) should contain \(channels) elements not \(t.numel)")
+      }
     }
     if x.numel == 0 {
       // PyTorch's empty-batch path: no statistics, running ones untouched, and the output
@@ -146,17 +165,21 @@ public enum Functional {
       usageCheck(count != 1, "Expected more than 1 value per channel when training, got input size \(x.shape)")
     }
     if let fused = fusedBatchNorm(
-      x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training, momentum: momentum, eps: eps)
+      x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+      momentum: momentum, eps: eps)
     {
       return fused
     }
-    return composedBatchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training, momentum: momentum, eps: eps)
+    return composedBatchNorm(
+      x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
+      momentum: momentum, eps: eps)
   }
 
   /// Batch normalization composed from reductions and elementwise ops (other dtypes and
   /// devices, evaluation with a graph, and differentiable gradients).
   private static func composedBatchNorm(
-    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool, momentum: Double, eps: Double
+    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool,
+    momentum: Double, eps: Double
   ) -> Tensor {
     let channels = x.shape[1]
     let dims = [0] + Array(2..<x.dim)
@@ -190,14 +213,16 @@ public enum Functional {
   /// gradient is the composed path's). With `createGraph: true` the backward re-derives the
   /// gradients from the composed normalization so that they are differentiable again.
   private static func fusedBatchNorm(
-    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool, momentum: Double, eps: Double
+    _ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?, training: Bool,
+    momentum: Double, eps: Double
   ) -> Tensor? {
     let inputs = [x, weight, bias].compactMap { $0 }
     let recording = Autograd.isGradEnabled && inputs.contains(where: \.requiresGrad)
     let batchStatistics = training || runningMean == nil || runningVar == nil
     guard batchStatistics || !recording,
       let result = Tensor.fusedBatchNorm(
-        x.detach(), weight: weight?.detach(), bias: bias?.detach(), runningMean: runningMean, runningVar: runningVar, training: training,
+        x.detach(), weight: weight?.detach(), bias: bias?.detach(), runningMean: runningMean, runningVar: runningVar,
+        training: training,
         eps: eps)
     else { return nil }
     if training, let runningMean, let runningVar {
@@ -213,21 +238,28 @@ public enum Functional {
     let composed: ([Tensor]) -> Tensor = { v in
       var rest = v.dropFirst().makeIterator()
       return composedBatchNorm(
-        v[0], runningMean: nil, runningVar: nil, weight: weight == nil ? nil : rest.next(), bias: bias == nil ? nil : rest.next(),
+        v[0], runningMean: nil, runningVar: nil, weight: weight == nil ? nil : rest.next(),
+        bias: bias == nil ? nil : rest.next(),
         training: true, momentum: 0, eps: eps)
     }
     return Autograd.record(result.out, from: inputs, name: "NativeBatchNormBackward0", composed: composed) { gradient in
       let grads = Tensor.fusedBatchNormGradients(
-        x.detach(), weight: weight?.detach(), mean: result.mean, variance: result.variance, eps: eps, gradOut: gradient, needed: needed)
+        x.detach(), weight: weight?.detach(), mean: result.mean, variance: result.variance, eps: eps, gradOut: gradient,
+        needed: needed)
       return [grads.input] + (weight != nil ? [grads.weight] : []) + (bias != nil ? [grads.bias] : [])
     }
   }
 
   /// Normalization over the trailing `normalizedShape` dims (PyTorch: `F.layer_norm`).
-  public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double = 1e-5) -> Tensor {
-    if let cast = Autocast.run(.float32OnDevices, [x, weight, bias], { c in
-      layerNorm(c[0]!, normalizedShape: normalizedShape, weight: c[1], bias: c[2], eps: eps)
-    }) {
+  public static func layerNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double = 1e-5)
+    -> Tensor
+  {
+    if let cast = Autocast.run(
+      .float32OnDevices, [x, weight, bias],
+      { c in
+        layerNorm(c[0]!, normalizedShape: normalizedShape, weight: c[1], bias: c[2], eps: eps)
+      })
+    {
       return cast
     }
     usageCheck(
@@ -305,10 +337,14 @@ extension Functional {
   /// Class indices as one-hot rows: a new last dim of `numClasses` (one more than the largest
   /// index when -1) with 1 at each index, int64 (PyTorch: `F.one_hot`).
   public static func oneHot(_ tensor: Tensor, numClasses: Int = -1) -> Tensor {
-    usageCheck(tensor.dtype == .int64, "one_hot is only applicable to index tensor of type LongTensor, got \(tensor.dtype.scalarTypeName)")
+    usageCheck(
+      tensor.dtype == .int64,
+      "one_hot is only applicable to index tensor of type LongTensor, got \(tensor.dtype.scalarTypeName)")
     if tensor.numel > 0 { usageCheck(tensor.min().item() >= 0, "Class values must be non-negative.") }
     let classes = numClasses == -1 ? (tensor.numel == 0 ? 0 : Int(tensor.max().item()) + 1) : numClasses
-    if tensor.numel > 0 { usageCheck(Int(tensor.max().item()) < classes, "Class values must be smaller than num_classes.") }
+    if tensor.numel > 0 {
+      usageCheck(Int(tensor.max().item()) < classes, "Class values must be smaller than num_classes.")
+    }
     return (tensor.unsqueeze(-1) .== Tensor.arange(classes, device: tensor.device)).long()
   }
 }

@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 import Autograd
 
 /// Why `clipGradNorm_` refused to clip.
@@ -11,7 +13,9 @@ public struct NonFiniteGradientNormError: Error, CustomStringConvertible {
 /// clipping (PyTorch: `torch.nn.utils.clip_grad_norm_`). `normType` may be `.infinity`. With
 /// `errorIfNonfinite`, a NaN or infinite norm throws and leaves the gradients alone.
 @discardableResult
-public func clipGradNorm_(_ parameters: [Tensor], maxNorm: Double, normType: Double = 2, errorIfNonfinite: Bool = false) throws -> Tensor {
+public func clipGradNorm_(_ parameters: [Tensor], maxNorm: Double, normType: Double = 2, errorIfNonfinite: Bool = false)
+  throws -> Tensor
+{
   let grads = parameters.compactMap(\.grad)
   guard !grads.isEmpty else { return Tensor(0.0, dtype: .float32) }
   let total = withNoGrad { () -> Tensor in
@@ -22,7 +26,8 @@ public func clipGradNorm_(_ parameters: [Tensor], maxNorm: Double, normType: Dou
   if errorIfNonfinite && !value.isFinite {
     throw NonFiniteGradientNormError(
       description:
-        "The total norm of order \(normType) for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`")
+        "The total norm of order \(normType) for gradients from `parameters` is non-finite, so it cannot be clipped. To disable this error and scale the gradients by the non-finite norm anyway, set `error_if_nonfinite=False`"
+    )
   }
   let coefficient = Swift.min(maxNorm / (value + 1e-6), 1)
   withNoGrad {

@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 import Foundation
 
 /// Initialisers that fill a tensor in place (PyTorch: `torch.nn.init`), with PyTorch's fan
@@ -6,7 +8,8 @@ import Foundation
 public enum Init {
   /// The non-linearities `calculateGain` knows.
   public enum Nonlinearity: Sendable {
-    case linear, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, sigmoid, tanh, relu, leakyReLU, selu
+    case linear, conv1d, conv2d, conv3d, convTranspose1d, convTranspose2d, convTranspose3d, sigmoid, tanh, relu,
+      leakyReLU, selu
   }
 
   /// Which fan scales a Kaiming initialisation: `fanIn` keeps the forward pass's variance,
@@ -41,13 +44,16 @@ public enum Init {
 
   /// Uniform in `[low, high)` (PyTorch: `uniform_`).
   @discardableResult
-  public static func uniform_(_ tensor: Tensor, low: Double = 0, high: Double = 1, generator: Generator? = nil) -> Tensor {
+  public static func uniform_(_ tensor: Tensor, low: Double = 0, high: Double = 1, generator: Generator? = nil)
+    -> Tensor
+  {
     filling(tensor) { _ = tensor.detach().uniform_(from: low, to: high, generator: generator) }
   }
 
   /// Normal with `mean` and `std` (PyTorch: `normal_`).
   @discardableResult
-  public static func normal_(_ tensor: Tensor, mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor {
+  public static func normal_(_ tensor: Tensor, mean: Double = 0, std: Double = 1, generator: Generator? = nil) -> Tensor
+  {
     filling(tensor) { _ = tensor.detach().normal_(mean: mean, std: std, generator: generator) }
   }
 
@@ -90,7 +96,8 @@ public enum Init {
   /// are `a = 0`, fan-in, leaky ReLU; layers use `a = sqrt(5)`).
   @discardableResult
   public static func kaimingUniform_(
-    _ tensor: Tensor, a: Double = 0, mode: FanMode = .fanIn, nonlinearity: Nonlinearity = .leakyReLU, generator: Generator? = nil
+    _ tensor: Tensor, a: Double = 0, mode: FanMode = .fanIn, nonlinearity: Nonlinearity = .leakyReLU,
+    generator: Generator? = nil
   ) -> Tensor {
     let bound = 3.0.squareRoot() * kaimingStd(tensor, a: a, mode: mode, nonlinearity: nonlinearity)
     return uniform_(tensor, low: -bound, high: bound, generator: generator)
@@ -99,7 +106,8 @@ public enum Init {
   /// Normal with std `gain / sqrt(fan)` (PyTorch: `kaiming_normal_`).
   @discardableResult
   public static func kaimingNormal_(
-    _ tensor: Tensor, a: Double = 0, mode: FanMode = .fanIn, nonlinearity: Nonlinearity = .leakyReLU, generator: Generator? = nil
+    _ tensor: Tensor, a: Double = 0, mode: FanMode = .fanIn, nonlinearity: Nonlinearity = .leakyReLU,
+    generator: Generator? = nil
   ) -> Tensor {
     normal_(tensor, std: kaimingStd(tensor, a: a, mode: mode, nonlinearity: nonlinearity), generator: generator)
   }
@@ -118,19 +126,23 @@ public enum Init {
       let t = tensor.detach()
       if mass > 0.3 {
         // The bounds as the tensor's dtype holds them, so the mask agrees with the values.
-        let low = Tensor(a, dtype: t.dtype).item(), high = Tensor(b, dtype: t.dtype).item()
+        let low = Tensor(a, dtype: t.dtype).item()
+        let high = Tensor(b, dtype: t.dtype).item()
         var result = t.normal_(mean: mean, std: std, generator: generator)
         while true {
           let outside = (result .< low) | (result .> high)
           guard outside.any().item(Bool.self) else { break }
-          result = Tensor.where(outside, Tensor.empty(like: result).normal_(mean: mean, std: std, generator: generator), result)
+          result = Tensor.where(
+            outside, Tensor.empty(like: result).normal_(mean: mean, std: std, generator: generator), result)
         }
         if result !== t { _ = t.copy_(result) }
       } else {
         let mode = max(a, min(mean, b))
         let logPeak = -0.5 * pow((mode - mean) / std, 2)
         func logDensity(_ x: Tensor) -> Tensor { ((x - mean) / std).pow(2) * -0.5 - logPeak }
-        func accepts(_ logPdf: Tensor) -> Tensor { Tensor.empty(like: logPdf).uniform_(generator: generator).log() .> logPdf }
+        func accepts(_ logPdf: Tensor) -> Tensor {
+          Tensor.empty(like: logPdf).uniform_(generator: generator).log() .> logPdf
+        }
         _ = t.uniform_(from: a, to: b, generator: generator)
         var pending = accepts(logDensity(t))
         var result = t
@@ -151,7 +163,8 @@ public enum Init {
   public static func orthogonal_(_ tensor: Tensor, gain: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(tensor.dim >= 2, "Only tensors with 2 or more dimensions are supported")
     guard tensor.numel > 0 else { return tensor }
-    let rows = tensor.shape[0], columns = tensor.numel / rows
+    let rows = tensor.shape[0]
+    let columns = tensor.numel / rows
     return filling(tensor) {
       var flat = Tensor.empty([rows, columns], dtype: tensor.dtype).normal_(generator: generator)
       if rows < columns { flat = flat.t() }

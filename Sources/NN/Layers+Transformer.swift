@@ -16,20 +16,28 @@ public final class RMSNorm: Module {
   }
 
   /// Applies the normalization.
-  public override func forward(_ x: Tensor) -> Tensor { Functional.rmsNorm(x, normalizedShape: normalizedShape, weight: weight, eps: eps) }
+  public override func forward(_ x: Tensor) -> Tensor {
+    Functional.rmsNorm(x, normalizedShape: normalizedShape, weight: weight, eps: eps)
+  }
 }
 
 extension Functional {
   /// `x / sqrt(mean(x²) + eps) * weight` over the trailing `normalizedShape` dims (PyTorch:
   /// `F.rms_norm`; `eps` nil means the dtype's machine epsilon).
   public static func rmsNorm(_ x: Tensor, normalizedShape: [Int], weight: Tensor? = nil, eps: Double? = nil) -> Tensor {
-    if let cast = Autocast.run(.float32OnDevices, [x, weight], { c in rmsNorm(c[0]!, normalizedShape: normalizedShape, weight: c[1], eps: eps) }) {
+    if let cast = Autocast.run(
+      .float32OnDevices, [x, weight], { c in rmsNorm(c[0]!, normalizedShape: normalizedShape, weight: c[1], eps: eps) })
+    {
       return cast
     }
     usageCheck(
       Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
       "rms_norm: normalized_shape \(normalizedShape) does not match the trailing dims of input of shape \(x.shape)")
-    let epsilon = eps ?? (x.dtype == .float64 ? Double.ulpOfOne : x.dtype == .float16 ? 0.0009765625 : x.dtype == .bfloat16 ? 0.0078125 : Double(Float.ulpOfOne))
+    let epsilon =
+      eps
+      ?? (x.dtype == .float64
+        ? Double.ulpOfOne
+        : x.dtype == .float16 ? 0.0009765625 : x.dtype == .bfloat16 ? 0.0078125 : Double(Float.ulpOfOne))
     let dims = Array((x.dim - normalizedShape.count)..<x.dim)
     let y = x * ((x * x).mean(dim: dims, keepdim: true) + epsilon).rsqrt()
     return weight.map { y * $0 } ?? y
@@ -49,7 +57,8 @@ extension Functional {
   public static func embedding(_ indices: Tensor, weight: Tensor, paddingIdx: Int? = nil) -> Tensor {
     usageCheck(
       indices.dtype == .int64 || indices.dtype == .int32,
-      "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got \(indices.dtype.scalarTypeName) instead (while checking arguments for embedding)")
+      "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but got \(indices.dtype.scalarTypeName) instead (while checking arguments for embedding)"
+    )
     let rows = weight[indices]
     guard let paddingIdx else { return rows }
     let keep = (indices .!= paddingIdx).unsqueeze(-1)

@@ -8,7 +8,8 @@ public final class Linear: Module {
 
   /// A layer from `inFeatures` to `outFeatures`.
   public init(_ inFeatures: Int, _ outFeatures: Int, bias: Bool = true) {
-    (weight, self.bias) = defaultParameters(weightShape: [outFeatures, inFeatures], biasCount: bias ? outFeatures : nil)
+    (weight, self.bias) = defaultParameters(
+      weightShape: [outFeatures, inFeatures], biasCount: bias ? outFeatures : nil)
   }
 
   /// Applies the layer.
@@ -38,13 +39,15 @@ public final class Conv2d: Module {
     groups: Int = 1, bias: Bool = true
   ) {
     self.init(
-      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride), padding: (padding, padding),
+      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+      padding: (padding, padding),
       dilation: (dilation, dilation), groups: groups, bias: bias)
   }
 
   /// A convolution with per-axis settings.
   public init(
-    _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+    _ inChannels: Int, _ outChannels: Int, kernelSize: (Int, Int), stride: (Int, Int) = (1, 1),
+    padding: (Int, Int) = (0, 0),
     dilation: (Int, Int) = (1, 1), groups: Int = 1, bias: Bool = true
   ) {
     checkGroups("Conv2d", inChannels, outChannels, groups)
@@ -60,11 +63,13 @@ public final class Conv2d: Module {
   /// A square-kernel convolution padded as `padding` says: `.same` keeps the size (stride 1),
   /// `.valid` pads nothing (PyTorch: `nn.Conv2d(..., padding='same')`).
   public init(
-    _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Functional.ConvPadding, dilation: Int = 1,
+    _ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Functional.ConvPadding,
+    dilation: Int = 1,
     groups: Int = 1, bias: Bool = true
   ) {
     let base = Conv2d(
-      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride), dilation: (dilation, dilation),
+      inChannels, outChannels, kernelSize: (kernelSize, kernelSize), stride: (stride, stride),
+      dilation: (dilation, dilation),
       groups: groups, bias: bias)
     weight = base.weight
     self.bias = base.bias
@@ -77,7 +82,8 @@ public final class Conv2d: Module {
 
   /// Applies the convolution.
   public override func forward(_ x: Tensor) -> Tensor {
-    Functional.conv2d(x, weight: weight, bias: bias, stride: stride, padding: paddingMode, dilation: dilation, groups: groups)
+    Functional.conv2d(
+      x, weight: weight, bias: bias, stride: stride, padding: paddingMode, dilation: dilation, groups: groups)
   }
 }
 
@@ -127,7 +133,9 @@ open class BatchNorm: Module {
 
   /// Normalizes with batch statistics in training, running ones in evaluation.
   public override func forward(_ x: Tensor) -> Tensor {
-    usageCheck(expectedRanks.contains(x.dim), "\(type(of: self)): expected \(expectedRanks.sorted())-D input (got \(x.dim)-D input)")
+    usageCheck(
+      expectedRanks.contains(x.dim),
+      "\(type(of: self)): expected \(expectedRanks.sorted())-D input (got \(x.dim)-D input)")
     if training { withNoGrad { numBatchesTracked.add_(1) } }
     return Functional.batchNorm(
       x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training,
@@ -185,7 +193,8 @@ public final class Embedding: Module {
   /// A table of `numEmbeddings` vectors of size `embeddingDim`.
   public init(_ numEmbeddings: Int, _ embeddingDim: Int, paddingIdx: Int? = nil) {
     if let paddingIdx {
-      usageCheck(paddingIdx < numEmbeddings && paddingIdx >= -numEmbeddings, "Padding_idx must be within num_embeddings")
+      usageCheck(
+        paddingIdx < numEmbeddings && paddingIdx >= -numEmbeddings, "Padding_idx must be within num_embeddings")
     }
     self.paddingIdx = paddingIdx.map { $0 < 0 ? $0 + numEmbeddings : $0 }
     weight = Tensor.randn(numEmbeddings, embeddingDim)
@@ -193,7 +202,9 @@ public final class Embedding: Module {
     weight.requiresGrad_()
   }
   /// The rows at the integer `indices`.
-  public override func forward(_ indices: Tensor) -> Tensor { Functional.embedding(indices, weight: weight, paddingIdx: paddingIdx) }
+  public override func forward(_ indices: Tensor) -> Tensor {
+    Functional.embedding(indices, weight: weight, paddingIdx: paddingIdx)
+  }
 }
 
 /// Random zeroing in training (PyTorch: `nn.Dropout`).

@@ -21,8 +21,15 @@ extension Reduction {
 /// Negative log-likelihood of log-probabilities `input` `[N, C, ...]` at class indices
 /// `target` `[N, ...]` (PyTorch: `F.nll_loss`); `ignoreIndex` targets count for nothing,
 /// and a weighted mean divides by the weights of the counted targets.
-public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target, weight], { c in nllLoss(c[0]!, c[1]!, weight: c[2], ignoreIndex: ignoreIndex, reduction: reduction) }) { return cast }
+public func nllLoss(
+  _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean
+) -> Tensor {
+  if let cast = Autocast.run(
+    .float32, [input, target, weight],
+    { c in nllLoss(c[0]!, c[1]!, weight: c[2], ignoreIndex: ignoreIndex, reduction: reduction) })
+  {
+    return cast
+  }
   usageCheck(input.dim >= 1, "nll_loss: expected input with at least 1 dim, got \(input.shape)")
   usageCheck(
     target.dtype == .int64 || target.dtype == .int32,
@@ -31,7 +38,8 @@ public func nllLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ig
   let labels = input.dim == 1 ? target.view(1) : target.long()
   usageCheck(
     Array(batched.shape.enumerated().filter { $0.offset != 1 }.map(\.element)) == labels.shape,
-    "nll_loss: expected target of shape \(batched.shape.enumerated().filter { $0.offset != 1 }.map(\.element)), got \(target.shape)")
+    "nll_loss: expected target of shape \(batched.shape.enumerated().filter { $0.offset != 1 }.map(\.element)), got \(target.shape)"
+  )
   let counted = labels .!= ignoreIndex
   let safe = Tensor.where(counted, labels, 0)
   if safe.numel > 0 {
@@ -58,15 +66,26 @@ public func crossEntropy(
   _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100, reduction: Reduction = .mean,
   labelSmoothing: Double = 0
 ) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target, weight], { c in crossEntropy(c[0]!, c[1]!, weight: c[2], ignoreIndex: ignoreIndex, reduction: reduction, labelSmoothing: labelSmoothing) }) { return cast }
-  usageCheck(labelSmoothing >= 0 && labelSmoothing <= 1, "label_smoothing must be between 0.0 and 1.0. Got: \(labelSmoothing)")
+  if let cast = Autocast.run(
+    .float32, [input, target, weight],
+    { c in
+      crossEntropy(
+        c[0]!, c[1]!, weight: c[2], ignoreIndex: ignoreIndex, reduction: reduction, labelSmoothing: labelSmoothing)
+    })
+  {
+    return cast
+  }
+  usageCheck(
+    labelSmoothing >= 0 && labelSmoothing <= 1, "label_smoothing must be between 0.0 and 1.0. Got: \(labelSmoothing)")
   let classDim = input.dim == 1 ? 0 : 1
   let classes = input.shape[classDim]
   let logp = input.logSoftmax(dim: classDim)
   var weightShape = [Int](repeating: 1, count: input.dim)
   weightShape[classDim] = classes
   if target.dtype.isFloatingPoint {
-    usageCheck(target.shape == input.shape, "cross_entropy: probability targets must have the input's shape \(input.shape), got \(target.shape)")
+    usageCheck(
+      target.shape == input.shape,
+      "cross_entropy: probability targets must have the input's shape \(input.shape), got \(target.shape)")
     let smoothed = labelSmoothing > 0 ? target * (1 - labelSmoothing) + labelSmoothing / Double(classes) : target
     var perClass = logp * smoothed
     if let weight { perClass = perClass * weight.view(weightShape) }
@@ -98,23 +117,30 @@ public func crossEntropy(
 
 /// Mean squared error (PyTorch: `F.mse_loss`).
 public func mseLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in mseLoss(c[0]!, c[1]!, reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(.float32, [input, target], { c in mseLoss(c[0]!, c[1]!, reduction: reduction) }) {
+    return cast
+  }
   let d = input - target
   return reduction.apply(d * d)
 }
 
 /// Mean absolute error (PyTorch: `F.l1_loss`).
 public func l1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in l1Loss(c[0]!, c[1]!, reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(.float32, [input, target], { c in l1Loss(c[0]!, c[1]!, reduction: reduction) }) {
+    return cast
+  }
   return reduction.apply((input - target).abs())
 }
 
 /// Binary cross-entropy of probabilities; logs are clamped at -100 as in PyTorch
 /// (PyTorch: `F.binary_cross_entropy`).
-public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
+public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean)
+  -> Tensor
+{
   usageCheck(
     input.shape == target.shape,
-    "Using a target size (\(target.shape)) that is different to the input size (\(input.shape)) is deprecated. Please ensure they have the same size.")
+    "Using a target size (\(target.shape)) that is different to the input size (\(input.shape)) is deprecated. Please ensure they have the same size."
+  )
   // NaN fails the check too, as in PyTorch.
   usageCheck(
     withNoGrad { ((input .>= 0) & (input .<= 1)).all().item(Bool.self) },
@@ -134,7 +160,12 @@ public func binaryCrossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor
 public func binaryCrossEntropyWithLogits(
   _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, posWeight: Tensor? = nil, reduction: Reduction = .mean
 ) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target, weight, posWeight], { c in binaryCrossEntropyWithLogits(c[0]!, c[1]!, weight: c[2], posWeight: c[3], reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(
+    .float32, [input, target, weight, posWeight],
+    { c in binaryCrossEntropyWithLogits(c[0]!, c[1]!, weight: c[2], posWeight: c[3], reduction: reduction) })
+  {
+    return cast
+  }
   usageCheck(
     input.shape == target.shape,
     "Target size (\(target.shape)) must be the same as input size (\(input.shape))")
@@ -153,14 +184,22 @@ public func binaryCrossEntropyWithLogits(
 
 /// Squared error below `delta`, linear above (PyTorch: `F.huber_loss`).
 public func huberLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, delta: Double = 1) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in huberLoss(c[0]!, c[1]!, reduction: reduction, delta: delta) }) { return cast }
+  if let cast = Autocast.run(
+    .float32, [input, target], { c in huberLoss(c[0]!, c[1]!, reduction: reduction, delta: delta) })
+  {
+    return cast
+  }
   let d = (input - target).abs()
   return reduction.apply(Tensor.where(d .< delta, d * d * 0.5, (d - 0.5 * delta) * delta))
 }
 
 /// `huberLoss / beta`: squared error below `beta`, linear above (PyTorch: `F.smooth_l1_loss`).
 public func smoothL1Loss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean, beta: Double = 1) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in smoothL1Loss(c[0]!, c[1]!, reduction: reduction, beta: beta) }) { return cast }
+  if let cast = Autocast.run(
+    .float32, [input, target], { c in smoothL1Loss(c[0]!, c[1]!, reduction: reduction, beta: beta) })
+  {
+    return cast
+  }
   let d = (input - target).abs()
   if beta == 0 { return reduction.apply(d) }
   return reduction.apply(Tensor.where(d .< beta, d * d * (0.5 / beta), d - 0.5 * beta))
@@ -180,8 +219,14 @@ public enum KLDivReduction: Sendable {
 
 /// The Kullback-Leibler divergence of `target` from `input` (log-probabilities); `target`
 /// is probabilities, or log-probabilities with `logTarget` (PyTorch: `F.kl_div`).
-public func klDiv(_ input: Tensor, _ target: Tensor, reduction: KLDivReduction = .mean, logTarget: Bool = false) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in klDiv(c[0]!, c[1]!, reduction: reduction, logTarget: logTarget) }) { return cast }
+public func klDiv(_ input: Tensor, _ target: Tensor, reduction: KLDivReduction = .mean, logTarget: Bool = false)
+  -> Tensor
+{
+  if let cast = Autocast.run(
+    .float32, [input, target], { c in klDiv(c[0]!, c[1]!, reduction: reduction, logTarget: logTarget) })
+  {
+    return cast
+  }
   let pointwise = logTarget ? target.exp() * (target - input) : target.xlogy(target) - target * input
   switch reduction {
   case .mean: return pointwise.mean()
@@ -195,9 +240,15 @@ public func klDiv(_ input: Tensor, _ target: Tensor, reduction: KLDivReduction =
 /// `logInput` is false), with Stirling's term for targets above 1 when `full`
 /// (PyTorch: `F.poisson_nll_loss`).
 public func poissonNLLLoss(
-  _ input: Tensor, _ target: Tensor, logInput: Bool = true, full: Bool = false, eps: Double = 1e-8, reduction: Reduction = .mean
+  _ input: Tensor, _ target: Tensor, logInput: Bool = true, full: Bool = false, eps: Double = 1e-8,
+  reduction: Reduction = .mean
 ) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in poissonNLLLoss(c[0]!, c[1]!, logInput: logInput, full: full, eps: eps, reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(
+    .float32, [input, target],
+    { c in poissonNLLLoss(c[0]!, c[1]!, logInput: logInput, full: full, eps: eps, reduction: reduction) })
+  {
+    return cast
+  }
   var loss = logInput ? input.exp() - target * input : input - target * (input + eps).log()
   if full {
     let stirling = target * target.log() - target + (target * (2 * Double.pi)).log() * 0.5
@@ -209,7 +260,8 @@ public func poissonNLLLoss(
 /// Negative log-likelihood of a Gaussian with mean `input` and variance `variance` (clamped
 /// to at least `eps` without blocking its gradient, as PyTorch does) (PyTorch: `F.gaussian_nll_loss`).
 public func gaussianNLLLoss(
-  _ input: Tensor, _ target: Tensor, variance: Tensor, full: Bool = false, eps: Double = 1e-6, reduction: Reduction = .mean
+  _ input: Tensor, _ target: Tensor, variance: Tensor, full: Bool = false, eps: Double = 1e-6,
+  reduction: Reduction = .mean
 ) -> Tensor {
   let clamped = variance + (variance.clamp(min: .double(eps)) - variance).detach()
   var loss = (clamped.log() + (input - target).pow(2) / clamped) * 0.5
@@ -218,14 +270,26 @@ public func gaussianNLLLoss(
 }
 
 /// `max(0, -y * (x1 - x2) + margin)` for `y` in {1, -1} (PyTorch: `F.margin_ranking_loss`).
-public func marginRankingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [x1, x2, target], { c in marginRankingLoss(c[0]!, c[1]!, c[2]!, margin: margin, reduction: reduction) }) { return cast }
+public func marginRankingLoss(
+  _ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean
+) -> Tensor {
+  if let cast = Autocast.run(
+    .float32, [x1, x2, target], { c in marginRankingLoss(c[0]!, c[1]!, c[2]!, margin: margin, reduction: reduction) })
+  {
+    return cast
+  }
   return reduction.apply((-target * (x1 - x2) + margin).clamp(min: .double(0)))
 }
 
 /// `x` where `y` is 1, `max(0, margin - x)` where it is -1 (PyTorch: `F.hinge_embedding_loss`).
-public func hingeEmbeddingLoss(_ input: Tensor, _ target: Tensor, margin: Double = 1, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in hingeEmbeddingLoss(c[0]!, c[1]!, margin: margin, reduction: reduction) }) { return cast }
+public func hingeEmbeddingLoss(_ input: Tensor, _ target: Tensor, margin: Double = 1, reduction: Reduction = .mean)
+  -> Tensor
+{
+  if let cast = Autocast.run(
+    .float32, [input, target], { c in hingeEmbeddingLoss(c[0]!, c[1]!, margin: margin, reduction: reduction) })
+  {
+    return cast
+  }
   let marginTerm = Tensor.where(target .!= 1, (margin - input).clamp(min: .double(0)), 0.0)
   let selfTerm = Tensor.where(target .!= -1, input, 0.0)
   return reduction.apply(marginTerm + selfTerm)
@@ -233,13 +297,17 @@ public func hingeEmbeddingLoss(_ input: Tensor, _ target: Tensor, margin: Double
 
 /// `log(1 + exp(-y * x))` (PyTorch: `F.soft_margin_loss`).
 public func softMarginLoss(_ input: Tensor, _ target: Tensor, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target], { c in softMarginLoss(c[0]!, c[1]!, reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(.float32, [input, target], { c in softMarginLoss(c[0]!, c[1]!, reduction: reduction) }) {
+    return cast
+  }
   return reduction.apply((-target * input).exp().log1p())
 }
 
 /// Binary cross-entropy of logits `[N, C]` against 0/1 targets, averaged over classes
 /// (PyTorch: `F.multilabel_soft_margin_loss`).
-public func multilabelSoftMarginLoss(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean) -> Tensor {
+public func multilabelSoftMarginLoss(
+  _ input: Tensor, _ target: Tensor, weight: Tensor? = nil, reduction: Reduction = .mean
+) -> Tensor {
   var loss = -(target * Functional.logsigmoid(input) + (1 - target) * Functional.logsigmoid(-input))
   if let weight { loss = loss * weight }
   return reduction.apply(loss.mean(dim: input.dim - 1))
@@ -251,7 +319,12 @@ public func tripletMarginLoss(
   _ anchor: Tensor, _ positive: Tensor, _ negative: Tensor, margin: Double = 1, p: Double = 2, eps: Double = 1e-6,
   swap: Bool = false, reduction: Reduction = .mean
 ) -> Tensor {
-  if let cast = Autocast.run(.float32, [anchor, positive, negative], { c in tripletMarginLoss(c[0]!, c[1]!, c[2]!, margin: margin, p: p, eps: eps, swap: swap, reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(
+    .float32, [anchor, positive, negative],
+    { c in tripletMarginLoss(c[0]!, c[1]!, c[2]!, margin: margin, p: p, eps: eps, swap: swap, reduction: reduction) })
+  {
+    return cast
+  }
   let toPositive = Tensor.pairwiseDistance(anchor, positive, p: p, eps: eps)
   var toNegative = Tensor.pairwiseDistance(anchor, negative, p: p, eps: eps)
   if swap { toNegative = toNegative.minimum(Tensor.pairwiseDistance(positive, negative, p: p, eps: eps)) }
@@ -260,13 +333,21 @@ public func tripletMarginLoss(
 
 /// `1 - cos(x1, x2)` where `y` is 1, `max(0, cos - margin)` where it is -1, with PyTorch's
 /// cosine (`sum(x1 x2) / sqrt((|x1|² + 1e-12)(|x2|² + 1e-12))`) (PyTorch: `F.cosine_embedding_loss`).
-public func cosineEmbeddingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean) -> Tensor {
-  if let cast = Autocast.run(.float32, [x1, x2, target], { c in cosineEmbeddingLoss(c[0]!, c[1]!, c[2]!, margin: margin, reduction: reduction) }) { return cast }
+public func cosineEmbeddingLoss(
+  _ x1: Tensor, _ x2: Tensor, _ target: Tensor, margin: Double = 0, reduction: Reduction = .mean
+) -> Tensor {
+  if let cast = Autocast.run(
+    .float32, [x1, x2, target], { c in cosineEmbeddingLoss(c[0]!, c[1]!, c[2]!, margin: margin, reduction: reduction) })
+  {
+    return cast
+  }
   let last = x1.dim - 1
   let products = (x1 * x2).sum(dim: last)
   let magnitudes = ((x1 * x1).sum(dim: last) + 1e-12) * ((x2 * x2).sum(dim: last) + 1e-12)
   let cosine = products / magnitudes.sqrt()
-  let loss = Tensor.where(target .== 1, 1 - cosine, 0.0) + Tensor.where(target .== -1, (cosine - margin).clamp(min: .double(0)), 0.0)
+  let loss =
+    Tensor.where(target .== 1, 1 - cosine, 0.0)
+    + Tensor.where(target .== -1, (cosine - margin).clamp(min: .double(0)), 0.0)
   return reduction.apply(loss)
 }
 
@@ -275,7 +356,12 @@ public func cosineEmbeddingLoss(_ x1: Tensor, _ x2: Tensor, _ target: Tensor, ma
 public func multiMarginLoss(
   _ input: Tensor, _ target: Tensor, p: Int = 1, margin: Double = 1, weight: Tensor? = nil, reduction: Reduction = .mean
 ) -> Tensor {
-  if let cast = Autocast.run(.float32, [input, target, weight], { c in multiMarginLoss(c[0]!, c[1]!, p: p, margin: margin, weight: c[2], reduction: reduction) }) { return cast }
+  if let cast = Autocast.run(
+    .float32, [input, target, weight],
+    { c in multiMarginLoss(c[0]!, c[1]!, p: p, margin: margin, weight: c[2], reduction: reduction) })
+  {
+    return cast
+  }
   usageCheck(p == 1 || p == 2, "multi_margin_loss: only p == 1 and p == 2 supported, got \(p)")
   let x = input.atleast2d()
   let y = target.reshape(-1, 1)
@@ -300,10 +386,15 @@ public func ctcLoss(
 ) -> Tensor {
   usageCheck(logProbs.dim == 3, "ctc_loss: expected log_probs of shape [T, N, C], got \(logProbs.shape)")
   let (steps, batch) = (logProbs.shape[0], logProbs.shape[1])
-  usageCheck(inputLengths.count == batch && targetLengths.count == batch, "ctc_loss: expected \(batch) input and target lengths")
-  usageCheck(inputLengths.allSatisfy { $0 >= 0 && $0 <= steps }, "ctc_loss: input lengths must be in [0, \(steps)], got \(inputLengths)")
+  usageCheck(
+    inputLengths.count == batch && targetLengths.count == batch, "ctc_loss: expected \(batch) input and target lengths")
+  usageCheck(
+    inputLengths.allSatisfy { $0 >= 0 && $0 <= steps },
+    "ctc_loss: input lengths must be in [0, \(steps)], got \(inputLengths)")
   let longest = targets.dim == 2 ? targets.shape[1] : 0
-  usageCheck(targetLengths.allSatisfy { $0 >= 0 && $0 <= longest }, "ctc_loss: target lengths must be in [0, \(longest)], got \(targetLengths)")
+  usageCheck(
+    targetLengths.allSatisfy { $0 >= 0 && $0 <= longest },
+    "ctc_loss: target lengths must be in [0, \(longest)], got \(targetLengths)")
   let device = logProbs.device
   let states = 2 * longest + 1
   // Extended targets: blank, t1, blank, t2, ..., blank.
@@ -312,10 +403,14 @@ public func ctcLoss(
   let extended =
     longest == 0
     ? blanks
-    : Tensor.cat([Tensor.stack([blanks[.all, ..<longest], padded], dim: 2).reshape(batch, 2 * longest), blanks[.all, longest...]], dim: 1)
+    : Tensor.cat(
+      [
+        Tensor.stack([blanks[.all, ..<longest], padded], dim: 2).reshape(batch, 2 * longest), blanks[.all, longest...],
+      ], dim: 1)
   // A state may also come from two back when it is a label differing from the one two back.
   let isLabel = Tensor.arange(states, device: device).remainder(2) .== 1
-  let twoBack = Tensor.cat([Tensor.full([batch, 2], blank, dtype: .int64, device: device), extended[.all, ..<(states - 2)]], dim: 1)
+  let twoBack = Tensor.cat(
+    [Tensor.full([batch, 2], blank, dtype: .int64, device: device), extended[.all, ..<(states - 2)]], dim: 1)
   let skips = isLabel.unsqueeze(0).logicalAnd(extended .!= twoBack)
   let never = -1e30  // a finite "log 0", so unreachable states carry no NaN gradients
   let lp = logProbs.to(.float64).gather(dim: 2, index: extended.unsqueeze(0).expand(steps, batch, states))  // [T, N, L]
@@ -326,7 +421,8 @@ public func ctcLoss(
   var alpha = Tensor.where(start.unsqueeze(0), lp[0], never)
   let lengths = Tensor(inputLengths, shape: [batch], device: device).view(batch, 1)
   for t in 1..<Swift.max(steps, 1) {
-    let candidates = Tensor.stack([alpha, shifted(alpha, by: 1), Tensor.where(skips, shifted(alpha, by: 2), never)], dim: 2)
+    let candidates = Tensor.stack(
+      [alpha, shifted(alpha, by: 1), Tensor.where(skips, shifted(alpha, by: 2), never)], dim: 2)
     let next = candidates.logsumexp(dim: [2]) + lp[t]
     alpha = Tensor.where(lengths .> t, next, alpha)  // frozen after each sequence's end
   }
@@ -342,7 +438,8 @@ public func ctcLoss(
   case .none: return loss
   case .sum: return loss.sum()
   case .mean:
-    let divisors = Tensor(targetLengths.map { Double(Swift.max($0, 1)) }, shape: [batch], device: device).to(logProbs.dtype)
+    let divisors = Tensor(targetLengths.map { Double(Swift.max($0, 1)) }, shape: [batch], device: device).to(
+      logProbs.dtype)
     return (loss / divisors).mean()
   }
 }

@@ -85,10 +85,12 @@ func pythonIntOrTuple(_ values: [Int]) -> String {
 /// PyTorch's convolution settings: channels, kernel and stride always; padding, dilation,
 /// output padding, groups and a missing bias only when they differ from the defaults.
 func convolutionDescription(
-  weight: Tensor, transposed: Bool, groups: Int, stride: [Int], padding: String?, dilation: [Int], outputPadding: [Int], bias: Bool
+  weight: Tensor, transposed: Bool, groups: Int, stride: [Int], padding: String?, dilation: [Int], outputPadding: [Int],
+  bias: Bool
 ) -> String {
   let kernel = Array(weight.shape.dropFirst(2))
-  let (inChannels, outChannels) = transposed ? (weight.shape[0], weight.shape[1] * groups) : (weight.shape[1] * groups, weight.shape[0])
+  let (inChannels, outChannels) =
+    transposed ? (weight.shape[0], weight.shape[1] * groups) : (weight.shape[1] * groups, weight.shape[0])
   var text = "\(inChannels), \(outChannels), kernel_size=\(pythonTuple(kernel)), stride=\(pythonTuple(stride))"
   if let padding { text += ", padding=\(padding)" }
   if dilation.contains(where: { $0 != 1 }) { text += ", dilation=\(pythonTuple(dilation))" }
@@ -115,7 +117,8 @@ extension Conv2d: ModuleSettingsDescribing {
       case .explicit(let h, let w): h == 0 && w == 0 ? nil : pythonTuple([h, w])
       }
     return convolutionDescription(
-      weight: weight, transposed: false, groups: groups, stride: [stride.0, stride.1], padding: pad, dilation: [dilation.0, dilation.1],
+      weight: weight, transposed: false, groups: groups, stride: [stride.0, stride.1], padding: pad,
+      dilation: [dilation.0, dilation.1],
       outputPadding: [0], bias: bias != nil)
   }
 }
@@ -130,7 +133,8 @@ extension Conv1d: ModuleSettingsDescribing {
       case .explicit(let p, _): p == 0 ? nil : pythonTuple([p])
       }
     return convolutionDescription(
-      weight: weight, transposed: false, groups: groups, stride: [stride], padding: pad, dilation: [dilation], outputPadding: [0],
+      weight: weight, transposed: false, groups: groups, stride: [stride], padding: pad, dilation: [dilation],
+      outputPadding: [0],
       bias: bias != nil)
   }
 }
@@ -141,7 +145,8 @@ extension ConvolutionLayer: ModuleSettingsDescribing {
     let dims = weight.dim - 2
     let transposed = String(describing: type(of: self)).hasPrefix("ConvTranspose")
     return convolutionDescription(
-      weight: weight, transposed: transposed, groups: groups, stride: each(stride, dims), padding: padding == 0 ? nil : pythonTuple(each(padding, dims)),
+      weight: weight, transposed: transposed, groups: groups, stride: each(stride, dims),
+      padding: padding == 0 ? nil : pythonTuple(each(padding, dims)),
       dilation: each(dilation, dims), outputPadding: each(outputPadding, dims), bias: bias != nil)
   }
 }

@@ -9,7 +9,9 @@ extension Module {
   /// Registers `hook` to run before every `forward` (PyTorch: `register_forward_pre_hook`):
   /// it sees the module and the input, and returning a tensor replaces the input.
   @discardableResult
-  public func registerForwardPreHook(_ hook: @escaping (_ module: Module, _ input: Tensor) -> Tensor?) -> Tensor.HookHandle {
+  public func registerForwardPreHook(_ hook: @escaping (_ module: Module, _ input: Tensor) -> Tensor?)
+    -> Tensor.HookHandle
+  {
     let id = ModuleHookCounter.shared.next()
     forwardPreHooks.append((id, hook))
     return Tensor.HookHandle { [weak self] in self?.forwardPreHooks.removeAll { $0.id == id } }
@@ -18,7 +20,9 @@ extension Module {
   /// Registers `hook` to run after every `forward` (PyTorch: `register_forward_hook`): it
   /// sees the module, the input and the output, and returning a tensor replaces the output.
   @discardableResult
-  public func registerForwardHook(_ hook: @escaping (_ module: Module, _ input: Tensor, _ output: Tensor) -> Tensor?) -> Tensor.HookHandle {
+  public func registerForwardHook(_ hook: @escaping (_ module: Module, _ input: Tensor, _ output: Tensor) -> Tensor?)
+    -> Tensor.HookHandle
+  {
     let id = ModuleHookCounter.shared.next()
     forwardHooks.append((id, hook))
     return Tensor.HookHandle { [weak self] in self?.forwardHooks.removeAll { $0.id == id } }
@@ -55,5 +59,10 @@ final class ModuleHookCounter: @unchecked Sendable {
   static let shared = ModuleHookCounter()
   private var value = 0
   private let lock = NSLock()
-  func next() -> Int { lock.withLock { value += 1; return value } }
+  func next() -> Int {
+    lock.withLock {
+      value += 1
+      return value
+    }
+  }
 }

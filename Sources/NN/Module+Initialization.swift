@@ -34,7 +34,8 @@ public class ConvolutionLayer: Module {
   let dilation: Int
 
   init(
-    _ layer: String, inChannels: Int, outChannels: Int, weightShape: [Int], bias: Bool, stride: Int, padding: Int, outputPadding: Int = 0,
+    _ layer: String, inChannels: Int, outChannels: Int, weightShape: [Int], bias: Bool, stride: Int, padding: Int,
+    outputPadding: Int = 0,
     groups: Int, dilation: Int
   ) {
     checkGroups(layer, inChannels, outChannels, groups)

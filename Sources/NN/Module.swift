@@ -38,7 +38,6 @@ open class Module: Forwarding {
     usageFailure("\(type(of: self)) does not override forward(_:); a Module subclass must define its computation")
   }
 
-
   /// Marks the tensor property `name` (Swift spelling) as a buffer: saved in `stateDict()`
   /// but not a parameter (PyTorch: `register_buffer`).
   public func registerBuffer(_ name: String) { bufferNames.insert(name) }
@@ -168,17 +167,21 @@ open class Module: Forwarding {
     var problems: [String] = []
     let missing = own.map(\.0).filter { state[$0] == nil }
     let unexpected = state.keys.filter { !ownNames.contains($0) }.sorted()
-    if strict && !missing.isEmpty { problems.append("Missing key(s) in state_dict: \(missing.map { "\"\($0)\"" }.joined(separator: ", ")).") }
+    if strict && !missing.isEmpty {
+      problems.append("Missing key(s) in state_dict: \(missing.map { "\"\($0)\"" }.joined(separator: ", ")).")
+    }
     if strict && !unexpected.isEmpty {
       problems.append("Unexpected key(s) in state_dict: \(unexpected.map { "\"\($0)\"" }.joined(separator: ", ")).")
     }
     for (name, t) in own {
       guard let value = state[name], value.shape != t.shape else { continue }
       problems.append(
-        "size mismatch for \(name): copying a param with shape \(value.shape) from checkpoint, the shape in current model is \(t.shape).")
+        "size mismatch for \(name): copying a param with shape \(value.shape) from checkpoint, the shape in current model is \(t.shape)."
+      )
     }
     guard problems.isEmpty else {
-      throw StateDictError(description: "Error(s) in loading state_dict for \(type(of: self)):\n\t" + problems.joined(separator: "\n\t"))
+      throw StateDictError(
+        description: "Error(s) in loading state_dict for \(type(of: self)):\n\t" + problems.joined(separator: "\n\t"))
     }
     withNoGrad {
       for (name, t) in own { if let value = state[name] { t.copy_(value) } }
@@ -282,7 +285,9 @@ public final class Sequential: Module {
   public init(_ layers: [Module]) { self.layers = layers }
 
   /// Children named by position.
-  public override func namedChildren() -> [(String, Module)] { layers.enumerated().map { ("\($0.offset)", $0.element) } }
+  public override func namedChildren() -> [(String, Module)] {
+    layers.enumerated().map { ("\($0.offset)", $0.element) }
+  }
 
   /// Applies each layer in turn.
   public override func forward(_ input: Tensor) -> Tensor { layers.reduce(input) { $1($0) } }

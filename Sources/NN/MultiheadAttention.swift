@@ -35,9 +35,12 @@ public final class MultiheadAttention: Module {
 
   /// Attention of `embedDim` channels split over `numHeads` heads.
   public init(
-    _ embedDim: Int, _ numHeads: Int, dropout: Double = 0, bias: Bool = true, kdim: Int? = nil, vdim: Int? = nil, batchFirst: Bool = false
+    _ embedDim: Int, _ numHeads: Int, dropout: Double = 0, bias: Bool = true, kdim: Int? = nil, vdim: Int? = nil,
+    batchFirst: Bool = false
   ) {
-    usageCheck(embedDim > 0 && numHeads > 0, "embed_dim and num_heads must be greater than 0, got embed_dim=\(embedDim) and num_heads=\(numHeads) instead")
+    usageCheck(
+      embedDim > 0 && numHeads > 0,
+      "embed_dim and num_heads must be greater than 0, got embed_dim=\(embedDim) and num_heads=\(numHeads) instead")
     usageCheck(embedDim % numHeads == 0, "embed_dim must be divisible by num_heads")
     self.embedDim = embedDim
     self.numHeads = numHeads
@@ -75,12 +78,14 @@ public final class MultiheadAttention: Module {
   /// fused `scaledDotProductAttention` runs. `isCausal` is PyTorch's hint that `attnMask` is
   /// the causal mask (it needs the mask, as in PyTorch).
   public func callAsFunction(
-    _ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil, needWeights: Bool = true, attnMask: Tensor? = nil,
+    _ query: Tensor, _ key: Tensor, _ value: Tensor, keyPaddingMask: Tensor? = nil, needWeights: Bool = true,
+    attnMask: Tensor? = nil,
     averageAttnWeights: Bool = true, isCausal: Bool = false
   ) -> (output: Tensor, weights: Tensor?) {
     usageCheck(
       !isCausal || attnMask != nil,
-      "Need attn_mask if specifying the is_causal hint. You may use the Transformer module method `generate_square_subsequent_mask` to create this mask.")
+      "Need attn_mask if specifying the is_causal hint. You may use the Transformer module method `generate_square_subsequent_mask` to create this mask."
+    )
     let batched = query.dim == 3
     usageCheck(
       query.dim == 3 || query.dim == 2,
@@ -99,7 +104,8 @@ public final class MultiheadAttention: Module {
     let v = Functional.linear(v0, weight: weights[2], bias: biases?[2])
     // The masks, merged into one additive [N, H or 1, L or 1, S] mask.
     func additive(_ mask: Tensor, _ name: String) -> Tensor {
-      usageCheck(mask.dtype == .bool || mask.dtype.isFloatingPoint, "only bool and floating types of \(name) are supported")
+      usageCheck(
+        mask.dtype == .bool || mask.dtype.isFloatingPoint, "only bool and floating types of \(name) are supported")
       return mask.dtype == .bool ? Tensor.where(mask, -Double.infinity, 0.0).to(q.dtype) : mask.to(q.dtype)
     }
     var mask: Tensor?
@@ -110,7 +116,9 @@ public final class MultiheadAttention: Module {
         usageCheck(m.shape == [l, s], "The shape of the 2D attn_mask is \(m.shape), but should be \([l, s]).")
         mask = m.view(1, 1, l, s)
       case 3:
-        usageCheck(m.shape == [n * numHeads, l, s], "The shape of the 3D attn_mask is \(m.shape), but should be \([n * numHeads, l, s]).")
+        usageCheck(
+          m.shape == [n * numHeads, l, s],
+          "The shape of the 3D attn_mask is \(m.shape), but should be \([n * numHeads, l, s]).")
         mask = m.view(n, numHeads, l, s)
       default:
         usageFailure("attn_mask's dimension \(m.dim) is not supported")

@@ -27,7 +27,8 @@ public struct PackedSequence {
       } else {
         var fillShape = rows.shape
         fillShape[0] = batch - size
-        steps.append(Tensor.cat([rows, Tensor.full(fillShape, paddingValue, dtype: data.dtype, device: data.device)], dim: 0))
+        steps.append(
+          Tensor.cat([rows, Tensor.full(fillShape, paddingValue, dtype: data.dtype, device: data.device)], dim: 0))
       }
     }
     let lengths = (0..<batch).map { b in sizes.filter { $0 > b }.count }
@@ -38,7 +39,9 @@ public struct PackedSequence {
   func repacking(_ padded: Tensor) -> PackedSequence {
     let sizes = batchSizes.toArray(Int64.self).map(Int.init)
     let rows = sizes.enumerated().map { t, size in padded[t].narrow(dim: 0, start: 0, length: size) }
-    return PackedSequence(data: Tensor.cat(rows, dim: 0), batchSizes: batchSizes, sortedIndices: sortedIndices, unsortedIndices: unsortedIndices)
+    return PackedSequence(
+      data: Tensor.cat(rows, dim: 0), batchSizes: batchSizes, sortedIndices: sortedIndices,
+      unsortedIndices: unsortedIndices)
   }
 
   /// A state `[*, B, *]` in the caller's batch order, put in sorted order.
@@ -50,18 +53,27 @@ public struct PackedSequence {
 /// Packs a padded batch `[T, B, *]` (`[B, T, *]` with `batchFirst`) of sequences of `lengths`
 /// (PyTorch: `nn.utils.rnn.pack_padded_sequence`). With `enforceSorted` the lengths must be
 /// decreasing; otherwise the batch is sorted and the order remembered.
-public func packPaddedSequence(_ input: Tensor, lengths: [Int], batchFirst: Bool = false, enforceSorted: Bool = true) -> PackedSequence {
+public func packPaddedSequence(_ input: Tensor, lengths: [Int], batchFirst: Bool = false, enforceSorted: Bool = true)
+  -> PackedSequence
+{
   let timeMajor = batchFirst ? input.transpose(0, 1) : input
-  usageCheck(timeMajor.dim >= 2 && lengths.count == timeMajor.shape[1], "pack_padded_sequence: expected \(timeMajor.dim >= 2 ? timeMajor.shape[1] : 0) lengths, got \(lengths.count)")
-  usageCheck(lengths.allSatisfy { $0 > 0 }, "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0")
-  usageCheck(lengths.allSatisfy { $0 <= timeMajor.shape[0] }, "pack_padded_sequence: a length exceeds the sequence dim \(timeMajor.shape[0])")
+  usageCheck(
+    timeMajor.dim >= 2 && lengths.count == timeMajor.shape[1],
+    "pack_padded_sequence: expected \(timeMajor.dim >= 2 ? timeMajor.shape[1] : 0) lengths, got \(lengths.count)")
+  usageCheck(
+    lengths.allSatisfy { $0 > 0 },
+    "Length of all samples has to be greater than 0, but found an element in 'lengths' that is <= 0")
+  usageCheck(
+    lengths.allSatisfy { $0 <= timeMajor.shape[0] },
+    "pack_padded_sequence: a length exceeds the sequence dim \(timeMajor.shape[0])")
   var order = Array(lengths.indices)
   var sortedIndices: Tensor?
   var unsortedIndices: Tensor?
   if enforceSorted {
     usageCheck(
       zip(lengths, lengths.dropFirst()).allSatisfy { $0 >= $1 },
-      "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep this requirement if you do not need ONNX exportability.")
+      "`lengths` array must be sorted in decreasing order when `enforce_sorted` is True. You can pass `enforce_sorted=False` to pack_padded_sequence and/or pack_sequence to sidestep this requirement if you do not need ONNX exportability."
+    )
   } else {
     order = lengths.indices.sorted { lengths[$0] > lengths[$1] || (lengths[$0] == lengths[$1] && $0 < $1) }
     var inverse = [Int](repeating: 0, count: order.count)
@@ -75,24 +87,29 @@ public func packPaddedSequence(_ input: Tensor, lengths: [Int], batchFirst: Bool
   let sizes = (0..<steps).map { t in sortedLengths.filter { $0 > t }.count }
   let rows = sizes.enumerated().map { t, size in sortedInput[t].narrow(dim: 0, start: 0, length: size) }
   return PackedSequence(
-    data: Tensor.cat(rows, dim: 0), batchSizes: Tensor(sizes, shape: [sizes.count]), sortedIndices: sortedIndices, unsortedIndices: unsortedIndices)
+    data: Tensor.cat(rows, dim: 0), batchSizes: Tensor(sizes, shape: [sizes.count]), sortedIndices: sortedIndices,
+    unsortedIndices: unsortedIndices)
 }
 
 /// The padded batch `[T, B, *]` (`[B, T, *]` with `batchFirst`) of a packed one, in the
 /// original batch order, and the lengths (PyTorch: `nn.utils.rnn.pad_packed_sequence`);
 /// `totalLength` pads the time dim further.
-public func padPackedSequence(_ sequence: PackedSequence, batchFirst: Bool = false, paddingValue: Double = 0, totalLength: Int? = nil) -> (
+public func padPackedSequence(
+  _ sequence: PackedSequence, batchFirst: Bool = false, paddingValue: Double = 0, totalLength: Int? = nil
+) -> (
   padded: Tensor, lengths: Tensor
 ) {
   var (padded, lengths) = sequence.paddedTimeMajor(paddingValue: paddingValue)
   if let totalLength {
     usageCheck(
       totalLength >= padded.shape[0],
-      "Expected total_length to be at least the length of the longest sequence in input, but got total_length=\(totalLength) and max sequence length being \(padded.shape[0])")
+      "Expected total_length to be at least the length of the longest sequence in input, but got total_length=\(totalLength) and max sequence length being \(padded.shape[0])"
+    )
     if totalLength > padded.shape[0] {
       var fillShape = padded.shape
       fillShape[0] = totalLength - padded.shape[0]
-      padded = Tensor.cat([padded, Tensor.full(fillShape, paddingValue, dtype: padded.dtype, device: padded.device)], dim: 0)
+      padded = Tensor.cat(
+        [padded, Tensor.full(fillShape, paddingValue, dtype: padded.dtype, device: padded.device)], dim: 0)
     }
   }
   var lengthTensor = Tensor(lengths, shape: [lengths.count])

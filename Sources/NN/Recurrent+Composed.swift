@@ -8,7 +8,8 @@ import Autograd
 /// differentiable; its gradients come from this function when a graph of them is built
 /// (`createGraph: true`), so second derivatives through LSTM, GRU and RNN layers are exact.
 func composedRecurrentDirection(
-  _ kind: RecurrentKind, _ inputs: [Tensor], hasInputBias: Bool, hasHiddenBias: Bool, hasProjection: Bool, lengths: [Int]?,
+  _ kind: RecurrentKind, _ inputs: [Tensor], hasInputBias: Bool, hasHiddenBias: Bool, hasProjection: Bool,
+  lengths: [Int]?,
   reverse: Bool
 ) -> Tensor {
   var next = inputs.makeIterator()
@@ -39,7 +40,8 @@ func composedRecurrentDirection(
     case .rnnRelu: newH = (inputGates + hiddenGates).relu()
     }
     let active = lengths.flatMap { lengths in
-      lengths.contains { $0 <= t } ? Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [batch, 1]).to(x.dtype).movedTo(x.device) : nil
+      lengths.contains { $0 <= t }
+        ? Tensor(lengths.map { t < $0 ? 1.0 : 0.0 }, shape: [batch, 1]).to(x.dtype).movedTo(x.device) : nil
     }
     (outputs[t], h, c) = maskedStep(newH: newH, newC: newC, h: h, c: c, active: active)
   }
@@ -79,7 +81,9 @@ struct GRUGates {
 /// A step's output and the states after it; with `active` (1 for the batch elements still
 /// inside their sequence, 0 past its end), a finished sequence keeps its state and outputs
 /// zeros, as PyTorch's packed sequences.
-func maskedStep(newH: Tensor, newC: Tensor?, h: Tensor, c: Tensor?, active: Tensor?) -> (output: Tensor, h: Tensor, c: Tensor?) {
+func maskedStep(newH: Tensor, newC: Tensor?, h: Tensor, c: Tensor?, active: Tensor?) -> (
+  output: Tensor, h: Tensor, c: Tensor?
+) {
   guard let active else { return (newH, newH, newC ?? c) }
   let running = active .> 0
   return (newH * active, Tensor.where(running, newH, h), newC.map { Tensor.where(running, $0, c!) } ?? c)

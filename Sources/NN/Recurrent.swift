@@ -39,9 +39,12 @@ struct RecurrentWeights {
 /// the large weight as the left operand, which the GEMM reads in place instead of packing
 /// it again at every step, and the gate chunks are contiguous row blocks.
 func recurrentDirection(
-  _ kind: RecurrentKind, _ x: Tensor, _ weights: RecurrentWeights, h0: Tensor, c0: Tensor?, lengths: [Int]?, reverse: Bool
+  _ kind: RecurrentKind, _ x: Tensor, _ weights: RecurrentWeights, h0: Tensor, c0: Tensor?, lengths: [Int]?,
+  reverse: Bool
 ) -> (output: Tensor, h: Tensor, c: Tensor?) {
-  if kind == .lstm, weights.projection == nil, lengths == nil, let c0, let fused = fusedLSTMDirection(x, weights, h0: h0, c0: c0, reverse: reverse) {
+  if kind == .lstm, weights.projection == nil, lengths == nil, let c0,
+    let fused = fusedLSTMDirection(x, weights, h0: h0, c0: c0, reverse: reverse)
+  {
     return fused
   }
   let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
@@ -83,7 +86,9 @@ func recurrentDirection(
       var newC: Tensor?
       switch kind {
       case .lstm where active[t] == nil:
-        if let step = Tensor.fusedLSTMCell(hiddenGates: wHh.matmul(h), inputGates: xg, bias: w.hiddenBias?.detach(), cPrevious: c!) {
+        if let step = Tensor.fusedLSTMCell(
+          hiddenGates: wHh.matmul(h), inputGates: xg, bias: w.hiddenBias?.detach(), cPrevious: c!)
+        {
           fusedSteps[t] = step
           newH = wHr.map { $0.matmul(step.h) } ?? step.h
           newC = step.c
@@ -109,7 +114,8 @@ func recurrentDirection(
     }
   }
   // One flat result holding outputs, final h and final c: the node's single output.
-  let pieces = [Tensor.stack(outputs).transpose(1, 2).flatten(), h.t().flatten()] + (c.map { [$0.t().flatten()] } ?? [])
+  let pieces =
+    [Tensor.stack(outputs).transpose(1, 2).flatten(), h.t().flatten()] + (c.map { [$0.t().flatten()] } ?? [])
   let flat = withNoGrad { Tensor.cat(pieces) }
   let inputs = [x] + w.all + [h0] + (c0.map { [$0] } ?? [])
   let name = kind == .lstm ? "LstmLayerBackward" : (kind == .gru ? "GruLayerBackward" : "RnnLayerBackward")
@@ -121,9 +127,11 @@ func recurrentDirection(
   }
   let recorded = Autograd.record(flat, from: inputs, name: name, composed: composed) { gradient in
     // Feature-major gradients: dOut [T, Hout, B], dh [Hout, B], dc [H, B].
-    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize).transpose(1, 2).contiguous()
+    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, outSize).transpose(1, 2)
+      .contiguous()
     var dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, outSize).t()
-    var dc: Tensor? = c0 == nil ? nil : gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden).t()
+    var dc: Tensor? =
+      c0 == nil ? nil : gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.2).view(batch, hidden).t()
     // Transposed weights, made once, so each step's product reads its left operand in place.
     let wHhT = wHh.t().contiguous()
     let wHrT = wHr?.t().contiguous()
@@ -145,7 +153,9 @@ func recurrentDirection(
           dRaw = wHrT.matmul(dhStep)
           projectionGrads.append(dhStep)
         }
-        if a == nil, let step = fusedSteps[t], let (gates, dcPrev) = Tensor.fusedLSTMCellBackward(step, dh: dRaw.contiguous(), dcNext: dc!.contiguous()) {
+        if a == nil, let step = fusedSteps[t],
+          let (gates, dcPrev) = Tensor.fusedLSTMCellBackward(step, dh: dRaw.contiguous(), dcNext: dc!.contiguous())
+        {
           inputGrads[t] = gates
           hiddenGrads[t] = gates
           dhPrevious = wHhT.matmul(gates)
@@ -154,7 +164,10 @@ func recurrentDirection(
         }
         let dcStep = (a.map { dc! * $0 } ?? dc!) + dRaw * o * (1 - tanhCell * tanhCell)
         let gates = Tensor.cat(
-          [dcStep * g * i * (1 - i), dcStep * previousC[t] * f * (1 - f), dcStep * i * (1 - g * g), dRaw * tanhCell * o * (1 - o)], dim: 0)
+          [
+            dcStep * g * i * (1 - i), dcStep * previousC[t] * f * (1 - f), dcStep * i * (1 - g * g),
+            dRaw * tanhCell * o * (1 - o),
+          ], dim: 0)
         inputGrads[t] = gates
         hiddenGrads[t] = gates
         dhPrevious = wHhT.matmul(gates)
@@ -192,7 +205,8 @@ func recurrentDirection(
       projection = Tensor.cat(projectionGrads, dim: 1).matmul(Tensor.cat(raws, dim: 1).t())
     }
     return recurrentGradients(
-      x, w, dInput: dInput, dHidden: dHidden, previousHidden: Tensor.cat(previousH, dim: 1), dProjection: projection, dh0: dh.t(),
+      x, w, dInput: dInput, dHidden: dHidden, previousHidden: Tensor.cat(previousH, dim: 1), dProjection: projection,
+      dh0: dh.t(),
       dc0: dc?.t())
   }
   return recurrentResults(recorded, steps: steps, batch: batch, outSize: outSize, hidden: c0 == nil ? nil : hidden)
@@ -202,7 +216,8 @@ func recurrentDirection(
 /// gradients (input side and hidden side), the `[Hout, T * B]` states before each step, and
 /// the initial states' gradients: every weight gradient is one product over all steps.
 private func recurrentGradients(
-  _ x: Tensor, _ w: RecurrentWeights, dInput: Tensor, dHidden: Tensor, previousHidden: Tensor, dProjection: Tensor?, dh0: Tensor, dc0: Tensor?
+  _ x: Tensor, _ w: RecurrentWeights, dInput: Tensor, dHidden: Tensor, previousHidden: Tensor, dProjection: Tensor?,
+  dh0: Tensor, dc0: Tensor?
 ) -> [Tensor?] {
   let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
   var grads: [Tensor?] = [
@@ -220,7 +235,9 @@ private func recurrentGradients(
 
 /// Views of the node's flat result: outputs `[T, B, Hout]`, final h `[B, Hout]` and final c
 /// `[B, H]` (when `hidden` is given).
-private func recurrentResults(_ flat: Tensor, steps: Int, batch: Int, outSize: Int, hidden: Int?) -> (output: Tensor, h: Tensor, c: Tensor?) {
+private func recurrentResults(_ flat: Tensor, steps: Int, batch: Int, outSize: Int, hidden: Int?) -> (
+  output: Tensor, h: Tensor, c: Tensor?
+) {
   let (outputs, finals) = (steps * batch * outSize, batch * outSize)
   let output = flat.narrow(dim: 0, start: 0, length: outputs).view(steps, batch, outSize)
   let finalH = flat.narrow(dim: 0, start: outputs, length: finals).view(batch, outSize)
@@ -230,7 +247,9 @@ private func recurrentResults(_ flat: Tensor, steps: Int, batch: Int, outSize: I
 
 /// An LSTM direction without projection or lengths, through the backend's fused recurrence
 /// (a team of threads over the hidden units, a barrier per step); nil when it has none.
-private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, c0: Tensor, reverse: Bool) -> (output: Tensor, h: Tensor, c: Tensor?)? {
+private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, c0: Tensor, reverse: Bool) -> (
+  output: Tensor, h: Tensor, c: Tensor?
+)? {
   let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
   let hidden = w.hiddenHidden.shape[1]
   guard x.dtype == .float32, steps > 0, batch > 0 else { return nil }
@@ -238,18 +257,23 @@ private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, 
     var projected = w.inputHidden.detach().matmul(x.detach().reshape(steps * batch, inputSize).t())
     if let b = w.inputBias { projected = projected + b.detach().unsqueeze(1) }
     return Tensor.fusedLSTMRecurrence(
-      inputGates: projected.contiguous(), weight: w.hiddenHidden.detach().contiguous(), bias: w.hiddenBias?.detach().contiguous(),
+      inputGates: projected.contiguous(), weight: w.hiddenHidden.detach().contiguous(),
+      bias: w.hiddenBias?.detach().contiguous(),
       h0: h0.detach().t().contiguous(), c0: c0.detach().t().contiguous(), steps: steps, reverse: reverse)
   }
   guard let p = problem else { return nil }
   let last = reverse ? 0 : steps - 1
-  let flat = withNoGrad { Tensor.cat([p.hidden.transpose(1, 2).flatten(), p.hidden[last].t().flatten(), p.cells[last].t().flatten()]) }
+  let flat = withNoGrad {
+    Tensor.cat([p.hidden.transpose(1, 2).flatten(), p.hidden[last].t().flatten(), p.cells[last].t().flatten()])
+  }
   let counts = (steps * batch * hidden, batch * hidden)
   let composed: ([Tensor]) -> Tensor = { v in
     composedRecurrentDirection(
-      .lstm, v, hasInputBias: w.inputBias != nil, hasHiddenBias: w.hiddenBias != nil, hasProjection: false, lengths: nil, reverse: reverse)
+      .lstm, v, hasInputBias: w.inputBias != nil, hasHiddenBias: w.hiddenBias != nil, hasProjection: false,
+      lengths: nil, reverse: reverse)
   }
-  let recorded = Autograd.record(flat, from: [x] + w.all + [h0, c0], name: "LstmLayerBackward", composed: composed) { gradient in
+  let recorded = Autograd.record(flat, from: [x] + w.all + [h0, c0], name: "LstmLayerBackward", composed: composed) {
+    gradient in
     let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, hidden).transpose(1, 2)
     let dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, hidden).t()
     let dc = gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.1).view(batch, hidden).t()
@@ -257,7 +281,8 @@ private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, 
       usageFailure("LSTM: the fused backward could not run on \(x.device)")
     }
     return recurrentGradients(
-      x, w, dInput: dGates, dHidden: dGates, previousHidden: p.previousHidden, dProjection: nil, dh0: dh0.t(), dc0: dc0.t())
+      x, w, dInput: dGates, dHidden: dGates, previousHidden: p.previousHidden, dProjection: nil, dh0: dh0.t(),
+      dc0: dc0.t())
   }
   return recurrentResults(recorded, steps: steps, batch: batch, outSize: hidden, hidden: hidden)
 }

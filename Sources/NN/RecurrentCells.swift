@@ -34,7 +34,9 @@ public class RecurrentCell: Module {
     usageCheck(x.dim == 1 || x.dim == 2, "\(type(of: self)): Expected input to be 1D or 2D, got \(x.dim)D instead")
     let batched = x.dim == 2
     let input = batched ? x : x.unsqueeze(0)
-    let state = h.map { batched ? $0 : $0.unsqueeze(0) } ?? Tensor.zeros([input.shape[0], hiddenSize], dtype: x.dtype, device: x.device)
+    let state =
+      h.map { batched ? $0 : $0.unsqueeze(0) }
+      ?? Tensor.zeros([input.shape[0], hiddenSize], dtype: x.dtype, device: x.device)
     return (input, state, batched)
   }
 

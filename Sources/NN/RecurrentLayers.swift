@@ -34,13 +34,18 @@ public class RecurrentLayer: Module {
   private(set) var parameterList: [(name: String, tensor: Tensor)] = []
 
   init(
-    kind: RecurrentKind, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool, dropout: Double, bidirectional: Bool,
+    kind: RecurrentKind, inputSize: Int, hiddenSize: Int, numLayers: Int, bias: Bool, batchFirst: Bool, dropout: Double,
+    bidirectional: Bool,
     projSize: Int
   ) {
     usageCheck(hiddenSize > 0, "hidden_size must be greater than zero")
     usageCheck(numLayers > 0, "num_layers must be greater than zero")
-    usageCheck(dropout >= 0 && dropout <= 1, "dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
-    usageCheck(projSize >= 0 && projSize < hiddenSize || projSize == 0, "proj_size has to be a positive integer smaller than hidden_size")
+    usageCheck(
+      dropout >= 0 && dropout <= 1,
+      "dropout should be a number in range [0, 1] representing the probability of an element being zeroed")
+    usageCheck(
+      projSize >= 0 && projSize < hiddenSize || projSize == 0,
+      "proj_size has to be a positive integer smaller than hidden_size")
     self.kind = kind
     self.inputSize = inputSize
     self.hiddenSize = hiddenSize
@@ -94,7 +99,8 @@ public class RecurrentLayer: Module {
   /// input): outputs `[T, B, D * Hout]`, final `h` `[L * D, B, Hout]` and `c` `[L * D, B, H]`.
   func run(_ x: Tensor, h0: Tensor?, c0: Tensor?, lengths: [Int]?) -> (output: Tensor, h: Tensor, c: Tensor?) {
     usageCheck(
-      x.shape[2] == inputSize, "\(name): input.size(-1) must be equal to input_size. Expected \(inputSize), got \(x.shape[2])")
+      x.shape[2] == inputSize,
+      "\(name): input.size(-1) must be equal to input_size. Expected \(inputSize), got \(x.shape[2])")
     let batch = x.shape[1]
     let states = numLayers * directions
     let hInitial = h0 ?? Tensor.zeros([states, batch, outSize], dtype: x.dtype, device: x.device)
@@ -104,7 +110,9 @@ public class RecurrentLayer: Module {
     var cInitial: Tensor?
     if kind == .lstm {
       cInitial = c0 ?? Tensor.zeros([states, batch, hiddenSize], dtype: x.dtype, device: x.device)
-      usageCheck(cInitial!.shape == [states, batch, hiddenSize], "Expected hidden[1] size \([states, batch, hiddenSize]), got \(cInitial!.shape)")
+      usageCheck(
+        cInitial!.shape == [states, batch, hiddenSize],
+        "Expected hidden[1] size \([states, batch, hiddenSize]), got \(cInitial!.shape)")
     }
     var input = x
     var finalH: [Tensor] = []
@@ -114,14 +122,17 @@ public class RecurrentLayer: Module {
       for direction in 0..<directions {
         let index = layer * directions + direction
         let result = recurrentDirection(
-          kind, input, weights(layer: layer, reverse: direction == 1), h0: hInitial[index], c0: cInitial?[index], lengths: lengths,
+          kind, input, weights(layer: layer, reverse: direction == 1), h0: hInitial[index], c0: cInitial?[index],
+          lengths: lengths,
           reverse: direction == 1)
         outputs.append(result.output)
         finalH.append(result.h)
         if let c = result.c { finalC.append(c) }
       }
       input = directions == 1 ? outputs[0] : Tensor.cat(outputs, dim: 2)
-      if layer < numLayers - 1 && dropout > 0 && training { input = Functional.dropout(input, p: dropout, training: true) }
+      if layer < numLayers - 1 && dropout > 0 && training {
+        input = Functional.dropout(input, p: dropout, training: true)
+      }
     }
     return (input, Tensor.stack(finalH), finalC.isEmpty ? nil : Tensor.stack(finalC))
   }
@@ -174,11 +185,13 @@ public class RecurrentLayer: Module {
 public final class LSTM: RecurrentLayer {
   /// Layers of `hiddenSize` units over inputs of `inputSize` features.
   public init(
-    _ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false, dropout: Double = 0,
+    _ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
+    dropout: Double = 0,
     bidirectional: Bool = false, projSize: Int = 0
   ) {
     super.init(
-      kind: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias, batchFirst: batchFirst, dropout: dropout,
+      kind: .lstm, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+      batchFirst: batchFirst, dropout: dropout,
       bidirectional: bidirectional, projSize: projSize)
   }
 
@@ -187,16 +200,20 @@ public final class LSTM: RecurrentLayer {
   public func callAsFunction(_ x: Tensor) -> (output: Tensor, state: (h: Tensor, c: Tensor)) { self(x, nil) }
 
   /// Runs the layers over `x` from `(h0, c0)` (zeros when nil).
-  public func callAsFunction(_ x: Tensor, _ state: (Tensor, Tensor)?) -> (output: Tensor, state: (h: Tensor, c: Tensor)) {
+  public func callAsFunction(_ x: Tensor, _ state: (Tensor, Tensor)?) -> (output: Tensor, state: (h: Tensor, c: Tensor))
+  {
     let (input, batched) = normalized(x)
-    let result = run(input, h0: self.state(state?.0, batched: batched), c0: self.state(state?.1, batched: batched), lengths: nil)
+    let result = run(
+      input, h0: self.state(state?.0, batched: batched), c0: self.state(state?.1, batched: batched), lengths: nil)
     let (h, c) = (result.h, result.c!)
     return (restored(result.output, batched: batched), batched ? (h, c) : (h.squeeze(dim: 1), c.squeeze(dim: 1)))
   }
 
   /// Runs the layers over a packed batch of sequences; the output is packed the same way and
   /// the final states are in the caller's batch order.
-  public func callAsFunction(_ x: PackedSequence, _ state: (Tensor, Tensor)? = nil) -> (output: PackedSequence, state: (h: Tensor, c: Tensor)) {
+  public func callAsFunction(_ x: PackedSequence, _ state: (Tensor, Tensor)? = nil) -> (
+    output: PackedSequence, state: (h: Tensor, c: Tensor)
+  ) {
     let (padded, lengths) = x.paddedTimeMajor()
     let result = run(padded, h0: state.map { x.sorted($0.0) }, c0: state.map { x.sorted($0.1) }, lengths: lengths)
     return (x.repacking(result.output), (x.unsorted(result.h), x.unsorted(result.c!)))
@@ -208,11 +225,13 @@ public final class LSTM: RecurrentLayer {
 public final class GRU: RecurrentLayer {
   /// Layers of `hiddenSize` units over inputs of `inputSize` features.
   public init(
-    _ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false, dropout: Double = 0,
+    _ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, bias: Bool = true, batchFirst: Bool = false,
+    dropout: Double = 0,
     bidirectional: Bool = false
   ) {
     super.init(
-      kind: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias, batchFirst: batchFirst, dropout: dropout,
+      kind: .gru, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+      batchFirst: batchFirst, dropout: dropout,
       bidirectional: bidirectional, projSize: 0)
   }
 
@@ -223,7 +242,9 @@ public final class GRU: RecurrentLayer {
   public func callAsFunction(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) { runWithHiddenState(x, h0) }
 
   /// Runs the layers over a packed batch of sequences.
-  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) { runWithHiddenState(x, h0) }
+  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) {
+    runWithHiddenState(x, h0)
+  }
 }
 
 /// An Elman recurrent network with tanh or ReLU (PyTorch: `nn.RNN`). Call it as `rnn(x)` or
@@ -231,11 +252,13 @@ public final class GRU: RecurrentLayer {
 public final class RNN: RecurrentLayer {
   /// Layers of `hiddenSize` units over inputs of `inputSize` features.
   public init(
-    _ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh, bias: Bool = true, batchFirst: Bool = false,
+    _ inputSize: Int, _ hiddenSize: Int, numLayers: Int = 1, nonlinearity: RNNNonlinearity = .tanh, bias: Bool = true,
+    batchFirst: Bool = false,
     dropout: Double = 0, bidirectional: Bool = false
   ) {
     super.init(
-      kind: nonlinearity == .tanh ? .rnnTanh : .rnnRelu, inputSize: inputSize, hiddenSize: hiddenSize, numLayers: numLayers, bias: bias,
+      kind: nonlinearity == .tanh ? .rnnTanh : .rnnRelu, inputSize: inputSize, hiddenSize: hiddenSize,
+      numLayers: numLayers, bias: bias,
       batchFirst: batchFirst, dropout: dropout, bidirectional: bidirectional, projSize: 0)
   }
 
@@ -246,5 +269,7 @@ public final class RNN: RecurrentLayer {
   public func callAsFunction(_ x: Tensor, _ h0: Tensor?) -> (output: Tensor, h: Tensor) { runWithHiddenState(x, h0) }
 
   /// Runs the layers over a packed batch of sequences.
-  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) { runWithHiddenState(x, h0) }
+  public func callAsFunction(_ x: PackedSequence, _ h0: Tensor? = nil) -> (output: PackedSequence, h: Tensor) {
+    runWithHiddenState(x, h0)
+  }
 }

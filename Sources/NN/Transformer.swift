@@ -22,7 +22,9 @@ struct TransformerLayerSettings {
   let normFirst: Bool
   let bias: Bool
 
-  func attention() -> MultiheadAttention { MultiheadAttention(dModel, nhead, dropout: dropout, bias: bias, batchFirst: batchFirst) }
+  func attention() -> MultiheadAttention {
+    MultiheadAttention(dModel, nhead, dropout: dropout, bias: bias, batchFirst: batchFirst)
+  }
   func norm() -> LayerNorm { LayerNorm([dModel], eps: layerNormEps) }
 }
 
@@ -60,12 +62,14 @@ public final class TransformerEncoderLayer: Module {
 
   /// A layer of width `dModel` with `nhead` heads.
   public convenience init(
-    _ dModel: Int, _ nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1, activation: TransformerActivation = .relu,
+    _ dModel: Int, _ nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
+    activation: TransformerActivation = .relu,
     layerNormEps: Double = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true
   ) {
     self.init(
       TransformerLayerSettings(
-        dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation, layerNormEps: layerNormEps,
+        dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation,
+        layerNormEps: layerNormEps,
         batchFirst: batchFirst, normFirst: normFirst, bias: bias))
   }
 
@@ -90,9 +94,13 @@ public final class TransformerEncoderLayer: Module {
 
   /// Applies the layer; `srcMask` and `srcKeyPaddingMask` are `MultiheadAttention`'s
   /// `attnMask` and `keyPaddingMask`.
-  public func callAsFunction(_ src: Tensor, srcMask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil, isCausal: Bool = false) -> Tensor {
+  public func callAsFunction(
+    _ src: Tensor, srcMask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil, isCausal: Bool = false
+  ) -> Tensor {
     func attention(_ x: Tensor) -> Tensor {
-      dropout1(selfAttn(x, x, x, keyPaddingMask: srcKeyPaddingMask, needWeights: false, attnMask: srcMask, isCausal: isCausal).output)
+      dropout1(
+        selfAttn(x, x, x, keyPaddingMask: srcKeyPaddingMask, needWeights: false, attnMask: srcMask, isCausal: isCausal)
+          .output)
     }
     func feedForward(_ x: Tensor) -> Tensor { dropout2(linear2(dropout(settings.activation(linear1(x))))) }
     if settings.normFirst {
@@ -134,12 +142,14 @@ public final class TransformerDecoderLayer: Module {
 
   /// A layer of width `dModel` with `nhead` heads.
   public convenience init(
-    _ dModel: Int, _ nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1, activation: TransformerActivation = .relu,
+    _ dModel: Int, _ nhead: Int, dimFeedforward: Int = 2048, dropout: Double = 0.1,
+    activation: TransformerActivation = .relu,
     layerNormEps: Double = 1e-5, batchFirst: Bool = false, normFirst: Bool = false, bias: Bool = true
   ) {
     self.init(
       TransformerLayerSettings(
-        dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation, layerNormEps: layerNormEps,
+        dModel: dModel, nhead: nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation,
+        layerNormEps: layerNormEps,
         batchFirst: batchFirst, normFirst: normFirst, bias: bias))
   }
 
@@ -163,16 +173,23 @@ public final class TransformerDecoderLayer: Module {
 
   /// Applies the layer to `tgt` attending to `memory`.
   public func callAsFunction(
-    _ tgt: Tensor, _ memory: Tensor, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil, tgtKeyPaddingMask: Tensor? = nil,
+    _ tgt: Tensor, _ memory: Tensor, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil,
+    tgtKeyPaddingMask: Tensor? = nil,
     memoryKeyPaddingMask: Tensor? = nil, tgtIsCausal: Bool = false, memoryIsCausal: Bool = false
   ) -> Tensor {
     func selfAttention(_ x: Tensor) -> Tensor {
-      dropout1(selfAttn(x, x, x, keyPaddingMask: tgtKeyPaddingMask, needWeights: false, attnMask: tgtMask, isCausal: tgtIsCausal).output)
+      dropout1(
+        selfAttn(
+          x, x, x, keyPaddingMask: tgtKeyPaddingMask, needWeights: false, attnMask: tgtMask, isCausal: tgtIsCausal
+        ).output)
     }
     func memoryAttention(_ x: Tensor) -> Tensor {
       dropout2(
-        multiheadAttn(x, memory, memory, keyPaddingMask: memoryKeyPaddingMask, needWeights: false, attnMask: memoryMask, isCausal: memoryIsCausal)
-          .output)
+        multiheadAttn(
+          x, memory, memory, keyPaddingMask: memoryKeyPaddingMask, needWeights: false, attnMask: memoryMask,
+          isCausal: memoryIsCausal
+        )
+        .output)
     }
     func feedForward(_ x: Tensor) -> Tensor { dropout3(linear2(dropout(settings.activation(linear1(x))))) }
     if settings.normFirst {
@@ -205,7 +222,9 @@ public final class TransformerEncoder: Module {
   public override func forward(_ x: Tensor) -> Tensor { self(x, mask: nil) }
 
   /// Applies every layer with the same masks, then the norm.
-  public func callAsFunction(_ src: Tensor, mask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil, isCausal: Bool = false) -> Tensor {
+  public func callAsFunction(
+    _ src: Tensor, mask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil, isCausal: Bool = false
+  ) -> Tensor {
     var x = src
     for layer in layers { x = layer(x, srcMask: mask, srcKeyPaddingMask: srcKeyPaddingMask, isCausal: isCausal) }
     return norm.map { $0(x) } ?? x
@@ -228,13 +247,15 @@ public final class TransformerDecoder: Module {
 
   /// Applies every layer to `tgt` attending to `memory`, then the norm.
   public func callAsFunction(
-    _ tgt: Tensor, _ memory: Tensor, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil, tgtKeyPaddingMask: Tensor? = nil,
+    _ tgt: Tensor, _ memory: Tensor, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil,
+    tgtKeyPaddingMask: Tensor? = nil,
     memoryKeyPaddingMask: Tensor? = nil, tgtIsCausal: Bool = false, memoryIsCausal: Bool = false
   ) -> Tensor {
     var x = tgt
     for layer in layers {
       x = layer(
-        x, memory, tgtMask: tgtMask, memoryMask: memoryMask, tgtKeyPaddingMask: tgtKeyPaddingMask, memoryKeyPaddingMask: memoryKeyPaddingMask,
+        x, memory, tgtMask: tgtMask, memoryMask: memoryMask, tgtKeyPaddingMask: tgtKeyPaddingMask,
+        memoryKeyPaddingMask: memoryKeyPaddingMask,
         tgtIsCausal: tgtIsCausal, memoryIsCausal: memoryIsCausal)
     }
     return norm.map { $0(x) } ?? x
@@ -253,17 +274,22 @@ public final class Transformer: Module {
   /// The model of PyTorch's defaults (`dModel` 512, 8 heads, 6 + 6 layers).
   public init(
     dModel: Int = 512, nhead: Int = 8, numEncoderLayers: Int = 6, numDecoderLayers: Int = 6, dimFeedforward: Int = 2048,
-    dropout: Double = 0.1, activation: TransformerActivation = .relu, layerNormEps: Double = 1e-5, batchFirst: Bool = false,
+    dropout: Double = 0.1, activation: TransformerActivation = .relu, layerNormEps: Double = 1e-5,
+    batchFirst: Bool = false,
     normFirst: Bool = false, bias: Bool = true
   ) {
     let encoderLayer = TransformerEncoderLayer(
-      dModel, nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation, layerNormEps: layerNormEps,
+      dModel, nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation,
+      layerNormEps: layerNormEps,
       batchFirst: batchFirst, normFirst: normFirst, bias: bias)
-    encoder = TransformerEncoder(encoderLayer, numLayers: numEncoderLayers, norm: LayerNorm([dModel], eps: layerNormEps))
+    encoder = TransformerEncoder(
+      encoderLayer, numLayers: numEncoderLayers, norm: LayerNorm([dModel], eps: layerNormEps))
     let decoderLayer = TransformerDecoderLayer(
-      dModel, nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation, layerNormEps: layerNormEps,
+      dModel, nhead, dimFeedforward: dimFeedforward, dropout: dropout, activation: activation,
+      layerNormEps: layerNormEps,
       batchFirst: batchFirst, normFirst: normFirst, bias: bias)
-    decoder = TransformerDecoder(decoderLayer, numLayers: numDecoderLayers, norm: LayerNorm([dModel], eps: layerNormEps))
+    decoder = TransformerDecoder(
+      decoderLayer, numLayers: numDecoderLayers, norm: LayerNorm([dModel], eps: layerNormEps))
     super.init()
     for p in parameters() where p.dim > 1 {
       withNoGrad { _ = p.copy_(MultiheadAttention.xavierUniform(p.shape).detach()) }
@@ -272,19 +298,23 @@ public final class Transformer: Module {
 
   /// Encodes `src` and decodes `tgt` attending to it.
   public func callAsFunction(
-    _ src: Tensor, _ tgt: Tensor, srcMask: Tensor? = nil, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil, srcKeyPaddingMask: Tensor? = nil,
-    tgtKeyPaddingMask: Tensor? = nil, memoryKeyPaddingMask: Tensor? = nil, srcIsCausal: Bool = false, tgtIsCausal: Bool = false,
+    _ src: Tensor, _ tgt: Tensor, srcMask: Tensor? = nil, tgtMask: Tensor? = nil, memoryMask: Tensor? = nil,
+    srcKeyPaddingMask: Tensor? = nil,
+    tgtKeyPaddingMask: Tensor? = nil, memoryKeyPaddingMask: Tensor? = nil, srcIsCausal: Bool = false,
+    tgtIsCausal: Bool = false,
     memoryIsCausal: Bool = false
   ) -> Tensor {
     let memory = encoder(src, mask: srcMask, srcKeyPaddingMask: srcKeyPaddingMask, isCausal: srcIsCausal)
     return decoder(
-      tgt, memory, tgtMask: tgtMask, memoryMask: memoryMask, tgtKeyPaddingMask: tgtKeyPaddingMask, memoryKeyPaddingMask: memoryKeyPaddingMask,
+      tgt, memory, tgtMask: tgtMask, memoryMask: memoryMask, tgtKeyPaddingMask: tgtKeyPaddingMask,
+      memoryKeyPaddingMask: memoryKeyPaddingMask,
       tgtIsCausal: tgtIsCausal, memoryIsCausal: memoryIsCausal)
   }
 
   /// A causal mask for `size` positions: 0 on and below the diagonal, -inf above (PyTorch:
   /// `nn.Transformer.generate_square_subsequent_mask`).
-  public static func generateSquareSubsequentMask(_ size: Int, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
+  public static func generateSquareSubsequentMask(_ size: Int, dtype: DType = .float32, device: Device = .cpu) -> Tensor
+  {
     let above = Tensor.ones([size, size], dtype: .bool, device: device).triu(diagonal: 1)
     return Tensor.where(above, -Double.infinity, 0.0).to(dtype)
   }

@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 import Autograd
 
 /// Dynamic loss scaling for mixed-precision training (PyTorch: `torch.amp.GradScaler`).
@@ -50,7 +52,8 @@ public final class GradScaler {
   ) {
     usageCheck(growthFactor > 1, "GradScaler: the growth factor must be > 1.0, got \(growthFactor)")
     usageCheck(backoffFactor < 1, "GradScaler: the backoff factor must be < 1.0, got \(backoffFactor)")
-    usageCheck(growthInterval > 0, "GradScaler: growthInterval must be a positive number of steps, got \(growthInterval)")
+    usageCheck(
+      growthInterval > 0, "GradScaler: growthInterval must be a positive number of steps, got \(growthInterval)")
     self.device = device
     self.growthFactor = growthFactor
     self.backoffFactor = backoffFactor

@@ -32,8 +32,10 @@ public struct ParamGroup {
 
   /// A group with its own hyper-parameters; those left `nil` take the optimizer's.
   public init(
-    _ params: [Tensor], lr: Double? = nil, weightDecay: Double? = nil, momentum: Double? = nil, dampening: Double? = nil,
-    nesterov: Bool? = nil, betas: (Double, Double)? = nil, eps: Double? = nil, amsgrad: Bool? = nil, alpha: Double? = nil,
+    _ params: [Tensor], lr: Double? = nil, weightDecay: Double? = nil, momentum: Double? = nil,
+    dampening: Double? = nil,
+    nesterov: Bool? = nil, betas: (Double, Double)? = nil, eps: Double? = nil, amsgrad: Bool? = nil,
+    alpha: Double? = nil,
     centered: Bool? = nil
   ) {
     self.params = params
@@ -111,7 +113,8 @@ public struct OptimizerState {
   /// throws `OptimizerStateError` when the tree does not have that layout.
   public init(_ saved: SavedValue) throws {
     guard let stateEntries = saved["state"]?.entries, let groups = saved["param_groups"]?.elements else {
-      throw OptimizerStateError(description: "an optimizer state needs 'state' (a dict) and 'param_groups' (a list), got \(saved.kindName)")
+      throw OptimizerStateError(
+        description: "an optimizer state needs 'state' (a dict) and 'param_groups' (a list), got \(saved.kindName)")
     }
     var state: [Int: [String: Tensor]] = [:]
     for (key, value) in stateEntries {
@@ -120,7 +123,9 @@ public struct OptimizerState {
       }
       var entry: [String: Tensor] = [:]
       for (name, v) in tensors {
-        guard let name = name.string else { throw OptimizerStateError(description: "parameter \(index)'s state has a non-string key") }
+        guard let name = name.string else {
+          throw OptimizerStateError(description: "parameter \(index)'s state has a non-string key")
+        }
         // PyTorch stores some counters as numbers (SGD's nothing; Adagrad's step as a tensor).
         if let t = v.tensor {
           entry[name] = t
@@ -131,10 +136,14 @@ public struct OptimizerState {
       state[index] = entry
     }
     paramGroups = try groups.map { group in
-      guard let entries = group.entries else { throw OptimizerStateError(description: "each param_groups entry must be a dict") }
+      guard let entries = group.entries else {
+        throw OptimizerStateError(description: "each param_groups entry must be a dict")
+      }
       var settings: [String: SavedValue] = [:]
       for (key, value) in entries {
-        guard let name = key.string else { throw OptimizerStateError(description: "a param_groups entry has a non-string key") }
+        guard let name = key.string else {
+          throw OptimizerStateError(description: "a param_groups entry has a non-string key")
+        }
         settings[name] = value
       }
       return settings
@@ -153,7 +162,9 @@ public struct OptimizerStateError: Error, CustomStringConvertible {
 extension ParamGroup {
   /// The hyper-parameters by PyTorch's names (those the group has).
   func settings(params: [Int]) -> [String: SavedValue] {
-    var s: [String: SavedValue] = ["lr": .double(lr), "initial_lr": .double(initialLR), "params": .list(params.map { .int($0) })]
+    var s: [String: SavedValue] = [
+      "lr": .double(lr), "initial_lr": .double(initialLR), "params": .list(params.map { .int($0) }),
+    ]
     if let weightDecay { s["weight_decay"] = .double(weightDecay) }
     if let momentum { s["momentum"] = .double(momentum) }
     if let dampening { s["dampening"] = .double(dampening) }
@@ -170,12 +181,16 @@ extension ParamGroup {
   mutating func apply(_ settings: [String: SavedValue]) throws {
     func number(_ key: String) throws -> Double? {
       guard let v = settings[key] else { return nil }
-      guard let d = v.double else { throw OptimizerStateError(description: "param_groups '\(key)' is a \(v.kindName), not a number") }
+      guard let d = v.double else {
+        throw OptimizerStateError(description: "param_groups '\(key)' is a \(v.kindName), not a number")
+      }
       return d
     }
     func flag(_ key: String) throws -> Bool? {
       guard let v = settings[key] else { return nil }
-      guard let b = v.bool else { throw OptimizerStateError(description: "param_groups '\(key)' is a \(v.kindName), not a bool") }
+      guard let b = v.bool else {
+        throw OptimizerStateError(description: "param_groups '\(key)' is a \(v.kindName), not a bool")
+      }
       return b
     }
     if let v = try number("lr") { lr = v }
@@ -288,7 +303,9 @@ open class Optimizer {
   public func loadStateDict(_ saved: OptimizerState) throws {
     guard saved.paramGroups.count == paramGroups.count else {
       throw OptimizerStateError(
-        description: "loaded state dict has a different number of parameter groups (\(saved.paramGroups.count) vs \(paramGroups.count))")
+        description:
+          "loaded state dict has a different number of parameter groups (\(saved.paramGroups.count) vs \(paramGroups.count))"
+      )
     }
     var groups = paramGroups
     for (i, settings) in saved.paramGroups.enumerated() {
@@ -303,13 +320,15 @@ open class Optimizer {
     var restored: [ObjectIdentifier: [String: Tensor]] = [:]
     for (i, s) in saved.state {
       guard i >= 0 && i < params.count else {
-        throw OptimizerStateError(description: "loaded state dict contains a parameter index \(i) out of range (\(params.count) parameters)")
+        throw OptimizerStateError(
+          description: "loaded state dict contains a parameter index \(i) out of range (\(params.count) parameters)")
       }
       let p = params[i]
       var entry: [String: Tensor] = [:]
       for (name, t) in s {
         guard t.dim == 0 || t.shape == p.shape else {
-          throw OptimizerStateError(description: "state '\(name)' of parameter \(i) has shape \(t.shape), the parameter \(p.shape)")
+          throw OptimizerStateError(
+            description: "state '\(name)' of parameter \(i) has shape \(t.shape), the parameter \(p.shape)")
         }
         // As PyTorch: per-parameter tensors take the parameter's dtype and device; `step` stays float32.
         entry[name] = (name == "step" ? t.to(.float32) : t.to(p.dtype)).movedTo(p.device).clone()

@@ -4,17 +4,30 @@ import Foundation
 /// PyTorch's exact update rule (PyTorch: `torch.optim.SGD`).
 public final class SGD: Optimizer {
   /// SGD over `params`.
-  public convenience init(_ params: [Tensor], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
-    self.init([ParamGroup(params)], lr: lr, momentum: momentum, dampening: dampening, weightDecay: weightDecay, nesterov: nesterov)
+  public convenience init(
+    _ params: [Tensor], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+    nesterov: Bool = false
+  ) {
+    self.init(
+      [ParamGroup(params)], lr: lr, momentum: momentum, dampening: dampening, weightDecay: weightDecay,
+      nesterov: nesterov)
   }
 
   /// SGD over parameter groups, each with its own hyper-parameters or these.
-  public init(_ groups: [ParamGroup], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0, nesterov: Bool = false) {
-    super.init(groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, momentum: momentum, dampening: dampening, nesterov: nesterov))
+  public init(
+    _ groups: [ParamGroup], lr: Double, momentum: Double = 0, dampening: Double = 0, weightDecay: Double = 0,
+    nesterov: Bool = false
+  ) {
+    super.init(
+      groups,
+      defaults: ParamGroup(
+        [], lr: lr, weightDecay: weightDecay, momentum: momentum, dampening: dampening, nesterov: nesterov))
     for group in paramGroups {
       let (momentum, dampening) = (group.momentum ?? 0, group.dampening ?? 0)
       usageCheck(momentum >= 0, "Invalid momentum value: \(momentum)")
-      usageCheck(group.nesterov != true || (momentum > 0 && dampening == 0), "Nesterov momentum requires a momentum and zero dampening")
+      usageCheck(
+        group.nesterov != true || (momentum > 0 && dampening == 0),
+        "Nesterov momentum requires a momentum and zero dampening")
     }
   }
 
@@ -44,18 +57,28 @@ public class Adam: Optimizer {
   let decoupled: Bool
 
   /// Adam over `params`.
-  public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
+  public convenience init(
+    _ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+    weightDecay: Double = 0, amsgrad: Bool = false
+  ) {
     self.init([ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad)
   }
 
   /// Adam over parameter groups.
-  public convenience init(_ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 0, amsgrad: Bool = false) {
+  public convenience init(
+    _ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+    weightDecay: Double = 0, amsgrad: Bool = false
+  ) {
     self.init(groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: false)
   }
 
-  init(_ groups: [ParamGroup], lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool, decoupled: Bool) {
+  init(
+    _ groups: [ParamGroup], lr: Double, betas: (Double, Double), eps: Double, weightDecay: Double, amsgrad: Bool,
+    decoupled: Bool
+  ) {
     self.decoupled = decoupled
-    super.init(groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, betas: betas, eps: eps, amsgrad: amsgrad))
+    super.init(
+      groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, betas: betas, eps: eps, amsgrad: amsgrad))
     for group in paramGroups {
       let betas = group.betas ?? betas
       usageCheck(betas.0 >= 0 && betas.0 < 1 && betas.1 >= 0 && betas.1 < 1, "Invalid beta parameters: \(betas)")
@@ -95,11 +118,18 @@ public class Adam: Optimizer {
 /// Adam with decoupled weight decay (PyTorch: `torch.optim.AdamW`, decay 0.01 by default).
 public final class AdamW: Adam {
   /// AdamW over `params`.
-  public convenience init(_ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
-    self.init([ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
+  public convenience init(
+    _ params: [Tensor], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+    weightDecay: Double = 1e-2, amsgrad: Bool = false
+  ) {
+    self.init(
+      [ParamGroup(params)], lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
   }
   /// AdamW over parameter groups.
-  public convenience init(_ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8, weightDecay: Double = 1e-2, amsgrad: Bool = false) {
+  public convenience init(
+    _ groups: [ParamGroup], lr: Double = 1e-3, betas: (Double, Double) = (0.9, 0.999), eps: Double = 1e-8,
+    weightDecay: Double = 1e-2, amsgrad: Bool = false
+  ) {
     self.init(groups, lr: lr, betas: betas, eps: eps, weightDecay: weightDecay, amsgrad: amsgrad, decoupled: true)
   }
 }
@@ -107,14 +137,24 @@ public final class AdamW: Adam {
 /// RMSprop with optional momentum and centering (PyTorch: `torch.optim.RMSprop`).
 public final class RMSprop: Optimizer {
   /// RMSprop over `params`.
-  public convenience init(_ params: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
-    self.init([ParamGroup(params)], lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay, momentum: momentum, centered: centered)
+  public convenience init(
+    _ params: [Tensor], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0,
+    momentum: Double = 0, centered: Bool = false
+  ) {
+    self.init(
+      [ParamGroup(params)], lr: lr, alpha: alpha, eps: eps, weightDecay: weightDecay, momentum: momentum,
+      centered: centered)
   }
 
   /// RMSprop over parameter groups, each with its own hyper-parameters or these.
-  public init(_ groups: [ParamGroup], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0, momentum: Double = 0, centered: Bool = false) {
+  public init(
+    _ groups: [ParamGroup], lr: Double = 1e-2, alpha: Double = 0.99, eps: Double = 1e-8, weightDecay: Double = 0,
+    momentum: Double = 0, centered: Bool = false
+  ) {
     super.init(
-      groups, defaults: ParamGroup([], lr: lr, weightDecay: weightDecay, momentum: momentum, eps: eps, alpha: alpha, centered: centered))
+      groups,
+      defaults: ParamGroup(
+        [], lr: lr, weightDecay: weightDecay, momentum: momentum, eps: eps, alpha: alpha, centered: centered))
   }
 
   /// One RMSprop step.

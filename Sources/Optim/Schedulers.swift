@@ -71,7 +71,8 @@ open class LRScheduler {
   /// Restores a position saved by `stateDict()` (PyTorch: `load_state_dict`).
   open func loadStateDict(_ saved: SavedValue) throws {
     guard let epoch = saved["last_epoch"]?.int, let steps = saved["_step_count"]?.int else {
-      throw OptimizerStateError(description: "a scheduler state needs integer 'last_epoch' and '_step_count', got \(saved.kindName)")
+      throw OptimizerStateError(
+        description: "a scheduler state needs integer 'last_epoch' and '_step_count', got \(saved.kindName)")
     }
     lastEpoch = epoch
     stepCount = steps
@@ -169,7 +170,8 @@ public final class LinearLR: LRScheduler {
   /// A schedule for `optimizer`.
   public init(_ optimizer: Optimizer, startFactor: Double = 1.0 / 3, endFactor: Double = 1, totalIters: Int = 5) {
     usageCheck(
-      startFactor > 0 && startFactor <= 1, "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
+      startFactor > 0 && startFactor <= 1,
+      "Starting multiplicative factor expected to be greater than 0 and less or equal to 1.")
     usageCheck(endFactor >= 0 && endFactor <= 1, "Ending multiplicative factor expected to be between 0 and 1.")
     self.startFactor = startFactor
     self.endFactor = endFactor
@@ -234,9 +236,11 @@ public final class SequentialLR: LRScheduler {
     usageCheck(!schedulers.isEmpty, "SequentialLR expects at least one scheduler")
     usageCheck(
       milestones.count == schedulers.count - 1,
-      "Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers \(schedulers.count) and the number of milestones to be equal to \(milestones.count)")
+      "Sequential Schedulers expects number of schedulers provided to be one more than the number of milestone points, but got number of schedulers \(schedulers.count) and the number of milestones to be equal to \(milestones.count)"
+    )
     for s in schedulers {
-      usageCheck(s.optimizer === optimizer, "Sequential Schedulers expects all schedulers to belong to the same optimizer")
+      usageCheck(
+        s.optimizer === optimizer, "Sequential Schedulers expects all schedulers to belong to the same optimizer")
     }
     self.schedulers = schedulers
     self.milestones = milestones
@@ -274,7 +278,8 @@ public final class SequentialLR: LRScheduler {
   public override func loadStateDict(_ saved: SavedValue) throws {
     try super.loadStateDict(saved)
     guard let states = saved["_schedulers"]?.elements, states.count == schedulers.count else {
-      throw OptimizerStateError(description: "SequentialLR's state needs '_schedulers' with one state per schedule (\(schedulers.count))")
+      throw OptimizerStateError(
+        description: "SequentialLR's state needs '_schedulers' with one state per schedule (\(schedulers.count))")
     }
     for (s, state) in zip(schedulers, states) { try s.loadStateDict(state) }
   }
@@ -303,8 +308,10 @@ public final class OneCycleLR: LRScheduler {
 
   /// A 1cycle schedule for `optimizer` over `totalSteps` steps (or `epochs * stepsPerEpoch`).
   public init(
-    _ optimizer: Optimizer, maxLR: Double, totalSteps: Int? = nil, epochs: Int? = nil, stepsPerEpoch: Int? = nil, pctStart: Double = 0.3,
-    annealStrategy: AnnealStrategy = .cos, cycleMomentum: Bool = true, baseMomentum: Double = 0.85, maxMomentum: Double = 0.95,
+    _ optimizer: Optimizer, maxLR: Double, totalSteps: Int? = nil, epochs: Int? = nil, stepsPerEpoch: Int? = nil,
+    pctStart: Double = 0.3,
+    annealStrategy: AnnealStrategy = .cos, cycleMomentum: Bool = true, baseMomentum: Double = 0.85,
+    maxMomentum: Double = 0.95,
     divFactor: Double = 25, finalDivFactor: Double = 1e4, threePhase: Bool = false
   ) {
     let total = totalSteps ?? epochs.flatMap { e in stepsPerEpoch.map { e * $0 } }
@@ -354,7 +361,8 @@ public final class OneCycleLR: LRScheduler {
 
   /// The rates of the phase `lastEpoch` falls in (also sets the momentum).
   public override func getLR() -> [Double] {
-    usageCheck(lastEpoch <= totalSteps, "Tried to step \(lastEpoch) times. The specified number of total steps is \(totalSteps)")
+    usageCheck(
+      lastEpoch <= totalSteps, "Tried to step \(lastEpoch) times. The specified number of total steps is \(totalSteps)")
     let stepNumber = Double(lastEpoch)
     var startStep = 0.0
     for (i, phase) in phases.enumerated() {
@@ -362,7 +370,9 @@ public final class OneCycleLR: LRScheduler {
         let pct = (stepNumber - startStep) / (phase.endStep - startStep)
         if cycleMomentum {
           let momentum = anneal(phase.momentum.start, phase.momentum.end, pct)
-          for g in optimizer.paramGroups.indices { Self.setMomentum(momentum, of: &optimizer.paramGroups[g], useBeta1: useBeta1) }
+          for g in optimizer.paramGroups.indices {
+            Self.setMomentum(momentum, of: &optimizer.paramGroups[g], useBeta1: useBeta1)
+          }
         }
         return rates.map { anneal($0[phase.lr.start], $0[phase.lr.end], pct) }
       }
@@ -463,9 +473,13 @@ public final class ReduceLROnPlateau {
 
   /// Restores tracking saved by `stateDict()`.
   public func loadStateDict(_ saved: SavedValue) throws {
-    guard let best = saved["best"]?.double, let bad = saved["num_bad_epochs"]?.int, let cooldown = saved["cooldown_counter"]?.int,
+    guard let best = saved["best"]?.double, let bad = saved["num_bad_epochs"]?.int,
+      let cooldown = saved["cooldown_counter"]?.int,
       let epoch = saved["last_epoch"]?.int
-    else { throw OptimizerStateError(description: "a ReduceLROnPlateau state needs best, num_bad_epochs, cooldown_counter and last_epoch") }
+    else {
+      throw OptimizerStateError(
+        description: "a ReduceLROnPlateau state needs best, num_bad_epochs, cooldown_counter and last_epoch")
+    }
     self.best = best
     numBadEpochs = bad
     cooldownCounter = cooldown

@@ -7,7 +7,9 @@ public func expectClose(
   _ actual: Tensor, _ expected: Tensor, rtol: Double = 1e-5, atol: Double = 1e-6,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
-  #expect(actual.shape == expected.shape, "shape \(actual.shape) != expected \(expected.shape)", sourceLocation: sourceLocation)
+  #expect(
+    actual.shape == expected.shape, "shape \(actual.shape) != expected \(expected.shape)",
+    sourceLocation: sourceLocation)
   guard actual.shape == expected.shape else { return }
   let a = actual.toArray(Double.self)
   let e = expected.toArray(Double.self)

@@ -4,7 +4,8 @@ import Foundation
 /// (which `.ci/run` makes), or `python3` on the PATH.
 public enum Interop {
   /// The package's root folder.
-  public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+  public static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent()
     .deletingLastPathComponent()
 
   /// A Python that imports all of `modules`, or `nil`.
@@ -14,7 +15,10 @@ public enum Interop {
     candidates.append(packageRoot.appendingPathComponent(".venv/bin/python").path)
     candidates.append("/usr/bin/env")
     for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate) {
-      let arguments = (candidate == "/usr/bin/env" ? ["python3"] : []) + ["-c", modules.map { "import \($0)" }.joined(separator: "; ")]
+      let arguments =
+        (candidate == "/usr/bin/env" ? ["python3"] : []) + [
+          "-c", modules.map { "import \($0)" }.joined(separator: "; "),
+        ]
       if (try? run(candidate, arguments))?.status == 0 {
         return candidate == "/usr/bin/env" ? "python3" : candidate
       }

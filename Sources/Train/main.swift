@@ -27,7 +27,9 @@ var distributed = false
 var outputFolder = ExampleOutput.defaultFolder
 var arguments = Array(CommandLine.arguments.dropFirst())[...]
 func usage() -> Never {
-  print("usage: Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed] [--out DIR] [train-images train-labels test-images test-labels]")
+  print(
+    "usage: Train [--epochs N] [--workers N] [--augment | --no-augment] [--resume] [--distributed] [--out DIR] [train-images train-labels test-images test-labels]"
+  )
   exit(2)
 }
 while let argument = arguments.popFirst() {
@@ -77,7 +79,8 @@ let epochCount = epochs ?? (files.isEmpty ? 25 : 5)
 // The test set as it comes (centred digits), and a copy with every image shifted at random:
 // what augmentation buys shows on the second.
 let shift = max(1, side / 8)
-let shiftedTest = test.transformed(Transforms.RandomCrop(side, padding: shift)).materialized(generator: Generator(seed: 7))
+let shiftedTest = test.transformed(Transforms.RandomCrop(side, padding: shift)).materialized(
+  generator: Generator(seed: 7))
 var results: [(String, Double, Double)] = []
 for augment in variants {
   let name = augment ? "with augmentation (random shifts of up to \(shift) px)" : "without augmentation"
@@ -103,7 +106,8 @@ for augment in variants {
   if resume, FileManager.default.fileExists(atPath: checkpoint.path) {
     do {
       let saved = try Tensor.loadObject(pt: checkpoint)
-      guard let weights = saved["model"]?.tensorDict, let state = saved["optimizer"], let order = saved["loader"]?.tensorDict,
+      guard let weights = saved["model"]?.tensorDict, let state = saved["optimizer"],
+        let order = saved["loader"]?.tensorDict,
         let rng = saved["rng_state"]?.tensor, let epoch = saved["epoch"]?.int
       else { throw TensorFileError.malformed(path: checkpoint.path, reason: "not a checkpoint of this example") }
       try model.loadStateDict(weights)
@@ -126,7 +130,8 @@ for augment in variants {
         try Tensor.save(
           pt: checkpoint,
           object: [
-            "model": .stateDict(model.stateDict()), "optimizer": optimizer.stateDict().savedValue, "loader": .stateDict(loader.stateDict()),
+            "model": .stateDict(model.stateDict()), "optimizer": optimizer.stateDict().savedValue,
+            "loader": .stateDict(loader.stateDict()),
             "rng_state": .tensor(Tensor.getRNGState()), "epoch": .int(epoch),
           ])
       } catch {
@@ -136,7 +141,10 @@ for augment in variants {
     }
   }
   let (plain, shifted) = (accuracy(model, test), accuracy(model, shiftedTest))
-  print(String(format: "test accuracy %@: %.2f%% (shifted test images: %.2f%%); checkpoint: %@", name, 100 * plain, 100 * shifted, checkpoint.path))
+  print(
+    String(
+      format: "test accuracy %@: %.2f%% (shifted test images: %.2f%%); checkpoint: %@", name, 100 * plain,
+      100 * shifted, checkpoint.path))
   results.append((name, plain, shifted))
 }
 group?.destroy()
@@ -144,6 +152,8 @@ if results.count > 1 {
   print("\ntest accuracy             test set   shifted test set")
   for (name, plain, shifted) in results {
     let label = name.hasPrefix("with ") ? "with augmentation" : "without augmentation"
-    print(label.padding(toLength: 26, withPad: " ", startingAt: 0) + String(format: "%7.2f%%   %7.2f%%", 100 * plain, 100 * shifted))
+    print(
+      label.padding(toLength: 26, withPad: " ", startingAt: 0)
+        + String(format: "%7.2f%%   %7.2f%%", 100 * plain, 100 * shifted))
   }
 }

@@ -74,7 +74,8 @@ do {
   mapped.mul_(10)
   try mapped.flush()
   let reread = try Tensor(npy: file)
-  step("try x.save(npy: url); let m = try Tensor(npy: url, mapping: .readWrite); m.mul_(10); try Tensor(npy: url)", reread)
+  step(
+    "try x.save(npy: url); let m = try Tensor(npy: url, mapping: .readWrite); m.mul_(10); try Tensor(npy: url)", reread)
   try? FileManager.default.removeItem(at: file)
 } catch {
   print("file step failed: \(error)")
@@ -100,7 +101,9 @@ let ga = gx + gy
 step("let a = x + y; a.requiresGrad", ga.requiresGrad)
 let gb = ga + gz
 step("let b = a + z; b.requiresGrad", gb.requiresGrad)
-step("b.gradFn, b.gradFn!.nextFunctions", "\(gb.gradFn!) \(gb.gradFn!.nextFunctions.map { $0.function?.description ?? "nil" })")
+step(
+  "b.gradFn, b.gradFn!.nextFunctions",
+  "\(gb.gradFn!) \(gb.gradFn!.nextFunctions.map { $0.function?.description ?? "nil" })")
 
 print("\nThe graph is recorded as the code runs, so Swift control flow shapes it anew each time:")
 let w = Tensor([1.5], requiresGrad: true)

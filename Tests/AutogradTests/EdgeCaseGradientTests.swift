@@ -77,19 +77,23 @@ import Testing
     #expect(zero.grad == Tensor.zeros(3))
   }
 
-
   @Test func qrFactorsWithoutADerivativeStopInBackward() async {
     // PyTorch 2.13 raises these when backward reaches the factors (the forward succeeds).
     let modeR = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let a = Tensor([[1, 2], [3, 4], [5, 6]], dtype: .float64, requiresGrad: true)
       Linalg.qr(a, mode: .r).R.sum().backward()
     }
-    #expect(standardError(of: modeR).contains("The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."))
+    #expect(
+      standardError(of: modeR).contains(
+        "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."
+      ))
     let complete = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let a = Tensor([[1, 2], [3, 4], [5, 6]], dtype: .float64, requiresGrad: true)
       Linalg.qr(a, mode: .complete).Q.sum().backward()
     }
-    #expect(standardError(of: complete).contains("The QR decomposition is not differentiable when mode='complete' and nrows > ncols."))
+    #expect(
+      standardError(of: complete).contains(
+        "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."))
   }
 
   @Test func outArgumentsRefuseInputsThatRequireGrad() async {
@@ -97,12 +101,18 @@ import Testing
     let kernel = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([1.0], requiresGrad: true).exp(out: Tensor.empty([0], dtype: .float64))
     }
-    #expect(standardError(of: kernel).contains("exp(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."))
+    #expect(
+      standardError(of: kernel).contains(
+        "exp(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."
+      ))
     let composed = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let x = Tensor([1.0], requiresGrad: true)
       _ = x.logaddexp(x, out: Tensor.empty([0], dtype: .float64))
     }
-    #expect(standardError(of: composed).contains("logaddexp(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."))
+    #expect(
+      standardError(of: composed).contains(
+        "logaddexp(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."
+      ))
     // Without grad mode, out: is fine.
     let out = Tensor.empty([0], dtype: .float64)
     withNoGrad { _ = Tensor([0.0], requiresGrad: true).exp(out: out) }

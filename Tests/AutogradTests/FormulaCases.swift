@@ -158,9 +158,13 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
     "nansum": { $0[0].nansum(dim: [0, 2]) }, "nanmean": { $0[0].nanmean(dim: [1], keepdim: true) },
     "index_adv": { $0[0][Tensor([[0, 2], [2, 2]]), .all, Tensor([4, 0])] },
     "index_mask": { $0[0][$0[0] .> 0.5] },
-    "gather": { $0[0].gather(dim: 2, index: Tensor([[[0, 4], [1, 1], [2, 0], [3, 3]]]).expand(3, 4, 2).contiguous()) },
+    "gather": {
+      $0[0].gather(dim: 2, index: Tensor([[[0, 4], [1, 1], [2, 0], [3, 3]]]).expand(3, 4, 2).contiguous())
+    },
     "index_select": { $0[0].indexSelect(dim: 1, index: Tensor([3, 0, 3])) },
-    "scatter_src": { Tensor.zeros(3, 5, dtype: $0[0].dtype).scatter(dim: 1, index: Tensor([[0, 4], [1, 3], [2, 0]]), src: $0[0]) },
+    "scatter_src": {
+      Tensor.zeros(3, 5, dtype: $0[0].dtype).scatter(dim: 1, index: Tensor([[0, 4], [1, 3], [2, 0]]), src: $0[0])
+    },
     "masked_fill": { $0[0].maskedFill($0[0] .> 0, 0.0) },
     "to_double": { $0[0].double() * 2 },
     "inplace_chain": { x in (x[0] * 1).add_(x[1]).mul_(x[1]).exp_() },
@@ -176,11 +180,14 @@ let formulaCases: [String: @Sendable ([Tensor]) -> Tensor] = {
       return y
     },
   ]
-  let reductions: [(String, Tensor.ScatterReduction)] = [("sum", .sum), ("prod", .prod), ("mean", .mean), ("amax", .amax), ("amin", .amin)]
+  let reductions: [(String, Tensor.ScatterReduction)] = [
+    ("sum", .sum), ("prod", .prod), ("mean", .mean), ("amax", .amax), ("amin", .amin),
+  ]
   for (name, reduction) in reductions {
     for includeSelf in [true, false] {
       cases["scatter_reduce_\(name)\(includeSelf ? "" : "_exclude")"] = { x in
-        x[0].scatterReduce(dim: 1, index: Tensor([[0, 4], [1, 1], [2, 0]]), src: x[1], reduce: reduction, includeSelf: includeSelf)
+        x[0].scatterReduce(
+          dim: 1, index: Tensor([[0, 4], [1, 1], [2, 0]]), src: x[1], reduce: reduction, includeSelf: includeSelf)
       }
     }
   }

@@ -27,8 +27,11 @@ private func float64Inputs(_ name: String) -> (inputs: [Tensor], upstream: Tenso
   @Test(arguments: formulaCases.keys.sorted())
   func secondDerivativesMatchPyTorch(name: String) throws {
     guard excludedByPyTorch[name] == nil else { return }
-    if ProcessInfo.processInfo.environment["GG_TRACE"] != nil { FileHandle.standardError.write("CASE \(name)\n".data(using: .utf8)!) }
-    try #require(fixtures.has("\(name)_ggw"), "no second-derivative fixture for \(name): run Scripts/make_gradgrad_fixtures.py")
+    if ProcessInfo.processInfo.environment["GG_TRACE"] != nil {
+      FileHandle.standardError.write("CASE \(name)\n".data(using: .utf8)!)
+    }
+    try #require(
+      fixtures.has("\(name)_ggw"), "no second-derivative fixture for \(name): run Scripts/make_gradgrad_fixtures.py")
     let (xs, w) = float64Inputs(name)
     let vs = xs.indices.map { fixtures.tensor("\(name)_v\($0)") }
     let out = formulaCases[name]!(xs)
@@ -55,15 +58,17 @@ private func float64Inputs(_ name: String) -> (inputs: [Tensor], upstream: Tenso
   func secondDerivativesMatchFiniteDifferences(name: String) throws {
     var (xs, w) = float64Inputs(name)
     if Self.kinks.contains(name) { xs = xs.map { ($0.detach() + 1e-3).requiresGrad_() } }
-    #expect(try Autograd.gradgradcheck(formulaCases[name]!, inputs: xs, gradOutput: w, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
+    #expect(
+      try Autograd.gradgradcheck(formulaCases[name]!, inputs: xs, gradOutput: w, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
   }
 
   /// PyTorch's own exclusions are the only ones, and they are the ones expected.
   @Test func onlyPyTorchsExclusionsAreSkipped() {
-    #expect(excludedByPyTorch == [
-      "cdist": "the derivative for '_cdist_backward' is not implemented.",
-      "cdist_p1": "the derivative for '_cdist_backward' is not implemented.",
-    ])
+    #expect(
+      excludedByPyTorch == [
+        "cdist": "the derivative for '_cdist_backward' is not implemented.",
+        "cdist_p1": "the derivative for '_cdist_backward' is not implemented.",
+      ])
   }
 }
 

@@ -134,7 +134,8 @@ private enum NaNGradient: CustomFunction {
     #expect(y.gradFn?.name == "CubeBackward")
     (y * 2).sum().backward()
     #expect(x.grad?.item() == 24)
-    #expect(try Autograd.gradcheck({ Cube.apply($0[0]) }, inputs: [Tensor.randn(3, dtype: .float64, requiresGrad: true)]))
+    #expect(
+      try Autograd.gradcheck({ Cube.apply($0[0]) }, inputs: [Tensor.randn(3, dtype: .float64, requiresGrad: true)]))
   }
 
   @Test func gradcheckCatchesAWrongFormula() {

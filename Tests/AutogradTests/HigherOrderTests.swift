@@ -12,7 +12,9 @@ private enum SavedOutputExp: CustomFunction {
     ctx.saveForBackward(y)
     return y
   }
-  static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] { [grad * (try ctx.savedTensors()[0])] }
+  static func backward(_ ctx: FunctionContext, _ grad: Tensor) throws -> [Tensor?] {
+    [grad * (try ctx.savedTensors()[0])]
+  }
 }
 
 /// Higher-order gradients end to end: the cases that silently lost their graph before saved
@@ -29,12 +31,16 @@ private enum SavedOutputExp: CustomFunction {
   }
 
   /// Every formula that reads its own output keeps the graph of its gradient.
-  @Test(arguments: ["exp", "tanh", "sigmoid", "sqrt", "rsqrt", "reciprocal", "softmax", "relu", "expm1", "exp2", "tan", "erfinv"])
+  @Test(arguments: [
+    "exp", "tanh", "sigmoid", "sqrt", "rsqrt", "reciprocal", "softmax", "relu", "expm1", "exp2", "tan", "erfinv",
+  ])
   func gradientsThroughSavedOutputsRequireGrad(op: String) throws {
     let x = Tensor([0.3, 0.5, 0.8]).to(.float64).requiresGrad_()
     let functions: [String: (Tensor) -> Tensor] = [
-      "exp": { $0.exp() }, "tanh": { $0.tanh() }, "sigmoid": { $0.sigmoid() }, "sqrt": { $0.sqrt() }, "rsqrt": { $0.rsqrt() },
-      "reciprocal": { $0.reciprocal() }, "softmax": { $0.softmax(dim: 0) }, "relu": { $0.relu() }, "expm1": { $0.expm1() },
+      "exp": { $0.exp() }, "tanh": { $0.tanh() }, "sigmoid": { $0.sigmoid() }, "sqrt": { $0.sqrt() },
+      "rsqrt": { $0.rsqrt() },
+      "reciprocal": { $0.reciprocal() }, "softmax": { $0.softmax(dim: 0) }, "relu": { $0.relu() },
+      "expm1": { $0.expm1() },
       "exp2": { $0.exp2() }, "tan": { $0.tan() }, "erfinv": { $0.erfinv() },
     ]
     let y = functions[op]!(x)
@@ -46,7 +52,8 @@ private enum SavedOutputExp: CustomFunction {
   @Test func customFunctionSavingItsOutputDifferentiatesTwice() throws {
     let x = Tensor([0.3, -0.5], dtype: .float64).requiresGrad_()
     let g = try Autograd.grad(of: [SavedOutputExp.apply(x).sum()], wrt: [x], createGraph: true)[0]!
-    #expect(try Autograd.grad(of: [g.sum()], wrt: [x])[0]!.toArray(Double.self) == x.toArray(Double.self).map(Foundation.exp))
+    #expect(
+      try Autograd.grad(of: [g.sum()], wrt: [x])[0]!.toArray(Double.self) == x.toArray(Double.self).map(Foundation.exp))
   }
 
   /// relu's gradient requires grad (PyTorch's threshold_backward), and its own derivative is
@@ -113,7 +120,8 @@ private enum SavedOutputExp: CustomFunction {
     let (x, y) = (fixtures.tensor("mlp_x"), fixtures.tensor("mlp_y"))
     let loss = ((x.matmul(params[0].t()) + params[1]).tanh().matmul(params[2].t()) + params[3] - y).pow(2).mean()
     let grads = try Autograd.grad(of: [loss], wrt: params, createGraph: true)
-    let dot = zip(grads, 0..<4).map { ($0! * fixtures.tensor("mlp_v\($1)")).sum() }.reduce(Tensor(0.0, dtype: .float64), +)
+    let dot = zip(grads, 0..<4).map { ($0! * fixtures.tensor("mlp_v\($1)")).sum() }.reduce(
+      Tensor(0.0, dtype: .float64), +)
     let hvp = try Autograd.grad(of: [dot], wrt: params)
     for i in 0..<4 { expectClose(hvp[i]!, fixtures.tensor("mlp_hvp\(i)"), rtol: 1e-10, atol: 1e-12) }
   }

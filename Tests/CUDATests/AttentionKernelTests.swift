@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Autograd
 @testable import CUDABackend
@@ -39,7 +39,9 @@ import TestSupport
     if setup.masked {
       // Query 1 sees no key at all; others lose a few keys or get a bias.
       var values = Tensor.randn([l, s], dtype: .float64, generator: g) * 0.5
-      values = Tensor.where(Tensor.rand([l, s], dtype: .float64, generator: g) .< 0.2, Tensor.full([l, s], -Double.infinity, dtype: .float64), values)
+      values = Tensor.where(
+        Tensor.rand([l, s], dtype: .float64, generator: g) .< 0.2,
+        Tensor.full([l, s], -Double.infinity, dtype: .float64), values)
       values[1] = Tensor.full([s], -Double.infinity, dtype: .float64)
       mask = values.to(setup.dtype)
     }
@@ -48,7 +50,8 @@ import TestSupport
     // The CPU reference in float64, with autograd.
     let (qr, kr, vr) = (q.to(.float64).requiresGrad_(), k.to(.float64).requiresGrad_(), v.to(.float64).requiresGrad_())
     let expected = Tensor.composedAttention(
-      qr, kr.expand(2, 3, s, setup.head.e), vr.expand(2, 3, s, setup.head.ev), mask: mask?.to(.float64), causal: setup.causal, scale: scale)
+      qr, kr.expand(2, 3, s, setup.head.e), vr.expand(2, 3, s, setup.head.ev), mask: mask?.to(.float64),
+      causal: setup.causal, scale: scale)
     (expected * upstream.to(.float64)).sum().backward()
 
     // The kernels' problem, laid out as the frontend lays it out.
@@ -62,8 +65,11 @@ import TestSupport
     #expect(head == (setup.head.e == setup.head.ev ? setup.head.e : 0))
     let names = ["forward", "dq", "dkdv"].map { KernelSource.attentionKernel($0, setup.dtype, head: head) }
     let emulator = try HostKernelEmulator(KernelSource.module(.attention), kernels: names)
-    let operands = [problem.query, problem.key, problem.value, problem.out, problem.logsumexp] + (problem.mask.map { [$0] } ?? [])
-    try emulator.launch(names[0], threads: l, rows: problem.slices, tensors: operands) { KernelSource.attentionForwardValues(problem, pointer: $0) }
+    let operands =
+      [problem.query, problem.key, problem.value, problem.out, problem.logsumexp] + (problem.mask.map { [$0] } ?? [])
+    try emulator.launch(names[0], threads: l, rows: problem.slices, tensors: operands) {
+      KernelSource.attentionForwardValues(problem, pointer: $0)
+    }
 
     let tolerance = setup.dtype == .float16 ? 2e-2 : (setup.dtype == .float32 ? 1e-5 : 1e-12)
     expectClose(problem.out.to(.float64), expected.detach(), rtol: tolerance, atol: tolerance)
@@ -79,7 +85,9 @@ import TestSupport
     let backward = operands + [upstream, gradQuery, gradKey, gradValue, delta]
     for name in names.dropFirst() {
       try emulator.launch(name, threads: name.contains("dq") ? l : s, rows: problem.slices, tensors: backward) {
-        KernelSource.attentionBackwardValues(problem, gradOut: upstream, gradQuery: gradQuery, gradKey: gradKey, gradValue: gradValue, delta: delta, pointer: $0)
+        KernelSource.attentionBackwardValues(
+          problem, gradOut: upstream, gradQuery: gradQuery, gradKey: gradKey, gradValue: gradValue, delta: delta,
+          pointer: $0)
       }
     }
     expectClose(gradQuery.to(.float64), qr.grad!, rtol: tolerance, atol: tolerance)

@@ -64,7 +64,9 @@ import Testing
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       CUDA.setFloat32MatmulPrecision("fast")
     }
-    #expect(standardError(of: result).contains("setFloat32MatmulPrecision: expected \"highest\", \"high\" or \"medium\", got \"fast\""))
+    #expect(
+      standardError(of: result).contains(
+        "setFloat32MatmulPrecision: expected \"highest\", \"high\" or \"medium\", got \"fast\""))
   }
 
   @Test func movingToTheCPUIsAlwaysPossible() throws {

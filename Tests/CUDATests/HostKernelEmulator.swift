@@ -88,7 +88,8 @@ struct HostKernelEmulator {
     self.module = module
     directory = FileManager.default.temporaryDirectory.appendingPathComponent("kernel-emulation-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    var source = Self.shim + module.source.replacingOccurrences(of: KernelSource.preludeConversions, with: Self.hostConversions)
+    var source =
+      Self.shim + module.source.replacingOccurrences(of: KernelSource.preludeConversions, with: Self.hostConversions)
     source += """
       static unsigned char* arena;
       static void relocate(unsigned char* bytes, long offset) {
@@ -124,9 +125,13 @@ struct HostKernelEmulator {
 
       """
     for kernel in kernels {
-      guard let arguments = module.arguments[kernel] else { throw EmulationError.failed("no kernel \(kernel) in \(module.name)") }
-      let relocations = zip(arguments.fields, arguments.offsets).filter { if case .pointer = $0.0.kind { true } else { false } }
-        .map { "relocate(args, \($0.1));" }.joined(separator: " ")
+      guard let arguments = module.arguments[kernel] else {
+        throw EmulationError.failed("no kernel \(kernel) in \(module.name)")
+      }
+      let relocations = zip(arguments.fields, arguments.offsets).filter {
+        if case .pointer = $0.0.kind { true } else { false }
+      }
+      .map { "relocate(args, \($0.1));" }.joined(separator: " ")
       source += """
           if (!strcmp(argv[1], "\(kernel)")) {
             \(relocations)
@@ -168,7 +173,8 @@ struct HostKernelEmulator {
     let output = errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     guard process.terminationStatus == 0 else {
-      throw EmulationError.failed("\(arguments.first ?? executable) failed: \(String(decoding: output, as: UTF8.self).prefix(4000))")
+      throw EmulationError.failed(
+        "\(arguments.first ?? executable) failed: \(String(decoding: output, as: UTF8.self).prefix(4000))")
     }
   }
 
@@ -204,7 +210,11 @@ struct HostKernelEmulator {
     try Data(arena).write(to: arenaFile)
     let grid = blocks ?? (threads + KernelSource.blockSize - 1) / KernelSource.blockSize
     try Self.run(
-      binary.path, [kernel, argsFile.path, arenaFile.path, "\(grid)", "\(rows)", "\(KernelSource.blockSize)", outFile.path, cooperative ? "1" : "0"])
+      binary.path,
+      [
+        kernel, argsFile.path, arenaFile.path, "\(grid)", "\(rows)", "\(KernelSource.blockSize)", outFile.path,
+        cooperative ? "1" : "0",
+      ])
     let result = try Data(contentsOf: outFile)
     for (s, offset) in zip(storages, offsets) {
       result.withUnsafeBytes { s.data.copyMemory(from: $0.baseAddress! + offset, byteCount: s.byteCount) }

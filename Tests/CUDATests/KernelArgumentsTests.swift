@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import CUDABackend
 
@@ -9,26 +9,35 @@ import TestSupport
 @Suite struct KernelArgumentsTests {
   @Test func fieldsLieAtTheirNaturalAlignment() {
     let args = KernelArguments(
-      "Probe", [("g", .geometry(operands: 2)), ("x", .pointer("const float*")), ("flag", .int32), ("scale", .double), ("n", .int32)])
+      "Probe",
+      [
+        ("g", .geometry(operands: 2)), ("x", .pointer("const float*")), ("flag", .int32), ("scale", .double),
+        ("n", .int32),
+      ])
     // Geometry<2>: rank, count, 8 shape words, 2 x 8 strides, 2 offsets = 28 words.
     #expect(KernelArguments.Kind.geometry(operands: 2).size == 224)
     #expect(args.offsets == [0, 224, 232, 240, 248])
     #expect(args.size == 256)
     let declaration = args.declaration
-    #expect(declaration.contains("struct Probe {\n  Geometry<2> g;\n  const float* x;\n  int flag;\n  double scale;\n  int n;\n};"))
+    #expect(
+      declaration.contains(
+        "struct Probe {\n  Geometry<2> g;\n  const float* x;\n  int flag;\n  double scale;\n  int n;\n};"))
     #expect(declaration.contains("static_assert(__builtin_offsetof(Probe, scale) == 240"))
     #expect(declaration.contains("static_assert(sizeof(Probe) == 256"))
   }
 
   @Test func packingWritesEachValueAtItsOffset() {
-    let args = KernelArguments("Probe", [("g", .geometry(operands: 1)), ("p", .pointer("float*")), ("k", .int32), ("seed", .uint64)])
+    let args = KernelArguments(
+      "Probe", [("g", .geometry(operands: 1)), ("p", .pointer("float*")), ("k", .int32), ("seed", .uint64)])
     let words = KernelArguments.geometryWords(shape: [3, 5], strides: [[10, 2]], offsets: [7], operands: 1)
     // rank, count, shape[8], strides[1][8], offsets[1]
     #expect(words == [2, 15, 3, 5, 0, 0, 0, 0, 0, 0, 10, 2, 0, 0, 0, 0, 0, 0, 7])
     let pointer = UnsafeMutableRawPointer(bitPattern: 0x1234_5678)!
     let bytes = args.pack([.geometry(words), .pointer(pointer), .int32(-3), .uint64(.max)])
     #expect(bytes.count == args.size)
-    func load<T>(_: T.Type, at offset: Int) -> T { bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) } }
+    func load<T>(_: T.Type, at offset: Int) -> T {
+      bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: T.self) }
+    }
     #expect(load(Int64.self, at: 0) == 2)
     #expect(load(Int64.self, at: 8 * 18) == 7)
     #expect(load(UInt.self, at: args.offsets[1]) == 0x1234_5678)
@@ -59,7 +68,10 @@ import TestSupport
     for module in KernelSource.allModules {
       let text = module.source as NSString
       let matches = pattern.matches(in: module.source, range: NSRange(location: 0, length: text.length))
-      let declared = Dictionary(uniqueKeysWithValues: matches.map { (text.substring(with: $0.range(at: 1)), text.substring(with: $0.range(at: 2))) })
+      let declared = Dictionary(
+        uniqueKeysWithValues: matches.map {
+          (text.substring(with: $0.range(at: 1)), text.substring(with: $0.range(at: 2)))
+        })
       #expect(Set(declared.keys) == Set(module.arguments.keys), "\(module.name)")
       for (kernel, structName) in declared { #expect(module.arguments[kernel]?.name == structName, "\(kernel)") }
       kernelCount += declared.count

@@ -29,14 +29,16 @@
       let kernel = "extern \"C\" __global__ void probe(const Probe args) { *args.p = (float)args.n; }\n"
       let good = KernelSource.Module(name: "probe", source: KernelSource.prelude + args.declaration + kernel)
       #expect(try !KernelCompiler.compile(good, arch: "sm_90").isEmpty)
-      let swapped = args.declaration.replacingOccurrences(of: "  int n;\n  float* p;\n", with: "  float* p;\n  int n;\n")
+      let swapped = args.declaration.replacingOccurrences(
+        of: "  int n;\n  float* p;\n", with: "  float* p;\n  int n;\n")
       #expect(swapped != args.declaration)
       let bad = KernelSource.Module(name: "probe", source: KernelSource.prelude + swapped + kernel)
       #expect(throws: (any Error).self) { try KernelCompiler.compile(bad, arch: "sm_90") }
     }
 
     @Test func brokenSourceReportsTheCompilerLog() {
-      let broken = KernelSource.Module(name: "broken", source: "extern \"C\" __global__ void k() { undefined_thing(); }")
+      let broken = KernelSource.Module(
+        name: "broken", source: "extern \"C\" __global__ void k() { undefined_thing(); }")
       #expect(throws: (any Error).self) { try KernelCompiler.compile(broken, arch: "sm_90") }
     }
   }

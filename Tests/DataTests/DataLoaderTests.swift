@@ -58,13 +58,18 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
     #expect(plain.flatMap { $0 }.sorted() == (0..<23).map(Int64.init))
     #expect(plain.flatMap { $0 } != (0..<23).map(Int64.init))
     for workers in [1, 2, 3] {
-      let loader = DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true, numWorkers: workers, generator: Generator(seed: 7))
+      let loader = DataLoader(
+        ProbeDataset(count: 23), batchSize: 5, shuffle: true, numWorkers: workers, generator: Generator(seed: 7))
       #expect(labels(loader) == plain, "numWorkers \(workers)")
     }
     // The random transform's draws (made in the dataset, on the default generator) match too.
-    let draws0 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true, generator: Generator(seed: 7)).map { $0.0.toArray(Float.self) }
-    let draws2 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true, numWorkers: 2, generator: Generator(seed: 7))
-      .map { $0.0.toArray(Float.self) }
+    let draws0 = DataLoader(ProbeDataset(count: 9), batchSize: 2, shuffle: true, generator: Generator(seed: 7)).map {
+      $0.0.toArray(Float.self)
+    }
+    let draws2 = DataLoader(
+      ProbeDataset(count: 9), batchSize: 2, shuffle: true, numWorkers: 2, generator: Generator(seed: 7)
+    )
+    .map { $0.0.toArray(Float.self) }
     #expect(draws0 == draws2)
     // A second pass draws a new order.
     let loader = DataLoader(ProbeDataset(count: 23), batchSize: 5, shuffle: true, generator: Generator(seed: 8))
@@ -109,7 +114,8 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
   }
 
   @Test func resumesAPassWhereItsStateWasSaved() {
-    let loader = DataLoader(ProbeDataset(count: 20), batchSize: 3, shuffle: true, numWorkers: 2, generator: Generator(seed: 3))
+    let loader = DataLoader(
+      ProbeDataset(count: 20), batchSize: 3, shuffle: true, numWorkers: 2, generator: Generator(seed: 3))
     var iterator = loader.makeIterator()
     var before: [[Int64]] = []
     for _ in 0..<3 { before.append(iterator.next()!.1.toArray(Int64.self)) }
@@ -126,7 +132,9 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
       _ = DataLoader(ProbeDataset(count: 4), shuffle: true, sampler: SequentialSampler(count: 4))
     }.map { #expect(standardError(of: $0).contains("sampler option is mutually exclusive with shuffle")) }
     await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
-      _ = DataLoader(ProbeDataset(count: 4), batchSize: 2, batchSampler: BatchSampler(SequentialSampler(count: 4), batchSize: 2, dropLast: false))
+      _ = DataLoader(
+        ProbeDataset(count: 4), batchSize: 2,
+        batchSampler: BatchSampler(SequentialSampler(count: 4), batchSize: 2, dropLast: false))
     }.map { #expect(standardError(of: $0).contains("batch_sampler option is mutually exclusive with batch_size")) }
   }
 }
@@ -135,18 +143,26 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
   @Test func distributedSamplerPadsAndShardsAsPyTorch() {
     // Pinned from torch.utils.data.DistributedSampler(range(10), num_replicas=3, shuffle=False).
     let g = Generator(seed: 0)
-    #expect((0..<3).map { DistributedSampler(dataCount: 10, numReplicas: 3, rank: $0, shuffle: false).indices(generator: g) } == [
-      [0, 3, 6, 9], [1, 4, 7, 0], [2, 5, 8, 1],
-    ])
-    #expect((0..<3).map { DistributedSampler(dataCount: 10, numReplicas: 3, rank: $0, shuffle: false, dropLast: true).indices(generator: g) } == [
-      [0, 3, 6], [1, 4, 7], [2, 5, 8],
-    ])
-    #expect((0..<5).map { DistributedSampler(dataCount: 2, numReplicas: 5, rank: $0, shuffle: false).indices(generator: g) } == [[0], [1], [0], [1], [0]])
+    #expect(
+      (0..<3).map { DistributedSampler(dataCount: 10, numReplicas: 3, rank: $0, shuffle: false).indices(generator: g) }
+        == [
+          [0, 3, 6, 9], [1, 4, 7, 0], [2, 5, 8, 1],
+        ])
+    #expect(
+      (0..<3).map {
+        DistributedSampler(dataCount: 10, numReplicas: 3, rank: $0, shuffle: false, dropLast: true).indices(
+          generator: g)
+      } == [
+        [0, 3, 6], [1, 4, 7], [2, 5, 8],
+      ])
+    #expect(
+      (0..<5).map { DistributedSampler(dataCount: 2, numReplicas: 5, rank: $0, shuffle: false).indices(generator: g) }
+        == [[0], [1], [0], [1], [0]])
     // Shuffled: every rank draws the same permutation, so the shards cover the data; the epoch reseeds it.
     let samplers = (0..<4).map { DistributedSampler(dataCount: 16, numReplicas: 4, rank: $0, seed: 5) }
     let epoch0 = samplers.map { $0.indices(generator: g) }
     #expect(epoch0.flatMap { $0 }.sorted() == Array(0..<16))
-    samplers.forEach { $0.setEpoch(1) }
+    for sampler in samplers { sampler.setEpoch(1) }
     let epoch1 = samplers.map { $0.indices(generator: g) }
     #expect(epoch1.flatMap { $0 }.sorted() == Array(0..<16) && epoch1 != epoch0)
   }
@@ -174,7 +190,8 @@ private func labels(_ loader: DataLoader<ProbeDataset, (Tensor, Tensor)>) -> [[I
     let again = randomSplit(data, lengths: [6, 3, 2], generator: Generator(seed: 4))
     #expect(again.map(\.indices) == parts.map(\.indices))
     #expect(try parts[1].sample(at: 2)[0].item(Int64.self) == Int64(parts[1].indices[2]))
-    let joined = ConcatDataset([TensorDataset(Tensor.arange(3)), TensorDataset(Tensor.arange(2) + 100)] as [any Dataset<[Tensor]>])
+    let joined = ConcatDataset(
+      [TensorDataset(Tensor.arange(3)), TensorDataset(Tensor.arange(2) + 100)] as [any Dataset<[Tensor]>])
     #expect(joined.count == 5 && joined.cumulativeSizes == [3, 5])
     #expect(try joined.sample(at: 3)[0].item(Int64.self) == 100)
     #expect(try joined.sample(at: -1)[0].item(Int64.self) == 101)
@@ -203,6 +220,7 @@ struct Countdown: IterableDataset {
       #expect(dropping.map { $0.toArray(Int64.self) } == [[0, 1, 2], [3, 4, 5]])
     }
     // Stopping early lets the read-ahead thread go.
-    for batch in IterableDataLoader(Countdown(limit: 1000), batchSize: 2, numWorkers: 1) where batch.toArray(Int64.self)[0] >= 4 { break }
+    for batch in IterableDataLoader(Countdown(limit: 1000), batchSize: 2, numWorkers: 1)
+    where batch.toArray(Int64.self)[0] >= 4 { break }
   }
 }

@@ -21,7 +21,9 @@ enum ResumeRun {
 
   /// Trains steps `range` (resuming from `resume` if given), saving a checkpoint after
   /// `saveAfter` steps to `saveTo`; returns the parameters at the end.
-  static func train(_ name: String, until end: Int, resume: URL? = nil, saveAfter: Int? = nil, saveTo: URL? = nil) throws -> [String: Tensor] {
+  static func train(_ name: String, until end: Int, resume: URL? = nil, saveAfter: Int? = nil, saveTo: URL? = nil)
+    throws -> [String: Tensor]
+  {
     Tensor.manualSeed(0)
     let data = Generator(seed: 1)
     let x = Tensor.randn(64, 8, generator: data)
@@ -52,7 +54,8 @@ enum ResumeRun {
           try Tensor.save(
             pt: saveTo,
             object: [
-              "model": .stateDict(model.stateDict()), "optimizer": optimizer.stateDict().savedValue, "scheduler": schedule.stateDict(),
+              "model": .stateDict(model.stateDict()), "optimizer": optimizer.stateDict().savedValue,
+              "scheduler": schedule.stateDict(),
               "loader": .stateDict(loader.stateDict()), "rng_state": .tensor(Tensor.getRNGState()), "step": .int(step),
             ])
         }
@@ -67,14 +70,17 @@ enum ResumeRun {
 @Suite(.serialized) struct ResumeTests {
   @Test(arguments: ["sgd", "adam", "adamw"])
   func resumedRunEndsBitIdentical(optimizer name: String) async throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("swift-tensor-resume-\(name)-\(UUID().uuidString)")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "swift-tensor-resume-\(name)-\(UUID().uuidString)")
     let path = folder.path
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     // Each half in a fresh process (the exit tests run their body in a child of this one).
     await #expect(processExitsWith: .success) { [name = name as String, path = path as String] in
       let folder = URL(fileURLWithPath: path)
-      _ = try! ResumeRun.train(name, until: ResumeRun.steps / 2, saveAfter: ResumeRun.steps / 2, saveTo: folder.appendingPathComponent("half.pt"))
+      _ = try! ResumeRun.train(
+        name, until: ResumeRun.steps / 2, saveAfter: ResumeRun.steps / 2,
+        saveTo: folder.appendingPathComponent("half.pt"))
     }
     await #expect(processExitsWith: .success) { [name = name as String, path = path as String] in
       let folder = URL(fileURLWithPath: path)

@@ -52,13 +52,15 @@ import Testing
     let a = Transforms.RandomResizedCrop(16, generator: Generator(seed: 5))(big)
     let b = Transforms.RandomResizedCrop(16, generator: Generator(seed: 5))(big)
     #expect(a.shape == [3, 16, 16] && a.equal(b))
-    let (top, left, h, w) = Transforms.RandomResizedCrop(16, generator: Generator(seed: 5)).parameters(height: 32, width: 40)
+    let (top, left, h, w) = Transforms.RandomResizedCrop(16, generator: Generator(seed: 5)).parameters(
+      height: 32, width: 40)
     #expect(top >= 0 && left >= 0 && top + h <= 32 && left + w <= 40)
     let area = Double(h * w) / (32 * 40)
     #expect(area >= 0.07 && area <= 1.01)
     // The whole image at ratio 1 is a plain resize.
     let square = Tensor.rand([3, 20, 20], generator: Generator(seed: 4))
-    #expect(Transforms.RandomResizedCrop(10, scale: (1, 1), ratio: (1, 1))(square).equal(Transforms.Resize([10, 10])(square)))
+    #expect(
+      Transforms.RandomResizedCrop(10, scale: (1, 1), ratio: (1, 1))(square).equal(Transforms.Resize([10, 10])(square)))
   }
 
   @Test func colorJitterBlendsAsTorchvision() {
@@ -80,7 +82,9 @@ import Testing
   }
 
   @Test func composeAppliesInOrder() {
-    let pipeline = Transforms.Compose([Transforms.CenterCrop(2), Transforms.Normalize(mean: [0, 0, 0], std: [0.5, 0.5, 0.5])])
+    let pipeline = Transforms.Compose([
+      Transforms.CenterCrop(2), Transforms.Normalize(mean: [0, 0, 0], std: [0.5, 0.5, 0.5]),
+    ])
     #expect(pipeline(image).equal(Transforms.CenterCrop(2)(image) * 2))
   }
 }

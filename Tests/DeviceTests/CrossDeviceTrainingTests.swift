@@ -62,7 +62,10 @@ import Testing
     let parameters = model.parameters()
     try model.to(.test(0))
     #expect(zip(model.parameters(), parameters).allSatisfy { $0 === $1 })
-    #expect(model.parameters().allSatisfy { $0.device == .test(0) && $0.isLeaf && $0.requiresGrad && $0.grad?.device == .test(0) })
+    #expect(
+      model.parameters().allSatisfy {
+        $0.device == .test(0) && $0.isLeaf && $0.requiresGrad && $0.grad?.device == .test(0)
+      })
     #expect(model.namedBuffers().allSatisfy { $0.1.device == .test(0) })
     for _ in 0..<3 {
       try step(reference, referenceOptimizer, on: .cpu)
@@ -71,7 +74,9 @@ import Testing
     try model.to(.cpu)
     try step(reference, referenceOptimizer, on: .cpu)
     try step(model, optimizer, on: .cpu)
-    for ((name, a), (_, b)) in zip(reference.stateDict().sorted { $0.key < $1.key }, model.stateDict().sorted { $0.key < $1.key }) {
+    for ((name, a), (_, b)) in zip(
+      reference.stateDict().sorted { $0.key < $1.key }, model.stateDict().sorted { $0.key < $1.key })
+    {
       #expect(b.device == .cpu && a.toArray(Double.self) == b.toArray(Double.self), "\(name)")
     }
   }
@@ -120,7 +125,9 @@ import Testing
     }
     // Both learn; float16 products track float32 to within a few percent of the loss.
     #expect(referenceLosses.last! < 0.5 * referenceLosses.first!)
-    for (a, b) in zip(referenceLosses, losses) { #expect(abs(a - b) <= 0.03 * a + 0.01, "float32 \(a) vs float16 \(b)") }
+    for (a, b) in zip(referenceLosses, losses) {
+      #expect(abs(a - b) <= 0.03 * a + 0.01, "float32 \(a) vs float16 \(b)")
+    }
   }
 }
 
@@ -137,11 +144,14 @@ import Testing
       _ = Tensor.rand([3], device: .test(1))
       let url = FileManager.default.temporaryDirectory.appendingPathComponent("device-rng-\(UUID().uuidString).pt")
       defer { try? FileManager.default.removeItem(at: url) }
-      try! TrainingCheckpoint.save(model: model, optimizer: optimizer, generator: Generator(), iteration: 1, settings: config.metadata, to: url)
+      try! TrainingCheckpoint.save(
+        model: model, optimizer: optimizer, generator: Generator(), iteration: 1, settings: config.metadata, to: url)
       let next = try! Tensor.rand([4], device: .test(1)).cpu().toArray(Float.self)
       _ = Tensor.rand([9], device: .test(1))
       let checkpoint = try! TrainingCheckpoint.load(from: url)
-      guard checkpoint.saved["device_rng_state"]?.entries?.first?.key.string == "test:1" else { fatalError("no device_rng_state for test:1") }
+      guard checkpoint.saved["device_rng_state"]?.entries?.first?.key.string == "test:1" else {
+        fatalError("no device_rng_state for test:1")
+      }
       try! checkpoint.restore(optimizer: optimizer, generator: Generator())
       let again = try! Tensor.rand([4], device: .test(1)).cpu().toArray(Float.self)
       guard again == next else { fatalError("after restore: \(again), expected \(next)") }

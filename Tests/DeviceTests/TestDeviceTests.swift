@@ -84,7 +84,9 @@ import Testing
       }
       let stats = TestDevice.memoryStats(1)
       check(stats.allocatedBytes == 0 && stats.peakAllocatedBytes == 8000, "after freeing: \(stats)")
-      check(stats.reservedBytes == 0 && stats.peakReservedBytes == 8000 && stats.outOfMemoryErrors == 0, "reserved: \(stats)")
+      check(
+        stats.reservedBytes == 0 && stats.peakReservedBytes == 8000 && stats.outOfMemoryErrors == 0,
+        "reserved: \(stats)")
       check(TestDevice.maxMemoryAllocated(1) == 8000, "max allocated")
       TestDevice.resetPeakMemoryStats(1)
       check(TestDevice.maxMemoryAllocated(1) == 0 && TestDevice.memoryStats(1).peakReservedBytes == 0, "after reset")

@@ -5,9 +5,14 @@ import Testing
 /// Launches `DistributedCheck` (built beside this test bundle) under `mpirun` and returns
 /// its output. Open MPI runs as root only when asked, so the flags ask.
 enum Launcher {
-  static let check = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("DistributedCheck")
-  static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
-  static var ready: Bool { ProcessGroup.isAvailable && mpirun != nil && FileManager.default.isExecutableFile(atPath: check.path) }
+  static let check = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+    "DistributedCheck")
+  static let mpirun = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
+  static var ready: Bool {
+    ProcessGroup.isAvailable && mpirun != nil && FileManager.default.isExecutableFile(atPath: check.path)
+  }
 
   static func run(ranks: Int, _ scenario: String) throws -> (status: Int32, output: String, seconds: Double) {
     let process = Process()
@@ -31,11 +36,14 @@ enum Launcher {
 @Suite(.serialized) struct DistributedTests {
   /// CI sets `SWIFT_TENSOR_REQUIRE_MPI` where the MPI tests must run: a missing mpirun,
   /// MPI trait or `DistributedCheck` then fails instead of skipping them all.
-  @Test(.enabled(if: ProcessInfo.processInfo.environment["SWIFT_TENSOR_REQUIRE_MPI"] != nil, "MPI is not required here"))
+  @Test(
+    .enabled(if: ProcessInfo.processInfo.environment["SWIFT_TENSOR_REQUIRE_MPI"] != nil, "MPI is not required here"))
   func theMPITestsCanRun() {
     #expect(ProcessGroup.isAvailable, "this build lacks the MPI trait")
     #expect(Launcher.mpirun != nil, "mpirun was not found")
-    #expect(FileManager.default.isExecutableFile(atPath: Launcher.check.path), "DistributedCheck is not built beside the tests")
+    #expect(
+      FileManager.default.isExecutableFile(atPath: Launcher.check.path),
+      "DistributedCheck is not built beside the tests")
   }
 
   @Test(.enabled(if: !ProcessGroup.isAvailable, "this build has the MPI trait"))
@@ -68,7 +76,9 @@ enum Launcher {
     #expect(result.status == 0, "\(result.output)")
     for rank in 0..<2 {
       for accumulate in [1, 2] {
-        #expect(result.output.contains("PASS rank \(rank) ddp equals one process (accumulate \(accumulate))"), "\(result.output)")
+        #expect(
+          result.output.contains("PASS rank \(rank) ddp equals one process (accumulate \(accumulate))"),
+          "\(result.output)")
       }
       #expect(result.output.contains("PASS rank \(rank) find unused parameters"), "\(result.output)")
     }
@@ -81,7 +91,9 @@ enum Launcher {
     let result = try Launcher.run(ranks: 2, "cuda")
     #expect(result.status == 0, "\(result.output)")
     #expect(!result.output.contains("FAIL"), "\(result.output)")
-    #expect(result.output.contains("SKIP rank 0 cuda") || result.output.contains("PASS rank 0 nccl all_reduce avg (large)"), "\(result.output)")
+    #expect(
+      result.output.contains("SKIP rank 0 cuda") || result.output.contains("PASS rank 0 nccl all_reduce avg (large)"),
+      "\(result.output)")
   }
 
   /// A rank that leaves makes the other's next collective throw within the timeout (5 s
@@ -95,7 +107,9 @@ enum Launcher {
     let mismatched = try Launcher.run(ranks: 2, "fault-mismatch")
     for rank in 0..<2 {
       #expect(
-        mismatched.output.contains("PASS rank \(rank) fault-mismatch: all_reduce: the ranks passed different tensors: rank 0: [3] torch.float32; rank 1: [4] torch.float32"),
+        mismatched.output.contains(
+          "PASS rank \(rank) fault-mismatch: all_reduce: the ranks passed different tensors: rank 0: [3] torch.float32; rank 1: [4] torch.float32"
+        ),
         "\(mismatched.output)")
     }
   }

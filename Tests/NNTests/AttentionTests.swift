@@ -14,7 +14,9 @@ private let attentionCases: [String: @Sendable (Tensor, Tensor, Tensor) -> Tenso
     "causal_blocks": { Functional.scaledDotProductAttention($0, $1, $2, isCausal: true) },
     "causal_rectangular": { Functional.scaledDotProductAttention($0, $1, $2, isCausal: true) },
     "bool_mask": { Functional.scaledDotProductAttention($0, $1, $2, attnMask: boolMask) },
-    "padding_mask_scale": { Functional.scaledDotProductAttention($0, $1, $2, attnMask: paddingMask.to($0.dtype), scale: 0.3) },
+    "padding_mask_scale": {
+      Functional.scaledDotProductAttention($0, $1, $2, attnMask: paddingMask.to($0.dtype), scale: 0.3)
+    },
     "broadcast_batch": { Functional.scaledDotProductAttention($0, $1, $2, isCausal: true) },
     "long_causal": { Functional.scaledDotProductAttention($0, $1, $2, isCausal: true) },
     "long_cross": { Functional.scaledDotProductAttention($0, $1, $2) },
@@ -24,7 +26,9 @@ private let attentionCases: [String: @Sendable (Tensor, Tensor, Tensor) -> Tenso
 @Suite struct AttentionTests {
   @Test(arguments: attentionCases.keys.sorted())
   func matchesPyTorchWithGradients(name: String) {
-    let (q, k, v) = (fixtures.tensor("attn_\(name)_q"), fixtures.tensor("attn_\(name)_k"), fixtures.tensor("attn_\(name)_v"))
+    let (q, k, v) = (
+      fixtures.tensor("attn_\(name)_q"), fixtures.tensor("attn_\(name)_k"), fixtures.tensor("attn_\(name)_v")
+    )
     for t in [q, k, v] { t.requiresGrad_() }
     let out = attentionCases[name]!(q, k, v)
     #expect(out.gradFn?.name == "ScaledDotProductFlashAttentionForCpuBackward0")
@@ -43,7 +47,9 @@ private let attentionCases: [String: @Sendable (Tensor, Tensor, Tensor) -> Tenso
   }
 
   @Test func aFloatMaskThatRequiresGradGetsItsGradient() {
-    let (q, k, v) = (fixtures.tensor("attn_float_mask_q"), fixtures.tensor("attn_float_mask_k"), fixtures.tensor("attn_float_mask_v"))
+    let (q, k, v) = (
+      fixtures.tensor("attn_float_mask_q"), fixtures.tensor("attn_float_mask_k"), fixtures.tensor("attn_float_mask_v")
+    )
     let mask = fixtures.tensor("attn_float_mask_mask").requiresGrad_()
     q.requiresGrad_()
     let out = Functional.scaledDotProductAttention(q, k, v, attnMask: mask)
@@ -70,13 +76,16 @@ private let attentionCases: [String: @Sendable (Tensor, Tensor, Tensor) -> Tenso
       let x = Tensor.ones(1, 2, 4)
       _ = Functional.scaledDotProductAttention(x, x, x, attnMask: Tensor.ones(2, 2, dtype: .bool), isCausal: true)
     }
-    #expect(standardError(of: causal).contains("_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True"))
+    #expect(
+      standardError(of: causal).contains(
+        "_scaled_dot_product_attention: Explicit attn_mask should not be set when is_causal=True"))
     let dtypes = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       let x = Tensor.ones(1, 2, 4)
       _ = Functional.scaledDotProductAttention(x, x.double(), x)
     }
     #expect(
       standardError(of: dtypes).contains(
-        "Expected query, key, and value to have the same dtype, but got query.dtype: Float key.dtype: Double and value.dtype: Float instead."))
+        "Expected query, key, and value to have the same dtype, but got query.dtype: Float key.dtype: Double and value.dtype: Float instead."
+      ))
   }
 }

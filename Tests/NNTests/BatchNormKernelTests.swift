@@ -18,7 +18,9 @@ import Testing
     let bias = Tensor.randn([3], generator: generator).to(dtype).requiresGrad_()
     let upstream = Tensor.randn([4, 3, 5, 6], generator: generator).to(dtype)
     let (runningMean, runningVar) = (Tensor([0.5, -1, 2]).to(dtype), Tensor([1.5, 0.5, 2]).to(dtype))
-    let y = Functional.batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training, momentum: 0.2)
+    let y = Functional.batchNorm(
+      x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias, training: training, momentum: 0.2
+    )
     if createGraph {
       let gx = try Autograd.grad(of: [(y * upstream).sum()], wrt: [x], createGraph: true)[0]!
       (gx * gx).sum().backward()
@@ -26,7 +28,9 @@ import Testing
       y.backward(gradient: upstream)
     }
     // Under createGraph the bias gets no second-order gradient (nil, as in PyTorch).
-    return Run(out: y.detach(), grads: [x.grad!, weight.grad!] + (createGraph ? [] : [bias.grad!]), runningMean: runningMean, runningVar: runningVar)
+    return Run(
+      out: y.detach(), grads: [x.grad!, weight.grad!] + (createGraph ? [] : [bias.grad!]), runningMean: runningMean,
+      runningVar: runningVar)
   }
 
   @Test(arguments: [true, false])
@@ -39,7 +43,10 @@ import Testing
   }
 
   @Test func doubleBackwardMatchesFloat64() throws {
-    let (fused, reference) = (try Self.run(.float32, training: true, createGraph: true), try Self.run(.float64, training: true, createGraph: true))
+    let (fused, reference) = (
+      try Self.run(.float32, training: true, createGraph: true),
+      try Self.run(.float64, training: true, createGraph: true)
+    )
     for (a, b) in zip(fused.grads, reference.grads) { expectClose(a, b.float(), rtol: 1e-3, atol: 1e-4) }
   }
 

@@ -17,7 +17,10 @@ private let fixtures = Fixtures()
 
     init(_ name: String) throws {
       let s = try JSONSerialization.jsonObject(with: Data(ConvolutionTests.cases[name]!.utf8)) as! [String: Any]
-      func pair(_ key: String) -> (Int, Int) { let v = s[key] as! [Int]; return (v[0], v[1]) }
+      func pair(_ key: String) -> (Int, Int) {
+        let v = s[key] as! [Int]
+        return (v[0], v[1])
+      }
       (stride, padding, dilation) = (pair("stride"), pair("padding"), pair("dilation"))
       (groups, bias, channelsLast) = (s["groups"] as! Int, s["bias"] as! Bool, s["channels_last"] as? Bool ?? false)
     }
@@ -32,7 +35,8 @@ private let fixtures = Fixtures()
     let w = fixtures.tensor("conv_\(name)_w").requiresGrad_()
     let b = settings.bias ? fixtures.tensor("conv_\(name)_b").requiresGrad_() : nil
     let y = Functional.conv2d(
-      x, weight: w, bias: b, stride: settings.stride, padding: settings.padding, dilation: settings.dilation, groups: settings.groups)
+      x, weight: w, bias: b, stride: settings.stride, padding: settings.padding, dilation: settings.dilation,
+      groups: settings.groups)
     #expect(y.gradFn?.name == "ConvolutionBackward0")
     #expect(y.isContiguous(memoryFormat: settings.channelsLast ? .channelsLast : .contiguousFormat))
     expectClose(y, fixtures.tensor("conv_\(name)_y"), rtol: 1e-4, atol: 1e-5)
@@ -52,7 +56,8 @@ private let fixtures = Fixtures()
     let ok = try Autograd.gradcheck(
       { inputs in
         Functional.conv2d(
-          inputs[0], weight: inputs[1], bias: nil, stride: settings.stride, padding: settings.padding, dilation: settings.dilation,
+          inputs[0], weight: inputs[1], bias: nil, stride: settings.stride, padding: settings.padding,
+          dilation: settings.dilation,
           groups: settings.groups)
       }, inputs: [x, w], eps: 1e-2, atol: 2e-3, rtol: 2e-3)
     #expect(ok)
@@ -102,7 +107,10 @@ private let fixtures = Fixtures()
     let x = Tensor.arange(120).float().view(2, 3, 4, 5)
     let last = x.contiguous(memoryFormat: .channelsLast)
     let bias = Tensor([1, 2, 3] as [Float]).view(1, 3, 1, 1)
-    for y in [last.relu(), last * 2, last + last, last + bias, bias + last, Tensor.where(last .> 50, last, 0.0), last + x.double()] {
+    for y in [
+      last.relu(), last * 2, last + last, last + bias, bias + last, Tensor.where(last .> 50, last, 0.0),
+      last + x.double(),
+    ] {
       #expect(y.isContiguous(memoryFormat: .channelsLast) && !y.isContiguous)
     }
     #expect((x + last).isContiguous && (last + bias).toArray(Float.self) == (x + bias).toArray(Float.self))

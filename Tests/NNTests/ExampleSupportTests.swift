@@ -34,11 +34,15 @@ import Testing
     let labels = Data([0, 0, 8, 1, 0, 0, 0, 2, 7, 3])
     try images.write(to: folder.appendingPathComponent("images"))
     try labels.write(to: folder.appendingPathComponent("labels"))
-    let data = try ImageDataset.mnist(images: folder.appendingPathComponent("images").path, labels: folder.appendingPathComponent("labels").path)
+    let data = try ImageDataset.mnist(
+      images: folder.appendingPathComponent("images").path, labels: folder.appendingPathComponent("labels").path)
     #expect(data.images.shape == [2, 1, 2, 3])
     #expect(data.labels.toArray(Int.self) == [7, 3])
     expectClose(data.images[0].flatten(), Tensor([0, 0.2, 0.4, 0.6, 0.8, 1.0]))
-    #expect(throws: (any Error).self) { try ImageDataset.mnist(images: folder.appendingPathComponent("labels").path, labels: folder.appendingPathComponent("labels").path) }
+    #expect(throws: (any Error).self) {
+      try ImageDataset.mnist(
+        images: folder.appendingPathComponent("labels").path, labels: folder.appendingPathComponent("labels").path)
+    }
   }
 
   @Test func aShortTrainingRunLearns() throws {
@@ -62,7 +66,8 @@ import Testing
     defer { try? FileManager.default.removeItem(at: folder) }
     let file = folder.appendingPathComponent("digits-resnet-0to4.pth")
     let script = Interop.packageRoot.appendingPathComponent("Scripts/finetune_pretrain.py").path
-    let result = try Interop.run(Interop.torchPython!, [script, "--epochs", "1", "--out", file.path, "--check", folder.path])
+    let result = try Interop.run(
+      Interop.torchPython!, [script, "--epochs", "1", "--out", file.path, "--check", folder.path])
     try #require(result.status == 0, "\(result.output)")
     let model = SmallResNet(classes: 5)
     try model.loadStateDict(Tensor.load(pt: file), strict: true)

@@ -5,7 +5,8 @@ import Testing
 /// Runs `f` on the fixture `input` (requiring grad) and compares its output and the input's
 /// gradient with PyTorch's: the gradient of `sum(out * upstream)`, or of `sum(out)` without one.
 func expectMatchesPyTorch(
-  _ f: (Tensor) -> Tensor, _ fixtures: Fixtures, input: String, output: String, gradient: String, upstream: String? = nil,
+  _ f: (Tensor) -> Tensor, _ fixtures: Fixtures, input: String, output: String, gradient: String,
+  upstream: String? = nil,
   sourceLocation: SourceLocation = #_sourceLocation
 ) {
   let x = fixtures.tensor(input).requiresGrad_()

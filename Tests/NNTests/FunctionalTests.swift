@@ -20,15 +20,24 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     "instance_norm": { Functional.instanceNorm($0) },
     "pixel_shuffle": { Functional.pixelShuffle($0, upscaleFactor: 2) },
     "pixel_unshuffle": { Functional.pixelUnshuffle($0, downscaleFactor: 2) },
-    "max_pool_dilated_ceil": { Functional.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1), dilation: (2, 2), ceilMode: true) },
+    "max_pool_dilated_ceil": {
+      Functional.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1), dilation: (2, 2), ceilMode: true)
+    },
     "avg_pool_ceil_exclude_pad": {
       Functional.avgPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true, countIncludePad: false)
     },
     "avg_pool_divisor": { Functional.avgPool2d($0, kernel: (2, 2), padding: (1, 1), divisorOverride: 3) },
     "max_pool_unbatched": { Functional.maxPool2d($0, kernel: (2, 2), ceilMode: true) },
-    "conv1d": { Functional.conv1d($0, weight: conv1dWeight.to($0.dtype), bias: convBias.to($0.dtype), stride: 2, padding: .explicit(1, 1)) },
-    "conv1d_same_dilated": { Functional.conv1d($0, weight: conv1dWeight.to($0.dtype), bias: nil, padding: .same, dilation: 2) },
-    "conv1d_groups_unbatched": { Functional.conv1d($0, weight: groupsWeight.to($0.dtype), bias: convBias.to($0.dtype), groups: 2) },
+    "conv1d": {
+      Functional.conv1d(
+        $0, weight: conv1dWeight.to($0.dtype), bias: convBias.to($0.dtype), stride: 2, padding: .explicit(1, 1))
+    },
+    "conv1d_same_dilated": {
+      Functional.conv1d($0, weight: conv1dWeight.to($0.dtype), bias: nil, padding: .same, dilation: 2)
+    },
+    "conv1d_groups_unbatched": {
+      Functional.conv1d($0, weight: groupsWeight.to($0.dtype), bias: convBias.to($0.dtype), groups: 2)
+    },
     "conv2d_same_even": { Functional.conv2d($0, weight: evenWeight.to($0.dtype), bias: nil, padding: .same) },
     "conv2d_valid": { Functional.conv2d($0, weight: evenWeight.to($0.dtype), bias: nil, padding: .valid) },
     "max_pool1d": { Functional.maxPool1d($0, kernel: 3, stride: 2, padding: 1, ceilMode: true) },
@@ -38,7 +47,9 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
     "local_response_norm": { Functional.localResponseNorm($0, size: 3, alpha: 0.5, beta: 0.6, k: 2) },
     "affine_grid": { Functional.affineGrid($0, size: [2, 3, 4, 5]) },
     "grid_sample_input": { Functional.gridSample($0, grid: sampleGrid) },
-    "grid_sample_grid": { Functional.gridSample(sampleInput, grid: $0 * 0.9, paddingMode: .border, alignCorners: true) },
+    "grid_sample_grid": {
+      Functional.gridSample(sampleInput, grid: $0 * 0.9, paddingMode: .border, alignCorners: true)
+    },
     "grid_sample_nearest": { Functional.gridSample($0, grid: sampleGrid, mode: .nearest, alignCorners: true) },
     "max_pool3d": { Functional.maxPool3d($0, kernel: [2, 3, 2], stride: [1, 1, 2], padding: [1, 1, 0]) },
     "avg_pool3d_unbatched": { Functional.avgPool3d($0, kernel: [2, 2, 2], padding: [1, 1, 1]) },
@@ -47,11 +58,15 @@ private let functionalCases: [String: @Sendable (Tensor) -> Tensor] = {
 
 /// Sampling modes, 3-D pool options and 5-D sampling, as the fixture script's `volume_cases`.
 private let volumeCases: [String: @Sendable (Tensor) -> Tensor] = {
-  let (wideGrid, volume, volumeGrid) = (fixtures.tensor("vol_wide_grid"), fixtures.tensor("vol_volume"), fixtures.tensor("vol_volume_grid"))
+  let (wideGrid, volume, volumeGrid) = (
+    fixtures.tensor("vol_wide_grid"), fixtures.tensor("vol_volume"), fixtures.tensor("vol_volume_grid")
+  )
   let sampleInput = fixtures.tensor("fn_sample_input")
   return [
     "grid_sample_reflection": { Functional.gridSample($0, grid: wideGrid, paddingMode: .reflection) },
-    "grid_sample_reflection_grid": { Functional.gridSample(sampleInput, grid: $0 * 2.5, paddingMode: .reflection, alignCorners: true) },
+    "grid_sample_reflection_grid": {
+      Functional.gridSample(sampleInput, grid: $0 * 2.5, paddingMode: .reflection, alignCorners: true)
+    },
     "grid_sample_bicubic": { Functional.gridSample($0, grid: wideGrid * 0.5, mode: .bicubic) },
     "grid_sample_bicubic_grid": {
       Functional.gridSample(sampleInput, grid: $0 * 0.6, mode: .bicubic, paddingMode: .border, alignCorners: true)
@@ -61,13 +76,17 @@ private let volumeCases: [String: @Sendable (Tensor) -> Tensor] = {
     },
     "grid_sample_5d": { Functional.gridSample($0, grid: volumeGrid) },
     "grid_sample_5d_grid": { Functional.gridSample(volume, grid: $0 * 1.2, paddingMode: .border, alignCorners: true) },
-    "grid_sample_5d_nearest_reflection": { Functional.gridSample($0, grid: volumeGrid * 1.5, mode: .nearest, paddingMode: .reflection) },
+    "grid_sample_5d_nearest_reflection": {
+      Functional.gridSample($0, grid: volumeGrid * 1.5, mode: .nearest, paddingMode: .reflection)
+    },
     "affine_grid_3d": { Functional.affineGrid($0, size: [2, 1, 2, 3, 4], alignCorners: true) },
     "max_pool3d_ceil_dilated": {
-      Functional.maxPool3d($0, kernel: [2, 3, 2], stride: [2, 2, 2], padding: [1, 1, 0], dilation: [2, 1, 2], ceilMode: true)
+      Functional.maxPool3d(
+        $0, kernel: [2, 3, 2], stride: [2, 2, 2], padding: [1, 1, 0], dilation: [2, 1, 2], ceilMode: true)
     },
     "avg_pool3d_ceil_exclude_pad": {
-      Functional.avgPool3d($0, kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1], ceilMode: true, countIncludePad: false)
+      Functional.avgPool3d(
+        $0, kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1], ceilMode: true, countIncludePad: false)
     },
     "avg_pool3d_divisor": { Functional.avgPool3d($0, kernel: [2, 2, 2], stride: [1, 2, 2], divisorOverride: 5) },
   ]
@@ -109,11 +128,15 @@ private let volumeCases: [String: @Sendable (Tensor) -> Tensor] = {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.maxPool3d(Tensor.ones(1, 1, 4, 4, 4), kernel: [2, 2, 2], padding: [2, 2, 2])
     }
-    #expect(standardError(of: result).contains("pad should be at most half of effective kernel size, but got pad=2, kernel_size=2 and dilation=1"))
+    #expect(
+      standardError(of: result).contains(
+        "pad should be at most half of effective kernel size, but got pad=2, kernel_size=2 and dilation=1"))
     let small = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.maxPool3d(Tensor.ones(1, 1, 4, 4, 4), kernel: [5, 5, 5])
     }
-    #expect(standardError(of: small).contains("Given input size: (1x4x4x4). Calculated output size: (1x0x0x0). Output size is too small"))
+    #expect(
+      standardError(of: small).contains(
+        "Given input size: (1x4x4x4). Calculated output size: (1x0x0x0). Output size is too small"))
     let bicubic = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.gridSample(Tensor.ones(1, 1, 2, 2, 2), grid: Tensor.zeros(1, 1, 1, 1, 3), mode: .bicubic)
     }
@@ -133,7 +156,8 @@ private let volumeCases: [String: @Sendable (Tensor) -> Tensor] = {
     let (values, indices) = Functional.maxPool2dWithIndices(x, kernel: (2, 2), stride: (2, 2), padding: (1, 1))
     #expect(values == Tensor([[[[0, 2, 4], [10, 12, 100], [20, 22, 24]]]] as [[[[Float]]]]))
     #expect(indices == Tensor([[[[0, 2, 4], [10, 12, 8], [20, 22, 24]]]]))
-    let unbatched = Functional.maxPool2dWithIndices(x[0], kernel: (3, 3), stride: (2, 2), dilation: (2, 2), ceilMode: true)
+    let unbatched = Functional.maxPool2dWithIndices(
+      x[0], kernel: (3, 3), stride: (2, 2), dilation: (2, 2), ceilMode: true)
     #expect(unbatched.values == Tensor([[[24]]] as [[[Float]]]) && unbatched.indices == Tensor([[[24]]]))
   }
 

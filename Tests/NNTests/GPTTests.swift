@@ -17,7 +17,10 @@ private let fixtures = Fixtures()
     try model.loadStateDict(weights, strict: true)
     let optimizer = model.configureOptimizer(lr: 5e-2, weightDecay: 0.1, betas: (0.9, 0.99))
     let schedule = SequentialLR(
-      optimizer, schedulers: [LinearLR(optimizer, startFactor: 0.01, totalIters: 2), CosineAnnealingLR(optimizer, tMax: 10, etaMin: 1e-4)],
+      optimizer,
+      schedulers: [
+        LinearLR(optimizer, startFactor: 0.01, totalIters: 2), CosineAnnealingLR(optimizer, tMax: 10, etaMin: 1e-4),
+      ],
       milestones: [2])
     let batches = arrays["batches"]!
     let expected = arrays["losses"]!.toArray(Double.self)
@@ -29,7 +32,8 @@ private let fixtures = Fixtures()
       let loss = model.loss(batch[.all, ..<8], batch[.all, 1...])
       loss.backward()
       let norm = try clipGradNorm_(model.parameters(), maxNorm: 1)
-      #expect(abs(norm.double().item() - expectedNorms[step]) <= 1e-4 * expectedNorms[step], "step \(step) gradient norm")
+      #expect(
+        abs(norm.double().item() - expectedNorms[step]) <= 1e-4 * expectedNorms[step], "step \(step) gradient norm")
       optimizer.step()
       schedule.step()
       losses.append(loss.item())
@@ -40,7 +44,8 @@ private let fixtures = Fixtures()
     #expect(losses.last! < losses.first! - 0.5)
     expectClose(model.transformer.wpe.weight, arrays["final_wpe"]!, rtol: 1e-3, atol: 1e-4)
     // The tied head: one parameter, nanoGPT's names.
-    #expect(model.stateDictKeys().first == "transformer.wte.weight" && !model.stateDictKeys().contains("lm_head.weight"))
+    #expect(
+      model.stateDictKeys().first == "transformer.wte.weight" && !model.stateDictKeys().contains("lm_head.weight"))
   }
 
   @Test func checkpointsRoundTripAndSamplingIsSeeded() throws {
@@ -59,7 +64,8 @@ private let fixtures = Fixtures()
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
     let url = directory.appendingPathComponent("ckpt.pt")
-    try TrainingCheckpoint.save(model: model, optimizer: optimizer, generator: generator, iteration: 3, settings: config.metadata, to: url)
+    try TrainingCheckpoint.save(
+      model: model, optimizer: optimizer, generator: generator, iteration: 3, settings: config.metadata, to: url)
     let restored = GPT(config)
     let restoredOptimizer = restored.configureOptimizer(lr: 1e-2, weightDecay: 0.1, betas: (0.9, 0.99))
     let restoredGenerator = Generator()
@@ -104,8 +110,10 @@ private let fixtures = Fixtures()
     let early: Double = losses.prefix(5).reduce(0, +) / 5
     let late: Double = losses.suffix(5).reduce(0, +) / 5
     #expect(late < early - 1)
-    let first = model.generate(Tensor([[1, 2]]), count: 10, temperature: 0.5, topK: 3, generator: Generator().manualSeed(2))
-    let second = model.generate(Tensor([[1, 2]]), count: 10, temperature: 0.5, topK: 3, generator: Generator().manualSeed(2))
+    let first = model.generate(
+      Tensor([[1, 2]]), count: 10, temperature: 0.5, topK: 3, generator: Generator().manualSeed(2))
+    let second = model.generate(
+      Tensor([[1, 2]]), count: 10, temperature: 0.5, topK: 3, generator: Generator().manualSeed(2))
     #expect(first.shape == [1, 12] && first == second)
   }
 }

@@ -15,8 +15,10 @@ private let posWeight = Tensor([0.5, 1.0, 2.0, 3.0], dtype: .float64)
 /// script's `recurrent`: outputs, final h (and c).
 @Sendable private func recurrent(_ kind: RecurrentKind, reverse: Bool = false) -> @Sendable ([Tensor]) -> Tensor {
   { x in
-    let weights = RecurrentWeights(inputHidden: x[1], hiddenHidden: x[2], inputBias: x[3], hiddenBias: x[4], projection: nil)
-    let r = recurrentDirection(kind, x[0], weights, h0: x[5], c0: x.count > 6 ? x[6] : nil, lengths: nil, reverse: reverse)
+    let weights = RecurrentWeights(
+      inputHidden: x[1], hiddenHidden: x[2], inputBias: x[3], hiddenBias: x[4], projection: nil)
+    let r = recurrentDirection(
+      kind, x[0], weights, h0: x[5], c0: x.count > 6 ? x[6] : nil, lengths: nil, reverse: reverse)
     return Tensor.cat([r.output.flatten(), r.h.flatten()] + (r.c.map { [$0.flatten()] } ?? []))
   }
 }
@@ -25,16 +27,24 @@ private let posWeight = Tensor([0.5, 1.0, 2.0, 3.0], dtype: .float64)
 /// embedding, the losses, the recurrent layers) and the activations built on them, as
 /// `Scripts/make_gradgrad_fixtures.py` spells them in PyTorch.
 let nnGradGradCases: [String: @Sendable ([Tensor]) -> Tensor] = [
-  "conv1d_grouped": { Functional.conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: .explicit(1, 1), groups: 2) },
+  "conv1d_grouped": {
+    Functional.conv1d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: .explicit(1, 1), groups: 2)
+  },
   "conv2d": { Functional.conv2d($0[0], weight: $0[1], bias: $0[2], padding: (1, 1)) },
-  "conv2d_strided_dilated": { Functional.conv2d($0[0], weight: $0[1], bias: nil, stride: (2, 2), dilation: (2, 2), groups: 2) },
+  "conv2d_strided_dilated": {
+    Functional.conv2d($0[0], weight: $0[1], bias: nil, stride: (2, 2), dilation: (2, 2), groups: 2)
+  },
   "conv3d": { Functional.conv3d($0[0], weight: $0[1], bias: $0[2], padding: [1, 1, 1]) },
   "conv_transpose1d": { Functional.convTranspose1d($0[0], weight: $0[1], bias: $0[2], stride: 2) },
   "conv_transpose2d_grouped": {
     Functional.convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: (2, 2), outputPadding: (1, 1), groups: 2)
   },
-  "batch_norm": { Functional.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true) },
-  "batch_norm_2d": { Functional.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true) },
+  "batch_norm": {
+    Functional.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+  },
+  "batch_norm_2d": {
+    Functional.batchNorm($0[0], runningMean: nil, runningVar: nil, weight: $0[1], bias: $0[2], training: true)
+  },
   "layer_norm": { Functional.layerNorm($0[0], normalizedShape: [5], weight: $0[1], bias: $0[2]) },
   "group_norm": { Functional.groupNorm($0[0], numGroups: 2, weight: $0[1], bias: $0[2]) },
   "instance_norm": { Functional.instanceNorm($0[0], weight: $0[1], bias: $0[2]) },
@@ -84,7 +94,9 @@ let nnGradGradCases: [String: @Sendable ([Tensor]) -> Tensor] = [
   "interpolate_bicubic": { Functional.interpolate($0[0], size: [6, 5], mode: .bicubic, alignCorners: true) },
   "grid_sample": { Functional.gridSample($0[0], grid: $0[1], alignCorners: false) },
   "affine_grid": { Functional.affineGrid($0[0], size: [2, 1, 3, 4], alignCorners: false) },
-  "margin_ranking_loss": { marginRankingLoss($0[0], $0[1], Tensor([1.0, -1, 1, -1, 1], dtype: .float64), margin: 0.1) },
+  "margin_ranking_loss": {
+    marginRankingLoss($0[0], $0[1], Tensor([1.0, -1, 1, -1, 1], dtype: .float64), margin: 0.1)
+  },
   "hinge_embedding_loss": { hingeEmbeddingLoss($0[0], Tensor([[1.0, -1, -1], [-1, 1, -1]], dtype: .float64)) },
   "multilabel_soft_margin_loss": {
     multilabelSoftMarginLoss($0[0], Tensor([[1.0, 0, 1, 0]], dtype: .float64).expand(3, 4))
@@ -104,18 +116,23 @@ let nnGradGradCases: [String: @Sendable ([Tensor]) -> Tensor] = [
     (cell.weightIh, cell.weightHh, cell.biasIh, cell.biasHh) = (x[1], x[2], x[3], x[4])
     return cell(x[0], x[5])
   },
-  "lstm": recurrent(.lstm), "lstm_reverse": recurrent(.lstm, reverse: true), "gru": recurrent(.gru), "rnn_tanh": recurrent(.rnnTanh),
+  "lstm": recurrent(.lstm), "lstm_reverse": recurrent(.lstm, reverse: true), "gru": recurrent(.gru),
+  "rnn_tanh": recurrent(.rnnTanh),
 ]
 
 /// A case's float64 inputs (or `dtype`), requiring grad, and its upstream gradient.
 private func inputs(_ name: String, as dtype: DType = .float64) -> (inputs: [Tensor], upstream: Tensor) {
   var xs: [Tensor] = []
-  while fixtures.has("\(name)_in\(xs.count)") { xs.append(fixtures.tensor("\(name)_in\(xs.count)").to(dtype).requiresGrad_()) }
+  while fixtures.has("\(name)_in\(xs.count)") {
+    xs.append(fixtures.tensor("\(name)_in\(xs.count)").to(dtype).requiresGrad_())
+  }
   return (xs, fixtures.tensor("\(name)_up").to(dtype).requiresGrad_())
 }
 
 /// `d/d(x, w) sum_i <grad_x_i sum(f(x) * w), v_i>` (the fixture script's quantity).
-private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: Tensor, _ vs: [Tensor]) throws -> [Tensor] {
+private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: Tensor, _ vs: [Tensor]) throws
+  -> [Tensor]
+{
   let firsts = try Autograd.grad(of: [(f(xs) * w).sum()], wrt: xs, createGraph: true, allowUnused: true)
   let terms = zip(firsts, vs).compactMap { g, v in g.flatMap { $0.requiresGrad ? ($0 * v.to(g!.dtype)).sum() : nil } }
   let all = xs + [w]
@@ -152,21 +169,25 @@ private func secondDerivatives(_ f: ([Tensor]) -> Tensor, _ xs: [Tensor], _ w: T
     let results = try secondDerivatives(nnGradGradCases[name]!, xs, w, vs)
     for (i, actual) in results.enumerated() {
       let label = i < xs.count ? "gg\(i)" : "ggw"
-      #expect(actual.allclose(fixtures.tensor("\(name)_\(label)").float(), rtol: 1e-3, atol: 1e-4), "\(name) \(label) in float32")
+      #expect(
+        actual.allclose(fixtures.tensor("\(name)_\(label)").float(), rtol: 1e-3, atol: 1e-4),
+        "\(name) \(label) in float32")
     }
   }
 
   /// PyTorch's own exclusions are the only ones: these two still pass `gradgradcheck` here.
   @Test func onlyPyTorchsExclusionsAreSkipped() {
-    #expect(excludedByPyTorch == [
-      "ctc_loss": "derivative for aten::_ctc_loss_backward is not implemented",
-      "multi_margin_loss": "derivative for aten::multi_margin_loss_backward is not implemented",
-    ])
+    #expect(
+      excludedByPyTorch == [
+        "ctc_loss": "derivative for aten::_ctc_loss_backward is not implemented",
+        "multi_margin_loss": "derivative for aten::multi_margin_loss_backward is not implemented",
+      ])
   }
 
   @Test(arguments: nnGradGradCases.keys.sorted())
   func secondDerivativesMatchFiniteDifferences(name: String) throws {
     let (xs, w) = inputs(name)
-    #expect(try Autograd.gradgradcheck(nnGradGradCases[name]!, inputs: xs, gradOutput: w, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
+    #expect(
+      try Autograd.gradgradcheck(nnGradGradCases[name]!, inputs: xs, gradOutput: w, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
   }
 }

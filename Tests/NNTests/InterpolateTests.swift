@@ -14,14 +14,16 @@ private let fixtures = Fixtures()
   func matchesPyTorch(name: String) throws {
     let settings = try JSONSerialization.jsonObject(with: Data(Self.cases[name]!.utf8)) as! [String: Any]
     let modes: [String: Functional.InterpolationMode] = [
-      "nearest": .nearest, "nearest-exact": .nearestExact, "linear": .linear, "bilinear": .bilinear, "bicubic": .bicubic,
+      "nearest": .nearest, "nearest-exact": .nearestExact, "linear": .linear, "bilinear": .bilinear,
+      "bicubic": .bicubic,
       "trilinear": .trilinear, "area": .area,
     ]
     let scale: [Double]? = (settings["scale_factor"] as? [Double]) ?? (settings["scale_factor"] as? Double).map { [$0] }
     let x = fixtures.tensor("interp_\(name)_in").requiresGrad_()
     let y = Functional.interpolate(
       x, size: settings["size"] as? [Int], scaleFactor: scale, mode: modes[settings["mode"] as! String]!,
-      alignCorners: settings["align_corners"] as? Bool, recomputeScaleFactor: settings["recompute_scale_factor"] as? Bool,
+      alignCorners: settings["align_corners"] as? Bool,
+      recomputeScaleFactor: settings["recompute_scale_factor"] as? Bool,
       antialias: settings["antialias"] as? Bool ?? false)
     expectClose(y, fixtures.tensor("interp_\(name)_out"), rtol: 1e-5, atol: 1e-5)
     y.backward(gradient: fixtures.tensor("interp_\(name)_upstream"))
@@ -31,7 +33,9 @@ private let fixtures = Fixtures()
   @Test func gradientsMatchFiniteDifferences() throws {
     let x = Tensor.randn([1, 1, 3, 4], dtype: .float64, generator: Generator(seed: 5)).requiresGrad_()
     for mode in [Functional.InterpolationMode.bilinear, .bicubic] {
-      #expect(try Autograd.gradcheck({ Functional.interpolate($0[0], size: [5, 3], mode: mode, antialias: mode == .bicubic) }, inputs: [x]))
+      #expect(
+        try Autograd.gradcheck(
+          { Functional.interpolate($0[0], size: [5, 3], mode: mode, antialias: mode == .bicubic) }, inputs: [x]))
     }
   }
 
@@ -41,7 +45,9 @@ private let fixtures = Fixtures()
     }.map { #expect(standardError(of: $0).contains("Got 3D input, but bilinear mode needs 4D input")) }
     await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.interpolate(Tensor.zeros(1, 1, 4, 4), size: [8, 8], mode: .nearest, alignCorners: true)
-    }.map { #expect(standardError(of: $0).contains("align_corners option can only be set with the interpolating modes")) }
+    }.map {
+      #expect(standardError(of: $0).contains("align_corners option can only be set with the interpolating modes"))
+    }
     await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.interpolate(Tensor.zeros(1, 1, 4, 4), size: [8, 8], scaleFactor: [2])
     }.map { #expect(standardError(of: $0).contains("only one of size or scale_factor should be defined")) }

@@ -12,7 +12,8 @@ private func check(_ name: String, _ module: Module, sourceLocation: SourceLocat
   for key in module.stateDictKeys() {
     let param = "layer_\(name)_param_\(key)"
     // Parameters come from PyTorch; buffers keep their initial values, as in PyTorch.
-    let isParameter = FileManager.default.fileExists(atPath: fixtures.directory.appendingPathComponent(param + ".npy").path)
+    let isParameter = FileManager.default.fileExists(
+      atPath: fixtures.directory.appendingPathComponent(param + ".npy").path)
     state[key] = isParameter ? fixtures.tensor(param) : module.stateDict()[key]
   }
   try module.loadStateDict(state)
@@ -22,17 +23,21 @@ private func check(_ name: String, _ module: Module, sourceLocation: SourceLocat
   (out * fixtures.tensor("layer_\(name)_up")).sum().backward()
   expectClose(x.grad!, fixtures.tensor("layer_\(name)_gradin"), rtol: 1e-4, atol: 1e-5, sourceLocation: sourceLocation)
   for (key, p) in module.namedParameters() {
-    expectClose(p.grad!, fixtures.tensor("layer_\(name)_grad_\(key)"), rtol: 1e-4, atol: 1e-4, sourceLocation: sourceLocation)
+    expectClose(
+      p.grad!, fixtures.tensor("layer_\(name)_grad_\(key)"), rtol: 1e-4, atol: 1e-4, sourceLocation: sourceLocation)
   }
   for (key, b) in module.namedBuffers() where key != "num_batches_tracked" {
-    expectClose(b, fixtures.tensor("layer_\(name)_buffer_\(key)"), rtol: 1e-5, atol: 1e-6, sourceLocation: sourceLocation)
+    expectClose(
+      b, fixtures.tensor("layer_\(name)_buffer_\(key)"), rtol: 1e-5, atol: 1e-6, sourceLocation: sourceLocation)
   }
 }
 
 /// The activation modules, as PyTorch's fixture script builds them.
 private let activationModules: [String: @Sendable () -> Module] = [
-  "leaky_relu": { LeakyReLU(negativeSlope: 0.2) }, "elu": { ELU(alpha: 0.7) }, "selu": { SELU() }, "celu": { CELU(alpha: 1.3) },
-  "hardtanh": { Hardtanh(minVal: -0.5, maxVal: 0.8) }, "relu6": { ReLU6() }, "softplus": { Softplus(beta: 2, threshold: 1) },
+  "leaky_relu": { LeakyReLU(negativeSlope: 0.2) }, "elu": { ELU(alpha: 0.7) }, "selu": { SELU() },
+  "celu": { CELU(alpha: 1.3) },
+  "hardtanh": { Hardtanh(minVal: -0.5, maxVal: 0.8) }, "relu6": { ReLU6() },
+  "softplus": { Softplus(beta: 2, threshold: 1) },
   "softsign": { Softsign() }, "mish": { Mish() }, "glu": { GLU(dim: 1) }, "logsigmoid": { LogSigmoid() },
   "hardsigmoid": { Hardsigmoid() }, "hardswish": { Hardswish() }, "tanhshrink": { Tanhshrink() },
   "softshrink": { Softshrink(lambd: 0.3) }, "hardshrink": { Hardshrink(lambd: 0.3) },
@@ -87,7 +92,8 @@ private let activationModules: [String: @Sendable () -> Module] = [
     try check("convt1d", ConvTranspose1d(3, 4, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1))
   }
   @Test func convTransposeGroupsDilated() throws {
-    try check("convt_groups_dilated", ConvTranspose2d(4, 6, kernelSize: 3, padding: 2, groups: 2, bias: false, dilation: 2))
+    try check(
+      "convt_groups_dilated", ConvTranspose2d(4, 6, kernelSize: 3, padding: 2, groups: 2, bias: false, dilation: 2))
   }
   @Test(arguments: activationModules.keys.sorted())
   func activationsMatchPyTorch(name: String) throws { try check(name, activationModules[name]!()) }

@@ -30,7 +30,8 @@ private let lossCases: [String: @Sendable (Tensor) -> Tensor] = {
 @Suite struct LossTests {
   @Test(arguments: lossCases.keys.sorted())
   func lossesMatchPyTorch(name: String) {
-    expectMatchesPyTorch(lossCases[name]!, fixtures, input: "loss_logits", output: "loss_\(name)_out", gradient: "loss_\(name)_grad")
+    expectMatchesPyTorch(
+      lossCases[name]!, fixtures, input: "loss_logits", output: "loss_\(name)_out", gradient: "loss_\(name)_grad")
   }
 
   @Test func crossEntropyOverSpatialDims() {
@@ -66,7 +67,9 @@ private let lossCases: [String: @Sendable (Tensor) -> Tensor] = {
 private let moreLossCases: [String: @Sendable (Tensor) -> Tensor] = {
   func load(_ name: String) -> Tensor { fixtures.tensor("loss2_\(name)") }
   let (t, signs, counts, variance) = (load("t"), load("signs"), load("counts"), load("variance"))
-  let (targets01, classes, weight, logTarget) = (load("targets01"), load("classes"), load("class_weight"), load("log_target"))
+  let (targets01, classes, weight, logTarget) = (
+    load("targets01"), load("classes"), load("class_weight"), load("log_target")
+  )
   return [
     "huber": { huberLoss($0, t, delta: 0.7) },
     "smooth_l1": { smoothL1Loss($0, t, reduction: .sum, beta: 0.5) },
@@ -89,13 +92,15 @@ private let moreLossCases: [String: @Sendable (Tensor) -> Tensor] = {
 @Suite struct MoreLossTests {
   @Test(arguments: moreLossCases.keys.sorted())
   func lossesMatchPyTorch(name: String) {
-    expectMatchesPyTorch(moreLossCases[name]!, fixtures, input: "loss2_x", output: "loss2_\(name)_out", gradient: "loss2_\(name)_grad")
+    expectMatchesPyTorch(
+      moreLossCases[name]!, fixtures, input: "loss2_x", output: "loss2_\(name)_out", gradient: "loss2_\(name)_grad")
   }
 }
 
 @Suite struct OneHotTests {
   @Test func oneHotRowsMatchPyTorch() {
-    #expect(Functional.oneHot(Tensor([0, 2, 1]), numClasses: 4) == Tensor([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]))
+    #expect(
+      Functional.oneHot(Tensor([0, 2, 1]), numClasses: 4) == Tensor([[1, 0, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0]]))
     #expect(Functional.oneHot(Tensor([[1], [0]])) == Tensor([[[0, 1]], [[1, 0]]]))
   }
 }
@@ -108,10 +113,14 @@ private let ctcCases: [String: @Sendable (Tensor) -> Tensor] = {
     "mean": { ctcLoss($0.logSoftmax(dim: 2), targets, inputLengths: inputs, targetLengths: lengths) },
     "sum": { ctcLoss($0.logSoftmax(dim: 2), targets, inputLengths: inputs, targetLengths: lengths, reduction: .sum) },
     "none_blank4": {
-      ctcLoss($0.logSoftmax(dim: 2), targets.clamp(max: 3), inputLengths: inputs, targetLengths: lengths, blank: 4, reduction: .none)
+      ctcLoss(
+        $0.logSoftmax(dim: 2), targets.clamp(max: 3), inputLengths: inputs, targetLengths: lengths, blank: 4,
+        reduction: .none)
     },
     "impossible_zero_infinity": {
-      ctcLoss($0.logSoftmax(dim: 2), targets, inputLengths: [12, 10, 4], targetLengths: lengths, reduction: .none, zeroInfinity: true)
+      ctcLoss(
+        $0.logSoftmax(dim: 2), targets, inputLengths: [12, 10, 4], targetLengths: lengths, reduction: .none,
+        zeroInfinity: true)
     },
   ]
 }()
@@ -119,6 +128,7 @@ private let ctcCases: [String: @Sendable (Tensor) -> Tensor] = {
 @Suite struct CTCLossTests {
   @Test(arguments: ctcCases.keys.sorted())
   func matchesPyTorch(name: String) {
-    expectMatchesPyTorch(ctcCases[name]!, fixtures, input: "ctc_logits", output: "ctc_\(name)_out", gradient: "ctc_\(name)_grad")
+    expectMatchesPyTorch(
+      ctcCases[name]!, fixtures, input: "ctc_logits", output: "ctc_\(name)_out", gradient: "ctc_\(name)_grad")
   }
 }

@@ -12,7 +12,8 @@ private let fixtures = Fixtures()
   /// loss overflows and step 4's is NaN (both skipped, scale halved), step 5 unscales first and
   /// clips; scale, growth tracker, skips and parameters after every step match PyTorch's.
   @Test func gradScalerMatchesPyTorchStepByStep() throws {
-    let steps = try JSONSerialization.jsonObject(with: Data(fixtures.strings("amp_scaler")["steps"]!.utf8)) as! [[String: Any]]
+    let steps =
+      try JSONSerialization.jsonObject(with: Data(fixtures.strings("amp_scaler")["steps"]!.utf8)) as! [[String: Any]]
     let model = Linear(3, 2)
     try model.loadStateDict(["weight": fixtures.tensor("amp_scaler_w0"), "bias": fixtures.tensor("amp_scaler_b0")])
     let optimizer = SGD(model.parameters(), lr: 0.1, momentum: 0.9)
@@ -61,7 +62,9 @@ private let fixtures = Fixtures()
       scaler.unscale_(optimizer)
       scaler.unscale_(optimizer)
     }
-    #expect(standardError(of: twice).contains("unscale_() has already been called on this optimizer since the last update()."))
+    #expect(
+      standardError(of: twice).contains("unscale_() has already been called on this optimizer since the last update().")
+    )
     let noChecks = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       GradScaler(device: .cpu).update()
     }
@@ -81,14 +84,17 @@ private let fixtures = Fixtures()
       "matmul": { x.matmul(w) }, "mm": { x.mm(w) }, "bmm": { x.unsqueeze(0).bmm(w.unsqueeze(0)) },
       "addmm": { x.addmm(x, w) }, "baddbmm": { x.unsqueeze(0).baddbmm(x.unsqueeze(0), w.unsqueeze(0)) },
       "einsum": { Tensor.einsum("ij,jk->ik", x, w) }, "linear": { Functional.linear(x, weight: w, bias: w[0]) },
-      "conv1d": { Functional.conv1d(image.select(dim: 2, index: 0), weight: kernel.select(dim: 2, index: 0), bias: nil) },
+      "conv1d": {
+        Functional.conv1d(image.select(dim: 2, index: 0), weight: kernel.select(dim: 2, index: 0), bias: nil)
+      },
       "conv2d": { Functional.conv2d(image, weight: kernel, bias: nil, padding: (1, 1)) },
       "conv3d": { Functional.conv3d(volume, weight: kernel3, bias: nil) },
       "conv_transpose2d": { Functional.convTranspose2d(image, weight: kernel.transpose(0, 1), bias: nil) },
       "sdpa": { Functional.scaledDotProductAttention(x.unsqueeze(0), x.unsqueeze(0), x.unsqueeze(0)) },
       "cross_entropy": { crossEntropy(x, labels) }, "nll_loss": { nllLoss(x, labels) },
       "mse_loss": { mseLoss(x, w[..<4]) }, "l1_loss": { l1Loss(x, w[..<4]) },
-      "bce_with_logits": { binaryCrossEntropyWithLogits(x, w[..<4].sigmoid()) }, "huber_loss": { huberLoss(x, w[..<4]) },
+      "bce_with_logits": { binaryCrossEntropyWithLogits(x, w[..<4].sigmoid()) },
+      "huber_loss": { huberLoss(x, w[..<4]) },
       "smooth_l1_loss": { smoothL1Loss(x, w[..<4]) }, "kl_div": { klDiv(x, w[..<4], reduction: .batchMean) },
       "prod": { x.prod() },
       "softmax_bf16": { xb.softmax(dim: 1) }, "log_softmax_bf16": { xb.logSoftmax(dim: 1) },
@@ -127,7 +133,9 @@ private let fixtures = Fixtures()
     expectClose(loss.view(1), fixtures.tensor("amp_net_loss"), rtol: 1e-2, atol: 1e-2)
     loss.backward()
     #expect(conv.weight.grad?.dtype.name == expected["net_grad"])
-    for (name, parameter) in [("conv_w", conv.weight), ("conv_b", conv.bias!), ("head_w", head.weight), ("head_b", head.bias!)] {
+    for (name, parameter) in [
+      ("conv_w", conv.weight), ("conv_b", conv.bias!), ("head_w", head.weight), ("head_b", head.bias!),
+    ] {
       expectClose(parameter.grad!, fixtures.tensor("amp_net_grad_\(name)"), rtol: 3e-2, atol: 1e-2)
     }
   }

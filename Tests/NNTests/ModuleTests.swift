@@ -67,7 +67,10 @@ private final class Net: Module {
     } catch let error as StateDictError {
       #expect(error.description.contains("Missing key(s) in state_dict: \"scale\"."))
       #expect(error.description.contains("Unexpected key(s) in state_dict: \"extra\"."))
-      #expect(error.description.contains("size mismatch for fc1.weight: copying a param with shape [3, 3] from checkpoint, the shape in current model is [8, 4]."))
+      #expect(
+        error.description.contains(
+          "size mismatch for fc1.weight: copying a param with shape [3, 3] from checkpoint, the shape in current model is [8, 4]."
+        ))
     }
     state["fc1.weight"] = a.fc1.weight.detach()
     try b.loadStateDict(state, strict: false)

@@ -26,13 +26,16 @@ private final class Small: Module {
     #expect(Sequential(Linear(8, 16), ReLU(), Dropout(0.3), Linear(16, 3, bias: false)).description == expected["mlp"])
     #expect(Small().description == expected["small"])
     #expect(Conv1d(2, 4, kernelSize: 5, stride: 2, padding: .explicit(2, 2)).description == expected["conv1d"])
-    #expect(ConvTranspose2d(4, 2, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1).description == expected["conv_transpose"])
+    #expect(
+      ConvTranspose2d(4, 2, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1).description
+        == expected["conv_transpose"])
     #expect(AvgPool2d(kernelSize: 3, stride: 2, padding: 1).description == expected["pool"])
   }
 
   /// `torch.nn.init` after `manual_seed(11)`: the same numbers, for a 3-D and a 2-D tensor.
   @Test(arguments: [
-    "uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal_fan_out_relu", "trunc_normal", "trunc_normal_tail",
+    "uniform", "normal", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal_fan_out_relu",
+    "trunc_normal", "trunc_normal_tail",
     "orthogonal",
   ])
   func initialisersMatchPyTorch(name: String) {
@@ -51,7 +54,8 @@ private final class Small: Module {
       case "trunc_normal_tail": Init.truncNormal_(t, mean: 0, std: 1, a: 1.5, b: 3, generator: g)
       default: Init.orthogonal_(t, gain: 2, generator: g)
       }
-      expectClose(t, fixtures.tensor("init_\(name)_\(shape.map(String.init).joined(separator: "x"))"), rtol: 1e-5, atol: 1e-6)
+      expectClose(
+        t, fixtures.tensor("init_\(name)_\(shape.map(String.init).joined(separator: "x"))"), rtol: 1e-5, atol: 1e-6)
     }
   }
 
@@ -69,7 +73,11 @@ private final class Small: Module {
   @Test func fansNeedTwoDimensions() async {
     await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       Init.xavierUniform_(Tensor.empty(3))
-    }.map { #expect(standardError(of: $0).contains("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")) }
+    }.map {
+      #expect(
+        standardError(of: $0).contains("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
+      )
+    }
   }
 
   @Test func forwardHooksSeeAndReplaceAndAreRemovable() {

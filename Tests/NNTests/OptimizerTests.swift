@@ -18,16 +18,23 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
   "sgd_groups": { SGD([ParamGroup([$0[0]]), ParamGroup([$0[1]], lr: 0.5)], lr: 0.1, momentum: 0.9) },
   "adamw_decay_groups": {
     AdamW(
-      [ParamGroup([$0[0]], weightDecay: 0.1), ParamGroup([$0[1]], lr: 0.02, weightDecay: 0, betas: (0.8, 0.95), eps: 1e-6)],
+      [
+        ParamGroup([$0[0]], weightDecay: 0.1),
+        ParamGroup([$0[1]], lr: 0.02, weightDecay: 0, betas: (0.8, 0.95), eps: 1e-6),
+      ],
       lr: 0.01, betas: (0.9, 0.99))
   },
   "sgd_hyper_groups": {
-    SGD([ParamGroup([$0[0]], momentum: 0.8, nesterov: true), ParamGroup([$0[1]], weightDecay: 0.05, dampening: 0.3)], lr: 0.05, momentum: 0.9)
+    SGD(
+      [ParamGroup([$0[0]], momentum: 0.8, nesterov: true), ParamGroup([$0[1]], weightDecay: 0.05, dampening: 0.3)],
+      lr: 0.05, momentum: 0.9)
   },
   "rmsprop_hyper_groups": {
     RMSprop([ParamGroup([$0[0]], alpha: 0.9, centered: true), ParamGroup([$0[1]], momentum: 0.5, eps: 1e-4)], lr: 0.01)
   },
-  "adam_amsgrad_group": { Adam([ParamGroup([$0[0]], amsgrad: true), ParamGroup([$0[1]])], lr: 0.01, weightDecay: 0.01) },
+  "adam_amsgrad_group": {
+    Adam([ParamGroup([$0[0]], amsgrad: true), ParamGroup([$0[1]])], lr: 0.01, weightDecay: 0.01)
+  },
 ]
 
 @Suite struct OptimizerTests {
@@ -131,7 +138,8 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
   /// The schedules of `record_schedule` in the fixture script: 100 steps of an SGD (momentum
   /// 0.9, lr 0.1) or Adam (lr 0.1) optimizer, comparing the rate and momentum after each.
   @Test(arguments: [
-    "lambda", "linear", "warmup_cosine", "three_stages", "multistep", "exponential", "onecycle", "onecycle_three_phase_linear_adam",
+    "lambda", "linear", "warmup_cosine", "three_stages", "multistep", "exponential", "onecycle",
+    "onecycle_three_phase_linear_adam",
     "plateau", "plateau_max_abs",
   ])
   func scheduleSequencesMatchPyTorch(name: String) {
@@ -139,7 +147,9 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     func values(_ key: String) -> [Double] { schedules[key]!.split(separator: ",").map { Double($0)! } }
     let adam = name.hasSuffix("adam")
     let optimizer: Optimizer =
-      adam ? Adam([Tensor.zeros(1).requiresGrad_()], lr: 0.1) : SGD([Tensor.zeros(1).requiresGrad_()], lr: 0.1, momentum: 0.9)
+      adam
+      ? Adam([Tensor.zeros(1).requiresGrad_()], lr: 0.1)
+      : SGD([Tensor.zeros(1).requiresGrad_()], lr: 0.1, momentum: 0.9)
     var step: (Int) -> Void
     switch name {
     case "lambda":
@@ -150,13 +160,19 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
       step = { _ in s.step() }
     case "warmup_cosine":
       let s = SequentialLR(
-        optimizer, schedulers: [LinearLR(optimizer, startFactor: 0.01, totalIters: 10), CosineAnnealingLR(optimizer, tMax: 90, etaMin: 1e-3)],
+        optimizer,
+        schedulers: [
+          LinearLR(optimizer, startFactor: 0.01, totalIters: 10), CosineAnnealingLR(optimizer, tMax: 90, etaMin: 1e-3),
+        ],
         milestones: [10])
       step = { _ in s.step() }
     case "three_stages":
       let s = SequentialLR(
         optimizer,
-        schedulers: [ExponentialLR(optimizer, gamma: 0.9), StepLR(optimizer, stepSize: 7, gamma: 0.5), CosineAnnealingLR(optimizer, tMax: 20)],
+        schedulers: [
+          ExponentialLR(optimizer, gamma: 0.9), StepLR(optimizer, stepSize: 7, gamma: 0.5),
+          CosineAnnealingLR(optimizer, tMax: 20),
+        ],
         milestones: [30, 60])
       step = { _ in s.step() }
     case "multistep":
@@ -170,7 +186,8 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
       step = { _ in s.step() }
     case "onecycle_three_phase_linear_adam":
       let s = OneCycleLR(
-        optimizer, maxLR: 0.02, totalSteps: 120, pctStart: 0.25, annealStrategy: .linear, divFactor: 10, finalDivFactor: 100, threePhase: true)
+        optimizer, maxLR: 0.02, totalSteps: 120, pctStart: 0.25, annealStrategy: .linear, divFactor: 10,
+        finalDivFactor: 100, threePhase: true)
       step = { _ in s.step() }
     case "plateau":
       let s = ReduceLROnPlateau(optimizer, factor: 0.5, patience: 3, cooldown: 2, minLR: 0.005)
@@ -185,9 +202,13 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     for i in 0..<100 {
       step(i)
       let group = optimizer.paramGroups[0]
-      #expect(abs(group.lr - expectedLR[i]) <= 1e-12 * Swift.max(1, abs(expectedLR[i])), "\(name) step \(i): lr \(group.lr) vs \(expectedLR[i])")
+      #expect(
+        abs(group.lr - expectedLR[i]) <= 1e-12 * Swift.max(1, abs(expectedLR[i])),
+        "\(name) step \(i): lr \(group.lr) vs \(expectedLR[i])")
       let momentum = adam ? group.betas!.0 : group.momentum!
-      #expect(abs(momentum - expectedMomentum[i]) <= 1e-12, "\(name) step \(i): momentum \(momentum) vs \(expectedMomentum[i])")
+      #expect(
+        abs(momentum - expectedMomentum[i]) <= 1e-12,
+        "\(name) step \(i): momentum \(momentum) vs \(expectedMomentum[i])")
     }
   }
 

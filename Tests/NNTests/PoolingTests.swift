@@ -15,13 +15,18 @@ private let fixtures = Fixtures()
 
   struct Settings {
     let op: String, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int)
-    let ceilMode: Bool, countIncludePad: Bool, divisorOverride: Int?, outputSize: (Int, Int), channelsLast: Bool, slice: Bool
+    let ceilMode: Bool, countIncludePad: Bool, divisorOverride: Int?, outputSize: (Int, Int), channelsLast: Bool,
+      slice: Bool
 
     init(_ name: String) throws {
       let s = try JSONSerialization.jsonObject(with: Data(PoolingTests.cases[name]!.utf8)) as! [String: Any]
-      func pair(_ key: String, _ fallback: (Int, Int)) -> (Int, Int) { (s[key] as? [Int]).map { ($0[0], $0[1]) } ?? fallback }
+      func pair(_ key: String, _ fallback: (Int, Int)) -> (Int, Int) {
+        (s[key] as? [Int]).map { ($0[0], $0[1]) } ?? fallback
+      }
       op = s["op"] as! String
-      (kernel, stride, padding, dilation) = (pair("kernel", (1, 1)), pair("stride", (1, 1)), pair("padding", (0, 0)), pair("dilation", (1, 1)))
+      (kernel, stride, padding, dilation) = (
+        pair("kernel", (1, 1)), pair("stride", (1, 1)), pair("padding", (0, 0)), pair("dilation", (1, 1))
+      )
       (ceilMode, countIncludePad) = (s["ceil_mode"] as? Bool ?? false, s["count_include_pad"] as? Bool ?? true)
       (divisorOverride, outputSize) = (s["divisor_override"] as? Int, pair("output_size", (0, 0)))
       (channelsLast, slice) = (s["channels_last"] as? Bool ?? false, s["slice"] as? Bool ?? false)
@@ -69,7 +74,8 @@ private let fixtures = Fixtures()
     var expected = fixtures.tensor("pool_\(name)_gx")
     if settings.slice {
       // The gradient of the stored tensor: the view's, every other row.
-      expected = Tensor.zeros(like: stored).indexCopy(dim: 2, index: Tensor.arange(0, stored.shape[2], step: 2), source: expected)
+      expected = Tensor.zeros(like: stored).indexCopy(
+        dim: 2, index: Tensor.arange(0, stored.shape[2], step: 2), source: expected)
     }
     expectClose(stored.grad!, expected, rtol: 1e-6, atol: 1e-6)
   }
@@ -85,7 +91,9 @@ private let fixtures = Fixtures()
     func pool(_ x: Tensor) -> Tensor {
       switch op {
       case "max": return Functional.maxPool2d(x, kernel: (3, 3), stride: (2, 2), padding: (1, 1))
-      case "avg": return Functional.avgPool2d(x, kernel: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true, countIncludePad: false)
+      case "avg":
+        return Functional.avgPool2d(
+          x, kernel: (3, 3), stride: (2, 2), padding: (1, 1), ceilMode: true, countIncludePad: false)
       default: return Functional.adaptiveAvgPool2d(x, outputSize: (7, 9))
       }
     }
@@ -103,7 +111,8 @@ private let fixtures = Fixtures()
   @Test(arguments: ["max", "avg", "adaptive"])
   func doubleBackwardMatchesFloat64(op: String) throws {
     func secondOrder(_ dtype: DType) throws -> Tensor {
-      let x = fixtures.tensor("pool_\(op == "max" ? "max_stem" : op == "avg" ? "avg_exclude_pad_ceil" : "adaptive")_x").to(dtype).requiresGrad_()
+      let x = fixtures.tensor("pool_\(op == "max" ? "max_stem" : op == "avg" ? "avg_exclude_pad_ceil" : "adaptive")_x")
+        .to(dtype).requiresGrad_()
       let (y, _) = try Settings(op == "max" ? "max_stem" : op == "avg" ? "avg_exclude_pad_ceil" : "adaptive").apply(x)
       let weights = Tensor.arange(y.numel).to(dtype).view(y.shape).remainder(7) - 3
       let gx = try Autograd.grad(of: [(y * y * weights).sum()], wrt: [x], createGraph: true)[0]!
@@ -126,6 +135,8 @@ private let fixtures = Fixtures()
     let adaptive = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.adaptiveAvgPool2d(Tensor.ones(1, 1, 4, 4), outputSize: (-1, 2))
     }
-    #expect(standardError(of: adaptive).contains("adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0"))
+    #expect(
+      standardError(of: adaptive).contains(
+        "adaptive_avg_pool2d: elements of output_size must be greater than or equal to 0"))
   }
 }

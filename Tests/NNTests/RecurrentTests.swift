@@ -9,37 +9,86 @@ private let fixtures = Fixtures()
 @Sendable private func flat(_ tensors: Tensor...) -> Tensor { Tensor.cat(tensors.map { $0.flatten() }) }
 
 /// A packed run as the fixture script's `packed_run`: pack (unsorted lengths), run, pad back.
-@Sendable private func packedRun(_ x: Tensor, _ lengths: [Int], _ run: (PackedSequence) -> (PackedSequence, [Tensor])) -> Tensor {
+@Sendable private func packedRun(_ x: Tensor, _ lengths: [Int], _ run: (PackedSequence) -> (PackedSequence, [Tensor]))
+  -> Tensor
+{
   let (output, finals) = run(packPaddedSequence(x, lengths: lengths, enforceSorted: false))
   return Tensor.cat([padPackedSequence(output).padded.flatten()] + finals.map { $0.flatten() })
 }
 
 /// The modules and calls of `Scripts/make_rnn_fixtures.py`.
-private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Sendable (Module, Tensor, [Tensor]) -> Tensor)] = [
-  "lstm": ({ LSTM(5, 7) }, { m, x, _ in let r = (m as! LSTM)(x); return flat(r.output, r.state.h, r.state.c) }),
-  "lstm_deep_bidirectional": (
-    { LSTM(5, 7, numLayers: 2, batchFirst: true, bidirectional: true) },
-    { m, x, s in let r = (m as! LSTM)(x, (s[0], s[1])); return flat(r.output, r.state.h, r.state.c) }
-  ),
-  "lstm_projection": (
-    { LSTM(5, 7, numLayers: 2, projSize: 3) }, { m, x, s in let r = (m as! LSTM)(x, (s[0], s[1])); return flat(r.output, r.state.h, r.state.c) }
-  ),
-  "gru_bidirectional": ({ GRU(5, 6, numLayers: 2, bidirectional: true) }, { m, x, s in let r = (m as! GRU)(x, s[0]); return flat(r.output, r.h) }),
-  "rnn_relu_no_bias": (
-    { RNN(5, 6, numLayers: 2, nonlinearity: .relu, bias: false) }, { m, x, _ in let r = (m as! RNN)(x); return flat(r.output, r.h) }
-  ),
-  "rnn_unbatched": ({ RNN(5, 6) }, { m, x, s in let r = (m as! RNN)(x, s[0]); return flat(r.output, r.h) }),
-  "lstm_packed_bidirectional": (
-    { LSTM(5, 7, bidirectional: true) },
-    { m, x, _ in packedRun(x, [6, 3, 5]) { p in let r = (m as! LSTM)(p); return (r.output, [r.state.h, r.state.c]) } }
-  ),
-  "gru_packed_state": (
-    { GRU(5, 6, numLayers: 2) }, { m, x, s in packedRun(x, [2, 6, 4]) { p in let r = (m as! GRU)(p, s[0]); return (r.output, [r.h]) } }
-  ),
-  "lstm_cell": ({ LSTMCell(5, 7) }, { m, x, s in let r = (m as! LSTMCell)(x, (s[0], s[1])); return flat(r.h, r.c) }),
-  "gru_cell": ({ GRUCell(5, 6) }, { m, x, s in (m as! GRUCell)(x, s[0]) }),
-  "rnn_cell_unbatched": ({ RNNCell(5, 6, nonlinearity: .relu) }, { m, x, s in (m as! RNNCell)(x, s[0]) }),
-]
+private let recurrentCases:
+  [String: (make: @Sendable () -> Module, call: @Sendable (Module, Tensor, [Tensor]) -> Tensor)] = [
+    "lstm": (
+      { LSTM(5, 7) },
+      { m, x, _ in
+        let r = (m as! LSTM)(x)
+        return flat(r.output, r.state.h, r.state.c)
+      }
+    ),
+    "lstm_deep_bidirectional": (
+      { LSTM(5, 7, numLayers: 2, batchFirst: true, bidirectional: true) },
+      { m, x, s in
+        let r = (m as! LSTM)(x, (s[0], s[1]))
+        return flat(r.output, r.state.h, r.state.c)
+      }
+    ),
+    "lstm_projection": (
+      { LSTM(5, 7, numLayers: 2, projSize: 3) },
+      { m, x, s in
+        let r = (m as! LSTM)(x, (s[0], s[1]))
+        return flat(r.output, r.state.h, r.state.c)
+      }
+    ),
+    "gru_bidirectional": (
+      { GRU(5, 6, numLayers: 2, bidirectional: true) },
+      { m, x, s in
+        let r = (m as! GRU)(x, s[0])
+        return flat(r.output, r.h)
+      }
+    ),
+    "rnn_relu_no_bias": (
+      { RNN(5, 6, numLayers: 2, nonlinearity: .relu, bias: false) },
+      { m, x, _ in
+        let r = (m as! RNN)(x)
+        return flat(r.output, r.h)
+      }
+    ),
+    "rnn_unbatched": (
+      { RNN(5, 6) },
+      { m, x, s in
+        let r = (m as! RNN)(x, s[0])
+        return flat(r.output, r.h)
+      }
+    ),
+    "lstm_packed_bidirectional": (
+      { LSTM(5, 7, bidirectional: true) },
+      { m, x, _ in
+        packedRun(x, [6, 3, 5]) { p in
+          let r = (m as! LSTM)(p)
+          return (r.output, [r.state.h, r.state.c])
+        }
+      }
+    ),
+    "gru_packed_state": (
+      { GRU(5, 6, numLayers: 2) },
+      { m, x, s in
+        packedRun(x, [2, 6, 4]) { p in
+          let r = (m as! GRU)(p, s[0])
+          return (r.output, [r.h])
+        }
+      }
+    ),
+    "lstm_cell": (
+      { LSTMCell(5, 7) },
+      { m, x, s in
+        let r = (m as! LSTMCell)(x, (s[0], s[1]))
+        return flat(r.h, r.c)
+      }
+    ),
+    "gru_cell": ({ GRUCell(5, 6) }, { m, x, s in (m as! GRUCell)(x, s[0]) }),
+    "rnn_cell_unbatched": ({ RNNCell(5, 6, nonlinearity: .relu) }, { m, x, s in (m as! RNNCell)(x, s[0]) }),
+  ]
 
 @Suite struct RecurrentTests {
   @Test(arguments: recurrentCases.keys.sorted())
@@ -47,17 +96,22 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
     let (make, call) = recurrentCases[name]!
     let module = make()
     try module.loadStateDict(
-      Dictionary(uniqueKeysWithValues: module.stateDictKeys().map { ($0, fixtures.tensor("rnn_\(name)_param_\($0)")) }), strict: true)
+      Dictionary(uniqueKeysWithValues: module.stateDictKeys().map { ($0, fixtures.tensor("rnn_\(name)_param_\($0)")) }),
+      strict: true)
     let x = fixtures.tensor("rnn_\(name)_x").requiresGrad_()
     var states: [Tensor] = []
-    while FileManager.default.fileExists(atPath: fixtures.directory.appendingPathComponent("rnn_\(name)_s\(states.count).npy").path) {
+    while FileManager.default.fileExists(
+      atPath: fixtures.directory.appendingPathComponent("rnn_\(name)_s\(states.count).npy").path)
+    {
       states.append(fixtures.tensor("rnn_\(name)_s\(states.count)").requiresGrad_())
     }
     let out = call(module, x, states)
     expectClose(out, fixtures.tensor("rnn_\(name)_out"), rtol: 1e-4, atol: 1e-5)
     (out * fixtures.tensor("rnn_\(name)_up")).sum().backward()
     expectClose(x.grad!, fixtures.tensor("rnn_\(name)_gx"), rtol: 1e-4, atol: 1e-5)
-    for (i, s) in states.enumerated() { expectClose(s.grad!, fixtures.tensor("rnn_\(name)_gs\(i)"), rtol: 1e-4, atol: 1e-5) }
+    for (i, s) in states.enumerated() {
+      expectClose(s.grad!, fixtures.tensor("rnn_\(name)_gs\(i)"), rtol: 1e-4, atol: 1e-5)
+    }
     for (key, p) in module.namedParameters() {
       expectClose(p.grad!, fixtures.tensor("rnn_\(name)_grad_\(key)"), rtol: 1e-4, atol: 1e-5)
     }
@@ -70,7 +124,9 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
     let (input, hidden, projection) = (3, 4, kind == .lstm ? 2 : 0)
     let outSize = projection > 0 ? projection : hidden
     let generator = Generator().manualSeed(5)
-    func random(_ shape: Int...) -> Tensor { (Tensor.randn(shape, dtype: .float64, generator: generator) * 0.5).requiresGrad_() }
+    func random(_ shape: Int...) -> Tensor {
+      (Tensor.randn(shape, dtype: .float64, generator: generator) * 0.5).requiresGrad_()
+    }
     let rows = kind.gates * hidden
     var tensors = [random(4, 3, input), random(rows, input), random(rows, outSize), random(rows), random(rows)]
     if projection > 0 { tensors.append(random(projection, hidden)) }
@@ -79,10 +135,12 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
     for (lengths, reverse) in [(nil, false), ([4, 2, 3] as [Int]?, true)] {
       let f: ([Tensor]) -> Tensor = { t in
         let weights = RecurrentWeights(
-          inputHidden: t[1], hiddenHidden: t[2], inputBias: t[3], hiddenBias: t[4], projection: projection > 0 ? t[5] : nil)
+          inputHidden: t[1], hiddenHidden: t[2], inputBias: t[3], hiddenBias: t[4],
+          projection: projection > 0 ? t[5] : nil)
         let stateIndex = projection > 0 ? 6 : 5
         let result = recurrentDirection(
-          kind, t[0], weights, h0: t[stateIndex], c0: kind == .lstm ? t[stateIndex + 1] : nil, lengths: lengths, reverse: reverse)
+          kind, t[0], weights, h0: t[stateIndex], c0: kind == .lstm ? t[stateIndex + 1] : nil, lengths: lengths,
+          reverse: reverse)
         return Tensor.cat([result.output.flatten(), result.h.flatten()] + (result.c.map { [$0.flatten()] } ?? []))
       }
       #expect(try Autograd.gradcheck(f, inputs: tensors, eps: 1e-6, atol: 1e-5, rtol: 1e-3))
@@ -95,13 +153,17 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
   func fusedRecurrenceMatchesTheComposedPath(reverse: Bool) throws {
     let (steps, batch, input, hidden) = (6, 8, 5, 64)
     let generator = Generator().manualSeed(9)
-    let doubles = [[steps, batch, input], [4 * hidden, input], [4 * hidden, hidden], [4 * hidden], [4 * hidden], [batch, hidden], [batch, hidden]]
-      .map { (Tensor.randn($0, dtype: .float64, generator: generator) * 0.3).requiresGrad_() }
+    let doubles = [
+      [steps, batch, input], [4 * hidden, input], [4 * hidden, hidden], [4 * hidden], [4 * hidden], [batch, hidden],
+      [batch, hidden],
+    ]
+    .map { (Tensor.randn($0, dtype: .float64, generator: generator) * 0.3).requiresGrad_() }
     let floats = doubles.map { $0.detach().float().requiresGrad_() }
     let upstream = Tensor.randn([steps * batch * hidden + 2 * batch * hidden], dtype: .float64, generator: generator)
     var results: [Tensor] = []
     for t in [floats, doubles] {
-      let weights = RecurrentWeights(inputHidden: t[1], hiddenHidden: t[2], inputBias: t[3], hiddenBias: t[4], projection: nil)
+      let weights = RecurrentWeights(
+        inputHidden: t[1], hiddenHidden: t[2], inputBias: t[3], hiddenBias: t[4], projection: nil)
       let r = recurrentDirection(.lstm, t[0], weights, h0: t[5], c0: t[6], lengths: nil, reverse: reverse)
       let out = Tensor.cat([r.output.flatten(), r.h.flatten(), r.c!.flatten()])
       (out * upstream.to(out.dtype)).sum().backward()
@@ -145,7 +207,8 @@ private let recurrentCases: [String: (make: @Sendable () -> Module, call: @Senda
     let lstm = LSTM(4, 3, numLayers: 2, bidirectional: true, projSize: 2)
     #expect(
       Array(lstm.stateDictKeys().prefix(10)) == [
-        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l0_reverse", "weight_hh_l0_reverse",
+        "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0", "weight_hr_l0", "weight_ih_l0_reverse",
+        "weight_hh_l0_reverse",
         "bias_ih_l0_reverse", "bias_hh_l0_reverse", "weight_hr_l0_reverse",
       ])
     #expect(lstm[parameter: "weight_ih_l1"]!.shape == [12, 4] && lstm[parameter: "weight_hh_l1"]!.shape == [12, 2])

@@ -1,9 +1,8 @@
+import Foundation
 import NN
 import Optim
 import TestSupport
 import Testing
-
-import Foundation
 
 private let fixtures = Fixtures()
 
@@ -28,7 +27,8 @@ private let fixtures = Fixtures()
   /// classes) loads with `strict: true` and gives PyTorch's logits.
   @Test(.enabled(if: Interop.torchPython != nil, "needs python3 with torch (.ci/run installs it)"))
   func torchSavedResNetLoadsStrictly() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pth-\(UInt64.random(in: 0...UInt64.max))")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "pth-\(UInt64.random(in: 0...UInt64.max))")
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let script = Interop.packageRoot.appendingPathComponent("Scripts/pt_interop.py").path

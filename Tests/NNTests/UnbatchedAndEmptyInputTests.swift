@@ -30,7 +30,9 @@ import Testing
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.maxPool2d(Tensor.ones(8, 8), kernel: (2, 2))
     }
-    #expect(standardError(of: result).contains("max_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got [8, 8]"))
+    #expect(
+      standardError(of: result).contains(
+        "max_pool2d: non-empty 3D or 4D (batch mode) tensor expected for input, got [8, 8]"))
   }
 
   @Test func batchNormOfAnEmptyBatchKeepsTheRunningStatistics() {
@@ -47,16 +49,21 @@ import Testing
   @Test func batchNormOfAOneDimensionalInputStops() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.batchNorm(
-        Tensor.ones(3), runningMean: Tensor.zeros(3), runningVar: Tensor.ones(3), weight: nil, bias: nil, training: true)
+        Tensor.ones(3), runningMean: Tensor.zeros(3), runningVar: Tensor.ones(3), weight: nil, bias: nil, training: true
+      )
     }
-    #expect(standardError(of: result).contains("batch_norm: expected an input of shape [N, C, ...] (at least 2-D), got [3]"))
+    #expect(
+      standardError(of: result).contains("batch_norm: expected an input of shape [N, C, ...] (at least 2-D), got [3]"))
   }
 
   @Test func batchNormOfOneValuePerChannelInTrainingStops() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Functional.batchNorm(
-        Tensor.ones(1, 3, 1), runningMean: Tensor.zeros(3), runningVar: Tensor.ones(3), weight: nil, bias: nil, training: true)
+        Tensor.ones(1, 3, 1), runningMean: Tensor.zeros(3), runningVar: Tensor.ones(3), weight: nil, bias: nil,
+        training: true)
     }
-    #expect(standardError(of: result).contains("Expected more than 1 value per channel when training, got input size [1, 3, 1]"))
+    #expect(
+      standardError(of: result).contains(
+        "Expected more than 1 value per channel when training, got input size [1, 3, 1]"))
   }
 }

@@ -21,14 +21,19 @@ import Testing
   /// built with `swift build -c release --product UsageProbe` if there is one. CI builds the
   /// release probe first and sets SWIFT_TENSOR_REQUIRE_RELEASE_PROBE=1, so it cannot be missed.
   static func probes() -> [URL] {
-    let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+    let bundleFolder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+      .deletingLastPathComponent()
     let buildFolder = bundleFolder.deletingLastPathComponent()
-    return [bundleFolder.appendingPathComponent("UsageProbe"), buildFolder.appendingPathComponent("release/UsageProbe")]
-      .filter { FileManager.default.isExecutableFile(atPath: $0.path) }
+    return [
+      bundleFolder.appendingPathComponent("UsageProbe"), buildFolder.appendingPathComponent("release/UsageProbe"),
+    ]
+    .filter { FileManager.default.isExecutableFile(atPath: $0.path) }
   }
 
   /// Runs `probe` with one case; its exit status and standard error.
-  static func run(_ probe: URL, _ name: String) throws -> (status: Int32, reason: Process.TerminationReason, error: String) {
+  static func run(_ probe: URL, _ name: String) throws -> (
+    status: Int32, reason: Process.TerminationReason, error: String
+  ) {
     let process = Process()
     process.executableURL = probe
     process.arguments = [name]
@@ -52,7 +57,8 @@ import Testing
     let pipe = Pipe()
     process.standardOutput = pipe
     try process.run()
-    let names = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n").map(String.init)
+    let names = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+      .map(String.init)
     process.waitUntilExit()
     #expect(Set(names) == Set(UsageMessageTests.expected.keys))
   }
@@ -60,7 +66,9 @@ import Testing
   @Test func misuseStopsWithPyTorchsMessageInEveryBuild() throws {
     let probes = UsageMessageTests.probes()
     let releaseRequired = ProcessInfo.processInfo.environment["SWIFT_TENSOR_REQUIRE_RELEASE_PROBE"] == "1"
-    #expect(!releaseRequired || probes.contains { $0.path.hasSuffix("release/UsageProbe") }, "the release UsageProbe was not built")
+    #expect(
+      !releaseRequired || probes.contains { $0.path.hasSuffix("release/UsageProbe") },
+      "the release UsageProbe was not built")
     #expect(!probes.isEmpty)
     for probe in probes {
       for (name, message) in UsageMessageTests.expected.sorted(by: { $0.key < $1.key }) {

@@ -17,7 +17,9 @@ import Testing
     return Tensor(c, shape: [m, n])
   }
 
-  @Test(arguments: [(1, 1, 1), (13, 33, 31), (12, 32, 385), (29, 65, 7), (200, 3, 450), (7, 700, 19), (0, 5, 3), (4, 5, 0)])
+  @Test(arguments: [
+    (1, 1, 1), (13, 33, 31), (12, 32, 385), (29, 65, 7), (200, 3, 450), (7, 700, 19), (0, 5, 3), (4, 5, 0),
+  ])
   func sgemmMatchesAReferenceForOddSizes(m: Int, n: Int, k: Int) {
     let a = Tensor.randn(m, k)
     let b = Tensor.randn(k, n)
@@ -129,7 +131,11 @@ import Testing
     let got = x.exp().toArray(Float.self)
     let want = x.toArray(Float.self).map { Foundation.expf($0) }
     for (g, w) in zip(got, want) {
-      if w.isNaN { #expect(g.isNaN) } else if w.isInfinite || w == 0 { #expect(g == w || abs(g) < 1e-37) } else {
+      if w.isNaN {
+        #expect(g.isNaN)
+      } else if w.isInfinite || w == 0 {
+        #expect(g == w || abs(g) < 1e-37)
+      } else {
         #expect(abs(g - w) <= 2 * w.ulp, "exp: \(g) vs \(w)")
       }
     }

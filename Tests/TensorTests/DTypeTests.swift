@@ -31,7 +31,9 @@ private func dtype(named name: String) -> DType {
   @Test(arguments: DType.allCases)
   func zeroDimTensorsPromoteOnlyAcrossCategories(a: DType) {
     let t = Tensor.ones([2], dtype: a)
-    #expect(Tensor.resultType([.tensor(t), .tensor(Tensor(1.0, dtype: .float64))]) == dtype(named: table["\(a.name),0d_float64"]!))
+    #expect(
+      Tensor.resultType([.tensor(t), .tensor(Tensor(1.0, dtype: .float64))])
+        == dtype(named: table["\(a.name),0d_float64"]!))
     #expect(Tensor.resultType([.tensor(t), .tensor(Tensor(1))]) == dtype(named: table["\(a.name),0d_int64"]!))
   }
 

@@ -21,13 +21,17 @@ import Testing
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.einsum("ij,jk->ik", Tensor.ones(2, 3), Tensor.ones(3))
     }
-    #expect(standardError(of: result).contains("einsum(): the number of subscripts in the equation (2) does not match the number of dimensions (1)"))
+    #expect(
+      standardError(of: result).contains(
+        "einsum(): the number of subscripts in the equation (2) does not match the number of dimensions (1)"))
   }
 
   @Test func anOutputLetterNotInTheInputsStops() async {
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.einsum("ij->k", Tensor.ones(2, 3))
     }
-    #expect(standardError(of: result).contains("einsum(): output subscript k does not appear in the equation for any input operand"))
+    #expect(
+      standardError(of: result).contains(
+        "einsum(): output subscript k does not appear in the equation for any input operand"))
   }
 }

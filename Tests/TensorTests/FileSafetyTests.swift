@@ -11,12 +11,13 @@ import Testing
 /// Saves never lose a file: every format replaces its target atomically.
 @Suite struct AtomicSaveTests {
   /// Each format: a file name, a save and a load.
-  static let formats: [(name: String, save: @Sendable (Tensor, URL) throws -> Void, load: @Sendable (URL) throws -> Tensor)] = [
-    ("x.npy", { try $0.save(npy: $1) }, { try Tensor(npy: $0) }),
-    ("x.npz", { try Tensor.save(npz: $1, ["x": $0]) }, { try Tensor.load(npz: $0)["x"]! }),
-    ("z.npz", { try Tensor.save(npz: $1, ["x": $0], compressed: true) }, { try Tensor.load(npz: $0)["x"]! }),
-    ("x.safetensors", { try Tensor.save(safetensors: $1, ["x": $0]) }, { try Tensor.load(safetensors: $0)["x"]! }),
-  ]
+  static let formats:
+    [(name: String, save: @Sendable (Tensor, URL) throws -> Void, load: @Sendable (URL) throws -> Tensor)] = [
+      ("x.npy", { try $0.save(npy: $1) }, { try Tensor(npy: $0) }),
+      ("x.npz", { try Tensor.save(npz: $1, ["x": $0]) }, { try Tensor.load(npz: $0)["x"]! }),
+      ("z.npz", { try Tensor.save(npz: $1, ["x": $0], compressed: true) }, { try Tensor.load(npz: $0)["x"]! }),
+      ("x.safetensors", { try Tensor.save(safetensors: $1, ["x": $0]) }, { try Tensor.load(safetensors: $0)["x"]! }),
+    ]
 
   @Test(arguments: 0..<4)
   func savingTwiceToOnePathKeepsTheNewFile(format: Int) throws {
@@ -52,7 +53,9 @@ import Testing
     let stale = ".x.npy.tensor-save-\(ended)-1.tmp"
     let live = ".x.npy.tensor-save-\(getppid())-2.tmp"
     let other = ".y.npy.tensor-save-\(ended)-3.tmp"
-    for name in [stale, live, other] { _ = FileManager.default.createFile(atPath: folder.file(name).path, contents: Data([1])) }
+    for name in [stale, live, other] {
+      _ = FileManager.default.createFile(atPath: folder.file(name).path, contents: Data([1]))
+    }
     try Tensor.ones(2).save(npy: url)
     #expect(Set(folder.contents) == ["x.npy", live, other])
   }
@@ -88,7 +91,8 @@ import Testing
       // Kill anywhere from the start of a save to well after it should have ended.
       let delay = Int(Double.random(in: 0...1.5, using: &rng) * saveTime * 1_000_000) + 1000
       let path = url.path
-      await #expect(processExitsWith: .signal(SIGKILL)) { [path = path as String, format = format as Int, elements = elements as Int, delay = delay as Int] in
+      await #expect(processExitsWith: .signal(SIGKILL)) {
+        [path = path as String, format = format as Int, elements = elements as Int, delay = delay as Int] in
         let new = Tensor.full([elements], 2.0)
         // The clock starts with the first save; later kills land in later saves of the loop.
         let killer = Thread {

@@ -20,11 +20,20 @@ import Testing
       ("npy", try x.npyData()),
       ("npy", try Tensor.ones(3, dtype: .bool).npyData()),
       ("npz", try Zip.write([Zip.Entry(name: "x.npy", data: try x.npyData())], compress: false)),
-      ("npz", try Zip.write([Zip.Entry(name: "x.npy", data: try x.npyData()), Zip.Entry(name: "y.npy", data: try x.long().npyData())], compress: true)),
+      (
+        "npz",
+        try Zip.write(
+          [Zip.Entry(name: "x.npy", data: try x.npyData()), Zip.Entry(name: "y.npy", data: try x.long().npyData())],
+          compress: true)
+      ),
       ("safetensors", try Tensor.safetensorsData(["x": x, "h": x.half(), "b": Tensor([true])], metadata: ["k": "v"])),
       ("pt", try Tensor.ptData(["v": .tensor(x[1]), "x": .tensor(x), "n": [1, 2.5, "s", .tuple([nil, true])]])),
       ("pkl", try Self.member("data.pkl", of: Self.checkpoint)),
-      ("pkl", try Self.member("data.pkl", of: try Tensor.ptData(["x": .tensor(x), "t": .tensor(x[0].t()), "i": .int(1 << 40)]))),
+      (
+        "pkl",
+        try Self.member(
+          "data.pkl", of: try Tensor.ptData(["x": .tensor(x), "t": .tensor(x[0].t()), "i": .int(1 << 40)]))
+      ),
     ]
   }
 
@@ -99,7 +108,9 @@ import Testing
     for (kind, original) in try seeds().prefix(4) {
       #expect(throws: TensorFileError.self) { try read(kind, original) }
     }
-    #expect { try read("npz", listedTwice(try Zip.write([Zip.Entry(name: "x.npy", data: Data())], compress: true))) } throws: {
+    #expect {
+      try read("npz", listedTwice(try Zip.write([Zip.Entry(name: "x.npy", data: Data())], compress: true)))
+    } throws: {
       "\($0)".contains("overlap")
     }
     for (kind, original) in try seeds() {
@@ -118,7 +129,8 @@ import Testing
         case 3:
           // A size field grown huge: a run of digits (npy, safetensors) or 8 bytes (zip).
           if let digits = data.firstRange(of: Data("4".utf8)) ?? data.firstRange(of: Data("3".utf8)) {
-            data.replaceSubrange(digits, with: Data(["4611686018427387904", "9223372036854775807", "0, 0"][Int(rng.next() % 3)].utf8))
+            data.replaceSubrange(
+              digits, with: Data(["4611686018427387904", "9223372036854775807", "0, 0"][Int(rng.next() % 3)].utf8))
           } else {
             let i = Int(rng.next() % UInt64(data.count))
             for k in i..<min(i + 8, data.count) { data[k] = 0xFF }

@@ -76,21 +76,50 @@ import Testing
   private func archive(localName: String, centralNames: [String], payload: Data, crc: UInt32, size: Int) -> Data {
     var w = ByteWriter()
     let name = Array(localName.utf8)
-    w.u32(0x0403_4B50); w.u16(20); w.u16(0); w.u16(8); w.u16(0); w.u16(0)
-    w.u32(crc); w.u32(UInt32(payload.count)); w.u32(UInt32(size)); w.u16(UInt16(name.count)); w.u16(0)
+    w.u32(0x0403_4B50)
+    w.u16(20)
+    w.u16(0)
+    w.u16(8)
+    w.u16(0)
+    w.u16(0)
+    w.u32(crc)
+    w.u32(UInt32(payload.count))
+    w.u32(UInt32(size))
+    w.u16(UInt16(name.count))
+    w.u16(0)
     w.bytes += name
     w.bytes += Array(payload)
     let directoryOffset = w.bytes.count
     for central in centralNames {
       let n = Array(central.utf8)
-      w.u32(0x0201_4B50); w.u16(20); w.u16(20); w.u16(0); w.u16(8); w.u16(0); w.u16(0)
-      w.u32(crc); w.u32(UInt32(payload.count)); w.u32(UInt32(size)); w.u16(UInt16(n.count)); w.u16(0); w.u16(0)
-      w.u16(0); w.u16(0); w.u32(0); w.u32(0)
+      w.u32(0x0201_4B50)
+      w.u16(20)
+      w.u16(20)
+      w.u16(0)
+      w.u16(8)
+      w.u16(0)
+      w.u16(0)
+      w.u32(crc)
+      w.u32(UInt32(payload.count))
+      w.u32(UInt32(size))
+      w.u16(UInt16(n.count))
+      w.u16(0)
+      w.u16(0)
+      w.u16(0)
+      w.u16(0)
+      w.u32(0)
+      w.u32(0)
       w.bytes += n
     }
     let directorySize = w.bytes.count - directoryOffset
-    w.u32(0x0605_4B50); w.u16(0); w.u16(0); w.u16(UInt16(centralNames.count)); w.u16(UInt16(centralNames.count))
-    w.u32(UInt32(directorySize)); w.u32(UInt32(directoryOffset)); w.u16(0)
+    w.u32(0x0605_4B50)
+    w.u16(0)
+    w.u16(0)
+    w.u16(UInt16(centralNames.count))
+    w.u16(UInt16(centralNames.count))
+    w.u32(UInt32(directorySize))
+    w.u32(UInt32(directoryOffset))
+    w.u16(0)
     return Data(w.bytes)
   }
 
@@ -104,7 +133,8 @@ import Testing
   @Test func oneDeflateStreamListedManyTimesIsRejectedBeforeInflating() throws {
     // 100 MB of zeros deflate to ~100 KB; listed 20 times, the old reader inflated 2 GB.
     let (payload, crc, size) = try deflated(try Tensor.zeros(25_000_000).npyData())
-    let bomb = archive(localName: "a.npy", centralNames: (0..<20).map { _ in "a.npy" }, payload: payload, crc: crc, size: size)
+    let bomb = archive(
+      localName: "a.npy", centralNames: (0..<20).map { _ in "a.npy" }, payload: payload, crc: crc, size: size)
     #expect(bomb.count < 200_000)
     let started = Date()
     #expect {
@@ -129,7 +159,8 @@ import Testing
     #expect { try Tensor.load(npz: short) } throws: { "\($0)".contains("ends after") }
     // Declared smaller than the stream (the tensor fits, but bytes follow it).
     let padded = try deflated(npy + Data(count: 1000))
-    let long = archive(localName: "a.npy", centralNames: ["a.npy"], payload: padded.payload, crc: padded.crc, size: npy.count)
+    let long = archive(
+      localName: "a.npy", centralNames: ["a.npy"], payload: padded.payload, crc: padded.crc, size: npy.count)
     #expect { try Tensor.load(npz: long) } throws: { "\($0)".contains("more than the declared") }
     // Sizes deflate cannot reach from the bytes present are rejected up front.
     let impossible = archive(localName: "a.npy", centralNames: ["a.npy"], payload: payload, crc: crc, size: 0xFFFF_FF00)
@@ -139,7 +170,9 @@ import Testing
   @Test(arguments: [false, true])
   func membersStreamInPiecesAndReadOnlyWhatIsAsked(compressed: Bool) throws {
     // Pieces of 1000 bytes stand in for zlib's 4 GiB limit: every member crosses many.
-    let tensors = ["a": Tensor.arange(30_000).float().view(100, 300), "b": Tensor.arange(7).long(), "c": Tensor.zeros(0, 3)]
+    let tensors = [
+      "a": Tensor.arange(30_000).float().view(100, 300), "b": Tensor.arange(7).long(), "c": Tensor.zeros(0, 3),
+    ]
     var sink = MemorySink()
     try Tensor.writeNPZ(tensors, compressed: compressed, into: &sink, path: "", pieceSize: 1000)
     let bytes = sink.data

@@ -6,7 +6,8 @@ import Testing
 
 extension Interop {
   /// The NumPy/safetensors side of these tests.
-  static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Interop/interop.py")
+  static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+    "Interop/interop.py")
 
   static func runScript(_ python: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
     try run(python, [script.path] + arguments)
@@ -47,7 +48,8 @@ private func reference(_ dtype: DType) -> Tensor { Tensor.arange(12).view(3, 4).
     }
   }
 
-  @Test(.enabled(if: Interop.safetensorsPython != nil, "needs python3 with numpy and safetensors (.ci/run installs them)"))
+  @Test(
+    .enabled(if: Interop.safetensorsPython != nil, "needs python3 with numpy and safetensors (.ci/run installs them)"))
   func readsWhatSafetensorsWrites() throws {
     let folder = ScratchFolder()
     defer { folder.cleanUp() }

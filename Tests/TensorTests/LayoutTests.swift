@@ -134,7 +134,8 @@ import Testing
 
 @Suite struct StridedLoopTests {
   @Test func coalescesContiguousDimsIntoOneRow() {
-    let loop = StridedLoop(shape: [2, 3, 4], layouts: [Layout(contiguous: [2, 3, 4]), Layout(contiguous: [2, 3, 4])])
+    let loop = StridedLoop(
+      shape: [2, 3, 4], layouts: [Layout(contiguous: [2, 3, 4]), Layout(contiguous: [2, 3, 4])])
     #expect(loop.shape == [24])
   }
 

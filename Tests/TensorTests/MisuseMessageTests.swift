@@ -28,7 +28,9 @@ import Testing
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.where(Tensor([1.0, 0.0] as [Float]), Tensor.ones(2), Tensor.zeros(2))
     }
-    #expect(standardError(of: result).contains("where expected condition to be a boolean tensor, but got a tensor with dtype Float"))
+    #expect(
+      standardError(of: result).contains(
+        "where expected condition to be a boolean tensor, but got a tensor with dtype Float"))
   }
 
   @Test func whereAcceptsAUInt8Condition() {
@@ -40,7 +42,9 @@ import Testing
     let x = Tensor.arange(6).float().view(2, 3)
     let index = Tensor([0, 2, 1, 0] as [Int32], shape: [2, 2])
     #expect(x.gather(dim: 1, index: index) == Tensor([[0, 2], [4, 3]] as [[Float]]))
-    #expect(x.clone().scatter_(dim: 1, index: index, src: Tensor.full([2, 2], 9.0)) == Tensor([[9, 1, 9], [9, 9, 5]] as [[Float]]))
+    #expect(
+      x.clone().scatter_(dim: 1, index: index, src: Tensor.full([2, 2], 9.0))
+        == Tensor([[9, 1, 9], [9, 9, 5]] as [[Float]]))
   }
 
   @Test func gatherRejectsInt16Indices() async {

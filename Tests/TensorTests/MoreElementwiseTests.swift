@@ -35,9 +35,15 @@ import Testing
   @Test func quadrantsSignsAndSpecialValues() {
     let y = Tensor([1, 1, -1, -1, 0] as [Float])
     let x = Tensor([1, -1, 1, -1, -1] as [Float])
-    #expect(y.atan2(x) == Tensor([0.7853981852531433, 2.356194496154785, -0.7853981852531433, -2.356194496154785, 3.1415927410125732] as [Double]).float())
+    #expect(
+      y.atan2(x)
+        == Tensor(
+          [0.7853981852531433, 2.356194496154785, -0.7853981852531433, -2.356194496154785, 3.1415927410125732]
+            as [Double]
+        ).float())
     #expect(Tensor([1]).atan2(Tensor([2])).dtype == .float32)
-    #expect(Tensor([1, -2, 3] as [Float]).copysign(Tensor([-0.0, 1, -1] as [Float])) == Tensor([-1, 2, -3] as [Float]))
+    #expect(
+      Tensor([1, -2, 3] as [Float]).copysign(Tensor([-0.0, 1, -1] as [Float])) == Tensor([-1, 2, -3] as [Float]))
     #expect(Tensor([Float(3e38)]).hypot(Tensor([Float(4e38)])) == Tensor([Float.infinity]))
     #expect(Tensor([3]).exp2() == Tensor([8] as [Float]))
   }
@@ -79,22 +85,40 @@ import Testing
   @Test func digammaPolygammaAndLgammaMatchPyTorch() {
     expectClose(
       x.digamma(),
-      Tensor([1.1031566406452433, -.infinity, -3.502524222200133, -0.5772156649015328, 0.7031566406452431, 2.251752589066721, 4.600161852738088], shape: [7]),
+      Tensor(
+        [
+          1.1031566406452433, -.infinity, -3.502524222200133, -0.5772156649015328, 0.7031566406452431,
+          2.251752589066721, 4.600161852738088,
+        ], shape: [7]),
       rtol: 1e-12, atol: 1e-13)
     // Against 30-digit values (mpmath): PyTorch's own trigamma is off by up to 1e-10 here.
     expectClose(
       x.polygamma(1),
-      Tensor([9.539246644989124, .infinity, 12.245364546107732, 1.6449340668482264, 0.49035775610023485, 0.10516633568168575, 0.010050166663333571], shape: [7]),
+      Tensor(
+        [
+          9.539246644989124, .infinity, 12.245364546107732, 1.6449340668482264, 0.49035775610023485,
+          0.10516633568168575, 0.010050166663333571,
+        ], shape: [7]),
       rtol: 1e-13, atol: 1e-15)
     expectClose(
       x.polygamma(2),
-      Tensor([-0.1082040516417274, -.infinity, -75.27253658872604, -2.4041138063191885, -0.2362040516417274, -0.011049834970802067, -0.00010100499983335], shape: [7]),
+      Tensor(
+        [
+          -0.1082040516417274, -.infinity, -75.27253658872604, -2.4041138063191885, -0.2362040516417274,
+          -0.011049834970802067, -0.00010100499983335,
+        ], shape: [7]),
       rtol: 1e-13, atol: 1e-15)
     expectClose(
       x.lgamma(),
-      Tensor([-0.05624371649767405, .infinity, 1.0957979948180756, 0, 0.2846828704729192, 12.801827480081469, 359.1342053695754], shape: [7]),
+      Tensor(
+        [
+          -0.05624371649767405, .infinity, 1.0957979948180756, 0, 0.2846828704729192, 12.801827480081469,
+          359.1342053695754,
+        ], shape: [7]),
       rtol: 1e-13, atol: 1e-13)
     #expect(Tensor([-1.0], shape: [1]).digamma()[0].item().isNaN)
-    expectClose(Tensor([0.3, 2.5] as [Float]).digamma(), Tensor([-3.502523899078369, 0.7031567692756653] as [Double]).float(), rtol: 1e-6, atol: 0)
+    expectClose(
+      Tensor([0.3, 2.5] as [Float]).digamma(), Tensor([-3.502523899078369, 0.7031567692756653] as [Double]).float(),
+      rtol: 1e-6, atol: 0)
   }
 }

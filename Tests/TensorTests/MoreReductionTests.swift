@@ -33,7 +33,8 @@ import Testing
     // Each vector's norm is clamped to eps before the product (PyTorch's order).
     let similarity = Tensor.cosineSimilarity(
       Tensor([[1e-5, 0], [3, 4]] as [[Float]]), Tensor([[1e-5, 1e-9], [4, 3]] as [[Float]]), dim: 1, eps: 1e-4)
-    expectClose(similarity, Tensor([0.010000000707805157, 0.9600000381469727] as [Double]).float(), rtol: 1e-6, atol: 0)
+    expectClose(
+      similarity, Tensor([0.010000000707805157, 0.9600000381469727] as [Double]).float(), rtol: 1e-6, atol: 0)
     expectClose(
       Tensor.pairwiseDistance(Tensor([[1, 2]] as [[Float]]), Tensor([[2, 4]] as [[Float]])),
       Tensor([2.2360665798187256] as [Double]).float(), rtol: 1e-6, atol: 0)
@@ -51,6 +52,7 @@ import Testing
   @Test func logcumsumexpMatchesPyTorch() {
     expectClose(
       Tensor([1, 2, -1000, 3] as [Float]).logcumsumexp(dim: 0),
-      Tensor([1.0, 2.3132617473602295, 2.3132617473602295, 3.4076058864593506] as [Double]).float(), rtol: 1e-6, atol: 0)
+      Tensor([1.0, 2.3132617473602295, 2.3132617473602295, 3.4076058864593506] as [Double]).float(), rtol: 1e-6, atol: 0
+    )
   }
 }

@@ -18,7 +18,8 @@ private let fixtures = Fixtures()
 
   @Test(arguments: DType.allCases.filter { $0 != .bfloat16 })
   func roundTripsEveryDType(dtype: DType) throws {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("roundtrip-\(dtype.name)-\(UUID().uuidString).npy")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "roundtrip-\(dtype.name)-\(UUID().uuidString).npy")
     defer { try? FileManager.default.removeItem(at: url) }
     let x = Tensor.arange(12).view(3, 4).t().to(dtype)
     try x.save(npy: url)

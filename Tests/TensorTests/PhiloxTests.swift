@@ -1,6 +1,6 @@
 import Foundation
-import Testing
 import TestSupport
+import Testing
 
 @testable import Tensor
 
@@ -15,7 +15,8 @@ private let fixtures = Fixtures()
     #expect([zeros.0, zeros.1, zeros.2, zeros.3] == [0x6627_E8D5, 0xE169_C58D, 0xBC57_AC4C, 0x9B00_DBD8])
     let ones = Philox.block(counter: (.max, .max, .max, .max), key: (.max, .max))
     #expect([ones.0, ones.1, ones.2, ones.3] == [0x408F_276D, 0x41C8_3B0E, 0xA20B_C7C6, 0x6D54_51FD])
-    let pi = Philox.block(counter: (0x243F_6A88, 0x85A3_08D3, 0x1319_8A2E, 0x0370_7344), key: (0xA409_3822, 0x299F_31D0))
+    let pi = Philox.block(
+      counter: (0x243F_6A88, 0x85A3_08D3, 0x1319_8A2E, 0x0370_7344), key: (0xA409_3822, 0x299F_31D0))
     #expect([pi.0, pi.1, pi.2, pi.3] == [0xD16C_FE09, 0x94FD_CCEB, 0x5001_E420, 0x2412_6EA1])
   }
 
@@ -56,7 +57,10 @@ private let fixtures = Fixtures()
     expectClose(normal.movedTo(.cpu), fixtures.tensor("philox_normal_float32"), rtol: 1e-6, atol: 1e-6)
     // Seeding again starts the offsets over.
     g.manualSeed(42)
-    #expect(Tensor.rand([10], device: .test(0), generator: g).movedTo(.cpu).toArray(Float.self) == (Tensor.rand([10], device: .test(0), generator: Generator(device: .test(0)).manualSeed(42)).movedTo(.cpu).toArray(Float.self)))
+    #expect(
+      Tensor.rand([10], device: .test(0), generator: g).movedTo(.cpu).toArray(Float.self)
+        == (Tensor.rand([10], device: .test(0), generator: Generator(device: .test(0)).manualSeed(42)).movedTo(.cpu)
+          .toArray(Float.self)))
   }
 
   @Test func reducedPrecisionAndBernoulliOnTheTestDevice() {
@@ -64,14 +68,20 @@ private let fixtures = Fixtures()
     _ = Tensor.empty([1], device: .test(1)).uniform_(generator: g)  // offset 0
     let half = Tensor.rand([9], dtype: .float16, device: .test(1), generator: g)  // offset 1
     #expect(half.dtype == .float16)
-    #expect(half.movedTo(.cpu).to(.float32).toArray(Float.self) == fixtures.tensor("philox_uniform_float16").toArray(Float.self))
-    let brain = Tensor.empty([9], dtype: .bfloat16, device: .test(1)).uniform_(from: -2, to: 2, generator: g)  // offset 2
-    #expect(brain.movedTo(.cpu).to(.float32).toArray(Float.self) == fixtures.tensor("philox_uniform_bfloat16").toArray(Float.self))
+    #expect(
+      half.movedTo(.cpu).to(.float32).toArray(Float.self)
+        == fixtures.tensor("philox_uniform_float16").toArray(Float.self))
+    // Offset 2.
+    let brain = Tensor.empty([9], dtype: .bfloat16, device: .test(1)).uniform_(from: -2, to: 2, generator: g)
+    #expect(
+      brain.movedTo(.cpu).to(.float32).toArray(Float.self)
+        == fixtures.tensor("philox_uniform_bfloat16").toArray(Float.self))
 
     let b = Generator(device: .test(0)).manualSeed(9)
     for _ in 0..<4 { _ = Tensor.empty([1], device: .test(0)).uniform_(generator: b) }
     let coins = Tensor.zeros([6], dtype: .float64, device: .test(0)).bernoulli(p: 0.6, generator: b)  // offset 4
-    #expect(coins.movedTo(.cpu).toArray(Double.self) == fixtures.tensor("philox_bernoulli_float64").toArray(Double.self))
+    #expect(
+      coins.movedTo(.cpu).toArray(Double.self) == fixtures.tensor("philox_bernoulli_float64").toArray(Double.self))
   }
 
   @Test func probabilityTensorsCompareWithDeviceUniforms() {
@@ -85,10 +95,12 @@ private let fixtures = Fixtures()
 
   @Test func multinomialDrawsOnTheDevice() {
     let weights = Tensor([[0.1, 0.0, 0.6, 0.3], [1, 1, 0, 2]] as [[Float]]).movedTo(.test(0))
-    let samples = weights.multinomial(numSamples: 3, replacement: true, generator: Generator(device: .test(0)).manualSeed(42))
+    let samples = weights.multinomial(
+      numSamples: 3, replacement: true, generator: Generator(device: .test(0)).manualSeed(42))
     #expect(samples.device == .test(0) && samples.dtype == .int64 && samples.shape == [2, 3])
     // Each draw is the number of categories whose normalised cumulative weight is below u.
-    let cumulative = (weights.movedTo(.cpu).cumsum(dim: 1) / weights.movedTo(.cpu).sum(dim: [1], keepdim: true)).toArray(Float.self)
+    let cumulative = (weights.movedTo(.cpu).cumsum(dim: 1) / weights.movedTo(.cpu).sum(dim: [1], keepdim: true))
+      .toArray(Float.self)
     let u = Philox.values(count: 6, dtype: .float32, .uniform(from: 0, to: 1), seed: 42, offset: 0).map { Float($0) }
     let expected = (0..<6).map { n in Int64((0..<4).filter { cumulative[(n / 3) * 4 + $0] < u[n] }.count) }
     #expect(samples.movedTo(.cpu).toArray(Int64.self) == expected)
@@ -98,7 +110,9 @@ private let fixtures = Fixtures()
     let counts = (0..<4).map { c in many.movedTo(.cpu).toArray(Int64.self).filter { $0 == c }.count }
     #expect(counts[1] == 0 && abs(counts[2] - 1200) < 120 && abs(counts[0] - 200) < 60)
 
-    let distinct = weights.multinomial(numSamples: 3, replacement: false, generator: Generator(device: .test(0)).manualSeed(1)).movedTo(.cpu)
+    let distinct = weights.multinomial(
+      numSamples: 3, replacement: false, generator: Generator(device: .test(0)).manualSeed(1)
+    ).movedTo(.cpu)
     for row in 0..<2 {
       let picked = distinct[row].toArray(Int64.self)
       #expect(Set(picked).count == 3 && !picked.contains(row == 0 ? 1 : 2), "\(picked)")
@@ -124,7 +138,8 @@ private let fixtures = Fixtures()
   }
 
   @Test func exponentialOnTheDeviceTransformsItsUniforms() {
-    let x = Tensor.empty([9], dtype: .float64, device: .test(0)).exponential_(lambd: 2, generator: Generator(device: .test(0)).manualSeed(3))
+    let x = Tensor.empty([9], dtype: .float64, device: .test(0)).exponential_(
+      lambd: 2, generator: Generator(device: .test(0)).manualSeed(3))
     let u = Philox.values(count: 9, dtype: .float64, .uniform(from: 0, to: 1), seed: 3, offset: 0)
     expectClose(x.movedTo(.cpu), Tensor(u.map { -Foundation.log1p(-$0) / 2 }, dtype: .float64), rtol: 1e-15, atol: 0)
   }
@@ -139,7 +154,8 @@ private let fixtures = Fixtures()
 
   @Test func aHostGeneratorDrawsOnTheHostForDeviceTensors() {
     let onDevice = Tensor.rand([5], device: .test(0), generator: Generator(seed: 3))
-    #expect(onDevice.movedTo(.cpu).toArray(Float.self) == Tensor.rand([5], generator: Generator(seed: 3)).toArray(Float.self))
+    #expect(
+      onDevice.movedTo(.cpu).toArray(Float.self) == Tensor.rand([5], generator: Generator(seed: 3)).toArray(Float.self))
   }
 
   @Test func stateIsSeedAndOffset() {
@@ -160,16 +176,22 @@ private let fixtures = Fixtures()
     await #expect(processExitsWith: .success) {
       Tensor.manualSeed(42)
       let a = Tensor.empty([10], device: .test(0)).uniform_(from: -1, to: 3).movedTo(.cpu).toArray(Float.self)
-      let want = Philox.values(count: 10, dtype: .float32, .uniform(from: -1, to: 3), seed: 42, offset: 0).map { Float($0) }
+      let want = Philox.values(count: 10, dtype: .float32, .uniform(from: -1, to: 3), seed: 42, offset: 0).map {
+        Float($0)
+      }
       guard a == want else { fatalError("first draw after manualSeed(42): \(a)") }
       // test:1 has its own offset; the CPU's generator is untouched by device draws.
       let b = Tensor.rand([4], device: .test(1)).movedTo(.cpu).toArray(Float.self)
-      let wantB = Philox.values(count: 4, dtype: .float32, .uniform(from: 0, to: 1), seed: 42, offset: 0).map { Float($0) }
+      let wantB = Philox.values(count: 4, dtype: .float32, .uniform(from: 0, to: 1), seed: 42, offset: 0).map {
+        Float($0)
+      }
       guard b == wantB else { fatalError("test:1 draw: \(b)") }
       let host = Tensor.rand([3]).toArray(Float.self)
       Tensor.manualSeed(42)
       guard host == Tensor.rand([3]).toArray(Float.self) else { fatalError("the CPU generator moved") }
-      guard Generator.default(for: .test(0)).getState().toArray(UInt8.self)[8] == 0 else { fatalError("offset not reset") }
+      guard Generator.default(for: .test(0)).getState().toArray(UInt8.self)[8] == 0 else {
+        fatalError("offset not reset")
+      }
     }
   }
 

@@ -48,7 +48,9 @@ import Testing
     #expect(v["stepped"]!.shape == [2, 2] && v["stepped"]!.layout.strides == [12, 3])
     #expect(v["stepped"]!.toArray(Float.self) == [1, 4, 13, 16])
     #expect(v["transposed"]!.layout.strides == [1, 6])
-    #expect(v["expanded"]!.layout.strides == [0, 1] && v["expanded"]!.toArray(Float.self) == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
+    #expect(
+      v["expanded"]!.layout.strides == [0, 1]
+        && v["expanded"]!.toArray(Float.self) == [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2])
     #expect(v["tail"]!.toArray(Int64.self) == [6, 7, 8, 9])
     #expect(v["tail"]!.layout.offset == 6)
     // One storage, as in PyTorch: writing through the base shows in every view.
@@ -76,7 +78,10 @@ import Testing
     #expect(c["device"]?.string == "cpu")
     #expect(c["nested"]?.elements?[1]["k"]?.elements?.first?.double == 1.5)
     let model = try #require(c["model"]?.tensorDict)
-    #expect(Set(model.keys) == ["0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked"])
+    #expect(
+      Set(model.keys) == [
+        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
+      ])
     #expect(model["1.num_batches_tracked"]?.shape == [] && model["1.num_batches_tracked"]?.item(Int64.self) == 1)
     // The optimizer's state dict: per-parameter state keyed by integers, and its groups.
     let optimizer = try #require(c["optimizer"])
@@ -86,7 +91,9 @@ import Testing
     #expect(group["params"]?.elements?.compactMap(\.int) == [0, 1, 2, 3])
     // A state dict entry point refuses the tree, saying what to use.
     let refusal = Self.message { _ = try Tensor.load(pt: Self.file("checkpoint.pt")) }
-    #expect(refusal.contains("entry 'model' is a dict, not a tensor") && refusal.contains("Tensor.loadObject(pt:)"), "\(refusal)")
+    #expect(
+      refusal.contains("entry 'model' is a dict, not a tensor") && refusal.contains("Tensor.loadObject(pt:)"),
+      "\(refusal)")
   }
 
   @Test func readsParametersAndEmptyTensors() throws {
@@ -164,7 +171,8 @@ import Testing
     // A storage that claims 2^60 elements: refused from the member's size, nothing allocated.
     var huge: [UInt8] = [0x80, 0x02] + Array("ctorch._utils\n_rebuild_tensor_v2\n".utf8) + [0x28, 0x28]
     huge += [0x58, 7, 0, 0, 0] + Array("storage".utf8) + Array("ctorch\nFloatStorage\n".utf8)
-    huge += [0x58, 1, 0, 0, 0, 0x30, 0x58, 3, 0, 0, 0] + Array("cpu".utf8) + [0x8A, 8, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x74, 0x51]
+    huge +=
+      [0x58, 1, 0, 0, 0, 0x30, 0x58, 3, 0, 0, 0] + Array("cpu".utf8) + [0x8A, 8, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x74, 0x51]
     huge += [0x4B, 0, 0x4B, 4, 0x85, 0x4B, 1, 0x85, 0x89, 0x29, 0x74, 0x52, 0x2E]
     let m = Self.message { _ = try Tensor.loadObject(pt: try archive(huge, storage: [0, 0, 0, 0])) }
     #expect(m.contains("should hold 1152921504606846976 torch.float32 elements but its member has 4 bytes"), "\(m)")
@@ -174,7 +182,9 @@ import Testing
   func pyTorchReadsWhatSwiftWrites() throws {
     let scratch = ScratchFolder()
     defer { scratch.cleanUp() }
-    try Tensor.save(pt: scratch.file("swift_dtypes.pt"), Dictionary(uniqueKeysWithValues: Self.dtypes.map { ($0.0, Self.reference($0.1)) }))
+    try Tensor.save(
+      pt: scratch.file("swift_dtypes.pt"),
+      Dictionary(uniqueKeysWithValues: Self.dtypes.map { ($0.0, Self.reference($0.1)) }))
     let base = Tensor.arange(24).float().view(4, 6)
     try Tensor.save(
       pt: scratch.file("swift_views.pt"),
@@ -185,7 +195,8 @@ import Testing
       ])
     let checkpoint: SavedValue = [
       "epoch": 7, "lr": 0.5, "name": "swift", "flag": true, "none": nil, "tuple": 0, "tags": .tuple(["a", -3]),
-      "big": .int(-(1 << 40)), "blob": .bytes([0, 127, 255]), "model": .stateDict(["w": Tensor([[1, 2], [3, 4]] as [[Float]])]),
+      "big": .int(-(1 << 40)), "blob": .bytes([0, 127, 255]),
+      "model": .stateDict(["w": Tensor([[1, 2], [3, 4]] as [[Float]])]),
       "state": [0: ["momentum": .tensor(Tensor([0.5, -0.5], dtype: .float64))]], "list": [1, 2.5, "x"],
     ]
     try Tensor.save(pt: scratch.file("swift_checkpoint.pt"), object: checkpoint)
@@ -195,6 +206,8 @@ import Testing
     let fresh = try Interop.run(Interop.torchPython!, [Self.script.path, "fixtures", scratch.url.path])
     try #require(fresh.status == 0, "\(fresh.output)")
     let loaded = try Tensor.load(pt: scratch.file("dtypes.pt"))
-    for (key, dtype) in Self.dtypes { #expect(loaded[key]?.toArray(Double.self) == Self.reference(dtype).toArray(Double.self)) }
+    for (key, dtype) in Self.dtypes {
+      #expect(loaded[key]?.toArray(Double.self) == Self.reference(dtype).toArray(Double.self))
+    }
   }
 }

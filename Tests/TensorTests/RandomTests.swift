@@ -38,14 +38,17 @@ import Testing
     #expect(weights.multinomial(numSamples: 6, generator: Generator().manualSeed(11)) == Tensor([0, 4, 5, 3, 2, 1]))
     #expect(weights.multinomial(numSamples: 1, generator: Generator().manualSeed(11)) == Tensor([0]))
     let exponential = Tensor.empty(4).exponential_(lambd: 2, generator: Generator().manualSeed(2))
-    #expect(exponential == Tensor([1.247846245765686, 0.05096941813826561, 0.6167886853218079, 0.38854870200157166] as [Float]))
+    #expect(
+      exponential
+        == Tensor([1.247846245765686, 0.05096941813826561, 0.6167886853218079, 0.38854870200157166] as [Float]))
   }
 
   @Test func multinomialRejectsBadDistributions() async {
     let tooMany = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([0.5, 0.5] as [Float]).multinomial(numSamples: 3)
     }
-    #expect(standardError(of: tooMany).contains("cannot sample n_sample > prob_dist.size(-1) samples without replacement"))
+    #expect(
+      standardError(of: tooMany).contains("cannot sample n_sample > prob_dist.size(-1) samples without replacement"))
     let negative = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor([0.5, -0.5] as [Float]).multinomial(numSamples: 1)
     }
@@ -60,8 +63,12 @@ import Testing
     let g = Generator().manualSeed(42)
     Tensor.manualSeed(7)
     let before = Tensor.getRNGState()
-    #expect(Tensor.rand(3, generator: g) == Tensor([0.8822692632675171, 0.9150039553642273, 0.38286375999450684] as [Double]).float())
-    expectClose(Tensor.randn(2, generator: g), Tensor([-0.829319179058075, -1.6137069463729858] as [Double]).float(), rtol: 1e-6, atol: 0)
+    #expect(
+      Tensor.rand(3, generator: g)
+        == Tensor([0.8822692632675171, 0.9150039553642273, 0.38286375999450684] as [Double]).float())
+    expectClose(
+      Tensor.randn(2, generator: g), Tensor([-0.829319179058075, -1.6137069463729858] as [Double]).float(), rtol: 1e-6,
+      atol: 0)
     #expect(Tensor.getRNGState() == before, "drawing from g left the default generator alone")
     #expect(g.initialSeed == 42)
   }
@@ -84,12 +91,15 @@ import Testing
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       Generator().setState(Tensor.zeros(10, dtype: .uint8))
     }
-    #expect(standardError(of: result).contains("set_state: expected a uint8 tensor of 2536 bytes from getState(), got torch.uint8 of 10 elements"))
+    #expect(
+      standardError(of: result).contains(
+        "set_state: expected a uint8 tensor of 2536 bytes from getState(), got torch.uint8 of 10 elements"))
   }
 
   @Test func bernoulliNormalAndRandintLikeMatchPyTorch() {
     Tensor.manualSeed(0)
-    #expect(Tensor([0.1, 0.5, 0.9, 0.3, 0.7, 0.5], dtype: .float64).bernoulli() == Tensor([0, 0, 1, 0, 1, 0] as [Double]))
+    #expect(
+      Tensor([0.1, 0.5, 0.9, 0.3, 0.7, 0.5], dtype: .float64).bernoulli() == Tensor([0, 0, 1, 0, 1, 0] as [Double]))
     Tensor.manualSeed(0)
     #expect(Tensor([0.1, 0.5, 0.9, 0.3, 0.7, 0.5] as [Float]).bernoulli() == Tensor([0, 0, 1, 1, 1, 0] as [Float]))
     Tensor.manualSeed(0)

@@ -10,7 +10,8 @@ import Testing
   let x = Tensor.arange(6).view(2, 3)
 
   @Test func repeatAndTileOfIntegers() {
-    #expect(x.repeat(2, 2) == Tensor([[0, 1, 2, 0, 1, 2], [3, 4, 5, 3, 4, 5], [0, 1, 2, 0, 1, 2], [3, 4, 5, 3, 4, 5]]))
+    #expect(
+      x.repeat(2, 2) == Tensor([[0, 1, 2, 0, 1, 2], [3, 4, 5, 3, 4, 5], [0, 1, 2, 0, 1, 2], [3, 4, 5, 3, 4, 5]]))
     #expect(Tensor(5).repeat(2, 3) == Tensor.full([2, 3], 5, dtype: .int64))
     #expect(x.tile(2) == x.repeat(1, 2))
     #expect(Tensor.repeatInterleave(Tensor([2, 0, 1])) == Tensor([0, 0, 2]))
@@ -43,7 +44,9 @@ import Testing
     let result = await #expect(processExitsWith: .failure, observing: [\.standardErrorContent]) {
       _ = Tensor.ones(2, 3).repeat(2)
     }
-    #expect(standardError(of: result).contains("Number of dimensions of repeat dims (1) can not be smaller than number of dimensions of tensor (2)"))
+    #expect(
+      standardError(of: result).contains(
+        "Number of dimensions of repeat dims (1) can not be smaller than number of dimensions of tensor (2)"))
   }
 
   @Test func unfoldPastTheSizeStops() async {

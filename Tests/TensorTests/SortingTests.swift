@@ -26,7 +26,8 @@ import Testing
     let largest = x.topk(2, dim: 1)
     #expect(largest.indices[.all, 0] == Tensor([1, 4]) && largest.values[.all, 1] == Tensor([3, 5] as [Float]))
     let smallest = x.topk(2, dim: 1, largest: false)
-    #expect(smallest.values == Tensor([[1, 2], [-1, 0]] as [[Float]]) && smallest.indices == Tensor([[2, 4], [1, 0]]))
+    #expect(
+      smallest.values == Tensor([[1, 2], [-1, 0]] as [[Float]]) && smallest.indices == Tensor([[2, 4], [1, 0]]))
     let kth = Tensor([[4, 1, 3], [2, 5, 9]] as [[Float]]).kthvalue(2, dim: 1)
     #expect(kth.values == Tensor([3, 5] as [Float]) && kth.indices == Tensor([2, 1]))
   }
@@ -46,7 +47,8 @@ import Testing
     let y = Tensor([[1, 4, 2, 8], [3, .nan, 0, 6]] as [[Float]])
     let q = Tensor([0.25, 0.5] as [Float])
     let expected: [(Tensor.QuantileInterpolation, [Float], [Float])] = [
-      (.linear, [1.75, 3.0], [2.4000000953674316, 2.4000000953674316]), (.lower, [1, 2], [2, 0]), (.higher, [2, 4], [4, 3]),
+      (.linear, [1.75, 3.0], [2.4000000953674316, 2.4000000953674316]), (.lower, [1, 2], [2, 0]),
+      (.higher, [2, 4], [4, 3]),
       (.midpoint, [1.5, 3], [3, 1.5]), (.nearest, [2, 4], [2, 3]),
     ]
     for (mode, firstRow, nanIgnored) in expected {
@@ -63,11 +65,16 @@ import Testing
 
   @Test func uniqueValuesSlicesAndRuns() {
     let u = Tensor([3, 1, 3, 2, 1, 1]).unique(returnInverse: true, returnCounts: true)
-    #expect(u.values == Tensor([1, 2, 3]) && u.inverse == Tensor([2, 0, 2, 1, 0, 0]) && u.counts == Tensor([3, 1, 2]))
+    #expect(
+      u.values == Tensor([1, 2, 3]) && u.inverse == Tensor([2, 0, 2, 1, 0, 0]) && u.counts == Tensor([3, 1, 2]))
     let rows = Tensor([[1, 2], [0, 5], [1, 2], [0, 1]]).unique(returnInverse: true, returnCounts: true, dim: 0)
-    #expect(rows.values == Tensor([[0, 1], [0, 5], [1, 2]]) && rows.inverse == Tensor([2, 1, 2, 0]) && rows.counts == Tensor([1, 1, 2]))
+    #expect(
+      rows.values == Tensor([[0, 1], [0, 5], [1, 2]]) && rows.inverse == Tensor([2, 1, 2, 0])
+        && rows.counts == Tensor([1, 1, 2]))
     let runs = Tensor([1, 1, 2, 2, 3, 1, 1]).uniqueConsecutive(returnInverse: true, returnCounts: true)
-    #expect(runs.values == Tensor([1, 2, 3, 1]) && runs.inverse == Tensor([0, 0, 1, 1, 2, 3, 3]) && runs.counts == Tensor([2, 2, 1, 2]))
+    #expect(
+      runs.values == Tensor([1, 2, 3, 1]) && runs.inverse == Tensor([0, 0, 1, 1, 2, 3, 3])
+        && runs.counts == Tensor([2, 2, 1, 2]))
     let withNaN = Tensor([.nan, 1, .nan] as [Float]).unique().values
     #expect(withNaN[0].item() == 1 && withNaN[1...].isnan().all().item(Bool.self) && withNaN.shape == [3])
   }

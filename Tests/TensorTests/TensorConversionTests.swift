@@ -34,7 +34,7 @@ private let fixtures = Fixtures()
     #expect(x[1, 0].item() == 3.5)
     #expect(x[0, 1].item(Float.self) == 2.5)
     #expect(x.toArray(Float.self) == [1.5, 2.5, 3.5, 4.5])
-    #expect(Array<Float>(x.t()) == [1.5, 3.5, 2.5, 4.5])
+    #expect([Float](x.t()) == [1.5, 3.5, 2.5, 4.5])
     #expect(x.toArray(Int.self) == [1, 2, 3, 4])
   }
 

@@ -168,8 +168,11 @@ private let positiveOnly: Set<String> = ["log", "log1p", "log2", "sqrt", "rsqrt"
       #expect(a.cumsum(dim: 0).toArray(Double.self) == [0, 1, 3, 6])
       #expect(a.abs().dtype == dtype)
     }
-    #expect((a .> b).toArray(Bool.self) == (dtype == .bool ? [false, false, true, false] : [false, false, true, true]))
-    #expect(Tensor.where(b.bool(), a, Tensor.zeros(like: a)).toArray(Double.self) == (dtype == .bool ? [0, 1, 0, 1] : [0, 1, 0, 3]))
+    #expect(
+      (a .> b).toArray(Bool.self) == (dtype == .bool ? [false, false, true, false] : [false, false, true, true]))
+    #expect(
+      Tensor.where(b.bool(), a, Tensor.zeros(like: a)).toArray(Double.self)
+        == (dtype == .bool ? [0, 1, 0, 1] : [0, 1, 0, 3]))
     #expect(Tensor.cat([a, b]).dtype == dtype)
     #expect(a[Tensor([3, 0])].toArray(Double.self) == (dtype == .bool ? [1, 0] : [3, 0]))
     #expect(a.t().contiguous().equal(a))
@@ -218,6 +221,8 @@ private let positiveOnly: Set<String> = ["log", "log1p", "log2", "sqrt", "rsqrt"
   }
 
   @Test func outOfNarrowerTypeStops() async {
-    await #expect(processExitsWith: .failure) { Tensor.ones(2).add(Tensor.ones(2), out: Tensor.zeros(2, dtype: .int64)) }
+    await #expect(processExitsWith: .failure) {
+      Tensor.ones(2).add(Tensor.ones(2), out: Tensor.zeros(2, dtype: .int64))
+    }
   }
 }

@@ -19,12 +19,17 @@ private let fixtures = Fixtures()
     let a = fixtures.tensor("mm_mm_a")
     let b = fixtures.tensor("mm_mm_b")
     expectClose(a.mm(b), fixtures.tensor("mm_mm_out"), rtol: 1e-5, atol: 1e-6)
-    expectClose(a.unsqueeze(0).bmm(b.unsqueeze(0)).squeeze(dim: 0), fixtures.tensor("mm_mm_out"), rtol: 1e-5, atol: 1e-6)
-    expectClose(fixtures.tensor("mm_mv_a").mv(fixtures.tensor("mm_mv_b")), fixtures.tensor("mm_mv_out"), rtol: 1e-5, atol: 1e-6)
-    expectClose(fixtures.tensor("mm_dot_a").dot(fixtures.tensor("mm_dot_b")), fixtures.tensor("mm_dot_out"), rtol: 1e-5, atol: 1e-6)
+    expectClose(
+      a.unsqueeze(0).bmm(b.unsqueeze(0)).squeeze(dim: 0), fixtures.tensor("mm_mm_out"), rtol: 1e-5, atol: 1e-6)
+    expectClose(
+      fixtures.tensor("mm_mv_a").mv(fixtures.tensor("mm_mv_b")), fixtures.tensor("mm_mv_out"), rtol: 1e-5, atol: 1e-6)
+    expectClose(
+      fixtures.tensor("mm_dot_a").dot(fixtures.tensor("mm_dot_b")), fixtures.tensor("mm_dot_out"), rtol: 1e-5,
+      atol: 1e-6)
     expectClose(fixtures.tensor("mm_dot_a").outer(fixtures.tensor("mm_dot_b")), fixtures.tensor("outer_out"))
     expectClose(matmul(a.double(), b.double()), fixtures.tensor("mm_f64_out"), rtol: 1e-12, atol: 1e-12)
-    expectClose(Tensor.arange(6).view(2, 3).matmul(Tensor.arange(12).view(3, 4)), fixtures.tensor("mm_int_out"), rtol: 0, atol: 0)
+    expectClose(
+      Tensor.arange(6).view(2, 3).matmul(Tensor.arange(12).view(3, 4)), fixtures.tensor("mm_int_out"), rtol: 0, atol: 0)
   }
 
   @Test func matmulOut() {

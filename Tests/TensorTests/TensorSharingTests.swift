@@ -34,10 +34,12 @@ import Testing
     do {
       let buffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 3)
       buffer.initialize(repeating: 4)
-      let t = Tensor(sharing: buffer, shape: [3], deallocator: .custom({ pointer in
-        flag.released = true
-        pointer.deallocate()
-      }))
+      let t = Tensor(
+        sharing: buffer, shape: [3],
+        deallocator: .custom({ pointer in
+          flag.released = true
+          pointer.deallocate()
+        }))
       #expect(t.sum().item() == 12)
       #expect(!flag.released)
     }

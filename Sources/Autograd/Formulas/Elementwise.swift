@@ -21,7 +21,9 @@ enum ElementwiseFormulas {
     })
 
   /// Unary formulas that read the output rather than the input.
-  static let usesOutput: Set<UnaryOp> = [.exp, .expm1, .sqrt, .rsqrt, .tan, .tanh, .sigmoid, .relu, .reciprocal, .exp2, .erfinv]
+  static let usesOutput: Set<UnaryOp> = [
+    .exp, .expm1, .sqrt, .rsqrt, .tan, .tanh, .sigmoid, .relu, .reciprocal, .exp2, .erfinv,
+  ]
 
   /// `inputs` is the recorded op's one-element input array (passed on, not rebuilt).
   static func unary(_ op: UnaryOp, inputs: [Tensor], output: Tensor) -> Function {
@@ -130,7 +132,9 @@ enum ElementwiseFormulas {
 
   /// `AddBackward0`, `FloorDivideBackward0`, ... for every op, built once.
   private static let binaryNames: [BinaryOp: String] = Dictionary(
-    uniqueKeysWithValues: BinaryOp.allCases.map { op in (op, op.rawValue.prefix(1).uppercased() + op.rawValue.dropFirst() + "Backward0") })
+    uniqueKeysWithValues: BinaryOp.allCases.map { op in
+      (op, op.rawValue.prefix(1).uppercased() + op.rawValue.dropFirst() + "Backward0")
+    })
 
   /// `inputs` is the recorded op's `[lhs, rhs]` (passed on, not rebuilt).
   static func binary(_ op: BinaryOp, inputs: [Tensor], output: Tensor) -> Function {
@@ -198,12 +202,15 @@ enum ElementwiseFormulas {
 
   /// PyTorch's clamp gradient: the full gradient where the input is inside the bounds
   /// (boundaries included); tensor bounds get it where they won.
-  static func clamp(_ inputs: [Tensor], lower: Scalar?, upper: Scalar?, hasLowerTensor: Bool, hasUpperTensor: Bool) -> Function {
+  static func clamp(_ inputs: [Tensor], lower: Scalar?, upper: Scalar?, hasLowerTensor: Bool, hasUpperTensor: Bool)
+    -> Function
+  {
     let x = SavedTensor(inputs[0])
     let lowerTensor = hasLowerTensor ? SavedTensor(inputs[1]) : nil
     let upperTensor = hasUpperTensor ? SavedTensor(inputs[hasLowerTensor ? 2 : 1]) : nil
     let name =
-      hasLowerTensor || hasUpperTensor ? "ClampBackward0"
+      hasLowerTensor || hasUpperTensor
+      ? "ClampBackward0"
       : (lower != nil && upper != nil ? "ClampBackward1" : (lower != nil ? "ClampMinBackward0" : "ClampMaxBackward0"))
     return Function(name: name, inputs: inputs, savesValues: true) { g in
       let v = try x.unpack()

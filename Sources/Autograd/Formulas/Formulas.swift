@@ -8,13 +8,16 @@ enum Formulas {
     case .binary(let b): return ElementwiseFormulas.binary(b, inputs: inputs, output: output)
     case .select(let condition): return ElementwiseFormulas.select(condition, inputs[0], inputs[1])
     case .clamp(let lower, let upper, let hasLowerTensor, let hasUpperTensor):
-      return ElementwiseFormulas.clamp(inputs, lower: lower, upper: upper, hasLowerTensor: hasLowerTensor, hasUpperTensor: hasUpperTensor)
-    case .reduce(let r, let dims, let keepdim): return ReductionFormulas.reduce(r, dims: dims, keepdim: keepdim, input: inputs[0], output: output)
+      return ElementwiseFormulas.clamp(
+        inputs, lower: lower, upper: upper, hasLowerTensor: hasLowerTensor, hasUpperTensor: hasUpperTensor)
+    case .reduce(let r, let dims, let keepdim):
+      return ReductionFormulas.reduce(r, dims: dims, keepdim: keepdim, input: inputs[0], output: output)
     case .argReduce(let r, let dim, let keepdim, let indices):
       return ReductionFormulas.argReduce(r, dim: dim, keepdim: keepdim, indices: indices, input: inputs[0])
     case .scan(let s, let dim): return ReductionFormulas.scan(s, dim: dim, input: inputs[0], output: output)
     case .mean(let dims, let keepdim): return ReductionFormulas.mean(dims: dims, keepdim: keepdim, input: inputs[0])
-    case .softmax(let dim, let log): return ReductionFormulas.softmax(dim: dim, log: log, input: inputs[0], output: output)
+    case .softmax(let dim, let log):
+      return ReductionFormulas.softmax(dim: dim, log: log, input: inputs[0], output: output)
     case .matmul: return LinearAlgebraFormulas.matmul(inputs[0], inputs[1])
     case .view(let kind, let name): return ViewFormulas.node(kind, name: name, input: inputs[0], output: output)
     case .conversion:
@@ -23,7 +26,8 @@ enum Formulas {
     case .deviceCopy(let source):
       return Function(name: "ToCopyBackward0", inputs: inputs, savesValues: false) { g in [g.movedTo(source)] }
     case .clone: return Function(name: "CloneBackward0", inputs: inputs, savesValues: false) { g in [g] }
-    case .fill: return Function(name: "FillBackward2", inputs: inputs, savesValues: false) { g in [Tensor.zeros(like: g)] }
+    case .fill:
+      return Function(name: "FillBackward2", inputs: inputs, savesValues: false) { g in [Tensor.zeros(like: g)] }
     case .take(let offsets): return IndexingFormulas.take(offsets: offsets, source: inputs[0])
     case .put(let offsets, let accumulate):
       return IndexingFormulas.put(offsets: offsets, accumulate: accumulate, target: inputs[0], values: inputs[1])

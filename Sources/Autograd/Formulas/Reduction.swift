@@ -16,7 +16,9 @@ enum ReductionFormulas {
     case .prod:
       let x = SavedTensor(input)
       let y = SavedTensor(output: output)
-      return Function(name: allDims ? "ProdBackward0" : "ProdBackward1", inputs: [input], savesValues: true, savedOutput: y) { g in
+      return Function(
+        name: allDims ? "ProdBackward0" : "ProdBackward1", inputs: [input], savesValues: true, savedOutput: y
+      ) { g in
         let v = try x.unpack()
         // An empty input has an empty gradient (the product of nothing is 1, a constant).
         if v.numel == 0 { return [Tensor.zeros(like: v)] }
@@ -32,7 +34,8 @@ enum ReductionFormulas {
     case .amax, .amin:
       let x = SavedTensor(input)
       let y = SavedTensor(output: output)
-      let name = allDims ? (op == .amax ? "MaxBackward1" : "MinBackward1") : (op == .amax ? "AmaxBackward0" : "AminBackward0")
+      let name =
+        allDims ? (op == .amax ? "MaxBackward1" : "MinBackward1") : (op == .amax ? "AmaxBackward0" : "AminBackward0")
       return Function(name: name, inputs: [input], savesValues: true, savedOutput: y) { g in
         // The gradient is shared evenly among tied extremes.
         let winners = ((try x.unpack()) .== keepingDims(try y.unpack(), dims: dims, keepdim: keepdim)).to(g.dtype)
@@ -53,7 +56,8 @@ enum ReductionFormulas {
     let ones = Tensor.ones(Array(moved.shape.dropLast()) + [1], dtype: x.dtype, device: x.device)
     let prefix = Tensor.cat([ones, moved.narrow(dim: -1, start: 0, length: count - 1)], dim: -1).cumprod(dim: -1)
     let reversed = moved.indexSelect(dim: -1, index: Tensor.arange(count - 1, -1, step: -1, device: x.device))
-    let suffixReversed = Tensor.cat([ones, reversed.narrow(dim: -1, start: 0, length: count - 1)], dim: -1).cumprod(dim: -1)
+    let suffixReversed = Tensor.cat([ones, reversed.narrow(dim: -1, start: 0, length: count - 1)], dim: -1).cumprod(
+      dim: -1)
     let suffix = suffixReversed.indexSelect(dim: -1, index: Tensor.arange(count - 1, -1, step: -1, device: x.device))
     let result = (prefix * suffix).reshape(kept.map { x.shape[$0] } + dims.map { x.shape[$0] })
     var inverse = [Int](repeating: 0, count: x.dim)
@@ -107,7 +111,10 @@ enum ReductionFormulas {
     for k in 0..<n {
       var shape = x.shape
       shape[dim] = 1
-      let left = k == 0 ? Tensor.ones(shape, dtype: x.dtype, device: x.device) : x.narrow(dim: dim, start: 0, length: k).prod(dim: dim, keepdim: true)
+      let left =
+        k == 0
+        ? Tensor.ones(shape, dtype: x.dtype, device: x.device)
+        : x.narrow(dim: dim, start: 0, length: k).prod(dim: dim, keepdim: true)
       let ones = Tensor.ones(shape, dtype: x.dtype, device: x.device)
       let after = x.narrow(dim: dim, start: k + 1, length: n - k - 1)
       let right = Tensor.cat([ones, after.cumprod(dim: dim)], dim: dim)
@@ -128,7 +135,9 @@ enum ReductionFormulas {
 
   static func softmax(dim: Int, log: Bool, input: Tensor, output: Tensor) -> Function {
     let y = SavedTensor(output: output)
-    return Function(name: log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", inputs: [input], savesValues: true, savedOutput: y) { g in
+    return Function(
+      name: log ? "LogSoftmaxBackward0" : "SoftmaxBackward0", inputs: [input], savesValues: true, savedOutput: y
+    ) { g in
       let out = try y.unpack()
       if log { return [g - out.exp() * g.sum(dim: dim, keepdim: true)] }
       return [out * (g - (g * out).sum(dim: dim, keepdim: true))]

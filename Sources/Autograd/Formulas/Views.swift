@@ -6,10 +6,12 @@ enum ViewFormulas {
     case .reshape: return t.reshape(step.shape)
     case .permute(let order): return t.permute(order)
     case .expand: return t.expand(step.shape)
-    case .slice(let dim, let start, let stride, let length): return t.sliced(dim: dim, start: start, step: stride, length: length)
+    case .slice(let dim, let start, let stride, let length):
+      return t.sliced(dim: dim, start: start, step: stride, length: length)
     case .select(let dim, let index): return t.select(dim: dim, index: index)
     case .diagonal(let offset, let dim1, let dim2): return t.diagonal(offset: offset, dim1: dim1, dim2: dim2)
-    case .asStrided(let layout): return t.asStrided(size: layout.shape, stride: layout.strides, storageOffset: layout.offset)
+    case .asStrided(let layout):
+      return t.asStrided(size: layout.shape, stride: layout.strides, storageOffset: layout.offset)
     case .alias: return t
     }
   }

@@ -84,7 +84,8 @@ package struct KernelArguments: Sendable, Hashable {
     for field in fields { text += "  \(field.kind.cType) \(field.name);\n" }
     text += "};\n"
     for (field, offset) in zip(fields, offsets) {
-      text += "static_assert(__builtin_offsetof(\(name), \(field.name)) == \(offset), \"\(name).\(field.name) is not where the host packs it\");\n"
+      text +=
+        "static_assert(__builtin_offsetof(\(name), \(field.name)) == \(offset), \"\(name).\(field.name) is not where the host packs it\");\n"
     }
     text += "static_assert(sizeof(\(name)) == \(size), \"\(name) is not the size the host packs\");\n"
     return text
@@ -109,7 +110,8 @@ package struct KernelArguments: Sendable, Hashable {
   /// The packed bytes of `values` (one per field, in order); stops with the kernel's name
   /// when a value does not match its field (a backend bug, not a user error).
   package func pack(_ values: [Value]) -> [UInt8] {
-    usageCheck(values.count == fields.count, "kernel arguments \(name): \(values.count) values for \(fields.count) fields")
+    usageCheck(
+      values.count == fields.count, "kernel arguments \(name): \(values.count) values for \(fields.count) fields")
     var bytes = [UInt8](repeating: 0, count: size)
     func write<T>(_ value: T, at offset: Int) {
       withUnsafeBytes(of: value) { raw in
@@ -120,7 +122,10 @@ package struct KernelArguments: Sendable, Hashable {
       let offset = offsets[k]
       switch (value, field.kind) {
       case (.geometry(let words), .geometry):
-        usageCheck(words.count * 8 == field.kind.size, "kernel arguments \(name).\(field.name): geometry of \(words.count) words for a \(field.kind.size)-byte field")
+        usageCheck(
+          words.count * 8 == field.kind.size,
+          "kernel arguments \(name).\(field.name): geometry of \(words.count) words for a \(field.kind.size)-byte field"
+        )
         for (w, word) in words.enumerated() { write(word, at: offset + 8 * w) }
       case (.pointer(let p), .pointer): write(UInt(bitPattern: p), at: offset)
       case (.int64(let v), .int64): write(Int64(v), at: offset)

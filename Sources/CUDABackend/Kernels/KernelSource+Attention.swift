@@ -14,7 +14,8 @@ extension KernelSource {
   static func attentionForwardFields(_ t: CType, _ lse: String) -> [(String, KernelArguments.Kind)] {
     [
       ("g", .geometry(operands: 6)), ("q", .pointer("const \(t.storage)*")), ("k", .pointer("const \(t.storage)*")),
-      ("v", .pointer("const \(t.storage)*")), ("mask", .pointer("const \(t.storage)*")), ("out", .pointer("\(t.storage)*")),
+      ("v", .pointer("const \(t.storage)*")), ("mask", .pointer("const \(t.storage)*")),
+      ("out", .pointer("\(t.storage)*")),
       ("lse", .pointer("\(lse)*")),
     ] + attentionShapeFields
   }
@@ -24,7 +25,8 @@ extension KernelSource {
   static func attentionBackwardFields(_ t: CType, _ lse: String) -> [(String, KernelArguments.Kind)] {
     [
       ("g", .geometry(operands: 10)), ("q", .pointer("const \(t.storage)*")), ("k", .pointer("const \(t.storage)*")),
-      ("v", .pointer("const \(t.storage)*")), ("mask", .pointer("const \(t.storage)*")), ("out", .pointer("const \(t.storage)*")),
+      ("v", .pointer("const \(t.storage)*")), ("mask", .pointer("const \(t.storage)*")),
+      ("out", .pointer("const \(t.storage)*")),
       ("dout", .pointer("const \(t.storage)*")), ("lse", .pointer("const \(lse)*")), ("dq", .pointer("\(t.storage)*")),
       ("dk", .pointer("\(t.storage)*")), ("dv", .pointer("\(t.storage)*")), ("delta", .pointer("\(lse)*")),
       ("lddo", .int64), ("lddq", .int64), ("lddk", .int64), ("lddv", .int64),
@@ -56,10 +58,12 @@ extension KernelSource {
   static func sliceGeometry(_ problem: AttentionProblem, _ operands: [Tensor?]) -> KernelArguments.Value {
     let batch = problem.batch.isEmpty ? [1] : problem.batch
     let strides = operands.map { t in
-      problem.batch.isEmpty ? [0] : (t.map { Array($0.stride().prefix(batch.count)) } ?? Array(repeating: 0, count: batch.count))
+      problem.batch.isEmpty
+        ? [0] : (t.map { Array($0.stride().prefix(batch.count)) } ?? Array(repeating: 0, count: batch.count))
     }
     return .geometry(
-      KernelArguments.geometryWords(shape: batch, strides: strides, offsets: operands.map { $0?.storageOffset ?? 0 }, operands: operands.count))
+      KernelArguments.geometryWords(
+        shape: batch, strides: strides, offsets: operands.map { $0?.storageOffset ?? 0 }, operands: operands.count))
   }
 
   /// The shape and stride fields every attention kernel ends with.
@@ -75,7 +79,9 @@ extension KernelSource {
 
   /// The forward kernel's arguments; `pointer` gives each tensor's storage address (nil for
   /// no mask).
-  package static func attentionForwardValues(_ p: AttentionProblem, pointer: (Tensor?) -> UnsafeMutableRawPointer?) -> [KernelArguments.Value] {
+  package static func attentionForwardValues(_ p: AttentionProblem, pointer: (Tensor?) -> UnsafeMutableRawPointer?)
+    -> [KernelArguments.Value]
+  {
     let operands: [Tensor?] = [p.query, p.key, p.value, p.mask, p.out, p.logsumexp]
     return [sliceGeometry(p, operands)] + operands.map { .pointer(pointer($0)) } + attentionShape(p)
   }
@@ -86,7 +92,9 @@ extension KernelSource {
     _ p: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor, delta: Tensor,
     pointer: (Tensor?) -> UnsafeMutableRawPointer?
   ) -> [KernelArguments.Value] {
-    let operands: [Tensor?] = [p.query, p.key, p.value, p.mask, p.out, gradOut, p.logsumexp, gradQuery, gradKey, gradValue]
+    let operands: [Tensor?] = [
+      p.query, p.key, p.value, p.mask, p.out, gradOut, p.logsumexp, gradQuery, gradKey, gradValue,
+    ]
     return [sliceGeometry(p, operands)] + (operands + [delta]).map { .pointer(pointer($0)) }
       + [gradOut, gradQuery, gradKey, gradValue].map { .int64(rowStride($0)) } + attentionShape(p)
   }

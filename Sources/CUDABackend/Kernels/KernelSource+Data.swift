@@ -42,13 +42,18 @@ extension KernelSource {
       let t = ctype(dtype)
       let fillValue = t.isFloat ? "args.value" : (dtype == .bool ? "(args.ivalue != 0)" : "args.ivalue")
       builder.elementwise(
-        kernelName("fill", "fill", dtype), inputs: [], output: t, extra: [("value", .double), ("ivalue", .int64)], expression: fillValue)
+        kernelName("fill", "fill", dtype), inputs: [], output: t, extra: [("value", .double), ("ivalue", .int64)],
+        expression: fillValue)
       let raw = rawType(dtype)
       builder.elementwise(
-        kernelName("where", "where", dtype), inputs: [("c", ctype(.bool)), ("a", raw), ("b", raw)], output: raw, expression: "(c ? a : b)")
+        kernelName("where", "where", dtype), inputs: [("c", ctype(.bool)), ("a", raw), ("b", raw)], output: raw,
+        expression: "(c ? a : b)")
       builder.kernel(
         kernelName("take", "take", dtype),
-        [("g", .geometry(operands: 2)), ("src", .pointer("const \(t.storage)*")), ("offsets", .pointer("const i64*")), ("out", .pointer("\(t.storage)*"))],
+        [
+          ("g", .geometry(operands: 2)), ("src", .pointer("const \(t.storage)*")), ("offsets", .pointer("const i64*")),
+          ("out", .pointer("\(t.storage)*")),
+        ],
         body: """
             i64 i = THREAD_INDEX;
             if (i >= args.g.count) return;

@@ -81,7 +81,8 @@ extension KernelSource {
     for op in UnaryOp.allCases {
       guard let expression = unaryExpression(op, t, dtype) else { continue }
       builder.elementwise(
-        kernelName("unary", op.rawValue, dtype), inputs: [("x", t)], output: op.producesBool ? ctype(.bool) : t, expression: expression)
+        kernelName("unary", op.rawValue, dtype), inputs: [("x", t)], output: op.producesBool ? ctype(.bool) : t,
+        expression: expression)
     }
     return builder.module
   }
@@ -114,7 +115,8 @@ extension KernelSource {
       case .add: return "(\(c))(a + b)"
       case .sub: return "(\(c))(a - b)"
       case .mul: return "(\(c))(a * b)"
-      case .remainder: return "(b == 0 ? (\(c))0 : (\(c))(((a % b) != 0 && ((a % b) < 0) != (b < 0)) ? (a % b) + b : (a % b)))"
+      case .remainder:
+        return "(b == 0 ? (\(c))0 : (\(c))(((a % b) != 0 && ((a % b) < 0) != (b < 0)) ? (a % b) + b : (a % b)))"
       case .floorDivide:
         return "(b == 0 ? (\(c))0 : (\(c))((a % b != 0 && ((a % b) < 0) != (b < 0)) ? a / b - 1 : a / b))"
       case .pow: return "ipow(a, b)"
@@ -178,7 +180,8 @@ extension KernelSource {
     for op in BinaryOp.allCases {
       guard let expression = binaryExpression(op, t, dtype) else { continue }
       builder.elementwise(
-        kernelName("binary", op.rawValue, dtype), inputs: [("a", t), ("b", t)], output: op.producesBool ? ctype(.bool) : t,
+        kernelName("binary", op.rawValue, dtype), inputs: [("a", t), ("b", t)],
+        output: op.producesBool ? ctype(.bool) : t,
         expression: expression)
     }
     return builder.module
@@ -191,7 +194,8 @@ extension KernelSource {
     for target in DType.allCases {
       let d = ctype(target)
       builder.elementwise(
-        kernelName("copy", target.name, source), inputs: [("x", s)], output: d, expression: target == .bool ? "(x != 0)" : "x")
+        kernelName("copy", target.name, source), inputs: [("x", s)], output: d,
+        expression: target == .bool ? "(x != 0)" : "x")
     }
     return builder.module
   }

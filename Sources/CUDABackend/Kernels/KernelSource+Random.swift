@@ -32,7 +32,10 @@ extension KernelSource {
 
       """)
     let fields: (CType) -> [(String, KernelArguments.Kind)] = { t in
-      [("count", .int64), ("out", .pointer("\(t.storage)*")), ("seed", .uint64), ("offset", .uint64), ("a", .double), ("b", .double)]
+      [
+        ("count", .int64), ("out", .pointer("\(t.storage)*")), ("seed", .uint64), ("offset", .uint64), ("a", .double),
+        ("b", .double),
+      ]
     }
     for dtype in DType.allCases {
       let t = ctype(dtype)
@@ -76,19 +79,19 @@ extension KernelSource {
       let normals =
         wide
         ? """
-            double z[2];
-            {
-              double r = sqrt(-2.0 * log(1.0 - u[0])), theta = 6.283185307179586232 * u[1];
-              z[0] = r * cos(theta); z[1] = r * sin(theta);
-            }
-          """
+          double z[2];
+          {
+            double r = sqrt(-2.0 * log(1.0 - u[0])), theta = 6.283185307179586232 * u[1];
+            z[0] = r * cos(theta); z[1] = r * sin(theta);
+          }
+        """
         : """
-            float z[4];
-            for (int pair = 0; pair < 2; ++pair) {
-              float r = sqrtf(-2.0f * logf(1.0f - u[2 * pair])), theta = 6.2831853071795864769f * u[2 * pair + 1];
-              z[2 * pair] = r * cosf(theta); z[2 * pair + 1] = r * sinf(theta);
-            }
-          """
+          float z[4];
+          for (int pair = 0; pair < 2; ++pair) {
+            float r = sqrtf(-2.0f * logf(1.0f - u[2 * pair])), theta = 6.2831853071795864769f * u[2 * pair + 1];
+            z[2 * pair] = r * cosf(theta); z[2 * pair + 1] = r * sinf(theta);
+          }
+        """
       builder.kernel(
         kernelName("random", "normal", dtype), fields(t),
         body: """

@@ -163,11 +163,15 @@ extension KernelSource {
     for dtype in DType.allCases where dtype.isIntegral {
       let t = ctype(dtype)
       let operand: (String, Bool) -> [(String, KernelArguments.Kind)] = { name, isOutput in
-        [(name, .pointer(isOutput ? "\(t.storage)*" : "const \(t.storage)*")), ("s\(name)0", .int64), ("s\(name)1", .int64), ("s\(name)2", .int64)]
+        [
+          (name, .pointer(isOutput ? "\(t.storage)*" : "const \(t.storage)*")), ("s\(name)0", .int64),
+          ("s\(name)1", .int64), ("s\(name)2", .int64),
+        ]
       }
       builder.kernel(
         kernelName("gemm", "int", dtype),
-        [("batch", .int64), ("m", .int64), ("n", .int64), ("k", .int64)] + operand("a", false) + operand("b", false) + operand("c", true),
+        [("batch", .int64), ("m", .int64), ("n", .int64), ("k", .int64)] + operand("a", false) + operand("b", false)
+          + operand("c", true),
         body: """
             i64 i = THREAD_INDEX;
             if (i >= args.batch * args.m * args.n) return;

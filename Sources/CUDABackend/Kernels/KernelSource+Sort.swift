@@ -12,8 +12,10 @@ extension KernelSource {
   /// permutation.
   static func sortFields(_ input: String, _ key: String) -> [(String, KernelArguments.Kind)] {
     [
-      ("x", .pointer("const \(input)*")), ("keys", .pointer("\(key)*")), ("indices", .pointer("i64*")), ("out", .pointer("i64*")),
-      ("count", .int64), ("width", .int64), ("padded", .int64), ("block", .int64), ("distance", .int64), ("descending", .int64),
+      ("x", .pointer("const \(input)*")), ("keys", .pointer("\(key)*")), ("indices", .pointer("i64*")),
+      ("out", .pointer("i64*")),
+      ("count", .int64), ("width", .int64), ("padded", .int64), ("block", .int64), ("distance", .int64),
+      ("descending", .int64),
     ]
   }
 

@@ -30,14 +30,17 @@ extension CPUBackend {
       for image in 0..<n {
         parallelRanges(pixels, threads: threads, alignment: 32) { _, range in
           var g = geometry
-          ck_conv2d_forward_f32(&g, xp + image * imageIn, wp, bp, yp + image * imageOut, Int64(range.lowerBound), Int64(range.upperBound))
+          ck_conv2d_forward_f32(
+            &g, xp + image * imageIn, wp, bp, yp + image * imageOut, Int64(range.lowerBound), Int64(range.upperBound))
         }
       }
     }
     return true
   }
 
-  func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool {
+  func fusedConvolution2dBackward(
+    _ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?
+  ) -> Bool {
     guard let geometry = Self.geometry(problem) else { return false }
     let (x, w) = (problem.input, problem.weight)
     let (n, channels, pixels) = (x.shape[0], x.shape[1], problem.outputSize.0 * problem.outputSize.1)
@@ -57,14 +60,17 @@ extension CPUBackend {
         parallelFor(threads) { t in
           var g = geometry
           for image in stride(from: t, to: n, by: threads) {
-            ck_conv2d_backward_input_f32(&g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
+            ck_conv2d_backward_input_f32(
+              &g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
           }
         }
       } else {
         for image in 0..<n {
           parallelRanges(channels, threads: threads) { _, range in
             var g = geometry
-            ck_conv2d_backward_input_f32(&g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound), Int64(range.upperBound))
+            ck_conv2d_backward_input_f32(
+              &g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound),
+              Int64(range.upperBound))
           }
         }
       }
@@ -80,7 +86,8 @@ extension CPUBackend {
         parallelFor(threads) { t in
           var g = geometry
           for image in stride(from: t, to: n, by: threads) {
-            ck_conv2d_backward_weight_f32(&g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, 0, Int64(pixels))
+            ck_conv2d_backward_weight_f32(
+              &g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, 0, Int64(pixels))
           }
         }
       } else {
@@ -88,7 +95,8 @@ extension CPUBackend {
           parallelRanges(pixels, threads: threads, alignment: 32) { t, range in
             var g = geometry
             ck_conv2d_backward_weight_f32(
-              &g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, Int64(range.lowerBound), Int64(range.upperBound))
+              &g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, Int64(range.lowerBound),
+              Int64(range.upperBound))
           }
         }
       }
@@ -116,7 +124,8 @@ extension CPUBackend {
     guard p.input.dtype == .float32 else { return nil }
     let (x, w) = (p.input.shape, p.weight.shape)
     return ck_conv2d_geometry(
-      channels: Int64(x[1]), height: Int64(x[2]), width: Int64(x[3]), out_channels: Int64(w[0]), groups: Int64(p.groups),
+      channels: Int64(x[1]), height: Int64(x[2]), width: Int64(x[3]), out_channels: Int64(w[0]),
+      groups: Int64(p.groups),
       kh: Int64(w[2]), kw: Int64(w[3]), sh: Int64(p.stride.0), sw: Int64(p.stride.1), ph: Int64(p.padding.0),
       pw: Int64(p.padding.1), dh: Int64(p.dilation.0), dw: Int64(p.dilation.1), out_h: Int64(p.outputSize.0),
       out_w: Int64(p.outputSize.1))

@@ -25,7 +25,9 @@ extension CPUBackend {
   }
 
   /// The vector float32 kernel of a unary op, if it has one.
-  private static func vectorKernel(_ op: UnaryOp) -> (@convention(c) (Int64, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void)? {
+  private static func vectorKernel(_ op: UnaryOp) -> (
+    @convention(c) (Int64, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+  )? {
     switch op {
     case .exp: ck_exp_f32
     case .gelu: ck_gelu_f32
@@ -36,13 +38,16 @@ extension CPUBackend {
   }
 
   func fusedActivationBackward(_ op: UnaryOp, saved: Tensor, _ grad: Tensor, into out: Tensor) -> Bool {
-    let kernel: @convention(c) (Int64, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
+    let kernel:
+      @convention(c) (Int64, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafeMutablePointer<Float>?) -> Void
     switch op {
     case .gelu: kernel = ck_gelu_backward_f32
     case .relu: kernel = ck_relu_backward_f32
     default: return false
     }
-    guard [saved, grad, out].allSatisfy({ $0.dtype == .float32 && $0.isContiguous && $0.shape == saved.shape }) else { return false }
+    guard [saved, grad, out].allSatisfy({ $0.dtype == .float32 && $0.isContiguous && $0.shape == saved.shape }) else {
+      return false
+    }
     let n = saved.numel
     let sp = saved.storage.data.assumingMemoryBound(to: Float.self) + saved.storageOffset
     let gp = grad.storage.data.assumingMemoryBound(to: Float.self) + grad.storageOffset
@@ -152,7 +157,8 @@ extension CPUBackend {
   /// the SIMD kernels; returns false for anything else.
   private func binaryFast(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor) -> Bool {
     guard a.dtype == .float32, out.dtype == .float32 else { return false }
-    let kernel: (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
+    let kernel:
+      (Int64, UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, UnsafeMutablePointer<Float>?) -> Void
     switch op {
     case .add: kernel = ck_add_f32
     case .sub: kernel = ck_sub_f32
@@ -200,7 +206,9 @@ extension CPUBackend {
   }
 
   func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool {
-    guard y.dtype == .float32, x.dtype == .float32, y.isContiguous, x.isContiguous, x.shape == y.shape else { return false }
+    guard y.dtype == .float32, x.dtype == .float32, y.isContiguous, x.isContiguous, x.shape == y.shape else {
+      return false
+    }
     let n = y.numel
     let yp = y.storage.data.assumingMemoryBound(to: Float.self) + y.storageOffset
     let xp = x.storage.data.assumingMemoryBound(to: Float.self) + x.storageOffset
@@ -220,7 +228,9 @@ extension CPUBackend {
     func bool() { CPUBackend.binaryBool(op, a, b, out) }
   }
 
-  fileprivate static func binaryFloat<T: FloatElement>(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+  fileprivate static func binaryFloat<T: FloatElement>(
+    _ op: BinaryOp, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type
+  ) {
     typealias M = T.Math
     switch op {
     case .add: zipMap(a, b, out) { (x: T, y: T) in T(math: x.math + y.math) }
@@ -278,7 +288,9 @@ extension CPUBackend {
     case .floorDivide:
       zipMap(a, b, out) { (x: T, y: T) in
         usageCheck(y != 0, "ZeroDivisionError: floor division of an integer tensor by zero")
-        let (q, r) = (x.dividedReportingOverflow(by: y).partialValue, x.remainderReportingOverflow(dividingBy: y).partialValue)
+        let (q, r) = (
+          x.dividedReportingOverflow(by: y).partialValue, x.remainderReportingOverflow(dividingBy: y).partialValue
+        )
         return r != 0 && (r < 0) != (y < 0) ? q &- 1 : q
       }
     case .pow: zipMap(a, b, out) { (x: T, y: T) in integerPower(x, y) }
@@ -339,7 +351,8 @@ extension CPUBackend {
     func any<T: KernelElement>(_: T.Type) { CPUBackend.selectTyped(c, a, b, out, T.self) }
   }
 
-  fileprivate static func selectTyped<T: KernelElement>(_ c: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type) {
+  fileprivate static func selectTyped<T: KernelElement>(_ c: Tensor, _ a: Tensor, _ b: Tensor, _ out: Tensor, _: T.Type)
+  {
     let cp = c.storage.data.assumingMemoryBound(to: Bool.self)
     let ap = a.storage.data.assumingMemoryBound(to: T.self)
     let bp = b.storage.data.assumingMemoryBound(to: T.self)

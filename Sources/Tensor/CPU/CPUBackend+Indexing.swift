@@ -22,8 +22,12 @@ extension CPUBackend {
     let offsets: Tensor
     let values: Tensor
     let accumulate: Bool
-    func float<T: FloatElement>(_: T.Type) { CPUBackend.putTyped(dst, offsets, values, accumulate, T.self) { T(math: $0.math + $1.math) } }
-    func integer<T: IntElement>(_: T.Type) { CPUBackend.putTyped(dst, offsets, values, accumulate, T.self) { $0 &+ $1 } }
+    func float<T: FloatElement>(_: T.Type) {
+      CPUBackend.putTyped(dst, offsets, values, accumulate, T.self) { T(math: $0.math + $1.math) }
+    }
+    func integer<T: IntElement>(_: T.Type) {
+      CPUBackend.putTyped(dst, offsets, values, accumulate, T.self) { $0 &+ $1 }
+    }
     func bool() { CPUBackend.putTyped(dst, offsets, values, accumulate, Bool.self) { $0 || $1 } }
   }
 

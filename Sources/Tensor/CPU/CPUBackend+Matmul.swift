@@ -30,7 +30,9 @@ extension CPUBackend {
     if threads > 1 && batch >= threads {
       parallelFor(threads) { t in
         for bi in stride(from: t, to: batch, by: threads) {
-          ck_sgemm(Int64(m), Int64(n), Int64(k), ap + bi * sa[0], Int64(sa[1]), Int64(sa[2]), bp + bi * sb[0], Int64(sb[1]), Int64(sb[2]), op + bi * so[0], Int64(so[1]))
+          ck_sgemm(
+            Int64(m), Int64(n), Int64(k), ap + bi * sa[0], Int64(sa[1]), Int64(sa[2]), bp + bi * sb[0], Int64(sb[1]),
+            Int64(sb[2]), op + bi * so[0], Int64(so[1]))
         }
       }
       return
@@ -41,15 +43,21 @@ extension CPUBackend {
       if threads > 1 && m >= n && m >= 2 * mr {
         parallelRanges(m, threads: threads, alignment: mr) { _, rows in
           let lo = rows.lowerBound
-          ck_sgemm(Int64(rows.count), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
+          ck_sgemm(
+            Int64(rows.count), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]),
+            Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
         }
       } else if threads > 1 && n >= 2 * nr {
         parallelRanges(n, threads: threads, alignment: nr) { _, cols in
           let lo = cols.lowerBound
-          ck_sgemm(Int64(m), Int64(cols.count), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]), Int64(sb[2]), oB + lo, Int64(so[1]))
+          ck_sgemm(
+            Int64(m), Int64(cols.count), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]),
+            Int64(sb[2]), oB + lo, Int64(so[1]))
         }
       } else {
-        ck_sgemm(Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB, Int64(so[1]))
+        ck_sgemm(
+          Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB, Int64(so[1])
+        )
       }
     }
   }
@@ -58,8 +66,20 @@ extension CPUBackend {
     let a: Tensor
     let b: Tensor
     let out: Tensor
-    func float<T: FloatElement>(_: T.Type) { CPUBackend.gemm(a, b, out, T.self, T.Math.self) { $0.math } store: { T(math: $0) } }
-    func integer<T: IntElement>(_: T.Type) { CPUBackend.gemm(a, b, out, T.self, T.self) { $0 } store: { $0 } }
+    func float<T: FloatElement>(_: T.Type) {
+      CPUBackend.gemm(a, b, out, T.self, T.Math.self) {
+        $0.math
+      } store: {
+        T(math: $0)
+      }
+    }
+    func integer<T: IntElement>(_: T.Type) {
+      CPUBackend.gemm(a, b, out, T.self, T.self) {
+        $0
+      } store: {
+        $0
+      }
+    }
     func bool() { usageFailure("matmul: \"addmm_impl_cpu_\" not implemented for 'Bool'") }
   }
 

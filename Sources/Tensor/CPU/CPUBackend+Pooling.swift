@@ -45,10 +45,16 @@ extension CPUBackend {
       g.divisor_override = Int64(divisorOverride ?? 0)
     case .adaptiveAverage: g.kind = CK_POOL_ADAPTIVE_AVERAGE
     }
-    (g.batch, g.channels, g.height, g.width) = (Int64(x.shape[0]), Int64(x.shape[1]), Int64(x.shape[2]), Int64(x.shape[3]))
+    (g.batch, g.channels, g.height, g.width) = (
+      Int64(x.shape[0]), Int64(x.shape[1]), Int64(x.shape[2]), Int64(x.shape[3])
+    )
     (g.out_h, g.out_w) = (Int64(problem.outputSize.0), Int64(problem.outputSize.1))
-    (g.kh, g.kw, g.sh, g.sw) = (Int64(problem.kernel.0), Int64(problem.kernel.1), Int64(problem.stride.0), Int64(problem.stride.1))
-    (g.ph, g.pw, g.dh, g.dw) = (Int64(problem.padding.0), Int64(problem.padding.1), Int64(problem.dilation.0), Int64(problem.dilation.1))
+    (g.kh, g.kw, g.sh, g.sw) = (
+      Int64(problem.kernel.0), Int64(problem.kernel.1), Int64(problem.stride.0), Int64(problem.stride.1)
+    )
+    (g.ph, g.pw, g.dh, g.dw) = (
+      Int64(problem.padding.0), Int64(problem.padding.1), Int64(problem.dilation.0), Int64(problem.dilation.1)
+    )
     let (xs, ys) = (x.stride().map(Int64.init), problem.out.stride().map(Int64.init))
     g.input_strides = (xs[0], xs[1], xs[2], xs[3])
     g.output_strides = (ys[0], ys[1], ys[2], ys[3])

@@ -72,7 +72,6 @@ struct AnyTrue: Accumulator {
   var result: Bool { value }
 }
 
-
 extension CPUBackend {
   func reduce(_ op: ReduceOp, _ x: Tensor, dims: [Int], into out: Tensor) {
     if op == .sum && x.dtype == .float32 && out.dtype == .float32 && out.isContiguous,
@@ -136,7 +135,9 @@ extension CPUBackend {
         // One long run: split it, add the partial sums in double.
         var partial = [Double](repeating: 0, count: threads)
         partial.withUnsafeMutableBufferPointer { totals in
-          parallelRanges(run, threads: threads) { t, range in totals[t] = ck_sum_f32(Int64(range.count), xp + range.lowerBound) }
+          parallelRanges(run, threads: threads) { t, range in
+            totals[t] = ck_sum_f32(Int64(range.count), xp + range.lowerBound)
+          }
         }
         op[0] = Float(partial.reduce(0, +))
         return true
@@ -215,8 +216,10 @@ extension CPUBackend {
     let op = out.storage.data.assumingMemoryBound(to: A.Element.self)
     let outer = StridedLoop(
       shape: keptShape,
-      layouts: [Layout(shape: keptShape, strides: keptOut, offset: out.storageOffset),
-                Layout(shape: keptShape, strides: keptX, offset: x.storageOffset)])
+      layouts: [
+        Layout(shape: keptShape, strides: keptOut, offset: out.storageOffset),
+        Layout(shape: keptShape, strides: keptX, offset: x.storageOffset),
+      ])
     rows.withUnsafeBufferPointer { rowOffsets in
       outer.forEachRow(parallel: rowOffsets.count * rowLength * outer.count >= StridedLoop.parallelThreshold) {
         offs, n, st in

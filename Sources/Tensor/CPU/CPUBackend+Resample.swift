@@ -38,10 +38,14 @@ extension Tensor {
   /// other dims: only the taps are visited, so a resize costs a few multiply-adds per output
   /// sample.
   package func resampled(along dim: Int, by map: AxisResampling) -> Tensor {
-    usageCheck(device == .cpu && (dtype == .float32 || dtype == .float64), "resampled: CPU float32/float64 only, got \(dtype) on \(device)")
-    usageCheck(shape[dim] == map.inputSize, "resampled: dim \(dim) has \(shape[dim]) samples, the map expects \(map.inputSize)")
+    usageCheck(
+      device == .cpu && (dtype == .float32 || dtype == .float64),
+      "resampled: CPU float32/float64 only, got \(dtype) on \(device)")
+    usageCheck(
+      shape[dim] == map.inputSize, "resampled: dim \(dim) has \(shape[dim]) samples, the map expects \(map.inputSize)")
     let x = contiguous()
-    let outer = shape[..<dim].reduce(1, *), inner = shape[(dim + 1)...].reduce(1, *)
+    let outer = shape[..<dim].reduce(1, *)
+    let inner = shape[(dim + 1)...].reduce(1, *)
     var outShape = shape
     outShape[dim] = map.rows.count
     let out = Tensor.zeros(outShape, dtype: dtype)
@@ -76,7 +80,8 @@ extension Tensor {
             // Along the last dim: each output is a short dot product over its taps.
             parallelRanges(outer, threads: StridedLoop.threadCount) { _, range in
               for n in range {
-                let from = source + n * inLength, to = target + n * outLength
+                let from = source + n * inLength
+                let to = target + n * outLength
                 for o in 0..<outLength {
                   var sum: T = 0
                   for t in offsets[o]..<offsets[o + 1] { sum += weights[t] * from[indices[t]] }

@@ -56,7 +56,10 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
   /// Frees every cached block.
   func emptyCache() {
     let blocks: [UnsafeMutableRawPointer] = lock.withLock {
-      defer { cached = [:]; cachedBytes = 0 }
+      defer {
+        cached = [:]
+        cachedBytes = 0
+      }
       return cached.values.flatMap { $0 }
     }
     for block in blocks { free(block) }

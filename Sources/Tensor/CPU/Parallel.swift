@@ -80,11 +80,12 @@ final class WorkerPool: @unchecked Sendable {
 
   /// Takes the pool for one region; false when another region holds it.
   private func acquire() -> Bool {
-    workers > 0 && busy.withLock { taken in
-      if taken { return false }
-      taken = true
-      return true
-    }
+    workers > 0
+      && busy.withLock { taken in
+        if taken { return false }
+        taken = true
+        return true
+      }
   }
 
   /// Runs a region on the acquired pool and releases it.

@@ -75,7 +75,8 @@ public final class Storage: @unchecked Sendable {
 
   /// The address of storages of no bytes that wrap no memory: one allocation for the
   /// process's life, never written or freed.
-  nonisolated(unsafe) package static let emptyPlaceholder = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 64)
+  nonisolated(unsafe) package static let emptyPlaceholder = UnsafeMutableRawPointer.allocate(
+    byteCount: 64, alignment: 64)
 
   /// Whether the memory is page-locked host memory that a device can copy from directly
   /// (PyTorch: `is_pinned()`).

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// The CPU's strided-iteration engine (PyTorch's TensorIterator idea): operands that share
 /// a shape but not strides are walked row by row, after dropping size-1 dimensions,
@@ -15,7 +16,8 @@ package struct StridedLoop {
   /// Elements below which a loop runs on one thread.
   static let parallelThreshold = 32_768
   /// The number of worker threads to split loops over (`Tensor.setNumThreads`).
-  @exclusivity(unchecked) nonisolated(unsafe) static var threadCount = max(1, ProcessInfo.processInfo.activeProcessorCount)
+  @exclusivity(unchecked) nonisolated(unsafe) static var threadCount = max(
+    1, ProcessInfo.processInfo.activeProcessorCount)
 
   package init(shape: [Int], layouts: [Layout]) {
     bases = layouts.map(\.offset)
@@ -131,5 +133,3 @@ package struct StridedLoop {
     }
   }
 }
-
-import Foundation

@@ -50,7 +50,8 @@ extension Tensor {
     let channelsLast = !isContiguous && isContiguous(memoryFormat: .channelsLast)
     let source = channelsLast ? self : Tensor.unrecorded { contiguous() }
     let out = try Tensor.allocated(
-      channelsLast ? Layout(channelsLast: shape) : Layout(contiguous: shape), dtype: dtype, allocator: targetBackend.allocator)
+      channelsLast ? Layout(channelsLast: shape) : Layout(contiguous: shape), dtype: dtype,
+      allocator: targetBackend.allocator)
     try Tensor.transfer(from: source, to: out, nonBlocking: nonBlocking)
     return recorded(.deviceCopy(from: device), self, out)
   }
@@ -65,7 +66,8 @@ extension Tensor {
     usageCheck(self.device == .cpu, "cannot pin a tensor on \(self.device): only dense CPU tensors can be pinned")
     if storage.isPinned { return self }
     guard let allocator = try BackendRegistry.backend(for: device).pinnedHostAllocator else {
-      throw DeviceError.runtime("\(device) has no pinned host memory: pin memory for an accelerator (cuda or test), not for the CPU")
+      throw DeviceError.runtime(
+        "\(device) has no pinned host memory: pin memory for an accelerator (cuda or test), not for the CPU")
     }
     let source = Tensor.unrecorded { contiguous() }
     let out = try Tensor.allocated(Layout(contiguous: shape), dtype: dtype, allocator: allocator)
@@ -75,7 +77,9 @@ extension Tensor {
 
   /// Fresh storage from `allocator` for a dense `layout`, or `DeviceError.outOfMemory`.
   private static func allocated(_ layout: Layout, dtype: DType, allocator: any StorageAllocator) throws -> Tensor {
-    Tensor(storage: try Storage(throwingByteCount: layout.numel * dtype.itemSize, allocator: allocator), layout: layout, dtype: dtype)
+    Tensor(
+      storage: try Storage(throwingByteCount: layout.numel * dtype.itemSize, allocator: allocator), layout: layout,
+      dtype: dtype)
   }
 
   /// Copies dense `src` into `dst` (same shape, dtype and strides) across devices, through the

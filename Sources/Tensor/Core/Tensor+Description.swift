@@ -96,7 +96,8 @@ extension Tensor: CustomStringConvertible {
     suffixes.append(contentsOf: Tensor.recorder?.descriptionSuffixes(for: self) ?? [])
     var out = prefix + body
     // PyTorch: len(s) - s.rfind("\n") + 1.
-    var lastLineLength = out.count - (out.lastIndex(of: "\n").map { out.distance(from: out.startIndex, to: $0) } ?? -1) + 1
+    var lastLineLength =
+      out.count - (out.lastIndex(of: "\n").map { out.distance(from: out.startIndex, to: $0) } ?? -1) + 1
     for suffix in suffixes {
       if lastLineLength + suffix.count + 2 > PrintOptions.lineWidth {
         out += ",\n" + String(repeating: " ", count: indent) + suffix
@@ -136,7 +137,8 @@ extension Tensor: CustomStringConvertible {
       let values = toArray(Double.self)
       var items: [String]
       if elided {
-        items = values[0..<e].map { formatter.format($0, dtype: dtype) } + [" ..."]
+        items =
+          values[0..<e].map { formatter.format($0, dtype: dtype) } + [" ..."]
           + values[(n - e)...].map { formatter.format($0, dtype: dtype) }
       } else {
         items = values.map { formatter.format($0, dtype: dtype) }
@@ -151,7 +153,9 @@ extension Tensor: CustomStringConvertible {
       return "[" + lines.joined(separator: ",\n" + String(repeating: " ", count: indent + 1)) + "]"
     }
     var slices: [String]
-    let inner = { (i: Int) in self.select(dim: 0, index: i).formatNested(indent: indent + 1, summarize: summarize, formatter: formatter) }
+    let inner = { (i: Int) in
+      self.select(dim: 0, index: i).formatNested(indent: indent + 1, summarize: summarize, formatter: formatter)
+    }
     if elided {
       slices = (0..<e).map(inner) + ["..."] + ((n - e)..<n).map(inner)
     } else {

@@ -31,7 +31,10 @@ extension Tensor {
     switch memoryFormat {
     case .contiguousFormat: return contiguous()
     case .channelsLast:
-      usageCheck(dim == 4, "contiguous(memoryFormat: .channelsLast): required rank 4 tensor to use channels_last format, got shape \(shape)")
+      usageCheck(
+        dim == 4,
+        "contiguous(memoryFormat: .channelsLast): required rank 4 tensor to use channels_last format, got shape \(shape)"
+      )
       if isContiguous(memoryFormat: .channelsLast) { return self }
       return permute(0, 2, 3, 1).clone().permute(0, 3, 1, 2)
     }
@@ -57,7 +60,8 @@ extension Tensor {
 
   /// An uninitialized tensor of `shape` laid out in `memoryFormat` (channels-last applies to
   /// 4-D shapes `[N, C, H, W]`; others are contiguous), for kernels that write every element.
-  package static func uninitialized(_ shape: [Int], dtype: DType, device: Device, memoryFormat: MemoryFormat) -> Tensor {
+  package static func uninitialized(_ shape: [Int], dtype: DType, device: Device, memoryFormat: MemoryFormat) -> Tensor
+  {
     switch memoryFormat {
     case .channelsLast where shape.count == 4:
       usageCheck(

@@ -135,7 +135,9 @@ extension Tensor {
   /// recorded: `out:` results are never part of the graph.
   package static func checkOutIsNotDifferentiated(_ tensors: [Tensor], op: String) {
     guard let recorder = Tensor.recorder, tensors.contains(where: { recorder.requiresGradient($0) }) else { return }
-    usageFailure("\(op)(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad.")
+    usageFailure(
+      "\(op)(): functions with out=... arguments don't support automatic differentiation, but one of the arguments requires grad."
+    )
   }
 
   /// Runs a composed op and, when the caller passed `out:`, writes its result there
@@ -147,7 +149,9 @@ extension Tensor {
 
   /// `writing` for ops with two results (`out=(values, indices)` in PyTorch).
   @inline(__always)
-  package static func writing(into out: (Tensor, Tensor)?, op: String, _ body: () -> (Tensor, Tensor)) -> (Tensor, Tensor) {
+  package static func writing(into out: (Tensor, Tensor)?, op: String, _ body: () -> (Tensor, Tensor)) -> (
+    Tensor, Tensor
+  ) {
     let result = body()
     guard let out else { return result }
     return (deliver(result.0, into: out.0, op: op), deliver(result.1, into: out.1, op: op))
@@ -160,6 +164,9 @@ extension Tensor {
   ) -> (Tensor, Tensor, Tensor) {
     let result = body()
     guard let out else { return result }
-    return (deliver(result.0, into: out.0, op: op), deliver(result.1, into: out.1, op: op), deliver(result.2, into: out.2, op: op))
+    return (
+      deliver(result.0, into: out.0, op: op), deliver(result.1, into: out.1, op: op),
+      deliver(result.2, into: out.2, op: op)
+    )
   }
 }

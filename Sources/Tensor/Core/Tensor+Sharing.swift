@@ -1,3 +1,5 @@
+import Foundation
+
 /// What to do with shared memory when the last tensor over it goes away.
 public enum Deallocator: Sendable {
   /// Nothing: the caller keeps ownership.
@@ -11,7 +13,9 @@ public enum Deallocator: Sendable {
 extension Tensor {
   /// A tensor over memory the caller owns, without copying: later writes to the buffer are
   /// seen by the tensor and the other way round (PyTorch: `torch.from_numpy`).
-  public convenience init<T: TensorElement>(sharing buffer: UnsafeMutableBufferPointer<T>, shape: [Int], deallocator: Deallocator = .none) {
+  public convenience init<T: TensorElement>(
+    sharing buffer: UnsafeMutableBufferPointer<T>, shape: [Int], deallocator: Deallocator = .none
+  ) {
     let count = Layout.numel(of: shape)
     usageCheck(
       count == buffer.count,
@@ -26,7 +30,9 @@ extension Tensor {
     // freed placeholder, and the caller's deallocator has nothing to free.
     let storage =
       if let base = buffer.baseAddress {
-        Storage(wrapping: UnsafeMutableRawPointer(base), byteCount: buffer.count * MemoryLayout<T>.stride, device: .cpu, release: release)
+        Storage(
+          wrapping: UnsafeMutableRawPointer(base), byteCount: buffer.count * MemoryLayout<T>.stride, device: .cpu,
+          release: release)
       } else {
         Storage(wrapping: Storage.emptyPlaceholder, byteCount: 0, device: .cpu, release: nil)
       }
@@ -37,14 +43,18 @@ extension Tensor {
     usageCheck(device == .cpu, "\(op): the tensor is on \(device); call cpu() first")
     usageCheck(
       isContiguous,
-      "\(op): the tensor is not contiguous (shape \(shapeString(shape)), strides \(shapeString(stride()))); call contiguous() first")
+      "\(op): the tensor is not contiguous (shape \(shapeString(shape)), strides \(shapeString(stride()))); call contiguous() first"
+    )
     usageCheck(
       T.dtype == dtype,
-      "\(op): the tensor holds \(dtype) elements, which \(T.self) (\(T.dtype)) cannot view; use to(.\(T.dtype.name)) or the matching type")
+      "\(op): the tensor holds \(dtype) elements, which \(T.self) (\(T.dtype)) cannot view; use to(.\(T.dtype.name)) or the matching type"
+    )
   }
 
   /// Reads the elements in place, without copying (PyTorch: `x.numpy()` for reading).
-  public func withUnsafeBufferPointer<T: TensorElement, R>(as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R) rethrows -> R {
+  public func withUnsafeBufferPointer<T: TensorElement, R>(
+    as type: T.Type, _ body: (UnsafeBufferPointer<T>) throws -> R
+  ) rethrows -> R {
     checkBufferAccess(type, op: "withUnsafeBufferPointer")
     let start = (storage.data + storageOffset * dtype.itemSize).assumingMemoryBound(to: T.self)
     return try body(UnsafeBufferPointer(start: start, count: numel))
@@ -62,5 +72,3 @@ extension Tensor {
     return try body(UnsafeMutableBufferPointer(start: start, count: numel))
   }
 }
-
-import Foundation

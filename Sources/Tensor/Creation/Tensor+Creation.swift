@@ -162,7 +162,9 @@ extension Tensor {
   }
 
   /// A tensor filled with `value` (PyTorch: `torch.full`).
-  public static func full(_ shape: [Int], _ value: some ScalarConvertible, dtype: DType? = nil, device: Device = .cpu) -> Tensor {
+  public static func full(_ shape: [Int], _ value: some ScalarConvertible, dtype: DType? = nil, device: Device = .cpu)
+    -> Tensor
+  {
     let s = value.scalar
     let t = Tensor(uninitializedShape: shape, dtype: dtype ?? (s.weakDType), device: device)
     t.backend.fill(t, with: s)
@@ -198,24 +200,34 @@ extension Tensor {
     empty(other.shape, dtype: dtype ?? other.dtype, device: device ?? other.device)
   }
   /// `value` everywhere, shaped like `other`.
-  public static func full(like other: Tensor, _ value: some ScalarConvertible, dtype: DType? = nil, device: Device? = nil) -> Tensor {
+  public static func full(
+    like other: Tensor, _ value: some ScalarConvertible, dtype: DType? = nil, device: Device? = nil
+  ) -> Tensor {
     full(other.shape, value, dtype: dtype ?? other.dtype, device: device ?? other.device)
   }
 
   /// Uniform samples in [0, 1) (PyTorch: `torch.rand`; the same numbers for the same seed).
-  public static func rand(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+  public static func rand(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil)
+    -> Tensor
+  {
     rand(shape, dtype: dtype, device: device, generator: generator)
   }
   /// Uniform samples in [0, 1) of `shape`.
-  public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+  public static func rand(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil)
+    -> Tensor
+  {
     Tensor.empty(shape, dtype: dtype, device: device).uniform_(generator: generator)
   }
   /// Standard normal samples (PyTorch: `torch.randn`).
-  public static func randn(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+  public static func randn(_ shape: Int..., dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil)
+    -> Tensor
+  {
     randn(shape, dtype: dtype, device: device, generator: generator)
   }
   /// Standard normal samples of `shape`.
-  public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil) -> Tensor {
+  public static func randn(_ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil)
+    -> Tensor
+  {
     Tensor.empty(shape, dtype: dtype, device: device).normal_(generator: generator)
   }
   /// Uniform samples shaped like `other`.
@@ -246,7 +258,9 @@ extension Tensor {
   }
 
   /// Integers from `start` up to `end` by `step` (int64 unless `dtype` says otherwise).
-  public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64, device: Device = .cpu) -> Tensor {
+  public static func arange(_ start: Int, _ end: Int, step: Int = 1, dtype: DType = .int64, device: Device = .cpu)
+    -> Tensor
+  {
     usageCheck(step != 0, "arange: step must be nonzero")
     usageCheck(
       (step > 0 && end >= start) || (step < 0 && end <= start),
@@ -256,7 +270,9 @@ extension Tensor {
   }
 
   /// Values from `start` up to `end` by `step` (float32; PyTorch: `torch.arange(0, 1, 0.1)`).
-  public static func arange(_ start: Double, _ end: Double, step: Double, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
+  public static func arange(
+    _ start: Double, _ end: Double, step: Double, dtype: DType = .float32, device: Device = .cpu
+  ) -> Tensor {
     usageCheck(step != 0, "arange: step must be nonzero")
     usageCheck(
       (step > 0 && end >= start) || (step < 0 && end <= start),
@@ -266,14 +282,17 @@ extension Tensor {
   }
 
   /// `count` evenly spaced values from `start` to `end` inclusive (PyTorch: `torch.linspace`).
-  public static func linspace(_ start: Double, _ end: Double, count: Int, dtype: DType = .float32, device: Device = .cpu) -> Tensor {
+  public static func linspace(
+    _ start: Double, _ end: Double, count: Int, dtype: DType = .float32, device: Device = .cpu
+  ) -> Tensor {
     usageCheck(count >= 0, "linspace: number of steps must be non-negative")
     let step = count > 1 ? (end - start) / Double(count - 1) : 0
     // PyTorch fills the first half from the start and the second half from the end.
     let half = count / 2
     // One step is `start` (PyTorch special-cases it; the halves rule would give `end`).
     let values =
-      count == 1 ? [start] : (0..<count).map { i in i < half ? start + step * Double(i) : end - step * Double(count - i - 1) }
+      count == 1
+      ? [start] : (0..<count).map { i in i < half ? start + step * Double(i) : end - step * Double(count - i - 1) }
     return Tensor(values, shape: [count]).to(dtype).movedTo(device)
   }
 

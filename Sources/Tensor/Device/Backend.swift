@@ -113,31 +113,39 @@ package protocol Backend: Sendable {
   /// false when not fused here.
   func fusedLSTMCell(_ step: LSTMCellStep) -> Bool
   /// That step's backward (see `Tensor.fusedLSTMCellBackward`); returns false when not fused here.
-  func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor) -> Bool
+  func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor)
+    -> Bool
   /// A whole LSTM direction's forward recurrence (see `LSTMRecurrence`); returns false when
   /// not fused here.
   func fusedLSTMRecurrence(_ problem: LSTMRecurrence) -> Bool
   /// Its backward: `dh`/`dc` hold the final states' gradients and receive the initial
   /// states'; `dGates` `[4H, T*B]` receives the gate gradients. False when not fused here.
-  func fusedLSTMRecurrenceBackward(_ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor) -> Bool
+  func fusedLSTMRecurrenceBackward(
+    _ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
+  ) -> Bool
   /// Blockwise attention (see `AttentionProblem`) into `problem.out` and
   /// `problem.logsumexp`; returns false when not fused here.
   func fusedAttention(_ problem: AttentionProblem) -> Bool
   /// The gradients of `fusedAttention` into `gradQuery`, `gradKey` and `gradValue` (shaped
   /// as the broadcast query, key and value, contiguous) from `gradOut`; returns false when
   /// not fused here.
-  func fusedAttentionBackward(_ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) -> Bool
+  func fusedAttentionBackward(
+    _ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor
+  ) -> Bool
   /// A 2-D convolution (see `Convolution2dProblem`) into contiguous `out`; returns false when
   /// not fused here.
   func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool
   /// Its gradients into `gradInput` and `gradWeight` (both written; either may be nil) from
   /// contiguous `gradOut`; false when not fused here.
-  func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool
+  func fusedConvolution2dBackward(
+    _ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?
+  ) -> Bool
   /// Batch normalization (see `BatchNormProblem`); returns false when not fused here.
   func fusedBatchNorm(_ problem: BatchNormProblem) -> Bool
   /// The backward of a training-mode `fusedBatchNorm` (`problem.out` holds the output's
   /// gradient) into the non-nil gradients; false when not fused here.
-  func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?) -> Bool
+  func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?)
+    -> Bool
   /// A 2-D pooling (see `Pool2dProblem`) into `problem.out` and `problem.indices`; returns
   /// false when not fused here.
   func fusedPool2d(_ problem: Pool2dProblem) -> Bool
@@ -165,7 +173,9 @@ extension Backend {
   /// One LSTM step; returns false when not fused here.
   package func fusedLSTMCell(_ step: LSTMCellStep) -> Bool { false }
   /// One LSTM step's backward; returns false when not fused here.
-  package func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor) -> Bool { false }
+  package func fusedLSTMCellBackward(
+    _ step: LSTMCellStep, dh: Tensor, dcNext: Tensor, dGates: Tensor, dcPrevious: Tensor
+  ) -> Bool { false }
   /// An LSTM direction's recurrence; returns false when not fused here.
   package func fusedLSTMRecurrence(_ problem: LSTMRecurrence) -> Bool { false }
   /// Its backward; returns false when not fused here.
@@ -175,19 +185,25 @@ extension Backend {
   /// Blockwise attention; returns false when not fused here.
   package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }
   /// The gradients of `fusedAttention`; returns false when not fused here.
-  package func fusedAttentionBackward(_ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor) -> Bool {
+  package func fusedAttentionBackward(
+    _ problem: AttentionProblem, gradOut: Tensor, gradQuery: Tensor, gradKey: Tensor, gradValue: Tensor
+  ) -> Bool {
     false
   }
   /// A 2-D convolution; returns false when not fused here.
   package func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool { false }
   /// Its gradients; returns false when not fused here.
-  package func fusedConvolution2dBackward(_ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?) -> Bool {
+  package func fusedConvolution2dBackward(
+    _ problem: Convolution2dProblem, gradOut: Tensor, gradInput: Tensor?, gradWeight: Tensor?
+  ) -> Bool {
     false
   }
   /// Batch normalization; returns false when not fused here.
   package func fusedBatchNorm(_ problem: BatchNormProblem) -> Bool { false }
   /// Its backward; returns false when not fused here.
-  package func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?) -> Bool {
+  package func fusedBatchNormBackward(
+    _ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?
+  ) -> Bool {
     false
   }
   /// A 2-D pooling; returns false when not fused here.
@@ -195,7 +211,9 @@ extension Backend {
   /// Its input gradient; returns false when not fused here.
   package func fusedPool2dBackward(_ problem: Pool2dProblem) -> Bool { false }
   /// Random numbers are drawn on the host unless a backend draws them itself.
-  package func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool { false }
+  package func fillRandom(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> Bool {
+    false
+  }
   /// Rows are sorted on the host unless a backend sorts them itself.
   package func sortPermutation(_ rows: Tensor, descending: Bool) -> Tensor? { nil }
 }

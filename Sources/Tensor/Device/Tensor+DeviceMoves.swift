@@ -26,7 +26,9 @@ extension Tensor {
   }
 
   /// A copy on CUDA device `index` (PyTorch: `x.cuda()`); `nonBlocking` as in `to(_:nonBlocking:)`.
-  public func cuda(_ index: Int = 0, nonBlocking: Bool = false) throws -> Tensor { try to(.cuda(index), nonBlocking: nonBlocking) }
+  public func cuda(_ index: Int = 0, nonBlocking: Bool = false) throws -> Tensor {
+    try to(.cuda(index), nonBlocking: nonBlocking)
+  }
 
   /// A copy in host memory (PyTorch: `x.cpu()`).
   public func cpu() throws -> Tensor { try to(.cpu) }

@@ -25,7 +25,9 @@ public enum TestDevice {
   public static func resetPeakMemoryStats(_ index: Int = 0) { allocator(index).resetPeak() }
 
   private static let allocators = (0..<deviceCount).map { TestDeviceAllocator(index: $0) }
-  private static let backends: [any Backend] = allocators.map { CPUBackend(allocator: $0, pinnedHostAllocator: pinnedAllocator) }
+  private static let backends: [any Backend] = allocators.map {
+    CPUBackend(allocator: $0, pinnedHostAllocator: pinnedAllocator)
+  }
   /// Pinned host memory for the test devices: ordinary aligned host memory, marked pinned.
   private static let pinnedAllocator = PinnedTestAllocator()
 
@@ -41,7 +43,9 @@ public enum TestDevice {
   }
 
   private static func invalidOrdinal(_ index: Int) -> DeviceError {
-    .runtime("invalid device ordinal: test:\(index) requested, \(deviceCount) test devices present (test:0 ... test:\(deviceCount - 1))")
+    .runtime(
+      "invalid device ordinal: test:\(index) requested, \(deviceCount) test devices present (test:0 ... test:\(deviceCount - 1))"
+    )
   }
 }
 
@@ -75,7 +79,8 @@ final class TestDeviceAllocator: StorageAllocator, @unchecked Sendable {
         stats.outOfMemoryErrors += 1
         return stats.allocatedBytes
       }
-      throw DeviceError.outOfMemory("\(device): out of memory: tried to allocate \(byteCount) bytes with \(held) bytes already allocated")
+      throw DeviceError.outOfMemory(
+        "\(device): out of memory: tried to allocate \(byteCount) bytes with \(held) bytes already allocated")
     }
     lock.withLock { stats.allocated(byteCount, fresh: byteCount) }
     return pointer

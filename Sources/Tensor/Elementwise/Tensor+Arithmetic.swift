@@ -22,7 +22,11 @@ extension Tensor {
   /// `self ** exponent` (PyTorch: `torch.pow`).
   @discardableResult
   public func pow(_ exponent: some TensorOperand, out: Tensor? = nil) -> Tensor {
-    if out == nil, let cast = Autocast.run(.float32OnDevices, [self, exponent.operand.tensor], { cast in cast[1].map { cast[0]!.pow($0) } ?? cast[0]!.pow(exponent) }) {
+    if out == nil,
+      let cast = Autocast.run(
+        .float32OnDevices, [self, exponent.operand.tensor],
+        { cast in cast[1].map { cast[0]!.pow($0) } ?? cast[0]!.pow(exponent) })
+    {
       return cast
     }
     if case .scalar(let s) = exponent.operand, !dtype.isFloatingPoint, case .int(let e) = s {
@@ -94,7 +98,8 @@ extension Tensor {
     let ta = materialize(a.operand, dtype: dtype, device: device)
     let tb = materialize(b.operand, dtype: dtype, device: device)
     let shape = broadcastShape([condition.shape, ta.shape, tb.shape], op: "where")
-    let result = Tensor.uninitialized(shape, dtype: dtype, device: device, memoryFormat: resultMemoryFormat(tensors, shape: shape))
+    let result = Tensor.uninitialized(
+      shape, dtype: dtype, device: device, memoryFormat: resultMemoryFormat(tensors, shape: shape))
     result.backend.select(
       condition.to(.bool).broadcastView(to: shape), ta.to(dtype).broadcastView(to: shape),
       tb.to(dtype).broadcastView(to: shape), into: result)

@@ -17,7 +17,8 @@ extension Tensor {
     case .bitwiseAnd, .bitwiseOr, .bitwiseXor:
       usageCheck(
         !compute.isFloatingPoint,
-        "\(name): \"\(name)_cpu\" not implemented for '\(compute.scalarTypeName)'; bitwise ops take integer or bool tensors")
+        "\(name): \"\(name)_cpu\" not implemented for '\(compute.scalarTypeName)'; bitwise ops take integer or bool tensors"
+      )
     case .remainder, .floorDivide, .fmod:
       usageCheck(compute != .bool, "\(name): \"\(name)_cpu\" not implemented for 'Bool'")
     default: break
@@ -54,7 +55,8 @@ extension Tensor {
         return out
       }
     }
-    let result = Tensor.uninitialized(shape, dtype: resultDType, device: device, memoryFormat: resultMemoryFormat(tensors, shape: shape))
+    let result = Tensor.uninitialized(
+      shape, dtype: resultDType, device: device, memoryFormat: resultMemoryFormat(tensors, shape: shape))
     result.backend.binary(op, ka, kb, into: result)
     if out != nil { return deliver(result, into: out, op: name) }
     return result.recorded(.binary(op), ta, tb, result)
@@ -67,7 +69,8 @@ extension Tensor {
     let (compute, resultDType) = Tensor.binaryTypes(op, .tensor(self), other, name: name)
     usageCheck(
       Tensor.canCast(from: resultDType, to: dtype),
-      "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
+      "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)"
+    )
     let device = Tensor.commonDevice([self] + (other.tensor.map { [$0] } ?? []), op: name)
     let tb = Tensor.materialize(other, dtype: compute, device: device)
     let shape = Tensor.broadcastShape([shape, tb.shape], op: name)
@@ -164,7 +167,8 @@ extension Tensor {
     let (compute, resultDType) = Tensor.unaryTypes(op, dtype, name: name)
     usageCheck(
       Tensor.canCast(from: resultDType, to: dtype),
-      "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
+      "\(name): result type \(resultDType.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)"
+    )
     checkWritable(inputs: [], op: name)
     inPlace(inputs: [], op: name) {
       if compute == dtype && resultDType == dtype {

@@ -1,4 +1,7 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 import Foundation
+
 extension Tensor {
   /// Adds `alpha * other` in place (PyTorch: `x.add_(y, alpha=)`).
   @discardableResult
@@ -55,7 +58,8 @@ extension Tensor {
       let clamped = Tensor.unrecorded { clamp(min: lower, max: upper) }
       usageCheck(
         Tensor.canCast(from: clamped.dtype, to: dtype),
-        "clamp_: result type \(clamped.dtype.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)")
+        "clamp_: result type \(clamped.dtype.scalarTypeName) can't be cast to the desired output type \(dtype.scalarTypeName)"
+      )
       backend.copy(clamped, into: self)
     } outOfPlace: {
       clone().clamp(min: lower, max: upper).to(dtype)
@@ -112,7 +116,9 @@ extension Tensor {
       let bits = dtype == .float16 ? 11 : (dtype == .bfloat16 ? 8 : 24)
       // PyTorch scales in double (its CPU `dist_acctype`) and rounds once.
       let (from, span) = (Double(Float(low)), Double(Float(high) - Float(low)))
-      values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in Double(g.uniformFloat(bits: bits)) * span + from }
+      values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in
+        Double(g.uniformFloat(bits: bits)) * span + from
+      }
     }
     return overwriteRandom(with: values)
   }
@@ -131,8 +137,12 @@ extension Tensor {
   @discardableResult
   public func exponential_(lambd: Double = 1, generator: Generator? = nil) -> Tensor {
     usageCheck(lambd > 0, "exponential_ expects lambda > 0.0, but found lambda=\(lambd)")
-    if let u = drawnOnDevice(.uniform(from: 0, to: 1), generator: generator) { return overwriteRandom(with: u.neg().log1p().neg() / lambd) }
-    let values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in -Foundation.log1p(-g.uniformDouble()) / lambd }
+    if let u = drawnOnDevice(.uniform(from: 0, to: 1), generator: generator) {
+      return overwriteRandom(with: u.neg().log1p().neg() / lambd)
+    }
+    let values = Tensor.randomCPU(shape, dtype: .float64, generator: generator) { g in
+      -Foundation.log1p(-g.uniformDouble()) / lambd
+    }
     return overwriteRandom(with: values)
   }
 
@@ -181,7 +191,9 @@ extension Tensor {
   /// Changes the shape in place (array form).
   @discardableResult
   public func resize_(_ newShape: [Int]) -> Tensor {
-    for s in newShape { usageCheck(s >= 0, "resize_: Trying to create tensor with negative dimension \(s): \(shapeString(newShape))") }
+    for s in newShape {
+      usageCheck(s >= 0, "resize_: Trying to create tensor with negative dimension \(s): \(shapeString(newShape))")
+    }
     let newLayout = Layout(contiguous: newShape, offset: layout.offset)
     storage.grow(to: (newLayout.offset + newLayout.numel) * dtype.itemSize)
     layout = newLayout

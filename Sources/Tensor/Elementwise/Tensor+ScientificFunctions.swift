@@ -121,7 +121,8 @@ extension Tensor {
   /// `self * log(other)`, 0 where `self` is 0 (unless `other` is NaN) (PyTorch: `torch.xlogy`).
   public func xlogy(_ other: some TensorOperand, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "xlogy") {
-      let y = Tensor.materialize(other.operand, dtype: Tensor.resultType([operand, other.operand]).floatingResult, device: device)
+      let y = Tensor.materialize(
+        other.operand, dtype: Tensor.resultType([operand, other.operand]).floatingResult, device: device)
       let product = self * y.log()
       return Tensor.where((self .== 0).logicalAnd(y.isnan().logicalNot()), 0.0, product)
     }
@@ -145,7 +146,9 @@ extension Tensor {
   public func sgn(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "sgn") { sign() } }
 
   /// `clamp` under NumPy's name (PyTorch: `torch.clip`).
-  public func clip(min lower: Scalar? = nil, max upper: Scalar? = nil, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "clip") { clamp(min: lower, max: upper) } }
+  public func clip(min lower: Scalar? = nil, max upper: Scalar? = nil, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "clip") { clamp(min: lower, max: upper) }
+  }
 
   /// Whether each element is positive or negative infinity (PyTorch: `torch.isinf`).
   public func isinf() -> Tensor {
@@ -204,7 +207,9 @@ extension Tensor {
       let r = y.reciprocal()
       let r2 = r * r
       // log y - 1/(2y) - Σ B_2k / (2k y^2k), k = 1...6.
-      let tail = r2 * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132 - r2 * (691.0 / 32760))))))
+      let tail =
+        r2
+        * (1.0 / 12 - r2 * (1.0 / 120 - r2 * (1.0 / 252 - r2 * (1.0 / 240 - r2 * (1.0 / 132 - r2 * (691.0 / 32760))))))
       var result = y.log() - r * 0.5 - tail + shifted
       result = Tensor.where(reflected, result - Double.pi / (v * Double.pi).tan(), result)
       result = Tensor.where(v .== 0, -Double.infinity, result)
@@ -244,7 +249,8 @@ extension Tensor {
       let nFactorial = (1...n).reduce(1.0) { $0 * Double($1) }
       var result = (sum + tail) * ((n % 2 == 1 ? 1.0 : -1.0) * nFactorial)
       // Poles at 0 and the negative integers: +inf for odd n, -inf for even n (PyTorch's).
-      result = Tensor.where((v .<= 0).logicalAnd(v .== v.floor()), n % 2 == 1 ? Double.infinity : -Double.infinity, result)
+      result = Tensor.where(
+        (v .<= 0).logicalAnd(v .== v.floor()), n % 2 == 1 ? Double.infinity : -Double.infinity, result)
       return result.to(dtype.isFloatingPoint ? dtype : .float32)
     }
   }

@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 extension Tensor {
   /// Elementwise absolute value (PyTorch: `torch.abs`).
   @discardableResult

@@ -42,24 +42,29 @@ extension Tensor {
   /// log-sum-exp), as one node. Nil when the backend has no kernel for the operands (the
   /// caller then composes). `mask` is additive (0 or -inf for a boolean one, which the caller
   /// converts); queries whose keys are all masked give zeros, as PyTorch's safe softmax.
-  package static func fusedAttention(_ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor?, causal: Bool, scale: Double)
+  package static func fusedAttention(
+    _ query: Tensor, _ key: Tensor, _ value: Tensor, mask: Tensor?, causal: Bool, scale: Double
+  )
     -> AttentionProblem?
   {
     // Backends decline the types their kernels lack (the CPU's: float32 and float64).
     guard query.dtype.isFloatingPoint else { return nil }
     return unrecorded {
       let batch = broadcastShape(
-        [Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)), Array(value.shape.dropLast(2))], op: "scaled_dot_product_attention")
+        [Array(query.shape.dropLast(2)), Array(key.shape.dropLast(2)), Array(value.shape.dropLast(2))],
+        op: "scaled_dot_product_attention")
       let (l, s, ev) = (query.shape[query.dim - 2], key.shape[key.dim - 2], value.shape[value.dim - 1])
       func prepared(_ t: Tensor, _ rows: Int, _ cols: Int) -> Tensor {
         let unitRows = t.dim == 0 || t.stride(t.dim - 1) == 1 || t.shape[t.dim - 1] <= 1 ? t : t.contiguous()
         return unitRows.expand(batch + [rows, cols])
       }
       let problem = AttentionProblem(
-        query: prepared(query, l, query.shape[query.dim - 1]), key: prepared(key, s, key.shape[key.dim - 1]), value: prepared(value, s, ev),
+        query: prepared(query, l, query.shape[query.dim - 1]), key: prepared(key, s, key.shape[key.dim - 1]),
+        value: prepared(value, s, ev),
         mask: mask.map { $0.to(query.dtype).expand(batch + [l, s]) }, causal: causal, scale: scale,
         out: Tensor(uninitializedShape: batch + [l, ev], dtype: query.dtype, device: query.device),
-        logsumexp: Tensor(uninitializedShape: batch + [l], dtype: query.dtype == .float64 ? .float64 : .float32, device: query.device))
+        logsumexp: Tensor(
+          uninitializedShape: batch + [l], dtype: query.dtype == .float64 ? .float64 : .float32, device: query.device))
       guard query.backend.fusedAttention(problem) else { return nil }
       problem.out.markWritten()
       return problem
@@ -70,7 +75,8 @@ extension Tensor {
   /// kernel, other dtypes, masks that need their own gradient, and dropout, which
   /// `transformWeights` applies to the attention weights).
   package static func composedAttention(
-    _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, causal: Bool, scale: Double, transformWeights: ((Tensor) -> Tensor)? = nil
+    _ q: Tensor, _ k: Tensor, _ v: Tensor, mask: Tensor?, causal: Bool, scale: Double,
+    transformWeights: ((Tensor) -> Tensor)? = nil
   ) -> Tensor {
     var scores = q.matmul(k.mT) * scale
     if let mask { scores = scores + mask }
@@ -97,8 +103,10 @@ extension Tensor {
     let gradValue = Tensor(uninitializedShape: v.shape, dtype: v.dtype, device: v.device)
     let upstream = gradOut.stride(gradOut.dim - 1) == 1 ? gradOut.expand(problem.out.shape) : gradOut.contiguous()
     usageCheck(
-      q.backend.fusedAttentionBackward(problem, gradOut: upstream, gradQuery: gradQuery, gradKey: gradKey, gradValue: gradValue),
-      "scaled_dot_product_attention: the backward kernel could not run on \(q.device) (out of memory for its scratch blocks)")
+      q.backend.fusedAttentionBackward(
+        problem, gradOut: upstream, gradQuery: gradQuery, gradKey: gradKey, gradValue: gradValue),
+      "scaled_dot_product_attention: the backward kernel could not run on \(q.device) (out of memory for its scratch blocks)"
+    )
     for g in [gradQuery, gradKey, gradValue] { g.markWritten() }
     return [gradQuery, gradKey, gradValue]
   }

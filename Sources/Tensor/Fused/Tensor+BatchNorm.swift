@@ -33,9 +33,12 @@ extension Tensor {
     let channels = x.shape[1]
     let problem = BatchNormProblem(
       input: x.contiguous(), weight: weight?.contiguous(), bias: bias?.contiguous(),
-      mean: batchStatistics ? Tensor(uninitializedShape: [channels], dtype: .float32, device: x.device) : runningMean!.contiguous(),
-      variance: batchStatistics ? Tensor(uninitializedShape: [channels], dtype: .float32, device: x.device) : runningVar!.contiguous(),
-      eps: eps, computeStatistics: batchStatistics, out: Tensor(uninitializedShape: x.shape, dtype: x.dtype, device: x.device))
+      mean: batchStatistics
+        ? Tensor(uninitializedShape: [channels], dtype: .float32, device: x.device) : runningMean!.contiguous(),
+      variance: batchStatistics
+        ? Tensor(uninitializedShape: [channels], dtype: .float32, device: x.device) : runningVar!.contiguous(),
+      eps: eps, computeStatistics: batchStatistics,
+      out: Tensor(uninitializedShape: x.shape, dtype: x.dtype, device: x.device))
     guard x.backend.fusedBatchNorm(problem) else { return nil }
     for t in [problem.out, problem.mean, problem.variance] { t.markWritten() }
     return (problem.out, problem.mean, problem.variance)
@@ -44,14 +47,16 @@ extension Tensor {
   /// The gradients of a training-mode fused batch normalization (batch statistics `mean` and
   /// `variance`) with respect to input, weight and bias, nil where `needed` says no.
   package static func fusedBatchNormGradients(
-    _ x: Tensor, weight: Tensor?, mean: Tensor, variance: Tensor, eps: Double, gradOut: Tensor, needed: (input: Bool, weight: Bool, bias: Bool)
+    _ x: Tensor, weight: Tensor?, mean: Tensor, variance: Tensor, eps: Double, gradOut: Tensor,
+    needed: (input: Bool, weight: Bool, bias: Bool)
   ) -> (input: Tensor?, weight: Tensor?, bias: Tensor?) {
     let channels = x.shape[1]
     let gradInput = needed.input ? Tensor(uninitializedShape: x.shape, dtype: x.dtype, device: x.device) : nil
     let gradWeight = needed.weight ? Tensor(uninitializedShape: [channels], dtype: x.dtype, device: x.device) : nil
     let gradBias = needed.bias ? Tensor(uninitializedShape: [channels], dtype: x.dtype, device: x.device) : nil
     let problem = BatchNormProblem(
-      input: x.contiguous(), weight: weight?.contiguous(), bias: nil, mean: mean, variance: variance, eps: eps, computeStatistics: false,
+      input: x.contiguous(), weight: weight?.contiguous(), bias: nil, mean: mean, variance: variance, eps: eps,
+      computeStatistics: false,
       out: gradOut.contiguous())
     usageCheck(
       x.backend.fusedBatchNormBackward(problem, gradInput: gradInput, gradWeight: gradWeight, gradBias: gradBias),

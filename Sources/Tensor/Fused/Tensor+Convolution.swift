@@ -18,7 +18,8 @@ extension Tensor {
   /// layer checks the caller's arguments (shapes, groups) and pads nothing: `padding` is part
   /// of the problem.
   package static func fusedConvolution2d(
-    _ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int), groups: Int,
+    _ input: Tensor, weight: Tensor, bias: Tensor?, stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    groups: Int,
     outputSize: (Int, Int)
   ) -> (out: Tensor, problem: Convolution2dProblem)? {
     guard input.dtype == .float32, weight.dtype == .float32, bias.map({ $0.dtype == .float32 }) ?? true,
@@ -26,7 +27,8 @@ extension Tensor {
     else { return nil }
     return unrecorded {
       let problem = Convolution2dProblem(
-        input: input.contiguous(), weight: weight.contiguous(), bias: bias?.contiguous(), stride: stride, padding: padding,
+        input: input.contiguous(), weight: weight.contiguous(), bias: bias?.contiguous(), stride: stride,
+        padding: padding,
         dilation: dilation, groups: groups, outputSize: outputSize)
       let shape = [input.shape[0], weight.shape[0], outputSize.0, outputSize.1]
       var out = Tensor(uninitializedShape: shape, dtype: input.dtype, device: input.device)
@@ -46,7 +48,9 @@ extension Tensor {
 
   /// The gradients of a fused convolution with respect to input, weight and bias (nil where
   /// `needed` says no), by the backend's kernels.
-  package static func convolution2dGradients(_ problem: Convolution2dProblem, gradOut: Tensor, needed: [Bool]) -> [Tensor?] {
+  package static func convolution2dGradients(_ problem: Convolution2dProblem, gradOut: Tensor, needed: [Bool])
+    -> [Tensor?]
+  {
     let (x, w) = (problem.input, problem.weight)
     let upstream = gradOut.contiguous()
     let gradInput = needed[0] ? Tensor(uninitializedShape: x.shape, dtype: x.dtype, device: x.device) : nil

@@ -32,14 +32,18 @@ extension Tensor {
   /// (the caller then composes the pooling). Adaptive pooling ignores `kernel`, `stride`,
   /// `padding` and `dilation`.
   package static func fusedPool2d(
-    _ x: Tensor, kind: Pool2dProblem.Kind, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    _ x: Tensor, kind: Pool2dProblem.Kind, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+    dilation: (Int, Int),
     outputSize: (Int, Int)
   ) -> (out: Tensor, indices: Tensor?)? {
     guard x.dtype == .float32, x.dim == 4, x.numel > 0 else { return nil }
     let shape = [x.shape[0], x.shape[1], outputSize.0, outputSize.1]
-    let allocate = { (dtype: DType) in Tensor.uninitialized(shape, dtype: dtype, device: x.device, memoryFormat: x.suggestedMemoryFormat) }
+    let allocate = { (dtype: DType) in
+      Tensor.uninitialized(shape, dtype: dtype, device: x.device, memoryFormat: x.suggestedMemoryFormat)
+    }
     let problem = Pool2dProblem(
-      kind: kind, input: x, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: outputSize,
+      kind: kind, input: x, kernel: kernel, stride: stride, padding: padding, dilation: dilation,
+      outputSize: outputSize,
       out: allocate(x.dtype), indices: kind == .max ? allocate(.int64) : nil)
     guard x.backend.fusedPool2d(problem) else { return nil }
     problem.out.markWritten()
@@ -50,7 +54,8 @@ extension Tensor {
   /// The input gradient of a fused pooling (`fusedPool2d` with the same arguments, `indices`
   /// its indices for `.max`), by the backend's kernel, laid out as `x`'s suggested format.
   package static func fusedPool2dGradient(
-    _ x: Tensor, kind: Pool2dProblem.Kind, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int), dilation: (Int, Int),
+    _ x: Tensor, kind: Pool2dProblem.Kind, kernel: (Int, Int), stride: (Int, Int), padding: (Int, Int),
+    dilation: (Int, Int),
     outputSize: (Int, Int), indices: Tensor?, gradOut: Tensor
   ) -> Tensor {
     // The kernel addresses the gradient and the indices with one set of strides: both are
@@ -58,7 +63,8 @@ extension Tensor {
     let format = x.suggestedMemoryFormat
     let gradInput = Tensor.uninitialized(x.shape, dtype: x.dtype, device: x.device, memoryFormat: format)
     let problem = Pool2dProblem(
-      kind: kind, input: gradInput, kernel: kernel, stride: stride, padding: padding, dilation: dilation, outputSize: outputSize,
+      kind: kind, input: gradInput, kernel: kernel, stride: stride, padding: padding, dilation: dilation,
+      outputSize: outputSize,
       out: gradOut.to(x.dtype).contiguous(memoryFormat: format), indices: indices?.contiguous(memoryFormat: format))
     usageCheck(x.backend.fusedPool2dBackward(problem), "pooling: the backward kernel could not run on \(x.device)")
     gradInput.markWritten()

@@ -16,15 +16,19 @@ extension Tensor {
   /// `inputGates` and `bias` to `hiddenGates` (which it takes over), applies the gate
   /// activations and forms `c`, `tanh(c)` and `h`. Nil when not fused (then the caller
   /// composes the step from ops). Not recorded: the recurrent layers' own backward uses it.
-  package static func fusedLSTMCell(hiddenGates: Tensor, inputGates: Tensor, bias: Tensor?, cPrevious: Tensor) -> LSTMCellStep? {
+  package static func fusedLSTMCell(hiddenGates: Tensor, inputGates: Tensor, bias: Tensor?, cPrevious: Tensor)
+    -> LSTMCellStep?
+  {
     let (rows, batch) = (hiddenGates.shape[0], hiddenGates.shape[1])
-    guard hiddenGates.dtype == .float32, hiddenGates.isContiguous, inputGates.stride(1) == 1, inputGates.shape == [rows, batch],
+    guard hiddenGates.dtype == .float32, hiddenGates.isContiguous, inputGates.stride(1) == 1,
+      inputGates.shape == [rows, batch],
       cPrevious.isContiguous, bias.map({ $0.isContiguous }) ?? true
     else { return nil }
     let state = [rows / 4, batch]
     func fresh() -> Tensor { Tensor(uninitializedShape: state, dtype: .float32, device: hiddenGates.device) }
     let step = LSTMCellStep(
-      gates: hiddenGates, inputGates: inputGates, bias: bias, cPrevious: cPrevious, c: fresh(), tanhC: fresh(), h: fresh())
+      gates: hiddenGates, inputGates: inputGates, bias: bias, cPrevious: cPrevious, c: fresh(), tanhC: fresh(),
+      h: fresh())
     guard hiddenGates.backend.fusedLSTMCell(step) else { return nil }
     for t in [step.gates, step.c, step.tanhC, step.h] { t.markWritten() }
     return step
@@ -32,11 +36,15 @@ extension Tensor {
 
   /// The gate gradients `[4H, B]` and `dc_prev` of a fused step from `dh` (of `h`) and
   /// `dcNext` (of `c`); nil when not fused.
-  package static func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor) -> (dGates: Tensor, dcPrevious: Tensor)? {
+  package static func fusedLSTMCellBackward(_ step: LSTMCellStep, dh: Tensor, dcNext: Tensor) -> (
+    dGates: Tensor, dcPrevious: Tensor
+  )? {
     guard dh.isContiguous, dcNext.isContiguous, dh.dtype == .float32, dcNext.dtype == .float32 else { return nil }
     let dGates = Tensor(uninitializedShape: step.gates.shape, dtype: .float32, device: dh.device)
     let dcPrevious = Tensor(uninitializedShape: step.c.shape, dtype: .float32, device: dh.device)
-    guard dh.backend.fusedLSTMCellBackward(step, dh: dh, dcNext: dcNext, dGates: dGates, dcPrevious: dcPrevious) else { return nil }
+    guard dh.backend.fusedLSTMCellBackward(step, dh: dh, dcNext: dcNext, dGates: dGates, dcPrevious: dcPrevious) else {
+      return nil
+    }
     dGates.markWritten()
     dcPrevious.markWritten()
     return (dGates, dcPrevious)
@@ -80,22 +88,29 @@ extension Tensor {
     else { return nil }
     func fresh(_ shape: [Int]) -> Tensor { Tensor(uninitializedShape: shape, dtype: .float32, device: weight.device) }
     let problem = LSTMRecurrence(
-      inputGates: inputGates, weight: weight, bias: bias, h0: h0, c0: c0, reverse: reverse, activations: fresh([steps, rows, batch]),
-      cells: fresh([steps, hidden, batch]), tanhCells: fresh([steps, hidden, batch]), hidden: fresh([steps, hidden, batch]),
+      inputGates: inputGates, weight: weight, bias: bias, h0: h0, c0: c0, reverse: reverse,
+      activations: fresh([steps, rows, batch]),
+      cells: fresh([steps, hidden, batch]), tanhCells: fresh([steps, hidden, batch]),
+      hidden: fresh([steps, hidden, batch]),
       previousHidden: fresh([hidden, steps * batch]))
     guard weight.backend.fusedLSTMRecurrence(problem) else { return nil }
-    for t in [problem.activations, problem.cells, problem.tanhCells, problem.hidden, problem.previousHidden] { t.markWritten() }
+    for t in [problem.activations, problem.cells, problem.tanhCells, problem.hidden, problem.previousHidden] {
+      t.markWritten()
+    }
     return problem
   }
 
   /// The backward of a fused recurrence from `dOut` `[T, H, B]` and the final states'
   /// gradients: the gate gradients `[4H, T*B]` and the initial states' gradients `[H, B]`.
-  package static func fusedLSTMRecurrenceBackward(_ problem: LSTMRecurrence, dOut: Tensor, dhFinal: Tensor, dcFinal: Tensor) -> (
+  package static func fusedLSTMRecurrenceBackward(
+    _ problem: LSTMRecurrence, dOut: Tensor, dhFinal: Tensor, dcFinal: Tensor
+  ) -> (
     dGates: Tensor, dh0: Tensor, dc0: Tensor
   )? {
     let dh = dhFinal.contiguous().clone()
     let dc = dcFinal.contiguous().clone()
-    let dGates = Tensor(uninitializedShape: [4 * problem.hiddenSize, problem.steps * problem.batch], dtype: .float32, device: dh.device)
+    let dGates = Tensor(
+      uninitializedShape: [4 * problem.hiddenSize, problem.steps * problem.batch], dtype: .float32, device: dh.device)
     let transposed = problem.weight.t().contiguous()
     guard
       problem.weight.backend.fusedLSTMRecurrenceBackward(

@@ -62,7 +62,8 @@ final class AtomicFileWriter: ByteSink {
     temporary = folder.appendingPathComponent("\(prefix)\(getpid())-\(UInt64.random(in: 0...UInt64.max)).tmp")
     descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
     guard descriptor >= 0 else {
-      throw TensorFileError.io(path: target.path, reason: "cannot create a temporary file beside it: \(AtomicFileWriter.lastError())")
+      throw TensorFileError.io(
+        path: target.path, reason: "cannot create a temporary file beside it: \(AtomicFileWriter.lastError())")
     }
     // Keep an existing file's permissions, as writing it in place would.
     var existing = stat()

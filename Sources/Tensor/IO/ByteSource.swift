@@ -31,7 +31,8 @@ struct MemorySource: ByteSource {
 
   mutating func readExactly(into buffer: UnsafeMutableRawBufferPointer) throws {
     guard buffer.count <= bytes.count - position else {
-      throw TensorFileError.malformed(path: path, reason: "the data ends after \(bytes.count) bytes; \(position + buffer.count) are needed")
+      throw TensorFileError.malformed(
+        path: path, reason: "the data ends after \(bytes.count) bytes; \(position + buffer.count) are needed")
     }
     if buffer.count > 0 { buffer.baseAddress!.copyMemory(from: bytes.baseAddress! + position, byteCount: buffer.count) }
     position += buffer.count
@@ -58,7 +59,9 @@ final class InflateSource: ByteSource {
     self.declaredSize = declaredSize
     self.path = path
     self.pieceSize = pieceSize
-    guard czlib_inflate_init_raw(&stream) == Z_OK else { throw TensorFileError.malformed(path: path, reason: "zlib failed to start") }
+    guard czlib_inflate_init_raw(&stream) == Z_OK else {
+      throw TensorFileError.malformed(path: path, reason: "zlib failed to start")
+    }
   }
 
   deinit { inflateEnd(&stream) }
@@ -71,7 +74,8 @@ final class InflateSource: ByteSource {
     var filled = 0
     while filled < buffer.count {
       guard !ended else {
-        throw TensorFileError.malformed(path: path, reason: "the deflate stream ends after \(produced) of \(declaredSize) bytes")
+        throw TensorFileError.malformed(
+          path: path, reason: "the deflate stream ends after \(produced) of \(declaredSize) bytes")
       }
       filled += try inflatePiece(into: buffer.baseAddress! + filled, capacity: buffer.count - filled)
     }
@@ -82,14 +86,18 @@ final class InflateSource: ByteSource {
   func finish() throws {
     var scratch = [UInt8](repeating: 0, count: 1 << 16)
     while produced < declaredSize {
-      try scratch.withUnsafeMutableBytes { try readExactly(into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(min($0.count, declaredSize - produced)))) }
+      try scratch.withUnsafeMutableBytes {
+        try readExactly(
+          into: UnsafeMutableRawBufferPointer(rebasing: $0.prefix(min($0.count, declaredSize - produced))))
+      }
     }
     if !ended {
       // The stream must end here: one more byte of room must produce nothing.
       var extra: UInt8 = 0
       let more = try withUnsafeMutableBytes(of: &extra) { try inflatePiece(into: $0.baseAddress!, capacity: 1) }
       guard more == 0, ended else {
-        throw TensorFileError.malformed(path: path, reason: "the deflate stream holds more than the declared \(declaredSize) bytes")
+        throw TensorFileError.malformed(
+          path: path, reason: "the deflate stream holds more than the declared \(declaredSize) bytes")
       }
     }
   }
@@ -97,7 +105,8 @@ final class InflateSource: ByteSource {
   private func inflatePiece(into destination: UnsafeMutableRawPointer, capacity: Int) throws -> Int {
     let inputPiece = min(input.count - consumed, pieceSize)
     let outputPiece = min(capacity, pieceSize)
-    stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: Bytef.self))
+    stream.next_in = UnsafeMutablePointer(
+      mutating: input.baseAddress?.advanced(by: consumed).assumingMemoryBound(to: Bytef.self))
     stream.avail_in = uInt(inputPiece)
     stream.next_out = destination.assumingMemoryBound(to: Bytef.self)
     stream.avail_out = uInt(outputPiece)
@@ -114,7 +123,8 @@ final class InflateSource: ByteSource {
       // No progress with room on both sides: the input ran out mid-stream.
       throw TensorFileError.malformed(path: path, reason: "the deflate stream is cut short after \(produced) bytes")
     default:
-      throw TensorFileError.malformed(path: path, reason: "the deflate data is corrupt (zlib status \(status) after \(produced) bytes)")
+      throw TensorFileError.malformed(
+        path: path, reason: "the deflate data is corrupt (zlib status \(status) after \(produced) bytes)")
     }
     return made
   }

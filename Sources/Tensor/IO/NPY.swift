@@ -77,7 +77,8 @@ enum NPY {
       throw fail("header of \(headerLength) bytes runs past the end of the file (\(totalSize) bytes)")
     }
     let major = bytes[6]
-    guard let text = String(bytes: bytes[start..<(start + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1) else {
+    guard let text = String(bytes: bytes[start..<(start + headerLength)], encoding: major == 3 ? .utf8 : .isoLatin1)
+    else {
       throw fail("header is not text")
     }
     func field(_ name: String) throws -> Substring {
@@ -95,15 +96,23 @@ enum NPY {
     guard descr.count >= 2 else { throw fail("'descr' '\(descr)' is too short") }
     let order = descr.first!
     let code = String(descr.dropFirst())
-    guard let dtype = dtype(forTypeCode: code) else { throw TensorFileError.unsupportedDType(path: path, descriptor: descr) }
+    guard let dtype = dtype(forTypeCode: code) else {
+      throw TensorFileError.unsupportedDType(path: path, descriptor: descr)
+    }
     guard "<>|=".contains(order) else { throw fail("unknown byte order '\(order)' in '\(descr)'") }
     let fortranField = try field("fortran_order")
     let fortran: Bool
-    if fortranField.hasPrefix("True") { fortran = true } else if fortranField.hasPrefix("False") { fortran = false } else {
+    if fortranField.hasPrefix("True") {
+      fortran = true
+    } else if fortranField.hasPrefix("False") {
+      fortran = false
+    } else {
       throw fail("'fortran_order' is neither True nor False")
     }
     let shapeField = try field("shape")
-    guard shapeField.first == "(", let closing = shapeField.firstIndex(of: ")") else { throw fail("'shape' is not a tuple") }
+    guard shapeField.first == "(", let closing = shapeField.firstIndex(of: ")") else {
+      throw fail("'shape' is not a tuple")
+    }
     let inner = shapeField[shapeField.index(after: shapeField.startIndex)..<closing]
     var shape: [Int] = []
     for part in inner.split(separator: ",") {
@@ -115,7 +124,8 @@ enum NPY {
     let dataOffset = start + headerLength
     let bytesNeeded = try Tensor.checkedByteCount(shape, dtype: dtype, path: path)
     guard bytesNeeded <= totalSize - dataOffset else {
-      throw fail("data of shape \(shape) needs \(bytesNeeded) bytes but the file has \(totalSize - dataOffset) after the header")
+      throw fail(
+        "data of shape \(shape) needs \(bytesNeeded) bytes but the file has \(totalSize - dataOffset) after the header")
     }
     return Header(dtype: dtype, bigEndian: order == ">", fortranOrder: fortran, shape: shape, dataOffset: dataOffset)
   }
@@ -135,8 +145,11 @@ enum NPY {
     let header = try prefix.withUnsafeBytes { try parseHeader($0, totalSize: totalSize, path: path) }
     let storageShape = header.fortranOrder ? Array(header.shape.reversed()) : header.shape
     let t = try Tensor.allocatedForReading(storageShape, dtype: header.dtype, path: path)
-    try source.readExactly(into: UnsafeMutableRawBufferPointer(start: t.storage.data, count: t.numel * header.dtype.itemSize))
-    if header.bigEndian && header.dtype.itemSize > 1 { swapBytes(t.storage.data, count: t.numel, width: header.dtype.itemSize) }
+    try source.readExactly(
+      into: UnsafeMutableRawBufferPointer(start: t.storage.data, count: t.numel * header.dtype.itemSize))
+    if header.bigEndian && header.dtype.itemSize > 1 {
+      swapBytes(t.storage.data, count: t.numel, width: header.dtype.itemSize)
+    }
     if header.fortranOrder && header.shape.count > 1 {
       return t.permute(Array((0..<storageShape.count).reversed()))
     }
@@ -158,7 +171,8 @@ enum NPY {
       throw TensorFileError.unsupportedDType(path: path, descriptor: dtype.name)
     }
     let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
-    var header = "{'descr': '\(code == "b1" || code == "i1" || code == "u1" ? "|" : "<")\(code)', 'fortran_order': False, 'shape': \(shapeText), }"
+    var header =
+      "{'descr': '\(code == "b1" || code == "i1" || code == "u1" ? "|" : "<")\(code)', 'fortran_order': False, 'shape': \(shapeText), }"
     // Pad so that the data starts on a 64-byte boundary, ending with a newline.
     let unpadded = 10 + header.utf8.count + 1
     header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
@@ -185,7 +199,8 @@ extension Tensor {
   /// error when a size is negative or a count, stride or byte size overflows.
   static func checkedByteCount(_ shape: [Int], dtype: DType, path: String) throws -> Int {
     guard let bytes = Layout.byteCount(ofContiguous: shape, itemSize: dtype.itemSize) else {
-      throw TensorFileError.malformed(path: path, reason: "shape \(shape) of \(dtype) elements overflows (it cannot be laid out in memory)")
+      throw TensorFileError.malformed(
+        path: path, reason: "shape \(shape) of \(dtype) elements overflows (it cannot be laid out in memory)")
     }
     return bytes
   }
@@ -196,7 +211,8 @@ extension Tensor {
     let byteCount = try checkedByteCount(shape, dtype: dtype, path: path)
     let allocator = CPUBackend.hostAllocator
     guard let pointer = allocator.allocateOrNil(byteCount: byteCount) else {
-      throw TensorFileError.io(path: path, reason: "not enough memory for a tensor of shape \(shape) (\(byteCount) bytes)")
+      throw TensorFileError.io(
+        path: path, reason: "not enough memory for a tensor of shape \(shape) (\(byteCount) bytes)")
     }
     return Tensor(
       storage: Storage(adopting: pointer, byteCount: byteCount, allocator: allocator),

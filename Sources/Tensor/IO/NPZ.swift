@@ -13,7 +13,9 @@ extension Tensor {
   }
 
   /// Reads the arrays of `.npz` bytes (all of them, or those named in `keys`).
-  public static func load(npz data: Data, keys: Set<String>? = nil, path: String = "<memory>") throws -> [String: Tensor] {
+  public static func load(npz data: Data, keys: Set<String>? = nil, path: String = "<memory>") throws -> [String:
+    Tensor]
+  {
     try data.withUnsafeBytes { try loadNPZ($0, keys: keys, path: path) }
   }
 
@@ -31,7 +33,8 @@ extension Tensor {
       }
     }
     if let keys, let missing = keys.subtracting(result.keys).sorted().first {
-      throw TensorFileError.malformed(path: path, reason: "the archive has no array '\(missing)' (it has \(result.count) of those asked for)")
+      throw TensorFileError.malformed(
+        path: path, reason: "the archive has no array '\(missing)' (it has \(result.count) of those asked for)")
     }
     return result
   }

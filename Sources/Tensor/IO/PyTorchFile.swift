@@ -15,12 +15,16 @@ enum PyTorchFile {
   static func read(_ bytes: UnsafeRawBufferPointer, path: String) throws -> SavedValue {
     func fail(_ reason: String) -> TensorFileError { .malformed(path: path, reason: reason) }
     if bytes.count >= 2, bytes[0] == 0x80, bytes[1] <= 5 {
-      throw fail("this is a torch.save file in the legacy format (before PyTorch 1.6); load it in PyTorch and save it again")
+      throw fail(
+        "this is a torch.save file in the legacy format (before PyTorch 1.6); load it in PyTorch and save it again")
     }
     let members = try Zip.members(bytes, path: path)
-    guard let pickle = members.first(where: { $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2 }) else {
+    guard
+      let pickle = members.first(where: { $0.name.hasSuffix("/data.pkl") && $0.name.split(separator: "/").count == 2 })
+    else {
       if members.contains(where: { $0.name.hasSuffix("constants.pkl") }) {
-        throw fail("this is a TorchScript archive (torch.jit.save), not a torch.save file; save the model's state_dict instead")
+        throw fail(
+          "this is a TorchScript archive (torch.jit.save), not a torch.save file; save the model's state_dict instead")
       }
       throw fail("the archive has no <name>/data.pkl member, so it was not written by torch.save")
     }
@@ -47,7 +51,9 @@ enum PyTorchFile {
         }
         return known
       }
-      guard let member = byName[prefix + "data/" + key] else { throw fail("the storage '\(key)' has no data/\(key) member") }
+      guard let member = byName[prefix + "data/" + key] else {
+        throw fail("the storage '\(key)' has no data/\(key) member")
+      }
       let (bytesNeeded, overflow) = count.multipliedReportingOverflow(by: dtype.itemSize)
       guard !overflow, bytesNeeded == member.size else {
         throw fail("storage '\(key)' should hold \(count) \(dtype) elements but its member has \(member.size) bytes")
@@ -105,7 +111,10 @@ enum PyTorchFile {
     }
 
     mutating func tuple(_ items: [Int]) {
-      if items.isEmpty { out.append(0x29); return }
+      if items.isEmpty {
+        out.append(0x29)
+        return
+      }
       out.append(0x28)
       for v in items { int(v) }
       out.append(0x74)
@@ -161,7 +170,8 @@ enum PyTorchFile {
         key = "\(storages.count)"
         storages.append(
           StorageEntry(
-            key: key, dtype: host.dtype, start: UnsafeRawPointer(host.storage.data + host.layout.offset * host.dtype.itemSize),
+            key: key, dtype: host.dtype,
+            start: UnsafeRawPointer(host.storage.data + host.layout.offset * host.dtype.itemSize),
             count: host.numel, owner: host))
         offset = 0
         strides = Layout.contiguousStrides(host.shape)
@@ -285,7 +295,8 @@ extension Tensor {
     var result: [String: Tensor] = [:]
     for (key, value) in entries {
       guard let name = key.string else {
-        throw TensorFileError.malformed(path: path, reason: "holds a dict with a \(key.kindName) key; use Tensor.loadObject(pt:) to read it")
+        throw TensorFileError.malformed(
+          path: path, reason: "holds a dict with a \(key.kindName) key; use Tensor.loadObject(pt:) to read it")
       }
       guard let t = value.tensor else {
         throw TensorFileError.malformed(

@@ -28,7 +28,9 @@ enum SafeTensors {
 
   /// Parses and validates the header of a file of `bytes.count` bytes: every range must lie
   /// inside the data and match its dtype and shape.
-  static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> (entries: [Entry], metadata: [String: String], dataStart: Int) {
+  static func parse(_ bytes: UnsafeRawBufferPointer, path: String) throws -> (
+    entries: [Entry], metadata: [String: String], dataStart: Int
+  ) {
     func fail(_ reason: String) -> TensorFileError { .malformed(path: path, reason: reason) }
     guard bytes.count >= 8 else { throw fail("shorter than the 8-byte header length") }
     let length = (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[$1]) << (8 * UInt64($1)) }
@@ -37,7 +39,8 @@ enum SafeTensors {
     }
     let dataStart = 8 + Int(length)
     let headerBytes = Data(bytes[8..<dataStart])
-    guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any] else {
+    guard let object = try? JSONSerialization.jsonObject(with: headerBytes), let header = object as? [String: Any]
+    else {
       throw fail("the header is not a JSON object")
     }
     var metadata: [String: String] = [:]
@@ -62,12 +65,16 @@ enum SafeTensors {
         return n
       }
       let range = try offsets.map { v -> Int in
-        guard let n = (v as? NSNumber)?.intValue, n >= 0 else { throw fail("tensor '\(name)' has an invalid data offset \(v)") }
+        guard let n = (v as? NSNumber)?.intValue, n >= 0 else {
+          throw fail("tensor '\(name)' has an invalid data offset \(v)")
+        }
         return n
       }
       let expected = try Tensor.checkedByteCount(shape, dtype: dtype, path: "\(path)[\(name)]")
       guard range[0] <= range[1], range[1] <= dataSize, range[1] - range[0] == expected else {
-        throw fail("tensor '\(name)': bytes \(range[0])..<\(range[1]) do not hold \(shape) \(code) within the \(dataSize) data bytes")
+        throw fail(
+          "tensor '\(name)': bytes \(range[0])..<\(range[1]) do not hold \(shape) \(code) within the \(dataSize) data bytes"
+        )
       }
       entries.append(Entry(name: name, dtype: dtype, shape: shape, begin: range[0], end: range[1]))
     }
@@ -77,7 +84,8 @@ enum SafeTensors {
   /// A new tensor holding a copy of `entry`'s bytes in a file of `bytes`.
   static func copy(_ entry: Entry, dataStart: Int, of bytes: UnsafeRawBufferPointer, path: String) throws -> Tensor {
     let t = try Tensor.allocatedForReading(entry.shape, dtype: entry.dtype, path: "\(path)[\(entry.name)]")
-    var source = MemorySource(UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)]), path: path)
+    var source = MemorySource(
+      UnsafeRawBufferPointer(rebasing: bytes[(dataStart + entry.begin)..<(dataStart + entry.end)]), path: path)
     try source.readExactly(into: UnsafeMutableRawBufferPointer(start: t.storage.data, count: entry.end - entry.begin))
     return t
   }
@@ -92,7 +100,8 @@ enum SafeTensors {
     for name in tensors.keys.sorted() {
       let t = tensors[name]!.movedTo(.cpu).contiguous()
       let bytes = t.numel * t.dtype.itemSize
-      header[name] = ["dtype": code(t.dtype), "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
+      header[name] =
+        ["dtype": code(t.dtype), "shape": t.shape, "data_offsets": [offset, offset + bytes]] as [String: Any]
       offset += bytes
       hosts.append(t)
     }
@@ -126,7 +135,8 @@ extension Tensor {
       let start = parsed.dataStart + entry.begin
       if start % entry.dtype.itemSize == 0 {
         result[entry.name] = Tensor(
-          storage: storage, layout: Layout(contiguous: entry.shape, offset: start / entry.dtype.itemSize), dtype: entry.dtype)
+          storage: storage, layout: Layout(contiguous: entry.shape, offset: start / entry.dtype.itemSize),
+          dtype: entry.dtype)
       } else {
         // Misaligned for its element type: copy out.
         result[entry.name] = try SafeTensors.copy(entry, dataStart: parsed.dataStart, of: file.bytes, path: url.path)

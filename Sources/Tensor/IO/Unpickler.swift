@@ -110,7 +110,9 @@ struct Unpickler {
   }
 
   private mutating func line() throws -> String {
-    guard let end = bytes[position...].firstIndex(of: 0x0A) else { throw fail("a text field at offset \(position) has no end") }
+    guard let end = bytes[position...].firstIndex(of: 0x0A) else {
+      throw fail("a text field at offset \(position) has no end")
+    }
     defer { position = end + 1 }
     return String(decoding: bytes[position..<end], as: UTF8.self)
   }
@@ -123,7 +125,9 @@ struct Unpickler {
 
   private mutating func binary(lengthWidth: Int) throws -> [UInt8] {
     let length = try unsigned(lengthWidth)
-    guard length <= UInt64(bytes.count - position) else { throw fail("a bytes field of \(length) bytes runs past the end") }
+    guard length <= UInt64(bytes.count - position) else {
+      throw fail("a bytes field of \(length) bytes runs past the end")
+    }
     return Array(try take(Int(length)))
   }
 
@@ -137,7 +141,9 @@ struct Unpickler {
   }
 
   private mutating func popToMark() throws -> [Object] {
-    guard let mark = marks.popLast(), mark <= stack.count else { throw fail("an opcode at offset \(position - 1) needs a MARK") }
+    guard let mark = marks.popLast(), mark <= stack.count else {
+      throw fail("an opcode at offset \(position - 1) needs a MARK")
+    }
     defer { stack.removeSubrange(mark...) }
     return Array(stack[mark...])
   }
@@ -192,10 +198,13 @@ struct Unpickler {
       case 0x74: stack.append(.tuple(try popToMark()))  // TUPLE
       case 0x85: stack.append(.tuple([try pop()]))  // TUPLE1
       case 0x86:  // TUPLE2
-        let b = try pop(), a = try pop()
+        let b = try pop()
+        let a = try pop()
         stack.append(.tuple([a, b]))
       case 0x87:  // TUPLE3
-        let c = try pop(), b = try pop(), a = try pop()
+        let c = try pop()
+        let b = try pop()
+        let a = try pop()
         stack.append(.tuple([a, b, c]))
       case 0x6C:  // LIST
         let box = ListBox()
@@ -217,7 +226,8 @@ struct Unpickler {
         let items = try popToMark()
         try list(on: stack.last).items.append(contentsOf: items)
       case 0x73:  // SETITEM
-        let value = try pop(), key = try pop()
+        let value = try pop()
+        let key = try pop()
         try dict(on: stack.last).entries.append((key, value))
       case 0x75:  // SETITEMS
         let items = try popToMark()
@@ -228,7 +238,8 @@ struct Unpickler {
       case 0x68: try pushMemo(Int(try unsigned(1)))  // BINGET
       case 0x6A: try pushMemo(Int(try unsigned(4)))  // LONG_BINGET
       case 0x63:  // GLOBAL
-        let module = try line(), name = try line()
+        let module = try line()
+        let name = try line()
         stack.append(try global(module: module, name: name))
       case 0x93:  // STACK_GLOBAL
         guard case .value(.string(let name)) = try pop(), case .value(.string(let module)) = try pop() else {
@@ -238,9 +249,12 @@ struct Unpickler {
       case 0x51:  // BINPERSID
         stack.append(try persistent(try pop()))
       case 0x52, 0x81:  // REDUCE, NEWOBJ
-        let arguments = try pop(), callable = try pop()
+        let arguments = try pop()
+        let callable = try pop()
         guard case .tuple(let args) = arguments else { throw fail("REDUCE needs an argument tuple") }
-        guard case .global(let name) = callable else { throw fail("REDUCE calls something that is not an allowed global") }
+        guard case .global(let name) = callable else {
+          throw fail("REDUCE calls something that is not an allowed global")
+        }
         stack.append(try call(name, args))
       case 0x62:  // BUILD: the state of an OrderedDict (its _metadata) or of a Parameter
         _ = try pop()
@@ -262,7 +276,8 @@ struct Unpickler {
     let digits = try take(count)
     guard count <= 8 else {
       // Wider encodings are fine when they only sign-extend a 64-bit value.
-      let head = digits.prefix(8), rest = digits.dropFirst(8)
+      let head = digits.prefix(8)
+      let rest = digits.dropFirst(8)
       let fill: UInt8 = (head.last ?? 0) & 0x80 != 0 ? 0xFF : 0
       guard rest.allSatisfy({ $0 == fill }) else { throw fail("an integer of \(count) bytes does not fit in 64 bits") }
       return Int(bitPattern: UInt(head.reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
@@ -305,11 +320,13 @@ struct Unpickler {
     if Self.callables.contains(dotted) || Self.storageTypes[dotted] != nil { return .global(dotted) }
     if Self.dtypeNames.contains(dotted) { return .value(.string(dotted)) }
     if let what = Self.unsupportedButSafe[dotted] {
-      throw fail("holds \(what) ('\(dotted)'), which this library cannot represent; only dense tensors of its dtypes are read")
+      throw fail(
+        "holds \(what) ('\(dotted)'), which this library cannot represent; only dense tensors of its dtypes are read")
     }
     throw fail(
       "refuses the global '\(dotted)': torch.load(weights_only=True) does not allow it either, and loading it would run "
-        + "code from the file. Only tensors, containers, numbers and strings are read; re-save the object as a state dict")
+        + "code from the file. Only tensors, containers, numbers and strings are read; re-save the object as a state dict"
+    )
   }
 
   /// Turns a persistent id `('storage', StorageType, key, location, count)` into the storage.
@@ -336,7 +353,9 @@ struct Unpickler {
     case "collections.OrderedDict":
       let box = DictBox()
       if let pairs = args.first {
-        guard case .list(let items) = pairs else { throw fail("OrderedDict is called with something other than a list") }
+        guard case .list(let items) = pairs else {
+          throw fail("OrderedDict is called with something other than a list")
+        }
         for item in items.items {
           guard case .tuple(let pair) = item, pair.count == 2 else { throw fail("OrderedDict's items are not pairs") }
           box.entries.append((pair[0], pair[1]))
@@ -347,13 +366,17 @@ struct Unpickler {
       guard args.count >= 4, case .storage(let storage) = args[0] else {
         throw fail("_rebuild_tensor_v2 needs (storage, offset, size, stride, ...)")
       }
-      return .value(.tensor(try view(storage, offset: int(args[1], "a storage offset"), shape: ints(args[2], "a size"),
-        strides: ints(args[3], "a stride"))))
+      return .value(
+        .tensor(
+          try view(
+            storage, offset: int(args[1], "a storage offset"), shape: ints(args[2], "a size"),
+            strides: ints(args[3], "a stride"))))
     case "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state":
       guard let data = args.first, case .value(.tensor) = data else { throw fail("\(name) needs a tensor") }
       return data
     case "_codecs.encode":
-      guard args.count == 2, case .value(.string(let text)) = args[0], case .value(.string(let encoding)) = args[1] else {
+      guard args.count == 2, case .value(.string(let text)) = args[0], case .value(.string(let encoding)) = args[1]
+      else {
         throw fail("_codecs.encode needs a string and an encoding")
       }
       if encoding == "latin1" || encoding == "latin-1" {
@@ -365,7 +388,14 @@ struct Unpickler {
     case "torch.Size", "builtins.set", "builtins.frozenset":
       guard let items = args.first else { return name == "torch.Size" ? .tuple([]) : .list(ListBox()) }
       switch items {
-      case .tuple(let t): return name == "torch.Size" ? .tuple(t) : { let b = ListBox(); b.items = t; return .list(b) }()
+      case .tuple(let t):
+        return name == "torch.Size"
+          ? .tuple(t)
+          : {
+            let b = ListBox()
+            b.items = t
+            return .list(b)
+          }()
       case .list(let box): return name == "torch.Size" ? .tuple(box.items) : .list(box)
       default: throw fail("\(name) is called with something that is not a sequence")
       }
@@ -381,7 +411,8 @@ struct Unpickler {
   /// The tensor `_rebuild_tensor_v2` describes: a view of `storage` (a 1-D tensor of its
   /// elements), checked to lie inside it.
   private func view(_ storage: Tensor, offset: Int, shape: [Int], strides: [Int]) throws -> Tensor {
-    guard shape.count == strides.count, offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 }) else {
+    guard shape.count == strides.count, offset >= 0, shape.allSatisfy({ $0 >= 0 }), strides.allSatisfy({ $0 >= 0 })
+    else {
       throw fail("a tensor of size \(shape), stride \(strides), offset \(offset) is not a valid view")
     }
     guard Layout.byteCount(ofContiguous: shape, itemSize: storage.dtype.itemSize) != nil else {
@@ -397,10 +428,12 @@ struct Unpickler {
       }
       guard last < storage.numel else {
         throw fail(
-          "a tensor of size \(shape), stride \(strides), offset \(offset) reaches element \(last) of a storage of \(storage.numel)")
+          "a tensor of size \(shape), stride \(strides), offset \(offset) reaches element \(last) of a storage of \(storage.numel)"
+        )
       }
     }
-    return Tensor(storage: storage.storage, layout: Layout(shape: shape, strides: strides, offset: offset), dtype: storage.dtype)
+    return Tensor(
+      storage: storage.storage, layout: Layout(shape: shape, strides: strides, offset: offset), dtype: storage.dtype)
   }
 
   /// The public value of a finished object; containers are copied out of their boxes.
@@ -409,7 +442,8 @@ struct Unpickler {
   private func finished(_ object: Object, depth: Int, budget: inout Int) throws -> SavedValue {
     budget -= 1
     guard depth < Self.maximumDepth, budget >= 0 else {
-      throw fail("containers nest deeper than \(Self.maximumDepth) levels, contain themselves, or repeat one another too often")
+      throw fail(
+        "containers nest deeper than \(Self.maximumDepth) levels, contain themselves, or repeat one another too often")
     }
     switch object {
     case .value(let v): return v
@@ -418,7 +452,10 @@ struct Unpickler {
     case .dict(let box):
       return .dict(
         try box.entries.map {
-          (key: try finished($0.key, depth: depth + 1, budget: &budget), value: try finished($0.value, depth: depth + 1, budget: &budget))
+          (
+            key: try finished($0.key, depth: depth + 1, budget: &budget),
+            value: try finished($0.value, depth: depth + 1, budget: &budget)
+          )
         })
     case .global(let name): throw fail("the result holds the global '\(name)' itself, not a value")
     case .storage: throw fail("the result holds a bare storage, not a tensor")

@@ -56,16 +56,22 @@ enum Zip {
     // ZIP64: a locator just before the record points at the 64-bit record.
     if eocd >= 20, reader.u32(eocd - 20) == 0x0706_4B50, let recordOffset = reader.u64(eocd - 12) {
       let r = Int(clamping: recordOffset)
-      guard reader.u32(r) == 0x0606_4B50, let c = reader.u64(r + 32), let s = reader.u64(r + 40), let o = reader.u64(r + 48)
+      guard reader.u32(r) == 0x0606_4B50, let c = reader.u64(r + 32), let s = reader.u64(r + 40),
+        let o = reader.u64(r + 48)
       else { throw fail(path, "broken ZIP64 end-of-central-directory record") }
       count = Int(clamping: c)
       directorySize = Int(clamping: s)
       directoryOffset = Int(clamping: o)
     }
-    guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= bytes.count - directorySize, count <= directorySize / 46 + 1
-    else { throw fail(path, "central directory (offset \(directoryOffset), \(directorySize) bytes) lies outside the file") }
+    guard directoryOffset >= 0, directorySize >= 0, directoryOffset <= bytes.count - directorySize,
+      count <= directorySize / 46 + 1
+    else {
+      throw fail(path, "central directory (offset \(directoryOffset), \(directorySize) bytes) lies outside the file")
+    }
     var members: [Member] = []
-    var regions: [(start: Int, end: Int, name: String)] = [(directoryOffset, directoryOffset + directorySize, "the central directory")]
+    var regions: [(start: Int, end: Int, name: String)] = [
+      (directoryOffset, directoryOffset + directorySize, "the central directory")
+    ]
     var p = directoryOffset
     for index in 0..<count {
       guard reader.u32(p) == 0x0201_4B50, let method = reader.u16(p + 10).map(Int.init), let crc = reader.u32(p + 16),
@@ -81,8 +87,14 @@ enum Zip {
       while e + 4 <= extraEnd, let id = reader.u16(e), let length = reader.u16(e + 2).map(Int.init) {
         if id == 1 {
           var f = e + 4
-          if size == 0xFFFF_FFFF, let v = reader.u64(f) { size = Int(clamping: v); f += 8 }
-          if compressed == 0xFFFF_FFFF, let v = reader.u64(f) { compressed = Int(clamping: v); f += 8 }
+          if size == 0xFFFF_FFFF, let v = reader.u64(f) {
+            size = Int(clamping: v)
+            f += 8
+          }
+          if compressed == 0xFFFF_FFFF, let v = reader.u64(f) {
+            compressed = Int(clamping: v)
+            f += 8
+          }
           if localOffset == 0xFFFF_FFFF, let v = reader.u64(f) { localOffset = Int(clamping: v) }
         }
         e += 4 + length
@@ -95,18 +107,22 @@ enum Zip {
       }
       let dataStart = localOffset + 30 + localNameLength + localExtra
       guard reader.slice(dataStart, compressed) != nil else {
-        throw fail(path, "member '\(name)': \(compressed) bytes of data at offset \(dataStart) run past the end of the file")
+        throw fail(
+          path, "member '\(name)': \(compressed) bytes of data at offset \(dataStart) run past the end of the file")
       }
       switch method {
       case 0:
-        guard compressed == size else { throw fail(path, "member '\(name)': stored size \(compressed) differs from \(size)") }
+        guard compressed == size else {
+          throw fail(path, "member '\(name)': stored size \(compressed) differs from \(size)")
+        }
       case 8:
         guard size <= compressed * maximumExpansion + 64 else {
           throw fail(path, "member '\(name)': declared size \(size) is impossible for \(compressed) compressed bytes")
         }
       default: throw fail(path, "member '\(name)': unsupported compression method \(method) (only stored and deflate)")
       }
-      members.append(Member(name: name, method: method, crc: crc, dataStart: dataStart, compressedSize: compressed, size: size))
+      members.append(
+        Member(name: name, method: method, crc: crc, dataStart: dataStart, compressedSize: compressed, size: size))
       regions.append((localOffset, dataStart + compressed, "member '\(name)'"))
       p += 46 + nameLength + extraLength + commentLength
     }
@@ -145,7 +161,9 @@ enum Zip {
   /// its CRC-32. A stored member is split into pieces copied and checksummed on the worker
   /// threads (each piece checked while it is in cache), their CRCs joined with
   /// `crc32_combine`: zlib's CRC was half of loading a `.pt` file, one thread at a time.
-  static func copy(_ member: Member, of archive: UnsafeRawBufferPointer, path: String, into destination: UnsafeMutableRawPointer) throws {
+  static func copy(
+    _ member: Member, of archive: UnsafeRawBufferPointer, path: String, into destination: UnsafeMutableRawPointer
+  ) throws {
     guard member.method == 0 else {
       try read(member, of: archive, path: path) { source in
         try source.readExactly(into: UnsafeMutableRawBufferPointer(start: destination, count: member.size))
@@ -158,7 +176,8 @@ enum Zip {
     var crcs = [uLong](repeating: 0, count: pieces)
     crcs.withUnsafeMutableBufferPointer { crcs in
       parallelFor(pieces) { p in
-        let offset = p * pieceSize, length = min(pieceSize, member.size - offset)
+        let offset = p * pieceSize
+        let length = min(pieceSize, member.size - offset)
         var crc = crc32(0, nil, 0)
         var done = 0
         while done < length {
@@ -172,7 +191,9 @@ enum Zip {
     }
     var crc = crcs[0]
     for p in 1..<pieces { crc = crc32_combine(crc, crcs[p], Int(min(pieceSize, member.size - p * pieceSize))) }
-    guard UInt32(crc) == member.crc else { throw fail(path, "member '\(member.name)': CRC-32 mismatch (the data is corrupt)") }
+    guard UInt32(crc) == member.crc else {
+      throw fail(path, "member '\(member.name)': CRC-32 mismatch (the data is corrupt)")
+    }
   }
 
   /// The CRC-32 of `pieces` taken in order: 4 MiB runs checksummed on the worker threads and
@@ -223,13 +244,25 @@ enum Zip {
       let unpadded = offset + 30 + nameBytes.count + 20
       let padding = alignment > 1 ? (alignment - (unpadded + 4) % alignment) % alignment + 4 : 0
       var local = ByteWriter()
-      local.u32(0x0403_4B50); local.u16(45); local.u16(0); local.u16(compress ? 8 : 0); local.u16(0); local.u16(0x21)
-      local.u32(crc); local.u32(0xFFFF_FFFF); local.u32(0xFFFF_FFFF); local.u16(UInt16(nameBytes.count))
+      local.u32(0x0403_4B50)
+      local.u16(45)
+      local.u16(0)
+      local.u16(compress ? 8 : 0)
+      local.u16(0)
+      local.u16(0x21)
+      local.u32(crc)
+      local.u32(0xFFFF_FFFF)
+      local.u32(0xFFFF_FFFF)
+      local.u16(UInt16(nameBytes.count))
       local.u16(UInt16(20 + padding))
       local.bytes.append(contentsOf: nameBytes)
-      local.u16(1); local.u16(16); local.u64(UInt64(size)); local.u64(UInt64(size))
+      local.u16(1)
+      local.u16(16)
+      local.u64(UInt64(size))
+      local.u64(UInt64(size))
       if padding > 0 {
-        local.u16(0x4246); local.u16(UInt16(padding - 4))
+        local.u16(0x4246)
+        local.u16(UInt16(padding - 4))
         local.bytes.append(contentsOf: [UInt8](repeating: 0, count: padding - 4))
       }
       try sink.write(local.bytes)
@@ -244,12 +277,29 @@ enum Zip {
         for piece in pieces { try sink.write(piece) }
       }
       let stored = sink.position - dataStart
-      directory.u32(0x0201_4B50); directory.u16(45); directory.u16(45); directory.u16(0); directory.u16(compress ? 8 : 0)
-      directory.u16(0); directory.u16(0x21); directory.u32(crc); directory.u32(0xFFFF_FFFF); directory.u32(0xFFFF_FFFF)
-      directory.u16(UInt16(nameBytes.count)); directory.u16(28); directory.u16(0); directory.u16(0); directory.u16(0)
-      directory.u32(0); directory.u32(0xFFFF_FFFF)
+      directory.u32(0x0201_4B50)
+      directory.u16(45)
+      directory.u16(45)
+      directory.u16(0)
+      directory.u16(compress ? 8 : 0)
+      directory.u16(0)
+      directory.u16(0x21)
+      directory.u32(crc)
+      directory.u32(0xFFFF_FFFF)
+      directory.u32(0xFFFF_FFFF)
+      directory.u16(UInt16(nameBytes.count))
+      directory.u16(28)
+      directory.u16(0)
+      directory.u16(0)
+      directory.u16(0)
+      directory.u32(0)
+      directory.u32(0xFFFF_FFFF)
       directory.bytes.append(contentsOf: nameBytes)
-      directory.u16(1); directory.u16(24); directory.u64(UInt64(size)); directory.u64(UInt64(stored)); directory.u64(UInt64(offset))
+      directory.u16(1)
+      directory.u16(24)
+      directory.u64(UInt64(size))
+      directory.u64(UInt64(stored))
+      directory.u64(UInt64(offset))
       count += 1
     }
 
@@ -292,11 +342,28 @@ enum Zip {
       try sink.write(directory.bytes)
       var tail = ByteWriter()
       let record = sink.position
-      tail.u32(0x0606_4B50); tail.u64(44); tail.u16(45); tail.u16(45); tail.u32(0); tail.u32(0)
-      tail.u64(UInt64(count)); tail.u64(UInt64(count)); tail.u64(UInt64(directory.bytes.count)); tail.u64(UInt64(directoryOffset))
-      tail.u32(0x0706_4B50); tail.u32(0); tail.u64(UInt64(record)); tail.u32(1)
-      tail.u32(0x0605_4B50); tail.u16(0); tail.u16(0); tail.u16(UInt16(min(count, 0xFFFF))); tail.u16(UInt16(min(count, 0xFFFF)))
-      tail.u32(UInt32(min(directory.bytes.count, 0xFFFF_FFFF))); tail.u32(0xFFFF_FFFF); tail.u16(0)
+      tail.u32(0x0606_4B50)
+      tail.u64(44)
+      tail.u16(45)
+      tail.u16(45)
+      tail.u32(0)
+      tail.u32(0)
+      tail.u64(UInt64(count))
+      tail.u64(UInt64(count))
+      tail.u64(UInt64(directory.bytes.count))
+      tail.u64(UInt64(directoryOffset))
+      tail.u32(0x0706_4B50)
+      tail.u32(0)
+      tail.u64(UInt64(record))
+      tail.u32(1)
+      tail.u32(0x0605_4B50)
+      tail.u16(0)
+      tail.u16(0)
+      tail.u16(UInt16(min(count, 0xFFFF)))
+      tail.u16(UInt16(min(count, 0xFFFF)))
+      tail.u32(UInt32(min(directory.bytes.count, 0xFFFF_FFFF)))
+      tail.u32(0xFFFF_FFFF)
+      tail.u16(0)
       try sink.write(tail.bytes)
     }
   }

@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 // Indexing ops composed from gather/scatter, index_put and host searches: index_add,
 // index_copy, index_fill, scatter_reduce, take_along_dim, put_, masked_scatter, argwhere,
 // searchsorted, bucketize, bincount, histc.
@@ -19,7 +21,8 @@ extension Tensor {
   public func indexAdd_(dim d: Int, index: Tensor, source: Tensor, alpha: Double = 1) -> Tensor {
     let axis = normalizedDim(d)
     let values = alpha == 1 ? source.atleast1d() : source.atleast1d() * alpha
-    atleast1d().scatterAdd_(dim: axis, index: spreadIndex(index, dim: axis, over: values.shape, op: "index_add"), src: values)
+    atleast1d().scatterAdd_(
+      dim: axis, index: spreadIndex(index, dim: axis, over: values.shape, op: "index_add"), src: values)
     return self
   }
 
@@ -36,7 +39,8 @@ extension Tensor {
   public func indexCopy_(dim d: Int, index: Tensor, source: Tensor) -> Tensor {
     let axis = normalizedDim(d)
     let values = source.atleast1d()
-    atleast1d().scatter_(dim: axis, index: spreadIndex(index, dim: axis, over: values.shape, op: "index_copy"), src: values)
+    atleast1d().scatter_(
+      dim: axis, index: spreadIndex(index, dim: axis, over: values.shape, op: "index_copy"), src: values)
     return self
   }
 
@@ -71,11 +75,14 @@ extension Tensor {
   /// Combines `src` values sent along `dim` to `index`'s positions with `reduce`, including
   /// the tensor's own value unless `includeSelf` is false; positions no value reaches keep
   /// theirs (PyTorch: `torch.scatter_reduce(dim, index, src, reduce, include_self=)`).
-  public func scatterReduce(dim d: Int, index: Tensor, src: Tensor, reduce: ScatterReduction, includeSelf: Bool = true, out: Tensor? = nil) -> Tensor {
+  public func scatterReduce(
+    dim d: Int, index: Tensor, src: Tensor, reduce: ScatterReduction, includeSelf: Bool = true, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "scatter_reduce") {
       let axis = normalizedDim(d)
       let values = src.narrowed(toShapeOf: index).to(dtype)
-      let hits = Tensor.zeros(like: self, dtype: .int64).scatterAdd(dim: axis, index: index, src: Tensor.ones(like: index, dtype: .int64))
+      let hits = Tensor.zeros(like: self, dtype: .int64).scatterAdd(
+        dim: axis, index: index, src: Tensor.ones(like: index, dtype: .int64))
       let reached = hits .> 0
       // The host-computed reductions get gradient terms only when autograd may need them.
       let needsGradient = hasAutogradState || values.hasAutogradState
@@ -93,16 +100,20 @@ extension Tensor {
         let result = scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
         guard needsGradient else { return result }
         let maskedSelf = Tensor.where(self .== 0, 1.0, self)
-        let maskedSelfResult = maskedSelf.scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf) { $0 * $1 }
+        let maskedSelfResult = maskedSelf.scatterCombine(dim: axis, index: index, src: values, includeSelf: includeSelf)
+        { $0 * $1 }
         let srcZero = values .== 0
-        let zerosAt = Tensor.zeros(like: self).scatterAdd(dim: axis, index: index, src: srcZero.to(dtype)).gather(dim: axis, index: index)
+        let zerosAt = Tensor.zeros(like: self).scatterAdd(dim: axis, index: index, src: srcZero.to(dtype)).gather(
+          dim: axis, index: index)
         let singleZero = srcZero.logicalAnd(zerosAt .== 1)
         let maskedSrcResult = scatterCombine(
-          dim: axis, index: index, src: Tensor.where(singleZero, 1.0, values), includeSelf: includeSelf) { $0 * $1 }
+          dim: axis, index: index, src: Tensor.where(singleZero, 1.0, values), includeSelf: includeSelf
+        ) { $0 * $1 }
         let selfZero = self .== 0
         // The weights read the result and the operands as the backward gets them (linked to
         // the graph for second derivatives); the products with a zero masked out are constants.
-        return withGradients(result, dim: axis, index: index, src: values, reached: includeSelf ? nil : reached) { x, v, y in
+        return withGradients(result, dim: axis, index: index, src: values, reached: includeSelf ? nil : reached) {
+          x, v, y in
           let srcWeight = Tensor.where(
             singleZero, maskedSrcResult.gather(dim: axis, index: index),
             y.gather(dim: axis, index: index) / Tensor.where(srcZero, 1.0, v))
@@ -120,7 +131,8 @@ extension Tensor {
         let selfWins = (self .== result).to(dtype)
         let ties = selfWins.scatterAdd(dim: axis, index: index, src: srcWins)
         let (srcWeight, selfWeight) = (srcWins / ties.gather(dim: axis, index: index), selfWins / ties)
-        return withGradients(result, dim: axis, index: index, src: values, reached: includeSelf ? nil : reached) { _, _, _ in
+        return withGradients(result, dim: axis, index: index, src: values, reached: includeSelf ? nil : reached) {
+          _, _, _ in
           (srcWeight, selfWeight)
         }
       }
@@ -139,7 +151,9 @@ extension Tensor {
       let weight = weights(inputs[0], inputs[1], outputs[0])
       var change = Tensor.zeros(like: outputs[0])
       if let dSrc = t[1] { change = change.scatterAdd(dim: axis, index: index, src: weight.src * dSrc) }
-      if let dSelf = t[0] { change = change + (reached.map { Tensor.where($0, 0.0, weight.target) } ?? weight.target) * dSelf }
+      if let dSelf = t[0] {
+        change = change + (reached.map { Tensor.where($0, 0.0, weight.target) } ?? weight.target) * dSelf
+      }
       return [change]
     }[0]
   }
@@ -155,7 +169,9 @@ extension Tensor {
 
   /// Scatter with a combining function, computed in double on the host (prod, amax, amin);
   /// `withGradients` gives the result its gradient.
-  private func scatterCombine(dim axis: Int, index: Tensor, src: Tensor, includeSelf: Bool, _ combine: (Double, Double) -> Double) -> Tensor {
+  private func scatterCombine(
+    dim axis: Int, index: Tensor, src: Tensor, includeSelf: Bool, _ combine: (Double, Double) -> Double
+  ) -> Tensor {
     let target = contiguous().movedTo(.cpu).to(.float64)
     var out = target.toArray(Double.self)
     var seen = [Bool](repeating: false, count: out.count)
@@ -165,7 +181,9 @@ extension Tensor {
     let strides = Layout.contiguousStrides(shape)
     let indexStrides = Layout.contiguousStrides(index.shape)
     for (flat, position) in indices.enumerated() {
-      usageCheck(position >= 0 && position < shape[axis], "scatter_reduce(): index \(position) is out of bounds for dimension \(axis) with size \(shape[axis])")
+      usageCheck(
+        position >= 0 && position < shape[axis],
+        "scatter_reduce(): index \(position) is out of bounds for dimension \(axis) with size \(shape[axis])")
       var offset = 0
       for k in 0..<dim {
         let coordinate = k == axis ? position : (flat / indexStrides[k]) % index.shape[k]
@@ -197,7 +215,10 @@ extension Tensor {
     Tensor.writing(into: out, op: "take_along_dim") {
       guard let d else { return reshape(-1).gather(dim: 0, index: indices.reshape(-1)) }
       let axis = normalizedDim(d)
-      usageCheck(indices.dim == dim, "take_along_dim(): input and indices should have the same number of dimensions, but got \(dim) dimensions for input, and \(indices.dim) dimensions for indices")
+      usageCheck(
+        indices.dim == dim,
+        "take_along_dim(): input and indices should have the same number of dimensions, but got \(dim) dimensions for input, and \(indices.dim) dimensions for indices"
+      )
       var selfShape = shape
       var indexShape = indices.shape
       selfShape[axis] = 1
@@ -215,7 +236,10 @@ extension Tensor {
   /// ones count from the end), or adds with `accumulate` (PyTorch: `x.put_(index, source)`).
   @discardableResult
   public func put_(index: Tensor, source: Tensor, accumulate: Bool = false) -> Tensor {
-    usageCheck(index.numel == source.numel, "put_(): Expected source and index to have the same number of elements, but got source.numel() = \(source.numel), index.numel() = \(index.numel)")
+    usageCheck(
+      index.numel == source.numel,
+      "put_(): Expected source and index to have the same number of elements, but got source.numel() = \(source.numel), index.numel() = \(index.numel)"
+    )
     let flat = index.reshape(-1).long()
     let wrapped = Tensor.where(flat .< 0, flat + numel, flat)
     // The flat positions as one index tensor per dim.
@@ -232,10 +256,13 @@ extension Tensor {
   /// (PyTorch: `x.masked_scatter_(mask, source)`).
   @discardableResult
   public func maskedScatter_(_ mask: Tensor, _ source: Tensor) -> Tensor {
-    usageCheck(mask.dtype == .bool, "masked_scatter_ only supports boolean masks, but got mask with dtype \(mask.dtype.scalarTypeName)")
+    usageCheck(
+      mask.dtype == .bool,
+      "masked_scatter_ only supports boolean masks, but got mask with dtype \(mask.dtype.scalarTypeName)")
     let full = mask.expand(shape)
     let count = Int(full.sum().item())
-    usageCheck(source.numel >= count, "masked_scatter: expected source to have at least \(count) elements, got \(source.numel)")
+    usageCheck(
+      source.numel >= count, "masked_scatter: expected source to have at least \(count) elements, got \(source.numel)")
     indexPut_(full.nonzero().unbind(dim: 1), source.reshape(-1)[..<count])
     return self
   }
@@ -259,12 +286,15 @@ extension Tensor {
   /// inserted to keep the order: before equal elements, or after them with `right`
   /// (PyTorch: `torch.searchsorted`). A 1-d sequence serves every value; otherwise the
   /// leading dims pair up.
-  public static func searchsorted(_ sortedSequence: Tensor, _ values: Tensor, right: Bool = false, outInt32: Bool = false, out: Tensor? = nil) -> Tensor {
+  public static func searchsorted(
+    _ sortedSequence: Tensor, _ values: Tensor, right: Bool = false, outInt32: Bool = false, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "searchsorted") {
       let oneSequence = sortedSequence.dim == 1
       usageCheck(
         oneSequence || Array(sortedSequence.shape.dropLast()) == Array(values.shape.dropLast()),
-        "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match, but we got boundaries tensor \(shapeString(sortedSequence.shape)) and input value tensor \(shapeString(values.shape))")
+        "torch.searchsorted(): boundaries tensor should be 1 dimension or the first N-1 dimensions of boundaries tensor and input value tensor must match, but we got boundaries tensor \(shapeString(sortedSequence.shape)) and input value tensor \(shapeString(values.shape))"
+      )
       let sequence = sortedSequence.movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
       let keys = values.movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
       let width = sortedSequence.shape.last ?? 0
@@ -286,7 +316,8 @@ extension Tensor {
   }
 
   /// The bucket of each element among sorted `boundaries` (PyTorch: `torch.bucketize`).
-  public func bucketize(_ boundaries: Tensor, right: Bool = false, outInt32: Bool = false, out: Tensor? = nil) -> Tensor {
+  public func bucketize(_ boundaries: Tensor, right: Bool = false, outInt32: Bool = false, out: Tensor? = nil) -> Tensor
+  {
     Tensor.writing(into: out, op: "bucketize") {
       usageCheck(boundaries.dim == 1, "boundaries tensor must be 1 dimension, but got dim(\(boundaries.dim))")
       return Tensor.searchsorted(boundaries, self, right: right, outInt32: outInt32)
@@ -305,7 +336,8 @@ extension Tensor {
     let w = weights?.movedTo(.cpu).to(.float64).toArray(Double.self)
     var counts = [Double](repeating: 0, count: bins)
     for (i, v) in values.enumerated() { counts[v] += w?[i] ?? 1 }
-    let resultType: DType = weights.map { $0.dtype.isFloatingPoint ? ($0.dtype == .float32 ? .float32 : .float64) : .float64 } ?? .int64
+    let resultType: DType =
+      weights.map { $0.dtype.isFloatingPoint ? ($0.dtype == .float32 ? .float32 : .float64) : .float64 } ?? .int64
     return Tensor(counts, shape: [bins]).to(resultType).movedTo(device)
   }
 
@@ -314,10 +346,13 @@ extension Tensor {
   public func histc(bins: Int = 100, min low: Double = 0, max high: Double = 0, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "histc") {
       usageCheck(bins > 0, "torch.histc(): bins must be > 0, but got \(bins) for bins")
-      usageCheck(dtype.isFloatingPoint, "torch.histc(): \"histogram_cpu\" not implemented for '\(dtype.scalarTypeName)'")
+      usageCheck(
+        dtype.isFloatingPoint, "torch.histc(): \"histogram_cpu\" not implemented for '\(dtype.scalarTypeName)'")
       let data = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
       var (lower, upper) = (low, high)
-      if lower == 0 && upper == 0, let smallest = data.min(), let largest = data.max() { (lower, upper) = (smallest, largest) }
+      if lower == 0 && upper == 0, let smallest = data.min(), let largest = data.max() {
+        (lower, upper) = (smallest, largest)
+      }
       if lower == upper { (lower, upper) = (lower - 1, upper + 1) }
       usageCheck(lower < upper, "torch.histc(): max must be larger than min")
       var counts = [Double](repeating: 0, count: bins)

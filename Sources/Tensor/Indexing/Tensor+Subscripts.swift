@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 /// One entry of a subscript: an integer, a slice, `...`, a new axis or an index tensor
 /// (PyTorch's `x[1, 1:3, ..., None, idx]`).
 public struct TensorIndex {
@@ -113,7 +115,9 @@ extension Tensor {
         let s = clampIndex(start, 0)
         let e = Swift.max(clampIndex(end, size), s)
         let length = (e - s + step - 1) / step
-        if s != 0 || length != size || step != 1 { result = result.sliced(dim: d, start: s, step: step, length: length) }
+        if s != 0 || length != size || step != 1 {
+          result = result.sliced(dim: d, start: s, step: step, length: length)
+        }
         d += 1
       case .ellipsis:
         d += dim - consumed
@@ -127,7 +131,8 @@ extension Tensor {
           for k in 0..<mask.dim {
             usageCheck(
               mask.shape[k] == result.shape[d + k],
-              "The shape of the mask \(shapeString(mask.shape)) at index \(k) does not match the shape of the indexed tensor \(shapeString(Array(result.shape[d...]))) at index \(k)")
+              "The shape of the mask \(shapeString(mask.shape)) at index \(k) does not match the shape of the indexed tensor \(shapeString(Array(result.shape[d...]))) at index \(k)"
+            )
           }
           let coords = mask.nonzero()
           for k in 0..<mask.dim { advanced.append((d + k, coords.select(dim: 1, index: k))) }
@@ -184,10 +189,12 @@ extension Tensor {
   /// `index_put_` and `scatter_`).
   package func put_(offsets: Tensor, values: Tensor, accumulate: Bool) {
     checkWritable(inputs: [values], op: "index_put_")
-    let v = values.to(dtype).movedTo(device).broadcastView(to: Tensor.broadcastShape([offsets.shape, values.shape], op: "index_put_"))
+    let v = values.to(dtype).movedTo(device).broadcastView(
+      to: Tensor.broadcastShape([offsets.shape, values.shape], op: "index_put_"))
     usageCheck(
       v.shape == offsets.shape,
-      "shape mismatch: value tensor of shape \(shapeString(values.shape)) cannot be broadcast to indexing result of shape \(shapeString(offsets.shape))")
+      "shape mismatch: value tensor of shape \(shapeString(values.shape)) cannot be broadcast to indexing result of shape \(shapeString(offsets.shape))"
+    )
     inPlace(inputs: [values], op: "index_put_") {
       backend.put(self, offsets: offsets, values: v, accumulate: accumulate)
     } outOfPlace: {
@@ -233,7 +240,10 @@ extension Tensor {
       offsets = offsets + placed(steps, at: restPosition[d]!, span: 1)
     }
     var target = [Int](repeating: 0, count: resultRank)
-    for (i, d) in rest.enumerated() { target[restPosition[d]!] = shape[d]; _ = i }
+    for (i, d) in rest.enumerated() {
+      target[restPosition[d]!] = shape[d]
+      _ = i
+    }
     for k in 0..<indexShape.count { target[insertAt + k] = indexShape[k] }
     return (offsets.expand(target).contiguous(), target)
   }
@@ -259,7 +269,9 @@ extension Tensor {
   }
 
   /// The coordinates of nonzero elements, `[n, dim]` int64 (PyTorch: `torch.nonzero`).
-  public func nonzero(out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "nonzero") { backend.nonzero(to(.bool)) } }
+  public func nonzero(out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "nonzero") { backend.nonzero(to(.bool)) }
+  }
 
   /// Elements along `dim` picked by a 1-d int index (PyTorch: `torch.index_select`).
   public func indexSelect(dim d: Int, index: Tensor) -> Tensor {
@@ -280,7 +292,8 @@ extension Tensor {
     usageCheck(index.dtype == .int64 || index.dtype == .int32, "\(op)(): Expected dtype int32/int64 for index")
     usageCheck(
       index.device == device,
-      "\(op)(): Expected all tensors to be on the same device, but found at least two devices, \(device) and \(index.device)! (the index; move it with `index.to(\(device))`)")
+      "\(op)(): Expected all tensors to be on the same device, but found at least two devices, \(device) and \(index.device)! (the index; move it with `index.to(\(device))`)"
+    )
     // An empty index picks nothing, whatever its rank (PyTorch skips the shape checks).
     if index.numel == 0 { return Tensor.zeros(index.shape, dtype: .int64, device: device) }
     usageCheck(
@@ -290,7 +303,8 @@ extension Tensor {
     for d in 0..<dim where d != axis {
       usageCheck(
         index.shape[d] <= shape[d],
-        "Size does not match at dimension \(d) expected index \(shapeString(index.shape)) to be no larger than self \(shapeString(shape)) apart from dimension \(axis)")
+        "Size does not match at dimension \(d) expected index \(shapeString(index.shape)) to be no larger than self \(shapeString(shape)) apart from dimension \(axis)"
+      )
     }
     if index.numel > 0 {
       let (lo, hi) = index.integerRange()
@@ -356,7 +370,8 @@ extension Tensor {
     for k in 0..<index.dim {
       usageCheck(
         index.shape[k] <= src.shape[k],
-        "scatter(): Expected index \(shapeString(index.shape)) to be no larger than src \(shapeString(src.shape)) at dimension \(k)")
+        "scatter(): Expected index \(shapeString(index.shape)) to be no larger than src \(shapeString(src.shape)) at dimension \(k)"
+      )
     }
     let offsets = scatterOffsets(dim: axis, index: index, strides: stride(), op: "scatter")
     var values = src
@@ -378,7 +393,8 @@ extension Tensor {
   /// A copy with a 0-d tensor's value where `mask` is true; the value's gradient is the sum
   /// of the gradient where it was written (PyTorch: `torch.masked_fill(mask, value_tensor)`).
   public func maskedFill(_ mask: Tensor, _ value: Tensor) -> Tensor {
-    usageCheck(mask.dtype == .bool, "masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.name)")
+    usageCheck(
+      mask.dtype == .bool, "masked_fill_ only supports boolean masks, but got mask with dtype \(mask.dtype.name)")
     usageCheck(
       value.dim == 0,
       "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with \(value.dim) dimension(s).")

@@ -15,8 +15,13 @@ extension Linalg {
     let n: Int
 
     init(_ a: Tensor, op: String) {
-      usageCheck(a.dim >= 2 && a.shape[a.dim - 1] == a.shape[a.dim - 2], "\(op): A must be batches of square matrices, but they are \(a.dim >= 2 ? "\(a.shape[a.dim - 2]) by \(a.shape[a.dim - 1])" : "\(a.dim)-D") matrices")
-      usageCheck(a.dtype == .float32 || a.dtype == .float64, "\(op): Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+      usageCheck(
+        a.dim >= 2 && a.shape[a.dim - 1] == a.shape[a.dim - 2],
+        "\(op): A must be batches of square matrices, but they are \(a.dim >= 2 ? "\(a.shape[a.dim - 2]) by \(a.shape[a.dim - 1])" : "\(a.dim)-D") matrices"
+      )
+      usageCheck(
+        a.dtype == .float32 || a.dtype == .float64,
+        "\(op): Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
       n = a.shape[a.dim - 1]
       values = a.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
       count = n == 0 ? 0 : values.count / (n * n)
@@ -58,7 +63,9 @@ extension Linalg {
   }
 
   /// Solves `A X = B` for every matrix of the batch from its LU factors (`B` as `n x k` rows).
-  private static func luSolve(_ lu: Matrices, _ factors: [(pivots: [Int], sign: Double, singularAt: Int?)], _ rhs: [Double], columns k: Int) -> [Double] {
+  private static func luSolve(
+    _ lu: Matrices, _ factors: [(pivots: [Int], sign: Double, singularAt: Int?)], _ rhs: [Double], columns k: Int
+  ) -> [Double] {
     let n = lu.n
     var x = rhs
     for b in 0..<lu.count {
@@ -68,10 +75,16 @@ extension Linalg {
         for c in 0..<k { x.swapAt(xb + row * k + c, xb + pivot * k + c) }
       }
       for r in 0..<n {  // L y = P b (unit diagonal)
-        for j in 0..<r { let f = lu.values[base + r * n + j]; if f != 0 { for c in 0..<k { x[xb + r * k + c] -= f * x[xb + j * k + c] } } }
+        for j in 0..<r {
+          let f = lu.values[base + r * n + j]
+          if f != 0 { for c in 0..<k { x[xb + r * k + c] -= f * x[xb + j * k + c] } }
+        }
       }
       for r in stride(from: n - 1, through: 0, by: -1) {  // U x = y
-        for j in (r + 1)..<Swift.max(n, r + 1) { let f = lu.values[base + r * n + j]; for c in 0..<k { x[xb + r * k + c] -= f * x[xb + j * k + c] } }
+        for j in (r + 1)..<Swift.max(n, r + 1) {
+          let f = lu.values[base + r * n + j]
+          for c in 0..<k { x[xb + r * k + c] -= f * x[xb + j * k + c] }
+        }
         let d = lu.values[base + r * n + r]
         for c in 0..<k { x[xb + r * k + c] /= d }
       }
@@ -86,7 +99,9 @@ extension Linalg {
       var lu = Matrices(a, op: "linalg.inv")
       let factors = factorLU(&lu)
       if let (b, zero) = factors.enumerated().compactMap({ i, f in f.singularAt.map { (i, $0) } }).first {
-        usageFailure("linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular.")
+        usageFailure(
+          "linalg.inv: \(lu.count > 1 ? "(Batch element \(b)): " : "")The diagonal element \(zero + 1) is zero, the inversion could not be completed because the input matrix is singular."
+        )
       }
       // d(A^-1) = -A^-1 dA A^-1.
       return Tensor.linearized([inverse(lu, factors, like: a)], of: [a], name: "LinalgInvExBackward0") { _, y, t in
@@ -96,7 +111,9 @@ extension Linalg {
   }
 
   /// The inverses from LU factors, as a tensor like `a`.
-  private static func inverse(_ lu: Matrices, _ factors: [(pivots: [Int], sign: Double, singularAt: Int?)], like a: Tensor) -> Tensor {
+  private static func inverse(
+    _ lu: Matrices, _ factors: [(pivots: [Int], sign: Double, singularAt: Int?)], like a: Tensor
+  ) -> Tensor {
     let n = lu.n
     let identity = (0..<lu.count).flatMap { _ in (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 } }
     return Tensor(luSolve(lu, factors, identity, columns: n), shape: a.shape).to(a.dtype).movedTo(a.device)
@@ -114,13 +131,18 @@ extension Linalg {
       let vector = b.dim == a.dim - 1
       let rhs = vector ? b.unsqueeze(-1) : b
       usageCheck(
-        rhs.dim == a.dim && Array(rhs.shape.dropLast(2)) == Array(a.shape.dropLast(2)) && rhs.shape[rhs.dim - 2] == lu.n,
-        "linalg.solve: Incompatible shapes of A and B for the equation AX = B (\(shapeString(a.shape)) and \(shapeString(b.shape)))")
+        rhs.dim == a.dim && Array(rhs.shape.dropLast(2)) == Array(a.shape.dropLast(2))
+          && rhs.shape[rhs.dim - 2] == lu.n,
+        "linalg.solve: Incompatible shapes of A and B for the equation AX = B (\(shapeString(a.shape)) and \(shapeString(b.shape)))"
+      )
       let factors = factorLU(&lu)
-      usageCheck(factors.allSatisfy { $0.singularAt == nil }, "linalg.solve: The solver failed because the input matrix is singular.")
+      usageCheck(
+        factors.allSatisfy { $0.singularAt == nil },
+        "linalg.solve: The solver failed because the input matrix is singular.")
       let k = rhs.shape[rhs.dim - 1]
       let values = rhs.detach().movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-      let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype)).movedTo(a.device)
+      let x0 = Tensor(luSolve(lu, factors, values, columns: k), shape: rhs.shape).to(DType.promote(a.dtype, b.dtype))
+        .movedTo(a.device)
       // dX = A^-1 (dB - dA X), by the inverse (a solve here would transpose itself forever).
       let x = Tensor.linearized([x0], of: [a, rhs], name: "LinalgSolveExBackward0") { inputs, x, t in
         var change = t[1] ?? Tensor.zeros(like: x[0])
@@ -141,7 +163,9 @@ extension Linalg {
 
   /// The sign and the log of the absolute value of each determinant, without overflow
   /// (PyTorch: `torch.linalg.slogdet`); a singular matrix gives sign 0 and -inf.
-  public static func slogdet(_ a: Tensor, out: (sign: Tensor, logAbsDet: Tensor)? = nil) -> (sign: Tensor, logAbsDet: Tensor) {
+  public static func slogdet(_ a: Tensor, out: (sign: Tensor, logAbsDet: Tensor)? = nil) -> (
+    sign: Tensor, logAbsDet: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "linalg.slogdet") {
       var lu = Matrices(a, op: "linalg.slogdet")
       let factors = factorLU(&lu)
@@ -185,7 +209,8 @@ extension Linalg {
           for k in 0..<j { diagonal -= l[base + j * n + k] * l[base + j * n + k] }
           usageCheck(
             diagonal > 0,
-            "linalg.cholesky: \(m.count > 1 ? "(Batch element \(b)): " : "")The factorization could not be completed because the input is not positive-definite (the leading minor of order \(j + 1) is not positive-definite).")
+            "linalg.cholesky: \(m.count > 1 ? "(Batch element \(b)): " : "")The factorization could not be completed because the input is not positive-definite (the leading minor of order \(j + 1) is not positive-definite)."
+          )
           let root = diagonal.squareRoot()
           l[base + j * n + j] = root
           for i in (j + 1)..<Swift.max(n, j + 1) {
@@ -214,7 +239,9 @@ extension Linalg {
   /// matrix, reading its lower triangle (PyTorch: `torch.linalg.eigh`). Cyclic Jacobi
   /// rotations on the host in double precision, to full accuracy. Eigenvector signs are
   /// arbitrary, as LAPACK's. The gradient is PyTorch's: exact where eigenvalues are distinct.
-  public static func eigh(_ a: Tensor, out: (eigenvalues: Tensor, eigenvectors: Tensor)? = nil) -> (eigenvalues: Tensor, eigenvectors: Tensor) {
+  public static func eigh(_ a: Tensor, out: (eigenvalues: Tensor, eigenvectors: Tensor)? = nil) -> (
+    eigenvalues: Tensor, eigenvectors: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "linalg.eigh") {
       let m = Matrices(a, op: "linalg.eigh")
       let n = m.n
@@ -223,7 +250,12 @@ extension Linalg {
       for b in 0..<m.count {
         // The symmetric matrix from the lower triangle.
         var s = [Double](repeating: 0, count: n * n)
-        for i in 0..<n { for j in 0...i { s[i * n + j] = m.values[b * n * n + i * n + j]; s[j * n + i] = s[i * n + j] } }
+        for i in 0..<n {
+          for j in 0...i {
+            s[i * n + j] = m.values[b * n * n + i * n + j]
+            s[j * n + i] = s[i * n + j]
+          }
+        }
         let (w, v) = jacobiEigen(s, n: n)
         values += w
         vectors += v
@@ -252,7 +284,9 @@ extension Linalg {
   }
 
   /// The eigenvalues of each symmetric matrix, ascending (PyTorch: `torch.linalg.eigvalsh`).
-  public static func eigvalsh(_ a: Tensor, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.eigvalsh") { eigh(a).eigenvalues } }
+  public static func eigvalsh(_ a: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.eigvalsh") { eigh(a).eigenvalues }
+  }
 
   /// Cyclic Jacobi: rotates `s` (symmetric, row-major n x n) to diagonal, accumulating the
   /// rotations; eigenvalues ascending with their eigenvectors as columns.
@@ -288,10 +322,14 @@ extension Linalg {
   /// `torch.linalg.svd(A, full_matrices=False)`). One-sided Jacobi rotations on the host in
   /// double precision; singular vector signs are arbitrary, as LAPACK's. The gradient is
   /// PyTorch's, exact for distinct nonzero singular values.
-  public static func svd(_ a: Tensor, out: (U: Tensor, S: Tensor, Vh: Tensor)? = nil) -> (U: Tensor, S: Tensor, Vh: Tensor) {
+  public static func svd(_ a: Tensor, out: (U: Tensor, S: Tensor, Vh: Tensor)? = nil) -> (
+    U: Tensor, S: Tensor, Vh: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1, $0.2) }, op: "linalg.svd") {
       usageCheck(a.dim >= 2, "linalg.svd: The input tensor A must have at least 2 dimensions.")
-      usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.svd: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+      usageCheck(
+        a.dtype == .float32 || a.dtype == .float64,
+        "linalg.svd: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
       let (rows, cols) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
       // Work on the tall orientation: the SVD of Aᵀ is V S Uᵀ.
       if rows < cols {
@@ -333,11 +371,14 @@ extension Linalg {
   }
 
   /// The singular values, descending (PyTorch: `torch.linalg.svdvals`).
-  public static func svdvals(_ a: Tensor, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.svdvals") { svd(a).S } }
+  public static func svdvals(_ a: Tensor, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.svdvals") { svd(a).S }
+  }
 
   /// One-sided Jacobi (Hestenes) on a tall `rows x cols` matrix: rotates column pairs until
   /// all are orthogonal; the column norms are the singular values.
-  private static func jacobiSVD(_ matrix: [Double], rows m: Int, cols n: Int) -> (u: [Double], s: [Double], v: [Double]) {
+  private static func jacobiSVD(_ matrix: [Double], rows m: Int, cols n: Int) -> (u: [Double], s: [Double], v: [Double])
+  {
     var a = matrix
     var v = (0..<(n * n)).map { $0 / n == $0 % n ? 1.0 : 0.0 }
     for _ in 0..<100 {
@@ -420,7 +461,9 @@ extension Linalg {
   }
 
   /// Rotates the pairs of entries `(first(k), second(k))` for `k` in `0..<count` by (c, s).
-  private static func rotate(_ m: inout [Double], count: Int, at first: (Int) -> Int, and second: (Int) -> Int, _ c: Double, _ s: Double) {
+  private static func rotate(
+    _ m: inout [Double], count: Int, at first: (Int) -> Int, and second: (Int) -> Int, _ c: Double, _ s: Double
+  ) {
     for k in 0..<count {
       let (x, y) = (m[first(k)], m[second(k)])
       m[first(k)] = c * x - s * y
@@ -433,7 +476,8 @@ extension Linalg {
   /// The matrix exponential, by scaling and squaring a degree-18 Taylor polynomial (composed
   /// of matrix products, so its gradient is theirs) (PyTorch: `torch.linalg.matrix_exp`).
   public static func matrixExp(_ a: Tensor) -> Tensor {
-    usageCheck(a.dim >= 2 && a.shape[a.dim - 1] == a.shape[a.dim - 2], "linalg.matrix_exp: A must be batches of square matrices")
+    usageCheck(
+      a.dim >= 2 && a.shape[a.dim - 1] == a.shape[a.dim - 2], "linalg.matrix_exp: A must be batches of square matrices")
     let n = a.shape[a.dim - 1]
     let norm = a.numel == 0 ? 0 : matrixNorm(a.detach(), ord: .one).max().item()
     let squarings = norm > 0.5 ? Int(Foundation.log2(norm / 0.5).rounded(.up)) : 0

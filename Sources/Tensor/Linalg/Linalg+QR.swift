@@ -19,21 +19,34 @@ extension Linalg {
   /// double on the host (PyTorch: `torch.linalg.qr(A, mode:)`). The gradient is PyTorch's; as
   /// in PyTorch, a backward through mode `.r`, or through mode `.complete` of a matrix with
   /// more rows than columns, stops with PyTorch's message (those factors are not unique).
-  public static func qr(_ a: Tensor, mode: QRMode = .reduced, out: (Q: Tensor, R: Tensor)? = nil) -> (Q: Tensor, R: Tensor) {
+  public static func qr(_ a: Tensor, mode: QRMode = .reduced, out: (Q: Tensor, R: Tensor)? = nil) -> (
+    Q: Tensor, R: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "linalg.qr") {
       usageCheck(a.dim >= 2, "linalg.qr: The input tensor A must have at least 2 dimensions.")
-      usageCheck(a.dtype == .float32 || a.dtype == .float64, "linalg.qr: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+      usageCheck(
+        a.dtype == .float32 || a.dtype == .float64,
+        "linalg.qr: Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
       let (m, n) = (a.shape[a.dim - 2], a.shape[a.dim - 1])
       let needsQ = mode != .r
       let (q0, r0) = householderQR(a, completeQ: mode == .complete, formQ: needsQ)
       guard tracked(a) else { return (q0, r0) }
       switch mode {
       case .r:
-        return (q0, r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."))
+        return (
+          q0,
+          r0.notDifferentiable(
+            from: a, name: "LinalgQrBackward0",
+            message:
+              "The derivative of linalg.qr depends on Q, which is not computed when mode='r'. Please use linalg.qr(A, mode='reduced') if you are going to differentiate through linalg.qr."
+          )
+        )
       case .complete where m > n:
         let message = "The QR decomposition is not differentiable when mode='complete' and nrows > ncols."
-        return (q0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message),
-                r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message))
+        return (
+          q0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message),
+          r0.notDifferentiable(from: a, name: "LinalgQrBackward0", message: message)
+        )
       default:
         if m < n {
           // A = [X | Y] with X square: X = Q R_X, and R = [R_X | Qᵀ Y] (autograd composes it).
@@ -104,7 +117,9 @@ extension Linalg {
 
   /// Applies the reflection `I - 2 v vᵀ` (unit `v` over `rows`) to `columns` of a row-major
   /// matrix `width` wide.
-  private static func reflect(_ matrix: inout [Double], columns: Range<Int>, width: Int, rows: Range<Int>, by v: [Double]) {
+  private static func reflect(
+    _ matrix: inout [Double], columns: Range<Int>, width: Int, rows: Range<Int>, by v: [Double]
+  ) {
     let first = rows.lowerBound
     for c in columns {
       let dot = rows.reduce(0.0) { $0 + v[$1 - first] * matrix[$1 * width + c] }
@@ -152,9 +167,16 @@ extension Linalg {
   public static func lstsq(_ a: Tensor, _ b: Tensor, rcond: Double? = nil, driver: LstsqDriver? = nil) -> LstsqResult {
     let op = "torch.linalg.lstsq"
     usageCheck(a.dim >= 2, "\(op): input must have at least 2 dimensions.")
-    usageCheck(a.dtype == .float32 || a.dtype == .float64, "\(op): Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
-    usageCheck(a.dtype == b.dtype, "\(op): Expected input and other to have the same dtype, but got input's dtype \(a.dtype.scalarTypeName) and other's dtype \(b.dtype.scalarTypeName)")
-    usageCheck(a.device == b.device, "\(op): Expected input and other to be on the same device, but got input on \(a.device) and other on \(b.device)")
+    usageCheck(
+      a.dtype == .float32 || a.dtype == .float64,
+      "\(op): Expected a floating point tensor as input. Got \(a.dtype.scalarTypeName)")
+    usageCheck(
+      a.dtype == b.dtype,
+      "\(op): Expected input and other to have the same dtype, but got input's dtype \(a.dtype.scalarTypeName) and other's dtype \(b.dtype.scalarTypeName)"
+    )
+    usageCheck(
+      a.device == b.device,
+      "\(op): Expected input and other to be on the same device, but got input on \(a.device) and other on \(b.device)")
     let driver = driver ?? (a.device == .cpu ? .gelsy : .gels)
     usageCheck(a.device == .cpu || driver == .gels, "\(op): `driver` other than `gels` is not supported on CUDA")
     let vector = b.dim == a.dim - 1

@@ -42,7 +42,8 @@ struct EinsumSpec {
     let terms = sides[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
     usageCheck(
       terms.count == operands.count,
-      "einsum(): more operands were provided than specified in the equation (\(terms.count) subscripts, \(operands.count) operands)")
+      "einsum(): more operands were provided than specified in the equation (\(terms.count) subscripts, \(operands.count) operands)"
+    )
     usageCheck(!operands.isEmpty, "einsum(): must provide at least one operand")
     var ellipsisRank = 0
     inputs = zip(terms, operands).map { term, operand in
@@ -51,7 +52,8 @@ struct EinsumSpec {
       let hasEllipsis = parsed.contains(-1)
       usageCheck(
         hasEllipsis ? operand.dim >= letters : operand.dim == letters,
-        "einsum(): the number of subscripts in the equation (\(letters)) does not match the number of dimensions (\(operand.dim)) for operand \(operands.firstIndex { $0 === operand } ?? 0)\(hasEllipsis ? "" : " and no ellipsis was given")")
+        "einsum(): the number of subscripts in the equation (\(letters)) does not match the number of dimensions (\(operand.dim)) for operand \(operands.firstIndex { $0 === operand } ?? 0)\(hasEllipsis ? "" : " and no ellipsis was given")"
+      )
       let span = operand.dim - letters
       ellipsisRank = Swift.max(ellipsisRank, hasEllipsis ? span : 0)
       // Replace the ellipsis marker by its dims, numbered from the right.
@@ -63,7 +65,8 @@ struct EinsumSpec {
       for label in output where label >= 0 {
         usageCheck(
           inputs.contains { $0.contains(label) },
-          "einsum(): output subscript \(Character(UnicodeScalar(UInt8(label)))) does not appear in the equation for any input operand")
+          "einsum(): output subscript \(Character(UnicodeScalar(UInt8(label)))) does not appear in the equation for any input operand"
+        )
         usageCheck(
           output.filter { $0 == label }.count == 1,
           "einsum(): output subscript \(Character(UnicodeScalar(UInt8(label)))) appears more than once in the output")
@@ -71,7 +74,9 @@ struct EinsumSpec {
     } else {
       // Implicit output: ellipsis dims, then the letters used exactly once, alphabetically.
       let all = inputs.flatMap { $0 }
-      output = (0..<ellipsisRank).map { -(ellipsisRank - $0) } + Set(all.filter { $0 >= 0 }).filter { l in all.filter { $0 == l }.count == 1 }.sorted()
+      output =
+        (0..<ellipsisRank).map { -(ellipsisRank - $0) }
+        + Set(all.filter { $0 >= 0 }).filter { l in all.filter { $0 == l }.count == 1 }.sorted()
     }
   }
 
@@ -81,12 +86,15 @@ struct EinsumSpec {
     var rest = Substring(term)
     while let c = rest.first {
       if rest.hasPrefix("...") {
-        usageCheck(!result.contains(-1), "einsum(): found '.' for operand that is not part of any ellipsis in \(equation)")
+        usageCheck(
+          !result.contains(-1), "einsum(): found '.' for operand that is not part of any ellipsis in \(equation)")
         result.append(-1)
         rest = rest.dropFirst(3)
         continue
       }
-      usageCheck(c.isASCII && c.isLetter, "einsum(): invalid subscript given: \(c) in \(equation); subscripts must be in [a-zA-Z]")
+      usageCheck(
+        c.isASCII && c.isLetter,
+        "einsum(): invalid subscript given: \(c) in \(equation); subscripts must be in [a-zA-Z]")
       result.append(Int(c.asciiValue!))
       rest = rest.dropFirst()
     }
@@ -101,7 +109,8 @@ struct EinsumSpec {
         let known = sizes[label] ?? 1
         usageCheck(
           known == size || known == 1 || size == 1,
-          "einsum(): operands do not broadcast with remapped shapes (original->remapped): a dim of size \(size) meets one of size \(known)")
+          "einsum(): operands do not broadcast with remapped shapes (original->remapped): a dim of size \(size) meets one of size \(known)"
+        )
         sizes[label] = Swift.max(known, size)
       }
     }
@@ -143,7 +152,8 @@ struct EinsumTerm {
   func summing(keeping: Set<Int>) -> EinsumTerm {
     let drop = labels.indices.filter { !keeping.contains(labels[$0]) }
     guard !drop.isEmpty else { return self }
-    return EinsumTerm(tensor: tensor.sum(dim: drop), labels: labels.enumerated().filter { !drop.contains($0.offset) }.map(\.element))
+    return EinsumTerm(
+      tensor: tensor.sum(dim: drop), labels: labels.enumerated().filter { !drop.contains($0.offset) }.map(\.element))
   }
 
   /// `a` and `b` multiplied and summed over the labels they share that are not kept, as one

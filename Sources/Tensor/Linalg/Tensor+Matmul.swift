@@ -5,7 +5,8 @@ extension Tensor {
     let device = commonDevice([a, b], op: name)
     usageCheck(
       a.dtype == b.dtype,
-      "\(name): expected m1 and m2 to have the same dtype, but got: \(a.dtype.scalarTypeName) != \(b.dtype.scalarTypeName)")
+      "\(name): expected m1 and m2 to have the same dtype, but got: \(a.dtype.scalarTypeName) != \(b.dtype.scalarTypeName)"
+    )
     func batched(_ t: Tensor) -> Tensor {
       t.dim == 3 ? t : t.aliased(as: Layout(shape: [1] + t.shape, strides: [0] + t.stride(), offset: t.storageOffset))
     }
@@ -49,7 +50,8 @@ extension Tensor {
     let (k2, p) = (b.shape[b.dim - 2], b.shape[b.dim - 1])
     usageCheck(
       k == k2,
-      "matmul: Expected size for first two dimensions of batch2 tensor to be: [\(k), \(k)] but got: [\(k2), \(p)] (shapes \(shapeString(shape)) and \(shapeString(other.shape)); the inner sizes \(k) and \(k2) must match)")
+      "matmul: Expected size for first two dimensions of batch2 tensor to be: [\(k), \(k)] but got: [\(k2), \(p)] (shapes \(shapeString(shape)) and \(shapeString(other.shape)); the inner sizes \(k) and \(k2) must match)"
+    )
     let batch = Tensor.broadcastShape(
       [Array(a.shape.dropLast(2)), Array(b.shape.dropLast(2))], op: "matmul")
     let count = batch.reduce(1, *)
@@ -65,7 +67,8 @@ extension Tensor {
   public func mm(_ other: Tensor) -> Tensor {
     if let cast = Autocast.run(.lowerPrecision, [self, other], { $0[0]!.mm($0[1]!) }) { return cast }
     usageCheck(dim == 2, "mm: self must be a matrix, got a \(dim)-D tensor of shape \(shapeString(shape))")
-    usageCheck(other.dim == 2, "mm: mat2 must be a matrix, got a \(other.dim)-D tensor of shape \(shapeString(other.shape))")
+    usageCheck(
+      other.dim == 2, "mm: mat2 must be a matrix, got a \(other.dim)-D tensor of shape \(shapeString(other.shape))")
     usageCheck(
       shape[1] == other.shape[0],
       "mat1 and mat2 shapes cannot be multiplied (\(shape[0])x\(shape[1]) and \(other.shape[0])x\(other.shape[1]))")
@@ -79,7 +82,8 @@ extension Tensor {
     usageCheck(other.dim == 3, "bmm: batch2 must be a 3D tensor, got shape \(shapeString(other.shape))")
     usageCheck(
       shape[0] == other.shape[0] && shape[2] == other.shape[1],
-      "bmm: Expected size for first two dimensions of batch2 tensor to be: [\(shape[0]), \(shape[2])] but got: [\(other.shape[0]), \(other.shape[1])].")
+      "bmm: Expected size for first two dimensions of batch2 tensor to be: [\(shape[0]), \(shape[2])] but got: [\(other.shape[0]), \(other.shape[1])]."
+    )
     return Tensor.batchedProduct(self, other, name: "bmm")
   }
 
@@ -99,10 +103,12 @@ extension Tensor {
       "1D tensors expected, but got \(dim)D and \(other.dim)D tensors")
     usageCheck(
       dtype == other.dtype,
-      "dot : expected both vectors to have same dtype, but found \(dtype.scalarTypeName) and \(other.dtype.scalarTypeName)")
+      "dot : expected both vectors to have same dtype, but found \(dtype.scalarTypeName) and \(other.dtype.scalarTypeName)"
+    )
     usageCheck(
       numel == other.numel,
-      "inconsistent tensor size, expected tensor [\(numel)] and src [\(other.numel)] to have the same number of elements, but got \(numel) and \(other.numel) elements respectively")
+      "inconsistent tensor size, expected tensor [\(numel)] and src [\(other.numel)] to have the same number of elements, but got \(numel) and \(other.numel) elements respectively"
+    )
     return unsqueeze(0).mm(other.unsqueeze(1)).view([])
   }
 

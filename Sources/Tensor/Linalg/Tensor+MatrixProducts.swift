@@ -5,7 +5,8 @@ extension Tensor {
   /// `beta * self + alpha * (mat1 @ mat2)` (PyTorch: `torch.addmm`).
   public func addmm(_ mat1: Tensor, _ mat2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil) -> Tensor {
     if out == nil,
-      let cast = Autocast.run(.lowerPrecision, [self, mat1, mat2], { $0[0]!.addmm($0[1]!, $0[2]!, beta: beta, alpha: alpha) })
+      let cast = Autocast.run(
+        .lowerPrecision, [self, mat1, mat2], { $0[0]!.addmm($0[1]!, $0[2]!, beta: beta, alpha: alpha) })
     {
       return cast
     }
@@ -15,16 +16,21 @@ extension Tensor {
   }
 
   /// `beta * self + alpha * sum over the batch of batch1[i] @ batch2[i]` (PyTorch: `torch.addbmm`).
-  public func addbmm(_ batch1: Tensor, _ batch2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil) -> Tensor {
+  public func addbmm(_ batch1: Tensor, _ batch2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil)
+    -> Tensor
+  {
     Tensor.writing(into: out, op: "addbmm") {
       Tensor.scaledSum(self, beta, batch1.bmm(batch2).sum(dim: 0), alpha)
     }
   }
 
   /// `beta * self + alpha * (batch1 @ batch2)`, per batch (PyTorch: `torch.baddbmm`).
-  public func baddbmm(_ batch1: Tensor, _ batch2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil) -> Tensor {
+  public func baddbmm(_ batch1: Tensor, _ batch2: Tensor, beta: Double = 1, alpha: Double = 1, out: Tensor? = nil)
+    -> Tensor
+  {
     if out == nil,
-      let cast = Autocast.run(.lowerPrecision, [self, batch1, batch2], { $0[0]!.baddbmm($0[1]!, $0[2]!, beta: beta, alpha: alpha) })
+      let cast = Autocast.run(
+        .lowerPrecision, [self, batch1, batch2], { $0[0]!.baddbmm($0[1]!, $0[2]!, beta: beta, alpha: alpha) })
     {
       return cast
     }
@@ -59,7 +65,10 @@ extension Tensor {
   /// negative `n`); `n = 0` gives the identity (PyTorch: `torch.linalg.matrix_power`).
   public func matrixPower(_ n: Int, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "matrix_power") {
-      usageCheck(dim >= 2 && shape[dim - 1] == shape[dim - 2], "linalg.matrix_power: A must be batches of square matrices, but they are \(shape.count >= 2 ? "\(shape[dim - 2]) by \(shape[dim - 1])" : "\(dim)-D")")
+      usageCheck(
+        dim >= 2 && shape[dim - 1] == shape[dim - 2],
+        "linalg.matrix_power: A must be batches of square matrices, but they are \(shape.count >= 2 ? "\(shape[dim - 2]) by \(shape[dim - 1])" : "\(dim)-D")"
+      )
       if n < 0 { return Linalg.inv(self).matrixPower(-n) }
       let size = shape[dim - 1]
       if n == 0 { return Tensor.eye(size, dtype: dtype, device: device).expand(shape).contiguous() }
@@ -107,7 +116,9 @@ extension Tensor {
 /// The `torch.linalg` functions, as a namespace (PyTorch: `torch.linalg.*`).
 public enum Linalg {
   /// The vector `ord`-norm over `dim` (all elements when nil) (PyTorch: `torch.linalg.vector_norm`).
-  public static func vectorNorm(_ x: Tensor, ord: Double = 2, dim: [Int]? = nil, keepdim: Bool = false, out: Tensor? = nil) -> Tensor {
+  public static func vectorNorm(
+    _ x: Tensor, ord: Double = 2, dim: [Int]? = nil, keepdim: Bool = false, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "linalg.vector_norm") {
       x.norm(p: ord, dim: dim, keepdim: keepdim)
     }
@@ -134,7 +145,9 @@ public enum Linalg {
   }
 
   /// A matrix norm over the last two dims (or `dim`) (PyTorch: `torch.linalg.matrix_norm`).
-  public static func matrixNorm(_ x: Tensor, ord: MatrixNorm = .frobenius, dim: (Int, Int) = (-2, -1), keepdim: Bool = false, out: Tensor? = nil) -> Tensor {
+  public static func matrixNorm(
+    _ x: Tensor, ord: MatrixNorm = .frobenius, dim: (Int, Int) = (-2, -1), keepdim: Bool = false, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "linalg.matrix_norm") {
       usageCheck(x.dim >= 2, "linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
       let rows = x.normalizedDim(dim.0)
@@ -158,22 +171,32 @@ public enum Linalg {
   }
 
   /// `Tensor.matrixPower` (PyTorch: `torch.linalg.matrix_power`).
-  public static func matrixPower(_ x: Tensor, _ n: Int, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.matrix_power") { x.matrixPower(n) } }
+  public static func matrixPower(_ x: Tensor, _ n: Int, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.matrix_power") { x.matrixPower(n) }
+  }
 
   /// `Tensor.multiDot` (PyTorch: `torch.linalg.multi_dot`).
-  public static func multiDot(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.multi_dot") { Tensor.multiDot(tensors) } }
+  public static func multiDot(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.multi_dot") { Tensor.multiDot(tensors) }
+  }
 
   /// The cross product along `dim` (PyTorch: `torch.linalg.cross`).
-  public static func cross(_ a: Tensor, _ b: Tensor, dim: Int = -1, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "linalg.cross") { a.cross(b, dim: dim) } }
+  public static func cross(_ a: Tensor, _ b: Tensor, dim: Int = -1, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "linalg.cross") { a.cross(b, dim: dim) }
+  }
 }
 
 extension Tensor {
   /// The lower triangle of the last two dims, on and below diagonal `diagonal` (above it for
   /// positive values); zeros elsewhere (PyTorch: `torch.tril`).
-  public func tril(diagonal: Int = 0, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "tril") { triangle(diagonal: diagonal, lower: true) } }
+  public func tril(diagonal: Int = 0, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "tril") { triangle(diagonal: diagonal, lower: true) }
+  }
 
   /// The upper triangle, on and above diagonal `diagonal` (PyTorch: `torch.triu`).
-  public func triu(diagonal: Int = 0, out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "triu") { triangle(diagonal: diagonal, lower: false) } }
+  public func triu(diagonal: Int = 0, out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "triu") { triangle(diagonal: diagonal, lower: false) }
+  }
 
   private func triangle(diagonal: Int, lower: Bool) -> Tensor {
     usageCheck(dim >= 2, "\(lower ? "tril" : "triu"): input tensor must have at least 2 dimensions")

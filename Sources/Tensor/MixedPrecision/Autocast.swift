@@ -73,7 +73,9 @@ public enum Autocast {
 
   private static func castAndRun(_ op: Op, _ inputs: [Tensor?], _ body: ([Tensor?]) -> Tensor) -> Tensor? {
     let regions = current
-    guard let device = inputs.lazy.compactMap({ $0 }).first?.device, let lower = regions[device.type] else { return nil }
+    guard let device = inputs.lazy.compactMap({ $0 }).first?.device, let lower = regions[device.type] else {
+      return nil
+    }
     let target: DType
     switch op {
     case .lowerPrecision: target = lower
@@ -85,8 +87,12 @@ public enum Autocast {
     let cache = target == lower ? castCache : nil
     let cast = inputs.map { input in
       input.map { t in
-        guard t.dtype.isFloatingPoint && t.dtype != .float64 && t.device.type == device.type && t.dtype != target else { return t }
-        if let cache, t.dtype == .float32, Tensor.recorder?.isLeafRequiringGrad(t) == true { return cache.cast(t, to: target) }
+        guard t.dtype.isFloatingPoint && t.dtype != .float64 && t.device.type == device.type && t.dtype != target else {
+          return t
+        }
+        if let cache, t.dtype == .float32, Tensor.recorder?.isLeafRequiringGrad(t) == true {
+          return cache.cast(t, to: target)
+        }
         return t.to(target)
       }
     }

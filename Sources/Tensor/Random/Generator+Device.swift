@@ -59,7 +59,8 @@ extension Generator {
     let bytes = saved.dtype == .uint8 ? saved.reshape(-1).toArray(UInt8.self) : []
     usageCheck(
       bytes.count == 16,
-      "set_state: expected a uint8 tensor of 16 bytes (seed and offset) for the generator of \(device), got \(saved.dtype) of \(saved.numel) elements")
+      "set_state: expected a uint8 tensor of 16 bytes (seed and offset) for the generator of \(device), got \(saved.dtype) of \(saved.numel) elements"
+    )
     let words = [0, 8].map { start in (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[start + $1]) << (8 * UInt64($1)) } }
     lock.withLock {
       reseed(words[0])
@@ -79,7 +80,8 @@ extension Tensor {
     let g = generator ?? Generator.default(for: device)
     usageCheck(
       g.device == device,
-      "random fill: the generator belongs to \(g.device) but the tensor is on \(device); pass Generator.default(for: \(device)) or a Generator(device: \(device))")
+      "random fill: the generator belongs to \(g.device) but the tensor is on \(device); pass Generator.default(for: \(device)) or a Generator(device: \(device))"
+    )
     let target = isContiguous ? self : Tensor.empty(shape, dtype: dtype, device: device)
     let (seed, offset) = g.reservePhiloxFill()
     guard backend.fillRandom(target, distribution, seed: seed, offset: offset) else { return false }

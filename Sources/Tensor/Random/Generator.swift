@@ -60,7 +60,9 @@ public final class Generator: @unchecked Sendable {
   public func getState() -> Tensor {
     if device != .cpu { return philoxState() }
     return lock.withLock {
-      var words: [UInt64] = [Generator.stateMagic, initialSeed, UInt64(index), nextNormal == nil ? 0 : 1, (nextNormal ?? 0).bitPattern]
+      var words: [UInt64] = [
+        Generator.stateMagic, initialSeed, UInt64(index), nextNormal == nil ? 0 : 1, (nextNormal ?? 0).bitPattern,
+      ]
       words += stride(from: 0, to: 624, by: 2).map { UInt64(state[$0]) | UInt64(state[$0 + 1]) << 32 }
       let bytes = words.flatMap { word in (0..<8).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) } }
       return Tensor(bytes, shape: [bytes.count])
@@ -74,11 +76,14 @@ public final class Generator: @unchecked Sendable {
     let bytes = saved.dtype == .uint8 ? saved.reshape(-1).toArray(UInt8.self) : []
     usageCheck(
       bytes.count == Generator.stateByteCount,
-      "set_state: expected a uint8 tensor of \(Generator.stateByteCount) bytes from getState(), got \(saved.dtype) of \(saved.numel) elements")
+      "set_state: expected a uint8 tensor of \(Generator.stateByteCount) bytes from getState(), got \(saved.dtype) of \(saved.numel) elements"
+    )
     let words = stride(from: 0, to: bytes.count, by: 8).map { start in
       (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[start + $1]) << (8 * UInt64($1)) }
     }
-    usageCheck(words[0] == Generator.stateMagic && words[2] <= 624, "set_state: the tensor is not a generator state from getState()")
+    usageCheck(
+      words[0] == Generator.stateMagic && words[2] <= 624,
+      "set_state: the tensor is not a generator state from getState()")
     lock.withLock {
       initialSeed = words[1]
       index = Int(words[2])

@@ -32,7 +32,9 @@ package enum RandomDistribution: Sendable, Equatable {
 /// last bits of `log`, `sin` and `cos`, which differ between math libraries.
 package enum Philox {
   /// The words of one Philox4x32-10 call.
-  package static func block(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (UInt32, UInt32, UInt32, UInt32) {
+  package static func block(counter: (UInt32, UInt32, UInt32, UInt32), key: (UInt32, UInt32)) -> (
+    UInt32, UInt32, UInt32, UInt32
+  ) {
     var (c0, c1, c2, c3) = counter
     var (k0, k1) = key
     for round in 0..<10 {
@@ -56,14 +58,19 @@ package enum Philox {
   /// The 4 words of block `index` of the fill at `offset` with `seed`.
   static func words(_ index: Int, seed: UInt64, offset: UInt64) -> [UInt32] {
     let w = block(
-      counter: (UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: UInt64(index) >> 32), UInt32(truncatingIfNeeded: offset), UInt32(truncatingIfNeeded: offset >> 32)),
+      counter: (
+        UInt32(truncatingIfNeeded: index), UInt32(truncatingIfNeeded: UInt64(index) >> 32),
+        UInt32(truncatingIfNeeded: offset), UInt32(truncatingIfNeeded: offset >> 32)
+      ),
       key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
     return [w.0, w.1, w.2, w.3]
   }
 
   /// The values of the first `count` elements of a fill, as `Double`s of the tensor's
   /// precision (computed in float for every type but float64, before rounding to the type).
-  package static func values(count: Int, dtype: DType, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) -> [Double] {
+  package static func values(count: Int, dtype: DType, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64)
+    -> [Double]
+  {
     let perBlock = elementsPerBlock(dtype)
     var out = [Double](repeating: 0, count: count)
     for b in 0..<((count + perBlock - 1) / perBlock) {
@@ -76,7 +83,8 @@ package enum Philox {
 
   /// Writes a fill into contiguous `dst` (the test device's `fillRandom`).
   package static func fill(_ dst: Tensor, _ distribution: RandomDistribution, seed: UInt64, offset: UInt64) {
-    let drawn = Tensor(flat: values(count: dst.numel, dtype: dst.dtype, distribution, seed: seed, offset: offset), shape: dst.shape)
+    let drawn = Tensor(
+      flat: values(count: dst.numel, dtype: dst.dtype, distribution, seed: seed, offset: offset), shape: dst.shape)
     CPUBackend.shared.copy(drawn, into: dst)
   }
 

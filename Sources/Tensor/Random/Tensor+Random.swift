@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 // Random functions beyond rand/randn/randint, each drawing from a `Generator` (the default
 // one unless given) in PyTorch's order, so a seed gives torch's numbers where the draws match.
 
@@ -6,11 +8,14 @@ extension Tensor {
   /// Fisher-Yates swaps as PyTorch's CPU generator, so the same seed gives the same
   /// permutation). On a device the permutation ranks random keys drawn from the device's
   /// generator, with the device's sort where it has one (CUDA).
-  public static func randperm(_ n: Int, dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+  public static func randperm(
+    _ n: Int, dtype: DType = .int64, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "randperm") {
       usageCheck(n >= 0, "randperm: n must be non-negative, got \(n)")
       if device != .cpu, generator?.device != .cpu,
-        let keys = Tensor.empty([n], dtype: .float64, device: device).drawnOnDevice(.uniform(from: 0, to: 1), generator: generator)
+        let keys = Tensor.empty([n], dtype: .float64, device: device).drawnOnDevice(
+          .uniform(from: 0, to: 1), generator: generator)
       {
         return keys.argsort(stable: true).to(dtype)
       }
@@ -37,18 +42,24 @@ extension Tensor {
   /// with the row's cumulative sum there, without, the keys `p / q` are made there and ranked.
   public func multinomial(numSamples: Int, replacement: Bool = false, generator: Generator? = nil) -> Tensor {
     usageCheck(dim == 1 || dim == 2, "prob_dist must be 1 or 2 dim")
-    usageCheck(dtype.isFloatingPoint, "multinomial only supports floating-point dtypes for input, got: \(dtype.scalarTypeName)")
+    usageCheck(
+      dtype.isFloatingPoint, "multinomial only supports floating-point dtypes for input, got: \(dtype.scalarTypeName)")
     usageCheck(numSamples > 0, "cannot sample n_sample <= 0 samples")
     let categories = shape[dim - 1]
-    usageCheck(replacement || numSamples <= categories, "cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    usageCheck(
+      replacement || numSamples <= categories, "cannot sample n_sample > prob_dist.size(-1) samples without replacement"
+    )
     if device != .cpu && generator?.device != .cpu {
       return multinomialOnDevice(numSamples: numSamples, replacement: replacement, generator: generator)
     }
     let rows = dim == 2 ? shape[0] : 1
     let weights = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
-    usageCheck(weights.allSatisfy { $0.isFinite && $0 >= 0 }, "probability tensor contains either `inf`, `nan` or element < 0")
+    usageCheck(
+      weights.allSatisfy { $0.isFinite && $0 >= 0 }, "probability tensor contains either `inf`, `nan` or element < 0")
     for r in 0..<rows {
-      usageCheck(weights[(r * categories)..<((r + 1) * categories)].reduce(0, +) > 0, "invalid multinomial distribution (sum of probabilities <= 0)")
+      usageCheck(
+        weights[(r * categories)..<((r + 1) * categories)].reduce(0, +) > 0,
+        "invalid multinomial distribution (sum of probabilities <= 0)")
     }
     let outShape = dim == 2 ? [rows, numSamples] : [numSamples]
     guard replacement else {
@@ -89,7 +100,9 @@ extension Tensor {
     let total = weights.sum(dim: [1], keepdim: true)
     let invalid = weights.lt(0).logicalOr(weights.isfinite().logicalNot()).any().logicalOr(total.le(0).any())
     if invalid.item() != 0 {
-      usageCheck(weights.isfinite().all().item() != 0 && weights.ge(0).all().item() != 0, "probability tensor contains either `inf`, `nan` or element < 0")
+      usageCheck(
+        weights.isfinite().all().item() != 0 && weights.ge(0).all().item() != 0,
+        "probability tensor contains either `inf`, `nan` or element < 0")
       usageFailure("invalid multinomial distribution (sum of probabilities <= 0)")
     }
     let samples: Tensor
@@ -97,7 +110,8 @@ extension Tensor {
       // The first category whose normalised cumulative probability reaches u: the count of
       // categories below u (clamped for rounding at the top).
       let cumulative = weights.cumsum(dim: 1) / total
-      let u = Tensor.empty([rows.shape[0], numSamples], dtype: weights.dtype, device: device).uniform_(generator: generator)
+      let u = Tensor.empty([rows.shape[0], numSamples], dtype: weights.dtype, device: device).uniform_(
+        generator: generator)
       samples = cumulative.unsqueeze(1).lt(u.unsqueeze(2)).sum(dim: [2]).clamp(max: .int(Int64(shape[dim - 1] - 1)))
     } else {
       let q = Tensor.empty(weights.shape, dtype: weights.dtype, device: device).exponential_(generator: generator)
@@ -110,13 +124,16 @@ extension Tensor {
   /// (PyTorch: `torch.bernoulli(p)`).
   public func bernoulli(generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "bernoulli") {
-      usageCheck(dtype.isFloatingPoint, "bernoulli: expected a floating point tensor of probabilities, got \(dtype.scalarTypeName)")
+      usageCheck(
+        dtype.isFloatingPoint,
+        "bernoulli: expected a floating point tensor of probabilities, got \(dtype.scalarTypeName)")
       // On a device: uniforms drawn there, compared with the probabilities there.
       if let u = Tensor.empty(shape, dtype: dtype == .float64 ? .float64 : .float32, device: device)
         .drawnOnDevice(.uniform(from: 0, to: 1), generator: generator)
       {
         let p = to(u.dtype)
-        usageCheck(p.ge(0).logicalAnd(p.le(1)).all().item() != 0, "bernoulli: expected all probabilities to be in [0, 1]")
+        usageCheck(
+          p.ge(0).logicalAnd(p.le(1)).all().item() != 0, "bernoulli: expected all probabilities to be in [0, 1]")
         return u.lt(p).to(dtype)
       }
       let p = movedTo(.cpu).to(.float64).contiguous().toArray(Double.self)
@@ -167,22 +184,31 @@ extension Tensor {
   }
 
   /// Normal samples of `shape` with one `mean` and `std` (PyTorch: `torch.normal(mean, std, size)`).
-  public static func normal(mean: Double, std: Double, _ shape: [Int], dtype: DType = .float32, device: Device = .cpu, generator: Generator? = nil, out: Tensor? = nil) -> Tensor {
+  public static func normal(
+    mean: Double, std: Double, _ shape: [Int], dtype: DType = .float32, device: Device = .cpu,
+    generator: Generator? = nil, out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "normal") {
       Tensor.empty(shape, dtype: dtype, device: device).normal_(mean: mean, std: std, generator: generator)
     }
   }
 
   /// Integers from `[low, high)` shaped like `other` (PyTorch: `torch.randint_like`).
-  public static func randint(_ low: Int, _ high: Int, like other: Tensor, dtype: DType? = nil, generator: Generator? = nil) -> Tensor {
+  public static func randint(
+    _ low: Int, _ high: Int, like other: Tensor, dtype: DType? = nil, generator: Generator? = nil
+  ) -> Tensor {
     randint(low, high, other.shape, dtype: dtype ?? other.dtype, device: other.device, generator: generator)
   }
 
   /// `count` values from `base^start` to `base^end`, evenly spaced in the exponent
   /// (PyTorch: `torch.logspace`).
-  public static func logspace(_ start: Double, _ end: Double, count: Int, base: Double = 10, dtype: DType = .float32, device: Device = .cpu, out: Tensor? = nil) -> Tensor {
+  public static func logspace(
+    _ start: Double, _ end: Double, count: Int, base: Double = 10, dtype: DType = .float32, device: Device = .cpu,
+    out: Tensor? = nil
+  ) -> Tensor {
     Tensor.writing(into: out, op: "logspace") {
-      Tensor.full([], base, dtype: .float64).pow(linspace(start, end, count: count, dtype: .float64)).to(dtype).movedTo(device)
+      Tensor.full([], base, dtype: .float64).pow(linspace(start, end, count: count, dtype: .float64)).to(dtype).movedTo(
+        device)
     }
   }
 }

@@ -3,7 +3,9 @@
 
 extension Tensor {
   /// How many elements are not zero, over `dims` (all when nil) (PyTorch: `torch.count_nonzero`).
-  public func countNonzero(dim dims: [Int]? = nil) -> Tensor { (self .!= 0).sum(dim: dims ?? Array(0..<dim), dtype: .int64) }
+  public func countNonzero(dim dims: [Int]? = nil) -> Tensor {
+    (self .!= 0).sum(dim: dims ?? Array(0..<dim), dtype: .int64)
+  }
 
   /// `countNonzero` over one dim.
   public func countNonzero(dim d: Int) -> Tensor { countNonzero(dim: [d]) }
@@ -19,14 +21,17 @@ extension Tensor {
   /// The mean of the non-NaN elements (PyTorch: `torch.nanmean`).
   public func nanmean(dim dims: [Int]? = nil, keepdim: Bool = false, out: Tensor? = nil) -> Tensor {
     Tensor.writing(into: out, op: "nanmean") {
-      usageCheck(dtype.isFloatingPoint, "nanmean(): expected input to have floating point dtype but got \(dtype.scalarTypeName)")
+      usageCheck(
+        dtype.isFloatingPoint, "nanmean(): expected input to have floating point dtype but got \(dtype.scalarTypeName)")
       let axes = dims ?? Array(0..<dim)
       return nansum(dim: axes, keepdim: keepdim) / isnan().logicalNot().sum(dim: axes, keepdim: keepdim, dtype: dtype)
     }
   }
 
   /// The smallest and largest elements, over `dim` or all (PyTorch: `torch.aminmax`).
-  public func aminmax(dim d: Int? = nil, keepdim: Bool = false, out: (min: Tensor, max: Tensor)? = nil) -> (min: Tensor, max: Tensor) {
+  public func aminmax(dim d: Int? = nil, keepdim: Bool = false, out: (min: Tensor, max: Tensor)? = nil) -> (
+    min: Tensor, max: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "aminmax") {
       let axes = d.map { [$0] } ?? Array(0..<dim)
       return (amin(dim: axes, keepdim: keepdim), amax(dim: axes, keepdim: keepdim))
@@ -35,10 +40,14 @@ extension Tensor {
 
   /// The running maximum along `dim` and where it was found (the last of equal maxima; NaN,
   /// once seen, stays) (PyTorch: `torch.cummax`).
-  public func cummax(dim d: Int, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) { Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "cummax") { runningExtreme(dim: d, largest: true) } }
+  public func cummax(dim d: Int, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "cummax") { runningExtreme(dim: d, largest: true) }
+  }
 
   /// The running minimum along `dim` and where it was found (PyTorch: `torch.cummin`).
-  public func cummin(dim d: Int, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) { Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "cummin") { runningExtreme(dim: d, largest: false) } }
+  public func cummin(dim d: Int, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+    Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "cummin") { runningExtreme(dim: d, largest: false) }
+  }
 
   /// The winners' positions are found on the host; values come through `gather`, which
   /// carries the gradient.
@@ -87,7 +96,8 @@ extension Tensor {
       let axis = Tensor.wrapDim(d, rank: shape.count)
       usageCheck(
         shape[axis] == 3,
-        "linalg.cross: inputs dimension \(d) must have length 3. Got \(self.shape.count > axis ? self.shape[axis] : 0) and \(other.shape.count > axis ? other.shape[axis] : 0)")
+        "linalg.cross: inputs dimension \(d) must have length 3. Got \(self.shape.count > axis ? self.shape[axis] : 0) and \(other.shape.count > axis ? other.shape[axis] : 0)"
+      )
       let (a, b) = (expand(shape), other.expand(shape))
       // (a1 b2 - a2 b1, a2 b0 - a0 b2, a0 b1 - a1 b0): each component from the next two.
       return a.roll(-1, dim: axis) * b.roll(-2, dim: axis) - a.roll(-2, dim: axis) * b.roll(-1, dim: axis)
@@ -105,7 +115,9 @@ extension Tensor {
   }
 
   /// The `p`-norm of `x1 - x2 + eps` along the last dim (PyTorch: `F.pairwise_distance`).
-  public static func pairwiseDistance(_ x1: Tensor, _ x2: Tensor, p: Double = 2, eps: Double = 1e-6, keepdim: Bool = false) -> Tensor {
+  public static func pairwiseDistance(
+    _ x1: Tensor, _ x2: Tensor, p: Double = 2, eps: Double = 1e-6, keepdim: Bool = false
+  ) -> Tensor {
     (x1 - x2 + eps).norm(p: p, dim: [-1], keepdim: keepdim)
   }
 }
@@ -130,7 +142,9 @@ extension Tensor {
 
   /// The most frequent value along `dim` (the smallest of equally frequent ones; NaN never
   /// equals NaN) and the position of its last occurrence (PyTorch: `torch.mode`).
-  public func mode(dim d: Int = -1, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+  public func mode(dim d: Int = -1, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (
+    values: Tensor, indices: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "mode") {
       let source = atleast1d()
       let axis = source.normalizedDim(d)
@@ -141,7 +155,9 @@ extension Tensor {
       var winners: [Int64] = []
       for row in 0..<(keys.count / width) {
         let values = Array(keys[(row * width)..<((row + 1) * width)])
-        let order = values.indices.sorted { values[$0] < values[$1] || (values[$1].isNaN && !values[$0].isNaN) || (values[$0] == values[$1] && $0 < $1) }
+        let order = values.indices.sorted {
+          values[$0] < values[$1] || (values[$1].isNaN && !values[$0].isNaN) || (values[$0] == values[$1] && $0 < $1)
+        }
         var best = (count: 0, last: 0)
         var start = 0
         while start < order.count {
@@ -170,7 +186,9 @@ extension Tensor {
   /// `[..., R, M]`, as `[..., P, R]` (PyTorch: `torch.cdist`; the gradient at a zero distance is 0).
   public static func cdist(_ x1: Tensor, _ x2: Tensor, p: Double = 2) -> Tensor {
     usageCheck(x1.dim >= 2 && x2.dim >= 2, "cdist only supports at least 2D tensors, X1 got: \(x1.dim)D")
-    usageCheck(x1.shape.last == x2.shape.last, "X1 and X2 must have the same number of columns. X1: \(x1.shape.last!) X2: \(x2.shape.last!)")
+    usageCheck(
+      x1.shape.last == x2.shape.last,
+      "X1 and X2 must have the same number of columns. X1: \(x1.shape.last!) X2: \(x2.shape.last!)")
     return (x1.unsqueeze(-2) - x2.unsqueeze(-3)).norm(p: p, dim: [-1])
   }
 }

@@ -36,7 +36,8 @@ extension Tensor {
       for d in axes {
         usageCheck(
           shape[d] > 0,
-          "\(name)(): Expected reduction dim \(d) to have non-zero size. (input shape \(shapeString(shape))); pass a non-empty tensor")
+          "\(name)(): Expected reduction dim \(d) to have non-zero size. (input shape \(shapeString(shape))); pass a non-empty tensor"
+        )
       }
     }
     let input = to(computeType)
@@ -51,33 +52,44 @@ extension Tensor {
   /// The sum of all elements; integers and bools sum to int64 (PyTorch: `x.sum()`).
   public func sum(dtype: DType? = nil) -> Tensor { sum(dim: [Int](), dtype: dtype) }
   /// The sum over one dim.
-  public func sum(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { sum(dim: [d], keepdim: keepdim, dtype: dtype) }
+  public func sum(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
+    sum(dim: [d], keepdim: keepdim, dtype: dtype)
+  }
   /// The sum over several dims (all when empty).
   public func sum(dim dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
-    if dtype == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.sum(dim: dims, keepdim: keepdim) }) { return cast }
+    if dtype == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.sum(dim: dims, keepdim: keepdim) }) {
+      return cast
+    }
     return reduction(.sum, dims: dims, keepdim: keepdim, computeType: dtype ?? accumulationType, name: "sum")
   }
 
   /// The product of all elements (PyTorch: `x.prod()`).
   public func prod(dtype: DType? = nil) -> Tensor { prod(dim: [Int](), dtype: dtype) }
   /// The product over one dim.
-  public func prod(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { prod(dim: [d], keepdim: keepdim, dtype: dtype) }
+  public func prod(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
+    prod(dim: [d], keepdim: keepdim, dtype: dtype)
+  }
   /// The product over several dims.
   public func prod(dim dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
-    if dtype == nil, let cast = Tensor.autocast(.float32, self, { $0.prod(dim: dims, keepdim: keepdim) }) { return cast }
+    if dtype == nil, let cast = Tensor.autocast(.float32, self, { $0.prod(dim: dims, keepdim: keepdim) }) {
+      return cast
+    }
     return reduction(.prod, dims: dims, keepdim: keepdim, computeType: dtype ?? accumulationType, name: "prod")
   }
 
   /// The mean of all elements; floating types only (PyTorch: `x.mean()`).
   public func mean(dtype: DType? = nil) -> Tensor { mean(dim: [Int](), dtype: dtype) }
   /// The mean over one dim.
-  public func mean(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor { mean(dim: [d], keepdim: keepdim, dtype: dtype) }
+  public func mean(dim d: Int, keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
+    mean(dim: [d], keepdim: keepdim, dtype: dtype)
+  }
   /// The mean over several dims.
   public func mean(dim dims: [Int], keepdim: Bool = false, dtype: DType? = nil) -> Tensor {
     let t = dtype ?? self.dtype
     usageCheck(
       t.isFloatingPoint,
-      "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(t.scalarTypeName)")
+      "mean(): could not infer output dtype. Input dtype must be either a floating point or complex dtype. Got: \(t.scalarTypeName)"
+    )
     let axes = reductionDims(dims, op: "mean")
     let count = axes.reduce(1) { $0 * shape[$1] }
     let result = Tensor.unrecorded { sum(dim: axes, keepdim: keepdim, dtype: t).div(count) }
@@ -122,12 +134,18 @@ extension Tensor {
 
   /// The largest element (PyTorch: `x.max()`).
   public func max() -> Tensor {
-    usageCheck(numel > 0, "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    usageCheck(
+      numel > 0,
+      "max(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+    )
     return amax()
   }
   /// The smallest element (PyTorch: `x.min()`).
   public func min() -> Tensor {
-    usageCheck(numel > 0, "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.")
+    usageCheck(
+      numel > 0,
+      "min(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+    )
     return amin()
   }
 
@@ -140,7 +158,9 @@ extension Tensor {
     argReduction(.min, dim: d, keepdim: keepdim, name: "min")
   }
 
-  private func argReduction(_ op: ArgReduceOp, dim d: Int, keepdim: Bool, name: String) -> (values: Tensor, indices: Tensor) {
+  private func argReduction(_ op: ArgReduceOp, dim d: Int, keepdim: Bool, name: String) -> (
+    values: Tensor, indices: Tensor
+  ) {
     let source = dim == 0 ? view(1) : self
     let axis = source.normalizedDim(d)
     usageCheck(
@@ -226,11 +246,15 @@ extension Tensor {
     }
   }
   /// The p-norm over one dim.
-  public func norm(p: Double = 2, dim d: Int, keepdim: Bool = false) -> Tensor { norm(p: p, dim: [d], keepdim: keepdim) }
+  public func norm(p: Double = 2, dim d: Int, keepdim: Bool = false) -> Tensor {
+    norm(p: p, dim: [d], keepdim: keepdim)
+  }
 
   /// `log(sum(exp(x)))` computed stably (PyTorch: `torch.logsumexp`).
   public func logsumexp(dim dims: [Int], keepdim: Bool = false) -> Tensor {
-    if let cast = Tensor.autocast(.float32OnDevices, self, { $0.logsumexp(dim: dims, keepdim: keepdim) }) { return cast }
+    if let cast = Tensor.autocast(.float32OnDevices, self, { $0.logsumexp(dim: dims, keepdim: keepdim) }) {
+      return cast
+    }
     let x = to(dtype.floatingResult)
     let axes = reductionDims(dims, op: "logsumexp")
     if x.numel == 0 { return x.exp().sum(dim: axes, keepdim: keepdim).log() }
@@ -257,22 +281,29 @@ extension Tensor {
   /// `exp(x) / sum(exp(x))` along `dim`, computed stably (PyTorch: `torch.softmax`).
   public func softmax(dim d: Int) -> Tensor {
     if let cast = Tensor.autocast(.float32OnDevices, self, { $0.softmax(dim: d) }) { return cast }
-    usageCheck(dtype.isFloatingPoint, "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
+    usageCheck(
+      dtype.isFloatingPoint,
+      "softmax: \"softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
     let axis = normalizedDim(d)
     // An empty input is its own result, still recorded as softmax (PyTorch's node, and a
     // gradient that is differentiable again).
     if numel == 0 { return recorded(.softmax(dim: axis, log: false), [self], Tensor.unrecorded { clone() }) }
-    let result = fusedSoftmax(axis, log: false) ?? Tensor.unrecorded {
-      let e = (self - amax(dim: axis, keepdim: true)).exp()
-      return e / e.sum(dim: axis, keepdim: true)
-    }
+    let result =
+      fusedSoftmax(axis, log: false)
+      ?? Tensor.unrecorded {
+        let e = (self - amax(dim: axis, keepdim: true)).exp()
+        return e / e.sum(dim: axis, keepdim: true)
+      }
     return recorded(.softmax(dim: axis, log: false), [self], result)
   }
 
   /// `log(softmax(x))` computed stably (PyTorch: `torch.log_softmax`).
   public func logSoftmax(dim d: Int) -> Tensor {
     if let cast = Tensor.autocast(.float32OnDevices, self, { $0.logSoftmax(dim: d) }) { return cast }
-    usageCheck(dtype.isFloatingPoint, "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first")
+    usageCheck(
+      dtype.isFloatingPoint,
+      "log_softmax: \"log_softmax_lastdim_kernel_impl\" not implemented for '\(dtype.scalarTypeName)'; convert to float first"
+    )
     let axis = normalizedDim(d)
     if numel == 0 { return recorded(.softmax(dim: axis, log: true), [self], Tensor.unrecorded { clone() }) }
     let result = fusedSoftmax(axis, log: true) ?? Tensor.unrecorded { self - logsumexp(dim: axis, keepdim: true) }
@@ -288,7 +319,9 @@ extension Tensor {
 
   /// Running sums along `dim`; integers and bools sum in int64 (PyTorch: `torch.cumsum`).
   public func cumsum(dim d: Int, dtype: DType? = nil, out: Tensor? = nil) -> Tensor {
-    if dtype == nil && out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.cumsum(dim: d) }) { return cast }
+    if dtype == nil && out == nil, let cast = Tensor.autocast(.float32OnDevices, self, { $0.cumsum(dim: d) }) {
+      return cast
+    }
     return Tensor.writing(into: out, op: "cumsum") { scanOp(.cumsum, dim: d, dtype: dtype) }
   }
   /// Running products along `dim` (PyTorch: `torch.cumprod`).

@@ -27,7 +27,8 @@ extension Tensor {
       Tensor.sortRows(keys, width: width, count: count, into: &permutation, before: before)
     } else {
       let keys = rows.toArray(Int64.self)
-      Tensor.sortRows(keys, width: width, count: count, into: &permutation, before: descending ? { $0 > $1 } : { $0 < $1 })
+      Tensor.sortRows(
+        keys, width: width, count: count, into: &permutation, before: descending ? { $0 > $1 } : { $0 < $1 })
     }
     let indices = Tensor(permutation, shape: rows.shape).movedTo(device)
     return indices.movedim(-1, axis)
@@ -54,7 +55,9 @@ extension Tensor {
 
   /// The elements sorted along `dim`, and where each came from (PyTorch: `torch.sort`).
   /// The sort is stable whatever `stable` says (PyTorch allows either for `stable: false`).
-  public func sort(dim d: Int = -1, descending: Bool = false, stable: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+  public func sort(
+    dim d: Int = -1, descending: Bool = false, stable: Bool = false, out: (values: Tensor, indices: Tensor)? = nil
+  ) -> (values: Tensor, indices: Tensor) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "sort") {
       if dim == 0 { return (clone(), Tensor.zeros([], dtype: .int64, device: device)) }
       let axis = normalizedDim(d)
@@ -73,19 +76,25 @@ extension Tensor {
 
   /// The `k` largest (or smallest) elements along `dim` and their indices, in sorted order
   /// (PyTorch: `torch.topk`; `sorted: false` also returns them sorted).
-  public func topk(_ k: Int, dim d: Int = -1, largest: Bool = true, sorted: Bool = true, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+  public func topk(
+    _ k: Int, dim d: Int = -1, largest: Bool = true, sorted: Bool = true, out: (values: Tensor, indices: Tensor)? = nil
+  ) -> (values: Tensor, indices: Tensor) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "topk") {
       let axis = dim == 0 ? 0 : normalizedDim(d)
       let size = dim == 0 ? 1 : shape[axis]
       usageCheck(k >= 0 && k <= size, "topk: selected index k out of range (k = \(k), size of dim \(axis) = \(size))")
-      if dim == 0 { return k == 1 ? sort() : (reshape(-1)[..<0].reshape(-1), Tensor.zeros(0, dtype: .int64, device: device)) }
+      if dim == 0 {
+        return k == 1 ? sort() : (reshape(-1)[..<0].reshape(-1), Tensor.zeros(0, dtype: .int64, device: device))
+      }
       let indices = sortingPermutation(dim: axis, descending: largest).narrow(dim: axis, start: 0, length: k)
       return (gather(dim: axis, index: indices), indices)
     }
   }
 
   /// The `k`-th smallest element (1-based) along `dim` and its index (PyTorch: `torch.kthvalue`).
-  public func kthvalue(_ k: Int, dim d: Int = -1, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+  public func kthvalue(_ k: Int, dim d: Int = -1, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil)
+    -> (values: Tensor, indices: Tensor)
+  {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "kthvalue") {
       let source = atleast1d()
       let axis = source.normalizedDim(d)
@@ -96,7 +105,9 @@ extension Tensor {
   }
 
   /// Picks `indices` (size 1 along `axis`) and shapes values and indices as a reduction's.
-  private func orderStatistic(_ indices: Tensor, dim axis: Int, keepdim: Bool, scalar: Bool) -> (values: Tensor, indices: Tensor) {
+  private func orderStatistic(_ indices: Tensor, dim axis: Int, keepdim: Bool, scalar: Bool) -> (
+    values: Tensor, indices: Tensor
+  ) {
     var values = gather(dim: axis, index: indices)
     var picked = indices
     if !keepdim || scalar {
@@ -107,7 +118,9 @@ extension Tensor {
   }
 
   /// The lower median along `dim` and its index; NaN if the row has one (PyTorch: `torch.median(dim)`).
-  public func median(dim d: Int, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+  public func median(dim d: Int, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (
+    values: Tensor, indices: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "median") {
       medianAlong(dim: d, keepdim: keepdim, ignoringNaN: false)
     }
@@ -120,7 +133,9 @@ extension Tensor {
   }
 
   /// The lower median along `dim` of the non-NaN elements (PyTorch: `torch.nanmedian(dim)`).
-  public func nanmedian(dim d: Int, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (values: Tensor, indices: Tensor) {
+  public func nanmedian(dim d: Int, keepdim: Bool = false, out: (values: Tensor, indices: Tensor)? = nil) -> (
+    values: Tensor, indices: Tensor
+  ) {
     Tensor.writing(into: out.map { ($0.0, $0.1) }, op: "nanmedian") {
       medianAlong(dim: d, keepdim: keepdim, ignoringNaN: true)
     }
@@ -143,14 +158,16 @@ extension Tensor {
     let position: Tensor
     if source.dtype.isFloatingPoint {
       let nans = source.isnan().sum(dim: axis, keepdim: true)
-      let counted = ignoringNaN ? (nans.neg() + size).clamp(min: 1) : Tensor.full(nans.shape, size, dtype: .int64, device: device)
+      let counted =
+        ignoringNaN ? (nans.neg() + size).clamp(min: 1) : Tensor.full(nans.shape, size, dtype: .int64, device: device)
       let lower = (counted - 1).floorDivide(2)
       // A row with NaN gives its first NaN (they sort last, in their original order).
       position = ignoringNaN ? lower : Tensor.where(nans .> 0, nans.neg() + size, lower)
     } else {
       position = Tensor.full(source.keptShapeAlong(axis), (size - 1) / 2, dtype: .int64, device: device)
     }
-    return source.orderStatistic(order.gather(dim: axis, index: position), dim: axis, keepdim: keepdim, scalar: dim == 0)
+    return source.orderStatistic(
+      order.gather(dim: axis, index: position), dim: axis, keepdim: keepdim, scalar: dim == 0)
   }
 
   /// The shape with `axis` reduced to 1.
@@ -177,7 +194,8 @@ extension Tensor {
   /// The `q`-quantiles (each in [0, 1]) along `dim`, or of all elements when `dim` is nil;
   /// a 1-d `q` adds a leading dim (PyTorch: `torch.quantile`). NaN in a row gives NaN.
   public func quantile(
-    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil
+    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear,
+    out: Tensor? = nil
   ) -> Tensor {
     Tensor.writing(into: out, op: "quantile") {
       quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: false)
@@ -185,13 +203,17 @@ extension Tensor {
   }
 
   /// `quantile` at one `q`.
-  public func quantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil) -> Tensor {
+  public func quantile(
+    _ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear,
+    out: Tensor? = nil
+  ) -> Tensor {
     quantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation, out: out)
   }
 
   /// `quantile` of the non-NaN elements (PyTorch: `torch.nanquantile`).
   public func nanquantile(
-    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil
+    _ q: Tensor, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear,
+    out: Tensor? = nil
   ) -> Tensor {
     Tensor.writing(into: out, op: "nanquantile") {
       quantiles(q, dim: d, keepdim: keepdim, interpolation: interpolation, ignoringNaN: true)
@@ -199,11 +221,17 @@ extension Tensor {
   }
 
   /// `nanquantile` at one `q`.
-  public func nanquantile(_ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear, out: Tensor? = nil) -> Tensor {
-    nanquantile(Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation, out: out)
+  public func nanquantile(
+    _ q: Double, dim d: Int? = nil, keepdim: Bool = false, interpolation: QuantileInterpolation = .linear,
+    out: Tensor? = nil
+  ) -> Tensor {
+    nanquantile(
+      Tensor(q, dtype: dtype, device: device), dim: d, keepdim: keepdim, interpolation: interpolation, out: out)
   }
 
-  private func quantiles(_ q: Tensor, dim d: Int?, keepdim: Bool, interpolation: QuantileInterpolation, ignoringNaN: Bool) -> Tensor {
+  private func quantiles(
+    _ q: Tensor, dim d: Int?, keepdim: Bool, interpolation: QuantileInterpolation, ignoringNaN: Bool
+  ) -> Tensor {
     let op = ignoringNaN ? "nanquantile" : "quantile"
     usageCheck(dtype == .float32 || dtype == .float64, "\(op)() input tensor must be either float or double dtype")
     usageCheck(q.dtype == dtype, "\(op)() q tensor must be same dtype as the input tensor")
@@ -217,7 +245,8 @@ extension Tensor {
     let n = rows.shape.last!
     let sorted = rows.sort(dim: -1).values
     let nans = rows.isnan().sum(dim: -1, keepdim: true).to(dtype)
-    let valid = ignoringNaN ? (nans.neg() + Double(n)) : Tensor.full(nans.shape, Double(n), dtype: dtype, device: device)
+    let valid =
+      ignoringNaN ? (nans.neg() + Double(n)) : Tensor.full(nans.shape, Double(n), dtype: dtype, device: device)
     var results: [Tensor] = []
     for value in qs {
       // The rank in the sorted row, between order statistics `below` and `below + 1`.
@@ -270,7 +299,9 @@ extension Tensor {
     distinct(dim: d, sortFirst: false, returnInverse: returnInverse, returnCounts: returnCounts)
   }
 
-  private func distinct(dim d: Int?, sortFirst: Bool, returnInverse: Bool, returnCounts: Bool) -> (values: Tensor, inverse: Tensor?, counts: Tensor?) {
+  private func distinct(dim d: Int?, sortFirst: Bool, returnInverse: Bool, returnCounts: Bool) -> (
+    values: Tensor, inverse: Tensor?, counts: Tensor?
+  ) {
     let axis = d.map { normalizedDim($0) }
     // Each slice along `axis` (or each element) as one row of keys, compared in order.
     let slices = axis.map { movedim($0, 0).reshape(shape[$0], -1) } ?? reshape(-1, 1)
@@ -298,14 +329,17 @@ extension Tensor {
 
   /// Runs of equal rows in `order`: the first row of each run, the run of each row, and the
   /// run sizes.
-  private static func consecutiveGroups(ofSortedRows rows: Tensor, order: [Int]) -> (first: [Int], groupOf: [Int], sizes: [Int]) {
+  private static func consecutiveGroups(ofSortedRows rows: Tensor, order: [Int]) -> (
+    first: [Int], groupOf: [Int], sizes: [Int]
+  ) {
     let width = rows.shape[1]
     let keys = rows.movedTo(.cpu).to(.float64).toArray(Double.self)
     var first: [Int] = []
     var sizes: [Int] = []
     var groupOf = [Int](repeating: 0, count: rows.shape[0])
     for (position, row) in order.enumerated() {
-      let same = position > 0 && (0..<width).allSatisfy { keys[order[position - 1] * width + $0] == keys[row * width + $0] }
+      let same =
+        position > 0 && (0..<width).allSatisfy { keys[order[position - 1] * width + $0] == keys[row * width + $0] }
       if !same {
         first.append(row)
         sizes.append(0)

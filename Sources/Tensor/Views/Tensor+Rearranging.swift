@@ -11,7 +11,8 @@ extension Tensor {
   public func `repeat`(_ sizes: [Int]) -> Tensor {
     usageCheck(
       sizes.count >= dim,
-      "Number of dimensions of repeat dims (\(sizes.count)) can not be smaller than number of dimensions of tensor (\(dim))")
+      "Number of dimensions of repeat dims (\(sizes.count)) can not be smaller than number of dimensions of tensor (\(dim))"
+    )
     for s in sizes { usageCheck(s >= 0, "Trying to create tensor with negative dimension \(s): \(shapeString(sizes))") }
     let padded = [Int](repeating: 1, count: sizes.count - dim) + shape
     // [1, s0, 1, s1, ...] expanded to [r0, s0, r1, s1, ...], then merged pairwise.
@@ -48,7 +49,8 @@ extension Tensor {
     if repeats.numel == 1 { return repeatInterleave(Int(repeats.reshape(-1)[0].item()), dim: axis) }
     usageCheck(
       repeats.numel == shape[axis],
-      "repeat_interleave: repeats must have the same size as input along dim \(axis), but got repeats.size(0) = \(repeats.numel) and input.size(\(axis)) = \(shape[axis])")
+      "repeat_interleave: repeats must have the same size as input along dim \(axis), but got repeats.size(0) = \(repeats.numel) and input.size(\(axis)) = \(shape[axis])"
+    )
     return indexSelect(dim: axis, index: Tensor.repeatInterleave(repeats))
   }
 
@@ -56,7 +58,9 @@ extension Tensor {
   /// (PyTorch: `torch.repeat_interleave(repeats)`).
   public static func repeatInterleave(_ repeats: Tensor) -> Tensor {
     usageCheck(repeats.dim == 1, "repeat_interleave only accept 1D vector as repeat, got \(repeats.dim)-D")
-    usageCheck(repeats.dtype.isIntegral && repeats.dtype != .bool, "repeats has to be Long or Int tensor, got \(repeats.dtype.scalarTypeName)")
+    usageCheck(
+      repeats.dtype.isIntegral && repeats.dtype != .bool,
+      "repeats has to be Long or Int tensor, got \(repeats.dtype.scalarTypeName)")
     let counts = repeats.toArray(Int.self)
     usageCheck(counts.allSatisfy { $0 >= 0 }, "repeats can not be negative")
     let picks = counts.enumerated().flatMap { [Int](repeating: $0.offset, count: $0.element) }
@@ -69,7 +73,9 @@ extension Tensor {
   /// `flip` with the dims as an array.
   public func flip(dims: [Int]) -> Tensor {
     let axes = dims.map { normalizedDim($0) }
-    usageCheck(Set(axes).count == axes.count, "flip: dims has duplicates, original flip dims size=\(dims.count), but unique flip dims size=\(Set(axes).count)")
+    usageCheck(
+      Set(axes).count == axes.count,
+      "flip: dims has duplicates, original flip dims size=\(dims.count), but unique flip dims size=\(Set(axes).count)")
     var result = self
     for axis in axes where shape[axis] > 1 {
       result = result.indexSelect(dim: axis, index: Tensor.arange(shape[axis] - 1, -1, step: -1, device: device))
@@ -96,7 +102,8 @@ extension Tensor {
       usageCheck(shifts.count == 1, "roll: shifts must have one entry when no dims are given, got \(shifts.count)")
       return reshape(-1).roll(shifts: shifts, dims: [0]).view(shape)
     }
-    usageCheck(shifts.count == dims.count, "shifts and dimensions must align. shifts: \(shifts.count), dims:\(dims.count)")
+    usageCheck(
+      shifts.count == dims.count, "shifts and dimensions must align. shifts: \(shifts.count), dims:\(dims.count)")
     var result = self
     for (shift, d) in zip(shifts, dims) {
       let axis = normalizedDim(d)
@@ -104,7 +111,9 @@ extension Tensor {
       guard n > 0 else { continue }
       let s = ((shift % n) + n) % n
       if s == 0 { continue }
-      result = Tensor.cat([result.narrow(dim: axis, start: n - s, length: s), result.narrow(dim: axis, start: 0, length: n - s)], dim: axis)
+      result = Tensor.cat(
+        [result.narrow(dim: axis, start: n - s, length: s), result.narrow(dim: axis, start: 0, length: n - s)],
+        dim: axis)
     }
     return result === self ? clone() : result
   }
@@ -131,7 +140,8 @@ extension Tensor {
   public func movedim(_ source: [Int], _ destination: [Int]) -> Tensor {
     usageCheck(
       source.count == destination.count,
-      "movedim: Invalid source or destination dims: source (\(shapeString(source)) dims) should contain the same number of dims as destination (\(shapeString(destination)) dims)")
+      "movedim: Invalid source or destination dims: source (\(shapeString(source)) dims) should contain the same number of dims as destination (\(shapeString(destination)) dims)"
+    )
     let from = source.map { normalizedDim($0) }
     let to = destination.map { normalizedDim($0) }
     usageCheck(Set(from).count == from.count, "movedim: repeated dim in `source` (\(shapeString(source)))")
@@ -179,10 +189,14 @@ extension Tensor {
   }
 
   /// Concatenates vertically, along dim 0 after `atleast2d` (PyTorch: `torch.vstack`).
-  public static func vstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "vstack") { cat(tensors.map { $0.atleast2d() }, dim: 0) } }
+  public static func vstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "vstack") { cat(tensors.map { $0.atleast2d() }, dim: 0) }
+  }
 
   /// Concatenates in depth, along dim 2 after `atleast3d` (PyTorch: `torch.dstack`).
-  public static func dstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor { Tensor.writing(into: out, op: "dstack") { cat(tensors.map { $0.atleast3d() }, dim: 2) } }
+  public static func dstack(_ tensors: [Tensor], out: Tensor? = nil) -> Tensor {
+    Tensor.writing(into: out, op: "dstack") { cat(tensors.map { $0.atleast3d() }, dim: 2) }
+  }
 
   /// `sections` nearly equal views along `dim`, the first `size % sections` one longer
   /// (PyTorch: `torch.tensor_split(x, sections, dim)`).
@@ -199,7 +213,9 @@ extension Tensor {
     let axis = normalizedDim(d)
     let size = shape[axis]
     let bounds = [0] + indices.map { Swift.min(Swift.max($0 < 0 ? $0 + size : $0, 0), size) } + [size]
-    return zip(bounds, bounds.dropFirst()).map { start, end in narrow(dim: axis, start: start, length: Swift.max(end - start, 0)) }
+    return zip(bounds, bounds.dropFirst()).map { start, end in
+      narrow(dim: axis, start: start, length: Swift.max(end - start, 0))
+    }
   }
 
   /// The sum of the main diagonal of a matrix (PyTorch: `torch.trace`).
@@ -257,7 +273,9 @@ extension Tensor {
   /// Coordinate grids from 1-d tensors: output `i` holds `tensors[i]`'s values along dim `i`
   /// of the grid, expanded over the others (PyTorch: `torch.meshgrid(..., indexing=)`; views).
   public static func meshgrid(_ tensors: [Tensor], indexing: MeshgridIndexing = .ij) -> [Tensor] {
-    for t in tensors { usageCheck(t.dim <= 1, "torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: \(t.dim)D") }
+    for t in tensors {
+      usageCheck(t.dim <= 1, "torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: \(t.dim)D")
+    }
     let swapped = indexing == .xy && tensors.count >= 2
     var ordered = tensors.map { $0.reshape(-1) }
     if swapped { ordered.swapAt(0, 1) }

@@ -1,3 +1,5 @@
+// PyTorch's in-place suffix `_` (`add_`, `uniform_`) is part of the API's names.
+// swift-format-ignore-file: AlwaysUseLowerCamelCase
 extension Tensor {
   /// A view with `layout` over this tensor's storage, reported to the recorder as `kind`
   /// with PyTorch's node `name`.
@@ -13,9 +15,11 @@ extension Tensor {
   /// An uninitialised tensor with `layout`'s shape and strides.
   package static func emptyStrided(layout: Layout, dtype: DType, device: Device) -> Tensor {
     let span = layout.storageSpan
-    let storage = Storage(byteCount: (span.upper - span.lower) * dtype.itemSize, allocator: backend(for: device).allocator)
+    let storage = Storage(
+      byteCount: (span.upper - span.lower) * dtype.itemSize, allocator: backend(for: device).allocator)
     return Tensor(
-      storage: storage, layout: Layout(shape: layout.shape, strides: layout.strides, offset: layout.offset - span.lower),
+      storage: storage,
+      layout: Layout(shape: layout.shape, strides: layout.strides, offset: layout.offset - span.lower),
       dtype: dtype)
   }
 
@@ -142,7 +146,8 @@ extension Tensor {
   public func expand(_ sizes: [Int]) -> Tensor {
     usageCheck(
       sizes.count >= dim,
-      "expand: the number of sizes provided (\(sizes.count)) must be greater or equal to the number of dimensions in the tensor (\(dim))")
+      "expand: the number of sizes provided (\(sizes.count)) must be greater or equal to the number of dimensions in the tensor (\(dim))"
+    )
     let lead = sizes.count - dim
     var target = sizes
     for i in 0..<sizes.count where sizes[i] == -1 {
@@ -151,7 +156,8 @@ extension Tensor {
     }
     usageCheck(
       target.allSatisfy { $0 >= 0 },
-      "expand: sizes \(shapeString(sizes)) for a tensor of shape \(shapeString(shape)) may hold -1 (keep the size) but no other negative size")
+      "expand: sizes \(shapeString(sizes)) for a tensor of shape \(shapeString(shape)) may hold -1 (keep the size) but no other negative size"
+    )
     guard let l = layout.expanded(to: target) else {
       let d = (lead..<target.count).first { shape[$0 - lead] != 1 && shape[$0 - lead] != target[$0] }!
       usageFailure(
@@ -219,7 +225,8 @@ extension Tensor {
     let begin = start < 0 ? start + size : start
     usageCheck(
       begin >= 0 && begin <= size && length >= 0 && begin + length <= size,
-      "start (\(start)) + length (\(length)) exceeds dimension size (\(size)) of dim \(axis) in shape \(shapeString(shape))")
+      "start (\(start)) + length (\(length)) exceeds dimension size (\(size)) of dim \(axis) in shape \(shapeString(shape))"
+    )
     return sliced(dim: axis, start: begin, step: 1, length: length)
   }
 
@@ -264,10 +271,13 @@ extension Tensor {
 
   /// Pieces of `size` along `dim`, the last one possibly shorter (PyTorch: `x.split(n)`).
   public func split(_ size: Int, dim d: Int = 0) -> [Tensor] {
-    usageCheck(size > 0 || shape[normalizedDim(d)] == 0, "split expects split_size be non-negative, but got split_size=\(size)")
+    usageCheck(
+      size > 0 || shape[normalizedDim(d)] == 0, "split expects split_size be non-negative, but got split_size=\(size)")
     let total = shape[normalizedDim(d)]
     if total == 0 { return [self.narrow(dim: d, start: 0, length: 0)] }
-    return Swift.stride(from: 0, to: total, by: size).map { narrow(dim: d, start: $0, length: Swift.min(size, total - $0)) }
+    return Swift.stride(from: 0, to: total, by: size).map {
+      narrow(dim: d, start: $0, length: Swift.min(size, total - $0))
+    }
   }
 
   /// Pieces with the given sizes along `dim` (PyTorch: `x.split([2, 3])`).
@@ -275,7 +285,8 @@ extension Tensor {
     let total = shape[normalizedDim(d)]
     usageCheck(
       sizes.reduce(0, +) == total,
-      "split_with_sizes expects split_sizes to sum exactly to \(total) (input tensor's size at dimension \(d)), but got split_sizes=\(shapeString(sizes))")
+      "split_with_sizes expects split_sizes to sum exactly to \(total) (input tensor's size at dimension \(d)), but got split_sizes=\(shapeString(sizes))"
+    )
     var start = 0
     return sizes.map { s in
       defer { start += s }
@@ -311,12 +322,16 @@ extension Tensor {
   /// A view with explicit sizes, strides and offset (PyTorch: `torch.as_strided`).
   public func asStrided(size: [Int], stride: [Int], storageOffset: Int? = nil) -> Tensor {
     usageCheck(size.count == stride.count, "mismatch in length of strides and shape")
-    for s in stride { usageCheck(s >= 0, "as_strided: Negative strides are not supported at the moment, got strides: \(shapeString(stride))") }
+    for s in stride {
+      usageCheck(
+        s >= 0, "as_strided: Negative strides are not supported at the moment, got strides: \(shapeString(stride))")
+    }
     let l = Layout(shape: size, strides: stride, offset: storageOffset ?? layout.offset)
     let span = l.storageSpan
     usageCheck(
       l.numel == 0 || span.upper * dtype.itemSize <= storage.byteCount,
-      "as_strided: setStorage: sizes \(shapeString(size)), strides \(shapeString(stride)), storage offset \(l.offset) requiring a storage size of \(span.upper * dtype.itemSize) are out of bounds for storage of size \(storage.byteCount)")
+      "as_strided: setStorage: sizes \(shapeString(size)), strides \(shapeString(stride)), storage offset \(l.offset) requiring a storage size of \(span.upper * dtype.itemSize) are out of bounds for storage of size \(storage.byteCount)"
+    )
     return makeView(l, .asStrided(l), name: "AsStridedBackward0")
   }
 
@@ -376,7 +391,8 @@ extension Tensor {
       for k in 0..<first.dim where k != axis {
         usageCheck(
           t.shape[k] == first.shape[k],
-          "Sizes of tensors must match except in dimension \(axis). Expected size \(first.shape[k]) but got size \(t.shape[k]) for tensor number \(i) in the list.")
+          "Sizes of tensors must match except in dimension \(axis). Expected size \(first.shape[k]) but got size \(t.shape[k]) for tensor number \(i) in the list."
+        )
       }
     }
     var shape = first.shape
@@ -399,7 +415,8 @@ extension Tensor {
     for (i, t) in tensors.enumerated() {
       usageCheck(
         t.shape == tensors[0].shape,
-        "stack expects each tensor to be equal size, but got \(shapeString(tensors[0].shape)) at entry 0 and \(shapeString(t.shape)) at entry \(i)")
+        "stack expects each tensor to be equal size, but got \(shapeString(tensors[0].shape)) at entry 0 and \(shapeString(t.shape)) at entry \(i)"
+      )
     }
     let axis = wrapDim(d, rank: tensors[0].dim + 1)
     return cat(tensors.map { $0.unsqueeze(axis) }, dim: axis)
