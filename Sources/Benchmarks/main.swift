@@ -1,7 +1,8 @@
 import Data
 // Measures the library's speed; prints one JSON object of figures (seconds per call).
-// Run with `swift run -c release Benchmarks`; Scripts/bench_torch.py measures the same
-// cases with PyTorch, and Scripts/compare.py runs both and prints the ratios.
+// Run with `swift run -c release Benchmarks [text | =name | --list]` (see `CaseSelection`);
+// Scripts/bench_torch.py measures the same cases with PyTorch, and Scripts/compare.py
+// alternates the two case by case and prints the ratios.
 import Dispatch
 import ExampleSupport
 import Foundation
@@ -65,14 +66,21 @@ struct ConvolutionBenchmark {
 func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
 
 var results: [String: Double] = [:]
+let selection = CaseSelection(CommandLine.arguments.dropFirst().first)
 
-/// `Benchmarks <text>` measures only the cases whose names contain `<text>`.
-let caseFilter = CommandLine.arguments.dropFirst().first
-
-/// Measures case `name` (unless the filter leaves it out) and records its time per call.
+/// Measures case `name` (unless the selection leaves it out) and records its time per call.
 @MainActor func record(_ name: String, repeats: Int = 7, inner: Int, _ body: () -> Void) {
-  guard caseFilter.map({ name.contains($0) }) ?? true else { return }
-  results[name] = measure(repeats: repeats, inner: inner, body)
+  if selection.isListing {
+    results[name] = 0
+  } else if selection.includes(name) {
+    results[name] = measure(repeats: repeats, inner: inner, body)
+  }
+}
+
+/// Runs the set-up and cases of a group whose names start with one of `prefixes`, unless the
+/// selection is one case of another group.
+@MainActor func section(_ prefixes: String..., body: () -> Void) {
+  if selection.mayInclude(prefixes: prefixes) { body() }
 }
 
 // `Benchmarks profile-add` / `profile-mlp` run one case in a loop, for a profiler.
@@ -171,229 +179,268 @@ let threads = Tensor.numThreads
 Tensor.manualSeed(0)
 
 // Matrix products, one and all threads.
-for n in [64, 128, 256, 512, 1024, 2048] {
-  let a = Tensor.randn(n, n)
-  let b = Tensor.randn(n, n)
-  for t in [1, threads] {
-    Tensor.setNumThreads(t)
-    let flops = 2 * pow(Double(n), 3)
-    record("matmul_n\(n)_t\(t)", repeats: 5, inner: calls(flops / 50e9)) { _ = a.matmul(b) }
+section("matmul_n") {
+  for n in [64, 128, 256, 512, 1024, 2048] {
+    let a = Tensor.randn(n, n)
+    let b = Tensor.randn(n, n)
+    for t in [1, threads] {
+      Tensor.setNumThreads(t)
+      let flops = 2 * pow(Double(n), 3)
+      record("matmul_n\(n)_t\(t)", repeats: 5, inner: calls(flops / 50e9)) { _ = a.matmul(b) }
+    }
   }
+  Tensor.setNumThreads(threads)
 }
-Tensor.setNumThreads(threads)
 
 // Elementwise ops, allocating and with out:.
-for (label, count) in [("1e6", 1_000_000), ("1e7", 10_000_000)] {
-  let x = Tensor.randn(count)
-  let y = Tensor.randn(count)
-  let out = Tensor.empty(count)
-  let inner = count >= 10_000_000 ? 10 : 100
-  record("add_\(label)", inner: inner) { _ = x + y }
-  record("add_\(label)_out", inner: inner) { x.add(y, out: out) }
-  record("mul_\(label)", inner: inner) { _ = x * y }
-  record("mul_\(label)_out", inner: inner) { x.mul(y, out: out) }
-  record("exp_\(label)", inner: inner) { _ = x.exp() }
-  record("exp_\(label)_out", inner: inner) { x.exp(out: out) }
-  record("sum_\(label)", inner: inner) { _ = x.sum() }
+section("add_1e", "mul_1e", "exp_1e", "sum_1e") {
+  for (label, count) in [("1e6", 1_000_000), ("1e7", 10_000_000)] {
+    let x = Tensor.randn(count)
+    let y = Tensor.randn(count)
+    let out = Tensor.empty(count)
+    let inner = count >= 10_000_000 ? 10 : 100
+    record("add_\(label)", inner: inner) { _ = x + y }
+    record("add_\(label)_out", inner: inner) { x.add(y, out: out) }
+    record("mul_\(label)", inner: inner) { _ = x * y }
+    record("mul_\(label)_out", inner: inner) { x.mul(y, out: out) }
+    record("exp_\(label)", inner: inner) { _ = x.exp() }
+    record("exp_\(label)_out", inner: inner) { x.exp(out: out) }
+    record("sum_\(label)", inner: inner) { _ = x.sum() }
+  }
 }
 
 // Reductions along each axis, broadcasting, and a transposed copy.
-let square = Tensor.randn(1000, 1000)
-let row = Tensor.randn(1000)
-record("sum_dim0_1000x1000", inner: 50) { _ = square.sum(dim: 0) }
-record("sum_dim1_1000x1000", inner: 50) { _ = square.sum(dim: 1) }
-record("broadcast_add_1000x1000", inner: 50) { _ = square + row }
-record("transpose_contiguous_1000x1000", inner: 50) { _ = square.t().contiguous() }
-// Random creation (PyTorch's CPU generator stream, float32).
-record("rand_1000x1000", inner: 10) { _ = Tensor.rand(1000, 1000) }
-record("randn_1000x1000", inner: 10) { _ = Tensor.randn(1000, 1000) }
+section("sum_dim", "broadcast_add", "transpose_contiguous", "rand_", "randn_") {
+  let square = Tensor.randn(1000, 1000)
+  let row = Tensor.randn(1000)
+  record("sum_dim0_1000x1000", inner: 50) { _ = square.sum(dim: 0) }
+  record("sum_dim1_1000x1000", inner: 50) { _ = square.sum(dim: 1) }
+  record("broadcast_add_1000x1000", inner: 50) { _ = square + row }
+  record("transpose_contiguous_1000x1000", inner: 50) { _ = square.t().contiguous() }
+  // Random creation (PyTorch's CPU generator stream, float32).
+  record("rand_1000x1000", inner: 10) { _ = Tensor.rand(1000, 1000) }
+  record("randn_1000x1000", inner: 10) { _ = Tensor.randn(1000, 1000) }
+}
 
 // Per-op overhead: a 1-element add, with and without autograd.
-let one = Tensor([1.0])
-let oneGrad = Tensor([1.0], requiresGrad: true)
-record("add_1elem", inner: 20_000) { _ = one + one }
-record("add_1elem_requires_grad", inner: 20_000) { _ = oneGrad + oneGrad }
+section("add_1elem") {
+  let one = Tensor([1.0])
+  let oneGrad = Tensor([1.0], requiresGrad: true)
+  record("add_1elem", inner: 20_000) { _ = one + one }
+  record("add_1elem_requires_grad", inner: 20_000) { _ = oneGrad + oneGrad }
+}
 
 // A chain of 100 small ops (alternating mul and add on 16 elements).
-let small = Tensor.randn(16)
-let smallGrad = Tensor.randn(16, requiresGrad: true)
-func chain(_ x: Tensor) -> Tensor {
-  var y = x
-  for i in 0..<50 {
-    y = y * 1.0001
-    y = y + Double(i) * 1e-4
+section("chain100") {
+  let small = Tensor.randn(16)
+  let smallGrad = Tensor.randn(16, requiresGrad: true)
+  func chain(_ x: Tensor) -> Tensor {
+    var y = x
+    for i in 0..<50 {
+      y = y * 1.0001
+      y = y + Double(i) * 1e-4
+    }
+    return y
   }
-  return y
-}
-record("chain100_forward", inner: 200) { _ = chain(small) }
-record("chain100_forward_requires_grad", inner: 200) { _ = chain(smallGrad) }
-record("chain100_forward_backward", inner: 100) {
-  chain(smallGrad).sum().backward()
-  smallGrad.grad = nil
+  record("chain100_forward", inner: 200) { _ = chain(small) }
+  record("chain100_forward_requires_grad", inner: 200) { _ = chain(smallGrad) }
+  record("chain100_forward_backward", inner: 100) {
+    chain(smallGrad).sum().backward()
+    smallGrad.grad = nil
+  }
 }
 
 // One SGD step of a 784-128-10 MLP at batch 64.
-let mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
-let sgd = SGD(mlp.parameters(), lr: 0.01, momentum: 0.9)
-let batch = Tensor.randn(64, 784)
-let targets = Tensor.randint(0, 10, [64])
-record("mlp_sgd_step", inner: 50) {
-  sgd.zeroGrad()
-  crossEntropy(mlp(batch), targets).backward()
-  sgd.step()
+section("mlp_sgd_step") {
+  let mlp = Sequential(Linear(784, 128), ReLU(), Linear(128, 10))
+  let sgd = SGD(mlp.parameters(), lr: 0.01, momentum: 0.9)
+  let batch = Tensor.randn(64, 784)
+  let targets = Tensor.randint(0, 10, [64])
+  record("mlp_sgd_step", inner: 50) {
+    sgd.zeroGrad()
+    crossEntropy(mlp(batch), targets).backward()
+    sgd.step()
+  }
 }
 
 // Conv2d forward and backward: 8x16x32x32 input, 32 3x3 filters, padding 1.
-let conv = Conv2d(16, 32, kernelSize: 3, padding: 1)
-let images = Tensor.randn(8, 16, 32, 32)
-record("conv2d_forward_backward", repeats: 5, inner: 3) {
-  conv.zeroGrad()
-  conv(images).sum().backward()
+section("conv2d_forward_backward") {
+  let conv = Conv2d(16, 32, kernelSize: 3, padding: 1)
+  let images = Tensor.randn(8, 16, 32, 32)
+  record("conv2d_forward_backward", repeats: 5, inner: 3) {
+    conv.zeroGrad()
+    conv(images).sum().backward()
+  }
 }
 
 // The convolutions of ResNet-18 at batch 8 (and a depthwise one), forward and forward +
 // backward, one and all threads: `conv2d_<kernel>_<in>to<out>_<size>[_s2][_dw]_<mode>_t<n>`.
-for shape in ConvolutionBenchmark.shapes {
-  let layer = Conv2d(
-    shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2,
-    groups: shape.groups, bias: false)
-  let input = Tensor.randn(8, shape.input, shape.size, shape.size)
-  let flops =
-    2 * 8 * Double(shape.output * shape.input / shape.groups * shape.kernel * shape.kernel)
-    * Double((shape.size / shape.stride) * (shape.size / shape.stride))
-  for threadCount in [1, threads] {
-    Tensor.setNumThreads(threadCount)
-    record("\(shape.name)_forward_t\(threadCount)", repeats: 5, inner: calls(flops / 60e9 / Double(threadCount))) {
-      withNoGrad { _ = layer(input) }
-    }
-    record(
-      "\(shape.name)_forward_backward_t\(threadCount)", repeats: 5, inner: calls(3 * flops / 60e9 / Double(threadCount))
-    ) {
-      layer.zeroGrad()
-      layer(input).sum().backward()
+section("conv2d_") {
+  for shape in ConvolutionBenchmark.shapes {
+    let layer = Conv2d(
+      shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2,
+      groups: shape.groups, bias: false)
+    let input = Tensor.randn(8, shape.input, shape.size, shape.size)
+    let flops =
+      2 * 8 * Double(shape.output * shape.input / shape.groups * shape.kernel * shape.kernel)
+      * Double((shape.size / shape.stride) * (shape.size / shape.stride))
+    for threadCount in [1, threads] {
+      Tensor.setNumThreads(threadCount)
+      record("\(shape.name)_forward_t\(threadCount)", repeats: 5, inner: calls(flops / 60e9 / Double(threadCount))) {
+        withNoGrad { _ = layer(input) }
+      }
+      record(
+        "\(shape.name)_forward_backward_t\(threadCount)", repeats: 5,
+        inner: calls(3 * flops / 60e9 / Double(threadCount))
+      ) {
+        layer.zeroGrad()
+        layer(input).sum().backward()
+      }
     }
   }
+  Tensor.setNumThreads(threads)
 }
-Tensor.setNumThreads(threads)
 
 // 2-D pooling of 8 x 64 x 112 x 112 (ResNet-18's stem max pool and average pools of the same
 // input), forward and forward + backward, one and all threads: `pool2d_<case>_<mode>_t<n>`.
-let poolInput = Tensor.randn(8, 64, 112, 112)
-let poolCases: [(String, (Tensor) -> Tensor)] = [
-  ("max_3x3_s2", { Functional.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }),
-  ("avg_3x3_s2", { Functional.avgPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }),
-  ("adaptive_avg_to7", { Functional.adaptiveAvgPool2d($0, outputSize: (7, 7)) }),
-]
-for (name, pool) in poolCases {
-  for threadCount in [1, threads] {
-    Tensor.setNumThreads(threadCount)
-    record("pool2d_\(name)_forward_t\(threadCount)", repeats: 5, inner: 5) {
-      withNoGrad { _ = pool(poolInput) }
-    }
-    record("pool2d_\(name)_forward_backward_t\(threadCount)", repeats: 5, inner: 3) {
-      pool(poolInput.detach().requiresGrad_()).sum().backward()
+section("pool2d_") {
+  let poolInput = Tensor.randn(8, 64, 112, 112)
+  let poolCases: [(String, (Tensor) -> Tensor)] = [
+    ("max_3x3_s2", { Functional.maxPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }),
+    ("avg_3x3_s2", { Functional.avgPool2d($0, kernel: (3, 3), stride: (2, 2), padding: (1, 1)) }),
+    ("adaptive_avg_to7", { Functional.adaptiveAvgPool2d($0, outputSize: (7, 7)) }),
+  ]
+  for (name, pool) in poolCases {
+    for threadCount in [1, threads] {
+      Tensor.setNumThreads(threadCount)
+      record("pool2d_\(name)_forward_t\(threadCount)", repeats: 5, inner: 5) {
+        withNoGrad { _ = pool(poolInput) }
+      }
+      record("pool2d_\(name)_forward_backward_t\(threadCount)", repeats: 5, inner: 3) {
+        pool(poolInput.detach().requiresGrad_()).sum().backward()
+      }
     }
   }
+  Tensor.setNumThreads(threads)
 }
-Tensor.setNumThreads(threads)
 
 // ResNet-18: an SGD training step (momentum 0.9) on 8 images of 112 and of 128 pixels, and
 // inference in eval mode at 224 pixels, batch 1 and 8.
-let resnet = ResNet18()
-let resnetSGD = SGD(resnet.parameters(), lr: 0.01, momentum: 0.9)
-for threadCount in [1, threads] {
-  Tensor.setNumThreads(threadCount)
-  for size in [112, 128] {
-    let (pixels, labels) = (Tensor.randn(8, 3, size, size), Tensor.randint(0, 1000, [8]))
-    resnet.train()
-    record("resnet18_train_step_\(size)_t\(threadCount)", repeats: 3, inner: 2) {
-      resnetSGD.zeroGrad()
-      crossEntropy(resnet(pixels), labels).backward()
-      resnetSGD.step()
-    }
-  }
-  resnet.eval()
-  for batchSize in [1, 8] {
-    let pixels = Tensor.randn(batchSize, 3, 224, 224)
-    record("resnet18_inference_b\(batchSize)_t\(threadCount)", repeats: 3, inner: batchSize == 1 ? 5 : 2) {
-      withNoGrad { _ = resnet(pixels) }
-    }
-  }
-}
-Tensor.setNumThreads(threads)
-
-// Causal attention forward and backward at B=12, H=4, D=32, one and all threads.
-for t in [64, 256, 1024] {
-  let (q, k, v) = (
-    Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true),
-    Tensor.randn(12, 4, t, 32, requiresGrad: true)
-  )
-  let upstream = Tensor.randn(12, 4, t, 32)
+section("resnet18_") {
+  let resnet = ResNet18()
+  let resnetSGD = SGD(resnet.parameters(), lr: 0.01, momentum: 0.9)
   for threadCount in [1, threads] {
     Tensor.setNumThreads(threadCount)
-    let flops = 4 * 12 * 4 * Double(t * t) * 32 * 3.5 / 2
-    record(
-      "sdpa_causal_forward_backward_T\(t)_t\(threadCount)", repeats: 5, inner: calls(flops / 40e9 / Double(threadCount))
-    ) {
-      for x in [q, k, v] { x.grad = nil }
-      (Functional.scaledDotProductAttention(q, k, v, isCausal: true) * upstream).sum().backward()
+    for size in [112, 128] {
+      let (pixels, labels) = (Tensor.randn(8, 3, size, size), Tensor.randint(0, 1000, [8]))
+      resnet.train()
+      record("resnet18_train_step_\(size)_t\(threadCount)", repeats: 3, inner: 2) {
+        resnetSGD.zeroGrad()
+        crossEntropy(resnet(pixels), labels).backward()
+        resnetSGD.step()
+      }
+    }
+    resnet.eval()
+    for batchSize in [1, 8] {
+      let pixels = Tensor.randn(batchSize, 3, 224, 224)
+      record("resnet18_inference_b\(batchSize)_t\(threadCount)", repeats: 3, inner: batchSize == 1 ? 5 : 2) {
+        withNoGrad { _ = resnet(pixels) }
+      }
     }
   }
+  Tensor.setNumThreads(threads)
 }
-Tensor.setNumThreads(threads)
+
+// Causal attention forward and backward at B=12, H=4, D=32, one and all threads.
+section("sdpa_") {
+  for t in [64, 256, 1024] {
+    let (q, k, v) = (
+      Tensor.randn(12, 4, t, 32, requiresGrad: true), Tensor.randn(12, 4, t, 32, requiresGrad: true),
+      Tensor.randn(12, 4, t, 32, requiresGrad: true)
+    )
+    let upstream = Tensor.randn(12, 4, t, 32)
+    for threadCount in [1, threads] {
+      Tensor.setNumThreads(threadCount)
+      let flops = 4 * 12 * 4 * Double(t * t) * 32 * 3.5 / 2
+      record(
+        "sdpa_causal_forward_backward_T\(t)_t\(threadCount)", repeats: 5,
+        inner: calls(flops / 40e9 / Double(threadCount))
+      ) {
+        for x in [q, k, v] { x.grad = nil }
+        (Functional.scaledDotProductAttention(q, k, v, isCausal: true) * upstream).sum().backward()
+      }
+    }
+  }
+  Tensor.setNumThreads(threads)
+}
 
 // One AdamW step (zero, forward, backward, clipping, update) of the GPT example's model at
 // its batch: 4 layers, 4 heads, width 128, context 64, batch 12, 65 characters.
-let gpt = GPT(GPTConfig(vocabSize: 65, blockSize: 64))
-let gptOptimizer = gpt.configureOptimizer(lr: 1e-3, weightDecay: 0.1, betas: (0.9, 0.99))
-let gptBatch = Tensor.randint(0, 65, [12, 65])
-let (gptInputs, gptTargets) = (gptBatch[.all, ..<64].contiguous(), gptBatch[.all, 1...].contiguous())
-for threadCount in [1, threads] {
-  Tensor.setNumThreads(threadCount)
-  record("gpt_train_step_t\(threadCount)", repeats: 5, inner: 10) {
-    gptOptimizer.zeroGrad()
-    gpt.loss(gptInputs, gptTargets).backward()
-    _ = try? clipGradNorm_(gpt.parameters(), maxNorm: 1)
-    gptOptimizer.step()
+section("gpt_train_step") {
+  let gpt = GPT(GPTConfig(vocabSize: 65, blockSize: 64))
+  let gptOptimizer = gpt.configureOptimizer(lr: 1e-3, weightDecay: 0.1, betas: (0.9, 0.99))
+  let gptBatch = Tensor.randint(0, 65, [12, 65])
+  let (gptInputs, gptTargets) = (gptBatch[.all, ..<64].contiguous(), gptBatch[.all, 1...].contiguous())
+  for threadCount in [1, threads] {
+    Tensor.setNumThreads(threadCount)
+    record("gpt_train_step_t\(threadCount)", repeats: 5, inner: 10) {
+      gptOptimizer.zeroGrad()
+      gpt.loss(gptInputs, gptTargets).backward()
+      _ = try? clipGradNorm_(gpt.parameters(), maxNorm: 1)
+      gptOptimizer.step()
+    }
   }
+  Tensor.setNumThreads(threads)
 }
-Tensor.setNumThreads(threads)
 
 // A character LSTM's training step (embedding 64, 2 layers of 256, head to 65; sequence 64,
 // batch 32, Adam), and a GRU's forward pass at the same sizes.
-let lstmStep = LSTMTrainingStep()
-let gru = GRU(64, 256, numLayers: 2)
-let gruInput = Tensor.randn(64, 32, 64)
-for threadCount in [1, threads] {
-  Tensor.setNumThreads(threadCount)
-  record("lstm_train_step_t\(threadCount)", repeats: 5, inner: 5) { lstmStep.run() }
-  record("gru_forward_t\(threadCount)", repeats: 5, inner: 5) { withNoGrad { _ = gru(gruInput) } }
+section("lstm_train_step", "gru_forward") {
+  let lstmStep = LSTMTrainingStep()
+  let gru = GRU(64, 256, numLayers: 2)
+  let gruInput = Tensor.randn(64, 32, 64)
+  for threadCount in [1, threads] {
+    Tensor.setNumThreads(threadCount)
+    record("lstm_train_step_t\(threadCount)", repeats: 5, inner: 5) { lstmStep.run() }
+    record("gru_forward_t\(threadCount)", repeats: 5, inner: 5) { withNoGrad { _ = gru(gruInput) } }
+  }
+  Tensor.setNumThreads(threads)
 }
-Tensor.setNumThreads(threads)
 
 // Data loading: one shuffled epoch of 4096 3x32x32 images in batches of 64, on the
 // consumer's thread and on two workers.
-let loaderImages = Tensor.randn(4096, 3, 32, 32)
-let loaderLabels = Tensor.randint(0, 10, [4096])
-for workers in [0, 2] {
-  let loader = DataLoader(TensorDataset(loaderImages, loaderLabels), batchSize: 64, shuffle: true, numWorkers: workers)
-  record("dataloader_epoch_w\(workers)", repeats: 5, inner: 2) { for _ in loader {} }
+section("dataloader_epoch") {
+  let loaderImages = Tensor.randn(4096, 3, 32, 32)
+  let loaderLabels = Tensor.randint(0, 10, [4096])
+  for workers in [0, 2] {
+    let loader = DataLoader(
+      TensorDataset(loaderImages, loaderLabels), batchSize: 64, shuffle: true, numWorkers: workers)
+    record("dataloader_epoch_w\(workers)", repeats: 5, inner: 2) { for _ in loader {} }
+  }
 }
 
 // A bilinear antialiased downscale (8x3x224x224 to 112x112), as `Resize` does.
-let photos = Tensor.randn(8, 3, 224, 224)
-record("interpolate_bilinear_antialias", repeats: 5, inner: 5) {
-  _ = Functional.interpolate(photos, size: [112, 112], mode: .bilinear, antialias: true)
+section("interpolate_") {
+  let photos = Tensor.randn(8, 3, 224, 224)
+  record("interpolate_bilinear_antialias", repeats: 5, inner: 5) {
+    _ = Functional.interpolate(photos, size: [112, 112], mode: .bilinear, antialias: true)
+  }
 }
 
 // torch.save / torch.load of ResNet-18's state dict (46 MB).
-let resnetState = ResNet18().stateDict()
-let ptFile = FileManager.default.temporaryDirectory.appendingPathComponent("bench-resnet18-\(getpid()).pt")
-record("pt_save_resnet18", repeats: 5, inner: 2) { try! Tensor.save(pt: ptFile, resnetState) }
-if caseFilter.map({ "pt_load_resnet18".contains($0) }) ?? true { try! Tensor.save(pt: ptFile, resnetState) }
-record("pt_load_resnet18", repeats: 5, inner: 2) { _ = try! Tensor.load(pt: ptFile) }
-try? FileManager.default.removeItem(at: ptFile)
+section("pt_save", "pt_load") {
+  let resnetState = ResNet18().stateDict()
+  let ptFile = FileManager.default.temporaryDirectory.appendingPathComponent("bench-resnet18-\(getpid()).pt")
+  record("pt_save_resnet18", repeats: 5, inner: 2) { try! Tensor.save(pt: ptFile, resnetState) }
+  if selection.includes("pt_load_resnet18") { try! Tensor.save(pt: ptFile, resnetState) }
+  record("pt_load_resnet18", repeats: 5, inner: 2) { _ = try! Tensor.load(pt: ptFile) }
+  try? FileManager.default.removeItem(at: ptFile)
+}
 
+if selection.isListing {
+  print(String(data: try! JSONEncoder().encode(results.keys.sorted()), encoding: .utf8)!)
+  exit(0)
+}
 let encoder = JSONEncoder()
 encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
 print(String(data: try! encoder.encode(results), encoding: .utf8)!)
