@@ -265,6 +265,15 @@ public enum Functional {
     usageCheck(
       Array(x.shape.suffix(normalizedShape.count)) == normalizedShape,
       "layer_norm: normalized_shape \(normalizedShape) does not match the trailing dims of input of shape \(x.shape)")
+    return fusedLayerNorm(x, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
+      ?? composedLayerNorm(x, normalizedShape: normalizedShape, weight: weight, bias: bias, eps: eps)
+  }
+
+  /// Layer normalization composed from reductions and elementwise ops (other dtypes and
+  /// devices, and differentiable gradients).
+  private static func composedLayerNorm(
+    _ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double
+  ) -> Tensor {
     let dims = Array((x.dim - normalizedShape.count)..<x.dim)
     let mean = x.mean(dim: dims, keepdim: true)
     let variance = x.var(dim: dims, correction: 0, keepdim: true)
@@ -272,6 +281,38 @@ public enum Functional {
     if let weight { y = y * weight }
     if let bias { y = y + bias }
     return y
+  }
+
+  /// Layer normalization by the backend's fused kernel (one pass per row for the statistics
+  /// and the output, one for the input gradient), recorded as one node
+  /// (`NativeLayerNormBackward0`); nil when there is no kernel for the operands. With
+  /// `createGraph: true` the backward re-derives the gradients from the composed normalization
+  /// so that they are differentiable again.
+  private static func fusedLayerNorm(
+    _ x: Tensor, normalizedShape: [Int], weight: Tensor?, bias: Tensor?, eps: Double
+  ) -> Tensor? {
+    let shapesMatch = [weight, bias].allSatisfy { $0 == nil || $0!.shape == normalizedShape }
+    guard shapesMatch,
+      let result = Tensor.fusedLayerNorm(
+        x.detach(), normalizedDims: normalizedShape.count, weight: weight?.detach(), bias: bias?.detach(), eps: eps)
+    else { return nil }
+    let inputs = [x, weight, bias].compactMap { $0 }
+    guard Autograd.isGradEnabled && inputs.contains(where: \.requiresGrad) else { return result.out }
+    let needed = (input: x.requiresGrad, weight: weight?.requiresGrad ?? false, bias: bias?.requiresGrad ?? false)
+    let composed: ([Tensor]) -> Tensor = { v in
+      var rest = v.dropFirst().makeIterator()
+      return composedLayerNorm(
+        v[0], normalizedShape: normalizedShape, weight: weight == nil ? nil : rest.next(),
+        bias: bias == nil ? nil : rest.next(), eps: eps)
+    }
+    return Autograd.record(
+      result.out, from: inputs, name: "NativeLayerNormBackward0", composed: composed,
+      backward: { gradient in
+        let grads = Tensor.fusedLayerNormGradients(
+          x.detach(), weight: weight?.detach(), mean: result.mean, rstd: result.rstd, gradOut: gradient,
+          needed: needed)
+        return [grads.input] + (weight != nil ? [grads.weight] : []) + (bias != nil ? [grads.bias] : [])
+      })
   }
 
   /// Zeroes elements with probability `p` and scales the rest by `1 / (1 - p)` in training

@@ -199,6 +199,18 @@ void ck_batch_norm_backward_f32(int64_t n, int64_t channels, int64_t hw, const f
                                 const float *var, double eps, const float *weight, float *dx, float *dweight, float *dbias,
                                 int64_t c0, int64_t c1);
 
+/// Layer normalization of rows r0 ..< r1 of contiguous `[rows, width]` float32: each row's mean
+/// and 1 / sqrt(biased variance + eps) go to `mean[r]` and `rstd[r]`, and `y = (x - mean) rstd
+/// weight + bias` (weight and bias `[width]`, either may be NULL).
+void ck_layer_norm_forward_f32(int64_t width, const float *x, const float *weight, const float *bias, double eps,
+                               float *mean, float *rstd, float *y, int64_t r0, int64_t r1);
+
+/// The backward of ck_layer_norm_forward_f32 for rows r0 ..< r1: `dx` (may be NULL) is written;
+/// `dweight` and `dbias` (`[width]` doubles, either may be NULL) are added to, so each thread
+/// passes its own zeroed buffers and the caller sums them.
+void ck_layer_norm_backward_f32(int64_t width, const float *x, const float *dy, const float *mean, const float *rstd,
+                                const float *weight, float *dx, double *dweight, double *dbias, int64_t r0, int64_t r1);
+
 /// Which pooling a ck_pool2d_geometry describes.
 typedef enum { CK_POOL_MAX = 0, CK_POOL_AVERAGE = 1, CK_POOL_ADAPTIVE_AVERAGE = 2 } ck_pool_kind;
 

@@ -42,7 +42,4 @@ extension CPUBackend {
     problem.input.numel >= 1 << 16 ? StridedLoop.threadCount : 1
   }
 
-  fileprivate static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
-    t.storage.data.assumingMemoryBound(to: Float.self) + t.storageOffset
-  }
 }

@@ -137,7 +137,4 @@ extension CPUBackend {
     return work >= 1 << 18 ? StridedLoop.threadCount : 1
   }
 
-  fileprivate static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
-    t.storage.data.assumingMemoryBound(to: Float.self) + t.storageOffset
-  }
 }

@@ -2,10 +2,6 @@ import CKernels
 import Synchronization
 
 extension CPUBackend {
-  private static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
-    t.storage.data.assumingMemoryBound(to: Float.self) + t.storageOffset
-  }
-
   func fusedLSTMCell(_ step: LSTMCellStep) -> Bool {
     let (hidden, batch) = (step.c.shape[0], step.c.shape[1])
     ck_lstm_cell_forward_f32(

@@ -85,6 +85,11 @@ final class CPUAllocator: StorageAllocator, @unchecked Sendable {
 /// The reference backend: every primitive as a strided loop over host memory. The test
 /// devices (`Device.test`) run it too, over host memory from their own allocators.
 struct CPUBackend: Backend {
+  /// The first element of float32 tensor `t` (the C kernels' operand).
+  static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
+    t.storage.data.assumingMemoryBound(to: Float.self) + t.storageOffset
+  }
+
   static let shared = CPUBackend(allocator: CPUBackend.hostAllocator, pinnedHostAllocator: nil)
   /// The host allocator (also used directly by file readers, which must throw when memory
   /// runs out).

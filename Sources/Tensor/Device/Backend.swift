@@ -146,6 +146,12 @@ package protocol Backend: Sendable {
   /// gradient) into the non-nil gradients; false when not fused here.
   func fusedBatchNormBackward(_ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?)
     -> Bool
+  /// Layer normalization (see `LayerNormProblem`); returns false when not fused here.
+  func fusedLayerNorm(_ problem: LayerNormProblem) -> Bool
+  /// The backward of `fusedLayerNorm` (`problem.out` holds the output's gradient) into the
+  /// non-nil gradients; false when not fused here.
+  func fusedLayerNormBackward(_ problem: LayerNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?)
+    -> Bool
   /// A 2-D pooling (see `Pool2dProblem`) into `problem.out` and `problem.indices`; returns
   /// false when not fused here.
   func fusedPool2d(_ problem: Pool2dProblem) -> Bool
@@ -203,6 +209,14 @@ extension Backend {
   /// Its backward; returns false when not fused here.
   package func fusedBatchNormBackward(
     _ problem: BatchNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?
+  ) -> Bool {
+    false
+  }
+  /// Layer normalization; returns false when not fused here.
+  package func fusedLayerNorm(_ problem: LayerNormProblem) -> Bool { false }
+  /// Its backward; returns false when not fused here.
+  package func fusedLayerNormBackward(
+    _ problem: LayerNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?
   ) -> Bool {
     false
   }
