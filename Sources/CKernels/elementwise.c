@@ -40,6 +40,11 @@ __attribute__((target("avx512f"))) static __m512 exp512(__m512 x) {
   const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
   const __m512 ln2hi = _mm512_set1_ps(0.693359375f);
   const __m512 ln2lo = _mm512_set1_ps(-2.12194440e-4f);
+  // Lanes below -104 (-inf among them: masked attention scores) are 0. They are computed as
+  // exp(0) and zeroed at the end, because a vscalefps result that underflows costs a
+  // microcode assist, about 25 times the lane's normal time. NaN compares false and passes.
+  const __mmask16 zero = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-104.0f), _CMP_LT_OQ);
+  x = _mm512_mask_blend_ps(zero, x, _mm512_setzero_ps());
   // Clamped with the bound first: max/min return their second operand when either is NaN,
   // so a NaN passes through every step unchanged (no separate NaN mask and blend).
   __m512 v = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
@@ -53,7 +58,7 @@ __attribute__((target("avx512f"))) static __m512 exp512(__m512 x) {
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459E-1f));
   p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201E-1f));
   p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
-  return _mm512_scalef_ps(p, n);
+  return _mm512_maskz_scalef_ps((__mmask16)~zero, p, n);
 }
 
 __attribute__((target("avx512f"))) static void exp_avx512(int64_t n, const float *x, float *out) {

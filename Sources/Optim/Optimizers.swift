@@ -90,24 +90,29 @@ public class Adam: Optimizer {
   public override func update(_ p: Tensor, grad: Tensor, group: ParamGroup, state: inout [String: Tensor]) {
     let (lr, weightDecay, eps) = (group.lr, group.weightDecay ?? 0, group.eps ?? 1e-8)
     let (beta1, beta2) = group.betas ?? (0.9, 0.999)
-    var g = grad
-    if weightDecay != 0 {
-      if decoupled { p.mul_(1 - lr * weightDecay) } else { g = g.add(p, alpha: .double(weightDecay)) }
-    }
     let step = (state["step"]?.item() ?? 0) + 1
     state["step"] = Tensor(step, dtype: .float32)
     let expAvg = state["exp_avg"] ?? Tensor.zeros(like: p)
     let expAvgSq = state["exp_avg_sq"] ?? Tensor.zeros(like: p)
     state["exp_avg"] = expAvg
     state["exp_avg_sq"] = expAvgSq
+    if group.amsgrad == true && state["max_exp_avg_sq"] == nil { state["max_exp_avg_sq"] = Tensor.zeros(like: p) }
+    // One pass over the elements where the backend has the kernel (dense float32 on the CPU).
+    let fused = AdamStep(
+      param: p, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: state["max_exp_avg_sq"], lr: lr,
+      betas: (beta1, beta2), eps: eps, weightDecay: weightDecay, decoupled: decoupled, step: step)
+    if Tensor.fusedAdamStep(fused) { return }
+    var g = grad
+    if weightDecay != 0 {
+      if decoupled { p.mul_(1 - lr * weightDecay) } else { g = g.add(p, alpha: .double(weightDecay)) }
+    }
     expAvg.add_((g - expAvg) * (1 - beta1))  // lerp toward the gradient
     expAvgSq.mul_(beta2).add_(g * g * (1 - beta2))
     let biasCorrection1 = 1 - Foundation.pow(beta1, step)
     let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
     var second = expAvgSq
-    if group.amsgrad == true {
-      let maxSq = state["max_exp_avg_sq"].map { $0.maximum(expAvgSq) } ?? expAvgSq.clone()
-      state["max_exp_avg_sq"] = maxSq
+    if let maxSq = state["max_exp_avg_sq"] {
+      maxSq.copy_(maxSq.maximum(expAvgSq))
       second = maxSq
     }
     let denom = second.sqrt() / biasCorrection2Sqrt + eps

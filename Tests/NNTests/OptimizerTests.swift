@@ -55,6 +55,28 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     }
   }
 
+  /// Dense float32 parameters take the fused one-pass update; a transposed (non-contiguous)
+  /// parameter takes the composed one. Both follow the same trajectory.
+  @Test(arguments: ["adam_amsgrad_decay", "adamw_decay_groups", "adam"])
+  func fusedAndComposedAdamAgree(name: String) {
+    let x = fixtures.tensor("optim_x")
+    let y = fixtures.tensor("optim_y")
+    func run(_ w: Tensor) -> [Tensor] {
+      let b = fixtures.tensor("optim_b0").requiresGrad_()
+      let optimizer = optimizers[name]!([w, b])
+      return (0..<5).map { _ in
+        optimizer.zeroGrad()
+        (x.matmul(w) + b - y).pow(2).mean().backward()
+        optimizer.step()
+        return w.detach().clone()
+      }
+    }
+    let dense = fixtures.tensor("optim_w0").requiresGrad_()
+    let transposed = fixtures.tensor("optim_w0").t().contiguous().t().requiresGrad_()
+    #expect(!transposed.isContiguous)
+    for (a, b) in zip(run(dense), run(transposed)) { expectClose(a, b, rtol: 1e-6, atol: 1e-7) }
+  }
+
   @Test func zeroGradClearsAndStateRoundTrips() throws {
     let w = Tensor([1.0, 2.0, 3.0]).requiresGrad_()
     let optimizer = SGD([w], lr: 0.1, momentum: 0.9)

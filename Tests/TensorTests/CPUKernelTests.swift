@@ -124,10 +124,27 @@ import Testing
     let y = Tensor([1.0, 2.0]).float()
     #expect(backend.fusedAddScaled(y, Tensor([10.0, 20.0]).float(), alpha: 0.5))
     #expect(y.toArray(Float.self) == [6, 12])
+    let rows = Tensor([[1.0, 2.0, 3.0], [-1.0, 0.0, 1.0]]).float()
+    let normalized = LayerNormProblem(
+      input: rows, weight: nil, bias: nil, mean: Tensor.empty(2), rstd: Tensor.empty(2), eps: 0, out: Tensor.empty(2, 3)
+    )
+    #expect(backend.fusedLayerNorm(normalized))
+    #expect(normalized.mean.toArray(Float.self) == [2, 0])
+    let (p, g, m, v) = (Tensor([1.0]).float(), Tensor([0.5]).float(), Tensor.zeros(1), Tensor.zeros(1))
+    let adam = AdamStep(
+      param: p, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: nil, lr: 0.1, betas: (0.9, 0.999), eps: 0,
+      weightDecay: 0, decoupled: false, step: 1)
+    #expect(backend.fusedAdamStep(adam))
+    // The first step moves by lr times the gradient's sign.
+    #expect(abs(p.toArray(Float.self)[0] - 0.9) < 1e-6 && m.toArray(Float.self) == [0.05])
   }
 
   @Test func simdExpEdgeCases() {
-    let x = Tensor([0, 1, -1, 88.7, 89, -87.3, -104, -200, .infinity, -.infinity, .nan, 1e-8])
+    // Below -104 the result is 0 (computed without the slow underflow); between -104 and
+    // -87.3 it is a subnormal.
+    let x = Tensor([
+      0, 1, -1, 88.7, 89, -87.3, -104, -200, .infinity, -.infinity, .nan, 1e-8, -104.5, -103.9, -100, -95, -3e38,
+    ])
     let got = x.exp().toArray(Float.self)
     let want = x.toArray(Float.self).map { Foundation.expf($0) }
     for (g, w) in zip(got, want) {

@@ -211,6 +211,19 @@ void ck_layer_norm_forward_f32(int64_t width, const float *x, const float *weigh
 void ck_layer_norm_backward_f32(int64_t width, const float *x, const float *dy, const float *mean, const float *rstd,
                                 const float *weight, float *dx, double *dweight, double *dbias, int64_t r0, int64_t r1);
 
+/// The hyperparameters of one Adam step (see ck_adam_step_f32); the bias corrections are
+/// 1 - beta1^step and sqrt(1 - beta2^step).
+typedef struct {
+  double lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2_sqrt;
+  int decoupled;
+} ck_adam_hyper;
+
+/// One Adam step (AdamW when `h->decoupled`) over `n` contiguous float32 elements: updates
+/// `param`, `exp_avg`, `exp_avg_sq` and, with AMSGrad, `max_exp_avg_sq` (NULL otherwise) in
+/// place from `grad`.
+void ck_adam_step_f32(int64_t n, float *param, const float *grad, float *exp_avg, float *exp_avg_sq,
+                      float *max_exp_avg_sq, const ck_adam_hyper *h);
+
 /// Which pooling a ck_pool2d_geometry describes.
 typedef enum { CK_POOL_MAX = 0, CK_POOL_AVERAGE = 1, CK_POOL_ADAPTIVE_AVERAGE = 2 } ck_pool_kind;
 

@@ -152,6 +152,8 @@ package protocol Backend: Sendable {
   /// non-nil gradients; false when not fused here.
   func fusedLayerNormBackward(_ problem: LayerNormProblem, gradInput: Tensor?, gradWeight: Tensor?, gradBias: Tensor?)
     -> Bool
+  /// One Adam or AdamW update in place (see `AdamStep`); returns false when not fused here.
+  func fusedAdamStep(_ step: AdamStep) -> Bool
   /// A 2-D pooling (see `Pool2dProblem`) into `problem.out` and `problem.indices`; returns
   /// false when not fused here.
   func fusedPool2d(_ problem: Pool2dProblem) -> Bool
@@ -220,6 +222,8 @@ extension Backend {
   ) -> Bool {
     false
   }
+  /// One Adam update; returns false when not fused here.
+  package func fusedAdamStep(_ step: AdamStep) -> Bool { false }
   /// A 2-D pooling; returns false when not fused here.
   package func fusedPool2d(_ problem: Pool2dProblem) -> Bool { false }
   /// Its input gradient; returns false when not fused here.
