@@ -34,10 +34,11 @@ VECTORISED void ck_adam_step_f32(int64_t n, float *param, const float *grad, flo
     float second = v;
     if (max_exp_avg_sq) {
       const float previous = max_exp_avg_sq[i];
-      second = (previous > v || previous != previous) ? previous : v;  // NaN propagates, as torch.maximum
+      second = (previous > v || previous != previous) ? previous : v; /* NaN propagates, as torch.maximum */
       max_exp_avg_sq[i] = second;
     }
-    const float denom = sqrtf(second) / bc2_sqrt + eps;
+    // The elementwise builtin sets no errno, so the loop vectorises (sqrtf would not).
+    const float denom = __builtin_elementwise_sqrt(second) / bc2_sqrt + eps;
     param[i] = p + step_size * m / denom;
   }
 }
