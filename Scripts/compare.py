@@ -2,9 +2,9 @@
 by case over several rounds, and prints a Markdown table of the median ratio per case with its
 spread: torch/swift above 1 means Swift is faster.
 
-    .venv/bin/python Scripts/compare.py [text] [--rounds N] [--json FILE]
+    .venv/bin/python Scripts/compare.py [text[,text...]] [--rounds N] [--json FILE]
 
-`text` keeps the cases whose names contain it. Each round runs every case once on each side,
+`text` keeps the cases whose names contain it (or any of several, comma-separated). Each round runs every case once on each side,
 the side that goes first alternating from round to round; a round's ratio is PyTorch's time
 over Swift's, and the table shows the median of the rounds' ratios with their min-max (5
 rounds by default). The Swift side is a fresh `Benchmarks =case` process per case (a release
@@ -107,7 +107,7 @@ def show(seconds):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("text", nargs="?", help="keep the cases whose names contain this")
+    parser.add_argument("text", nargs="?", help="keep the cases whose names contain this (or any of a,b,...)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--json", help="also write every round's times to this file")
     options = parser.parse_args()
@@ -121,7 +121,8 @@ def main():
     torch_cases = set(json.loads(subprocess.run(
         [sys.executable, os.path.join(root, "Scripts", "bench_torch.py"), "--list"],
         capture_output=True, text=True, check=True).stdout))
-    cases = [c for c in swift_cases if c in torch_cases and (options.text is None or options.text in c)]
+    wanted = options.text.split(",") if options.text else None
+    cases = [c for c in swift_cases if c in torch_cases and (wanted is None or any(w in c for w in wanted))]
     if not cases:
         sys.exit("no case matches")
 
