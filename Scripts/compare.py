@@ -20,6 +20,7 @@ flatters Swift: rerun it.
 import argparse
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -161,13 +162,18 @@ def main():
 
     print(f"\n{options.rounds} rounds, alternating sides case by case; ratio = PyTorch / Swift "
           "(above 1: Swift is faster), median (min-max) over rounds\n")
-    print("| case | Swift | PyTorch | torch/swift | min-max |")
-    print("|---|---|---|---|---|")
+    print("| case | Swift | PyTorch | torch/swift | min-max | GFLOP/s Swift / PyTorch |")
+    print("|---|---|---|---|---|---|")
     for case in cases:
         s, t = times[case]["swift"], times[case]["torch"]
         ratios = [b / a for a, b in zip(s, t)]
+        flops = ""
+        matmul = re.match(r"matmul_n(\d+)_t\d+", case)
+        if matmul:
+            work = 2 * int(matmul.group(1)) ** 3
+            flops = f"{work / statistics.median(s) / 1e9:.1f} / {work / statistics.median(t) / 1e9:.1f}"
         print(f"| {case} | {show(statistics.median(s))} | {show(statistics.median(t))} | "
-              f"{statistics.median(ratios):.2f} | {min(ratios):.2f}-{max(ratios):.2f} |")
+              f"{statistics.median(ratios):.2f} | {min(ratios):.2f}-{max(ratios):.2f} | {flops} |")
     if options.json:
         with open(options.json, "w") as f:
             json.dump({"cpu": cpu_model(), "load_before": load_before, "load_after": load_after, "times": times}, f,

@@ -9,6 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vectorised.h"
+
+// The per-type kernels are inlined into the two entry points, which are built for AVX-512,
+// AVX2 and the baseline (VECTORISED), so the score, softmax and accumulation loops between
+// the GEMMs vectorise for the CPU at hand.
+#define ATTENTION_INLINE static inline __attribute__((always_inline))
+
 enum { BLOCK_Q = 64, BLOCK_K = 128 };
 
 static void *scratch(size_t bytes) { return aligned_alloc(64, (bytes + 63) / 64 * 64); }
@@ -33,24 +40,51 @@ static void exp_row_f64(int64_t n, const double *x, double *out) {
 
 // The kernels, written once for an element type T.
 #define DEFINE_ATTENTION(T, SUFFIX, GEMM, EXPROW, EXPF, LOGF) \
+/* A row's maximum (NaN ignored, -inf when empty) and sum, in 16 lanes so that they vectorise. */\
+ATTENTION_INLINE T row_max_##SUFFIX(const T *row, int64_t n) {\
+  T lanes[16];\
+  for (int l = 0; l < 16; ++l) lanes[l] = -INFINITY;\
+  int64_t c = 0;\
+  for (; c + 16 <= n; c += 16)\
+    for (int l = 0; l < 16; ++l) lanes[l] = row[c + l] > lanes[l] ? row[c + l] : lanes[l];\
+  T best = -INFINITY;\
+  for (int l = 0; l < 16; ++l) best = lanes[l] > best ? lanes[l] : best;\
+  for (; c < n; ++c) best = row[c] > best ? row[c] : best;\
+  return best;\
+}\
+\
+ATTENTION_INLINE T row_sum_##SUFFIX(const T *row, int64_t n) {\
+  T lanes[16] = {0};\
+  int64_t c = 0;\
+  for (; c + 16 <= n; c += 16)\
+    for (int l = 0; l < 16; ++l) lanes[l] += row[c + l];\
+  T sum = 0;\
+  for (int l = 0; l < 16; ++l) sum += lanes[l];\
+  for (; c < n; ++c) sum += row[c];\
+  return sum;\
+}\
+\
 /* The scaled, masked scores of a (rows x cols) block in place; -inf where masked or above */\
 /* the causal diagonal (key > query). */\
-static void finish_scores_##SUFFIX(T *s, int64_t rows, int64_t cols, int64_t i0, int64_t j0, T scale,\
+ATTENTION_INLINE void finish_scores_##SUFFIX(T *s, int64_t rows, int64_t cols, int64_t i0, int64_t j0, T scale,\
                           const T *mask, int64_t mask_row, int64_t mask_col, int causal) {\
   for (int64_t r = 0; r < rows; ++r) {\
     T *row = s + r * cols;\
-    const T *m = mask ? mask + (i0 + r) * mask_row + j0 * mask_col : NULL;\
-    for (int64_t c = 0; c < cols; ++c) {\
-      T x = row[c] * scale;\
-      if (m) x += m[c * mask_col];\
-      if (causal && j0 + c > i0 + r) x = -INFINITY;\
-      row[c] = x;\
+    /* Separate passes, so that each loop vectorises. */\
+    for (int64_t c = 0; c < cols; ++c) row[c] *= scale;\
+    if (mask) {\
+      const T *m = mask + (i0 + r) * mask_row + j0 * mask_col;\
+      for (int64_t c = 0; c < cols; ++c) row[c] += m[c * mask_col];\
+    }\
+    if (causal) {\
+      int64_t first = i0 + r - j0 + 1; /* the first key after the query */\
+      for (int64_t c = first < 0 ? 0 : first; c < cols; ++c) row[c] = -INFINITY;\
     }\
   }\
 }\
 \
 \
-static int attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq, const T *k,\
+ATTENTION_INLINE int attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq, const T *k,\
                              int64_t ldk, const T *v, int64_t ldv, const T *mask, int64_t mask_row,\
                              int64_t mask_col, int causal, T scale, T *out, int64_t ldo, T *lse,\
                              int64_t q_begin, int64_t q_end) {\
@@ -73,8 +107,7 @@ static int attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t E
       finish_scores_##SUFFIX(s, rows, cols, i0, j0, scale, mask, mask_row, mask_col, causal);\
       for (int64_t r = 0; r < rows; ++r) {\
         T *row = s + r * cols;\
-        T best = -INFINITY;\
-        for (int64_t c = 0; c < cols; ++c) best = row[c] > best ? row[c] : best;\
+        T best = row_max_##SUFFIX(row, cols);\
         T newmax = best > runmax[r] ? best : runmax[r];\
         if (newmax == -INFINITY) {  /* every key so far is masked for this query */\
           memset(row, 0, sizeof(T) * (size_t)cols);\
@@ -82,8 +115,7 @@ static int attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t E
         }\
         for (int64_t c = 0; c < cols; ++c) row[c] -= newmax;\
         EXPROW(cols, row, row);\
-        T sum = 0;\
-        for (int64_t c = 0; c < cols; ++c) sum += row[c];\
+        T sum = row_sum_##SUFFIX(row, cols);\
         T correction = runmax[r] == -INFINITY ? 0 : EXPF(runmax[r] - newmax);\
         runsum[r] = runsum[r] * correction + sum;\
         runmax[r] = newmax;\
@@ -107,7 +139,7 @@ static int attention_forward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t E
   return 0;\
 }\
 \
-static int attention_backward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq,\
+ATTENTION_INLINE int attention_backward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t Ev, const T *q, int64_t ldq,\
                               const T *k, int64_t ldk, const T *v, int64_t ldv, const T *mask,\
                               int64_t mask_row, int64_t mask_col, int causal, T scale, const T *out,\
                               int64_t ldo, const T *dout, int64_t lddo, const T *lse, T *dq, int64_t lddq,\
@@ -179,7 +211,7 @@ static int attention_backward_##SUFFIX(int64_t L, int64_t S, int64_t E, int64_t 
 DEFINE_ATTENTION(float, f32, ck_sgemm, ck_exp_f32, expf, logf)
 DEFINE_ATTENTION(double, f64, dgemm_plain, exp_row_f64, exp, log)
 
-int ck_attention_forward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
+VECTORISED int ck_attention_forward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
                          const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
                          int64_t mask_col, int causal, double scale, void *out, int64_t ldo, void *lse, int64_t q_begin,
                          int64_t q_end) {
@@ -190,7 +222,7 @@ int ck_attention_forward(int element_size, int64_t L, int64_t S, int64_t E, int6
                                q_end);
 }
 
-int ck_attention_backward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
+VECTORISED int ck_attention_backward(int element_size, int64_t L, int64_t S, int64_t E, int64_t Ev, const void *q, int64_t ldq,
                           const void *k, int64_t ldk, const void *v, int64_t ldv, const void *mask, int64_t mask_row,
                           int64_t mask_col, int causal, double scale, const void *out, int64_t ldo, const void *dout,
                           int64_t lddo, const void *lse, void *dq, int64_t lddq, void *dk, int64_t lddk, void *dv, int64_t lddv) {
