@@ -97,10 +97,13 @@ public class Adam: Optimizer {
     state["exp_avg"] = expAvg
     state["exp_avg_sq"] = expAvgSq
     if group.amsgrad == true && state["max_exp_avg_sq"] == nil { state["max_exp_avg_sq"] = Tensor.zeros(like: p) }
+    let biasCorrection1 = 1 - Foundation.pow(beta1, step)
+    let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
     // One pass over the elements where the backend has the kernel (dense float32 on the CPU).
     let fused = AdamStep(
       param: p, grad: grad, expAvg: expAvg, expAvgSq: expAvgSq, maxExpAvgSq: state["max_exp_avg_sq"], lr: lr,
-      betas: (beta1, beta2), eps: eps, weightDecay: weightDecay, decoupled: decoupled, step: step)
+      betas: (beta1, beta2), eps: eps, weightDecay: weightDecay, decoupled: decoupled,
+      biasCorrection1: biasCorrection1, biasCorrection2Sqrt: biasCorrection2Sqrt)
     if Tensor.fusedAdamStep(fused) { return }
     var g = grad
     if weightDecay != 0 {
@@ -108,8 +111,6 @@ public class Adam: Optimizer {
     }
     expAvg.add_((g - expAvg) * (1 - beta1))  // lerp toward the gradient
     expAvgSq.mul_(beta2).add_(g * g * (1 - beta2))
-    let biasCorrection1 = 1 - Foundation.pow(beta1, step)
-    let biasCorrection2Sqrt = (1 - Foundation.pow(beta2, step)).squareRoot()
     var second = expAvgSq
     if let maxSq = state["max_exp_avg_sq"] {
       maxSq.copy_(maxSq.maximum(expAvgSq))

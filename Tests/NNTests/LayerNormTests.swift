@@ -43,6 +43,29 @@ private let fixtures = Fixtures()
     expectClose(single.double(), wide, rtol: 1e-5, atol: 1e-5)
   }
 
+  /// A 1-D input (0-d statistics), rows of width 1 (zero variance), an empty batch and an
+  /// empty normalized dim: values and gradients against the float64 composed path.
+  @Test(arguments: [[8], [3, 1], [0, 5], [4, 0]])
+  func edgeShapesMatchTheComposedPath(shape: [Int]) throws {
+    let width = shape.last!
+    let x = Tensor.randn(shape, dtype: .float64).requiresGrad_()
+    let w = (Tensor.randn(width, dtype: .float64) + 1).requiresGrad_()
+    let b = Tensor.randn(width, dtype: .float64).requiresGrad_()
+    let upstream = Tensor.randn(shape, dtype: .float64)
+    let expected = Functional.layerNorm(x, normalizedShape: [width], weight: w, bias: b)
+    (expected * upstream).sum().backward()
+    let (xf, wf, bf) = (
+      x.detach().float().requiresGrad_(), w.detach().float().requiresGrad_(), b.detach().float().requiresGrad_()
+    )
+    let y = Functional.layerNorm(xf, normalizedShape: [width], weight: wf, bias: bf)
+    #expect(y.shape == shape)
+    expectClose(y.double(), expected.detach(), rtol: 1e-5, atol: 1e-5)
+    (y * upstream.float()).sum().backward()
+    expectClose(xf.grad!.double(), x.grad!, rtol: 1e-4, atol: 1e-5)
+    expectClose(wf.grad!.double(), w.grad!, rtol: 1e-4, atol: 1e-5)
+    expectClose(bf.grad!.double(), b.grad!, rtol: 1e-4, atol: 1e-5)
+  }
+
   @Test func secondDerivativesComeFromTheComposedNormalization() throws {
     let x = Tensor.randn(4, 9).requiresGrad_()
     let w = (Tensor.randn(9) + 1).requiresGrad_()

@@ -133,7 +133,7 @@ import Testing
     let (p, g, m, v) = (Tensor([1.0]).float(), Tensor([0.5]).float(), Tensor.zeros(1), Tensor.zeros(1))
     let adam = AdamStep(
       param: p, grad: g, expAvg: m, expAvgSq: v, maxExpAvgSq: nil, lr: 0.1, betas: (0.9, 0.999), eps: 0,
-      weightDecay: 0, decoupled: false, step: 1)
+      weightDecay: 0, decoupled: false, biasCorrection1: 1 - 0.9, biasCorrection2Sqrt: (1 - 0.999).squareRoot())
     #expect(backend.fusedAdamStep(adam))
     // The first step moves by lr times the gradient's sign.
     #expect(abs(p.toArray(Float.self)[0] - 0.9) < 1e-6 && m.toArray(Float.self) == [0.05])

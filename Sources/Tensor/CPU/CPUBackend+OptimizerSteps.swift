@@ -1,5 +1,4 @@
 import CKernels
-import Foundation
 
 extension CPUBackend {
   /// Splits the elements over the threads from 2^16 on.
@@ -7,8 +6,7 @@ extension CPUBackend {
     let count = step.param.numel
     var hyper = ck_adam_hyper(
       lr: step.lr, beta1: step.betas.0, beta2: step.betas.1, eps: step.eps, weight_decay: step.weightDecay,
-      bias_correction1: 1 - Foundation.pow(step.betas.0, step.step),
-      bias_correction2_sqrt: (1 - Foundation.pow(step.betas.1, step.step)).squareRoot(),
+      bias_correction1: step.biasCorrection1, bias_correction2_sqrt: step.biasCorrection2Sqrt,
       decoupled: step.decoupled ? 1 : 0)
     let (param, grad, expAvg, expAvgSq) = (
       Self.floats(step.param), Self.floats(step.grad), Self.floats(step.expAvg), Self.floats(step.expAvgSq)

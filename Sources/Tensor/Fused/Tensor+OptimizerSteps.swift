@@ -13,12 +13,15 @@ package struct AdamStep {
   package let weightDecay: Double
   /// AdamW: the weight decay shrinks the parameter instead of joining the gradient.
   package let decoupled: Bool
-  /// The step number, from 1.
-  package let step: Double
+  /// `1 - beta1^step`, the first moment's bias correction.
+  package let biasCorrection1: Double
+  /// `sqrt(1 - beta2^step)`, the square root of the second moment's.
+  package let biasCorrection2Sqrt: Double
 
   package init(
     param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, maxExpAvgSq: Tensor?, lr: Double,
-    betas: (Double, Double), eps: Double, weightDecay: Double, decoupled: Bool, step: Double
+    betas: (Double, Double), eps: Double, weightDecay: Double, decoupled: Bool, biasCorrection1: Double,
+    biasCorrection2Sqrt: Double
   ) {
     self.param = param
     self.grad = grad
@@ -30,7 +33,8 @@ package struct AdamStep {
     self.eps = eps
     self.weightDecay = weightDecay
     self.decoupled = decoupled
-    self.step = step
+    self.biasCorrection1 = biasCorrection1
+    self.biasCorrection2Sqrt = biasCorrection2Sqrt
   }
 
   /// The operands.
