@@ -77,6 +77,24 @@ private let optimizers: [String: @Sendable ([Tensor]) -> Optimizer] = [
     for (a, b) in zip(run(dense), run(transposed)) { expectClose(a, b, rtol: 1e-6, atol: 1e-7) }
   }
 
+  /// A 0-d parameter takes the fused update and follows float64's composed one; an empty
+  /// parameter steps without work.
+  @Test func adamStepsZeroDimensionalAndEmptyParameters() {
+    func run(_ dtype: DType) -> Tensor {
+      let scalar = Tensor(1.5, dtype: dtype).requiresGrad_()
+      let empty = Tensor.zeros([0, 3], dtype: dtype).requiresGrad_()
+      let optimizer = AdamW([scalar, empty], lr: 0.1, weightDecay: 0.1)
+      for _ in 0..<4 {
+        optimizer.zeroGrad()
+        ((scalar - 3).pow(2) + empty.sum()).backward()
+        optimizer.step()
+      }
+      #expect(scalar.dim == 0 && empty.shape == [0, 3])
+      return scalar.detach()
+    }
+    expectClose(run(.float32).double(), run(.float64), rtol: 1e-6, atol: 1e-6)
+  }
+
   @Test func zeroGradClearsAndStateRoundTrips() throws {
     let w = Tensor([1.0, 2.0, 3.0]).requiresGrad_()
     let optimizer = SGD([w], lr: 0.1, momentum: 0.9)
