@@ -32,6 +32,16 @@ cases = {
     # runs several images to one product, with panels that cross from one image into the next.
     "batched_images": ([5, 6, 7, 9], [8, 3, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=2, bias=True)),
     "batched_strided": ([6, 4, 9, 8], [5, 4, 3, 3], dict(stride=[2, 2], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
+    # The column runs (conv_columns.c): a stride with no vector path; padding wider than the
+    # kernel reaches (taps with no run); dilation with stride 2; output rows of one column
+    # (a run per row, more runs than a chunk has lanes' worth of rows); images of 12 pixels
+    # (a 32-column chunk spans three images); rows longer than a chunk.
+    "stride3": ([2, 3, 11, 13], [4, 3, 3, 3], dict(stride=[3, 3], padding=[1, 2], dilation=[1, 1], groups=1, bias=True)),
+    "wide_padding": ([2, 3, 5, 6], [4, 3, 3, 3], dict(stride=[2, 2], padding=[3, 3], dilation=[1, 2], groups=1, bias=False)),
+    "one_column": ([3, 5, 9, 2], [4, 5, 3, 2], dict(stride=[1, 1], padding=[0, 0], dilation=[1, 1], groups=1, bias=False)),
+    "tiny_images": ([7, 4, 3, 4], [6, 4, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True)),
+    "wide_rows": ([1, 3, 4, 70], [5, 3, 3, 3], dict(stride=[1, 2], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
+    "wide_rows_batched": ([3, 3, 3, 45], [5, 3, 3, 3], dict(stride=[1, 1], padding=[1, 2], dilation=[1, 1], groups=1, bias=True)),
 }
 settings = {}
 for name, (xs, ws, kw) in cases.items():

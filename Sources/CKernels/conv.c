@@ -8,6 +8,7 @@
 // Depthwise geometries (one input channel per group) have direct loops instead: a GEMM with
 // one row per group would spend its time packing.
 #include "CKernels.h"
+#include "conv_columns.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,78 +33,6 @@ static inline void valid_taps(int64_t iw0, int64_t sw, int64_t width, int64_t co
   *t_hi = max64(*t_lo, min64(hi, count));
 }
 
-// Rows k0 ..< k0+kc and pixels p0 ..< p0+np of one group's column matrix (row k is input
-// channel k / (kh kw) at tap k % (kh kw)) into out[(k - k0) * ld + (p - p0)]; `x` is the
-// group's first input channel. Padding reads as zero.
-VECTORISED static void im2col_block(const ck_conv2d_geometry *g, const float *x, int64_t k0, int64_t kc, int64_t p0, int64_t np,
-                                    float *out, int64_t ld) {
-  const int64_t plane = g->height * g->width;
-  // One run of pixels per output row touched; within it, the rows of the block with the
-  // tap (c, i, j) stepped without divisions.
-  for (int64_t p = p0; p < p0 + np;) {
-    const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p0 + np - p);
-    const int64_t ih_base = oh * g->sh - g->ph, iw_base = ow * g->sw - g->pw;
-    int64_t c = k0 / (g->kh * g->kw), i = (k0 / g->kw) % g->kh, j = k0 % g->kw;
-    float *dst = out + (p - p0);
-    for (int64_t kk = 0; kk < kc; ++kk, dst += ld) {
-      const int64_t ih = ih_base + i * g->dh;
-      if (ih < 0 || ih >= g->height) {
-        for (int64_t t = 0; t < count; ++t) dst[t] = 0;
-      } else {
-        const float *src = x + c * plane + ih * g->width;
-        const int64_t iw0 = iw_base + j * g->dw;
-        int64_t lo, hi;
-        valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
-        for (int64_t t = 0; t < lo; ++t) dst[t] = 0;
-        if (g->sw == 1) {
-          const float *from = src + iw0;
-          for (int64_t t = lo; t < hi; ++t) dst[t] = from[t];
-        } else {
-          for (int64_t t = lo; t < hi; ++t) dst[t] = src[iw0 + t * g->sw];
-        }
-        for (int64_t t = hi; t < count; ++t) dst[t] = 0;
-      }
-      if (++j == g->kw) {
-        j = 0;
-        if (++i == g->kh) { i = 0; ++c; }
-      }
-    }
-    p += count;
-  }
-}
-
-// The transpose of im2col_block: adds column gradients back into the group's input gradient.
-VECTORISED static void col2im_block(const ck_conv2d_geometry *g, float *dx, int64_t k0, int64_t kc, int64_t p0, int64_t np,
-                                    const float *cols, int64_t ld) {
-  const int64_t plane = g->height * g->width;
-  for (int64_t p = p0; p < p0 + np;) {
-    const int64_t oh = p / g->out_w, ow = p % g->out_w, count = min64(g->out_w - ow, p0 + np - p);
-    const int64_t ih_base = oh * g->sh - g->ph, iw_base = ow * g->sw - g->pw;
-    int64_t c = k0 / (g->kh * g->kw), i = (k0 / g->kw) % g->kh, j = k0 % g->kw;
-    const float *src = cols + (p - p0);
-    for (int64_t kk = 0; kk < kc; ++kk, src += ld) {
-      const int64_t ih = ih_base + i * g->dh;
-      if (ih >= 0 && ih < g->height) {
-        float *dst = dx + c * plane + ih * g->width;
-        const int64_t iw0 = iw_base + j * g->dw;
-        int64_t lo, hi;
-        valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
-        if (g->sw == 1) {
-          float *d = dst + iw0;
-          for (int64_t t = lo; t < hi; ++t) d[t] += src[t];
-        } else {
-          for (int64_t t = lo; t < hi; ++t) dst[iw0 + t * g->sw] += src[t];
-        }
-      }
-      if (++j == g->kw) {
-        j = 0;
-        if (++i == g->kh) { i = 0; ++c; }
-      }
-    }
-    p += count;
-  }
-}
-
 typedef struct {
   const ck_conv2d_geometry *g;
   const float *x;  // the group's first input channel
@@ -114,12 +43,7 @@ typedef struct {
 static void pack_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
   const column_source *s = (const column_source *)context;
   for (int64_t q = 0; q < nc; q += nr) {
-    const int64_t np = min64(nr, nc - q);
-    float *panel = out + q * kc;
-    im2col_block(s->g, s->x, k0, kc, s->p_base + j0 + q, np, panel, nr);
-    if (np < nr) {
-      for (int64_t kk = 0; kk < kc; ++kk) memset(panel + kk * nr + np, 0, (size_t)(nr - np) * sizeof(float));
-    }
+    conv_gather_columns(s->g, s->x, 0, k0, kc, s->p_base + j0 + q, min64(nr, nc - q), out + q * kc, nr, nr);
   }
 }
 
@@ -134,18 +58,8 @@ typedef struct {
 // in one piece per image.
 static void pack_batch_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
   const batch_column_source *s = (const batch_column_source *)context;
-  const int64_t pixels = s->g->out_h * s->g->out_w;
   for (int64_t q = 0; q < nc; q += nr) {
-    const int64_t np = min64(nr, nc - q);
-    float *panel = out + q * kc;
-    for (int64_t filled = 0; filled < np;) {
-      const int64_t j = j0 + q + filled, image = j / pixels, p = j % pixels, count = min64(np - filled, pixels - p);
-      im2col_block(s->g, s->x + image * s->image_in, k0, kc, p, count, panel + filled, nr);
-      filled += count;
-    }
-    if (np < nr) {
-      for (int64_t kk = 0; kk < kc; ++kk) memset(panel + kk * nr + np, 0, (size_t)(nr - np) * sizeof(float));
-    }
+    conv_gather_columns(s->g, s->x, s->image_in, k0, kc, j0 + q, min64(nr, nc - q), out + q * kc, nr, nr);
   }
 }
 
@@ -372,7 +286,7 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
     for (int64_t p = 0; p < pixels; p += block) {
       const int64_t np = min64(block, pixels - p);
       ck_sgemm(rows, np, og, wt, og, 1, grad + p, pixels, 1, cols, np);
-      col2im_block(g, dgroup, r0, rows, p, np, cols, np);
+      conv_scatter_columns(g, dgroup, r0, rows, p, np, cols, np);
     }
   }
 }
@@ -400,7 +314,7 @@ void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, 
       if (pointwise) {
         ck_sgemm_accumulating(k, og, np, image + p, plane, 1, grad + p, 1, pixels, dwt, og, 1);
       } else {
-        im2col_block(g, image, 0, k, p, np, cols, np);
+        conv_gather_columns(g, image, 0, 0, k, p, np, cols, np, np);
         ck_sgemm_accumulating(k, og, np, cols, np, 1, grad + p, 1, pixels, dwt, og, 1);
       }
     }
