@@ -42,6 +42,11 @@ cases = {
     "tiny_images": ([7, 4, 3, 4], [6, 4, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True)),
     "wide_rows": ([1, 3, 4, 70], [5, 3, 3, 3], dict(stride=[1, 2], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
     "wide_rows_batched": ([3, 3, 3, 45], [5, 3, 3, 3], dict(stride=[1, 1], padding=[1, 2], dilation=[1, 1], groups=1, bias=True)),
+    # 128 or more output channels per group: the weight gradient accumulates in the weight's
+    # own layout instead of transposed.
+    "wide_out": ([2, 4, 6, 5], [130, 4, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
+    "wide_out_pointwise_groups": ([3, 6, 5, 4], [256, 3, 1, 1], dict(stride=[1, 1], padding=[0, 0], dilation=[1, 1], groups=2, bias=True)),
+    "wide_out_strided_groups": ([1, 4, 9, 7], [256, 2, 3, 3], dict(stride=[2, 2], padding=[1, 1], dilation=[1, 1], groups=2, bias=False)),
 }
 settings = {}
 for name, (xs, ws, kw) in cases.items():

@@ -291,31 +291,44 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
   }
 }
 
-void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t, int64_t p0, int64_t p1) {
+int ck_conv2d_weight_gradient_is_transposed(const ck_conv2d_geometry *g) {
+  return is_depthwise(g) || g->out_channels / g->groups < 128;
+}
+
+void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1) {
   if (p1 <= p0) return;
   if (is_depthwise(g)) {
-    depthwise_backward_weight(g, x, dy, dweight_t, p0, p1);
+    depthwise_backward_weight(g, x, dy, dweight, p0, p1);
     return;
   }
   const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, k = cg * g->kh * g->kw;
   const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
   const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+  const int transposed = ck_conv2d_weight_gradient_is_transposed(g);
   // At least 256 pixels per block, so each product has a deep inner dimension and the
   // gradient is not read and written back for a few pixels at a time.
   const int64_t block = max64(block_pixels(k), 256);
   float *cols = pointwise ? NULL : column_scratch((size_t)(k * block));
-  // dWᵀ[K, O_g] += cols[K, P] dyᵀ[P, O_g]: the columns are read in place as the GEMM's A and
-  // only dy (O_g rows, not K) is packed.
   for (int64_t group = 0; group < g->groups; ++group) {
     const float *grad = dy + group * og * pixels, *image = x + group * cg * plane;
-    float *dwt = dweight_t + group * k * og;
+    float *dw = dweight + group * k * og;
     for (int64_t p = p0; p < p1; p += block) {
       const int64_t np = min64(block, p1 - p);
-      if (pointwise) {
-        ck_sgemm_accumulating(k, og, np, image + p, plane, 1, grad + p, 1, pixels, dwt, og, 1);
-      } else {
+      const float *columns = image + p;
+      int64_t ld = plane;
+      if (!pointwise) {
         conv_gather_columns(g, image, 0, 0, k, p, np, cols, np, np);
-        ck_sgemm_accumulating(k, og, np, cols, np, 1, grad + p, 1, pixels, dwt, og, 1);
+        columns = cols;
+        ld = np;
+      }
+      if (transposed) {
+        // dWᵀ[K, O_g] += cols[K, P] dyᵀ[P, O_g]: the columns are read in place as the GEMM's
+        // A and only dy (O_g rows, not K) is packed.
+        ck_sgemm_accumulating(k, og, np, columns, ld, 1, grad + p, 1, pixels, dw, og, 1);
+      } else {
+        // dW[O_g, K] += dy[O_g, P] colsᵀ[P, K]: dy is read in place and the columns packed,
+        // which costs one copy per 2 O_g flops but leaves no transpose of the gradient.
+        ck_sgemm_accumulating(og, k, np, grad + p, pixels, 1, columns, 1, ld, dw, k, 1);
       }
     }
   }

@@ -166,13 +166,15 @@ static void store_tile(const float *tile, int nr, int64_t rows, int64_t cols, fl
 // A's element (row r, step kk) is ap[r * a_row + kk * a_step]: packed panels have a_row = 1,
 // a_step = MR; rows read in place from a row-major A have a_row = its row stride, a_step = 1.
 __attribute__((target("avx512f"), always_inline))
+// Only the first `live` rows (a constant: 4, 8 or 12) are computed, so an edge panel of a few
+// rows does not cost a full tile.
 static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64_t a_step, const float *bp, float *c,
-                               int64_t scm, int64_t rows, int64_t cols, int accumulate) {
+                               int64_t scm, int64_t rows, int64_t cols, int accumulate, const int live) {
   __m512 acc[MR512][2];
   for (int r = 0; r < MR512; ++r) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
   const float *p0 = ap, *p1 = ap + 3 * a_row, *p2 = ap + 6 * a_row, *p3 = ap + 9 * a_row;
   // The C tile is fetched while the products accumulate, and B a few steps ahead.
-  for (int r = 0; r < MR512; ++r) {
+  for (int r = 0; r < live; ++r) {
     _mm_prefetch((const char *)(c + r * scm), _MM_HINT_T0);
     _mm_prefetch((const char *)(c + r * scm + 16), _MM_HINT_T0);
   }
@@ -185,7 +187,7 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
     // Rows are addressed from four bases (rows 3q, 3q+1, 3q+2 at base q + 0, a_row, 2 a_row),
     // which fits x86 addressing without a register per row.
 #define ROW(r, value)                                          \
-  {                                                            \
+  if (r < live) {                                              \
     __m512 av = _mm512_set1_ps(value);                         \
     acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);            \
     acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);            \
@@ -201,7 +203,7 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
     p3 += a_step;
     bp += NR512;
   }
-  if (rows == MR512 && cols == NR512) {
+  if (rows == MR512 && cols == NR512 && live == MR512) {
     for (int r = 0; r < MR512; ++r) {
       float *row = c + r * scm;
       if (accumulate) {
@@ -213,7 +215,7 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
     }
   } else {
     float tile[MR512 * NR512];
-    for (int r = 0; r < MR512; ++r) {
+    for (int r = 0; r < live; ++r) {
       _mm512_storeu_ps(tile + r * NR512, acc[r][0]);
       _mm512_storeu_ps(tile + r * NR512 + 16, acc[r][1]);
     }
@@ -224,14 +226,16 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
 __attribute__((target("avx512f")))
 static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
                           int64_t rows, int64_t cols, int accumulate) {
-  tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate);
+  if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 4);
+  else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 8);
+  else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, MR512);
 }
 
 // A full 12-row panel read straight from a row-major A (no packing).
 __attribute__((target("avx512f")))
 static void kernel_avx512_rows(int64_t kc, const float *a, int64_t lda, const float *bp, float *c, int64_t scm,
                                int64_t cols, int accumulate) {
-  tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate);
+  tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, MR512);
 }
 
 // ---- AVX2: 6 x 16 tiles, 12 ymm accumulators ------------------------------------------------

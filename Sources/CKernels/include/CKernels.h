@@ -175,11 +175,18 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
 /// Rows o0 ..< o1 of each group's `O_g` rows: call it on disjoint ranges covering 0 ..< O_g.
 void ck_conv2d_transpose_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *weight_t, int64_t o0, int64_t o1);
 
-/// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight_t`, which holds it
-/// transposed per group (`[groups, channels / groups * kh * kw, out_channels / groups]`): the
-/// image's columns times `dy` transposed. Sum every image into it, then convert it once with
+/// Whether ck_conv2d_backward_weight_f32 accumulates the weight gradient transposed per group
+/// (`[groups, channels / groups * kh * kw, out_channels / groups]`, converted once by
+/// ck_conv2d_weight_gradient_f32) or in the weight's own layout `[out_channels, channels /
+/// groups, kh, kw]`. Narrow layers (fewer than 128 output channels per group) and depthwise
+/// ones accumulate transposed: their products would spend too long packing the columns.
+int ck_conv2d_weight_gradient_is_transposed(const ck_conv2d_geometry *g);
+
+/// Adds one image's weight gradient over output pixels p0 ..< p1 to `dweight`, in the layout
+/// ck_conv2d_weight_gradient_is_transposed names: the image's columns times `dy` transposed.
+/// Sum every image into it; a transposed sum is converted once with
 /// ck_conv2d_weight_gradient_f32.
-void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t, int64_t p0, int64_t p1);
+void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1);
 
 /// Writes the weight gradient `[out_channels, channels / groups, kh, kw]` from its transposed
 /// accumulator (see ck_conv2d_backward_weight_f32), for rows r0 ..< r1 of each group's

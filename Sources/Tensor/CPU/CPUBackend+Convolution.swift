@@ -76,18 +76,23 @@ extension CPUBackend {
       }
     }
     if let gradWeight {
-      // Each thread sums its share into its own transposed accumulator; they are added and
-      // converted to the weight's layout once.
-      let size = gradWeight.numel
-      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: threads * size)
+      // Each thread sums its share into its own accumulator; they are added once. A transposed
+      // accumulator (narrow layers) is converted to the weight's layout; otherwise thread 0
+      // accumulates straight into the gradient.
+      var g = geometry
+      let transposed = ck_conv2d_weight_gradient_is_transposed(&g) != 0
+      let (size, dwp) = (gradWeight.numel, Self.floats(gradWeight))
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: (transposed ? threads : threads - 1) * size)
       defer { scratch.deallocate() }
-      scratch.initialize(repeating: 0, count: threads * size)
+      scratch.initialize(repeating: 0, count: (transposed ? threads : threads - 1) * size)
+      if !transposed { dwp.initialize(repeating: 0, count: size) }
+      let accumulator = { (t: Int) in transposed ? scratch + t * size : (t == 0 ? dwp : scratch + (t - 1) * size) }
       if n >= threads {
         parallelFor(threads) { t in
           var g = geometry
           for image in stride(from: t, to: n, by: threads) {
             ck_conv2d_backward_weight_f32(
-              &g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, 0, Int64(pixels))
+              &g, xp + image * imageIn, gp + image * imageOut, accumulator(t), 0, Int64(pixels))
           }
         }
       } else {
@@ -95,16 +100,19 @@ extension CPUBackend {
           parallelRanges(pixels, threads: threads, alignment: 32) { t, range in
             var g = geometry
             ck_conv2d_backward_weight_f32(
-              &g, xp + image * imageIn, gp + image * imageOut, scratch + t * size, Int64(range.lowerBound),
+              &g, xp + image * imageIn, gp + image * imageOut, accumulator(t), Int64(range.lowerBound),
               Int64(range.upperBound))
           }
         }
       }
-      for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, scratch + t * size, scratch) }
-      let (dwp, rowsPerGroup) = (Self.floats(gradWeight), size / w.shape[0])
-      parallelRanges(rowsPerGroup, threads: Self.transposeThreads(size, threads), alignment: 16) { _, range in
-        var g = geometry
-        ck_conv2d_weight_gradient_f32(&g, scratch, dwp, Int64(range.lowerBound), Int64(range.upperBound))
+      let sum = accumulator(0)
+      for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, accumulator(t), sum) }
+      if transposed {
+        let rowsPerGroup = size / w.shape[0]
+        parallelRanges(rowsPerGroup, threads: Self.transposeThreads(size, threads), alignment: 16) { _, range in
+          var g = geometry
+          ck_conv2d_weight_gradient_f32(&g, scratch, dwp, Int64(range.lowerBound), Int64(range.upperBound))
+        }
       }
     }
     return true
