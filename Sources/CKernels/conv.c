@@ -258,6 +258,29 @@ void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, c
   }
 }
 
+int ck_conv2d_input_gradient_is_convolution(const ck_conv2d_geometry *g) {
+  return !is_depthwise(g) && g->sh == 1 && g->sw == 1 && g->ph <= g->dh * (g->kh - 1) && g->pw <= g->dw * (g->kw - 1);
+}
+
+ck_conv2d_geometry ck_conv2d_input_gradient_geometry(const ck_conv2d_geometry *g) {
+  return (ck_conv2d_geometry){
+      .channels = g->out_channels, .height = g->out_h, .width = g->out_w, .out_channels = g->channels, .groups = g->groups,
+      .kh = g->kh, .kw = g->kw, .sh = 1, .sw = 1, .ph = g->dh * (g->kh - 1) - g->ph, .pw = g->dw * (g->kw - 1) - g->pw,
+      .dh = g->dh, .dw = g->dw, .out_h = g->height, .out_w = g->width};
+}
+
+void ck_conv2d_flip_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *flipped, int64_t c0, int64_t c1) {
+  const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, taps = g->kh * g->kw;
+  for (int64_t c = c0; c < c1; ++c) {
+    const int64_t group = c / cg, channel = c % cg;
+    for (int64_t o = 0; o < og; ++o) {
+      const float *from = weight + ((group * og + o) * cg + channel) * taps;
+      float *to = flipped + (c * og + o) * taps;
+      for (int64_t t = 0; t < taps; ++t) to[t] = from[taps - 1 - t];
+    }
+  }
+}
+
 void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weight, const float *weight_t, const float *dy, float *dx,
                                   int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
@@ -267,8 +290,8 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
   }
   const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, taps = g->kh * g->kw, k = cg * taps;
   const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
-  const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
-  if (!pointwise) memset(dx + c0 * plane, 0, (size_t)((c1 - c0) * plane) * sizeof(float));
+  // (Stride-1 geometries, 1x1 ones among them, take ck_conv2d_input_gradient_is_convolution's path.)
+  memset(dx + c0 * plane, 0, (size_t)((c1 - c0) * plane) * sizeof(float));
   for (int64_t group = c0 / cg; group * cg < c1; ++group) {
     // This group's channels within c0 ..< c1, as column rows r0 ..< r1.
     const int64_t a = max64(c0, group * cg) - group * cg, b = min64(c1, (group + 1) * cg) - group * cg;
@@ -277,10 +300,6 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
     const float *wt = weight_t + group * k * og + r0 * og;
     const float *grad = dy + group * og * pixels;
     float *dgroup = dx + group * cg * plane;
-    if (pointwise) {
-      ck_sgemm(rows, pixels, og, wt, og, 1, grad, pixels, 1, dgroup + a * plane, plane);
-      continue;
-    }
     const int64_t block = block_pixels(rows);
     float *cols = column_scratch((size_t)(rows * block));
     for (int64_t p = 0; p < pixels; p += block) {

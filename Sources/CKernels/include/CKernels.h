@@ -163,7 +163,25 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
 void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
                                   int64_t images);
 
-/// The input gradient of one image for input channels c0 ..< c1 (written, not added):
+/// Whether the input gradient is itself a convolution (ck_conv2d_input_gradient_geometry, with
+/// the weight from ck_conv2d_flip_weight_f32) rather than column gradients added back into
+/// place: stride 1, padding within the kernel's reach (`ph <= dh (kh - 1)`, the same for the
+/// width), not depthwise. As a forward convolution it runs several small images to a product
+/// and gathers its columns instead of scattering them.
+int ck_conv2d_input_gradient_is_convolution(const ck_conv2d_geometry *g);
+
+/// The convolution whose output is the input gradient: `dy` (out_channels x out_h x out_w) in,
+/// the input's shape out, the same kernel, dilation and groups, stride 1, padding
+/// `dilation (kernel - 1) - padding`.
+ck_conv2d_geometry ck_conv2d_input_gradient_geometry(const ck_conv2d_geometry *g);
+
+/// The weight of that convolution, `[channels, out_channels / groups, kh, kw]`:
+/// `flipped[g C_g + c][o][i][j] = weight[g O_g + o][c][kh - 1 - i][kw - 1 - j]`, for channels
+/// c0 ..< c1 (call it on disjoint ranges covering 0 ..< channels).
+void ck_conv2d_flip_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *flipped, int64_t c0, int64_t c1);
+
+/// The input gradient of one image for input channels c0 ..< c1 (written, not added), where
+/// ck_conv2d_input_gradient_is_convolution is false (strided or depthwise geometries):
 /// column gradients `weightᵀ dy` in blocks of pixels, added back into place (col2im).
 /// `weight_t` is the weight transposed per group by ck_conv2d_transpose_weight_f32 (made once
 /// per backward); depthwise geometries read `weight`.

@@ -3,12 +3,21 @@ import CKernels
 extension CPUBackend {
   func fusedConvolution2d(_ problem: Convolution2dProblem, into out: Tensor) -> Bool {
     guard let geometry = Self.geometry(problem) else { return false }
-    let (x, w) = (problem.input, problem.weight)
-    let (n, pixels) = (x.shape[0], problem.outputSize.0 * problem.outputSize.1)
-    let (xp, wp, yp) = (Self.floats(x), Self.floats(w), Self.floats(out))
-    let bp = problem.bias.map { Self.floats($0) }
-    let (imageIn, imageOut) = (x.numel / n, out.numel / n)
-    let threads = Self.threads(for: problem)
+    Self.forward(
+      geometry, images: problem.input.shape[0], input: Self.floats(problem.input), weight: Self.floats(problem.weight),
+      bias: problem.bias.map { Self.floats($0) }, output: Self.floats(out), threads: Self.threads(for: problem))
+    return true
+  }
+
+  /// Runs the forward kernels over `images` images, split over threads.
+  private static func forward(
+    _ geometry: ck_conv2d_geometry, images n: Int, input xp: UnsafeMutablePointer<Float>,
+    weight wp: UnsafeMutablePointer<Float>, bias bp: UnsafeMutablePointer<Float>?, output yp: UnsafeMutablePointer<Float>,
+    threads: Int
+  ) {
+    let pixels = Int(geometry.out_h * geometry.out_w)
+    let imageIn = Int(geometry.channels * geometry.height * geometry.width)
+    let imageOut = Int(geometry.out_channels) * pixels
     if n >= threads && pixels < Self.batchedPixelLimit {
       // Small images: each thread takes a run of whole images as one product, so the weight
       // streams through the cache once per run rather than once per image.
@@ -35,7 +44,6 @@ extension CPUBackend {
         }
       }
     }
-    return true
   }
 
   func fusedConvolution2dBackward(
@@ -49,28 +57,43 @@ extension CPUBackend {
     let threads = Self.threads(for: problem)
     if let gradInput {
       let dxp = Self.floats(gradInput)
-      let transposed = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
-      defer { transposed.deallocate() }
-      let outPerGroup = w.shape[0] / problem.groups
-      parallelRanges(outPerGroup, threads: Self.transposeThreads(w.numel, threads), alignment: 16) { _, range in
-        var g = geometry
-        ck_conv2d_transpose_weight_f32(&g, wp, transposed, Int64(range.lowerBound), Int64(range.upperBound))
-      }
-      if n >= threads {
-        parallelFor(threads) { t in
+      var g = geometry
+      if ck_conv2d_input_gradient_is_convolution(&g) != 0 {
+        // The gradient is the convolution of dy with the flipped weight.
+        let flipped = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
+        defer { flipped.deallocate() }
+        parallelRanges(channels, threads: Self.transposeThreads(w.numel, threads)) { _, range in
           var g = geometry
-          for image in stride(from: t, to: n, by: threads) {
-            ck_conv2d_backward_input_f32(
-              &g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
-          }
+          ck_conv2d_flip_weight_f32(&g, wp, flipped, Int64(range.lowerBound), Int64(range.upperBound))
         }
+        Self.forward(
+          ck_conv2d_input_gradient_geometry(&g), images: n, input: gp, weight: flipped, bias: nil, output: dxp,
+          threads: threads)
       } else {
-        for image in 0..<n {
-          parallelRanges(channels, threads: threads) { _, range in
+        // Column gradients Wᵀ dy, added back into place.
+        let transposed = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
+        defer { transposed.deallocate() }
+        let outPerGroup = w.shape[0] / problem.groups
+        parallelRanges(outPerGroup, threads: Self.transposeThreads(w.numel, threads), alignment: 16) { _, range in
+          var g = geometry
+          ck_conv2d_transpose_weight_f32(&g, wp, transposed, Int64(range.lowerBound), Int64(range.upperBound))
+        }
+        if n >= threads {
+          parallelFor(threads) { t in
             var g = geometry
-            ck_conv2d_backward_input_f32(
-              &g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound),
-              Int64(range.upperBound))
+            for image in stride(from: t, to: n, by: threads) {
+              ck_conv2d_backward_input_f32(
+                &g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, 0, Int64(channels))
+            }
+          }
+        } else {
+          for image in 0..<n {
+            parallelRanges(channels, threads: threads) { _, range in
+              var g = geometry
+              ck_conv2d_backward_input_f32(
+                &g, wp, transposed, gp + image * imageOut, dxp + image * imageIn, Int64(range.lowerBound),
+                Int64(range.upperBound))
+            }
           }
         }
       }
