@@ -292,6 +292,11 @@ void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out)
   }
 }
 
+VECTORISED void ck_relu_f32(int64_t n, const float *x, float *out) {
+  // NaN <= 0 is false, so NaN passes through (as in PyTorch); -0 becomes +0.
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] <= 0.0f ? 0.0f : x[i];
+}
+
 VECTORISED void ck_relu_backward_f32(int64_t n, const float *y, const float *g, float *out) {
   for (int64_t i = 0; i < n; ++i) out[i] = y[i] <= 0.0f ? 0.0f : g[i];
 }

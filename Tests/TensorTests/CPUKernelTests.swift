@@ -96,6 +96,21 @@ import Testing
     expectClose(x.sum(), xd.sum(), rtol: 1e-5, atol: 1e-4)
   }
 
+  /// float32 ReLU runs a vector kernel: PyTorch's values at NaN, signed zeros and infinities
+  /// (bit for bit), tails past each vector, and a strided view (one element per call).
+  @Test(arguments: [1, 15, 16, 17, 1000])
+  func reluKernelKeepsPyTorchsSpecialValues(count: Int) {
+    let specials: [Float] = [.nan, -0.0, 0.0, -1, 2.5, .infinity, -.infinity, -.leastNonzeroMagnitude]
+    let values = (0..<count).map { specials[$0 % specials.count] * Float($0 % 3 == 0 ? 1 : $0) }
+    // torch.relu: NaN stays NaN, -0 and negatives become +0.
+    func expected(_ v: Float) -> Float { v.isNaN ? v : (v > 0 ? v : 0) }
+    let bits = { (a: [Float]) in a.map(\.bitPattern) }
+    #expect(bits(Tensor(values).relu().toArray(Float.self)) == bits(values.map(expected)))
+    let matrix = Tensor(values + values, shape: [2, count]).t()
+    let viaView = matrix.relu().contiguous().toArray(Float.self)
+    #expect(bits(viaView) == bits((0..<count).flatMap { [expected(values[$0]), expected(values[$0])] }))
+  }
+
   /// `where` on 4-byte elements takes a branch-free blend: tensor or scalar on either side,
   /// tails past each 16-element block, and the same values as a per-element reference.
   @Test(arguments: [1, 15, 16, 17, 1000])

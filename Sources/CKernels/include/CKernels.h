@@ -117,6 +117,9 @@ void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrie
 void ck_gelu_f32(int64_t n, const float *x, float *out);
 void ck_gelu_backward_f32(int64_t n, const float *x, const float *g, float *out);
 
+/// ReLU: `max(x, 0)`, with NaN passed through and -0 written as +0 (PyTorch's results);
+/// contiguous float32.
+void ck_relu_f32(int64_t n, const float *x, float *out);
 /// ReLU's gradient from its output: `out = y <= 0 ? 0 : g` (PyTorch's threshold_backward: a
 /// NaN output passes the gradient); contiguous float32.
 void ck_relu_backward_f32(int64_t n, const float *y, const float *g, float *out);

@@ -128,8 +128,15 @@ extension CPUBackend {
           }
         }
       }
+      // The accumulators are summed in parallel over ranges of their elements.
       let sum = accumulator(0)
-      for t in 1..<max(1, threads) { ck_axpy_f32(Int64(size), 1, accumulator(t), sum) }
+      if threads > 1 {
+        parallelRanges(size, threads: size >= 1 << 16 ? threads : 1, alignment: 16) { _, range in
+          for t in 1..<threads {
+            ck_axpy_f32(Int64(range.count), 1, accumulator(t) + range.lowerBound, sum + range.lowerBound)
+          }
+        }
+      }
       if transposed {
         let rowsPerGroup = size / w.shape[0]
         parallelRanges(rowsPerGroup, threads: Self.transposeThreads(size, threads), alignment: 16) { _, range in

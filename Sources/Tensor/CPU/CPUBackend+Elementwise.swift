@@ -3,7 +3,7 @@ import Foundation
 
 extension CPUBackend {
   func unary(_ op: UnaryOp, _ x: Tensor, into out: Tensor) {
-    // float32 exp, sigmoid, tanh and GELU run vector kernels over unit-stride rows.
+    // float32 exp, sigmoid, tanh, GELU and ReLU run vector kernels over unit-stride rows.
     if let kernel = Self.vectorKernel(op), x.dtype == .float32 && out.dtype == .float32 {
       let xp = x.storage.data.assumingMemoryBound(to: Float.self)
       let outp = out.storage.data.assumingMemoryBound(to: Float.self)
@@ -33,6 +33,7 @@ extension CPUBackend {
     case .gelu: ck_gelu_f32
     case .sigmoid: ck_sigmoid_f32
     case .tanh: ck_tanh_f32
+    case .relu: ck_relu_f32
     default: nil
     }
   }
