@@ -47,6 +47,11 @@ cases = {
     "wide_out": ([2, 4, 6, 5], [130, 4, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=False)),
     "wide_out_pointwise_groups": ([3, 6, 5, 4], [256, 3, 1, 1], dict(stride=[1, 1], padding=[0, 0], dilation=[1, 1], groups=2, bias=True)),
     "wide_out_strided_groups": ([1, 4, 9, 7], [256, 2, 3, 3], dict(stride=[2, 2], padding=[1, 1], dilation=[1, 1], groups=2, bias=False)),
+    # Stride-1 depthwise in AVX-512 registers: a channel multiplier and rows longer than the
+    # four vectors a pass holds; padding beyond the kernel's reach (negative padding for the
+    # input gradient's flipped convolution) on one image split over threads.
+    "depthwise_multiplier": ([2, 3, 7, 70], [6, 1, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=3, bias=True)),
+    "depthwise_wide_padding": ([1, 4, 6, 5], [4, 1, 3, 5], dict(stride=[1, 1], padding=[3, 1], dilation=[1, 1], groups=4, bias=False)),
 }
 settings = {}
 for name, (xs, ws, kw) in cases.items():

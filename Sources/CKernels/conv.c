@@ -2,13 +2,15 @@
 //
 // Forward, per image and group: y[O_g, P] = W_g[O_g, K] cols[K, P] with K = C_g kh kw and
 // P = out_h out_w; the SGEMM reads W_g in place and packs its B panels straight from the image
-// (`pack_columns`), so the columns only ever exist one cache-sized block at a time.
-// Input gradient: column gradients W_gᵀ dy for a block of pixels, added back into the image
-// (col2im) before the next block. Weight gradient: dy times a block of columns, transposed.
-// Depthwise geometries (one input channel per group) have direct loops instead: a GEMM with
-// one row per group would spend its time packing.
+// (`pack_columns`, by the column runs of conv_columns.c), so the columns only ever exist one
+// cache-sized block at a time. Input gradient: for stride 1, the forward convolution of dy
+// with the flipped weight; otherwise column gradients W_gᵀ dy for a block of pixels, added
+// back into the image (col2im) before the next block. Weight gradient: dy times a block of
+// columns, in the weight's layout or transposed. Depthwise geometries (one input channel per
+// group) have direct loops instead: a GEMM with one row per group would spend its time packing.
 #include "CKernels.h"
 #include "conv_columns.h"
+#include "conv_depthwise.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,8 +56,7 @@ typedef struct {
 } batch_column_source;
 
 // The B packer of a GEMM whose columns are several images' pixels side by side (column j is
-// pixel j % P of image j / P): a panel that crosses from one image into the next is packed
-// in one piece per image.
+// pixel j % P of image j / P; a panel may span images).
 static void pack_batch_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
   const batch_column_source *s = (const batch_column_source *)context;
   for (int64_t q = 0; q < nc; q += nr) {
@@ -193,6 +194,12 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
                            int64_t p0, int64_t p1) {
   if (p1 <= p0) return;
   if (is_depthwise(g)) {
+#if defined(__x86_64__)
+    if (conv_depthwise_avx512_applies(g)) {
+      conv_depthwise_forward_avx512(g, x, weight, bias, y, p0, p1);
+      return;
+    }
+#endif
     depthwise_forward(g, x, weight, bias, y, p0, p1);
     return;
   }
@@ -290,6 +297,12 @@ void ck_conv2d_backward_input_f32(const ck_conv2d_geometry *g, const float *weig
                                   int64_t c0, int64_t c1) {
   if (c1 <= c0) return;
   if (is_depthwise(g)) {
+#if defined(__x86_64__)
+    if (conv_depthwise_avx512_applies(g)) {
+      conv_depthwise_backward_input_avx512(g, weight, dy, dx, c0, c1);
+      return;
+    }
+#endif
     depthwise_backward_input(g, weight, dy, dx, c0, c1);
     return;
   }
@@ -322,6 +335,12 @@ int ck_conv2d_weight_gradient_is_transposed(const ck_conv2d_geometry *g) {
 void ck_conv2d_backward_weight_f32(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight, int64_t p0, int64_t p1) {
   if (p1 <= p0) return;
   if (is_depthwise(g)) {
+#if defined(__x86_64__)
+    if (conv_depthwise_avx512_applies(g)) {
+      conv_depthwise_backward_weight_avx512(g, x, dy, dweight, p0, p1);
+      return;
+    }
+#endif
     depthwise_backward_weight(g, x, dy, dweight, p0, p1);
     return;
   }

@@ -48,7 +48,7 @@ private let fixtures = Fixtures()
 
   /// The fused float32 kernels against finite differences (a convolution is linear in each
   /// operand, so float32 central differences are exact up to rounding).
-  @Test(arguments: ["strided", "dilated_rect", "groups", "depthwise"])
+  @Test(arguments: ["strided", "dilated_rect", "groups", "depthwise", "depthwise_wide_padding"])
   func gradientsMatchFiniteDifferences(name: String) throws {
     let settings = try Settings(name)
     let x = fixtures.tensor("conv_\(name)_x")[0..<1].contiguous().requiresGrad_()
