@@ -38,21 +38,24 @@ static void plane(const float *src, int64_t height, int64_t width, const float *
       float *dst = out + p + v;
       __m512 acc[4];
       __mmask16 store[4];
+      // The lanes each tap column j reads depend on j only, not on the tap row: worked out once.
+      __mmask16 reads[4][MAX_TAPS];
       for (int q = 0; q < 4; ++q) {
         store[q] = lanes(0, n - 16 * q);
         acc[q] = accumulate ? _mm512_maskz_loadu_ps(store[q], dst + 16 * q) : _mm512_set1_ps(init);
+        for (int64_t j = 0; j < kw; ++j) {
+          const int64_t first = ow0 + v - pw + j * dw + 16 * q;  // the source column of lane 0
+          reads[q][j] = store[q] & lanes(-first, width - first);
+        }
       }
       for (int64_t i = 0; i < kh; ++i) {
         const int64_t ih = oh - ph + i * dh;
         if (ih < 0 || ih >= height) continue;
-        const float *line = src + ih * width;
+        const float *line = src + ih * width + ow0 + v - pw;
         for (int64_t j = 0; j < kw; ++j) {
           const __m512 wv = _mm512_set1_ps(w[i * kw + j]);
-          const int64_t iw = ow0 + v - pw + j * dw;  // the source column of lane 0 of vector 0
           for (int q = 0; q < 4; ++q) {
-            const int64_t first = iw + 16 * q;
-            const __mmask16 m = store[q] & lanes(-first, width - first);
-            acc[q] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(m, line + first), acc[q]);
+            acc[q] = _mm512_fmadd_ps(wv, _mm512_maskz_loadu_ps(reads[q][j], line + j * dw + 16 * q), acc[q]);
           }
         }
       }
@@ -107,14 +110,17 @@ void conv_depthwise_backward_weight_avx512(const ck_conv2d_geometry *g, const fl
       for (int64_t v = 0; v < count; v += 16) {
         const __mmask16 valid = lanes(0, count - v);
         const __m512 gv = _mm512_maskz_loadu_ps(valid, grad + p + v);
+        __mmask16 reads[MAX_TAPS];
+        for (int64_t j = 0; j < g->kw; ++j) {
+          const int64_t first = ow0 + v - g->pw + j * g->dw;
+          reads[j] = valid & lanes(-first, g->width - first);
+        }
         for (int64_t i = 0; i < g->kh; ++i) {
           const int64_t ih = oh - g->ph + i * g->dh;
           if (ih < 0 || ih >= g->height) continue;
-          const float *line = src + ih * g->width;
+          const float *line = src + ih * g->width + ow0 + v - g->pw;
           for (int64_t j = 0; j < g->kw; ++j) {
-            const int64_t first = ow0 + v - g->pw + j * g->dw;
-            const __mmask16 m = valid & lanes(-first, g->width - first);
-            acc[i * g->kw + j] = _mm512_fmadd_ps(gv, _mm512_maskz_loadu_ps(m, line + first), acc[i * g->kw + j]);
+            acc[i * g->kw + j] = _mm512_fmadd_ps(gv, _mm512_maskz_loadu_ps(reads[j], line + j * g->dw), acc[i * g->kw + j]);
           }
         }
       }

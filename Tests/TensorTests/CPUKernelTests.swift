@@ -111,6 +111,20 @@ import Testing
     #expect(bits(viaView) == bits((0..<count).flatMap { [expected(values[$0]), expected(values[$0])] }))
   }
 
+  /// A copy from a broadcast (stride-0) row fills: every element size, a broadcast inner dim
+  /// and a whole expanded scalar.
+  @Test func copiesOfExpandedTensorsFill() {
+    let column = Tensor([1, 2, 3] as [Float]).reshape(3, 1)
+    let expected: [Float] = [1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3]
+    for dtype in [DType.float32, .float64, .float16, .int64, .int16, .uint8] {
+      let copied = column.to(dtype).expand(3, 4).contiguous()
+      #expect(copied.dtype == dtype)
+      #expect(copied.float().toArray(Float.self) == expected)
+    }
+    let scalar = Tensor(7 as Float).expand(2, 3, 5).contiguous()
+    #expect(scalar.toArray(Float.self) == [Float](repeating: 7, count: 30))
+  }
+
   /// `where` on 4-byte elements takes a branch-free blend: tensor or scalar on either side,
   /// tails past each 16-element block, and the same values as a per-element reference.
   @Test(arguments: [1, 15, 16, 17, 1000])

@@ -131,6 +131,9 @@ struct CPUBackend: Backend {
       StridedLoop(shape: dst.shape, layouts: [dst.layout, src.layout]).forEachRow { offs, n, st in
         if st[0] == 1 && st[1] == 1 {
           (dp + offs[0]).update(from: sp + offs[1], count: n)
+        } else if st[0] == 1 && st[1] == 0 {
+          // A broadcast row (an expanded gradient, say) is a fill.
+          (dp + offs[0]).update(repeating: sp[offs[1]], count: n)
         } else {
           for k in 0..<n { dp[offs[0] + k * st[0]] = sp[offs[1] + k * st[1]] }
         }
