@@ -93,9 +93,41 @@ void conv_depthwise_backward_input_avx512(const ck_conv2d_geometry *g, const flo
   }
 }
 
-// One accumulator per tap over output pixels p0 ..< p1: each dy vector is loaded once and
-// multiplied with the source vector of every tap. Adds to the transposed layout of
-// ck_conv2d_backward_weight_f32 (`dweight_t[(c taps + t) mult + o % mult]`).
+// One channel's weight gradient: one accumulator per tap over output pixels p0 ..< p1, each dy
+// vector loaded once and multiplied with the source vector of every tap. With kh and kw
+// constants (3 x 3) the accumulators stay in registers; indexed at run time they live on the
+// stack.
+__attribute__((target("avx512f"), always_inline))
+static inline void channel_weight_gradient(const ck_conv2d_geometry *g, const float *src, const float *grad, int64_t p0, int64_t p1,
+                                           const int64_t kh, const int64_t kw, float *sums) {
+  __m512 acc[MAX_TAPS];
+  for (int64_t t = 0; t < kh * kw; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t p = p0; p < p1;) {
+    const int64_t oh = p / g->out_w, ow0 = p % g->out_w, count = min64(g->out_w - ow0, p1 - p);
+    for (int64_t v = 0; v < count; v += 16) {
+      const __mmask16 valid = lanes(0, count - v);
+      const __m512 gv = _mm512_maskz_loadu_ps(valid, grad + p + v);
+      __mmask16 reads[MAX_TAPS];
+      for (int64_t j = 0; j < kw; ++j) {
+        const int64_t first = ow0 + v - g->pw + j * g->dw;
+        reads[j] = valid & lanes(-first, g->width - first);
+      }
+      for (int64_t i = 0; i < kh; ++i) {
+        const int64_t ih = oh - g->ph + i * g->dh;
+        if (ih < 0 || ih >= g->height) continue;
+        const float *line = src + ih * g->width + ow0 + v - g->pw;
+        for (int64_t j = 0; j < kw; ++j) {
+          acc[i * kw + j] = _mm512_fmadd_ps(gv, _mm512_maskz_loadu_ps(reads[j], line + j * g->dw), acc[i * kw + j]);
+        }
+      }
+    }
+    p += count;
+  }
+  for (int64_t t = 0; t < kh * kw; ++t) sums[t] = _mm512_reduce_add_ps(acc[t]);
+}
+
+// Adds to the transposed layout of ck_conv2d_backward_weight_f32
+// (`dweight_t[(c taps + t) mult + o % mult]`).
 __attribute__((target("avx512f")))
 void conv_depthwise_backward_weight_avx512(const ck_conv2d_geometry *g, const float *x, const float *dy, float *dweight_t, int64_t p0,
                                            int64_t p1) {
@@ -103,31 +135,11 @@ void conv_depthwise_backward_weight_avx512(const ck_conv2d_geometry *g, const fl
   const int64_t taps = g->kh * g->kw;
   for (int64_t o = 0; o < g->out_channels; ++o) {
     const float *src = x + (o / mult) * planes, *grad = dy + o * pixels;
-    __m512 acc[MAX_TAPS];
-    for (int64_t t = 0; t < taps; ++t) acc[t] = _mm512_setzero_ps();
-    for (int64_t p = p0; p < p1;) {
-      const int64_t oh = p / g->out_w, ow0 = p % g->out_w, count = min64(g->out_w - ow0, p1 - p);
-      for (int64_t v = 0; v < count; v += 16) {
-        const __mmask16 valid = lanes(0, count - v);
-        const __m512 gv = _mm512_maskz_loadu_ps(valid, grad + p + v);
-        __mmask16 reads[MAX_TAPS];
-        for (int64_t j = 0; j < g->kw; ++j) {
-          const int64_t first = ow0 + v - g->pw + j * g->dw;
-          reads[j] = valid & lanes(-first, g->width - first);
-        }
-        for (int64_t i = 0; i < g->kh; ++i) {
-          const int64_t ih = oh - g->ph + i * g->dh;
-          if (ih < 0 || ih >= g->height) continue;
-          const float *line = src + ih * g->width + ow0 + v - g->pw;
-          for (int64_t j = 0; j < g->kw; ++j) {
-            acc[i * g->kw + j] = _mm512_fmadd_ps(gv, _mm512_maskz_loadu_ps(reads[j], line + j * g->dw), acc[i * g->kw + j]);
-          }
-        }
-      }
-      p += count;
-    }
+    float sums[MAX_TAPS];
+    if (g->kh == 3 && g->kw == 3) channel_weight_gradient(g, src, grad, p0, p1, 3, 3, sums);
+    else channel_weight_gradient(g, src, grad, p0, p1, g->kh, g->kw, sums);
     float *dw = dweight_t + (o / mult) * taps * mult + o % mult;
-    for (int64_t t = 0; t < taps; ++t) dw[t * mult] += _mm512_reduce_add_ps(acc[t]);
+    for (int64_t t = 0; t < taps; ++t) dw[t * mult] += sums[t];
   }
 }
 
