@@ -39,7 +39,7 @@ let package = Package(
         "NN", .target(name: "CMPI", condition: .when(traits: ["MPI"])), .target(name: "CNCCL", condition: .when(traits: ["CUDA"])),
       ]),
     .executableTarget(name: "Tutorial", dependencies: ["NN", "Optim", "CUDABackend"]),
-    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "Data", "ExampleSupport"]),
+    .executableTarget(name: "Benchmarks", dependencies: ["NN", "Optim", "Data", "ExampleSupport", "CKernels"]),
     .executableTarget(name: "UsageProbe", dependencies: ["NN"]),
     .target(name: "ExampleSupport", dependencies: ["NN", "Optim", "Data", "Distributed", "CUDABackend"]),
     .executableTarget(name: "Train", dependencies: ["ExampleSupport", "Data", "Distributed"]),

@@ -52,6 +52,9 @@ cases = {
     # input gradient's flipped convolution) on one image split over threads.
     "depthwise_multiplier": ([2, 3, 7, 70], [6, 1, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=3, bias=True)),
     "depthwise_wide_padding": ([1, 4, 6, 5], [4, 1, 3, 5], dict(stride=[1, 1], padding=[3, 1], dilation=[1, 1], groups=4, bias=False)),
+    # The batched forward with k cut into blocks (360 > 256): tiles that cross from one image
+    # into the next are accumulated through a local tile.
+    "batched_deep": ([3, 40, 5, 7], [14, 40, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True)),
 }
 settings = {}
 for name, (xs, ws, kw) in cases.items():

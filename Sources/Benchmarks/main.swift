@@ -1,3 +1,4 @@
+import CKernels
 import Data
 // Measures the library's speed; prints one JSON object of figures (seconds per call).
 // Run with `swift run -c release Benchmarks [text | =name | --list]` (see `CaseSelection`);
@@ -44,6 +45,11 @@ struct LSTMTrainingStep {
 /// size, groups); `Scripts/bench_torch.py` lists the same ones.
 struct ConvolutionBenchmark {
   let input: Int, output: Int, kernel: Int, stride: Int, size: Int, groups: Int
+
+  /// The multiply-adds of its forward at batch 8, as flops (2 per multiply-add).
+  var flops: Double {
+    2 * 8 * Double(output * input / groups * kernel * kernel) * Double((size / stride) * (size / stride))
+  }
 
   /// The case's name prefix, e.g. `conv2d_3x3_64to128_56_s2`.
   var name: String {
@@ -154,6 +160,33 @@ case "profile-conv2d":
       withNoGrad { _ = layer(input) }
     }
   }
+  exit(0)
+case "conv2d-gflops":
+  // `conv2d-gflops [threads]`: GFLOP/s per core of every conv2d_* shape, forward and forward +
+  // weight gradient (the cases' work), next to the core's multiply-add peak.
+  let threadCount = Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1
+  Tensor.setNumThreads(threadCount)
+  let peak = ck_fma_peak_gflops(0.5)
+  print("| shape | forward GFLOP/s per core | forward + backward GFLOP/s per core | share of peak (fwd / fwd+bwd) |")
+  print("|---|---|---|---|")
+  for shape in ConvolutionBenchmark.shapes {
+    let layer = Conv2d(
+      shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2,
+      groups: shape.groups, bias: false)
+    let input = Tensor.randn(8, shape.input, shape.size, shape.size)
+    let forward = measure(repeats: 7, inner: calls(shape.flops / 60e9 / Double(threadCount))) {
+      withNoGrad { _ = layer(input) }
+    }
+    let both = measure(repeats: 7, inner: calls(2 * shape.flops / 60e9 / Double(threadCount))) {
+      layer.zeroGrad()
+      layer(input).sum().backward()
+    }
+    let (f, b) = (shape.flops / forward / 1e9 / Double(threadCount), 2 * shape.flops / both / 1e9 / Double(threadCount))
+    print(
+      "| \(shape.name) | \(String(format: "%.0f", f)) | \(String(format: "%.0f", b)) | "
+        + "\(String(format: "%.0f%% / %.0f%%", 100 * f / peak, 100 * b / peak)) |")
+  }
+  print("\nmultiply-add peak: \(String(format: "%.0f", peak)) GFLOP/s per core; \(threadCount) thread(s)")
   exit(0)
 case "profile-lstm":
   Tensor.setNumThreads(Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)
@@ -281,9 +314,7 @@ section("conv2d_") {
       shape.input, shape.output, kernelSize: shape.kernel, stride: shape.stride, padding: shape.kernel / 2,
       groups: shape.groups, bias: false)
     let input = Tensor.randn(8, shape.input, shape.size, shape.size)
-    let flops =
-      2 * 8 * Double(shape.output * shape.input / shape.groups * shape.kernel * shape.kernel)
-      * Double((shape.size / shape.stride) * (shape.size / shape.stride))
+    let flops = shape.flops
     for threadCount in [1, threads] {
       Tensor.setNumThreads(threadCount)
       record("\(shape.name)_forward_t\(threadCount)", repeats: 5, inner: calls(flops / 60e9 / Double(threadCount))) {

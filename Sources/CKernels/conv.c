@@ -225,40 +225,31 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
   }
 }
 
-// Per-thread scratch for a batch's product, grown as needed and kept.
-static __thread float *tl_products;
-static __thread size_t tl_product_floats;
-
 void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
                                   int64_t images) {
   if (images <= 0) return;
   const int64_t pixels = g->out_h * g->out_w, plane = g->height * g->width;
   const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, k = cg * g->kh * g->kw, columns = images * pixels;
-  if (!is_depthwise(g) && images > 1 && tl_product_floats < (size_t)(og * columns)) {
-    free(tl_products);
-    tl_products = aligned_alloc(64, ((size_t)(og * columns) * sizeof(float) + 63) / 64 * 64);
-    tl_product_floats = tl_products ? (size_t)(og * columns) : 0;
-  }
-  // Image by image where batching does not apply, or its scratch could not be had.
-  if (is_depthwise(g) || images == 1 || !tl_products) {
+  // Image by image where batching does not apply.
+  if (is_depthwise(g) || images == 1) {
     for (int64_t image = 0; image < images; ++image) {
       ck_conv2d_forward_f32(g, x + image * g->channels * plane, weight, bias, y + image * g->out_channels * pixels, 0, pixels);
     }
     return;
   }
-  float *product = tl_products;
   for (int64_t group = 0; group < g->groups; ++group) {
+    // The product's columns are the images' pixels side by side, written straight into each
+    // image's output (groups of `pixels` columns, an image's output apart).
     batch_column_source source = {g, x + group * cg * plane, g->channels * plane};
-    ck_sgemm_packing_b(og, columns, k, weight + group * og * k, k, 1, pack_batch_columns, &source, product, columns, 0);
-    for (int64_t image = 0; image < images; ++image) {
-      for (int64_t o = 0; o < og; ++o) {
-        float *row = y + image * g->out_channels * pixels + (group * og + o) * pixels;
-        const float *from = product + o * columns + image * pixels;
-        if (bias) {
+    float *out = y + group * og * pixels;
+    ck_sgemm_packing_b_grouped(og, columns, k, weight + group * og * k, k, 1, pack_batch_columns, &source, out, pixels, pixels,
+                               g->out_channels * pixels, 0);
+    if (bias) {
+      for (int64_t image = 0; image < images; ++image) {
+        for (int64_t o = 0; o < og; ++o) {
           const float b = bias[group * og + o];
-          for (int64_t p = 0; p < pixels; ++p) row[p] = from[p] + b;
-        } else {
-          memcpy(row, from, (size_t)pixels * sizeof(float));
+          float *row = out + image * g->out_channels * pixels + o * pixels;
+          for (int64_t p = 0; p < pixels; ++p) row[p] += b;
         }
       }
     }

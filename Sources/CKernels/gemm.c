@@ -7,6 +7,7 @@
 #include <immintrin.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 // Blocking for a core with 48 KiB L1 and 2 MiB L2: a 12 x KC panel of A (12 KiB) stays in L1
 // while it sweeps a KC x NC block of packed B (1 MiB) held in L2.
@@ -358,9 +359,24 @@ void ck_sgemm_accumulating(int64_t m, int64_t n, int64_t k, const float *a, int6
 
 void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
                         ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm, int accumulate) {
+  ck_sgemm_packing_b_grouped(m, n, k, a, sam, sak, pack_b_block, context, c, scm, n > 0 ? n : 1, 0, accumulate);
+}
+
+// The offset in C of column j when columns come in groups of `group` placed `group_stride` apart.
+static inline int64_t column_offset(int64_t j, int64_t group, int64_t group_stride) {
+  return j / group * group_stride + j % group;
+}
+
+void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                                ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm, int64_t group,
+                                int64_t group_stride, int accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
-    if (!accumulate) for (int64_t i = 0; i < m; ++i) memset(c + i * scm, 0, (size_t)n * sizeof(float));
+    if (!accumulate) {
+      for (int64_t i = 0; i < m; ++i) {
+        for (int64_t j = 0; j < n; ++j) c[i * scm + column_offset(j, group, group_stride)] = 0;
+      }
+    }
     return;
   }
   int isa = ck_isa();
@@ -394,13 +410,88 @@ void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t
           const float *arow = a + (ic + ir) * sam + pc * sak;
           for (int64_t jr = 0; jr < nc; jr += nr) {
             int64_t cols = nc - jr < nr ? nc - jr : nr;
-            float *ctile = c + (ic + ir) * scm + jc + jr;
+            const int64_t j = jc + jr;
             int add = accumulate || pc > 0;
-            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, scm, cols, add);
-            else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, scm, rows, cols, add);
+            // A tile whose columns cross from one group into the next is computed into a
+            // local tile (holding C's values when adding) and copied out piece by piece.
+            const int split = j % group + cols > group;
+            float local[MR512 * NR512];
+            float *ctile = split ? local : c + (ic + ir) * scm + column_offset(j, group, group_stride);
+            const int64_t ldc = split ? nr : scm;
+            if (split && add) {
+              for (int64_t r = 0; r < rows; ++r) {
+                for (int64_t q = 0; q < cols; ++q) local[r * nr + q] = c[(ic + ir + r) * scm + column_offset(j + q, group, group_stride)];
+              }
+            }
+            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, ldc, cols, add);
+            else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, ldc, rows, cols, add);
+            if (split) {
+              for (int64_t r = 0; r < rows; ++r) {
+                for (int64_t q = 0; q < cols; ++q) c[(ic + ir + r) * scm + column_offset(j + q, group, group_stride)] = local[r * nr + q];
+              }
+            }
           }
         }
       }
     }
   }
+}
+
+// ---- The multiply-add peak, for benchmark reports -----------------------------------------
+
+static double seconds_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+// 24 independent chains of fused multiply-adds (more than latency x ports on any core here),
+// `rounds` times; returns the flops done. The asm barrier keeps the loop from being folded.
+__attribute__((target("avx512f")))
+static double fma_chains_avx512(int64_t rounds) {
+  __m512 acc[24];
+  for (int i = 0; i < 24; ++i) acc[i] = _mm512_set1_ps((float)i * 1e-3f);
+  const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-4f);
+  for (int64_t r = 0; r < rounds; ++r) {
+    for (int i = 0; i < 24; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+    __asm__ volatile("" : "+v"(acc[0]), "+v"(acc[1]), "+v"(acc[2]), "+v"(acc[3]), "+v"(acc[4]), "+v"(acc[5]));
+  }
+  float sink = 0;
+  for (int i = 0; i < 24; ++i) sink += _mm512_reduce_add_ps(acc[i]);
+  __asm__ volatile("" ::"x"(sink));
+  return (double)rounds * 24 * 32;
+}
+
+__attribute__((target("avx2,fma")))
+static double fma_chains_avx2(int64_t rounds) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps((float)i * 1e-3f);
+  const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-4f);
+  for (int64_t r = 0; r < rounds; ++r) {
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+    __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]));
+  }
+  float out[8], sink = 0;
+  for (int i = 0; i < 12; ++i) {
+    _mm256_storeu_ps(out, acc[i]);
+    for (int l = 0; l < 8; ++l) sink += out[l];
+  }
+  __asm__ volatile("" ::"x"(sink));
+  return (double)rounds * 12 * 16;
+}
+
+double ck_fma_peak_gflops(double seconds) {
+  double flops = 0, start = seconds_now(), elapsed = 0;
+  while (elapsed < seconds) {
+    if (ck_isa() == 2) flops += fma_chains_avx512(1 << 20);
+    else if (ck_isa() == 1) flops += fma_chains_avx2(1 << 20);
+    else {
+      // The portable kernels' scalar multiply-adds.
+      volatile float acc = 1;
+      for (int i = 0; i < (1 << 20); ++i) acc = acc * 0.999f + 1e-4f;
+      flops += 2.0 * (1 << 20);
+    }
+    elapsed = seconds_now() - start;
+  }
+  return flops / elapsed / 1e9;
 }

@@ -30,6 +30,18 @@ typedef void (*ck_pack_b_fn)(const void *context, int64_t k0, int64_t kc, int64_
 void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
                         ck_pack_b_fn pack_b, const void *context, float *c, int64_t scm, int accumulate);
 
+/// ck_sgemm_packing_b whose C columns come in groups of `group` placed `group_stride` floats
+/// apart (column j of row i is at `c[i scm + (j / group) group_stride + j % group]`): several
+/// images' pixels side by side in one product, written straight into each image's output.
+void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                                ck_pack_b_fn pack_b, const void *context, float *c, int64_t scm, int64_t group,
+                                int64_t group_stride, int accumulate);
+
+/// The float32 multiply-add peak of one core with the instruction set the kernels chose, in
+/// GFLOP/s, measured for about `seconds` (independent fused multiply-add chains, no memory
+/// traffic): what the benchmark reports set a kernel's GFLOP/s against.
+double ck_fma_peak_gflops(double seconds);
+
 /// The height (rows of C) and width (columns) of the SGEMM micro-kernel's tile on this CPU:
 /// splitting C at multiples of them keeps every thread's tiles full.
 int ck_sgemm_mr(void);
@@ -162,7 +174,8 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
 /// Every output pixel of `images` consecutive images (`x` and `y` at the first): per group,
 /// one product whose columns are all the images' pixels side by side, so the weight streams
 /// through the cache once for the batch instead of once per image (what small images, with
-/// few pixels per weight, need), then copied out per image with `bias` (or NULL).
+/// few pixels per weight, need), written straight into each image's output
+/// (ck_sgemm_packing_b_grouped), plus `bias` (or NULL).
 void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
                                   int64_t images);
 
