@@ -323,8 +323,8 @@ void ck_transpose_f32(const float *src, int64_t rows, int64_t cols, int64_t r0, 
 int ck_sgemm_mr(void) { return ck_isa() == 2 ? MR512 : (ck_isa() == 1 ? MR256 : MRC); }
 int ck_sgemm_nr(void) { return ck_isa() == 2 ? NR512 : (ck_isa() == 1 ? NR256 : NRC); }
 
-static __thread float *tl_bpack, *tl_apack;
-static __thread size_t tl_bbytes, tl_abytes;
+static __thread float *tl_bpack, *tl_apack, *tl_split;
+static __thread size_t tl_bbytes, tl_abytes, tl_split_bytes;
 
 static float *thread_buffer(float **buffer, size_t *size, size_t needed) {
   if (*size < needed) {
@@ -391,8 +391,31 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
   size_t abytes = ((size_t)(((MC + mr - 1) / mr) * mr * KC) * sizeof(float) + 127) / 64 * 64;
   float *bpack = thread_buffer(&tl_bpack, &tl_bbytes, bbytes);
   float *apack = thread_buffer(&tl_apack, &tl_abytes, abytes);
+  // Tiles whose columns cross from one group into the next are computed into a dense side
+  // matrix, `split` (m rows of nr columns per such tile, kept over every k block), and copied
+  // out once per column block: copying them in and out around every k block had cost more than
+  // the grouping saved.
   for (int64_t jc = 0; jc < n; jc += NC) {
     int64_t nc = n - jc < NC ? n - jc : NC;
+    // The split tiles of this column block, numbered in order: tile jr / nr is split when its
+    // columns cross a group boundary.
+    int64_t splits = 0;
+    int32_t split_index[NC / 8 + 1];
+    for (int64_t jr = 0; jr < nc; jr += nr) {
+      const int64_t j = jc + jr, cols = nc - jr < nr ? nc - jr : nr;
+      split_index[jr / nr] = group < n && j % group + cols > group ? (int32_t)splits++ : -1;
+    }
+    float *split = splits ? thread_buffer(&tl_split, &tl_split_bytes, ((size_t)(m * splits * nr) * sizeof(float) + 63) / 64 * 64) : NULL;
+    if (splits && accumulate) {
+      for (int64_t jr = 0; jr < nc; jr += nr) {
+        if (split_index[jr / nr] < 0) continue;
+        const int64_t j = jc + jr, cols = nc - jr < nr ? nc - jr : nr;
+        float *tile = split + split_index[jr / nr] * m * nr;
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t q = 0; q < cols; ++q) tile[i * nr + q] = c[i * scm + column_offset(j + q, group, group_stride)];
+        }
+      }
+    }
     // k is cut into equal blocks of at most KC, so no block is left with a few steps.
     int64_t kblock = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
     for (int64_t pc = 0; pc < k; pc += kblock) {
@@ -410,27 +433,27 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
           const float *arow = a + (ic + ir) * sam + pc * sak;
           for (int64_t jr = 0; jr < nc; jr += nr) {
             int64_t cols = nc - jr < nr ? nc - jr : nr;
-            const int64_t j = jc + jr;
             int add = accumulate || pc > 0;
-            // A tile whose columns cross from one group into the next is computed into a
-            // local tile (holding C's values when adding) and copied out piece by piece.
-            const int split = j % group + cols > group;
-            float local[MR512 * NR512];
-            float *ctile = split ? local : c + (ic + ir) * scm + column_offset(j, group, group_stride);
-            const int64_t ldc = split ? nr : scm;
-            if (split && add) {
-              for (int64_t r = 0; r < rows; ++r) {
-                for (int64_t q = 0; q < cols; ++q) local[r * nr + q] = c[(ic + ir + r) * scm + column_offset(j + q, group, group_stride)];
-              }
-            }
+            const int32_t s_index = split_index[jr / nr];
+            float *ctile = s_index >= 0 ? split + (s_index * m + ic + ir) * nr
+                                        : c + (ic + ir) * scm + column_offset(jc + jr, group, group_stride);
+            const int64_t ldc = s_index >= 0 ? nr : scm;
             if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, ldc, cols, add);
             else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, ldc, rows, cols, add);
-            if (split) {
-              for (int64_t r = 0; r < rows; ++r) {
-                for (int64_t q = 0; q < cols; ++q) c[(ic + ir + r) * scm + column_offset(j + q, group, group_stride)] = local[r * nr + q];
-              }
-            }
           }
+        }
+      }
+    }
+    for (int64_t jr = 0; jr < nc && splits; jr += nr) {
+      if (split_index[jr / nr] < 0) continue;
+      const int64_t j = jc + jr, cols = nc - jr < nr ? nc - jr : nr;
+      const float *tile = split + split_index[jr / nr] * m * nr;
+      for (int64_t i = 0; i < m; ++i) {
+        // Each group's run of the tile's columns is one copy.
+        for (int64_t q = 0; q < cols;) {
+          const int64_t run = group - (j + q) % group < cols - q ? group - (j + q) % group : cols - q;
+          memcpy(c + i * scm + column_offset(j + q, group, group_stride), tile + i * nr + q, (size_t)run * sizeof(float));
+          q += run;
         }
       }
     }

@@ -96,6 +96,47 @@ import Testing
     expectClose(x.sum(), xd.sum(), rtol: 1e-5, atol: 1e-4)
   }
 
+  /// The GEMM with grouped C columns (what the batched convolution writes through): groups
+  /// narrower than a tile, tiles that cross groups, k cut into blocks, accumulating into C and
+  /// leaving the gaps between groups untouched, against a float64 reference.
+  @Test(arguments: [(13, 70, 300, 9), (30, 100, 40, 49), (5, 64, 513, 32)])
+  func groupedColumnsGemmMatchesAReference(m: Int, n: Int, k: Int, group: Int) {
+    let spacing = group + 3
+    let groups = (n + group - 1) / group
+    let a = Tensor.randn(m, k).toArray(Float.self)
+    let b = Tensor.randn(k, n).toArray(Float.self)
+    let start = Tensor.randn(m, groups * spacing).toArray(Float.self)
+    var c = start
+    // The packer reads B row-major: panel q holds, for each row of the block, nr columns.
+    let pack: ck_pack_b_fn = { context, k0, kc, j0, nc, out, nr in
+      let (b, n) = context!.assumingMemoryBound(to: (UnsafePointer<Float>, Int).self).pointee
+      for q in stride(from: 0, to: Int(nc), by: Int(nr)) {
+        for kk in 0..<Int(kc) {
+          for l in 0..<Int(nr) {
+            let column = Int(j0) + q + l
+            out![q * Int(kc) + kk * Int(nr) + l] = q + l < Int(nc) ? b[(Int(k0) + kk) * n + column] : 0
+          }
+        }
+      }
+    }
+    b.withUnsafeBufferPointer { bp in
+      var context = (bp.baseAddress!, n)
+      withUnsafeMutablePointer(to: &context) { cp in
+        ck_sgemm_packing_b_grouped(
+          Int64(m), Int64(n), Int64(k), a, Int64(k), 1, pack, cp, &c, Int64(groups * spacing), Int64(group), Int64(spacing), 1)
+      }
+    }
+    var expected = start
+    for i in 0..<m {
+      for j in 0..<n {
+        var sum = Double(start[i * groups * spacing + j / group * spacing + j % group])
+        for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
+        expected[i * groups * spacing + j / group * spacing + j % group] = Float(sum)
+      }
+    }
+    expectClose(Tensor(c), Tensor(expected), rtol: 1e-4, atol: 1e-3)
+  }
+
   /// float32 ReLU runs a vector kernel: PyTorch's values at NaN, signed zeros and infinities
   /// (bit for bit), tails past each vector, and a strided view (one element per call).
   @Test(arguments: [1, 15, 16, 17, 1000])
