@@ -267,6 +267,20 @@ ck_conv2d_geometry ck_conv2d_input_gradient_geometry(const ck_conv2d_geometry *g
       .dh = g->dh, .dw = g->dw, .out_h = g->height, .out_w = g->width};
 }
 
+// The flip of channels cb ..< cb + count (one group) for a kernel of `taps` taps: a constant
+// for 3 x 3 and 1 x 1, so each run is a fixed sequence of moves rather than a loop.
+static inline __attribute__((always_inline)) void flip_channels(const float *weight, float *flipped, int64_t og, int64_t cg,
+                                                                 int64_t group, int64_t cb, int64_t first, int64_t count,
+                                                                 const int64_t taps) {
+  for (int64_t o = 0; o < og; ++o) {
+    const float *from = weight + ((group * og + o) * cg + first) * taps;
+    for (int64_t c = 0; c < count; ++c) {
+      float *to = flipped + ((cb + c) * og + o) * taps;
+      for (int64_t t = 0; t < taps; ++t) to[t] = from[c * taps + taps - 1 - t];
+    }
+  }
+}
+
 void ck_conv2d_flip_weight_f32(const ck_conv2d_geometry *g, const float *weight, float *flipped, int64_t c0, int64_t c1) {
   const int64_t cg = g->channels / g->groups, og = g->out_channels / g->groups, taps = g->kh * g->kw;
   // Sixteen channels at a time: each weight row gives one run of 16 channels' taps, and the 16
@@ -274,13 +288,9 @@ void ck_conv2d_flip_weight_f32(const ck_conv2d_geometry *g, const float *weight,
   for (int64_t cb = c0, count; cb < c1; cb += count) {
     const int64_t group = cb / cg, first = cb % cg;
     count = min64(min64(16, c1 - cb), cg - first);
-    for (int64_t o = 0; o < og; ++o) {
-      const float *from = weight + ((group * og + o) * cg + first) * taps;
-      for (int64_t c = 0; c < count; ++c) {
-        float *to = flipped + ((cb + c) * og + o) * taps;
-        for (int64_t t = 0; t < taps; ++t) to[t] = from[c * taps + taps - 1 - t];
-      }
-    }
+    if (taps == 9) flip_channels(weight, flipped, og, cg, group, cb, first, count, 9);
+    else if (taps == 1) flip_channels(weight, flipped, og, cg, group, cb, first, count, 1);
+    else flip_channels(weight, flipped, og, cg, group, cb, first, count, taps);
   }
 }
 
