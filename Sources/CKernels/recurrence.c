@@ -107,14 +107,28 @@ VECTORISED void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barr
       float *dhj = dh + j * batch, *dcj = dc + j * batch;
       float *di = d_gates + j * row_stride + t * batch, *df = d_gates + (hidden + j) * row_stride + t * batch;
       float *dg = d_gates + (2 * hidden + j) * row_stride + t * batch, *dO = d_gates + (3 * hidden + j) * row_stride + t * batch;
-      for (int64_t k = 0; k < batch; ++k) {
-        float h_grad = dhj[k] + dj[k];
-        float c_grad = dcj[k] + h_grad * o[k] * (1.0f - tj[k] * tj[k]);
-        di[k] = c_grad * g[k] * i[k] * (1.0f - i[k]);
-        df[k] = c_grad * cp[k] * f[k] * (1.0f - f[k]);
-        dg[k] = c_grad * i[k] * (1.0f - g[k] * g[k]);
-        dO[k] = h_grad * tj[k] * o[k] * (1.0f - o[k]);
-        dcj[k] = c_grad * f[k];
+      // The rows read and written here all start at the same offset modulo 4 KiB (the
+      // buffers are page-aligned and their rows a power of two apart), so a store followed by
+      // a load of another row was taken for a dependence (4K aliasing) on nearly every load.
+      // The results go to a local block first, then out in whole rows.
+      for (int64_t k0 = 0; k0 < batch; k0 += 64) {
+        const int64_t width = batch - k0 < 64 ? batch - k0 : 64;
+        float out[5][64];
+        for (int64_t q = 0; q < width; ++q) {
+          const int64_t k = k0 + q;
+          float h_grad = dhj[k] + dj[k];
+          float c_grad = dcj[k] + h_grad * o[k] * (1.0f - tj[k] * tj[k]);
+          out[0][q] = c_grad * g[k] * i[k] * (1.0f - i[k]);
+          out[1][q] = c_grad * cp[k] * f[k] * (1.0f - f[k]);
+          out[2][q] = c_grad * i[k] * (1.0f - g[k] * g[k]);
+          out[3][q] = h_grad * tj[k] * o[k] * (1.0f - o[k]);
+          out[4][q] = c_grad * f[k];
+        }
+        memcpy(di + k0, out[0], sizeof(float) * (size_t)width);
+        memcpy(df + k0, out[1], sizeof(float) * (size_t)width);
+        memcpy(dg + k0, out[2], sizeof(float) * (size_t)width);
+        memcpy(dO + k0, out[3], sizeof(float) * (size_t)width);
+        memcpy(dcj + k0, out[4], sizeof(float) * (size_t)width);
       }
     }
     ck_barrier_wait(barrier, threads);
