@@ -123,7 +123,8 @@ import Testing
       var context = (bp.baseAddress!, n)
       withUnsafeMutablePointer(to: &context) { cp in
         ck_sgemm_packing_b_grouped(
-          Int64(m), Int64(n), Int64(k), a, Int64(k), 1, pack, cp, &c, Int64(groups * spacing), Int64(group), Int64(spacing), 1)
+          Int64(m), Int64(n), Int64(k), a, Int64(k), 1, pack, cp, &c, Int64(groups * spacing), Int64(group),
+          Int64(spacing), 1)
       }
     }
     var expected = start

@@ -12,7 +12,8 @@ extension CPUBackend {
   /// Runs the forward kernels over `images` images, split over threads.
   private static func forward(
     _ geometry: ck_conv2d_geometry, images n: Int, input xp: UnsafeMutablePointer<Float>,
-    weight wp: UnsafeMutablePointer<Float>, bias bp: UnsafeMutablePointer<Float>?, output yp: UnsafeMutablePointer<Float>,
+    weight wp: UnsafeMutablePointer<Float>, bias bp: UnsafeMutablePointer<Float>?,
+    output yp: UnsafeMutablePointer<Float>,
     threads: Int
   ) {
     let pixels = Int(geometry.out_h * geometry.out_w)
