@@ -111,17 +111,30 @@ __attribute__((target("avx512f"))) static double sum_avx512(int64_t n, const flo
   return total;
 }
 
-double ck_sum_f32(int64_t n, const float *x) {
-  if (n <= 0) return 0;
-  if (ck_isa() == 2) return sum_avx512(n, x);
+// The same blocks as sum_avx512 in 64 running lanes of plain C, which the compiler
+// vectorises for AVX2 and the baseline. (One running float per block, as before, was a serial
+// chain of adds whose error over a 4096 block showed in the AVX2-capped tests: 5e-4 on a sum
+// of 70001 normals, where the lanes give what AVX-512 gives.)
+VECTORISED static double sum_lanes(int64_t n, const float *x) {
   double total = 0;
-  for (int64_t i = 0; i < n; i += 4096) {
-    int64_t end = n - i < 4096 ? n : i + 4096;
+  for (int64_t i = 0; i < n;) {
+    const int64_t end = n - i < 4096 ? n : i + 4096;
+    float lanes[64] = {0};
+    for (; i + 64 <= end; i += 64) {
+      for (int l = 0; l < 64; ++l) lanes[l] += x[i + l];
+    }
+    for (; i < end; ++i) lanes[i % 64] += x[i];
     float block = 0;
-    for (int64_t j = i; j < end; ++j) block += x[j];
+    for (int l = 0; l < 64; ++l) block += lanes[l];
     total += block;
   }
   return total;
+}
+
+double ck_sum_f32(int64_t n, const float *x) {
+  if (n <= 0) return 0;
+  if (ck_isa() == 2) return sum_avx512(n, x);
+  return sum_lanes(n, x);
 }
 
 // out[j] = sum over r of x[r*ld + j], for j < width: blocks of 64 columns are summed down
