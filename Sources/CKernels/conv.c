@@ -26,41 +26,19 @@
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
-// The taps t (0 <= t < count) of a run of output columns starting at input column iw0 and
-// stepping sw that land inside 0 ..< width: t_lo ..< t_hi.
-static inline void valid_taps(int64_t iw0, int64_t sw, int64_t width, int64_t count, int64_t *t_lo, int64_t *t_hi) {
-  int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
-  int64_t hi = iw0 >= width ? 0 : (width - iw0 + sw - 1) / sw;
-  *t_lo = min64(lo, count);
-  *t_hi = max64(*t_lo, min64(hi, count));
-}
-
 typedef struct {
   const ck_conv2d_geometry *g;
-  const float *x;  // the group's first input channel
-  int64_t p_base;  // the pixel of the GEMM's column 0
+  const float *x;    // the group's first input channel in the first image
+  int64_t image_in;  // floats from one image to the next
+  int64_t p_base;    // the column of the GEMM's column 0
 } column_source;
 
-// The SGEMM's B packer: panels of nr pixels, each an im2col block with ld = nr.
+// The SGEMM's B packer: panels of nr columns of the column matrix, where column j is pixel
+// j % P of image j / P (several images side by side; a panel may span them).
 static void pack_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
   const column_source *s = (const column_source *)context;
   for (int64_t q = 0; q < nc; q += nr) {
-    conv_gather_columns(s->g, s->x, 0, k0, kc, s->p_base + j0 + q, min64(nr, nc - q), out + q * kc, nr, nr);
-  }
-}
-
-typedef struct {
-  const ck_conv2d_geometry *g;
-  const float *x;      // the group's first input channel in the first image
-  int64_t image_in;    // floats from one image to the next
-} batch_column_source;
-
-// The B packer of a GEMM whose columns are several images' pixels side by side (column j is
-// pixel j % P of image j / P; a panel may span images).
-static void pack_batch_columns(const void *context, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float *out, int nr) {
-  const batch_column_source *s = (const batch_column_source *)context;
-  for (int64_t q = 0; q < nc; q += nr) {
-    conv_gather_columns(s->g, s->x, s->image_in, k0, kc, j0 + q, min64(nr, nc - q), out + q * kc, nr, nr);
+    conv_gather_columns(s->g, s->x, s->image_in, k0, kc, s->p_base + j0 + q, min64(nr, nc - q), out + q * kc, nr, nr);
   }
 }
 
@@ -104,7 +82,7 @@ VECTORISED static void depthwise_forward(const ck_conv2d_geometry *g, const floa
           const float wv = w[i * g->kw + j];
           const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
           int64_t lo, hi;
-          valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+          conv_valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
           if (g->sw == 1) {
             const float *s = line + iw0;
             for (int64_t t = lo; t < hi; ++t) dst[t] += wv * s[t];
@@ -134,7 +112,7 @@ VECTORISED static void depthwise_backward_input(const ck_conv2d_geometry *g, con
           const float wv = w[i * g->kw + j];
           const int64_t iw0 = -g->pw + j * g->dw;
           int64_t lo, hi;
-          valid_taps(iw0, g->sw, g->width, g->out_w, &lo, &hi);
+          conv_valid_taps(iw0, g->sw, g->width, g->out_w, &lo, &hi);
           if (g->sw == 1) {
             float *d = line + iw0;
             for (int64_t t = lo; t < hi; ++t) d[t] += wv * src[t];
@@ -166,7 +144,7 @@ VECTORISED static void depthwise_backward_weight(const ck_conv2d_geometry *g, co
             const float *line = src + ih * g->width, *gr = grad + p;
             const int64_t iw0 = ow * g->sw - g->pw + j * g->dw;
             int64_t lo, hi;
-            valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
+            conv_valid_taps(iw0, g->sw, g->width, count, &lo, &hi);
             int64_t t = lo;
             if (g->sw == 1) {
               const float *s = line + iw0;
@@ -212,7 +190,7 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
       // A 1x1 convolution is a plain product with the image's channels as rows.
       ck_sgemm(og, p1 - p0, k, w, k, 1, x + group * cg * plane + p0, plane, 1, out, pixels);
     } else {
-      column_source source = {g, x + group * cg * plane, p0};
+      column_source source = {g, x + group * cg * plane, 0, p0};
       ck_sgemm_packing_b(og, p1 - p0, k, w, k, 1, pack_columns, &source, out, pixels, 0);
     }
     if (bias) {
@@ -240,9 +218,9 @@ void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, c
   for (int64_t group = 0; group < g->groups; ++group) {
     // The product's columns are the images' pixels side by side, written straight into each
     // image's output (groups of `pixels` columns, an image's output apart).
-    batch_column_source source = {g, x + group * cg * plane, g->channels * plane};
+    column_source source = {g, x + group * cg * plane, g->channels * plane, 0};
     float *out = y + group * og * pixels;
-    ck_sgemm_packing_b_grouped(og, columns, k, weight + group * og * k, k, 1, pack_batch_columns, &source, out, pixels, pixels,
+    ck_sgemm_packing_b_grouped(og, columns, k, weight + group * og * k, k, 1, pack_columns, &source, out, pixels, pixels,
                                g->out_channels * pixels, 0);
     if (bias) {
       for (int64_t image = 0; image < images; ++image) {

@@ -59,8 +59,8 @@ static void chunk_runs(const ck_conv2d_geometry *g, int64_t image_in, int64_t j0
       for (int64_t jj = 0; jj < g->kw; ++jj) {
         // The output columns whose tap lands inside the row: lo ..< hi of the run.
         const int64_t iw0 = ow * g->sw - g->pw + jj * g->dw;
-        const int64_t lo = min64(iw0 >= 0 ? 0 : (-iw0 + g->sw - 1) / g->sw, length);
-        const int64_t hi = max64(lo, min64(iw0 >= g->width ? 0 : (g->width - iw0 + g->sw - 1) / g->sw, length));
+        int64_t lo, hi;
+        conv_valid_taps(iw0, g->sw, g->width, length, &lo, &hi);
         if (hi <= lo) continue;
         const int64_t tap = i * g->kw + jj, lane = col - j0 + lo, count = hi - lo;
         const uint32_t mask = (count >= 32 ? 0xFFFFFFFFu : ((1u << count) - 1)) << lane;

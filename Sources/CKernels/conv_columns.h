@@ -4,6 +4,17 @@
 
 #include "CKernels.h"
 
+// The steps t (0 <= t < count) of a run of output columns starting at input column iw0 and
+// stepping sw that land inside 0 ..< width: t_lo ..< t_hi.
+static inline void conv_valid_taps(int64_t iw0, int64_t sw, int64_t width, int64_t count, int64_t *t_lo, int64_t *t_hi) {
+  int64_t lo = iw0 >= 0 ? 0 : (-iw0 + sw - 1) / sw;
+  int64_t hi = iw0 >= width ? 0 : (width - iw0 + sw - 1) / sw;
+  if (lo > count) lo = count;
+  if (hi > count) hi = count;
+  *t_lo = lo;
+  *t_hi = hi > lo ? hi : lo;
+}
+
 // Rows k0 ..< k0 + kc and columns j0 ..< j0 + n of the column matrix of the images at `x`
 // (`image_in` floats apart; column j is output pixel j % P of image j / P), written to
 // out[(k - k0) ld + (j - j0)] for `lanes` >= n columns: padding and the columns past n read as

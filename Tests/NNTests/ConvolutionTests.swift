@@ -63,6 +63,36 @@ private let fixtures = Fixtures()
     #expect(ok)
   }
 
+  /// Empty batches and zero input channels through every kernel path (stride-1 input gradient
+  /// as a convolution, strided, depthwise, pointwise, a wide layer): PyTorch returns an empty
+  /// result, or the bias when nothing is summed, and zero or empty gradients.
+  @Test func emptyBatchesAndZeroChannels() {
+    // (channels, out channels, kernel, stride, groups)
+    for (c, o, k, s, groups) in [(4, 6, 3, 1, 1), (4, 6, 3, 2, 1), (4, 8, 3, 1, 4), (4, 6, 1, 1, 1), (3, 130, 3, 1, 1)]
+    {
+      let x = Tensor.zeros(0, c, 5, 5).requiresGrad_()
+      let w = Tensor.ones(o, c / groups, k, k).requiresGrad_()
+      let b = Tensor.ones(o).requiresGrad_()
+      let y = Functional.conv2d(x, weight: w, bias: b, stride: (s, s), padding: (k / 2, k / 2), groups: groups)
+      let side = (5 + 2 * (k / 2) - k) / s + 1
+      #expect(y.shape == [0, o, side, side])
+      y.sum().backward()
+      #expect(x.grad!.shape == [0, c, 5, 5])
+      #expect(w.grad!.toArray(Float.self) == [Float](repeating: 0, count: w.numel))
+      #expect(b.grad!.toArray(Float.self) == [Float](repeating: 0, count: o))
+    }
+    let x = Tensor.randn(2, 0, 5, 5).requiresGrad_()
+    let w = Tensor.zeros(3, 0, 3, 3).requiresGrad_()
+    let b = Tensor([1, 2, 3] as [Float]).requiresGrad_()
+    let y = Functional.conv2d(x, weight: w, bias: b, stride: (1, 1), padding: (1, 1))
+    #expect(y.shape == [2, 3, 5, 5])
+    #expect(
+      y.toArray(Float.self) == [Float](repeating: 0, count: 150).enumerated().map { Float($0.offset / 25 % 3 + 1) })
+    y.sum().backward()
+    #expect(b.grad!.toArray(Float.self) == [50, 50, 50])
+    #expect(x.grad!.shape == [2, 0, 5, 5] && w.grad!.shape == [3, 0, 3, 3])
+  }
+
   /// With `createGraph: true` the gradients are differentiable again (double backward), and
   /// equal those of the composed float64 convolution.
   @Test func doubleBackwardMatchesFloat64() throws {

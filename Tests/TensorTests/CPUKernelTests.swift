@@ -151,6 +151,9 @@ import Testing
     let matrix = Tensor(values + values, shape: [2, count]).t()
     let viaView = matrix.relu().contiguous().toArray(Float.self)
     #expect(bits(viaView) == bits((0..<count).flatMap { [expected(values[$0]), expected(values[$0])] }))
+    // A 0-d tensor and an empty one.
+    #expect(Tensor(-0.0 as Float).relu().toArray(Float.self).map(\.bitPattern) == [Float(0).bitPattern])
+    #expect(Tensor.zeros(0, 3).relu().shape == [0, 3])
   }
 
   /// A copy from a broadcast (stride-0) row fills: every element size, a broadcast inner dim
