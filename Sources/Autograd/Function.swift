@@ -1,5 +1,12 @@
 import Foundation
-import Runtime
+
+#if os(Linux)
+  // The memory-reader SPI lets the image map be read through `process_vm_readv`, which
+  // fails cleanly where a direct read of a just-unmapped file mapping would crash.
+  @_spi(MemoryReaders) @_spi(Internal) import Runtime
+#else
+  import Runtime
+#endif
 
 /// A node of the backward graph (PyTorch: `torch.autograd.graph.Node`, the object behind
 /// `grad_fn`): it maps the gradient of its output to gradients of its inputs.
@@ -40,8 +47,12 @@ public final class Function: CustomStringConvertible {
   /// Held in a box made only by `retainGrad()`: a weak field in every node cost a runtime
   /// call to set up and another to tear down, per op.
   private var retained: WeakTensor?
+  /// The call stack that created the node, when anomaly detection was on; symbolicated
+  /// only when an anomaly is reported, since that reads the binaries' debug information.
+  private var creationTrace: Backtrace?
+
   /// The Swift location that created the node, when anomaly detection was on.
-  var creationSite: String?
+  var creationSite: String? { creationTrace.flatMap(Function.callerLocation) }
 
   /// A node for an op on `inputs`. `savedOutput` is what its formula saved of the op's own
   /// output (`SavedTensor(output:)`; an op with several outputs records one packed output):
@@ -58,7 +69,7 @@ public final class Function: CustomStringConvertible {
     self.backward = backward
     self.edges = inputs.map { Function.edge(to: $0) }
     savedOutput?.bind(to: self)
-    if Autograd.anomalyDetection { creationSite = Function.callerLocation() }
+    if Autograd.anomalyDetection { creationTrace = try? Backtrace.capture(images: Function.loadedImages()) }
   }
 
   /// An `AccumulateGrad` node for a leaf.
@@ -122,9 +133,9 @@ public final class Function: CustomStringConvertible {
     }
   }
 
-  /// The first stack frame outside the library, as `file:line`.
-  static func callerLocation() -> String? {
-    guard let trace = try? Backtrace.capture().symbolicated() else { return nil }
+  /// The first frame of `backtrace` outside the library, as `file:line`.
+  private static func callerLocation(in backtrace: Backtrace) -> String? {
+    guard let trace = backtrace.symbolicated() else { return nil }
     for frame in trace.frames {
       guard let location = frame.symbol?.sourceLocation, location.line > 0 else { continue }
       let path = location.path
@@ -133,6 +144,21 @@ public final class Function: CustomStringConvertible {
       return "\(path):\(location.line)"
     }
     return nil
+  }
+
+  /// The images loaded in this process, for symbolicating a creation site.
+  ///
+  /// `Backtrace.capture()` maps the images by reading the first bytes of every file mapping
+  /// in place; when another thread unmaps a file between the listing and the read (a
+  /// memory-mapped checkpoint being closed), that read crashes the process. On Linux the
+  /// map is read through `process_vm_readv` instead, which returns an error for a mapping
+  /// that has gone and leaves it out.
+  private static func loadedImages() -> ImageMap {
+    #if os(Linux)
+      ImageMap.capture(using: LocalMemoryReader())
+    #else
+      ImageMap.capture()
+    #endif
   }
 }
 

@@ -1,5 +1,6 @@
 import Autograd
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -156,5 +157,40 @@ private enum NaNGradient: CustomFunction {
         #expect(message.contains("GraphLifetimeTests.swift:"))
       }
     }
+  }
+
+  /// Recording creation sites lists the process's mappings and reads each file mapping's
+  /// header; a file unmapped by another thread in between must not crash the process (a
+  /// checkpoint closed while anomaly detection is on, or a parallel test reading fixtures).
+  @Test func anomalyDetectionSurvivesFilesUnmappedMeanwhile() throws {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("anomaly-\(getpid()).bin").path
+    try Data(repeating: 0x7F, count: 1 << 16).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let fd = open(path, O_RDONLY)
+    try #require(fd >= 0)
+    defer { close(fd) }
+    let stop = Atomic<Bool>(false)
+    let churn = Thread {
+      while !stop.load(ordering: .relaxed) {
+        guard let pointer = mmap(nil, 1 << 16, PROT_READ, MAP_PRIVATE, fd, 0), pointer != MAP_FAILED else { continue }
+        munmap(pointer, 1 << 16)
+      }
+    }
+    churn.start()
+    defer { stop.store(true, ordering: .relaxed) }
+    let x = Tensor([1.0], requiresGrad: true)
+    var named = 0
+    for _ in 0..<4 {
+      try withDetectAnomaly {
+        var y = NaNGradient.apply(x * 2)
+        for _ in 0..<64 { y = y * 1 }
+        do {
+          try y.sum().backwardThrowing()
+        } catch let error as AutogradError where "\(error)".contains("GraphLifetimeTests.swift:") {
+          named += 1
+        }
+      }
+    }
+    #expect(named == 4)
   }
 }
