@@ -55,6 +55,14 @@ cases = {
     # The batched forward with k cut into blocks (360 > 256): tiles that cross from one image
     # into the next are accumulated through a local tile.
     "batched_deep": ([3, 40, 5, 7], [14, 40, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True)),
+    # The direct kernels over 16-channel blocks (conv_direct.c), forward and input gradient:
+    # 7-pixel rows in tiles of four output blocks; channel counts that are not a multiple of
+    # 16 (partial blocks, an odd number of output blocks); a rectangular dilated kernel with
+    # rows in three tiles of 12 whose last runs past the row; one image; channels-last input.
+    "direct_narrow_rows": ([2, 32, 7, 7], [64, 32, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True)),
+    "direct_partial_blocks": ([2, 48, 6, 5], [40, 48, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=True)),
+    "direct_dilated_rect": ([1, 24, 9, 33], [40, 24, 3, 5], dict(stride=[1, 1], padding=[2, 3], dilation=[2, 1], groups=1, bias=False)),
+    "direct_channels_last": ([2, 32, 9, 16], [32, 32, 3, 3], dict(stride=[1, 1], padding=[1, 1], dilation=[1, 1], groups=1, bias=False, channels_last=True)),
 }
 settings = {}
 for name, (xs, ws, kw) in cases.items():

@@ -179,6 +179,38 @@ void ck_conv2d_forward_f32(const ck_conv2d_geometry *g, const float *x, const fl
 void ck_conv2d_forward_images_f32(const ck_conv2d_geometry *g, const float *x, const float *weight, const float *bias, float *y,
                                   int64_t images);
 
+/// Whether the direct kernels over the channel-blocked layout (conv_direct.c) take this
+/// geometry: an AVX-512 CPU, one group, stride 1, a kernel larger than 1 x 1, at least 16 input
+/// and more than 16 output channels. Where they do, a forward (or an input gradient through
+/// the flipped weight) is: the weight packed once (ck_conv2d_direct_pack_weight_f32), each
+/// image packed (ck_conv2d_direct_pack_input_f32), then its tiles (ck_conv2d_direct_forward_f32).
+int ck_conv2d_direct_applies(const ck_conv2d_geometry *g);
+/// Floats of one image in the blocked, padded layout (with the slack the last tile reads).
+int64_t ck_conv2d_direct_input_floats(const ck_conv2d_geometry *g);
+/// Floats of the packed weight, and its blocks of 16 output channels (the unit of packing).
+int64_t ck_conv2d_direct_weight_floats(const ck_conv2d_geometry *g);
+int64_t ck_conv2d_direct_weight_blocks(const ck_conv2d_geometry *g);
+/// Work items per image (groups of output blocks x bands of output rows: the unit of
+/// ck_conv2d_direct_forward_f32's work), and the floats of scratch each thread running them needs.
+int64_t ck_conv2d_direct_work_items(const ck_conv2d_geometry *g);
+int64_t ck_conv2d_direct_scratch_floats(const ck_conv2d_geometry *g);
+#if defined(__x86_64__)
+/// Input-channel blocks cb0 ..< cb1 of one NCHW image into `packed` ([C/16][H + 2ph][W + 2pw][16],
+/// zeros in the padding and past the last channel).
+void ck_conv2d_direct_pack_input_f32(const ck_conv2d_geometry *g, const float *x, float *packed, int64_t cb0, int64_t cb1);
+/// Output-channel blocks ob0 ..< ob1 of the weight into `packed` ([O/16][C/16][kh][kw][16 in]
+/// [16 out]). With `flipped`, `weight` is the forward weight of the convolution whose input
+/// gradient `g` is (ck_conv2d_input_gradient_geometry), and is flipped and transposed here.
+void ck_conv2d_direct_pack_weight_f32(const ck_conv2d_geometry *g, const float *weight, int flipped, float *packed, int64_t ob0,
+                                      int64_t ob1);
+/// Work items i0 ..< i1 (of `images` x ck_conv2d_direct_work_items) of the NCHW output `y` of
+/// `images` images, from their packed inputs (ck_conv2d_direct_input_floats apart) and the
+/// packed weight, plus `bias` (or NULL); `scratch` (64-byte aligned,
+/// ck_conv2d_direct_scratch_floats) holds an item's partial sums.
+void ck_conv2d_direct_forward_f32(const ck_conv2d_geometry *g, int64_t images, const float *packed_x, const float *packed_w,
+                                  const float *bias, float *y, float *scratch, int64_t i0, int64_t i1);
+#endif
+
 /// Whether the input gradient is itself a convolution (ck_conv2d_input_gradient_geometry, with
 /// the weight from ck_conv2d_flip_weight_f32) rather than column gradients added back into
 /// place: stride 1, padding within the kernel's reach (`ph <= dh (kh - 1)`, the same for the

@@ -16,6 +16,13 @@ extension CPUBackend {
     output yp: UnsafeMutablePointer<Float>,
     threads: Int
   ) {
+    #if arch(x86_64)
+      if takesDirectConvolution(geometry) {
+        directForward(
+          geometry, images: n, input: xp, weight: wp, flippedWeight: false, bias: bp, output: yp, threads: threads)
+        return
+      }
+    #endif
     let pixels = Int(geometry.out_h * geometry.out_w)
     let imageIn = Int(geometry.channels * geometry.height * geometry.width)
     let imageOut = Int(geometry.out_channels) * pixels
@@ -60,16 +67,7 @@ extension CPUBackend {
       let dxp = Self.floats(gradInput)
       var g = geometry
       if ck_conv2d_input_gradient_is_convolution(&g) != 0 {
-        // The gradient is the convolution of dy with the flipped weight.
-        let flipped = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
-        defer { flipped.deallocate() }
-        parallelRanges(channels, threads: Self.transposeThreads(w.numel, threads)) { _, range in
-          var g = geometry
-          ck_conv2d_flip_weight_f32(&g, wp, flipped, Int64(range.lowerBound), Int64(range.upperBound))
-        }
-        Self.forward(
-          ck_conv2d_input_gradient_geometry(&g), images: n, input: gp, weight: flipped, bias: nil, output: dxp,
-          threads: threads)
+        Self.inputGradientByConvolution(geometry, images: n, gradOut: gp, weight: wp, count: w.numel, into: dxp, threads: threads)
       } else {
         // Column gradients Wᵀ dy, added back into place.
         let transposed = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)
@@ -147,6 +145,32 @@ extension CPUBackend {
       }
     }
     return true
+  }
+
+  /// The input gradient of a stride-1 geometry: the convolution of dy with the flipped
+  /// weight (`count` floats), by the direct kernels where they apply (they flip the weight as
+  /// they pack it) and otherwise by implicit GEMM.
+  private static func inputGradientByConvolution(
+    _ geometry: ck_conv2d_geometry, images n: Int, gradOut gp: UnsafeMutablePointer<Float>,
+    weight wp: UnsafeMutablePointer<Float>, count: Int, into dxp: UnsafeMutablePointer<Float>, threads: Int
+  ) {
+    var g = geometry
+    let gradientGeometry = ck_conv2d_input_gradient_geometry(&g)
+    #if arch(x86_64)
+      if takesDirectConvolution(gradientGeometry) {
+        directForward(
+          gradientGeometry, images: n, input: gp, weight: wp, flippedWeight: true, bias: nil, output: dxp,
+          threads: threads)
+        return
+      }
+    #endif
+    let flipped = UnsafeMutablePointer<Float>.allocate(capacity: count)
+    defer { flipped.deallocate() }
+    parallelRanges(Int(geometry.channels), threads: Self.transposeThreads(count, threads)) { _, range in
+      var g = geometry
+      ck_conv2d_flip_weight_f32(&g, wp, flipped, Int64(range.lowerBound), Int64(range.upperBound))
+    }
+    Self.forward(gradientGeometry, images: n, input: gp, weight: flipped, bias: nil, output: dxp, threads: threads)
   }
 
   /// Images with fewer output pixels than this run their forward several images to a product
