@@ -67,7 +67,8 @@ extension CPUBackend {
       let dxp = Self.floats(gradInput)
       var g = geometry
       if ck_conv2d_input_gradient_is_convolution(&g) != 0 {
-        Self.inputGradientByConvolution(geometry, images: n, gradOut: gp, weight: wp, count: w.numel, into: dxp, threads: threads)
+        Self.inputGradientByConvolution(
+          geometry, images: n, gradOut: gp, weight: wp, count: w.numel, into: dxp, threads: threads)
       } else {
         // Column gradients Wᵀ dy, added back into place.
         let transposed = UnsafeMutablePointer<Float>.allocate(capacity: w.numel)

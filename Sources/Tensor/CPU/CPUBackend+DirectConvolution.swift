@@ -22,7 +22,8 @@ import CKernels
       let imageIn = Int(g.channels * g.height * g.width)
       let packedImage = Int(ck_conv2d_direct_input_floats(&g))
       let (inBlocks, outBlocks) = ((Int(g.channels) + 15) / 16, Int(ck_conv2d_direct_weight_blocks(&g)))
-      let items = Int(ck_conv2d_direct_work_items(&g)), scratchFloats = Int(ck_conv2d_direct_scratch_floats(&g))
+      let items = Int(ck_conv2d_direct_work_items(&g))
+      let scratchFloats = Int(ck_conv2d_direct_scratch_floats(&g))
       let parts = max(1, min(threads, n * items))
       let counts = [Int(ck_conv2d_direct_weight_floats(&g)), n * packedImage, parts * scratchFloats]
       // From the host allocator's cache (64-byte aligned): fresh pages for megabytes of packed
@@ -56,7 +57,8 @@ import CKernels
     private static func forEachImage(in range: Range<Int>, unitsPerImage: Int, _ body: (Int, Range<Int>) -> Void) {
       var unit = range.lowerBound
       while unit < range.upperBound {
-        let image = unit / unitsPerImage, first = unit % unitsPerImage
+        let image = unit / unitsPerImage
+        let first = unit % unitsPerImage
         let last = min(unitsPerImage, first + range.upperBound - unit)
         body(image, first..<last)
         unit += last - first
