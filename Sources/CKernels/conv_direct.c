@@ -3,7 +3,8 @@
 // flipped weight, their input gradients).
 //
 // The image is copied once into blocks of 16 channels with its padding written out as zeros
-// (`[C/16][H + 2ph][W + 2pw][16]`), and the weight into `[O/16][C/16][kh][kw][16 in][16 out]`.
+// (`[C/16][H + 2ph][W + 2pw][16]`), and the weight into `[O/(16 OBT)][C/16][kh][kw][16 in]
+// [OBT][16 out]`: a tile's weights for one input block are one contiguous run.
 // An output tile is OBT blocks of 16 output channels times Q pixels of one output row, OBT x Q
 // <= 28 accumulators: for every input channel and tap, OBT weight vectors are loaded and each
 // of the Q input values is broadcast once and used OBT times. Nothing is packed per product and
@@ -138,7 +139,8 @@ void ck_conv2d_direct_pack_weight_f32(const ck_conv2d_geometry *g, const float *
     const __mmask16 live = first_lanes(o_all - ob * LANES);
     for (int64_t cb = 0; cb < p.in_blocks; ++cb) {
       for (int64_t t = 0; t < taps; ++t) {
-        float *out = packed + ((ob * p.in_blocks + cb) * taps + t) * LANES * LANES;
+        // A tile's OBT blocks side by side: [group][cb][t][i][OBT][16].
+        float *out = packed + (((ob / p.obt * p.in_blocks + cb) * taps + t) * LANES * p.obt + ob % p.obt) * LANES;
         const int64_t source_tap = flipped ? taps - 1 - t : t;
         for (int64_t i = 0; i < LANES; ++i) {
           const int64_t c = cb * LANES + i;
@@ -146,7 +148,7 @@ void ck_conv2d_direct_pack_weight_f32(const ck_conv2d_geometry *g, const float *
           if (live && c < c_all) {
             v = _mm512_mask_i32gather_ps(v, live, lane_offsets, weight + ob * LANES * o_stride + c * c_stride + source_tap, 4);
           }
-          _mm512_storeu_ps(out + i * LANES, v);
+          _mm512_storeu_ps(out + i * p.obt * LANES, v);
         }
       }
     }
@@ -181,15 +183,15 @@ __attribute__((target("avx512f"), always_inline)) static inline void tile_kernel
 #pragma clang loop unroll(full)
     for (int b = 0; b < obt; ++b) acc[b][k] = first ? _mm512_setzero_ps() : _mm512_load_ps(sums + (k * obt + b) * LANES);
   }
-  const int64_t row = p->padded_w * LANES, w_out_block = p->in_blocks * g->kh * g->kw * LANES * LANES;
+  const int64_t row = p->padded_w * LANES;
   for (int64_t i = 0; i < g->kh; ++i) {
     for (int64_t j = 0; j < g->kw; ++j) {
       const float *xs = x + i * g->dh * row + j * g->dw * LANES;
-      const float *ws = w + (i * g->kw + j) * LANES * LANES;
+      const float *ws = w + (i * g->kw + j) * LANES * obt * LANES;
       for (int c = 0; c < LANES; ++c) {
         __m512 wv[4];
 #pragma clang loop unroll(full)
-        for (int b = 0; b < obt; ++b) wv[b] = _mm512_loadu_ps(ws + b * w_out_block + c * LANES);
+        for (int b = 0; b < obt; ++b) wv[b] = _mm512_loadu_ps(ws + (c * obt + b) * LANES);
 #pragma clang loop unroll(full)
         for (int k = 0; k < q; ++k) {
           const __m512 xv = _mm512_set1_ps(xs[k * LANES + c]);
@@ -259,7 +261,7 @@ void ck_conv2d_direct_forward_f32(const ck_conv2d_geometry *g, int64_t images, c
     const int64_t o0 = group * p.obt * LANES;
     const float *x = packed_x + image * image_in;
     for (int64_t cb = 0; cb < p.in_blocks; ++cb) {
-      const float *w = packed_w + (group * p.obt * p.in_blocks + cb) * w_block;
+      const float *w = packed_w + (group * p.in_blocks + cb) * p.obt * w_block;
       const int last = cb == p.in_blocks - 1;
       float *sums = scratch;
       for (int64_t oh = oh0; oh < oh1; ++oh) {

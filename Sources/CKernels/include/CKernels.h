@@ -198,8 +198,8 @@ int64_t ck_conv2d_direct_scratch_floats(const ck_conv2d_geometry *g);
 /// Input-channel blocks cb0 ..< cb1 of one NCHW image into `packed` ([C/16][H + 2ph][W + 2pw][16],
 /// zeros in the padding and past the last channel).
 void ck_conv2d_direct_pack_input_f32(const ck_conv2d_geometry *g, const float *x, float *packed, int64_t cb0, int64_t cb1);
-/// Output-channel blocks ob0 ..< ob1 of the weight into `packed` ([O/16][C/16][kh][kw][16 in]
-/// [16 out]). With `flipped`, `weight` is the forward weight of the convolution whose input
+/// Output-channel blocks ob0 ..< ob1 of the weight into `packed` ([O/(16 T)][C/16][kh][kw][16 in]
+/// [T][16 out], T the blocks a tile computes). With `flipped`, `weight` is the forward weight of the convolution whose input
 /// gradient `g` is (ck_conv2d_input_gradient_geometry), and is flipped and transposed here.
 void ck_conv2d_direct_pack_weight_f32(const ck_conv2d_geometry *g, const float *weight, int flipped, float *packed, int64_t ob0,
                                       int64_t ob1);
