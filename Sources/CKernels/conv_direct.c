@@ -1,6 +1,6 @@
 // Direct 2-D convolution over a channel-blocked layout, in AVX-512 registers, for stride-1
-// geometries with at least 32 output channels (a ResNet's 3 x 3 layers and, through the
-// flipped weight, their input gradients).
+// geometries with one group, at least 16 input and more than 16 output channels (a ResNet's
+// 3 x 3 layers and, through the flipped weight, their input gradients).
 //
 // The image is copied once into blocks of 16 channels with its padding written out as zeros
 // (`[C/16][H + 2ph][W + 2pw][16]`), and the weight into `[O/(16 OBT)][C/16][kh][kw][16 in]
@@ -90,8 +90,11 @@ int64_t ck_conv2d_direct_scratch_floats(const ck_conv2d_geometry *g) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// Lanes 0 ..< n of 16.
-static inline __mmask16 first_lanes(int64_t n) { return n >= LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << n) - 1); }
+// Lanes 0 ..< n of 16 (none for n <= 0: the blocks that pad the output channels to a whole
+// tile).
+static inline __mmask16 first_lanes(int64_t n) {
+  return n >= LANES ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
 
 __attribute__((target("avx512f")))
 void ck_conv2d_direct_pack_input_f32(const ck_conv2d_geometry *g, const float *x, float *packed, int64_t cb0, int64_t cb1) {
@@ -215,7 +218,7 @@ __attribute__((target("avx512f"), always_inline)) static inline void tile_kernel
   for (int b = 0; b < obt; ++b) {
     const int64_t left = out->channels - b * LANES;
     if (left <= 0) break;
-    const __mmask16 live = left >= LANES ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __mmask16 live = first_lanes(left);
     const __m512 add = out->bias ? _mm512_maskz_loadu_ps(live, out->bias + b * LANES) : _mm512_setzero_ps();
     float *at = out->y + b * LANES * out->pixels;
 #pragma clang loop unroll(full)

@@ -64,12 +64,15 @@ private let fixtures = Fixtures()
   }
 
   /// Empty batches and zero input channels through every kernel path (stride-1 input gradient
-  /// as a convolution, strided, depthwise, pointwise, a wide layer): PyTorch returns an empty
+  /// as a convolution, strided, depthwise, pointwise, a wide layer, the direct kernels over
+  /// 16-channel blocks forward and backward): PyTorch returns an empty
   /// result, or the bias when nothing is summed, and zero or empty gradients.
   @Test func emptyBatchesAndZeroChannels() {
     // (channels, out channels, kernel, stride, groups)
-    for (c, o, k, s, groups) in [(4, 6, 3, 1, 1), (4, 6, 3, 2, 1), (4, 8, 3, 1, 4), (4, 6, 1, 1, 1), (3, 130, 3, 1, 1)]
-    {
+    for (c, o, k, s, groups) in [
+      (4, 6, 3, 1, 1), (4, 6, 3, 2, 1), (4, 8, 3, 1, 4), (4, 6, 1, 1, 1), (3, 130, 3, 1, 1), (16, 32, 3, 1, 1),
+      (32, 17, 3, 1, 1),
+    ] {
       let x = Tensor.zeros(0, c, 5, 5).requiresGrad_()
       let w = Tensor.ones(o, c / groups, k, k).requiresGrad_()
       let b = Tensor.ones(o).requiresGrad_()
