@@ -2,11 +2,14 @@
 counts; prints one JSON object of seconds per call.
 
     .venv/bin/python Scripts/bench_torch.py [text | =name | --list | --serve]
+    .venv/bin/python Scripts/bench_torch.py gpt-gemm-gflops [threads]
 
 `text` measures the cases whose names contain it; `=name` that case alone (only its group's
 set-up runs); `--list` prints every case's name; `--serve` reads case names from standard
 input, one a line, and answers each with a JSON line `{"name": seconds}` (Scripts/compare.py
-keeps one such process, so PyTorch is imported once while the sides alternate)."""
+keeps one such process, so PyTorch is imported once while the sides alternate).
+`gpt-gemm-gflops` prints the GFLOP/s of the GPT step's matrix products, as `Benchmarks
+gpt-gemm-gflops` does for this library."""
 import json
 import os
 import sys
@@ -360,9 +363,25 @@ def run(argument):
     return results
 
 
+def gpt_gemm_gflops(thread_count):
+    """GFLOP/s of the GPT step's products (768 tokens through each linear layer's widths)."""
+    torch.set_num_threads(thread_count)
+    tokens = 768
+    print("| layer (in -> out) | forward | input gradient | weight gradient |")
+    print("|---|---|---|---|")
+    for width_in, width_out in [(128, 384), (128, 128), (128, 512), (512, 128), (128, 65)]:
+        x, w, g = torch.randn(tokens, width_in), torch.randn(width_out, width_in), torch.randn(tokens, width_out)
+        flops = 2 * tokens * width_in * width_out
+        products = [lambda: x @ w.t(), lambda: g @ w, lambda: g.t() @ x]
+        rates = [flops / measure(p, calls(flops / 100e9)) / 1e9 for p in products]
+        print(f"| {width_in} -> {width_out} | " + " | ".join(f"{r:.0f}" for r in rates) + " |")
+
+
 if __name__ == "__main__":
     argument = sys.argv[1] if len(sys.argv) > 1 else None
-    if argument == "--serve":
+    if argument == "gpt-gemm-gflops":
+        gpt_gemm_gflops(int(sys.argv[2]) if len(sys.argv) > 2 else 1)
+    elif argument == "--serve":
         for line in sys.stdin:
             print(json.dumps(run("=" + line.strip())), flush=True)
     elif argument == "--list":

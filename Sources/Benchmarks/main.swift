@@ -69,6 +69,13 @@ struct ConvolutionBenchmark {
 }
 
 /// Enough calls for about 20 ms per timed run.
+/// The matrix products of the GPT step: its 768 tokens (batch 12, context 64) through each
+/// linear layer's widths (attention in and out, MLP in and out, the head).
+enum GPTGemmShapes {
+  static let tokens = 768
+  static let layers = [(128, 384), (128, 128), (128, 512), (512, 128), (128, 65)]
+}
+
 func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
 
 var results: [String: Double] = [:]
@@ -187,6 +194,21 @@ case "conv2d-gflops":
         + "\(String(format: "%.0f%% / %.0f%%", 100 * f / peak, 100 * b / peak)) |")
   }
   print("\nmultiply-add peak: \(String(format: "%.0f", peak)) GFLOP/s per core; \(threadCount) thread(s)")
+  exit(0)
+case "gpt-gemm-gflops":
+  // `gpt-gemm-gflops [threads]`: GFLOP/s of each matrix product of the GPT step (768 tokens by
+  // the widths of its linear layers): forward x @ w.t(), input gradient g @ w, weight gradient
+  // g.t() @ x; `Scripts/bench_torch.py gpt-gemm-gflops` prints PyTorch's.
+  Tensor.setNumThreads(Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)
+  print("| layer (in -> out) | forward | input gradient | weight gradient |")
+  print("|---|---|---|---|")
+  for (input, output) in GPTGemmShapes.layers {
+    let (x, w, g) = (Tensor.randn(GPTGemmShapes.tokens, input), Tensor.randn(output, input), Tensor.randn(GPTGemmShapes.tokens, output))
+    let flops = 2 * Double(GPTGemmShapes.tokens * input * output)
+    let products: [() -> Void] = [{ _ = x.matmul(w.t()) }, { _ = g.matmul(w) }, { _ = g.t().matmul(x) }]
+    let rates = products.map { product in flops / measure(repeats: 7, inner: calls(flops / 100e9), product) / 1e9 }
+    print("| \(input) -> \(output) | " + rates.map { String(format: "%.0f", $0) }.joined(separator: " | ") + " |")
+  }
   exit(0)
 case "profile-lstm":
   Tensor.setNumThreads(Int(CommandLine.arguments.dropFirst(2).first ?? "1") ?? 1)

@@ -72,34 +72,50 @@ static inline __mmask16 first_lanes(int64_t n) {
 
 __attribute__((target("avx512f")))
 static void pack_panels_avx512(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
+  if (s_line == 1) {
+    // Lines adjacent in memory: step kk of every line is one run of `count` floats. Sixteen
+    // steps at a time are dealt out panel by panel, so the rows are read from L1 and each
+    // panel is written in one sequential run. Reading panel by panel over all of kc touched a
+    // new row on every load (a page apart for long rows, which the prefetchers do not follow);
+    // dealing one step to every panel wrote to addresses w * kc floats apart, the same L1 set
+    // for every panel.
+    const int64_t panels = (count + w - 1) / w, panel_floats = (int64_t)w * kc;
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+      const int64_t steps = kc - k0 < 16 ? kc - k0 : 16;
+      for (int64_t kk = k0 + 16; kk < k0 + 16 + steps && kk < kc; ++kk) {
+        for (int64_t q = 0; q < count; q += 16) _mm_prefetch((const char *)(x + kk * s_k + q), _MM_HINT_T0);
+      }
+      for (int64_t p = 0; p < panels; ++p) {
+        const float *src = x + k0 * s_k + p * w;
+        float *dst = out + p * panel_floats + k0 * w;
+        // The masks are the same for every step: w is 12 or 32, so at most two vectors a step.
+        const __mmask16 load0 = first_lanes(count - p * w), load1 = first_lanes(count - p * w - 16);
+        const __mmask16 store0 = first_lanes(w), store1 = first_lanes(w - 16);
+        for (int64_t kk = 0; kk < steps; ++kk, src += s_k, dst += w) {
+          _mm512_mask_storeu_ps(dst, store0, _mm512_maskz_loadu_ps(load0, src));
+          if (w > 16) _mm512_mask_storeu_ps(dst + 16, store1, _mm512_maskz_loadu_ps(load1, src + 16));
+        }
+      }
+    }
+    return;
+  }
   for (int64_t p = 0; p < count; p += w) {
     int64_t lines = count - p < w ? count - p : w;
     const float *panel = x + p * s_line;
-    if (s_line == 1) {
-      // Lines adjacent in memory: each k step is one (masked) run of `lines` floats.
-      for (int64_t kk = 0; kk < kc; ++kk) {
-        const float *src = panel + kk * s_k;
-        for (int g = 0; g < w; g += 16) {
-          _mm512_mask_storeu_ps(out + g, first_lanes(w - g), _mm512_maskz_loadu_ps(first_lanes(lines - g), src + g));
+    // s_k == 1 (callers check): lines contiguous along k, transposed 16 x 16 at a time.
+    for (int64_t k0 = 0; k0 < kc; k0 += 16) {
+      int64_t steps = kc - k0 < 16 ? kc - k0 : 16;
+      __mmask16 km = first_lanes(steps);
+      for (int g = 0; g < w; g += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; ++i) {
+          r[i] = g + i < lines ? _mm512_maskz_loadu_ps(km, panel + (g + i) * s_line + k0) : _mm512_setzero_ps();
         }
-        out += w;
+        transpose16_avx512(r);
+        for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_ps(out + (k0 + j) * w + g, first_lanes(w - g), r[j]);
       }
-    } else {
-      // s_k == 1 (callers check): lines contiguous along k.
-      for (int64_t k0 = 0; k0 < kc; k0 += 16) {
-        int64_t steps = kc - k0 < 16 ? kc - k0 : 16;
-        __mmask16 km = first_lanes(steps);
-        for (int g = 0; g < w; g += 16) {
-          __m512 r[16];
-          for (int i = 0; i < 16; ++i) {
-            r[i] = g + i < lines ? _mm512_maskz_loadu_ps(km, panel + (g + i) * s_line + k0) : _mm512_setzero_ps();
-          }
-          transpose16_avx512(r);
-          for (int64_t j = 0; j < steps; ++j) _mm512_mask_storeu_ps(out + (k0 + j) * w + g, first_lanes(w - g), r[j]);
-        }
-      }
-      out += (int64_t)w * kc;
     }
+    out += (int64_t)w * kc;
   }
 }
 
@@ -167,10 +183,11 @@ static void store_tile(const float *tile, int nr, int64_t rows, int64_t cols, fl
 // A's element (row r, step kk) is ap[r * a_row + kk * a_step]: packed panels have a_row = 1,
 // a_step = MR; rows read in place from a row-major A have a_row = its row stride, a_step = 1.
 __attribute__((target("avx512f"), always_inline))
-// Only the first `live` rows (a constant: 4, 8 or 12) are computed, so an edge panel of a few
-// rows does not cost a full tile.
+// Only the first `live` rows (a constant: 4, 8 or 12) and the first `live_cols` columns (16 or
+// 32) are computed, so an edge panel of a few rows or columns does not cost a full tile.
 static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64_t a_step, const float *bp, float *c,
-                               int64_t scm, int64_t rows, int64_t cols, int accumulate, const int live) {
+                               int64_t scm, int64_t rows, int64_t cols, int accumulate, const int live,
+                               const int live_cols) {
   __m512 acc[MR512][2];
   for (int r = 0; r < MR512; ++r) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
   const float *p0 = ap, *p1 = ap + 3 * a_row, *p2 = ap + 6 * a_row, *p3 = ap + 9 * a_row;
@@ -184,14 +201,14 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
   for (int64_t kk = 0; kk < kc; ++kk) {
     _mm_prefetch((const char *)(bp + 8 * NR512), _MM_HINT_T0);
     __m512 b0 = _mm512_loadu_ps(bp);
-    __m512 b1 = _mm512_loadu_ps(bp + 16);
+    __m512 b1 = live_cols > 16 ? _mm512_loadu_ps(bp + 16) : b0;
     // Rows are addressed from four bases (rows 3q, 3q+1, 3q+2 at base q + 0, a_row, 2 a_row),
     // which fits x86 addressing without a register per row.
 #define ROW(r, value)                                          \
   if (r < live) {                                              \
     __m512 av = _mm512_set1_ps(value);                         \
     acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);            \
-    acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);            \
+    if (live_cols > 16) acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]); \
   }
     ROW(0, p0[0]) ROW(1, p0[a_row]) ROW(2, p0[2 * a_row])
     ROW(3, p1[0]) ROW(4, p1[a_row]) ROW(5, p1[2 * a_row])
@@ -204,7 +221,7 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
     p3 += a_step;
     bp += NR512;
   }
-  if (rows == MR512 && cols == NR512 && live == MR512) {
+  if (rows == MR512 && cols == NR512 && live == MR512 && live_cols == NR512) {
     for (int r = 0; r < MR512; ++r) {
       float *row = c + r * scm;
       if (accumulate) {
@@ -227,16 +244,21 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
 __attribute__((target("avx512f")))
 static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
                           int64_t rows, int64_t cols, int accumulate) {
-  if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 4);
-  else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 8);
-  else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, MR512);
+  if (cols <= 16) {
+    if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 4, 16);
+    else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 8, 16);
+    else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, MR512, 16);
+  } else if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 4, NR512);
+  else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 8, NR512);
+  else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, MR512, NR512);
 }
 
 // A full 12-row panel read straight from a row-major A (no packing).
 __attribute__((target("avx512f")))
 static void kernel_avx512_rows(int64_t kc, const float *a, int64_t lda, const float *bp, float *c, int64_t scm,
                                int64_t cols, int accumulate) {
-  tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, MR512);
+  if (cols <= 16) tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, MR512, 16);
+  else tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, MR512, NR512);
 }
 
 // ---- AVX2: 6 x 16 tiles, 12 ymm accumulators ------------------------------------------------

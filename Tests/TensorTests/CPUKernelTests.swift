@@ -27,8 +27,11 @@ import Testing
   }
 
   /// Each operand row-major or transposed (the packers' two vector paths), with k cut into
-  /// blocks (529 > 256) and partial 16-step, 16-line and tile tails.
-  @Test(arguments: [(13, 47, 17), (25, 20, 300), (40, 70, 529), (12, 32, 16)])
+  /// blocks (529 > 256) and partial 16-step, 16-line and tile tails; edge tiles of at most 16
+  /// columns (n = 16, 65 and 8) after 4, 8 and 12 rows.
+  @Test(arguments: [
+    (13, 47, 17), (25, 20, 300), (40, 70, 529), (12, 32, 16), (29, 65, 300), (5, 16, 40), (100, 8, 33),
+  ])
   func sgemmPacksEveryOperandLayout(m: Int, n: Int, k: Int) {
     for aTransposed in [false, true] {
       for bTransposed in [false, true] {
