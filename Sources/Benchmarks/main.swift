@@ -203,7 +203,9 @@ case "gpt-gemm-gflops":
   print("| layer (in -> out) | forward | input gradient | weight gradient |")
   print("|---|---|---|---|")
   for (input, output) in GPTGemmShapes.layers {
-    let (x, w, g) = (Tensor.randn(GPTGemmShapes.tokens, input), Tensor.randn(output, input), Tensor.randn(GPTGemmShapes.tokens, output))
+    let (x, w, g) = (
+      Tensor.randn(GPTGemmShapes.tokens, input), Tensor.randn(output, input), Tensor.randn(GPTGemmShapes.tokens, output)
+    )
     let flops = 2 * Double(GPTGemmShapes.tokens * input * output)
     let products: [() -> Void] = [{ _ = x.matmul(w.t()) }, { _ = g.matmul(w) }, { _ = g.t().matmul(x) }]
     let rates = products.map { product in flops / measure(repeats: 7, inner: calls(flops / 100e9), product) / 1e9 }
