@@ -384,6 +384,10 @@ void ck_sgemm_packing_b(int64_t m, int64_t n, int64_t k, const float *a, int64_t
   ck_sgemm_packing_b_grouped(m, n, k, a, sam, sak, pack_b_block, context, c, scm, n > 0 ? n : 1, 0, accumulate);
 }
 
+// The k block of the drivers: k cut into equal blocks of at most KC, so no block is left
+// with a few steps.
+static inline int64_t k_block(int64_t k) { return (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC); }
+
 // The offset in C of column j when columns come in groups of `group` placed `group_stride` apart.
 static inline int64_t column_offset(int64_t j, int64_t group, int64_t group_stride) {
   return j / group * group_stride + j % group;
@@ -438,8 +442,7 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
         }
       }
     }
-    // k is cut into equal blocks of at most KC, so no block is left with a few steps.
-    int64_t kblock = (k + (k + KC - 1) / KC - 1) / ((k + KC - 1) / KC);
+    int64_t kblock = k_block(k);
     for (int64_t pc = 0; pc < k; pc += kblock) {
       int64_t kc = k - pc < kblock ? k - pc : kblock;
       pack_b_block(context, pc, kc, jc, nc, bpack, nr);
@@ -476,6 +479,56 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
           const int64_t run = group - (j + q) % group < cols - q ? group - (j + q) % group : cols - q;
           memcpy(c + i * scm + column_offset(j + q, group, group_stride), tile + i * nr + q, (size_t)run * sizeof(float));
           q += run;
+        }
+      }
+    }
+  }
+}
+
+// ---- A packed once, for many products --------------------------------------------------------
+// The layout: k cut into the driver's blocks; block pc's panels of mr rows follow each other
+// (panel ir / mr at ir * kc), and each block starts round_up(m, mr) * pc floats in.
+
+int64_t ck_sgemm_packed_a_floats(int64_t m, int64_t k) {
+  const int64_t mr = ck_sgemm_mr();
+  return (m + mr - 1) / mr * mr * (k > 0 ? k : 0);
+}
+
+void ck_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t sam, int64_t sak, float *out) {
+  if (m <= 0 || k <= 0) return;
+  const int64_t mr = ck_sgemm_mr(), padded = (m + mr - 1) / mr * mr, kblock = k_block(k);
+  for (int64_t pc = 0; pc < k; pc += kblock) {
+    const int64_t kc = k - pc < kblock ? k - pc : kblock;
+    pack_a(m, kc, a + pc * sak, sam, sak, out + padded * pc, (int)mr);
+  }
+}
+
+void ck_sgemm_prepacked_a(int64_t m, int64_t n, int64_t k, const float *packed_a, const float *b, int64_t sbk,
+                          int64_t sbn, float *c, int64_t scm, int accumulate) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    if (!accumulate)
+      for (int64_t i = 0; i < m; ++i) memset(c + i * scm, 0, sizeof(float) * (size_t)n);
+    return;
+  }
+  const int isa = ck_isa();
+  const int mr = ck_sgemm_mr(), nr = ck_sgemm_nr();
+  void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int) =
+      isa == 2 ? kernel_avx512 : (isa == 1 ? kernel_avx2 : kernel_portable);
+  const int64_t nc_max = NC < n ? NC : n, padded = (m + mr - 1) / mr * mr, kblock = k_block(k);
+  const size_t bbytes = ((size_t)(((nc_max + nr - 1) / nr) * nr * KC) * sizeof(float) + 127) / 64 * 64;
+  float *bpack = thread_buffer(&tl_bpack, &tl_bbytes, bbytes);
+  for (int64_t jc = 0; jc < n; jc += NC) {
+    const int64_t nc = n - jc < NC ? n - jc : NC;
+    for (int64_t pc = 0; pc < k; pc += kblock) {
+      const int64_t kc = k - pc < kblock ? k - pc : kblock;
+      pack_b(kc, nc, b + pc * sbk + jc * sbn, sbk, sbn, bpack, nr);
+      for (int64_t ir = 0; ir < m; ir += mr) {
+        const int64_t rows = m - ir < mr ? m - ir : mr;
+        const float *panel = packed_a + padded * pc + ir * kc;
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t cols = nc - jr < nr ? nc - jr : nr;
+          kernel(kc, panel, bpack + jr * kc, c + ir * scm + jc + jr, scm, rows, cols, accumulate || pc > 0);
         }
       }
     }

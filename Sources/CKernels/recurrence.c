@@ -35,103 +35,136 @@ static void slice_of(int thread, int threads, int64_t hidden, int64_t *begin, in
   *end = *begin + chunk < hidden ? *begin + chunk : hidden;
 }
 
-VECTORISED int ck_lstm_recurrence_forward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
-                                   const float *w_hh, const float *input_gates, const float *b_hh, const float *h0, const float *c0,
-                                   int reverse, float *acts, float *cs, float *tanh_cs, float *hs, float *previous_h) {
+// Every buffer is in PyTorch's layout (batch-major rows, features along the row), so a step's
+// block of each is contiguous and every product over all steps is a plain strided product.
+// A thread owns hidden units a ..< b: its rows of the four gate blocks of W_hh, packed once,
+// multiply the whole previous state each step (`local`, feature-major: [4n][B]); the result
+// is transposed into batch-major rows before the gate arithmetic. Rows of a step's input
+// gates had been T*B floats apart in a feature-major layout: a cache miss (and, when
+// written, a read for ownership) on every row.
+VECTORISED int ck_lstm_recurrence_forward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch,
+                                              int64_t hidden, const float *w_hh, const float *input_gates, const float *b_hh,
+                                              const float *c0, int reverse, float *acts, float *cs, float *tanh_cs,
+                                              float *states) {
   int64_t a, b;
   slice_of(thread, threads, hidden, &a, &b);
-  int64_t n = b - a, row_stride = steps * batch, gates = 4 * hidden;
-  // This thread's rows of the four gate blocks, contiguous: one product per step.
-  float *weights = n > 0 ? malloc(sizeof(float) * (size_t)(4 * n * hidden)) : NULL;
-  float *local = n > 0 ? malloc(sizeof(float) * (size_t)(4 * n * batch)) : NULL;
-  int failed = n > 0 && (!weights || !local);
-  if (!failed)
+  const int64_t n = b - a, gates = 4 * hidden;
+  float *rows = n > 0 ? malloc(sizeof(float) * (size_t)(4 * n * hidden)) : NULL;
+  float *weights = n > 0 ? malloc(sizeof(float) * (size_t)ck_sgemm_packed_a_floats(4 * n, hidden)) : NULL;
+  float *local = n > 0 ? malloc(sizeof(float) * (size_t)(8 * n * batch)) : NULL;
+  const int failed = n > 0 && (!rows || !weights || !local);
+  if (!failed && n > 0) {
     for (int g = 0; g < 4; ++g)
-      if (n > 0) memcpy(weights + g * n * hidden, w_hh + (g * hidden + a) * hidden, sizeof(float) * (size_t)(n * hidden));
-  const float *h = h0, *c_prev = c0;
+      memcpy(rows + g * n * hidden, w_hh + (g * hidden + a) * hidden, sizeof(float) * (size_t)(n * hidden));
+    ck_sgemm_pack_a(4 * n, hidden, rows, hidden, 1, weights);
+  }
+  free(rows);
+  float *transposed = local ? local + 4 * n * batch : NULL;
+  const int64_t state = batch * hidden;
   for (int64_t s = 0; s < steps; ++s) {
-    int64_t t = reverse ? steps - 1 - s : s;
-    float *act = acts + t * gates * batch, *c = cs + t * hidden * batch, *tc = tanh_cs + t * hidden * batch;
-    float *h_new = hs + t * hidden * batch;
+    const int64_t t = reverse ? steps - 1 - s : s;
+    // The state before step t is slot t (forward) or t + 1 (reverse) of `states`; the new
+    // state goes to the other.
+    const float *h = states + (reverse ? t + 1 : t) * state;
+    float *h_new = states + (reverse ? t : t + 1) * state;
+    const int64_t previous = reverse ? t + 1 : t - 1;
+    const float *c_prev = previous >= 0 && previous < steps ? cs + previous * state : c0;
+    float *act = acts + t * batch * gates, *c = cs + t * state, *tc = tanh_cs + t * state;
     if (n > 0 && !failed) {
-      for (int64_t j = a; j < b; ++j) memcpy(previous_h + j * row_stride + t * batch, h + j * batch, sizeof(float) * (size_t)batch);
-      ck_sgemm(4 * n, batch, hidden, weights, hidden, 1, h, batch, 1, local, batch);
-      for (int g = 0; g < 4; ++g) {
-        for (int64_t j = a; j < b; ++j) {
-          int64_t r = g * hidden + j;
-          const float *in = local + (g * n + j - a) * batch;
-          float *row = act + r * batch;
-          const float *x = input_gates + r * row_stride + t * batch;
-          float bias = b_hh ? b_hh[r] : 0.0f;
-          for (int64_t k = 0; k < batch; ++k) row[k] = in[k] + x[k] + bias;
+      // local[r][k] = sum_j W(r, j) h[k][j]: the state read transposed (its rows are columns).
+      ck_sgemm_prepacked_a(4 * n, batch, hidden, weights, h, 1, hidden, local, batch, 0);
+      ck_transpose_f32(local, 4 * n, batch, 0, 4 * n, transposed);
+      for (int64_t k = 0; k < batch; ++k) {
+        const float *lt = transposed + k * 4 * n, *x = input_gates + (t * batch + k) * gates;
+        float *row = act + k * gates;
+        for (int g = 0; g < 4; ++g) {
+          const int64_t o = g * hidden + a;
+          float *out = row + o;
+          const float *in = lt + g * n, *xg = x + o;
+          if (b_hh) {
+            const float *bias = b_hh + o;
+#pragma clang loop vectorize(assume_safety)
+            for (int64_t j = 0; j < n; ++j) out[j] = in[j] + xg[j] + bias[j];
+          } else {
+#pragma clang loop vectorize(assume_safety)
+            for (int64_t j = 0; j < n; ++j) out[j] = in[j] + xg[j];
+          }
+          if (g == 2) ck_tanh_f32(n, out, out);
+          else ck_sigmoid_f32(n, out, out);
         }
-        // This thread's rows of a gate block are contiguous: one activation call for all.
-        float *block = act + (g * hidden + a) * batch;
-        if (g == 2) ck_tanh_f32(n * batch, block, block);
-        else ck_sigmoid_f32(n * batch, block, block);
+        const float *i = row + a, *f = row + hidden + a, *gg = row + 2 * hidden + a, *o = row + 3 * hidden + a;
+        const float *cp = c_prev + k * hidden + a;
+        float *cj = c + k * hidden + a, *tj = tc + k * hidden + a, *hj = h_new + k * hidden + a;
+#pragma clang loop vectorize(assume_safety)
+        for (int64_t j = 0; j < n; ++j) cj[j] = f[j] * cp[j] + i[j] * gg[j];
+        ck_tanh_f32(n, cj, tj);
+#pragma clang loop vectorize(assume_safety)
+        for (int64_t j = 0; j < n; ++j) hj[j] = o[j] * tj[j];
       }
-      // The slice's rows of c, tanh(c) and h are contiguous too (n x batch floats).
-      const int64_t first = a * batch, count = n * batch;
-      const float *i = act + first, *f = act + hidden * batch + first, *g = act + 2 * hidden * batch + first,
-                  *o = act + 3 * hidden * batch + first, *cp = c_prev + first;
-      float *cj = c + first, *tj = tc + first, *hj = h_new + first;
-      for (int64_t k = 0; k < count; ++k) cj[k] = f[k] * cp[k] + i[k] * g[k];
-      ck_tanh_f32(count, cj, tj);
-      for (int64_t k = 0; k < count; ++k) hj[k] = o[k] * tj[k];
     }
     // Every member reaches every barrier, even one that failed, so none waits forever.
     ck_barrier_wait(barrier, threads);
-    h = h_new;
-    c_prev = c;
   }
   free(weights);
   free(local);
   return failed ? -1 : 0;
 }
 
-VECTORISED void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
-                                     const float *w_hh_t, const float *acts, const float *cs, const float *tanh_cs, const float *c0,
-                                     const float *d_out, int reverse, float *dh, float *dc, float *d_gates) {
+VECTORISED int ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch,
+                                               int64_t hidden, const float *w_hh, const float *acts, const float *cs,
+                                               const float *tanh_cs, const float *c0, const float *d_out, int reverse,
+                                               float *dh, float *dc, float *d_gates) {
   int64_t a, b;
   slice_of(thread, threads, hidden, &a, &b);
-  int64_t row_stride = steps * batch, gates = 4 * hidden;
+  const int64_t n = b - a, gates = 4 * hidden, state = batch * hidden;
+  // Columns a ..< b of W_hh (rows of its transpose), packed once for every step's product.
+  float *weights = n > 0 ? malloc(sizeof(float) * (size_t)ck_sgemm_packed_a_floats(n, gates)) : NULL;
+  float *local = n > 0 ? malloc(sizeof(float) * (size_t)(2 * n * batch)) : NULL;
+  const int failed = n > 0 && (!weights || !local);
+  if (!failed && n > 0) ck_sgemm_pack_a(n, gates, w_hh + a, 1, hidden, weights);
+  float *transposed = local ? local + n * batch : NULL;
   for (int64_t s = steps - 1; s >= 0; --s) {
-    int64_t t = reverse ? steps - 1 - s : s;
-    int64_t previous = reverse ? t + 1 : t - 1;
-    const float *act = acts + t * gates * batch, *tc = tanh_cs + t * hidden * batch;
-    const float *c_prev = (previous >= 0 && previous < steps) ? cs + previous * hidden * batch : c0;
-    const float *dout = d_out + t * hidden * batch;
-    for (int64_t j = a; j < b; ++j) {
-      const float *i = act + j * batch, *f = act + (hidden + j) * batch, *g = act + (2 * hidden + j) * batch,
-                  *o = act + (3 * hidden + j) * batch, *cp = c_prev + j * batch, *tj = tc + j * batch, *dj = dout + j * batch;
-      float *dhj = dh + j * batch, *dcj = dc + j * batch;
-      float *di = d_gates + j * row_stride + t * batch, *df = d_gates + (hidden + j) * row_stride + t * batch;
-      float *dg = d_gates + (2 * hidden + j) * row_stride + t * batch, *dO = d_gates + (3 * hidden + j) * row_stride + t * batch;
-      // The rows read and written here all start at the same offset modulo 4 KiB (the
-      // buffers are page-aligned and their rows a power of two apart), so a store followed by
-      // a load of another row was taken for a dependence (4K aliasing) on nearly every load.
-      // The results go to a local block first, then out in whole rows.
-      for (int64_t k0 = 0; k0 < batch; k0 += 64) {
-        const int64_t width = batch - k0 < 64 ? batch - k0 : 64;
-        float out[5][64];
-        for (int64_t q = 0; q < width; ++q) {
-          const int64_t k = k0 + q;
-          float h_grad = dhj[k] + dj[k];
-          float c_grad = dcj[k] + h_grad * o[k] * (1.0f - tj[k] * tj[k]);
-          out[0][q] = c_grad * g[k] * i[k] * (1.0f - i[k]);
-          out[1][q] = c_grad * cp[k] * f[k] * (1.0f - f[k]);
-          out[2][q] = c_grad * i[k] * (1.0f - g[k] * g[k]);
-          out[3][q] = h_grad * tj[k] * o[k] * (1.0f - o[k]);
-          out[4][q] = c_grad * f[k];
+    const int64_t t = reverse ? steps - 1 - s : s;
+    const int64_t previous = reverse ? t + 1 : t - 1;
+    const float *act = acts + t * batch * gates, *tc = tanh_cs + t * state;
+    const float *c_prev = previous >= 0 && previous < steps ? cs + previous * state : c0;
+    const float *dout = d_out + t * state;
+    float *dg_step = d_gates + t * batch * gates;
+    if (n > 0 && !failed) {
+      for (int64_t k = 0; k < batch; ++k) {
+        const float *row = act + k * gates;
+        const float *i = row + a, *f = row + hidden + a, *g = row + 2 * hidden + a, *o = row + 3 * hidden + a;
+        const float *cp = c_prev + k * hidden + a, *tj = tc + k * hidden + a, *dj = dout + k * hidden + a;
+        float *dhj = dh + k * hidden + a, *dcj = dc + k * hidden + a;
+        float *out = dg_step + k * gates;
+        float *di = out + a, *df = out + hidden + a, *dg = out + 2 * hidden + a, *dO = out + 3 * hidden + a;
+        // The rows are distinct buffers: vectorise without runtime overlap checks (with them
+        // the compiler had kept this loop scalar).
+#pragma clang loop vectorize(assume_safety)
+        for (int64_t j = 0; j < n; ++j) {
+          const float h_grad = dhj[j] + dj[j];
+          const float c_grad = dcj[j] + h_grad * o[j] * (1.0f - tj[j] * tj[j]);
+          di[j] = c_grad * g[j] * i[j] * (1.0f - i[j]);
+          df[j] = c_grad * cp[j] * f[j] * (1.0f - f[j]);
+          dg[j] = c_grad * i[j] * (1.0f - g[j] * g[j]);
+          dO[j] = h_grad * tj[j] * o[j] * (1.0f - o[j]);
+          dcj[j] = c_grad * f[j];
         }
-        memcpy(di + k0, out[0], sizeof(float) * (size_t)width);
-        memcpy(df + k0, out[1], sizeof(float) * (size_t)width);
-        memcpy(dg + k0, out[2], sizeof(float) * (size_t)width);
-        memcpy(dO + k0, out[3], sizeof(float) * (size_t)width);
-        memcpy(dcj + k0, out[4], sizeof(float) * (size_t)width);
       }
     }
+    // The step's gate gradients are complete once every member is here.
     ck_barrier_wait(barrier, threads);
-    if (b > a) ck_sgemm(b - a, batch, gates, w_hh_t + a * gates, gates, 1, d_gates + t * batch, row_stride, 1, dh + a * batch, batch);
+    if (n > 0 && !failed) {
+      // dh[k][j] = sum_r d_gates[k][r] W_hh(r, j), for this thread's j: local [n][B].
+      ck_sgemm_prepacked_a(n, batch, gates, weights, dg_step, 1, gates, local, batch, 0);
+      ck_transpose_f32(local, n, batch, 0, n, transposed);
+      for (int64_t k = 0; k < batch; ++k) memcpy(dh + k * hidden + a, transposed + k * n, sizeof(float) * (size_t)n);
+    }
+    // The next step's elementwise pass reads only this thread's units of dh, but its gate
+    // gradients must not overwrite a row another member's product is still reading: the rows
+    // differ (step t - 1), so no second barrier is needed.
   }
+  free(weights);
+  free(local);
+  return failed ? -1 : 0;
 }

@@ -204,29 +204,34 @@ func recurrentDirection(
       let raws = order.reversed().map { saved[$0][5] }
       projection = Tensor.cat(projectionGrads, dim: 1).matmul(Tensor.cat(raws, dim: 1).t())
     }
+    let dInputRows = dInput.t()
     return recurrentGradients(
-      x, w, dInput: dInput, dHidden: dHidden, previousHidden: Tensor.cat(previousH, dim: 1), dProjection: projection,
-      dh0: dh.t(),
-      dc0: dc?.t())
+      x, w, dInput: dInputRows, dHidden: dHidden === dInput ? dInputRows : dHidden.t(),
+      previousHidden: Tensor.cat(previousH, dim: 1).t(), dProjection: projection, dh0: dh.t(), dc0: dc?.t())
   }
   return recurrentResults(recorded, steps: steps, batch: batch, outSize: outSize, hidden: c0 == nil ? nil : hidden)
 }
 
-/// The gradients of a direction's inputs in the fused op's order from the `[G, T * B]` gate
-/// gradients (input side and hidden side), the `[Hout, T * B]` states before each step, and
-/// the initial states' gradients: every weight gradient is one product over all steps.
+/// The gradients of a direction's inputs in the fused op's order from the `[T * B, G]` gate
+/// gradients (input side and hidden side; row t*B + k), the `[T * B, Hout]` states before each
+/// step, and the initial states' gradients: every weight gradient is one product over all
+/// steps.
 private func recurrentGradients(
   _ x: Tensor, _ w: RecurrentWeights, dInput: Tensor, dHidden: Tensor, previousHidden: Tensor, dProjection: Tensor?,
   dh0: Tensor, dc0: Tensor?
 ) -> [Tensor?] {
   let (steps, batch, inputSize) = (x.shape[0], x.shape[1], x.shape[2])
   var grads: [Tensor?] = [
-    w.inputHidden.detach().t().matmul(dInput).t().reshape(steps, batch, inputSize),
-    dInput.matmul(x.detach().reshape(steps * batch, inputSize)),
-    dHidden.matmul(previousHidden.t()),
+    dInput.matmul(w.inputHidden.detach()).reshape(steps, batch, inputSize),
+    dInput.t().matmul(x.detach().reshape(steps * batch, inputSize)),
+    dHidden.t().matmul(previousHidden),
   ]
-  if w.inputBias != nil { grads.append(dInput.sum(dim: [1])) }
-  if w.hiddenBias != nil { grads.append(dHidden.sum(dim: [1])) }
+  let inputBiasGrad = w.inputBias == nil ? nil : dInput.sum(dim: [0])
+  if let inputBiasGrad { grads.append(inputBiasGrad) }
+  if w.hiddenBias != nil {
+    // One gate gradient serves both sides (LSTM, RNN): its column sums serve both biases.
+    grads.append(inputBiasGrad != nil && dHidden === dInput ? inputBiasGrad : dHidden.sum(dim: [0]))
+  }
   if w.projection != nil { grads.append(dProjection ?? Tensor.zeros(like: w.projection!)) }
   grads.append(dh0)
   if let dc0 { grads.append(dc0) }
@@ -254,18 +259,16 @@ private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, 
   let hidden = w.hiddenHidden.shape[1]
   guard x.dtype == .float32, steps > 0, batch > 0 else { return nil }
   let problem: LSTMRecurrence? = withNoGrad {
-    var projected = w.inputHidden.detach().matmul(x.detach().reshape(steps * batch, inputSize).t())
-    if let b = w.inputBias { projected = projected + b.detach().unsqueeze(1) }
+    var projected = x.detach().reshape(steps * batch, inputSize).matmul(w.inputHidden.detach().t())
+    if let b = w.inputBias { projected = projected + b.detach() }
     return Tensor.fusedLSTMRecurrence(
       inputGates: projected.contiguous(), weight: w.hiddenHidden.detach().contiguous(),
-      bias: w.hiddenBias?.detach().contiguous(),
-      h0: h0.detach().t().contiguous(), c0: c0.detach().t().contiguous(), steps: steps, reverse: reverse)
+      bias: w.hiddenBias?.detach().contiguous(), h0: h0.detach(), c0: c0.detach().contiguous(), steps: steps,
+      reverse: reverse)
   }
   guard let p = problem else { return nil }
   let last = reverse ? 0 : steps - 1
-  let flat = withNoGrad {
-    Tensor.cat([p.hidden.transpose(1, 2).flatten(), p.hidden[last].t().flatten(), p.cells[last].t().flatten()])
-  }
+  let flat = withNoGrad { Tensor.cat([p.output.flatten(), p.output[last].flatten(), p.cells[last].flatten()]) }
   let counts = (steps * batch * hidden, batch * hidden)
   let composed: ([Tensor]) -> Tensor = { v in
     composedRecurrentDirection(
@@ -274,15 +277,15 @@ private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, 
   }
   let recorded = Autograd.record(flat, from: [x] + w.all + [h0, c0], name: "LstmLayerBackward", composed: composed) {
     gradient in
-    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, hidden).transpose(1, 2)
-    let dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, hidden).t()
-    let dc = gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.1).view(batch, hidden).t()
+    let dOut = gradient.narrow(dim: 0, start: 0, length: counts.0).view(steps, batch, hidden)
+    let dh = gradient.narrow(dim: 0, start: counts.0, length: counts.1).view(batch, hidden)
+    let dc = gradient.narrow(dim: 0, start: counts.0 + counts.1, length: counts.1).view(batch, hidden)
     guard let (dGates, dh0, dc0) = Tensor.fusedLSTMRecurrenceBackward(p, dOut: dOut, dhFinal: dh, dcFinal: dc) else {
       usageFailure("LSTM: the fused backward could not run on \(x.device)")
     }
     return recurrentGradients(
-      x, w, dInput: dGates, dHidden: dGates, previousHidden: p.previousHidden, dProjection: nil, dh0: dh0.t(),
-      dc0: dc0.t())
+      x, w, dInput: dGates, dHidden: dGates, previousHidden: p.previousHidden.reshape(steps * batch, hidden),
+      dProjection: nil, dh0: dh0, dc0: dc0)
   }
   return recurrentResults(recorded, steps: steps, batch: batch, outSize: hidden, hidden: hidden)
 }

@@ -37,6 +37,18 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
                                 ck_pack_b_fn pack_b, const void *context, float *c, int64_t scm, int64_t group,
                                 int64_t group_stride, int accumulate);
 
+/// The number of floats `ck_sgemm_pack_a` writes for an m x k A.
+int64_t ck_sgemm_packed_a_floats(int64_t m, int64_t k);
+
+/// Packs A (A[i,p] = a[i*sam + p*sak]) once, for a matrix used in many products (a recurrent
+/// weight, multiplied once per time step): `out` holds ck_sgemm_packed_a_floats(m, k) floats.
+void ck_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t sam, int64_t sak, float *out);
+
+/// ck_sgemm_accumulating with A packed by ck_sgemm_pack_a (same m and k): the kernel reads A
+/// in the order it multiplies, instead of from mr rows a row stride apart.
+void ck_sgemm_prepacked_a(int64_t m, int64_t n, int64_t k, const float *packed_a, const float *b, int64_t sbk,
+                          int64_t sbn, float *c, int64_t scm, int accumulate);
+
 /// The float32 multiply-add peak of one core with the instruction set the kernels chose, in
 /// GFLOP/s, measured for about `seconds` (independent fused multiply-add chains, no memory
 /// traffic): what the benchmark reports set a kernel's GFLOP/s against.
@@ -104,24 +116,25 @@ typedef struct {
 void ck_barrier_init(ck_barrier *barrier);
 void ck_barrier_wait(ck_barrier *barrier, int threads);
 
-/// One LSTM direction's forward recurrence (no projection, float32, feature-major), run by
-/// `threads` threads together (each call is one thread of the team; all must run at once):
-/// `input_gates` `[4H, T*B]` (step t in column block t, input bias included), `w_hh` `[4H, H]`,
-/// `b_hh` `[4H]` or NULL, `h0`/`c0` `[H, B]`. Writes per step t the activations `acts`
-/// `[T][4H][B]`, `cs` and `tanh_cs` `[T][H][B]`, the new state `hs` `[T][H][B]`, and the state
-/// before the step into `previous_h` `[H, T*B]` (column block t). Returns 0, or -1 when a
+/// One LSTM direction's forward recurrence (no projection, float32, PyTorch's batch-major
+/// layouts), run by `threads` threads together (each call is one thread of the team; all must
+/// run at once): `input_gates` `[T*B, 4H]` (row t*B + k, input bias included), `w_hh` `[4H, H]`,
+/// `b_hh` `[4H]` or NULL, `c0` `[B, H]`; `states` `[T+1][B][H]` holds h0 in slot 0 (slot T when
+/// `reverse`) on entry and receives step t's new state in slot t + 1 (slot t when `reverse`),
+/// so the outputs and the states before each step are both contiguous. Writes per step t the
+/// activated gates `acts` `[T][B][4H]`, `cs` and `tanh_cs` `[T][B][H]`. Returns 0, or -1 when a
 /// thread could not get its scratch memory.
 int ck_lstm_recurrence_forward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
-                                    const float *w_hh, const float *input_gates, const float *b_hh, const float *h0, const float *c0,
-                                   int reverse, float *acts, float *cs, float *tanh_cs, float *hs, float *previous_h);
+                                   const float *w_hh, const float *input_gates, const float *b_hh, const float *c0, int reverse,
+                                   float *acts, float *cs, float *tanh_cs, float *states);
 
-/// Its backward, by the same team: `w_hh_t` `[H, 4H]` (W_hh transposed), the saved
-/// activations and states, `d_out` `[T][H][B]`; `dh` and `dc` `[H, B]` hold the final states'
-/// gradients on entry and the initial states' on return; `d_gates` `[4H, T*B]` receives the
-/// gate gradients (column block t).
-void ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
-                                     const float *w_hh_t, const float *acts, const float *cs, const float *tanh_cs, const float *c0,
-                                     const float *d_out, int reverse, float *dh, float *dc, float *d_gates);
+/// Its backward, by the same team: `w_hh` `[4H, H]`, the saved activations and cells,
+/// `d_out` `[T][B][H]`; `dh` and `dc` `[B, H]` hold the final states' gradients on entry and
+/// the initial states' on return; `d_gates` `[T*B, 4H]` receives the pre-activation gate
+/// gradients. Returns 0, or -1 when a thread could not get its scratch memory.
+int ck_lstm_recurrence_backward_f32(int thread, int threads, ck_barrier *barrier, int64_t steps, int64_t batch, int64_t hidden,
+                                    const float *w_hh, const float *acts, const float *cs, const float *tanh_cs, const float *c0,
+                                    const float *d_out, int reverse, float *dh, float *dc, float *d_gates);
 
 /// GELU, `x * (1 + erf(x / sqrt 2)) / 2`, and its gradient `g * (cdf + x * pdf)`, with the
 /// vectorised erf PyTorch's CPU kernel uses (Abramowitz-Stegun 7.1.26, error below 1.5e-7);

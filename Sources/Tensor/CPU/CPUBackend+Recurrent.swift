@@ -34,11 +34,9 @@ extension CPUBackend {
       parallelTeam(threads) { member, team in
         let status = ck_lstm_recurrence_forward_f32(
           Int32(member), Int32(team), barrierPointer, Int64(p.steps), Int64(p.batch), Int64(p.hiddenSize),
-          Self.floats(p.weight),
-          Self.floats(p.inputGates), p.bias.map { UnsafePointer(Self.floats($0)) }, Self.floats(p.h0),
-          Self.floats(p.c0), p.reverse ? 1 : 0,
-          Self.floats(p.activations), Self.floats(p.cells), Self.floats(p.tanhCells), Self.floats(p.hidden),
-          Self.floats(p.previousHidden))
+          Self.floats(p.weight), Self.floats(p.inputGates), p.bias.map { UnsafePointer(Self.floats($0)) },
+          Self.floats(p.c0), p.reverse ? 1 : 0, Self.floats(p.activations), Self.floats(p.cells),
+          Self.floats(p.tanhCells), Self.floats(p.states))
         if status != 0 { failed.store(true, ordering: .relaxed) }
       }
     }
@@ -46,22 +44,23 @@ extension CPUBackend {
   }
 
   func fusedLSTMRecurrenceBackward(
-    _ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
+    _ problem: LSTMRecurrence, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
   ) -> Bool {
     let p = problem
     let threads = p.hiddenSize * p.batch * p.hiddenSize * 4 >= 1 << 17 ? StridedLoop.threadCount : 1
     var barrier = ck_barrier()
     ck_barrier_init(&barrier)
+    let failed = Atomic<Bool>(false)
     withUnsafeMutablePointer(to: &barrier) { barrierPointer in
       parallelTeam(threads) { member, team in
-        ck_lstm_recurrence_backward_f32(
+        let status = ck_lstm_recurrence_backward_f32(
           Int32(member), Int32(team), barrierPointer, Int64(p.steps), Int64(p.batch), Int64(p.hiddenSize),
-          Self.floats(weightTransposed),
-          Self.floats(p.activations), Self.floats(p.cells), Self.floats(p.tanhCells), Self.floats(p.c0),
-          Self.floats(dOut), p.reverse ? 1 : 0,
-          Self.floats(dh), Self.floats(dc), Self.floats(dGates))
+          Self.floats(p.weight), Self.floats(p.activations), Self.floats(p.cells), Self.floats(p.tanhCells),
+          Self.floats(p.c0), Self.floats(dOut), p.reverse ? 1 : 0, Self.floats(dh), Self.floats(dc),
+          Self.floats(dGates))
+        if status != 0 { failed.store(true, ordering: .relaxed) }
       }
     }
-    return true
+    return !failed.load(ordering: .relaxed)
   }
 }

@@ -119,9 +119,9 @@ package protocol Backend: Sendable {
   /// not fused here.
   func fusedLSTMRecurrence(_ problem: LSTMRecurrence) -> Bool
   /// Its backward: `dh`/`dc` hold the final states' gradients and receive the initial
-  /// states'; `dGates` `[4H, T*B]` receives the gate gradients. False when not fused here.
+  /// states'; `dGates` `[T*B, 4H]` receives the gate gradients. False when not fused here.
   func fusedLSTMRecurrenceBackward(
-    _ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
+    _ problem: LSTMRecurrence, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
   ) -> Bool
   /// Blockwise attention (see `AttentionProblem`) into `problem.out` and
   /// `problem.logsumexp`; returns false when not fused here.
@@ -188,7 +188,7 @@ extension Backend {
   package func fusedLSTMRecurrence(_ problem: LSTMRecurrence) -> Bool { false }
   /// Its backward; returns false when not fused here.
   package func fusedLSTMRecurrenceBackward(
-    _ problem: LSTMRecurrence, weightTransposed: Tensor, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
+    _ problem: LSTMRecurrence, dOut: Tensor, dh: Tensor, dc: Tensor, dGates: Tensor
   ) -> Bool { false }
   /// Blockwise attention; returns false when not fused here.
   package func fusedAttention(_ problem: AttentionProblem) -> Bool { false }

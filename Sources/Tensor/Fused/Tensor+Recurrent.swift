@@ -51,57 +51,61 @@ extension Tensor {
   }
 }
 
-/// One LSTM direction's recurrence as the backends see it (float32, feature-major,
-/// contiguous): `inputGates` `[4H, T*B]` (step t in column block t, input bias included),
-/// `weight` `[4H, H]`, `bias` `[4H]` or nil, `h0`/`c0` `[H, B]`; the forward fills the saved
-/// `activations` `[T, 4H, B]`, `cells` and `tanhCells` `[T, H, B]`, the states `hidden`
-/// `[T, H, B]` and the state before each step `previousHidden` `[H, T*B]`.
+/// One LSTM direction's recurrence as the backends see it (float32, PyTorch's batch-major
+/// layouts, contiguous): `inputGates` `[T*B, 4H]` (row t*B + k, input bias included), `weight`
+/// `[4H, H]`, `bias` `[4H]` or nil, `c0` `[B, H]`; `states` `[T+1, B, H]` holds h0 in slot 0
+/// (slot T when `reverse`) and receives each step's new state in the slot after (before)
+/// it; the forward also fills the saved `activations` `[T, B, 4H]`, `cells` and `tanhCells`
+/// `[T, B, H]`.
 package struct LSTMRecurrence {
   package let inputGates: Tensor
   package let weight: Tensor
   package let bias: Tensor?
-  package let h0: Tensor
   package let c0: Tensor
   package let reverse: Bool
   package let activations: Tensor
   package let cells: Tensor
   package let tanhCells: Tensor
-  package let hidden: Tensor
-  package let previousHidden: Tensor
+  package let states: Tensor
 
-  package var steps: Int { hidden.shape[0] }
-  package var hiddenSize: Int { hidden.shape[1] }
-  package var batch: Int { hidden.shape[2] }
+  package var steps: Int { cells.shape[0] }
+  package var batch: Int { cells.shape[1] }
+  package var hiddenSize: Int { cells.shape[2] }
+  /// Each step's new state, `[T, B, H]` (a view of `states`).
+  package var output: Tensor { states.narrow(dim: 0, start: reverse ? 0 : 1, length: steps) }
+  /// The state before each step, `[T, B, H]` (a view of `states`).
+  package var previousHidden: Tensor { states.narrow(dim: 0, start: reverse ? 1 : 0, length: steps) }
 }
 
 extension Tensor {
   /// Runs a whole LSTM direction's forward recurrence in the backend's fused kernel (one team
   /// of threads, a barrier per step), or returns nil when it has none or the operands do not
-  /// suit it. Not recorded: the recurrent layers' own backward uses it.
+  /// suit it. Not recorded: the recurrent layers' own backward uses it. `h0` and `c0` are
+  /// `[B, H]`.
   package static func fusedLSTMRecurrence(
     inputGates: Tensor, weight: Tensor, bias: Tensor?, h0: Tensor, c0: Tensor, steps: Int, reverse: Bool
   ) -> LSTMRecurrence? {
     let (rows, hidden) = (weight.shape[0], weight.shape[1])
-    let batch = h0.shape[1]
-    guard inputGates.dtype == .float32, rows == 4 * hidden, [inputGates, weight, h0, c0].allSatisfy(\.isContiguous),
-      bias.map({ $0.isContiguous }) ?? true, inputGates.shape == [rows, steps * batch]
+    let batch = h0.shape[0]
+    guard inputGates.dtype == .float32, rows == 4 * hidden, [inputGates, weight, c0].allSatisfy(\.isContiguous),
+      bias.map({ $0.isContiguous }) ?? true, inputGates.shape == [steps * batch, rows], h0.shape == [batch, hidden],
+      c0.shape == [batch, hidden]
     else { return nil }
     func fresh(_ shape: [Int]) -> Tensor { Tensor(uninitializedShape: shape, dtype: .float32, device: weight.device) }
+    let states = fresh([steps + 1, batch, hidden])
+    states[reverse ? steps : 0].copy_(h0)
     let problem = LSTMRecurrence(
-      inputGates: inputGates, weight: weight, bias: bias, h0: h0, c0: c0, reverse: reverse,
-      activations: fresh([steps, rows, batch]),
-      cells: fresh([steps, hidden, batch]), tanhCells: fresh([steps, hidden, batch]),
-      hidden: fresh([steps, hidden, batch]),
-      previousHidden: fresh([hidden, steps * batch]))
+      inputGates: inputGates, weight: weight, bias: bias, c0: c0, reverse: reverse,
+      activations: fresh([steps, batch, rows]), cells: fresh([steps, batch, hidden]),
+      tanhCells: fresh([steps, batch, hidden]), states: states)
     guard weight.backend.fusedLSTMRecurrence(problem) else { return nil }
-    for t in [problem.activations, problem.cells, problem.tanhCells, problem.hidden, problem.previousHidden] {
-      t.markWritten()
-    }
+    for t in [problem.activations, problem.cells, problem.tanhCells, problem.states] { t.markWritten() }
     return problem
   }
 
-  /// The backward of a fused recurrence from `dOut` `[T, H, B]` and the final states'
-  /// gradients: the gate gradients `[4H, T*B]` and the initial states' gradients `[H, B]`.
+  /// The backward of a fused recurrence from `dOut` `[T, B, H]` and the final states'
+  /// gradients `[B, H]`: the gate gradients `[T*B, 4H]` and the initial states' gradients
+  /// `[B, H]`.
   package static func fusedLSTMRecurrenceBackward(
     _ problem: LSTMRecurrence, dOut: Tensor, dhFinal: Tensor, dcFinal: Tensor
   ) -> (
@@ -110,11 +114,10 @@ extension Tensor {
     let dh = dhFinal.contiguous().clone()
     let dc = dcFinal.contiguous().clone()
     let dGates = Tensor(
-      uninitializedShape: [4 * problem.hiddenSize, problem.steps * problem.batch], dtype: .float32, device: dh.device)
-    let transposed = problem.weight.t().contiguous()
+      uninitializedShape: [problem.steps * problem.batch, 4 * problem.hiddenSize], dtype: .float32, device: dh.device)
     guard
       problem.weight.backend.fusedLSTMRecurrenceBackward(
-        problem, weightTransposed: transposed, dOut: dOut.contiguous(), dh: dh, dc: dc, dGates: dGates)
+        problem, dOut: dOut.contiguous(), dh: dh, dc: dc, dGates: dGates)
     else { return nil }
     for t in [dh, dc, dGates] { t.markWritten() }
     return (dGates, dh, dc)
