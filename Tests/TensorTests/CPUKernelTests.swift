@@ -71,6 +71,30 @@ import Testing
     }
   }
 
+  /// A packed once (the recurrent weights' path), row-major or transposed, against the
+  /// reference: m past a tile (partial last panel), k over two blocks, B read transposed,
+  /// and C accumulated.
+  @Test(arguments: [(1, 1, 1), (29, 33, 300), (13, 70, 17), (100, 32, 529)])
+  func sgemmWithPrepackedAMatchesTheReference(m: Int, n: Int, k: Int) {
+    for aTransposed in [false, true] {
+      let a = aTransposed ? Tensor.randn(k, m).t() : Tensor.randn(m, k)
+      let b = Tensor.randn(n, k).t()
+      let c = Tensor.randn(m, n)
+      var out = c.toArray(Float.self)
+      let (av, bv) = (a.contiguous().toArray(Float.self), b.contiguous().t().contiguous().toArray(Float.self))
+      var packed = [Float](repeating: .nan, count: Int(ck_sgemm_packed_a_floats(Int64(m), Int64(k))))
+      let (sam, sak) = aTransposed ? (1, m) : (k, 1)
+      let source = aTransposed ? a.t().contiguous().toArray(Float.self) : av
+      source.withUnsafeBufferPointer { ck_sgemm_pack_a(Int64(m), Int64(k), $0.baseAddress, Int64(sam), Int64(sak), &packed) }
+      // B stored as [n, k] rows: B[p, j] at j * k + p.
+      bv.withUnsafeBufferPointer {
+        ck_sgemm_prepacked_a(Int64(m), Int64(n), Int64(k), packed, $0.baseAddress, 1, Int64(k), &out, Int64(n), 1)
+      }
+      let expected = referenceMatmul(a, b) + c.double()
+      expectClose(Tensor(out, shape: [m, n]), expected.float(), rtol: 1e-4, atol: 1e-4)
+    }
+  }
+
   @Test func sgemmBatchesAndThreads() {
     let a = Tensor.randn(5, 33, 17)
     let b = Tensor.randn(17, 40)
