@@ -85,7 +85,9 @@ import Testing
       var packed = [Float](repeating: .nan, count: Int(ck_sgemm_packed_a_floats(Int64(m), Int64(k))))
       let (sam, sak) = aTransposed ? (1, m) : (k, 1)
       let source = aTransposed ? a.t().contiguous().toArray(Float.self) : av
-      source.withUnsafeBufferPointer { ck_sgemm_pack_a(Int64(m), Int64(k), $0.baseAddress, Int64(sam), Int64(sak), &packed) }
+      source.withUnsafeBufferPointer {
+        ck_sgemm_pack_a(Int64(m), Int64(k), $0.baseAddress, Int64(sam), Int64(sak), &packed)
+      }
       // B stored as [n, k] rows: B[p, j] at j * k + p.
       bv.withUnsafeBufferPointer {
         ck_sgemm_prepacked_a(Int64(m), Int64(n), Int64(k), packed, $0.baseAddress, 1, Int64(k), &out, Int64(n), 1)
