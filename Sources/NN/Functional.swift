@@ -6,8 +6,34 @@ public enum Functional {
     if let cast = Autocast.run(.lowerPrecision, [x, weight, bias], { c in linear(c[0]!, weight: c[1]!, bias: c[2]) }) {
       return cast
     }
+    if let bias, let fused = fusedLinear(x, weight: weight, bias: bias) { return fused }
     let y = x.matmul(weight.t())
     return bias.map { y + $0 } ?? y
+  }
+
+  /// `linear` with a bias through the backend's fused product, recorded as one node
+  /// (PyTorch's `AddmmBackward0`): a product and then an add had cost a second pass over the
+  /// result (2% of the GPT step). Nil when the operands or the backend do not suit it.
+  private static func fusedLinear(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor? {
+    guard x.dim >= 2, x.isContiguous, weight.dim == 2, x.shape.last == weight.shape[1], bias.shape == [weight.shape[0]]
+    else { return nil }
+    // Rows counted, not inferred: `-1` is ambiguous when a dimension is 0.
+    let count = x.shape.dropLast().reduce(1, *)
+    let rows = x.detach().reshape(count, weight.shape[1])
+    guard let out = Tensor.fusedLinear(rows, weight: weight.detach(), bias: bias.detach()) else { return nil }
+    let result = out.view(Array(x.shape.dropLast()) + [weight.shape[0]])
+    let needed = [x.requiresGrad, weight.requiresGrad, bias.requiresGrad]
+    return Autograd.record(
+      result, from: [x, weight, bias], name: "AddmmBackward0", composed: { v in v[0].matmul(v[1].t()) + v[2] },
+      backward: { g in
+        withNoGrad {
+          let upstream = g.reshape(count, weight.shape[0])
+          return [
+            needed[0] ? upstream.matmul(weight.detach()).view(x.shape) : nil,
+            needed[1] ? upstream.t().matmul(rows) : nil, needed[2] ? upstream.sum(dim: [0]) : nil,
+          ]
+        }
+      })
   }
 
   /// Pads the last two dims of an NCHW tensor with `value` (PyTorch: `F.pad` with a

@@ -9,10 +9,25 @@ extension CPUBackend {
     }
   }
 
+  /// `x @ weight.T + bias` in float32 with every operand contiguous: `out`'s rows start as
+  /// the bias and the product accumulates into them, one pass over the result instead of a
+  /// product and then an add.
+  func fusedLinear(_ x: Tensor, weight: Tensor, bias: Tensor, into out: Tensor) -> Bool {
+    guard [x, weight, bias, out].allSatisfy({ $0.dtype == .float32 && $0.isContiguous }) else { return false }
+    let (m, n) = (out.shape[0], out.shape[1])
+    let (biasRow, rows) = (UnsafePointer(Self.floats(bias)), Self.floats(out))
+    parallelRanges(m, threads: m * n >= 1 << 16 ? StridedLoop.threadCount : 1) { _, range in
+      for i in range { (rows + i * n).update(from: biasRow, count: n) }
+    }
+    CPUBackend.sgemm(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), accumulate: true)
+    return true
+  }
+
   /// float32 through the packed SIMD kernel (`ck_sgemm`): batches, or else the rows (or
-  /// columns) of one product, are split over the cores.
-  fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor) {
-    guard out.stride(2) == 1 else {
+  /// columns) of one product, are split over the cores. With `accumulate` the product is
+  /// added to `out`, whose rows must then have unit stride.
+  fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor, accumulate: Bool = false) {
+    guard out.stride(2) == 1 || accumulate else {
       // The kernel writes rows with unit stride; go through a contiguous result.
       let temporary = Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
       sgemm(a, b, temporary)
@@ -30,9 +45,9 @@ extension CPUBackend {
     if threads > 1 && batch >= threads {
       parallelFor(threads) { t in
         for bi in stride(from: t, to: batch, by: threads) {
-          ck_sgemm(
+          ck_sgemm_accumulating(
             Int64(m), Int64(n), Int64(k), ap + bi * sa[0], Int64(sa[1]), Int64(sa[2]), bp + bi * sb[0], Int64(sb[1]),
-            Int64(sb[2]), op + bi * so[0], Int64(so[1]))
+            Int64(sb[2]), op + bi * so[0], Int64(so[1]), accumulate ? 1 : 0)
         }
       }
       return
@@ -43,21 +58,22 @@ extension CPUBackend {
       if threads > 1 && m >= n && m >= 2 * mr {
         parallelRanges(m, threads: threads, alignment: mr) { _, rows in
           let lo = rows.lowerBound
-          ck_sgemm(
+          ck_sgemm_accumulating(
             Int64(rows.count), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]),
-            Int64(sb[2]), oB + lo * so[1], Int64(so[1]))
+            Int64(sb[2]), oB + lo * so[1], Int64(so[1]), accumulate ? 1 : 0)
         }
       } else if threads > 1 && n >= 2 * nr {
         parallelRanges(n, threads: threads, alignment: nr) { _, cols in
           let lo = cols.lowerBound
-          ck_sgemm(
+          ck_sgemm_accumulating(
             Int64(m), Int64(cols.count), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]),
-            Int64(sb[2]), oB + lo, Int64(so[1]))
+            Int64(sb[2]), oB + lo, Int64(so[1]), accumulate ? 1 : 0)
         }
       } else {
-        ck_sgemm(
-          Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB, Int64(so[1])
-        )
+        ck_sgemm_accumulating(
+          Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB,
+          Int64(so[1]),
+          accumulate ? 1 : 0)
       }
     }
   }

@@ -105,6 +105,9 @@ package protocol Backend: Sendable {
   func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool
+  /// `x @ weight.T + bias` (`x` `[M, K]`, `weight` `[N, K]`, `bias` `[N]`) into `out` `[M, N]`,
+  /// the bias added as the product forms (a linear layer's forward); false when not fused here.
+  func fusedLinear(_ x: Tensor, weight: Tensor, bias: Tensor, into out: Tensor) -> Bool
   /// An activation's gradient in one pass, for same-shape contiguous operands, into `out`:
   /// GELU's `grad * (cdf(x) + x pdf(x))` from its input (`saved` = x), ReLU's `y <= 0 ? 0 :
   /// grad` from its output (`saved` = y); returns false when not fused here.
@@ -176,6 +179,8 @@ extension Backend {
   package func fusedSoftmax(_ x: Tensor, log: Bool, into out: Tensor) -> Bool { false }
   /// `y += alpha * x` for same-shape contiguous operands; returns false when not fused here.
   package func fusedAddScaled(_ y: Tensor, _ x: Tensor, alpha: Double) -> Bool { false }
+  /// A linear layer's product and bias in one pass; returns false when not fused here.
+  package func fusedLinear(_ x: Tensor, weight: Tensor, bias: Tensor, into out: Tensor) -> Bool { false }
   /// An activation's gradient; returns false when not fused here.
   package func fusedActivationBackward(_ op: UnaryOp, saved: Tensor, _ grad: Tensor, into out: Tensor) -> Bool { false }
   /// One LSTM step; returns false when not fused here.
