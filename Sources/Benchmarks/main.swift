@@ -68,7 +68,6 @@ struct ConvolutionBenchmark {
   ]
 }
 
-/// Enough calls for about 20 ms per timed run.
 /// The matrix products of the GPT step: its 768 tokens (batch 12, context 64) through each
 /// linear layer's widths (attention in and out, MLP in and out, the head).
 enum GPTGemmShapes {
@@ -76,6 +75,7 @@ enum GPTGemmShapes {
   static let layers = [(128, 384), (128, 128), (128, 512), (512, 128), (128, 65)]
 }
 
+/// Enough calls for about 20 ms per timed run.
 func calls(_ estimatedSeconds: Double) -> Int { max(1, Int(0.02 / max(estimatedSeconds, 1e-9))) }
 
 var results: [String: Double] = [:]

@@ -393,9 +393,13 @@ static inline int64_t column_offset(int64_t j, int64_t group, int64_t group_stri
   return j / group * group_stride + j % group;
 }
 
-void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
-                                ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm, int64_t group,
-                                int64_t group_stride, int accumulate) {
+// The one driver of every product: B from its packer, A read from its strides or, when
+// `packed_a` is given, from panels packed once by ck_sgemm_pack_a (the layout is described
+// there; the MC blocks start on panel boundaries because MC is a multiple of every MR).
+_Static_assert(MC % MR512 == 0 && MC % MR256 == 0 && MC % MRC == 0, "an MC block must start on a panel boundary");
+static void sgemm_driver(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                         const float *packed_a, ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm,
+                         int64_t group, int64_t group_stride, int accumulate) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) {
@@ -409,7 +413,8 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
   int mr = ck_sgemm_mr(), nr = ck_sgemm_nr();
   void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int) =
       isa == 2 ? kernel_avx512 : (isa == 1 ? kernel_avx2 : kernel_portable);
-  int direct = isa == 2 && sak == 1;
+  int direct = isa == 2 && sak == 1 && !packed_a;
+  const int64_t padded = (m + mr - 1) / mr * mr;
   int64_t nc_max = NC < n ? NC : n;
   // Packing buffers live per thread and only grow: fresh large allocations would pay for
   // page faults on every call.
@@ -451,11 +456,12 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
         // A row-major A is read in place by the AVX-512 kernel, so only a last partial panel
         // is packed (padded with zero rows); otherwise the whole block is packed.
         int64_t full = direct ? mcur / mr * mr : 0;
-        if (full < mcur) pack_a(mcur - full, kc, a + (ic + full) * sam + pc * sak, sam, sak, apack, mr);
+        const float *apanels = packed_a ? packed_a + padded * pc + ic * kc : apack;
+        if (!packed_a && full < mcur) pack_a(mcur - full, kc, a + (ic + full) * sam + pc * sak, sam, sak, apack, mr);
         // One panel of A (in L1) against every panel of B (in L2).
         for (int64_t ir = 0; ir < mcur; ir += mr) {
           int64_t rows = mcur - ir < mr ? mcur - ir : mr;
-          const float *arow = a + (ic + ir) * sam + pc * sak;
+          const float *arow = packed_a ? NULL : a + (ic + ir) * sam + pc * sak;
           for (int64_t jr = 0; jr < nc; jr += nr) {
             int64_t cols = nc - jr < nr ? nc - jr : nr;
             int add = accumulate || pc > 0;
@@ -464,7 +470,7 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
                                         : c + (ic + ir) * scm + column_offset(jc + jr, group, group_stride);
             const int64_t ldc = s_index >= 0 ? nr : scm;
             if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, ldc, cols, add);
-            else kernel(kc, apack + (ir - full) * kc, bpack + jr * kc, ctile, ldc, rows, cols, add);
+            else kernel(kc, apanels + (ir - full) * kc, bpack + jr * kc, ctile, ldc, rows, cols, add);
           }
         }
       }
@@ -483,6 +489,12 @@ void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a,
       }
     }
   }
+}
+
+void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
+                                ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm, int64_t group,
+                                int64_t group_stride, int accumulate) {
+  sgemm_driver(m, n, k, a, sam, sak, NULL, pack_b_block, context, c, scm, group, group_stride, accumulate);
 }
 
 // ---- A packed once, for many products --------------------------------------------------------
@@ -505,34 +517,8 @@ void ck_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t sam, int64_t 
 
 void ck_sgemm_prepacked_a(int64_t m, int64_t n, int64_t k, const float *packed_a, const float *b, int64_t sbk,
                           int64_t sbn, float *c, int64_t scm, int accumulate) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0) {
-    if (!accumulate)
-      for (int64_t i = 0; i < m; ++i) memset(c + i * scm, 0, sizeof(float) * (size_t)n);
-    return;
-  }
-  const int isa = ck_isa();
-  const int mr = ck_sgemm_mr(), nr = ck_sgemm_nr();
-  void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int) =
-      isa == 2 ? kernel_avx512 : (isa == 1 ? kernel_avx2 : kernel_portable);
-  const int64_t nc_max = NC < n ? NC : n, padded = (m + mr - 1) / mr * mr, kblock = k_block(k);
-  const size_t bbytes = ((size_t)(((nc_max + nr - 1) / nr) * nr * KC) * sizeof(float) + 127) / 64 * 64;
-  float *bpack = thread_buffer(&tl_bpack, &tl_bbytes, bbytes);
-  for (int64_t jc = 0; jc < n; jc += NC) {
-    const int64_t nc = n - jc < NC ? n - jc : NC;
-    for (int64_t pc = 0; pc < k; pc += kblock) {
-      const int64_t kc = k - pc < kblock ? k - pc : kblock;
-      pack_b(kc, nc, b + pc * sbk + jc * sbn, sbk, sbn, bpack, nr);
-      for (int64_t ir = 0; ir < m; ir += mr) {
-        const int64_t rows = m - ir < mr ? m - ir : mr;
-        const float *panel = packed_a + padded * pc + ir * kc;
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          const int64_t cols = nc - jr < nr ? nc - jr : nr;
-          kernel(kc, panel, bpack + jr * kc, c + ir * scm + jc + jr, scm, rows, cols, accumulate || pc > 0);
-        }
-      }
-    }
-  }
+  strided_b context = {b, sbk, sbn};
+  sgemm_driver(m, n, k, NULL, 0, 0, packed_a, pack_strided_b, &context, c, scm, n > 0 ? n : 1, 0, accumulate);
 }
 
 // ---- The multiply-add peak, for benchmark reports -----------------------------------------

@@ -259,8 +259,15 @@ private func fusedLSTMDirection(_ x: Tensor, _ w: RecurrentWeights, h0: Tensor, 
   let hidden = w.hiddenHidden.shape[1]
   guard x.dtype == .float32, steps > 0, batch > 0 else { return nil }
   let problem: LSTMRecurrence? = withNoGrad {
-    var projected = x.detach().reshape(steps * batch, inputSize).matmul(w.inputHidden.detach().t())
-    if let b = w.inputBias { projected = projected + b.detach() }
+    let rows = x.detach().reshape(steps * batch, inputSize)
+    let weight = w.inputHidden.detach()
+    // The input projection of every step is one linear layer (the bias added as it forms).
+    let projected =
+      if let bias = w.inputBias?.detach() {
+        Tensor.fusedLinear(rows, weight: weight, bias: bias) ?? rows.matmul(weight.t()) + bias
+      } else {
+        rows.matmul(weight.t())
+      }
     return Tensor.fusedLSTMRecurrence(
       inputGates: projected.contiguous(), weight: w.hiddenHidden.detach().contiguous(),
       bias: w.hiddenBias?.detach().contiguous(), h0: h0.detach(), c0: c0.detach().contiguous(), steps: steps,

@@ -72,9 +72,9 @@ import Testing
   }
 
   /// A packed once (the recurrent weights' path), row-major or transposed, against the
-  /// reference: m past a tile (partial last panel), k over two blocks, B read transposed,
-  /// and C accumulated.
-  @Test(arguments: [(1, 1, 1), (29, 33, 300), (13, 70, 17), (100, 32, 529)])
+  /// reference: m past a tile (partial last panel) and past the driver's 168-row block, k over
+  /// two blocks, B read transposed, and C accumulated.
+  @Test(arguments: [(1, 1, 1), (29, 33, 300), (13, 70, 17), (100, 32, 529), (200, 20, 40)])
   func sgemmWithPrepackedAMatchesTheReference(m: Int, n: Int, k: Int) {
     for aTransposed in [false, true] {
       let a = aTransposed ? Tensor.randn(k, m).t() : Tensor.randn(m, k)

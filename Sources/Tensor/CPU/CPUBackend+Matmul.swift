@@ -25,12 +25,14 @@ extension CPUBackend {
 
   /// float32 through the packed SIMD kernel (`ck_sgemm`): batches, or else the rows (or
   /// columns) of one product, are split over the cores. With `accumulate` the product is
-  /// added to `out`, whose rows must then have unit stride.
+  /// added to `out`.
   fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor, accumulate: Bool = false) {
-    guard out.stride(2) == 1 || accumulate else {
-      // The kernel writes rows with unit stride; go through a contiguous result.
-      let temporary = Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
-      sgemm(a, b, temporary)
+    guard out.stride(2) == 1 else {
+      // The kernel writes rows with unit stride; go through a contiguous result (holding
+      // `out`'s values when the product adds to them).
+      let temporary =
+        accumulate ? out.contiguous() : Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
+      sgemm(a, b, temporary, accumulate: accumulate)
       CPUBackend.shared.copy(temporary, into: out)
       return
     }
