@@ -149,8 +149,9 @@ private let recurrentCases:
 
   /// The fused float32 recurrence (a team of threads with a barrier per step, at a size big
   /// enough to use every core) against the composed float64 path, values and gradients; an odd
-  /// hidden size splits the units unevenly and leaves partial tiles in every product.
-  @Test(arguments: [(false, 64, 8), (true, 64, 8), (false, 67, 13), (true, 67, 13)])
+  /// hidden size splits the units unevenly and leaves partial tiles in every product; a
+  /// single sequence (batch 1) is one column of every product.
+  @Test(arguments: [(false, 64, 8), (true, 64, 8), (false, 67, 13), (true, 67, 13), (true, 80, 1)])
   func fusedRecurrenceMatchesTheComposedPath(reverse: Bool, hidden: Int, batch: Int) throws {
     let (steps, input) = (6, 5)
     let generator = Generator().manualSeed(9)
