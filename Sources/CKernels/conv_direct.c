@@ -87,6 +87,48 @@ int64_t ck_conv2d_direct_scratch_floats(const ck_conv2d_geometry *g) {
   return p.band_rows * p.row_tiles * p.q * p.obt * LANES;
 }
 
+// ---- Weight gradient ---------------------------------------------------------------------
+//
+// dW[o][c][i][j] = sum over images and output pixels of dy[o][pixel] x[c][pixel + tap (i, j)],
+// with the 16 input channels of one block in a vector: a unit is WG_OUTPUTS output channels
+// times one input block, and its accumulators (outputs x 9 taps of 16 channels) are registers
+// through every pixel it sums. Per output pixel a unit loads the 9 taps' input vectors (rows the
+// previous pixels already brought to L1) and broadcasts the WG_OUTPUTS gradients, for 9 x
+// WG_OUTPUTS multiply-adds; no column matrix exists and dy is read in place. Each unit owns its
+// slice of the gradient, so threads split units and nothing is reduced afterwards.
+
+// Output channels per unit: 3 x 9 accumulators, 3 broadcasts and an input vector fill 31 of the
+// 32 registers.
+#define WG_OUTPUTS 3
+// The packed input of the images a pass sums stays within this many floats per input block,
+// so a block's rows are in L2 for every unit that reads it.
+#define WG_PASS_FLOATS (1 << 17)
+// Pixels the registers sum before they are added to a unit's running sums (whole output rows).
+#define WG_CHUNK_PIXELS 128
+
+int ck_conv2d_direct_weight_gradient_applies(const ck_conv2d_geometry *g) {
+#if defined(__x86_64__)
+  return ck_isa() == 2 && g->groups == 1 && g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->channels >= LANES &&
+         g->out_channels > 0 && g->out_h > 0 && g->out_w > 0 &&
+         // The packer's gathers take 32-bit offsets of up to 15 planes.
+         g->height * g->width < (1 << 26) && g->out_h == (g->height + 2 * g->ph - 3) / g->sh + 1 &&
+         g->out_w == (g->width + 2 * g->pw - 3) / g->sw + 1;
+#else
+  (void)g;
+  return 0;
+#endif
+}
+
+int64_t ck_conv2d_direct_weight_gradient_units(const ck_conv2d_geometry *g) {
+  return blocks_of(g->channels) * ((g->out_channels + WG_OUTPUTS - 1) / WG_OUTPUTS);
+}
+
+int64_t ck_conv2d_direct_weight_gradient_pass_images(const ck_conv2d_geometry *g) {
+  const int64_t block = (g->height + 2 * g->ph) * (g->width + 2 * g->pw) * LANES;
+  const int64_t images = WG_PASS_FLOATS / block;
+  return images > 1 ? images : 1;
+}
+
 #if defined(__x86_64__)
 #include <immintrin.h>
 
@@ -276,6 +318,102 @@ void ck_conv2d_direct_forward_f32(const ck_conv2d_geometry *g, int64_t images, c
                                    .channels = g->out_channels - o0};
           kernel(&p, g, x + cb * x_block + oh * row + ow0 * LANES, w, sums, cb == 0, last ? &out : NULL);
         }
+      }
+    }
+  }
+}
+
+// One unit's R output channels (R <= WG_OUTPUTS) over `images` packed images from `x` (the
+// unit's input block of the first; images `image_in` floats apart) and their gradients from
+// `dy` (the unit's first output channel of the first image; `image_out` apart), added to the
+// sums in `dw` (R x 9 vectors of 16 channels) or, with `first`, starting them. The registers
+// sum WG_CHUNK_PIXELS or so pixels from zero before they are added to `dw`: blocked sums, whose
+// rounding error grows with the chunk and the number of chunks rather than with every pixel.
+__attribute__((target("avx512f"), always_inline)) static inline void weight_gradient_unit(
+    const direct_plan *p, const ck_conv2d_geometry *g, const float *x, int64_t image_in, const float *dy, int64_t image_out,
+    int64_t images, __m512 *dw, int first, const int r) {
+  if (first) {
+    for (int i = 0; i < r * 9; ++i) dw[i] = _mm512_setzero_ps();
+  }
+  const int64_t row = p->padded_w * LANES, step = g->sw * LANES, pixels = g->out_h * g->out_w;
+  const int64_t chunk_rows = g->out_w >= WG_CHUNK_PIXELS ? 1 : WG_CHUNK_PIXELS / g->out_w;
+  for (int64_t image = 0; image < images; ++image) {
+    const float *grad = dy + image * image_out;
+    for (int64_t oh0 = 0; oh0 < g->out_h; oh0 += chunk_rows) {
+      const int64_t oh1 = oh0 + chunk_rows < g->out_h ? oh0 + chunk_rows : g->out_h;
+      __m512 acc[WG_OUTPUTS][9];
+#pragma clang loop unroll(full)
+      for (int o = 0; o < r; ++o) {
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; ++t) acc[o][t] = _mm512_setzero_ps();
+      }
+      for (int64_t oh = oh0; oh < oh1; ++oh) {
+        const float *x0 = x + image * image_in + oh * g->sh * row, *x1 = x0 + row, *x2 = x1 + row;
+        const float *d = grad + oh * g->out_w;
+        for (int64_t ow = 0; ow < g->out_w; ++ow, x0 += step, x1 += step, x2 += step) {
+          __m512 b[WG_OUTPUTS];
+#pragma clang loop unroll(full)
+          for (int o = 0; o < r; ++o) b[o] = _mm512_set1_ps(d[o * pixels + ow]);
+          const float *rows[3] = {x0, x1, x2};
+#pragma clang loop unroll(full)
+          for (int t = 0; t < 9; ++t) {
+            const __m512 v = _mm512_loadu_ps(rows[t / 3] + t % 3 * LANES);
+#pragma clang loop unroll(full)
+            for (int o = 0; o < r; ++o) acc[o][t] = _mm512_fmadd_ps(b[o], v, acc[o][t]);
+          }
+        }
+      }
+#pragma clang loop unroll(full)
+      for (int o = 0; o < r; ++o) {
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; ++t) dw[o * 9 + t] = _mm512_add_ps(dw[o * 9 + t], acc[o][t]);
+      }
+    }
+  }
+}
+
+#define WG_UNIT(R)                                                                                                        \
+  __attribute__((target("avx512f"))) static void weight_gradient_unit_##R(                                               \
+      const direct_plan *p, const ck_conv2d_geometry *g, const float *x, int64_t image_in, const float *dy,              \
+      int64_t image_out, int64_t images, __m512 *dw, int first) {                                                         \
+    weight_gradient_unit(p, g, x, image_in, dy, image_out, images, dw, first, R);                                         \
+  }
+WG_UNIT(1) WG_UNIT(2) WG_UNIT(3)
+
+typedef void (*weight_gradient_function)(const direct_plan *, const ck_conv2d_geometry *, const float *, int64_t,
+                                         const float *, int64_t, int64_t, __m512 *, int);
+static const weight_gradient_function weight_gradient_units[WG_OUTPUTS + 1] = {NULL, weight_gradient_unit_1,
+                                                                               weight_gradient_unit_2, weight_gradient_unit_3};
+
+__attribute__((target("avx512f")))
+void ck_conv2d_direct_weight_gradient_f32(const ck_conv2d_geometry *g, int64_t images, const float *packed_x, const float *dy,
+                                          float *dweight, int64_t u0, int64_t u1) {
+  const direct_plan p = plan_for(g);
+  const int64_t groups = (g->out_channels + WG_OUTPUTS - 1) / WG_OUTPUTS, pixels = g->out_h * g->out_w;
+  const int64_t image_in = ck_conv2d_direct_input_floats(g), image_out = g->out_channels * pixels;
+  const int64_t block = p.padded_h * p.padded_w * LANES, pass = ck_conv2d_direct_weight_gradient_pass_images(g);
+  // dW[o][c][t] of lane l (channel cb * 16 + l) is 9 floats after lane l - 1's.
+  const __m512i lanes = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32(9));
+  // Units are numbered input block by input block, so a thread's run of units reads one
+  // block's rows for every group of output channels; the images are summed a pass at a time
+  // (whose rows of a block stay in L2 while the units run), each pass adding to the gradient.
+  for (int64_t image = 0; image < images; image += pass) {
+    const int64_t count = images - image < pass ? images - image : pass;
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t cb = u / groups, o0 = u % groups * WG_OUTPUTS;
+      const int r = (int)(g->out_channels - o0 < WG_OUTPUTS ? g->out_channels - o0 : WG_OUTPUTS);
+      const __mmask16 live = first_lanes(g->channels - cb * LANES);
+      __m512 sums[WG_OUTPUTS * 9];
+      for (int o = 0; o < r && image > 0; ++o) {
+        const float *at = dweight + ((o0 + o) * g->channels + cb * LANES) * 9;
+        for (int t = 0; t < 9; ++t) sums[o * 9 + t] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, lanes, at + t, 4);
+      }
+      weight_gradient_units[r](&p, g, packed_x + image * image_in + cb * block, image_in, dy + image * image_out + o0 * pixels,
+                               image_out, count, sums, image == 0);
+      for (int o = 0; o < r; ++o) {
+        float *at = dweight + ((o0 + o) * g->channels + cb * LANES) * 9;
+        for (int t = 0; t < 9; ++t) _mm512_mask_i32scatter_ps(at + t, live, lanes, sums[o * 9 + t], 4);
       }
     }
   }

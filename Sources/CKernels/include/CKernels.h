@@ -207,6 +207,15 @@ int64_t ck_conv2d_direct_weight_blocks(const ck_conv2d_geometry *g);
 /// ck_conv2d_direct_forward_f32's work), and the floats of scratch each thread running them needs.
 int64_t ck_conv2d_direct_work_items(const ck_conv2d_geometry *g);
 int64_t ck_conv2d_direct_scratch_floats(const ck_conv2d_geometry *g);
+/// Whether the direct weight gradient (conv_direct.c) takes this geometry: an AVX-512 CPU, one
+/// group, a 3 x 3 kernel without dilation, at least 16 input channels, any stride and padding.
+/// It sums over the images packed by ck_conv2d_direct_pack_input_f32 and reads dy in place.
+int ck_conv2d_direct_weight_gradient_applies(const ck_conv2d_geometry *g);
+/// Its units of work (input-channel blocks x groups of three output channels), each of which
+/// writes its own slice of the gradient.
+int64_t ck_conv2d_direct_weight_gradient_units(const ck_conv2d_geometry *g);
+/// Images it sums per pass over a thread's units (their packed rows of one block stay in L2).
+int64_t ck_conv2d_direct_weight_gradient_pass_images(const ck_conv2d_geometry *g);
 #if defined(__x86_64__)
 /// Input-channel blocks cb0 ..< cb1 of one NCHW image into `packed` ([C/16][H + 2ph][W + 2pw][16],
 /// zeros in the padding and past the last channel).
@@ -222,6 +231,11 @@ void ck_conv2d_direct_pack_weight_f32(const ck_conv2d_geometry *g, const float *
 /// ck_conv2d_direct_scratch_floats) holds an item's partial sums.
 void ck_conv2d_direct_forward_f32(const ck_conv2d_geometry *g, int64_t images, const float *packed_x, const float *packed_w,
                                   const float *bias, float *y, float *scratch, int64_t i0, int64_t i1);
+/// Units u0 ..< u1 (of ck_conv2d_direct_weight_gradient_units) of the weight gradient
+/// [O][C][3][3], overwritten, over `images` images: their packed inputs (ck_conv2d_direct_input_floats
+/// apart) and their NCHW output gradients `dy`.
+void ck_conv2d_direct_weight_gradient_f32(const ck_conv2d_geometry *g, int64_t images, const float *packed_x, const float *dy,
+                                          float *dweight, int64_t u0, int64_t u1);
 #endif
 
 /// Whether the input gradient is itself a convolution (ck_conv2d_input_gradient_geometry, with

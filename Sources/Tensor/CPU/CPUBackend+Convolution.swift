@@ -98,6 +98,13 @@ extension CPUBackend {
         }
       }
     }
+    #if arch(x86_64)
+      if let gradWeight, Self.takesDirectWeightGradient(geometry) {
+        Self.directWeightGradient(
+          geometry, images: n, input: xp, gradOut: gp, gradWeight: Self.floats(gradWeight), threads: threads)
+        return true
+      }
+    #endif
     if let gradWeight {
       // Each thread sums its share into its own accumulator; they are added once. A transposed
       // accumulator (narrow layers) is converted to the weight's layout; otherwise thread 0

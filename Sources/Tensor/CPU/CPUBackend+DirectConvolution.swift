@@ -19,9 +19,8 @@ import CKernels
       output yp: UnsafeMutablePointer<Float>, threads: Int
     ) {
       var g = geometry
-      let imageIn = Int(g.channels * g.height * g.width)
       let packedImage = Int(ck_conv2d_direct_input_floats(&g))
-      let (inBlocks, outBlocks) = ((Int(g.channels) + 15) / 16, Int(ck_conv2d_direct_weight_blocks(&g)))
+      let outBlocks = Int(ck_conv2d_direct_weight_blocks(&g))
       let items = Int(ck_conv2d_direct_work_items(&g))
       let scratchFloats = Int(ck_conv2d_direct_scratch_floats(&g))
       let parts = max(1, min(threads, n * items))
@@ -36,19 +35,61 @@ import CKernels
         ck_conv2d_direct_pack_weight_f32(
           &g, wp, flippedWeight ? 1 : 0, packedWeight, Int64(blocks.lowerBound), Int64(blocks.upperBound))
       }
-      parallelRanges(n * inBlocks, threads: threads) { _, range in
-        var g = geometry
-        forEachImage(in: range, unitsPerImage: inBlocks) { image, blocks in
-          ck_conv2d_direct_pack_input_f32(
-            &g, xp + image * imageIn, packedInput + image * packedImage, Int64(blocks.lowerBound),
-            Int64(blocks.upperBound))
-        }
-      }
+      packImages(geometry, images: n, input: xp, into: packedInput, threads: threads)
       parallelRanges(n * items, threads: threads) { t, range in
         var g = geometry
         ck_conv2d_direct_forward_f32(
           &g, Int64(n), packedInput, packedWeight, bp, yp, scratch + t * scratchFloats, Int64(range.lowerBound),
           Int64(range.upperBound))
+      }
+    }
+
+    /// Whether the weight gradient of `geometry` runs through the direct kernel
+    /// (`ck_conv2d_direct_weight_gradient_f32`) rather than columns and GEMM.
+    static func takesDirectWeightGradient(_ geometry: ck_conv2d_geometry) -> Bool {
+      var g = geometry
+      return ck_conv2d_direct_weight_gradient_applies(&g) != 0
+    }
+
+    /// The weight gradient of `geometry` over `images` images by the direct kernel, written
+    /// into `gradWeight`: the images are packed into blocks of 16 channels, then the units
+    /// (input blocks x groups of output channels, each owning its slice of the gradient) are
+    /// split over threads, so no per-thread sums are added afterwards.
+    static func directWeightGradient(
+      _ geometry: ck_conv2d_geometry, images n: Int, input xp: UnsafeMutablePointer<Float>,
+      gradOut gp: UnsafeMutablePointer<Float>, gradWeight dwp: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+      var g = geometry
+      let packedImage = Int(ck_conv2d_direct_input_floats(&g))
+      let units = Int(ck_conv2d_direct_weight_gradient_units(&g))
+      let count = n * packedImage
+      let packedInput = hostAllocator.allocate(byteCount: count * 4).bindMemory(to: Float.self, capacity: count)
+      defer { hostAllocator.deallocate(packedInput, byteCount: count * 4) }
+      packImages(geometry, images: n, input: xp, into: packedInput, threads: threads)
+      parallelRanges(units, threads: threads) { _, range in
+        var g = geometry
+        ck_conv2d_direct_weight_gradient_f32(
+          &g, Int64(n), packedInput, gp, dwp, Int64(range.lowerBound), Int64(range.upperBound))
+      }
+    }
+
+    /// Packs `images` NCHW images of `geometry`'s input into the blocked, padded layout
+    /// (`ck_conv2d_direct_input_floats` apart), their blocks split over threads.
+    private static func packImages(
+      _ geometry: ck_conv2d_geometry, images n: Int, input xp: UnsafeMutablePointer<Float>,
+      into packed: UnsafeMutablePointer<Float>, threads: Int
+    ) {
+      var g = geometry
+      let imageIn = Int(g.channels * g.height * g.width)
+      let packedImage = Int(ck_conv2d_direct_input_floats(&g))
+      let inBlocks = (Int(g.channels) + 15) / 16
+      parallelRanges(n * inBlocks, threads: threads) { _, range in
+        var g = geometry
+        forEachImage(in: range, unitsPerImage: inBlocks) { image, blocks in
+          ck_conv2d_direct_pack_input_f32(
+            &g, xp + image * imageIn, packed + image * packedImage, Int64(blocks.lowerBound),
+            Int64(blocks.upperBound))
+        }
       }
     }
 
