@@ -53,8 +53,9 @@ int ck_conv2d_direct_applies(const ck_conv2d_geometry *g) {
 #if defined(__x86_64__)
   return ck_isa() == 2 && g->groups == 1 && g->sh == 1 && g->sw == 1 && g->kh * g->kw > 1 && g->channels >= LANES &&
          g->out_channels > LANES && g->out_h > 0 && g->out_w > 0 &&
-         // The gathers and scatters take 32-bit offsets of up to 15 planes or weight rows.
-         g->height * g->width < (1 << 26) && g->out_h * g->out_w < (1 << 26) &&
+         // The scatters and the weight's gathers take 32-bit offsets of up to 15 planes or
+         // weight rows.
+         g->out_h * g->out_w < (1 << 26) &&
          g->channels * g->out_channels * g->kh * g->kw < (1 << 26) &&
          g->out_h == g->height + 2 * g->ph - g->dh * (g->kh - 1) && g->out_w == g->width + 2 * g->pw - g->dw * (g->kw - 1);
 #else
@@ -109,9 +110,7 @@ int64_t ck_conv2d_direct_scratch_floats(const ck_conv2d_geometry *g) {
 int ck_conv2d_direct_weight_gradient_applies(const ck_conv2d_geometry *g) {
 #if defined(__x86_64__)
   return ck_isa() == 2 && g->groups == 1 && g->kh == 3 && g->kw == 3 && g->dh == 1 && g->dw == 1 && g->channels >= LANES &&
-         g->out_channels > 0 && g->out_h > 0 && g->out_w > 0 &&
-         // The packer's gathers take 32-bit offsets of up to 15 planes.
-         g->height * g->width < (1 << 26) && g->out_h == (g->height + 2 * g->ph - 3) / g->sh + 1 &&
+         g->out_channels > 0 && g->out_h > 0 && g->out_w > 0 && g->out_h == (g->height + 2 * g->ph - 3) / g->sh + 1 &&
          g->out_w == (g->width + 2 * g->pw - 3) / g->sw + 1;
 #else
   (void)g;
@@ -132,21 +131,17 @@ int64_t ck_conv2d_direct_weight_gradient_pass_images(const ck_conv2d_geometry *g
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// Lanes 0 ..< n of 16 (none for n <= 0: the blocks that pad the output channels to a whole
-// tile).
-static inline __mmask16 first_lanes(int64_t n) {
-  return n >= LANES ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
-}
+// first_lanes(n): lanes 0 ..< n of 16, none for n <= 0 (the blocks that pad the output
+// channels to a whole tile); transpose16_avx512.
+#include "avx512.h"
 
 __attribute__((target("avx512f")))
 void ck_conv2d_direct_pack_input_f32(const ck_conv2d_geometry *g, const float *x, float *packed, int64_t cb0, int64_t cb1) {
   const direct_plan p = plan_for(g);
   const int64_t plane = g->height * g->width, row = p.padded_w * LANES;
-  const __m512i channel_offsets = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                                                     _mm512_set1_epi32((int)plane));
   for (int64_t cb = cb0; cb < cb1; ++cb) {
     float *block = packed + cb * p.padded_h * row;
-    const __mmask16 live = first_lanes(g->channels - cb * LANES);
+    const int64_t channels = g->channels - cb * LANES < LANES ? g->channels - cb * LANES : LANES;
     const float *source = x + cb * LANES * plane;
     for (int64_t h = 0; h < p.padded_h; ++h) {
       float *out = block + h * row;
@@ -156,9 +151,17 @@ void ck_conv2d_direct_pack_input_f32(const ck_conv2d_geometry *g, const float *x
         continue;
       }
       memset(out, 0, (size_t)(g->pw * LANES) * sizeof(float));
-      for (int64_t w = 0; w < g->width; ++w) {
-        const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, channel_offsets, source + ih * g->width + w, 4);
-        _mm512_storeu_ps(out + (g->pw + w) * LANES, v);
+      // 16 pixels of the block's 16 channel rows, read along the rows and transposed in
+      // registers into 16 pixels of 16 channels (channels past the last read as zeros).
+      for (int64_t w0 = 0; w0 < g->width; w0 += LANES) {
+        const int64_t count = g->width - w0 < LANES ? g->width - w0 : LANES;
+        const __mmask16 live = first_lanes(count);
+        __m512 v[LANES];
+        for (int c = 0; c < LANES; ++c) {
+          v[c] = c < channels ? _mm512_maskz_loadu_ps(live, source + c * plane + ih * g->width + w0) : _mm512_setzero_ps();
+        }
+        transpose16_avx512(v);
+        for (int64_t j = 0; j < count; ++j) _mm512_storeu_ps(out + (g->pw + w0 + j) * LANES, v[j]);
       }
       memset(out + (g->pw + g->width) * LANES, 0, (size_t)(g->pw * LANES) * sizeof(float));
     }

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "avx512.h"
+
 // Blocking for a core with 48 KiB L1 and 2 MiB L2: a 12 x KC panel of A (12 KiB) stays in L1
 // while it sweeps a KC x NC block of packed B (1 MiB) held in L2.
 #define KC 256
@@ -37,39 +39,6 @@ int ck_isa(void) { return detected_isa; }
 // AVX-512 packing of the two common layouts (the format pack_panels below describes). Lines adjacent in memory
 // (s_line == 1) are copied with masked vector moves; lines contiguous along k (s_k == 1, e.g.
 // a row-major A) are read 16 lines x 16 steps at a time and transposed in registers.
-__attribute__((target("avx512f")))
-static inline __attribute__((always_inline)) void transpose16_avx512(__m512 r[16]) {
-  __m512 a[16], b[16];
-  for (int i = 0; i < 8; ++i) {
-    a[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    a[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; ++g) {
-    __m512d a0 = _mm512_castps_pd(a[4 * g]), a1 = _mm512_castps_pd(a[4 * g + 1]);
-    __m512d a2 = _mm512_castps_pd(a[4 * g + 2]), a3 = _mm512_castps_pd(a[4 * g + 3]);
-    b[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a0, a2));
-    b[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a0, a2));
-    b[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(a1, a3));
-    b[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(a1, a3));
-  }
-  // b[4g + c], 128-bit lane l, holds column 4l + c of rows 4g ... 4g + 3.
-  for (int c = 0; c < 4; ++c) {
-    __m512 p0 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0x44);
-    __m512 p1 = _mm512_shuffle_f32x4(b[c], b[4 + c], 0xEE);
-    __m512 p2 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0x44);
-    __m512 p3 = _mm512_shuffle_f32x4(b[8 + c], b[12 + c], 0xEE);
-    r[c] = _mm512_shuffle_f32x4(p0, p2, 0x88);
-    r[4 + c] = _mm512_shuffle_f32x4(p0, p2, 0xDD);
-    r[8 + c] = _mm512_shuffle_f32x4(p1, p3, 0x88);
-    r[12 + c] = _mm512_shuffle_f32x4(p1, p3, 0xDD);
-  }
-}
-
-// The mask of the first n of 16 lanes (n clamped to 0 ... 16).
-static inline __mmask16 first_lanes(int64_t n) {
-  return n >= 16 ? (__mmask16)0xFFFF : (n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1));
-}
-
 __attribute__((target("avx512f")))
 static void pack_panels_avx512(int64_t count, int64_t kc, const float *x, int64_t s_line, int64_t s_k, float *out, int w) {
   if (s_line == 1) {
