@@ -97,7 +97,11 @@ enum Engine {
               throw AutogradError.anomaly(node: node.name, site: node.creationSite)
             }
             g = try conform(g, to: edge, node: node)
-            buffers[nextID] = buffers[nextID].map { $0 + g } ?? g
+            if var existing = buffers.removeValue(forKey: nextID) {
+              buffers[nextID] = sum(&existing, g, createGraph: createGraph)
+            } else {
+              buffers[nextID] = g
+            }
           }
           dependencies[nextID, default: 1] -= 1
           if dependencies[nextID] == 0 { ready.append(next) }
@@ -105,6 +109,22 @@ enum Engine {
       }
     }
     return captured
+  }
+
+  /// A node's gradient buffer (taken out of the table, so that the table's reference does not
+  /// count) plus one more contribution `g`. Without a graph to record, the
+  /// sum goes into the buffer in place when nothing else can see it (the engine holds the only
+  /// reference to the tensor and to its storage, and it is dense, of `g`'s shape and dtype), as
+  /// PyTorch's input buffers do: a GPT step sums the residual stream's gradients at every
+  /// block, and a fresh tensor per sum cost an allocation and a pass over new memory each.
+  private static func sum(_ existing: inout Tensor, _ g: Tensor, createGraph: Bool) -> Tensor {
+    if !createGraph && existing.dtype == g.dtype && existing.shape == g.shape && existing.device == g.device
+      && existing.isContiguous && isKnownUniquelyReferenced(&existing)
+      && isKnownUniquelyReferenced(&existing.storage)
+    {
+      return existing.add_(g)
+    }
+    return existing + g
   }
 
   /// The nodes from which one of `targets` can be reached (targets included), found by one

@@ -136,11 +136,15 @@ static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t sbk, int64_t 
   pack_panels(nc, kc, b, sbn, sbk, out, nr);
 }
 
-// Writes (or adds, when accumulate) an mr x nr tile held in `tile` into C, clipped to rows x cols.
-static void store_tile(const float *tile, int nr, int64_t rows, int64_t cols, float *c, int64_t scm, int accumulate) {
+// Writes an mr x nr tile held in `tile` into C, clipped to rows x cols: added to C when
+// accumulate, else plus `bias` (the tile's first column's entry of a row added to every row;
+// NULL for none).
+static void store_tile(const float *tile, int nr, int64_t rows, int64_t cols, float *c, int64_t scm, int accumulate,
+                       const float *bias) {
   for (int64_t r = 0; r < rows; ++r) {
     for (int64_t j = 0; j < cols; ++j) {
-      c[r * scm + j] = accumulate ? c[r * scm + j] + tile[r * nr + j] : tile[r * nr + j];
+      const float start = accumulate ? c[r * scm + j] : (bias ? bias[j] : 0);
+      c[r * scm + j] = start + tile[r * nr + j];
     }
   }
 }
@@ -155,8 +159,8 @@ __attribute__((target("avx512f"), always_inline))
 // Only the first `live` rows (a constant: 4, 8 or 12) and the first `live_cols` columns (16 or
 // 32) are computed, so an edge panel of a few rows or columns does not cost a full tile.
 static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64_t a_step, const float *bp, float *c,
-                               int64_t scm, int64_t rows, int64_t cols, int accumulate, const int live,
-                               const int live_cols) {
+                               int64_t scm, int64_t rows, int64_t cols, int accumulate, const float *bias,
+                               const int live, const int live_cols) {
   __m512 acc[MR512][2];
   for (int r = 0; r < MR512; ++r) { acc[r][0] = _mm512_setzero_ps(); acc[r][1] = _mm512_setzero_ps(); }
   const float *p0 = ap, *p1 = ap + 3 * a_row, *p2 = ap + 6 * a_row, *p3 = ap + 9 * a_row;
@@ -196,6 +200,9 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
       if (accumulate) {
         acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(row));
         acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(row + 16));
+      } else if (bias) {
+        acc[r][0] = _mm512_add_ps(acc[r][0], _mm512_loadu_ps(bias));
+        acc[r][1] = _mm512_add_ps(acc[r][1], _mm512_loadu_ps(bias + 16));
       }
       _mm512_storeu_ps(row, acc[r][0]);
       _mm512_storeu_ps(row + 16, acc[r][1]);
@@ -206,28 +213,28 @@ static inline void tile_avx512(int64_t kc, const float *ap, int64_t a_row, int64
       _mm512_storeu_ps(tile + r * NR512, acc[r][0]);
       _mm512_storeu_ps(tile + r * NR512 + 16, acc[r][1]);
     }
-    store_tile(tile, NR512, rows, cols, c, scm, accumulate);
+    store_tile(tile, NR512, rows, cols, c, scm, accumulate, bias);
   }
 }
 
 __attribute__((target("avx512f")))
 static void kernel_avx512(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
-                          int64_t rows, int64_t cols, int accumulate) {
+                          int64_t rows, int64_t cols, int accumulate, const float *bias) {
   if (cols <= 16) {
-    if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 4, 16);
-    else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 8, 16);
-    else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, MR512, 16);
-  } else if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 4, NR512);
-  else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, 8, NR512);
-  else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, MR512, NR512);
+    if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, bias, 4, 16);
+    else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, bias, 8, 16);
+    else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, bias, MR512, 16);
+  } else if (rows <= 4) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, bias, 4, NR512);
+  else if (rows <= 8) tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, bias, 8, NR512);
+  else tile_avx512(kc, ap, 1, MR512, bp, c, scm, rows, cols, accumulate, bias, MR512, NR512);
 }
 
 // A full 12-row panel read straight from a row-major A (no packing).
 __attribute__((target("avx512f")))
 static void kernel_avx512_rows(int64_t kc, const float *a, int64_t lda, const float *bp, float *c, int64_t scm,
-                               int64_t cols, int accumulate) {
-  if (cols <= 16) tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, MR512, 16);
-  else tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, MR512, NR512);
+                               int64_t cols, int accumulate, const float *bias) {
+  if (cols <= 16) tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, bias, MR512, 16);
+  else tile_avx512(kc, a, lda, 1, bp, c, scm, MR512, cols, accumulate, bias, MR512, NR512);
 }
 
 // ---- AVX2: 6 x 16 tiles, 12 ymm accumulators ------------------------------------------------
@@ -236,7 +243,7 @@ static void kernel_avx512_rows(int64_t kc, const float *a, int64_t lda, const fl
 
 __attribute__((target("avx2,fma")))
 static void kernel_avx2(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
-                        int64_t rows, int64_t cols, int accumulate) {
+                        int64_t rows, int64_t cols, int accumulate, const float *bias) {
   __m256 acc[MR256][2];
   for (int r = 0; r < MR256; ++r) { acc[r][0] = _mm256_setzero_ps(); acc[r][1] = _mm256_setzero_ps(); }
   for (int64_t kk = 0; kk < kc; ++kk) {
@@ -255,7 +262,7 @@ static void kernel_avx2(int64_t kc, const float *ap, const float *bp, float *c, 
     _mm256_storeu_ps(tile + r * NR256, acc[r][0]);
     _mm256_storeu_ps(tile + r * NR256 + 8, acc[r][1]);
   }
-  store_tile(tile, NR256, rows, cols, c, scm, accumulate);
+  store_tile(tile, NR256, rows, cols, c, scm, accumulate, bias);
 }
 
 // ---- Portable: 4 x 8 tiles -------------------------------------------------------------------
@@ -263,7 +270,7 @@ static void kernel_avx2(int64_t kc, const float *ap, const float *bp, float *c, 
 #define NRC 8
 
 static void kernel_portable(int64_t kc, const float *ap, const float *bp, float *c, int64_t scm,
-                            int64_t rows, int64_t cols, int accumulate) {
+                            int64_t rows, int64_t cols, int accumulate, const float *bias) {
   float tile[MRC * NRC] = {0};
   for (int64_t kk = 0; kk < kc; ++kk) {
     for (int r = 0; r < MRC; ++r) {
@@ -272,7 +279,7 @@ static void kernel_portable(int64_t kc, const float *ap, const float *bp, float 
     ap += MRC;
     bp += NRC;
   }
-  store_tile(tile, NRC, rows, cols, c, scm, accumulate);
+  store_tile(tile, NRC, rows, cols, c, scm, accumulate, bias);
 }
 
 // Transposes 16 x 16 tiles in registers: each strip of 16 source rows is read along its rows
@@ -368,19 +375,19 @@ static inline int64_t column_offset(int64_t j, int64_t group, int64_t group_stri
 _Static_assert(MC % MR512 == 0 && MC % MR256 == 0 && MC % MRC == 0, "an MC block must start on a panel boundary");
 static void sgemm_driver(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
                          const float *packed_a, ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm,
-                         int64_t group, int64_t group_stride, int accumulate) {
+                         int64_t group, int64_t group_stride, int accumulate, const float *bias) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0) {
     if (!accumulate) {
       for (int64_t i = 0; i < m; ++i) {
-        for (int64_t j = 0; j < n; ++j) c[i * scm + column_offset(j, group, group_stride)] = 0;
+        for (int64_t j = 0; j < n; ++j) c[i * scm + column_offset(j, group, group_stride)] = bias ? bias[j] : 0;
       }
     }
     return;
   }
   int isa = ck_isa();
   int mr = ck_sgemm_mr(), nr = ck_sgemm_nr();
-  void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int) =
+  void (*kernel)(int64_t, const float *, const float *, float *, int64_t, int64_t, int64_t, int, const float *) =
       isa == 2 ? kernel_avx512 : (isa == 1 ? kernel_avx2 : kernel_portable);
   int direct = isa == 2 && sak == 1 && !packed_a;
   const int64_t padded = (m + mr - 1) / mr * mr;
@@ -434,12 +441,14 @@ static void sgemm_driver(int64_t m, int64_t n, int64_t k, const float *a, int64_
           for (int64_t jr = 0; jr < nc; jr += nr) {
             int64_t cols = nc - jr < nr ? nc - jr : nr;
             int add = accumulate || pc > 0;
+            // The bias enters with the first k block's store (C is never written without it).
+            const float *tile_bias = add || !bias ? NULL : bias + jc + jr;
             const int32_t s_index = split_index[jr / nr];
             float *ctile = s_index >= 0 ? split + (s_index * m + ic + ir) * nr
                                         : c + (ic + ir) * scm + column_offset(jc + jr, group, group_stride);
             const int64_t ldc = s_index >= 0 ? nr : scm;
-            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, ldc, cols, add);
-            else kernel(kc, apanels + (ir - full) * kc, bpack + jr * kc, ctile, ldc, rows, cols, add);
+            if (ir < full) kernel_avx512_rows(kc, arow, sam, bpack + jr * kc, ctile, ldc, cols, add, tile_bias);
+            else kernel(kc, apanels + (ir - full) * kc, bpack + jr * kc, ctile, ldc, rows, cols, add, tile_bias);
           }
         }
       }
@@ -463,7 +472,13 @@ static void sgemm_driver(int64_t m, int64_t n, int64_t k, const float *a, int64_
 void ck_sgemm_packing_b_grouped(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
                                 ck_pack_b_fn pack_b_block, const void *context, float *c, int64_t scm, int64_t group,
                                 int64_t group_stride, int accumulate) {
-  sgemm_driver(m, n, k, a, sam, sak, NULL, pack_b_block, context, c, scm, group, group_stride, accumulate);
+  sgemm_driver(m, n, k, a, sam, sak, NULL, pack_b_block, context, c, scm, group, group_stride, accumulate, NULL);
+}
+
+void ck_sgemm_bias(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak, const float *b, int64_t sbk,
+                   int64_t sbn, const float *bias, float *c, int64_t scm) {
+  strided_b context = {b, sbk, sbn};
+  sgemm_driver(m, n, k, a, sam, sak, NULL, pack_strided_b, &context, c, scm, n > 0 ? n : 1, 0, 0, bias);
 }
 
 // ---- A packed once, for many products --------------------------------------------------------
@@ -487,7 +502,7 @@ void ck_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t sam, int64_t 
 void ck_sgemm_prepacked_a(int64_t m, int64_t n, int64_t k, const float *packed_a, const float *b, int64_t sbk,
                           int64_t sbn, float *c, int64_t scm, int accumulate) {
   strided_b context = {b, sbk, sbn};
-  sgemm_driver(m, n, k, NULL, 0, 0, packed_a, pack_strided_b, &context, c, scm, n > 0 ? n : 1, 0, accumulate);
+  sgemm_driver(m, n, k, NULL, 0, 0, packed_a, pack_strided_b, &context, c, scm, n > 0 ? n : 1, 0, accumulate, NULL);
 }
 
 // ---- The multiply-add peak, for benchmark reports -----------------------------------------

@@ -41,6 +41,26 @@ import Testing
     #expect(head.grad?.shape == [3, 2])
   }
 
+  /// The engine sums a node's gradient contributions in place only when nothing else holds
+  /// the buffer: `a + b` hands one gradient tensor to both `a`'s and `b`'s nodes, and `a`'s
+  /// second use adds to its buffer. Summed in place there, `b`'s buffer (the same tensor) would
+  /// read 2 and x.grad 2·2 + 3·2 = 10 instead of 2·2 + 3·1 = 7. Elsewhere (a chain of uses,
+  /// each contribution fresh) the in-place sums must give the same values.
+  @Test func gradientSumsNeverWriteIntoASharedBuffer() throws {
+    let x = Tensor([1, 2] as [Float]).requiresGrad_()
+    let (a, b) = (x * 2, x * 3)
+    // The product with ones makes the gradient a dense tensor (a sum's is an expanded view).
+    (((a + b) + a) * Tensor([1, 1] as [Float])).sum().backward()
+    #expect(x.grad!.toArray(Float.self) == [7, 7])
+    let y = Tensor([1, -2, 3] as [Float]).requiresGrad_()
+    let h = y * y
+    // h is used four times: its buffer gets y, then 3, then cos(h), then 1 added to it.
+    (h * y + h * 3 + h.sin() + h).sum().backward()
+    let values: [Float] = [1, -2, 3]
+    let expected = values.map { v in (v + 3 + cos(v * v) + 1) * 2 * v + v * v }
+    expectClose(y.grad!, Tensor(expected), rtol: 1e-5, atol: 1e-5)
+  }
+
   @Test func gradientsAccumulateUntilZeroed() {
     let x = Tensor([1.0, 2.0], requiresGrad: true)
     (x * 3).sum().backward()

@@ -14,42 +14,54 @@ extension CPUBackend {
   /// product and then an add.
   func fusedLinear(_ x: Tensor, weight: Tensor, bias: Tensor, into out: Tensor) -> Bool {
     guard [x, weight, bias, out].allSatisfy({ $0.dtype == .float32 && $0.isContiguous }) else { return false }
-    let (m, n) = (out.shape[0], out.shape[1])
-    let (biasRow, rows) = (UnsafePointer(Self.floats(bias)), Self.floats(out))
-    parallelRanges(m, threads: m * n >= 1 << 16 ? StridedLoop.threadCount : 1) { _, range in
-      for i in range { (rows + i * n).update(from: biasRow, count: n) }
-    }
-    CPUBackend.sgemm(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), accumulate: true)
+    CPUBackend.sgemm(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), bias: UnsafePointer(Self.floats(bias)))
     return true
   }
 
   /// float32 through the packed SIMD kernel (`ck_sgemm`): batches, or else the rows (or
   /// columns) of one product, are split over the cores. With `accumulate` the product is
-  /// added to `out`.
-  fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor, accumulate: Bool = false) {
+  /// added to `out`; otherwise `bias` (a row of `out.shape[2]` floats, or nil) is added to
+  /// every row as the product is stored.
+  fileprivate static func sgemm(
+    _ a: Tensor, _ b: Tensor, _ out: Tensor, accumulate: Bool = false, bias: UnsafePointer<Float>? = nil
+  ) {
     guard out.stride(2) == 1 else {
       // The kernel writes rows with unit stride; go through a contiguous result (holding
       // `out`'s values when the product adds to them).
       let temporary =
         accumulate ? out.contiguous() : Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
-      sgemm(a, b, temporary, accumulate: accumulate)
+      sgemm(a, b, temporary, accumulate: accumulate, bias: bias)
       CPUBackend.shared.copy(temporary, into: out)
       return
     }
     let (batch, m, n, k) = (out.shape[0], out.shape[1], out.shape[2], a.shape[2])
     let (sa, sb, so) = (a.stride(), b.stride(), out.stride())
-    let ap = a.storage.data.assumingMemoryBound(to: Float.self) + a.storageOffset
-    let bp = b.storage.data.assumingMemoryBound(to: Float.self) + b.storageOffset
+    let ap = UnsafePointer(a.storage.data.assumingMemoryBound(to: Float.self) + a.storageOffset)
+    let bp = UnsafePointer(b.storage.data.assumingMemoryBound(to: Float.self) + b.storageOffset)
     let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
     let work = batch * m * n * max(k, 1)
+    // One product of `rows` x `cols` (A's rows from `a`, B's columns from `b`, C at `c`),
+    // with the bias's columns from `biasColumns`.
+    func product(
+      _ rows: Int, _ cols: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
+      _ biasColumns: UnsafePointer<Float>?
+    ) {
+      if let biasColumns, !accumulate {
+        ck_sgemm_bias(
+          Int64(rows), Int64(cols), Int64(k), a, Int64(sa[1]), Int64(sa[2]), b, Int64(sb[1]), Int64(sb[2]), biasColumns,
+          c, Int64(so[1]))
+      } else {
+        ck_sgemm_accumulating(
+          Int64(rows), Int64(cols), Int64(k), a, Int64(sa[1]), Int64(sa[2]), b, Int64(sb[1]), Int64(sb[2]), c,
+          Int64(so[1]), accumulate ? 1 : 0)
+      }
+    }
     // Below ~2^18 multiply-adds a second thread costs more than it saves.
     let threads = work >= 1 << 18 ? StridedLoop.threadCount : 1
     if threads > 1 && batch >= threads {
       parallelFor(threads) { t in
         for bi in stride(from: t, to: batch, by: threads) {
-          ck_sgemm_accumulating(
-            Int64(m), Int64(n), Int64(k), ap + bi * sa[0], Int64(sa[1]), Int64(sa[2]), bp + bi * sb[0], Int64(sb[1]),
-            Int64(sb[2]), op + bi * so[0], Int64(so[1]), accumulate ? 1 : 0)
+          product(m, n, ap + bi * sa[0], bp + bi * sb[0], op + bi * so[0], bias)
         }
       }
       return
@@ -60,22 +72,15 @@ extension CPUBackend {
       if threads > 1 && m >= n && m >= 2 * mr {
         parallelRanges(m, threads: threads, alignment: mr) { _, rows in
           let lo = rows.lowerBound
-          ck_sgemm_accumulating(
-            Int64(rows.count), Int64(n), Int64(k), aB + lo * sa[1], Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]),
-            Int64(sb[2]), oB + lo * so[1], Int64(so[1]), accumulate ? 1 : 0)
+          product(rows.count, n, aB + lo * sa[1], bB, oB + lo * so[1], bias)
         }
       } else if threads > 1 && n >= 2 * nr {
         parallelRanges(n, threads: threads, alignment: nr) { _, cols in
           let lo = cols.lowerBound
-          ck_sgemm_accumulating(
-            Int64(m), Int64(cols.count), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB + lo * sb[2], Int64(sb[1]),
-            Int64(sb[2]), oB + lo, Int64(so[1]), accumulate ? 1 : 0)
+          product(m, cols.count, aB, bB + lo * sb[2], oB + lo, bias.map { $0 + lo })
         }
       } else {
-        ck_sgemm_accumulating(
-          Int64(m), Int64(n), Int64(k), aB, Int64(sa[1]), Int64(sa[2]), bB, Int64(sb[1]), Int64(sb[2]), oB,
-          Int64(so[1]),
-          accumulate ? 1 : 0)
+        product(m, n, aB, bB, oB, bias)
       }
     }
   }
