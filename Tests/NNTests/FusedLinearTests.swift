@@ -12,7 +12,9 @@ import Testing
   /// The last two cases are large enough for two threads: 100 outputs split by columns (the
   /// second range's bias starts at its first column), 50 rows by rows, both over two k blocks
   /// of 150 (the bias enters with the first block only) and with partial tiles.
-  @Test(arguments: [([7, 5], 33), ([3, 13, 29], 33), ([0, 4], 33), ([6, 0], 33), ([20, 300], 100), ([50, 300], 40)])
+  @Test(arguments: [
+    ([7, 5], 33), ([3, 13, 29], 33), ([0, 4], 33), ([6, 0], 33), ([20, 300], 100), ([50, 300], 40),
+  ])
   func valuesAndGradientsMatchFloat64(shape: [Int], outFeatures: Int) throws {
     let inFeatures = shape.last!
     let x = Tensor.randn(shape).requiresGrad_()
