@@ -139,12 +139,20 @@ static void pack_b(int64_t kc, int64_t nc, const float *b, int64_t sbk, int64_t 
 // Writes an mr x nr tile held in `tile` into C, clipped to rows x cols: added to C when
 // accumulate, else plus `bias` (the tile's first column's entry of a row added to every row;
 // NULL for none).
+// The three cases are separate loops: one loop choosing its start per element read C even
+// when it only stores (the compiler loads unconditionally; C is valid memory) and cost 10% of
+// a causal attention step, whose diagonal blocks end in partial tiles.
 static void store_tile(const float *tile, int nr, int64_t rows, int64_t cols, float *c, int64_t scm, int accumulate,
                        const float *bias) {
   for (int64_t r = 0; r < rows; ++r) {
-    for (int64_t j = 0; j < cols; ++j) {
-      const float start = accumulate ? c[r * scm + j] : (bias ? bias[j] : 0);
-      c[r * scm + j] = start + tile[r * nr + j];
+    float *row = c + r * scm;
+    const float *values = tile + r * nr;
+    if (accumulate) {
+      for (int64_t j = 0; j < cols; ++j) row[j] += values[j];
+    } else if (bias) {
+      for (int64_t j = 0; j < cols; ++j) row[j] = bias[j] + values[j];
+    } else {
+      for (int64_t j = 0; j < cols; ++j) row[j] = values[j];
     }
   }
 }
