@@ -394,6 +394,16 @@ void ck_conv2d_direct_weight_gradient_f32(const ck_conv2d_geometry *g, int64_t i
   const int64_t image_in = ck_conv2d_direct_input_floats(g), image_out = g->out_channels * pixels;
   const int64_t block = p.padded_h * p.padded_w * LANES, pass = ck_conv2d_direct_weight_gradient_pass_images(g);
   const __mmask16 taps = 0x1FF;
+  if (images <= 0) {
+    // No image to sum: the units' slices are zero (every pass below writes them).
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t cb = u / groups, o0 = u % groups * WG_OUTPUTS;
+      const int64_t r = g->out_channels - o0 < WG_OUTPUTS ? g->out_channels - o0 : WG_OUTPUTS;
+      const int64_t channels = g->channels - cb * LANES < LANES ? g->channels - cb * LANES : LANES;
+      for (int64_t o = 0; o < r; ++o) memset(dweight + ((o0 + o) * g->channels + cb * LANES) * 9, 0, (size_t)(channels * 9) * sizeof(float));
+    }
+    return;
+  }
   // Units are numbered input block by input block, so a thread's run of units reads one
   // block's rows for every group of output channels; the images are summed a pass at a time
   // (whose rows of a block stay in L2 while the units run), each pass adding to the gradient.

@@ -7,6 +7,25 @@ import Testing
 
 /// The SIMD kernels against plain reference loops: odd sizes, strides, tails, broadcasts.
 @Suite struct CPUKernelTests {
+  /// The direct weight gradient overwrites its slices even with no image to sum (the
+  /// convolution's own empty-batch path never calls it, but its contract says overwritten):
+  /// a buffer of sevens comes back all zeros. Only where the kernel applies (AVX-512).
+  @Test func directWeightGradientOfNoImagesIsZero() {
+    var g = ck_conv2d_geometry(
+      channels: 20, height: 5, width: 5, out_channels: 4, groups: 1, kh: 3, kw: 3, sh: 1, sw: 1, ph: 1, pw: 1, dh: 1,
+      dw: 1,
+      out_h: 5, out_w: 5)
+    guard ck_conv2d_direct_weight_gradient_applies(&g) != 0 else { return }
+    #if arch(x86_64)
+      var gradient = [Float](repeating: 7, count: 4 * 20 * 9)
+      let units = ck_conv2d_direct_weight_gradient_units(&g)
+      gradient.withUnsafeMutableBufferPointer {
+        ck_conv2d_direct_weight_gradient_f32(&g, 0, nil, nil, $0.baseAddress, 0, units)
+      }
+      #expect(gradient == [Float](repeating: 0, count: 4 * 20 * 9))
+    #endif
+  }
+
   /// A float64 reference product, computed elementwise.
   private func referenceMatmul(_ a: Tensor, _ b: Tensor) -> Tensor {
     let (m, k, n) = (a.shape[0], a.shape[1], b.shape[1])

@@ -20,8 +20,8 @@ void ck_sgemm(int64_t m, int64_t n, int64_t k,
 void ck_sgemm_accumulating(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak,
                            const float *b, int64_t sbk, int64_t sbn, float *c, int64_t scm, int accumulate);
 
-/// C = A * B + bias, `bias` (n floats) added to every row in the first store of each tile, so
-/// C is written once (a linear layer's bias with no pass of its own).
+/// C = A * B + bias, `bias` (n floats, or NULL for none) added to every row in the first
+/// store of each tile, so C is written once (a linear layer's bias with no pass of its own).
 void ck_sgemm_bias(int64_t m, int64_t n, int64_t k, const float *a, int64_t sam, int64_t sak, const float *b, int64_t sbk,
                    int64_t sbn, const float *bias, float *c, int64_t scm);
 

@@ -9,28 +9,23 @@ extension CPUBackend {
     }
   }
 
-  /// `x @ weight.T + bias` in float32 with every operand contiguous: `out`'s rows start as
-  /// the bias and the product accumulates into them, one pass over the result instead of a
-  /// product and then an add.
+  /// `x @ weight.T + bias` in float32 with every operand contiguous: one product whose
+  /// micro-kernels add the bias row as they first store each tile (`ck_sgemm_bias`), so the
+  /// result is written once.
   func fusedLinear(_ x: Tensor, weight: Tensor, bias: Tensor, into out: Tensor) -> Bool {
     guard [x, weight, bias, out].allSatisfy({ $0.dtype == .float32 && $0.isContiguous }) else { return false }
     CPUBackend.sgemm(x.unsqueeze(0), weight.t().unsqueeze(0), out.unsqueeze(0), bias: UnsafePointer(Self.floats(bias)))
     return true
   }
 
-  /// float32 through the packed SIMD kernel (`ck_sgemm`): batches, or else the rows (or
-  /// columns) of one product, are split over the cores. With `accumulate` the product is
-  /// added to `out`; otherwise `bias` (a row of `out.shape[2]` floats, or nil) is added to
-  /// every row as the product is stored.
-  fileprivate static func sgemm(
-    _ a: Tensor, _ b: Tensor, _ out: Tensor, accumulate: Bool = false, bias: UnsafePointer<Float>? = nil
-  ) {
+  /// float32 through the packed SIMD kernel (`ck_sgemm_bias`): batches, or else the rows (or
+  /// columns) of one product, are split over the cores. `bias` (a row of `out.shape[2]`
+  /// floats, or nil) is added to every row as the product is stored.
+  fileprivate static func sgemm(_ a: Tensor, _ b: Tensor, _ out: Tensor, bias: UnsafePointer<Float>? = nil) {
     guard out.stride(2) == 1 else {
-      // The kernel writes rows with unit stride; go through a contiguous result (holding
-      // `out`'s values when the product adds to them).
-      let temporary =
-        accumulate ? out.contiguous() : Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
-      sgemm(a, b, temporary, accumulate: accumulate, bias: bias)
+      // The kernel writes rows with unit stride; go through a contiguous result.
+      let temporary = Tensor(uninitializedShape: out.shape, dtype: .float32, device: out.device)
+      sgemm(a, b, temporary, bias: bias)
       CPUBackend.shared.copy(temporary, into: out)
       return
     }
@@ -41,20 +36,15 @@ extension CPUBackend {
     let op = out.storage.data.assumingMemoryBound(to: Float.self) + out.storageOffset
     let work = batch * m * n * max(k, 1)
     // One product of `rows` x `cols` (A's rows from `a`, B's columns from `b`, C at `c`),
-    // with the bias's columns from `biasColumns`.
+    // plus the bias's columns from `biasColumns` (or none).
     func product(
       _ rows: Int, _ cols: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>,
       _ biasColumns: UnsafePointer<Float>?
     ) {
-      if let biasColumns, !accumulate {
-        ck_sgemm_bias(
-          Int64(rows), Int64(cols), Int64(k), a, Int64(sa[1]), Int64(sa[2]), b, Int64(sb[1]), Int64(sb[2]), biasColumns,
-          c, Int64(so[1]))
-      } else {
-        ck_sgemm_accumulating(
-          Int64(rows), Int64(cols), Int64(k), a, Int64(sa[1]), Int64(sa[2]), b, Int64(sb[1]), Int64(sb[2]), c,
-          Int64(so[1]), accumulate ? 1 : 0)
-      }
+      ck_sgemm_bias(
+        Int64(rows), Int64(cols), Int64(k), a, Int64(sa[1]), Int64(sa[2]), b, Int64(sb[1]), Int64(sb[2]), biasColumns,
+        c,
+        Int64(so[1]))
     }
     // Below ~2^18 multiply-adds a second thread costs more than it saves.
     let threads = work >= 1 << 18 ? StridedLoop.threadCount : 1
